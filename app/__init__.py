@@ -1,0 +1,1 @@
+"""Zoobot App: the Gradio user interface over the zoobot library."""

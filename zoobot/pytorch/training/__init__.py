@@ -1,0 +1,1 @@
+"""Zoobot 2.x import path, kept for existing scripts: thin re-exports of the real modules."""
