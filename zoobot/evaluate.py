@@ -1,0 +1,96 @@
+"""Test-set metrics computed from a predictions table, for reports and the app's Results tab.
+
+These work on the columns that :func:`zoobot.config.run_finetune` writes into ``predictions.csv``,
+so a finished run can be re-evaluated without loading the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def classification_metrics(
+    y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]
+) -> dict[str, Any]:
+    """Accuracy, per-class precision and recall, and the confusion matrix.
+
+    Args:
+        y_true: true class index per galaxy.
+        y_pred: predicted class index per galaxy.
+        class_names: one name per class index.
+
+    Returns:
+        ``{'accuracy', 'precision': {class: p}, 'recall': {class: r}, 'confusion_matrix': [[...]],
+        'classes', 'n'}``; the confusion matrix has true classes as rows.
+    """
+    y_true = np.asarray(y_true, dtype=int)
+    y_pred = np.asarray(y_pred, dtype=int)
+    k = len(class_names)
+    matrix = np.zeros((k, k), dtype=int)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    predicted = matrix.sum(axis=0)
+    actual = matrix.sum(axis=1)
+    diagonal = np.diag(matrix)
+    precision = np.divide(diagonal, predicted, out=np.zeros(k), where=predicted > 0)
+    recall = np.divide(diagonal, actual, out=np.zeros(k), where=actual > 0)
+    n = int(len(y_true))
+    return {
+        "n": n,
+        "accuracy": float(diagonal.sum() / n) if n else float("nan"),
+        "classes": [str(c) for c in class_names],
+        "precision": {str(c): float(p) for c, p in zip(class_names, precision)},
+        "recall": {str(c): float(r) for c, r in zip(class_names, recall)},
+        "confusion_matrix": matrix.tolist(),
+    }
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE and R² over all target values (arrays of the same shape)."""
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    residual = y_pred - y_true
+    total = ((y_true - y_true.mean(axis=0)) ** 2).sum()
+    return {
+        "n": int(len(y_true)),
+        "rmse": float(np.sqrt(np.mean(residual**2))),
+        "mae": float(np.mean(np.abs(residual))),
+        "r2": float(1.0 - (residual**2).sum() / total) if total > 0 else float("nan"),
+    }
+
+
+def tree_metrics(
+    predictions: pd.DataFrame, schema: Any, fraction_suffix: str = "_fraction"
+) -> dict[str, Any]:
+    """Mean absolute error of predicted vote fractions, per question.
+
+    Only galaxies where a question was asked (at least one vote) count for that question.
+
+    Args:
+        predictions: rows with the true vote counts (answer columns) and predicted fractions
+            (answer column + ``fraction_suffix``).
+        schema: the decision tree.
+        fraction_suffix: suffix of the predicted-fraction columns.
+
+    Returns:
+        ``{'vote_fraction_mae': {question: mae}, 'mean_vote_fraction_mae': float, 'n'}``.
+    """
+    per_question: dict[str, float] = {}
+    for question in schema.questions:
+        cols = [answer.text for answer in question.answers]
+        counts = predictions[cols].to_numpy(dtype=float)
+        totals = counts.sum(axis=1)
+        asked = totals > 0
+        if not asked.any():
+            continue
+        true_fractions = counts[asked] / totals[asked, None]
+        predicted = predictions.loc[asked, [c + fraction_suffix for c in cols]].to_numpy(dtype=float)
+        per_question[question.text] = float(np.abs(predicted - true_fractions).mean())
+    values = list(per_question.values())
+    return {
+        "n": int(len(predictions)),
+        "vote_fraction_mae": per_question,
+        "mean_vote_fraction_mae": float(np.mean(values)) if values else float("nan"),
+    }
