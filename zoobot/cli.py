@@ -1,0 +1,236 @@
+"""The ``zoobot`` command: headless finetuning, prediction, representations, surveys, pretraining.
+
+Every subcommand calls the same library functions the app uses, so a run started in the app can be
+re-run here from its ``config.yaml`` (on a GPU cluster too)::
+
+    zoobot finetune --config runs/my-run/config.yaml --accelerator gpu --devices 4 --num-nodes 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+EXIT_USER_ERROR = 2
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from zoobot.config import RunConfig, run_finetune
+
+    config = RunConfig.from_yaml(args.config)
+    if args.run_dir:
+        config.run_dir = args.run_dir
+    overrides = {"max_epochs": args.max_epochs, "batch_size": args.batch_size,
+                 "num_workers": args.num_workers}
+    for name, value in overrides.items():
+        if value is not None:
+            setattr(config, name, value)
+    result = run_finetune(config, accelerator=args.accelerator, devices=_devices(args.devices),
+                          num_nodes=args.num_nodes)
+    print(f"Run {result.status}: outputs in {result.run_dir}")
+    print(json.dumps(_headline(result.test_metrics), indent=2))
+    return 0
+
+
+def _headline(metrics: dict) -> dict:
+    keys = ("split", "n", "accuracy", "rmse", "mae", "r2", "mean_vote_fraction_mae", "test_loss")
+    return {k: metrics[k] for k in keys if k in metrics}
+
+
+def _devices(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.config import load_run_model
+    from zoobot.predict import predict_on_catalog
+
+    model = load_run_model(args.model)
+    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    predictions = predict_on_catalog(catalog, model, save_loc=args.out, batch_size=args.batch_size,
+                                     num_workers=args.num_workers, accelerator=args.accelerator)
+    print(f"Wrote predictions for {len(predictions)} galaxies to {args.out}")
+    return 0
+
+
+def _representations(args: argparse.Namespace) -> int:
+    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.representations import compute_umap, get_representations
+
+    if args.model:
+        from zoobot.config import load_run_model
+
+        encoder = load_run_model(args.model)
+    else:
+        encoder = args.encoder
+    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    features = get_representations(catalog, encoder, batch_size=args.batch_size,
+                                   num_workers=args.num_workers, pca_components=args.pca)
+    if args.umap:
+        feature_cols = [c for c in features.columns if c != "id_str"]
+        coords = compute_umap(features[feature_cols].to_numpy(), seed=args.seed)
+        features["umap_x"], features["umap_y"] = coords[:, 0], coords[:, 1]
+    _write_table(features, Path(args.out))
+    print(f"Wrote {len(features)} representations to {args.out}")
+    return 0
+
+
+def _write_table(table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        table.to_parquet(path, index=False)
+    else:
+        table.to_csv(path, index=False)
+
+
+def _make_survey(args: argparse.Namespace) -> int:
+    from zoobot.survey import make_survey
+
+    catalog = make_survey(n=args.n, size=args.size, out_dir=args.out, seed=args.seed,
+                          image_format=args.format)
+    print(f"Wrote {len(catalog)} galaxies and their catalog to {args.out}")
+    return 0
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.scratch import train_default_zoobot_from_scratch
+    from zoobot.trees import get_schema
+
+    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    train_default_zoobot_from_scratch(
+        save_dir=args.out, schema=get_schema(args.schema), catalog=catalog,
+        architecture_name=args.architecture, input_size=args.image_size,
+        batch_size=args.batch_size, epochs=args.epochs, patience=args.patience,
+        accelerator=args.accelerator, devices=_devices(args.devices), seed=args.seed,
+        learning_rate=args.learning_rate, num_workers=args.num_workers,
+    )
+    print(f"Encoder written to {Path(args.out) / 'encoder'}; load it with load_encoder('{Path(args.out) / 'encoder'}')")
+    return 0
+
+
+def _list_encoders(args: argparse.Namespace) -> int:
+    from zoobot.encoders import list_encoders
+
+    for card in list_encoders():
+        size = "x".join(str(s) for s in card.input_size[1:])
+        print(f"{card.name:24s} {card.source:48s} {card.n_params / 1e6:6.1f}M params  {size} px")
+    return 0
+
+
+def _list_schemas(args: argparse.Namespace) -> int:
+    from zoobot.trees import get_schema, list_schemas
+
+    for name in list_schemas():
+        schema = get_schema(name)
+        print(f"{name:24s} {len(schema.questions):3d} questions {len(schema.label_cols):4d} answers")
+    return 0
+
+
+def _add_device_args(parser: argparse.ArgumentParser, devices: bool = False) -> None:
+    parser.add_argument("--accelerator", default="auto", choices=["auto", "cpu", "gpu", "cuda", "mps"],
+                        help="where to run (default: auto, a GPU when there is one)")
+    parser.add_argument("--num-workers", type=int, default=None if devices else 0,
+                        help="data-loading processes")
+    if devices:
+        parser.add_argument("--devices", default="auto",
+                            help="devices per node, e.g. 4; more than one trains with DDP")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``zoobot`` command."""
+    parser = argparse.ArgumentParser(prog="zoobot", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    finetune = commands.add_parser(
+        "finetune", help="run a finetuning job from a run config (as exported by the app)",
+        description="Finetune a pretrained encoder as described by a run config YAML file "
+        "(the app writes one into each run folder). Writes checkpoints, metrics, test metrics, "
+        "predictions for every catalog row and the finetuned model into the run folder.")
+    finetune.add_argument("--config", required=True, help="path to the run's config.yaml")
+    finetune.add_argument("--run-dir", help="write outputs here instead of the config's run_dir")
+    finetune.add_argument("--max-epochs", type=int, help="override the config's max_epochs")
+    finetune.add_argument("--batch-size", type=int, help="override the config's batch_size")
+    finetune.add_argument("--num-nodes", type=int, default=1, help="machines to train on (default 1)")
+    _add_device_args(finetune, devices=True)
+    finetune.set_defaults(func=_finetune)
+
+    predict = commands.add_parser(
+        "predict", help="predict a catalog with a finetuned model",
+        description="Predict every galaxy of a catalog with a model finetuned by a run.")
+    predict.add_argument("--model", required=True, help="a run folder, or its model/ folder")
+    predict.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
+    predict.add_argument("--out", required=True, help="output file (.csv or .parquet)")
+    predict.add_argument("--batch-size", type=int, default=64)
+    _add_device_args(predict)
+    predict.set_defaults(func=_predict)
+
+    reps = commands.add_parser(
+        "representations", help="one embedding per galaxy, optionally with UMAP coordinates",
+        description="Compute an encoder's representation of every galaxy in a catalog.")
+    source = reps.add_mutually_exclusive_group()
+    source.add_argument("--encoder", default="demo",
+                        help="encoder: 'demo', hf_hub:owner/name, a folder or a timm name (default demo)")
+    source.add_argument("--model", help="use the encoder of a finetuned run instead")
+    reps.add_argument("--catalog", required=True)
+    reps.add_argument("--out", required=True, help="output file (.csv or .parquet)")
+    reps.add_argument("--pca", type=int, default=None, help="reduce to this many PCA components")
+    reps.add_argument("--umap", action="store_true", help="add 2-D UMAP coordinates umap_x, umap_y")
+    reps.add_argument("--batch-size", type=int, default=64)
+    reps.add_argument("--seed", type=int, default=42)
+    _add_device_args(reps)
+    reps.set_defaults(func=_representations)
+
+    survey = commands.add_parser(
+        "make-survey", help="render a synthetic galaxy survey with simulated volunteer votes",
+        description="Render synthetic galaxies with known morphology and Galaxy Zoo DECaLS DR5 "
+        "volunteer votes; writes images and catalog.csv into --out.")
+    survey.add_argument("--n", type=int, default=1000, help="number of galaxies (default 1000)")
+    survey.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
+    survey.add_argument("--out", required=True, help="output folder")
+    survey.add_argument("--seed", type=int, default=0)
+    survey.add_argument("--format", default="png", choices=["png", "jpg"])
+    survey.set_defaults(func=_make_survey)
+
+    pretrain = commands.add_parser(
+        "pretrain", help="train an encoder from scratch on Galaxy Zoo vote counts",
+        description="Train a timm architecture from scratch with a Dirichlet head over a Galaxy Zoo "
+        "tree (as the demo encoder was). Writes checkpoints and the encoder folder into --out.")
+    pretrain.add_argument("--catalog", required=True, help="catalog with the tree's vote columns")
+    pretrain.add_argument("--schema", default="decals_dr5", help="named tree (default decals_dr5)")
+    pretrain.add_argument("--architecture", default="convnext_atto", help="timm architecture")
+    pretrain.add_argument("--out", required=True)
+    pretrain.add_argument("--image-size", type=int, default=128)
+    pretrain.add_argument("--batch-size", type=int, default=64)
+    pretrain.add_argument("--epochs", type=int, default=30)
+    pretrain.add_argument("--patience", type=int, default=5)
+    pretrain.add_argument("--learning-rate", type=float, default=1e-3)
+    pretrain.add_argument("--seed", type=int, default=0)
+    _add_device_args(pretrain, devices=True)
+    pretrain.set_defaults(func=_pretrain)
+
+    encoders = commands.add_parser("encoders", help="list the known pretrained encoders")
+    encoders.set_defaults(func=_list_encoders)
+    schemas = commands.add_parser("schemas", help="list the named Galaxy Zoo decision trees")
+    schemas.set_defaults(func=_list_schemas)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``zoobot`` console script."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return handler(args)
+    except ValueError as err:  # every user-facing error of the library is a ValueError subclass
+        print(f"zoobot {args.command}: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
