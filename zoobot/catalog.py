@@ -1,0 +1,499 @@
+"""Read catalogs (one row per galaxy: ``id_str``, ``file_loc``, labels) and check them before training.
+
+``validate_catalog`` returns a :class:`CatalogReport` listing every problem in plain words, with the
+rows affected and, where one exists, a fix that :func:`apply_fix` applies. Problems that would
+silently corrupt training (NaN or negative vote counts, one-class labels, missing images) are errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from zoobot.images import ImageReadError, verify_image
+
+if TYPE_CHECKING:
+    from zoobot.schemas import Schema
+
+__all__ = [
+    "CatalogError",
+    "CatalogProblem",
+    "CatalogReport",
+    "FIXES",
+    "read_catalog",
+    "resolve_file_locs",
+    "validate_catalog",
+    "apply_fix",
+]
+
+Severity = Literal["error", "warning"]
+Task = Literal["classification", "regression", "tree"]
+
+#: Fix ids :func:`apply_fix` knows, and what they do in plain words.
+FIXES: dict[str, str] = {
+    "fill_zero": "write 0 votes where the vote count is blank",
+    "drop_rows": "remove the affected rows from the catalog",
+    "drop_duplicates": "keep only the first row of each repeated id_str",
+    "round_votes": "round vote counts to whole numbers",
+}
+
+_N_EXAMPLES = 5
+
+
+class CatalogError(ValueError):
+    """A catalog that cannot be used as it is. ``.report`` holds the full :class:`CatalogReport`."""
+
+    def __init__(self, message: str, report: Optional["CatalogReport"] = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class CatalogProblem:
+    """One thing wrong with a catalog.
+
+    Attributes:
+        code: short stable name, e.g. ``'nan_votes'``.
+        severity: ``'error'`` (cannot train) or ``'warning'`` (can train; worth knowing).
+        message: plain-words explanation and what to do.
+        rows: index labels of the affected rows (empty when the whole catalog is affected).
+        columns: affected columns.
+        fixes: fix ids :func:`apply_fix` can apply, first is the suggested one (may be empty).
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    rows: tuple[Any, ...] = ()
+    columns: tuple[str, ...] = ()
+    fixes: tuple[str, ...] = ()
+
+    @property
+    def fix(self) -> Optional[str]:
+        """The suggested fix id, or None."""
+        return self.fixes[0] if self.fixes else None
+
+
+@dataclass
+class CatalogReport:
+    """What :func:`validate_catalog` found."""
+
+    n_rows: int = 0
+    n_labelled: int = 0
+    n_images_found: int = 0
+    n_images_missing: int = 0
+    n_images_unreadable: int = 0
+    missing_examples: list[str] = field(default_factory=list)
+    unreadable_examples: list[str] = field(default_factory=list)
+    label_distribution: dict[str, Any] = field(default_factory=dict)
+    problems: list[CatalogProblem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[CatalogProblem]:
+        """Problems that stop training."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[CatalogProblem]:
+        """Problems worth knowing that do not stop training."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no errors."""
+        return not self.errors
+
+    def summary(self) -> str:
+        """A few plain-words lines for a person."""
+        lines = [f"{self.n_rows} rows, {self.n_labelled} labelled."]
+        if self.n_images_found or self.n_images_missing or self.n_images_unreadable:
+            lines.append(f"Images: {self.n_images_found} found, {self.n_images_missing} missing, "
+                         f"{self.n_images_unreadable} unreadable.")
+        lines += [f"{p.severity.upper()}: {p.message}" for p in self.problems]
+        if not self.problems:
+            lines.append("No problems found.")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly view (rows of each problem reduced to a count and a few examples)."""
+        return {
+            "n_rows": self.n_rows, "n_labelled": self.n_labelled,
+            "n_images_found": self.n_images_found, "n_images_missing": self.n_images_missing,
+            "n_images_unreadable": self.n_images_unreadable,
+            "missing_examples": list(self.missing_examples),
+            "unreadable_examples": list(self.unreadable_examples),
+            "label_distribution": self.label_distribution,
+            "problems": [
+                {"code": p.code, "severity": p.severity, "message": p.message, "n_rows": len(p.rows),
+                 "example_rows": [str(r) for r in p.rows[:_N_EXAMPLES]], "columns": list(p.columns),
+                 "fixes": list(p.fixes)}
+                for p in self.problems
+            ],
+        }
+
+
+def read_catalog(path: str | Path) -> pd.DataFrame:
+    """Read a catalog from CSV (optionally gzipped) or Parquet; ``id_str`` is read as text.
+
+    Raises:
+        CatalogError: the file is missing or not CSV/Parquet.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CatalogError(f"Catalog file {path} does not exist; check the path.")
+    name = path.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        try:
+            df = pd.read_csv(path, dtype={"id_str": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise CatalogError(f"Could not read {path} as CSV: {err}. Save it as comma-separated text "
+                               "with a header row.") from err
+    elif name.endswith((".parquet", ".pq")):
+        try:
+            df = pd.read_parquet(path)
+        except (OSError, ValueError) as err:
+            raise CatalogError(f"Could not read {path} as Parquet: {err}.") from err
+        if "id_str" in df.columns:
+            df["id_str"] = df["id_str"].map(lambda v: v if pd.isna(v) else str(v))
+    else:
+        raise CatalogError(f"Catalog {path} is not a .csv or .parquet file; save the table in one of "
+                           "those formats.")
+    return df
+
+
+def resolve_file_locs(catalog: pd.DataFrame, base_dir: str | Path) -> pd.DataFrame:
+    """Copy of ``catalog`` whose relative ``file_loc`` paths are made absolute against ``base_dir``
+    (normally the catalog file's folder). Absolute paths and blanks are left as they are.
+
+    Raises:
+        CatalogError: the catalog has no ``file_loc`` column.
+    """
+    if "file_loc" not in catalog.columns:
+        raise CatalogError("The catalog has no 'file_loc' column; add one with each galaxy's image path.")
+    base = Path(base_dir).expanduser().resolve()
+
+    def resolve(loc: Any) -> Any:
+        if pd.isna(loc) or str(loc).strip() == "":
+            return loc
+        p = Path(str(loc)).expanduser()
+        return str(p if p.is_absolute() else base / p)
+
+    out = catalog.copy()
+    out["file_loc"] = out["file_loc"].map(resolve)
+    return out
+
+
+def _rows_text(rows: Sequence[Any], catalog: pd.DataFrame) -> str:
+    """'3 rows (e.g. id_str gal_1, gal_7)' style text."""
+    n = len(rows)
+    noun = "row" if n == 1 else "rows"
+    examples = rows[:3]
+    if "id_str" in catalog.columns:
+        shown = ", ".join(str(catalog.at[r, "id_str"]) for r in examples)
+        return f"{n} {noun} (e.g. id_str {shown})"
+    return f"{n} {noun} (e.g. rows {', '.join(str(r) for r in examples)})"
+
+
+def _check_images(catalog: pd.DataFrame, base_dir: Optional[Path], report: CatalogReport) -> None:
+    missing_rows: list[Any] = []
+    unreadable_rows: list[Any] = []
+    checked: dict[str, Optional[str]] = {}  # path -> None (ok), 'missing' or 'unreadable'
+    for index, loc in zip(catalog.index, catalog["file_loc"]):
+        if pd.isna(loc) or str(loc).strip() == "":
+            missing_rows.append(index)
+            if len(report.missing_examples) < _N_EXAMPLES:
+                report.missing_examples.append("(blank file_loc)")
+            continue
+        path = Path(str(loc)).expanduser()
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        key = str(path)
+        if key not in checked:
+            try:
+                verify_image(path)
+                checked[key] = None
+            except ImageReadError:
+                checked[key] = "missing" if not path.is_file() else "unreadable"
+        status = checked[key]
+        if status == "missing":
+            missing_rows.append(index)
+            if len(report.missing_examples) < _N_EXAMPLES:
+                report.missing_examples.append(key)
+        elif status == "unreadable":
+            unreadable_rows.append(index)
+            if len(report.unreadable_examples) < _N_EXAMPLES:
+                report.unreadable_examples.append(key)
+    report.n_images_missing = len(missing_rows)
+    report.n_images_unreadable = len(unreadable_rows)
+    report.n_images_found = len(catalog) - len(missing_rows) - len(unreadable_rows)
+    if missing_rows:
+        report.problems.append(CatalogProblem(
+            "missing_images", "error",
+            f"{_rows_text(missing_rows, catalog)} point to image files that do not exist, e.g. "
+            f"{report.missing_examples[0]}. Check the image folder (relative paths are read from the "
+            "catalog's folder), or remove those rows.",
+            tuple(missing_rows), ("file_loc",), ("drop_rows",)))
+    if unreadable_rows:
+        report.problems.append(CatalogProblem(
+            "unreadable_images", "error",
+            f"{_rows_text(unreadable_rows, catalog)} point to files that are not readable JPEG, PNG or "
+            f"FITS images, e.g. {report.unreadable_examples[0]}. Re-export them, or remove those rows.",
+            tuple(unreadable_rows), ("file_loc",), ("drop_rows",)))
+
+
+def _numeric(catalog: pd.DataFrame, col: str) -> tuple[pd.Series, list[Any]]:
+    """The column as floats, and the rows whose non-blank values are not numbers."""
+    values = pd.to_numeric(catalog[col], errors="coerce").astype(float)
+    bad = values.isna() & catalog[col].notna()
+    return values, list(catalog.index[bad])
+
+
+def _check_votes(catalog: pd.DataFrame, label_cols: list[str], report: CatalogReport) -> None:
+    cols = tuple(label_cols)
+    numeric = {}
+    for col in label_cols:
+        values, bad = _numeric(catalog, col)
+        if bad:
+            report.problems.append(CatalogProblem(
+                "non_numeric_votes", "error",
+                f"Vote column '{col}' has text in {_rows_text(bad, catalog)}; vote counts must be whole "
+                "numbers. Fix those cells or remove the rows.", tuple(bad), (col,), ("drop_rows",)))
+        numeric[col] = values.where(~catalog.index.isin(bad), 0.0)
+    votes = pd.DataFrame(numeric, index=catalog.index)
+    nan_rows = list(votes.index[votes.isna().any(axis=1)])
+    if nan_rows:
+        nan_cols = tuple(c for c in cols if votes[c].isna().any())
+        report.problems.append(CatalogProblem(
+            "nan_votes", "error",
+            f"{_rows_text(nan_rows, catalog)} have blank (NaN) vote counts in {', '.join(nan_cols)}. A "
+            "blank would silently corrupt the vote totals the loss uses. If blank means nobody gave that "
+            "answer (or the question was never asked), fill it with 0; otherwise drop those rows.",
+            tuple(nan_rows), nan_cols, ("fill_zero", "drop_rows")))
+    filled = votes.fillna(0.0)
+    negative = list(filled.index[(filled < 0).any(axis=1)])
+    if negative:
+        report.problems.append(CatalogProblem(
+            "negative_votes", "error",
+            f"{_rows_text(negative, catalog)} have negative vote counts; a count of votes cannot be "
+            "below 0. Correct them or drop those rows.",
+            tuple(negative), cols, ("drop_rows",)))
+    infinite = list(filled.index[np.isinf(filled).any(axis=1)])
+    fractional = list(filled.index[(np.isfinite(filled) & (filled != np.round(filled))).any(axis=1)])
+    if infinite:
+        report.problems.append(CatalogProblem(
+            "infinite_votes", "error", f"{_rows_text(infinite, catalog)} have infinite vote counts. "
+            "Correct them or drop those rows.", tuple(infinite), cols, ("drop_rows",)))
+    if fractional:
+        looks_like_fractions = bool((filled.abs() <= 1).all().all())
+        hint = (" All values are between 0 and 1, so these look like vote fractions: the tree task "
+                "needs the number of votes per answer (e.g. the '_total-votes' scaled columns)."
+                if looks_like_fractions else " Round them to whole numbers if that is what they mean.")
+        report.problems.append(CatalogProblem(
+            "fractional_votes", "error",
+            f"{_rows_text(fractional, catalog)} have vote counts that are not whole numbers.{hint}",
+            tuple(fractional), cols, ("round_votes", "drop_rows")))
+    labelled = ~votes.isna().any(axis=1)
+    report.n_labelled = int(labelled.sum())
+    no_votes = list(filled.index[labelled & (filled.sum(axis=1) == 0)])
+    if no_votes:
+        report.problems.append(CatalogProblem(
+            "no_votes", "warning",
+            f"{_rows_text(no_votes, catalog)} have 0 votes for every answer, so they teach the model "
+            "nothing. They will still get predictions.", tuple(no_votes), cols, ("drop_rows",)))
+    report.label_distribution = {
+        col: {"total_votes": float(filled[col].sum()), "mean_votes": float(filled[col].mean())}
+        for col in label_cols
+    }
+
+
+def _check_classes(catalog: pd.DataFrame, label_cols: list[str], report: CatalogReport) -> None:
+    labelled_mask = pd.Series(True, index=catalog.index)
+    for col in label_cols:
+        values, text_rows = _numeric(catalog, col)
+        if text_rows:
+            examples = ", ".join(repr(v) for v in catalog.loc[text_rows, col].unique()[:3])
+            report.problems.append(CatalogProblem(
+                "non_integer_labels", "error",
+                f"Class column '{col}' holds text ({examples}) in {_rows_text(text_rows, catalog)}. "
+                "Classes must be whole numbers 0, 1, 2, ...: map each class name to a number first.",
+                tuple(text_rows), (col,), ("drop_rows",)))
+            values = values.where(~catalog.index.isin(text_rows), np.nan)
+        finite = values.dropna()
+        not_int = list(finite.index[(finite != np.round(finite)) | (finite < 0) | ~np.isfinite(finite)])
+        if not_int:
+            report.problems.append(CatalogProblem(
+                "non_integer_labels", "error",
+                f"Class column '{col}' has values that are not whole numbers >= 0 in "
+                f"{_rows_text(not_int, catalog)}. Classes must be 0, 1, 2, ...; for a continuous target "
+                "choose the regression task instead.", tuple(not_int), (col,), ("drop_rows",)))
+        good = finite.drop(index=not_int)
+        counts = good.astype(int).value_counts().sort_index()
+        report.label_distribution[col] = {int(k): int(v) for k, v in counts.items()}
+        if len(counts) == 1:
+            report.problems.append(CatalogProblem(
+                "single_class", "error",
+                f"Class column '{col}' has only one class ({int(counts.index[0])}) among its labelled "
+                "rows, so there is nothing to tell apart. Add examples of the other class(es).",
+                (), (col,)))
+        labelled_mask &= values.notna() & ~catalog.index.isin(not_int)
+    _finish_labels(catalog, labelled_mask, label_cols, report)
+
+
+def _check_regression(catalog: pd.DataFrame, label_cols: list[str], report: CatalogReport) -> None:
+    labelled_mask = pd.Series(True, index=catalog.index)
+    for col in label_cols:
+        values, text_rows = _numeric(catalog, col)
+        if text_rows:
+            examples = ", ".join(repr(v) for v in catalog.loc[text_rows, col].unique()[:3])
+            report.problems.append(CatalogProblem(
+                "non_numeric_targets", "error",
+                f"Target column '{col}' holds text ({examples}) in {_rows_text(text_rows, catalog)}; "
+                "regression targets must be numbers. Fix those cells or drop the rows.",
+                tuple(text_rows), (col,), ("drop_rows",)))
+        infinite = list(values.index[np.isinf(values)])
+        if infinite:
+            report.problems.append(CatalogProblem(
+                "infinite_targets", "error",
+                f"Target column '{col}' is infinite in {_rows_text(infinite, catalog)}. Fix or drop them.",
+                tuple(infinite), (col,), ("drop_rows",)))
+        finite = values[np.isfinite(values)]
+        report.label_distribution[col] = (
+            {"min": float(finite.min()), "max": float(finite.max()), "mean": float(finite.mean()),
+             "std": float(finite.std(ddof=0))} if len(finite) else {}
+        )
+        if len(finite) > 1 and finite.nunique() == 1:
+            report.problems.append(CatalogProblem(
+                "constant_target", "error",
+                f"Target column '{col}' has the same value ({finite.iloc[0]}) in every labelled row, so "
+                "there is nothing to learn. Check the column.", (), (col,)))
+        labelled_mask &= np.isfinite(values)
+    _finish_labels(catalog, labelled_mask, label_cols, report)
+
+
+def _finish_labels(catalog: pd.DataFrame, labelled: pd.Series, label_cols: list[str],
+                   report: CatalogReport) -> None:
+    report.n_labelled = int(labelled.sum())
+    blank = [i for i in catalog.index[~labelled]
+             if all(pd.isna(catalog.at[i, c]) for c in label_cols)]
+    if blank:
+        report.problems.append(CatalogProblem(
+            "unlabelled_rows", "warning",
+            f"{_rows_text(blank, catalog)} have no label. They are not trained on but will get "
+            "predictions.", tuple(blank), tuple(label_cols)))
+    if report.n_labelled == 0:
+        report.problems.append(CatalogProblem(
+            "no_labels", "error",
+            f"No row has a usable label in {', '.join(label_cols)}; add labels before training.",
+            (), tuple(label_cols)))
+
+
+def validate_catalog(
+    catalog: pd.DataFrame,
+    label_cols: Optional[Sequence[str]] = None,
+    task: Optional[Task] = None,
+    schema: Optional["Schema"] = None,
+    base_dir: Optional[str | Path] = None,
+    check_images: bool = True,
+    raise_on_error: bool = True,
+) -> CatalogReport:
+    """Check a catalog before training or prediction.
+
+    Args:
+        catalog: one row per galaxy with ``id_str``, ``file_loc`` and (for training) label columns.
+        label_cols: label columns; defaults to ``schema.label_cols`` when a schema is given.
+        task: ``'classification'``, ``'regression'`` or ``'tree'`` (the default when a schema is given);
+            None checks only columns, ids and images.
+        schema: decision tree whose vote columns must be present (tree task).
+        base_dir: folder relative ``file_loc`` paths are read from (the catalog's folder).
+        check_images: open every image's header (streams; memory stays flat for large catalogs).
+        raise_on_error: raise :class:`CatalogError` if any problem is an error.
+
+    Returns:
+        The :class:`CatalogReport`.
+
+    Raises:
+        CatalogError: with ``.report``, when ``raise_on_error`` and there are errors.
+    """
+    if schema is not None:
+        label_cols = list(label_cols) if label_cols is not None else list(schema.label_cols)
+        task = task or "tree"
+    label_cols = list(label_cols or [])
+    if task not in (None, "classification", "regression", "tree"):
+        raise ValueError(f"task must be 'classification', 'regression' or 'tree', got {task!r}.")
+    if not catalog.index.is_unique:
+        raise CatalogError("The catalog's row index has repeated labels; call catalog.reset_index(drop=True) "
+                           "first so problems can point at single rows.")
+    report = CatalogReport(n_rows=len(catalog))
+    if len(catalog) == 0:
+        report.problems.append(CatalogProblem("empty_catalog", "error", "The catalog has no rows."))
+    missing = [c for c in ("id_str", "file_loc", *label_cols) if c not in catalog.columns]
+    if missing:
+        hint = ""
+        if schema is not None and any(c in label_cols for c in missing):
+            hint = " The chosen decision tree needs one vote-count column per answer."
+        report.problems.append(CatalogProblem(
+            "missing_columns", "error",
+            f"The catalog has no column named {', '.join(repr(c) for c in missing)}. Rename or add it."
+            + hint, (), tuple(missing)))
+    if "id_str" in catalog.columns:
+        dup = catalog["id_str"].astype(str).duplicated(keep="first")
+        if dup.any():
+            rows = list(catalog.index[dup])
+            report.problems.append(CatalogProblem(
+                "duplicate_ids", "error",
+                f"{_rows_text(rows, catalog)} repeat an id_str used by an earlier row; each galaxy needs "
+                "its own id_str. Remove the repeats or give them new ids.",
+                tuple(rows), ("id_str",), ("drop_duplicates",)))
+    if check_images and "file_loc" in catalog.columns and len(catalog):
+        _check_images(catalog, Path(base_dir).expanduser() if base_dir is not None else None, report)
+    present = [c for c in label_cols if c in catalog.columns]
+    if present and len(catalog) and len(present) == len(label_cols):
+        if task == "tree":
+            _check_votes(catalog, present, report)
+        elif task == "classification":
+            _check_classes(catalog, present, report)
+        elif task == "regression":
+            _check_regression(catalog, present, report)
+        else:
+            report.n_labelled = int(catalog[present].notna().all(axis=1).sum())
+    if raise_on_error and report.errors:
+        lines = "\n".join(f"- {p.message}" for p in report.errors)
+        raise CatalogError(f"The catalog has {len(report.errors)} problem(s) to fix before training:\n{lines}",
+                           report)
+    return report
+
+
+def apply_fix(catalog: pd.DataFrame, problem: CatalogProblem, fix: Optional[str] = None) -> pd.DataFrame:
+    """Return a fixed copy of ``catalog``.
+
+    Args:
+        catalog: the catalog the problem was found in (same index).
+        problem: a problem from :func:`validate_catalog`'s report.
+        fix: one of ``problem.fixes``; defaults to the suggested one.
+
+    Raises:
+        ValueError: the problem offers no such fix.
+    """
+    fix = fix or problem.fix
+    if fix is None or fix not in problem.fixes:
+        offered = ", ".join(problem.fixes) or "none"
+        raise ValueError(f"Problem '{problem.code}' cannot be fixed with {fix!r} (offered: {offered}); "
+                         "edit the catalog by hand.")
+    out = catalog.copy()
+    rows = [r for r in problem.rows if r in out.index]
+    if fix == "drop_rows":
+        return out.drop(index=rows)
+    if fix == "drop_duplicates":
+        return out[~out["id_str"].astype(str).duplicated(keep="first")]
+    cols = list(problem.columns)
+    if fix == "fill_zero":
+        out[cols] = out[cols].fillna(0)
+        return out
+    if fix == "round_votes":
+        out[cols] = out[cols].apply(pd.to_numeric, errors="coerce").round()
+        return out
+    raise ValueError(f"Unknown fix {fix!r}; known fixes: {', '.join(FIXES)}.")
