@@ -1,0 +1,85 @@
+"""The run config: validation messages, YAML round trip, task proposal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from zoobot.config import ConfigError, RunConfig, propose_task, rerun_command
+
+
+def make_config(**overrides) -> RunConfig:
+    values = dict(task="classification", catalog="catalog.csv", label_cols=["ring"], run_dir="runs/a")
+    values.update(overrides)
+    return RunConfig(**values)
+
+
+def test_yaml_round_trip_keeps_every_setting(tmp_path):
+    config = make_config(encoder="hf_hub:mwalmsley/zoobot-encoder-convnext_nano",
+                         training_mode="full", max_epochs=3, learning_rate=1e-4, image_size=96)
+    path = tmp_path / "config.yaml"
+    config.to_yaml(path)
+    assert RunConfig.from_yaml(path) == config
+    assert RunConfig.from_yaml(path.read_text()) == config
+    assert rerun_command(path) == f"zoobot finetune --config {path}"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"task": "segmentation"}, "task must be one of"),
+        ({"training_mode": "partial"}, "training_mode must be"),
+        ({"label_cols": []}, "No target column"),
+        ({"task": "tree"}, "needs a schema"),
+        ({"max_epochs": 0}, "max_epochs must be at least 1"),
+        ({"learning_rate": 3.0}, "learning_rate 3.0 is outside"),
+        ({"train_fraction": 0.5}, "add up to"),
+        ({"val_fraction": 0.0, "train_fraction": 0.85}, "must be above 0"),
+        ({"image_size": 4}, "too small"),
+    ],
+)
+def test_invalid_settings_are_refused_in_plain_words(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        make_config(**overrides).validate()
+
+
+def test_unknown_and_missing_settings_are_named():
+    with pytest.raises(ConfigError, match="Unknown setting.*epochs"):
+        RunConfig.from_dict({**make_config().to_dict(), "epochs": 3})
+    with pytest.raises(ConfigError, match="missing: run_dir"):
+        RunConfig.from_dict({"task": "regression", "catalog": "c.csv", "label_cols": ["x"]})
+
+
+def test_bad_yaml_and_missing_file_are_explained(tmp_path):
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        RunConfig.from_yaml("task: [unclosed\nlabel_cols: x")
+    with pytest.raises(ConfigError, match="does not exist"):
+        RunConfig.from_yaml(tmp_path / "nope.yaml")
+
+
+def test_a_single_label_col_string_is_accepted():
+    values = {**make_config().to_dict(), "label_cols": "ring"}
+    assert RunConfig.from_dict(values).label_cols == ["ring"]
+
+
+def test_propose_task_from_columns():
+    rng = np.random.default_rng(0)
+    base = pd.DataFrame({"id_str": [str(i) for i in range(50)], "file_loc": ["x.png"] * 50})
+    classes = base.assign(true_size=rng.random(50), merger=rng.integers(0, 2, 50))
+    assert propose_task(classes) == ("classification", ["merger"], None)
+    values = base.assign(mass=rng.normal(10, 1, 50))
+    assert propose_task(values) == ("regression", ["mass"], None)
+    with pytest.raises(ConfigError, match="No column looks like a label"):
+        propose_task(base.assign(comment=["nice"] * 50))
+
+
+def test_propose_task_detects_a_named_tree():
+    from zoobot.trees import get_schema
+
+    schema = get_schema("decals_dr5")
+    votes = pd.DataFrame(np.ones((5, len(schema.label_cols)), dtype=int), columns=schema.label_cols)
+    votes.insert(0, "id_str", [str(i) for i in range(5)])
+    task, label_cols, schema_name = propose_task(votes)
+    assert (task, schema_name) == ("tree", "decals_dr5")
+    assert label_cols == list(schema.label_cols)
