@@ -111,7 +111,7 @@ def _load_pil(path: Path, channels: int, size: int | tuple[int, int] | None) -> 
                 return _match_channels(pixels, channels)
             if img.mode in ("I", "F"):  # 32-bit integer or float pixels: treat like fluxes
                 return _match_channels(stretch_to_uint8(np.asarray(img, dtype=np.float64)), channels)
-            pixels = np.asarray(img.convert(mode))
+            pixels = np.array(img.convert(mode))  # a writable copy (torch.from_numpy needs one)
     except _READ_ERRORS as err:
         raise _fail(path, err) from err
     return _match_channels(pixels, channels)

@@ -1,0 +1,415 @@
+"""Datasets and the Lightning data module: catalog rows -> batches of transformed images and labels.
+
+Batches are dicts (see ``docs/architecture.md``): ``'image'`` float32 ``(B, C, H, W)`` scaled to [0, 1]
+then normalised with the encoder's mean/std, ``'label'`` float32 ``(B, len(label_cols))`` (absent when
+predicting), ``'id_str'`` list of str. After :meth:`CatalogDataModule.cache_features` the train, val and
+test loaders yield ``'features'`` ``(B, D)`` instead of ``'image'``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Callable, Optional, Protocol, Sequence, Union
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from zoobot.images import load_image
+
+__all__ = [
+    "get_transforms",
+    "GalaxyDataset",
+    "FeatureDataset",
+    "CatalogDataModule",
+    "split_catalog",
+]
+
+logger = logging.getLogger(__name__)
+
+Size = Union[int, tuple[int, int], tuple[int, int, int]]
+Transform = Callable[[torch.Tensor], torch.Tensor]
+
+
+class CardLike(Protocol):
+    """What the data pipeline reads from an encoder card (``zoobot.encoders.EncoderCard``)."""
+
+    input_size: Size
+    channels: int
+    mean: Sequence[float]
+    std: Sequence[float]
+
+
+def _height_width(input_size: Size) -> tuple[int, int]:
+    """int -> square; (H, W); (C, H, W) -> (H, W)."""
+    if isinstance(input_size, (int, np.integer)):
+        hw = (int(input_size), int(input_size))
+    elif len(input_size) == 2:
+        hw = (int(input_size[0]), int(input_size[1]))
+    elif len(input_size) == 3:
+        hw = (int(input_size[1]), int(input_size[2]))
+    else:
+        raise ValueError(f"input_size must be an int, (H, W) or (C, H, W); got {input_size!r}.")
+    if min(hw) < 1:
+        raise ValueError(f"input_size must be positive, got {input_size!r}.")
+    return hw
+
+
+def _per_channel(values: Sequence[float], channels: int, name: str) -> list[float]:
+    values = [float(v) for v in values]
+    if len(values) == 1:
+        return values * channels
+    if len(values) != channels:
+        raise ValueError(f"{name} {values} needs one value per channel ({channels}) or a single value.")
+    return values
+
+
+def get_transforms(
+    input_size: Size,
+    channels: int = 3,
+    mean: Sequence[float] = (0.0, 0.0, 0.0),
+    std: Sequence[float] = (1.0, 1.0, 1.0),
+    augment: bool = False,
+) -> Transform:
+    """Transforms from a ``uint8`` ``(C, H, W)`` tensor to the encoder's normalised ``float32`` input.
+
+    Training (``augment=True``) follows Zoobot: random rotation by any angle, horizontal and vertical
+    flips, and a random resized crop (70-80% of the area, aspect 0.9-1.1) which also zooms. Evaluation
+    resizes the whole image, deterministically.
+
+    Args:
+        input_size: output side (int), ``(H, W)`` or ``(C, H, W)``.
+        channels: image channels (1 or 3); ``mean``/``std`` of length 1 are broadcast.
+        mean: per-channel mean, applied after scaling pixels to [0, 1].
+        std: per-channel standard deviation.
+        augment: random training augmentations if True.
+
+    Returns:
+        A callable ``(C, H, W) uint8 tensor -> (C, H', W') float32 tensor``.
+    """
+    hw = _height_width(input_size)
+    mean = _per_channel(mean, channels, "mean")
+    std = _per_channel(std, channels, "std")
+    if augment:
+        geometry: list[Any] = [
+            v2.RandomRotation(180, interpolation=v2.InterpolationMode.BILINEAR),
+            v2.RandomHorizontalFlip(),
+            v2.RandomVerticalFlip(),
+            v2.RandomResizedCrop(hw, scale=(0.7, 0.8), ratio=(0.9, 1.1), antialias=True),
+        ]
+    else:
+        geometry = [v2.Resize(hw, antialias=True)]
+    return v2.Compose([*geometry, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
+
+
+def _labels_array(catalog: pd.DataFrame, label_cols: Sequence[str]) -> np.ndarray:
+    missing = [c for c in label_cols if c not in catalog.columns]
+    if missing:
+        raise ValueError(f"The catalog has no label column(s) {missing}; check label_cols.")
+    try:
+        # A copy: pandas may hand back a read-only view, which torch.from_numpy warns about.
+        return catalog[list(label_cols)].to_numpy(dtype=np.float32, na_value=np.nan, copy=True)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"Label columns {list(label_cols)} must hold numbers (NaN for no label): {err}. "
+                         "Run zoobot.catalog.validate_catalog to find the rows.") from err
+
+
+class GalaxyDataset(Dataset):
+    """One item per catalog row: ``{'image', 'label' (if label_cols), 'id_str'}``.
+
+    Args:
+        catalog: rows with ``id_str`` and absolute ``file_loc`` (see ``catalog.resolve_file_locs``).
+        label_cols: label columns; None for prediction (no ``'label'`` key).
+        transform: ``uint8 (C, H, W) -> float32`` callable; default: :func:`get_transforms` (eval).
+        input_size: side (or ``(H, W)``, ``(C, H, W)``) for the default transform and JPEG draft decoding.
+        channels: 1 (greyscale) or 3 (colour).
+    """
+
+    def __init__(
+        self,
+        catalog: pd.DataFrame,
+        label_cols: Optional[Sequence[str]] = None,
+        transform: Optional[Transform] = None,
+        input_size: Size = 224,
+        channels: int = 3,
+    ) -> None:
+        for col in ("id_str", "file_loc"):
+            if col not in catalog.columns:
+                raise ValueError(f"The catalog has no '{col}' column; every row needs an id_str and a file_loc.")
+        # Plain lists and arrays: cheap to pickle to worker processes, no pandas per item.
+        self.id_strs = [str(v) for v in catalog["id_str"]]
+        self.file_locs = [str(v) for v in catalog["file_loc"]]
+        self.label_cols = list(label_cols) if label_cols else None
+        self.labels = _labels_array(catalog, self.label_cols) if self.label_cols else None
+        self.channels = channels
+        self.draft_size = max(_height_width(input_size))
+        self.transform = transform or get_transforms(input_size, channels)
+
+    def __len__(self) -> int:
+        return len(self.id_strs)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        pixels = load_image(self.file_locs[index], channels=self.channels, size=self.draft_size)
+        image = torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
+        item: dict[str, Any] = {"image": self.transform(image), "id_str": self.id_strs[index]}
+        if self.labels is not None:
+            item["label"] = torch.from_numpy(self.labels[index])
+        return item
+
+
+class FeatureDataset(Dataset):
+    """Precomputed encoder features: items ``{'features': (D,), 'label': (n_labels,), 'id_str'}``."""
+
+    def __init__(self, features: torch.Tensor, labels: Optional[np.ndarray], id_strs: Sequence[str]) -> None:
+        self.features = features
+        self.labels = labels
+        self.id_strs = list(id_strs)
+
+    def __len__(self) -> int:
+        return len(self.id_strs)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item: dict[str, Any] = {"features": self.features[index], "id_str": self.id_strs[index]}
+        if self.labels is not None:
+            item["label"] = torch.from_numpy(self.labels[index])
+        return item
+
+
+def split_catalog(
+    catalog: pd.DataFrame,
+    train_fraction: float = 0.7,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+    seed: int = 42,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Shuffle (seeded) and split a catalog into disjoint train, val and test parts.
+
+    Fractions must be >= 0, sum to 1, with a positive train fraction. A positive val/test fraction
+    gets at least one row when the catalog has enough rows.
+    """
+    fractions = (train_fraction, val_fraction, test_fraction)
+    if min(fractions) < 0 or train_fraction <= 0 or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
+        raise ValueError(
+            f"train/val/test fractions {fractions} must be >= 0, with train > 0, and add up to 1 "
+            "(e.g. 0.7, 0.1, 0.2)."
+        )
+    n = len(catalog)
+    order = np.random.default_rng(seed).permutation(n)
+
+    def count(fraction: float) -> int:
+        return max(1, round(n * fraction)) if fraction > 0 and n >= 3 else round(n * fraction)
+
+    n_val, n_test = count(val_fraction), count(test_fraction)
+    n_train = n - n_val - n_test
+    if n_train < 1:
+        raise ValueError(f"The catalog has only {n} labelled rows: too few to split into train, val and test.")
+    parts = np.split(order, [n_train, n_train + n_val])
+    return tuple(catalog.iloc[np.sort(p)].reset_index(drop=True) for p in parts)  # type: ignore[return-value]
+
+
+class CatalogDataModule(L.LightningDataModule):
+    """Lightning data module over catalogs (galaxy-datasets argument names).
+
+    Give either ``catalog`` (split by ``train/val/test_fraction`` with ``seed``) or any of
+    ``train_catalog`` / ``val_catalog`` / ``test_catalog`` / ``predict_catalog``. Rows with a NaN in
+    any label column are left out of train/val/test; with ``catalog`` the predict set is the whole
+    catalog, so they still get predictions (``unlabelled_catalog`` holds them).
+
+    Image size, channels and normalisation come from the explicit arguments, else from ``card`` (an
+    ``EncoderCard``), else 224 px, 3 channels, mean 0, std 1.
+
+    Args:
+        label_cols: label columns (vote-count columns for a tree); None for prediction only.
+        catalog: one catalog to split.
+        train_catalog, val_catalog, test_catalog, predict_catalog: ready-made splits.
+        train_fraction, val_fraction, test_fraction: split of ``catalog``'s labelled rows; sum to 1.
+        batch_size: galaxies per batch.
+        num_workers: data-loading worker processes (0 loads in the main process).
+        prefetch_factor: batches each worker loads ahead (ignored when ``num_workers == 0``).
+        input_size: image side, ``(H, W)`` or ``(C, H, W)`` fed to the encoder.
+        channels: 1 or 3.
+        mean, std: per-channel normalisation after scaling to [0, 1].
+        augment: random rotations, flips and crops for training.
+        seed: seeds the split.
+        card: encoder card supplying input size, channels, mean and std not given explicitly.
+    """
+
+    def __init__(
+        self,
+        label_cols: Optional[Sequence[str]] = None,
+        catalog: Optional[pd.DataFrame] = None,
+        train_catalog: Optional[pd.DataFrame] = None,
+        val_catalog: Optional[pd.DataFrame] = None,
+        test_catalog: Optional[pd.DataFrame] = None,
+        predict_catalog: Optional[pd.DataFrame] = None,
+        train_fraction: float = 0.7,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.2,
+        batch_size: int = 64,
+        num_workers: int = 4,
+        prefetch_factor: int = 4,
+        input_size: Optional[Size] = None,
+        channels: Optional[int] = None,
+        mean: Optional[Sequence[float]] = None,
+        std: Optional[Sequence[float]] = None,
+        augment: bool = True,
+        seed: int = 42,
+        card: Optional[CardLike] = None,
+    ) -> None:
+        super().__init__()
+        split_given = any(c is not None for c in (train_catalog, val_catalog, test_catalog, predict_catalog))
+        if catalog is not None and split_given:
+            raise ValueError("Give either catalog (to be split) or train/val/test/predict catalogs, not both.")
+        if catalog is None and not split_given:
+            raise ValueError("Give a catalog, or at least one of train_catalog, val_catalog, test_catalog, "
+                             "predict_catalog.")
+        if batch_size < 1 or num_workers < 0:
+            raise ValueError(f"batch_size must be >= 1 and num_workers >= 0 (got {batch_size}, {num_workers}).")
+        self.label_cols = list(label_cols) if label_cols else None
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.prefetch_factor = prefetch_factor
+        self.augment = augment
+        self.seed = seed
+
+        card_size = card.input_size if card is not None else 224
+        self.input_size = _height_width(input_size if input_size is not None else card_size)
+        if channels is None:
+            channels = card.channels if card is not None else (
+                card_size[0] if isinstance(card_size, tuple) and len(card_size) == 3 else 3)
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (greyscale) or 3 (colour), got {channels}.")
+        self.channels = channels
+        self.mean = tuple(mean if mean is not None else (card.mean if card is not None else (0.0,) * channels))
+        self.std = tuple(std if std is not None else (card.std if card is not None else (1.0,) * channels))
+        # Validate now rather than on the first batch.
+        get_transforms(self.input_size, self.channels, self.mean, self.std)
+
+        self.unlabelled_catalog: Optional[pd.DataFrame] = None
+        if catalog is not None:
+            labelled, unlabelled = self._separate_unlabelled(catalog)
+            self.unlabelled_catalog = unlabelled
+            self.train_catalog, self.val_catalog, self.test_catalog = split_catalog(
+                labelled, train_fraction, val_fraction, test_fraction, seed)
+            self.predict_catalog: Optional[pd.DataFrame] = catalog.reset_index(drop=True)
+        else:
+            self.train_catalog = self._labelled_only(train_catalog, "train")
+            self.val_catalog = self._labelled_only(val_catalog, "val")
+            self.test_catalog = self._labelled_only(test_catalog, "test")
+            self.predict_catalog = predict_catalog.reset_index(drop=True) if predict_catalog is not None else None
+        self._features: dict[str, FeatureDataset] = {}
+
+    def _separate_unlabelled(self, catalog: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if not self.label_cols:
+            raise ValueError("Splitting a catalog into train/val/test needs label_cols.")
+        labelled = ~np.isnan(_labels_array(catalog, self.label_cols)).any(axis=1)
+        return catalog[labelled].reset_index(drop=True), catalog[~labelled].reset_index(drop=True)
+
+    def _labelled_only(self, catalog: Optional[pd.DataFrame], name: str) -> Optional[pd.DataFrame]:
+        if catalog is None or not self.label_cols:
+            return catalog.reset_index(drop=True) if catalog is not None else None
+        labelled, unlabelled = self._separate_unlabelled(catalog)
+        if len(unlabelled):
+            logger.warning("Leaving %d rows without labels out of the %s catalog.", len(unlabelled), name)
+        return labelled
+
+    def _transform(self, augment: bool) -> Transform:
+        return get_transforms(self.input_size, self.channels, self.mean, self.std, augment=augment)
+
+    def _dataset(self, catalog: pd.DataFrame, augment: bool, with_labels: bool = True) -> GalaxyDataset:
+        return GalaxyDataset(catalog, self.label_cols if with_labels else None, self._transform(augment),
+                             self.input_size, self.channels)
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        """Build the image datasets for the catalogs this module has."""
+        self.train_dataset = (self._dataset(self.train_catalog, self.augment)
+                              if self.train_catalog is not None else None)
+        self.val_dataset = self._dataset(self.val_catalog, False) if self.val_catalog is not None else None
+        self.test_dataset = self._dataset(self.test_catalog, False) if self.test_catalog is not None else None
+        self.predict_dataset = (self._dataset(self.predict_catalog, False, with_labels=False)
+                                if self.predict_catalog is not None else None)
+
+    def _loader(self, dataset: Dataset, shuffle: bool, batch_size: Optional[int] = None,
+                num_workers: Optional[int] = None, one_pass: bool = False) -> DataLoader:
+        workers = self.num_workers if num_workers is None else num_workers
+        return DataLoader(
+            dataset,
+            batch_size=batch_size or self.batch_size,
+            shuffle=shuffle,
+            num_workers=workers,
+            pin_memory=torch.cuda.is_available(),
+            persistent_workers=workers > 0 and not one_pass,
+            prefetch_factor=self.prefetch_factor if workers > 0 else None,
+        )
+
+    def _split_loader(self, name: str, shuffle: bool) -> DataLoader | list:
+        if name in self._features:
+            # Features live in memory: worker processes would only add start-up cost.
+            return self._loader(self._features[name], shuffle, num_workers=0)
+        if not hasattr(self, f"{name}_dataset"):
+            self.setup()
+        dataset = getattr(self, f"{name}_dataset")
+        if dataset is None or len(dataset) == 0:
+            if name == "train":
+                raise ValueError("There is no training data: give a catalog with labelled rows.")
+            return []  # Lightning skips a stage with no batches
+        return self._loader(dataset, shuffle)
+
+    def train_dataloader(self) -> DataLoader:
+        """Training batches, shuffled and augmented (or cached features)."""
+        return self._split_loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        """Validation batches (empty list when there is no validation split)."""
+        return self._split_loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader | list:
+        """Test batches (empty list when there is no test split)."""
+        return self._split_loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader | list:
+        """Prediction batches: images and id_str, no labels."""
+        return self._split_loader("predict", shuffle=False)
+
+    @torch.no_grad()
+    def cache_features(self, encoder: nn.Module, device: Union[str, torch.device] = "cpu",
+                       batch_size: Optional[int] = None) -> None:
+        """Compute a frozen encoder's features once for train/val/test (eval transforms, no augmentation).
+
+        Afterwards the train/val/test loaders yield ``{'features', 'label', 'id_str'}``. The encoder is
+        moved to ``device`` and put back into the train/eval mode it was in.
+
+        Args:
+            encoder: maps ``(B, C, H, W)`` images to pooled features ``(B, D)``.
+            device: where to run the encoder.
+            batch_size: images per forward pass; defaults to the module's batch size.
+        """
+        was_training = encoder.training
+        encoder.to(device).eval()
+        try:
+            for name in ("train", "val", "test"):
+                catalog = getattr(self, f"{name}_catalog")
+                if catalog is None or len(catalog) == 0:
+                    continue
+                dataset = self._dataset(catalog, augment=False)
+                chunks = []
+                loader = self._loader(dataset, shuffle=False, batch_size=batch_size, one_pass=True)
+                for batch in loader:
+                    features = encoder(batch["image"].to(device, non_blocking=True))
+                    if features.ndim != 2:
+                        raise ValueError(f"The encoder returned features of shape {tuple(features.shape)}; "
+                                         "expected pooled (batch, feature_dim).")
+                    chunks.append(features.float().cpu())
+                self._features[name] = FeatureDataset(torch.cat(chunks), dataset.labels, dataset.id_strs)
+        finally:
+            encoder.train(was_training)
+
+    @property
+    def features_cached(self) -> bool:
+        """True once :meth:`cache_features` has run."""
+        return bool(self._features)
