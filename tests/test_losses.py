@@ -147,3 +147,13 @@ def test_prob_question_asked_multiplies_fractions_down_the_tree():
     fractions = torch.tensor([[0.2, 0.8, 0.25, 0.75, 0.5, 0.5]])
     asked = prob_question_asked(fractions, _tiny_schema())
     assert asked.tolist()[0] == pytest.approx([1.0, 0.8, 0.2])
+
+
+def test_prob_question_asked_with_real_schema(tiny_schema_pairs):
+    from zoobot.schemas import Schema
+
+    schema = Schema(*tiny_schema_pairs)
+    conc = torch.tensor([[10.0, 30.0, 5.0, 5.0], [40.0, 10.0, 1.5, 9.0]])
+    fractions = expected_vote_fractions(conc, schema.question_index_groups)
+    asked = prob_question_asked(fractions, schema)
+    assert asked.tolist() == [pytest.approx([1.0, 0.75]), pytest.approx([1.0, 0.2])]
