@@ -201,7 +201,6 @@ def _rows_text(rows: Sequence[Any], catalog: pd.DataFrame) -> str:
 def _check_images(catalog: pd.DataFrame, base_dir: Optional[Path], report: CatalogReport) -> None:
     missing_rows: list[Any] = []
     unreadable_rows: list[Any] = []
-    checked: dict[str, Optional[str]] = {}  # path -> None (ok), 'missing' or 'unreadable'
     for index, loc in zip(catalog.index, catalog["file_loc"]):
         if pd.isna(loc) or str(loc).strip() == "":
             missing_rows.append(index)
@@ -212,13 +211,11 @@ def _check_images(catalog: pd.DataFrame, base_dir: Optional[Path], report: Catal
         if base_dir is not None and not path.is_absolute():
             path = base_dir / path
         key = str(path)
-        if key not in checked:
-            try:
-                verify_image(path)
-                checked[key] = None
-            except ImageReadError:
-                checked[key] = "missing" if not path.is_file() else "unreadable"
-        status = checked[key]
+        try:
+            verify_image(path)  # headers only, one file at a time: memory stays flat
+            status = None
+        except ImageReadError:
+            status = "missing" if not path.is_file() else "unreadable"
         if status == "missing":
             missing_rows.append(index)
             if len(report.missing_examples) < _N_EXAMPLES:

@@ -72,8 +72,8 @@ def _per_channel(values: Sequence[float], channels: int, name: str) -> list[floa
 def get_transforms(
     input_size: Size,
     channels: int = 3,
-    mean: Sequence[float] = (0.0, 0.0, 0.0),
-    std: Sequence[float] = (1.0, 1.0, 1.0),
+    mean: Sequence[float] = (0.0,),
+    std: Sequence[float] = (1.0,),
     augment: bool = False,
 ) -> Transform:
     """Transforms from a ``uint8`` ``(C, H, W)`` tensor to the encoder's normalised ``float32`` input.
