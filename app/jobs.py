@@ -35,10 +35,12 @@ class JobContext:
     Attributes:
         stop_event: Set when the user asks the job to stop; the function should end early.
         slot: Index of the lane slot the job runs in (the device index for training jobs).
+        report: Call with a short line saying what the job is doing (shown while it runs).
     """
 
     stop_event: threading.Event
     slot: int
+    report: Callable[[str], None] = lambda message: None
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Job:
         run_dir: The run directory the job writes into, if any.
         result: What the job function returned (``None`` until it finishes).
         error: Plain-words error message when the job failed.
+        message: The job's latest word on what it is doing.
     """
 
     id: str
@@ -65,6 +68,7 @@ class Job:
     status: JobStatus = "queued"
     result: Any = None
     error: str | None = None
+    message: str = ""
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
@@ -94,6 +98,12 @@ class JobManager:
     def capacity(self, lane: str) -> int:
         """How many jobs ``lane`` runs at once."""
         return max(1, self._capacity.get(lane, 1))
+
+    def set_capacity(self, lane: str, n: int) -> None:
+        """Let ``lane`` run ``n`` jobs at once (e.g. once the number of GPUs is known)."""
+        with self._lock:
+            self._capacity[lane] = max(1, int(n))
+            self._start_waiting(lane)
 
     def submit(self, kind: str, owner: str, fn: Callable[[JobContext], Any], *, lane: str | None = None,
                run_dir: str | None = None) -> Job:
@@ -133,6 +143,11 @@ class JobManager:
         """A session's most recent job of ``kind`` (what a reloaded page re-attaches to)."""
         jobs = self.jobs_for(owner, kind)
         return jobs[-1] if jobs else None
+
+    def active_run_dirs(self) -> set[str]:
+        """Run directories of jobs still queued or running (a run not listed here is not live)."""
+        with self._lock:
+            return {j.run_dir for j in self._jobs.values() if j.active and j.run_dir is not None}
 
     def queue_position(self, job_id: str) -> int | None:
         """1-based place of a queued job in its lane's queue; ``None`` when not queued."""
@@ -189,7 +204,8 @@ class JobManager:
     def _run(self, job: Job, slot: int) -> None:
         status: JobStatus
         try:
-            result = job.fn(JobContext(stop_event=job.stop_event, slot=slot))
+            result = job.fn(JobContext(stop_event=job.stop_event, slot=slot,
+                                       report=lambda message: setattr(job, "message", message)))
         except Exception as exc:  # noqa: BLE001 - any failure must reach the page, not kill the thread
             logger.exception("job %s (%s) failed", job.id, job.kind)
             job.error = str(exc) or type(exc).__name__

@@ -1,0 +1,94 @@
+"""Small helpers the tabs share: turning library errors into messages on the page, thumbnails,
+and the problem list with its one-click fixes."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable, Sequence, TypeVar
+
+import gradio as gr
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+THUMBNAIL_SIZE = 128
+
+
+def plain_errors(fn: F) -> F:
+    """Show the library's user-facing errors (all ``ValueError`` subclasses whose message says
+    what to do) as a ``gr.Error`` pop-up instead of a stack trace; the app stays up."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except ValueError as err:
+            logger.info("refused: %s", err)
+            raise gr.Error(str(err), print_exception=False) from err
+
+    return wrapper  # type: ignore[return-value]
+
+
+def thumbnail(path: str, size: int = THUMBNAIL_SIZE) -> np.ndarray | None:
+    """A small RGB ``uint8`` array of an image (JPEG, PNG or FITS), or ``None`` if unreadable."""
+    from zoobot.images import ImageReadError, load_image
+
+    try:
+        return load_image(path, channels=3, size=size)
+    except ImageReadError:
+        return None
+
+
+def gallery_items(file_locs: Sequence[str], captions: Sequence[str], limit: int = 12) -> list[tuple[np.ndarray, str]]:
+    """``(thumbnail, caption)`` pairs for ``gr.Gallery``, skipping unreadable images."""
+    items = []
+    for loc, caption in zip(file_locs, captions):
+        if len(items) >= limit:
+            break
+        pixels = thumbnail(str(loc))
+        if pixels is not None:
+            items.append((pixels, caption))
+    return items
+
+
+def problems_markdown(problems: Sequence[Any]) -> str:
+    """Each catalog problem in plain words, errors first."""
+    if not problems:
+        return "**No problems found.**"
+    ordered = sorted(problems, key=lambda p: p.severity != "error")
+    lines = []
+    for p in ordered:
+        badge = "❌ must fix" if p.severity == "error" else "⚠️ worth knowing"
+        lines.append(f"- **{badge}**: {p.message}")
+    return "\n".join(lines)
+
+
+def fix_choices(problems: Sequence[Any]) -> list[tuple[str, str]]:
+    """Radio choices ``(label, 'problem_index:fix_id')`` for every one-click fix offered."""
+    from zoobot.catalog import FIXES
+
+    choices = []
+    for i, p in enumerate(problems):
+        for fix in p.fixes:
+            rows = f" ({len(p.rows)} rows)" if p.rows else ""
+            choices.append((f"{FIXES.get(fix, fix).capitalize()}{rows}: {p.code.replace('_', ' ')}", f"{i}:{fix}"))
+    return choices
+
+
+def parse_fix_choice(choice: str | None, problems: Sequence[Any]) -> tuple[Any, str]:
+    """The problem and fix id a radio value names.
+
+    Raises:
+        gr.Error: If nothing is chosen or the choice is stale.
+    """
+    if not choice:
+        raise gr.Error("Choose one of the fixes first.")
+    index, _, fix = choice.partition(":")
+    if not index.isdigit() or int(index) >= len(problems) or fix not in problems[int(index)].fixes:
+        raise gr.Error("That fix no longer applies; the catalog changed. Look at the updated problem list.")
+    return problems[int(index)], fix

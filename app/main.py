@@ -1,0 +1,176 @@
+"""The ``zoobot-app`` command: build the Gradio app and serve it.
+
+The page is assembled from one builder per tab (``app/tabs``); long work runs as jobs in the
+engine's job manager; every browser session gets a random session id kept in the browser's local
+storage, so a reload (or an app restart) finds the session's catalog, choices and runs again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+from functools import partial
+from pathlib import Path
+from typing import Any, Sequence
+
+import gradio as gr
+
+from app import plots
+from app.engine import Engine
+from app.jobs import JobManager
+from app.runs import RunStore, SessionError, new_session_id
+from app.tabs.data import build_data_tab, show_catalog
+from app.tabs.explore import build_explore_tab
+from app.tabs.results import build_results_tab, show_results
+from app.tabs.runs import build_runs_tab, list_runs
+from app.tabs.schema import build_schema_tab
+from app.tabs.task import build_task_tab
+from app.tabs.train import LOCAL_ENCODER, build_train_tab, encoder_choices
+from app.uploads import UploadLimits
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+INTRO = ("## Zoobot: finetune a galaxy model on your own labels\n"
+         "Go through the tabs in order: **Data** → **Task** → (**Schema** for vote counts) → **Train** → "
+         "**Results** → **Explore**. Nothing here needs code; every run can be re-run headless from its config file.")
+
+
+def theme() -> gr.themes.Base:
+    """The app's theme, with system fonts only (nothing fetched from font services)."""
+    return gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+
+
+def attach_session(engine: Engine, stored: str | None) -> str:
+    """The session id a page should use: the one its browser kept, or a new one."""
+    if stored:
+        try:
+            engine.store.session_dir(stored)
+            return stored
+        except SessionError:
+            logger.info("ignoring an invalid stored session id")
+    session_id = new_session_id()
+    engine.store.session_dir(session_id)
+    return session_id
+
+
+def build_app(runs_dir: str | Path, hosted: bool = False, max_upload_mb: float = 500.0,
+              max_upload_files: int = 20000) -> gr.Blocks:
+    """Build the app's page (without serving it).
+
+    Args:
+        runs_dir: Folder for sessions, uploads, runs and caches (created if missing).
+        hosted: Hosted mode: uploads only, no server-side paths, file_loc kept inside the session's uploads.
+        max_upload_mb: Largest upload (unzipped), in megabytes.
+        max_upload_files: Most files in one upload (unzipped).
+    """
+    engine = Engine(store=RunStore(runs_dir), manager=JobManager(), hosted=hosted,
+                    limits=UploadLimits(max_mb=max_upload_mb, max_files=max_upload_files))
+    with gr.Blocks(title="Zoobot: finetune on your galaxies", analytics_enabled=False) as demo:
+        session = gr.BrowserState(None, storage_key="zoobot_app_session")
+        gr.Markdown(INTRO + ("\n\n*Hosted mode: upload your catalog and images; files on the server are not "
+                             "reachable.*" if hosted else ""))
+        run_version = gr.State(None)
+        with gr.Tabs(elem_id="tabs") as tabs:
+            with gr.Tab("1. Data", id="data", elem_id="tab-data"):
+                data = build_data_tab(engine, session)
+            with gr.Tab("2. Task", id="task", elem_id="tab-task"):
+                task = build_task_tab(engine, session, data["version"])
+            with gr.Tab("3. Schema", id="schema", elem_id="tab-schema"):
+                schema = build_schema_tab(engine, session, data["version"])
+            with gr.Tab("4. Train", id="train", elem_id="tab-train"):
+                train = build_train_tab(engine, session)
+            with gr.Tab("5. Results", id="results", elem_id="tab-results"):
+                results = build_results_tab(engine, session, run_version)
+            with gr.Tab("6. Explore", id="explore", elem_id="tab-explore"):
+                explore = build_explore_tab(engine, session)
+            with gr.Tab("Runs", id="runs", elem_id="tab-runs"):
+                runs = build_runs_tab(engine, session, tabs, run_version)
+        train["finished_run"].change(lambda run: run, [train["finished_run"]], [run_version])
+
+        load_outputs = [session, *data["view"], data["timer"], task["task"], task["labels"], task["status"],
+                        schema["name"], schema["editor"], schema["status"], schema["figure"],
+                        train["encoder"], explore["encoder"], *train["poll_outputs"],
+                        *explore["restore_outputs"], runs["table"], runs["picker"]]
+        demo.load(partial(on_load, engine, data, task, schema, train, explore, runs), [session], load_outputs)
+        demo.load(partial(restore_results, engine), [session], results["outputs"])
+    return demo
+
+
+def on_load(engine: Engine, data: dict, task: dict, schema: dict, train: dict, explore: dict, runs: dict,
+            stored: str | None) -> tuple[Any, ...]:
+    """Page load (and reload): attach to the session and show everything it has done so far,
+    re-attaching to a queued or running job."""
+    session_id = attach_session(engine, stored)
+    state = engine.state(session_id)
+    data_view = list(show_catalog(engine, session_id))
+    data_timer = gr.Timer(active=False)
+    catalog_job = engine.manager.latest(session_id, "catalog")
+    if catalog_job is not None and catalog_job.active:
+        data_timer = gr.Timer(active=True)
+    elif engine.check(session_id) is None and state.catalog_path and Path(state.catalog_path).is_file():
+        # The app restarted: check the saved working catalog again (its file_loc are absolute).
+        path = Path(state.catalog_path)
+        engine.submit_catalog(session_id, state.catalog_name or path.name, engine.file_source(path, (path.parent,)))
+        data_view[0] = "Checking your catalog again…"
+        data_timer = gr.Timer(active=True)
+    choices = encoder_choices(engine.hosted)
+    train_encoder = gr.Dropdown(choices=choices)
+    explore_encoder = gr.Dropdown(choices=[c for c in choices if c[1] != LOCAL_ENCODER])
+    return (session_id, *data_view, data_timer,
+            *task["restore"](session_id),
+            *schema["restore"](session_id),
+            train_encoder, explore_encoder,
+            *train["poll"](session_id, None),
+            *explore["restore"](session_id, None),
+            *runs["refresh"](session_id))
+
+
+def restore_results(engine: Engine, stored: str | None) -> tuple[Any, ...]:
+    """Show the session's current run on the Results tab after a reload, if it has finished."""
+    empty = plots.empty_figure("Results appear here when a run has finished.")
+    blank = ("Results appear here when a run has finished.", empty, empty, [], [], None, None, "", "")
+    if not stored:
+        return blank
+    try:
+        state = engine.store.load_state(stored)
+    except SessionError:
+        return blank
+    if not state.run_dir or not (Path(state.run_dir) / "test_metrics.json").is_file():
+        return blank
+    return show_results(engine, stored)
+
+
+def _prewarm() -> None:
+    """Import the heavy modules in the background so the first training or map starts sooner."""
+    import zoobot.config  # noqa: F401
+    import zoobot.encoders  # noqa: F401
+
+    logger.info("heavy modules loaded")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``zoobot-app`` console script."""
+    parser = argparse.ArgumentParser(prog="zoobot-app", description="Finetune Zoobot on your galaxies, point and click.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this computer only)")
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
+    parser.add_argument("--share", action="store_true", help="also make a temporary public gradio.live link")
+    parser.add_argument("--runs-dir", default="zoobot_runs", help="folder for runs, uploads and caches")
+    parser.add_argument("--hosted", action="store_true",
+                        help="hosted mode (also on when SPACE_ID is set): uploads only, no server paths")
+    parser.add_argument("--max-upload-mb", type=float, default=500.0, help="largest upload in MB (unzipped)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    hosted = args.hosted or bool(os.environ.get("SPACE_ID"))
+    runs_dir = Path(args.runs_dir).expanduser().resolve()
+    demo = build_app(runs_dir, hosted=hosted, max_upload_mb=args.max_upload_mb)
+    threading.Timer(2.0, _prewarm).start()
+    demo.queue(default_concurrency_limit=8).launch(
+        server_name=args.host, server_port=args.port, share=args.share, theme=theme(),
+        allowed_paths=[str(runs_dir)], max_file_size=f"{int(args.max_upload_mb)}mb", show_error=True,
+        footer_links=["gradio"],
+    )

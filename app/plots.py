@@ -1,0 +1,253 @@
+"""Plotly figures and small HTML pieces the tabs show. Pure functions of tables and dicts."""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+_LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360,
+               font=dict(family="system-ui, sans-serif"))
+
+
+def _figure(title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title=title, **_LAYOUT)
+    return fig
+
+
+def empty_figure(message: str) -> go.Figure:
+    """A blank figure carrying a short message in its middle."""
+    fig = _figure("")
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font=dict(size=14, color="#666"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def loss_curves(metrics: pd.DataFrame | None) -> go.Figure:
+    """Train and validation loss per epoch."""
+    if metrics is None or "epoch" not in metrics:
+        return empty_figure("The loss curves appear after the first epoch.")
+    fig = _figure("Loss")
+    for column, name in (("train_loss", "train"), ("val_loss", "validation")):
+        if column in metrics:
+            rows = metrics[["epoch", column]].dropna()
+            fig.add_trace(go.Scatter(x=rows["epoch"] + 1, y=rows[column], mode="lines+markers", name=name))
+    fig.update_xaxes(title="epoch", dtick=1)
+    fig.update_yaxes(title="loss")
+    return fig
+
+
+def task_metric_columns(metrics: pd.DataFrame) -> list[str]:
+    """The validation metric columns other than the loss (e.g. ``val_accuracy``)."""
+    return [c for c in metrics.columns if c.startswith("val_") and c != "val_loss"]
+
+
+def metric_curve(metrics: pd.DataFrame | None) -> go.Figure:
+    """The task's validation metric(s) per epoch."""
+    if metrics is None or "epoch" not in metrics or not task_metric_columns(metrics):
+        return empty_figure("The validation metric appears after the first epoch.")
+    fig = _figure("Validation metric")
+    for column in task_metric_columns(metrics):
+        rows = metrics[["epoch", column]].dropna()
+        fig.add_trace(go.Scatter(x=rows["epoch"] + 1, y=rows[column], mode="lines+markers",
+                                 name=column.removeprefix("val_").replace("_", " ")))
+    fig.update_xaxes(title="epoch", dtick=1)
+    return fig
+
+
+def progress_html(progress: dict[str, Any] | None, queue_position: int | None = None) -> str:
+    """A progress bar with the stage, epoch, ETA and device, as HTML."""
+    if queue_position is not None:
+        return (f'<div id="train-progress-text"><b>Waiting in the queue</b>: position {queue_position}. '
+                "Training starts when the runs ahead of yours finish.</div>")
+    if not progress:
+        return '<div id="train-progress-text">No training run yet.</div>'
+    status = progress.get("status", "running")
+    total = progress.get("total_steps") or 0
+    step = progress.get("step") or 0
+    fraction = 1.0 if status in ("finished", "stopped") else (min(step / total, 1.0) if total else 0.0)
+    colour = {"failed": "#c0392b", "stopped": "#e67e22"}.get(status, "#2e86de")
+    eta = progress.get("eta_s")
+    eta_text = f" · about {_duration(eta)} left" if status == "running" and eta else ""
+    epoch = progress.get("epoch")
+    epoch_text = (f" · epoch {int(epoch) + 1} of {progress.get('max_epochs')}"
+                  if status == "running" and epoch is not None and progress.get("max_epochs") else "")
+    device = progress.get("device")
+    device_text = f" · on {html.escape(str(device))}" if device else ""
+    stage = html.escape(str(progress.get("stage") or status))
+    return (
+        '<div style="border:1px solid #ccc;border-radius:6px;height:14px;overflow:hidden;margin:4px 0">'
+        f'<div style="width:{100 * fraction:.1f}%;background:{colour};height:100%"></div></div>'
+        f'<div id="train-progress-text"><b>{html.escape(status)}</b>: {stage}{epoch_text}{eta_text}{device_text}</div>'
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def label_distribution(values: pd.Series, name: str) -> go.Figure:
+    """Bar chart (few distinct values) or histogram (many) of one catalog column."""
+    values = values.dropna()
+    if values.empty:
+        return empty_figure(f"Column {name} has no values.")
+    fig = _figure(f"{name}: {len(values)} labelled galaxies")
+    if values.nunique() <= 20:
+        counts = values.value_counts().sort_index()
+        fig.add_trace(go.Bar(x=[str(v) for v in counts.index], y=counts.to_numpy()))
+        fig.update_xaxes(title=name, type="category")
+    else:
+        fig.add_trace(go.Histogram(x=values, nbinsx=30))
+        fig.update_xaxes(title=name)
+    fig.update_yaxes(title="galaxies")
+    return fig
+
+
+def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> go.Figure:
+    """Heatmap of the confusion matrix, true classes as rows."""
+    values = np.asarray(matrix)
+    fig = _figure("Confusion matrix (test set)")
+    fig.add_trace(go.Heatmap(z=values, x=list(classes), y=list(classes), colorscale="Blues",
+                             text=values, texttemplate="%{text}", showscale=False))
+    fig.update_xaxes(title="predicted", type="category")
+    fig.update_yaxes(title="true", type="category", autorange="reversed")
+    return fig
+
+
+def precision_recall(precision: dict[str, float], recall: dict[str, float]) -> go.Figure:
+    """Per-class precision and recall as grouped bars."""
+    fig = _figure("Precision and recall per class (test set)")
+    classes = list(precision)
+    fig.add_trace(go.Bar(x=classes, y=[precision[c] for c in classes], name="precision"))
+    fig.add_trace(go.Bar(x=classes, y=[recall.get(c, np.nan) for c in classes], name="recall"))
+    fig.update_xaxes(type="category", title="class")
+    fig.update_yaxes(range=[0, 1.05])
+    return fig
+
+
+def predicted_vs_true(truth: pd.Series, predicted: pd.Series, ids: pd.Series, name: str) -> go.Figure:
+    """Scatter of predicted against true values, with the 1:1 line."""
+    fig = _figure(f"{name}: predicted vs true (test set)")
+    fig.add_trace(go.Scatter(x=truth, y=predicted, mode="markers", text=ids, name="galaxies",
+                             hovertemplate="%{text}<br>true %{x:.3g}<br>predicted %{y:.3g}<extra></extra>"))
+    low, high = float(np.nanmin([truth.min(), predicted.min()])), float(np.nanmax([truth.max(), predicted.max()]))
+    fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="1:1",
+                             line=dict(dash="dash", color="#888")))
+    fig.update_xaxes(title=f"true {name}")
+    fig.update_yaxes(title=f"predicted {name}")
+    return fig
+
+
+def question_errors(per_question: dict[str, float]) -> go.Figure:
+    """Mean absolute error of the vote fractions, one bar per question."""
+    fig = _figure("Vote-fraction error per question (test set)")
+    fig.add_trace(go.Bar(x=list(per_question.values()), y=list(per_question), orientation="h"))
+    fig.update_xaxes(title="mean absolute error of vote fractions")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=max(300, 28 * len(per_question) + 100))
+    return fig
+
+
+def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: Sequence[float] | None) -> go.Figure:
+    """One galaxy's predicted vote fractions with 90% intervals (and the volunteers' fractions)."""
+    fig = _figure(f"Predicted vote fractions for {row['id_str']} (90% intervals)")
+    middle = [float(row[f"{a}_fraction"]) for a in answers]
+    low = [float(row.get(f"{a}_low", np.nan)) for a in answers]
+    high = [float(row.get(f"{a}_high", np.nan)) for a in answers]
+    fig.add_trace(go.Scatter(
+        x=middle, y=list(answers), mode="markers", name="predicted",
+        error_x=dict(type="data", symmetric=False, array=np.subtract(high, middle), arrayminus=np.subtract(middle, low)),
+    ))
+    if true_fractions is not None:
+        fig.add_trace(go.Scatter(x=list(true_fractions), y=list(answers), mode="markers", name="volunteers",
+                                 marker=dict(symbol="x", size=9)))
+    fig.update_xaxes(title="vote fraction", range=[-0.02, 1.02])
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=max(320, 22 * len(answers) + 120))
+    return fig
+
+
+def schema_tree(schema: Any) -> go.Figure:
+    """Draw a decision tree: one box per question (with its answers), arrows from the answer
+    that leads to each follow-up question."""
+    questions = list(schema.questions)
+    depth: dict[str, int] = {}
+    for q in questions:  # questions come parents first
+        parent = q.asked_after.question.text if q.asked_after is not None else None
+        depth[q.text] = depth[parent] + 1 if parent in depth else 0
+    rows: dict[int, list[str]] = {}
+    for q in questions:
+        rows.setdefault(depth[q.text], []).append(q.text)
+    pos = {}
+    for level, names in rows.items():
+        for i, name in enumerate(names):
+            pos[name] = ((i + 1) / (len(names) + 1), -level)
+    fig = _figure(f"Decision tree: {len(questions)} questions, {len(schema.label_cols)} answers")
+    for q in questions:
+        if q.asked_after is None:
+            continue
+        (x0, y0), (x1, y1) = pos[q.asked_after.question.text], pos[q.text]
+        fig.add_annotation(x=x1, y=y1 + 0.18, ax=x0, ay=y0 - 0.18, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=2, arrowcolor="#999", text="")
+        fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=html.escape(_answer_label(q.asked_after)),
+                           showarrow=False, font=dict(size=10, color="#555"), bgcolor="white")
+    fig.add_trace(go.Scatter(
+        x=[pos[q.text][0] for q in questions], y=[pos[q.text][1] for q in questions], mode="markers+text",
+        text=[f"<b>{html.escape(q.text)}</b>" for q in questions], textposition="top center",
+        marker=dict(size=14, color="#2e86de"),
+        hovertext=["<br>".join(html.escape(_answer_label(a)) for a in q.answers) for q in questions],
+        hoverinfo="text", showlegend=False,
+    ))
+    levels = max(rows) + 1
+    fig.update_xaxes(visible=False, range=[0, 1])
+    fig.update_yaxes(visible=False, range=[-levels + 0.5, 0.6])
+    fig.update_layout(height=max(320, 110 * levels))
+    return fig
+
+
+def _answer_label(answer: Any) -> str:
+    question = answer.question.text
+    return answer.text[len(question):].lstrip("_-") if answer.text.startswith(question) else answer.text
+
+
+def umap_scatter(points: pd.DataFrame, colour: str | None, highlight: Sequence[str] = ()) -> go.Figure:
+    """The UMAP map: one point per galaxy, coloured by a column; hover shows id and value."""
+    fig = _figure("Map of the representations (UMAP)")
+    hover = "%{text}<extra></extra>"
+    if colour and colour in points:
+        values = points[colour]
+        labels = [f"{i}<br>{colour}: {v}" for i, v in zip(points["id_str"], values)]
+        if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
+            fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers", text=labels,
+                                       hovertemplate=hover, showlegend=False,
+                                       marker=dict(size=6, color=values, colorscale="Viridis",
+                                                   colorbar=dict(title=colour))))
+        else:
+            for value in sorted(values.astype(str).unique()):
+                mask = values.astype(str) == value
+                fig.add_trace(go.Scattergl(x=points.loc[mask, "umap_x"], y=points.loc[mask, "umap_y"],
+                                           mode="markers", name=value, marker=dict(size=6),
+                                           text=[t for t, m in zip(labels, mask) if m], hovertemplate=hover))
+    else:
+        fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers", text=points["id_str"],
+                                   hovertemplate=hover, marker=dict(size=6), showlegend=False))
+    if len(highlight):
+        chosen = points[points["id_str"].isin(list(highlight))]
+        fig.add_trace(go.Scatter(x=chosen["umap_x"], y=chosen["umap_y"], mode="markers", name="chosen + neighbours",
+                                 marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(color="red", width=2)),
+                                 text=chosen["id_str"], hovertemplate=hover))
+    fig.update_layout(height=520)
+    fig.update_xaxes(title="UMAP 1")
+    fig.update_yaxes(title="UMAP 2")
+    return fig

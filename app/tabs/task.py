@@ -1,0 +1,140 @@
+"""Tab 2, Task: classification, regression or a Galaxy Zoo vote-count tree, and the target columns."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from app.common import fix_choices, parse_fix_choice, plain_errors, problems_markdown
+from app.engine import AppInputError, Engine
+
+TASK_CHOICES = [
+    ("Classification: each galaxy has one class (0, 1, 2, …)", "classification"),
+    ("Regression: each galaxy has a measured number", "regression"),
+    ("Vote-count tree: Galaxy Zoo style volunteer votes", "tree"),
+]
+_RESERVED = ("id_str", "file_loc")
+
+
+def _columns(catalog: pd.DataFrame) -> list[str]:
+    return [c for c in catalog.columns if c not in _RESERVED]
+
+
+@plain_errors
+def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) -> tuple[Any, Any, str]:
+    """Propose a task and target columns from the catalog's columns (``zoobot.config.propose_task``).
+
+    Args:
+        engine: The app engine.
+        session_id: The browser session.
+        prefer_saved: Show the session's saved choice instead, when there is one.
+
+    Returns:
+        ``(task radio, label dropdown, explanation)``.
+    """
+    from zoobot.config import ConfigError, propose_task
+
+    try:
+        catalog = engine.catalog(session_id)
+    except AppInputError:
+        return gr.Radio(value=None), gr.Dropdown(choices=[], value=[]), "Load a catalog on the **Data** tab first."
+    state = engine.state(session_id)
+    columns = _columns(catalog)
+    if prefer_saved and state.task and all(c in catalog for c in state.label_cols):
+        return (gr.Radio(value=state.task), gr.Dropdown(choices=columns, value=state.label_cols),
+                f"Your choice: **{state.task}** on {', '.join(state.label_cols[:6])}"
+                + ("…" if len(state.label_cols) > 6 else "") + ".")
+    try:
+        task, label_cols, schema_name = propose_task(catalog)
+    except ConfigError as err:
+        return gr.Radio(value=None), gr.Dropdown(choices=columns, value=[]), f"⚠️ {err}"
+    if schema_name is not None:
+        engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
+        note = (f"Suggested: a **vote-count tree**: the columns match the Galaxy Zoo `{schema_name}` tree "
+                f"({len(label_cols)} answers). Check it on the **Schema** tab.")
+    else:
+        note = f"Suggested: **{task}** on `{label_cols[0]}`. Change it if that is not what you want to predict."
+    return gr.Radio(value=task), gr.Dropdown(choices=columns, value=label_cols), note
+
+
+@plain_errors
+def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list[str] | str | None) -> tuple[Any, ...]:
+    """Check and save the chosen task and target columns.
+
+    Returns:
+        ``(status, problems, fix radio)``.
+
+    Raises:
+        gr.Error: If no task or no column is chosen, or the columns cannot be used for the task.
+    """
+    if task not in ("classification", "regression", "tree"):
+        raise gr.Error("Choose a task first: classification, regression or vote-count tree.")
+    catalog = engine.catalog(session_id)
+    cols = [label_cols] if isinstance(label_cols, str) else list(label_cols or [])
+    if task == "tree":
+        schema = engine.schema(session_id)
+        if schema is None:
+            raise gr.Error("A vote-count tree needs a decision tree: choose one on the **Schema** tab, then come back.")
+        cols = list(schema.label_cols)
+    if not cols:
+        raise gr.Error("Choose the column to predict.")
+    if task == "classification":
+        if len(cols) != 1:
+            raise gr.Error("Classification learns one column of class numbers; choose exactly one column.")
+        values = catalog[cols[0]].dropna()
+        if not pd.api.types.is_numeric_dtype(values):
+            raise gr.Error(f"Column '{cols[0]}' holds text (e.g. '{values.iloc[0]}'). Classification needs whole "
+                           "class numbers 0, 1, 2, …: recode the classes as numbers in your catalog.")
+    if task == "regression":
+        text_cols = [c for c in cols if not pd.api.types.is_numeric_dtype(catalog[c].dropna())]
+        if text_cols:
+            raise gr.Error(f"Column '{text_cols[0]}' holds text, not numbers; regression needs numeric columns.")
+    report = engine.check_labels(session_id, task, cols)
+    engine.store.update_state(session_id, task=task, label_cols=cols)
+    labelled = report.n_labelled
+    status = (f"**{task}** on {', '.join(f'`{c}`' for c in cols[:6])}{'…' if len(cols) > 6 else ''}: "
+              f"**{labelled}** labelled galaxies will be used to train, validate and test; "
+              f"**{report.n_rows - labelled}** without a label will only get predictions.")
+    status += ("\n\n❌ Fix the problems below before training." if not report.ok
+               else "\n\n✅ Ready: go on to **4. Train**" + (" (check the tree on **3. Schema**)." if task == "tree" else "."))
+    choices = fix_choices(report.problems)
+    return (status, problems_markdown(report.problems),
+            gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)))
+
+
+@plain_errors
+def apply_task_fix(engine: Engine, session_id: str, choice: str | None, task: str | None,
+                   label_cols: list[str] | None) -> tuple[Any, ...]:
+    """Apply a one-click label fix (e.g. fill blank votes with 0), save the catalog, check again."""
+    from zoobot.catalog import apply_fix
+
+    report = engine.label_report(session_id)
+    if report is None:
+        raise AppInputError("Click 'Use this task' first.")
+    problem, fix = parse_fix_choice(choice, report.problems)
+    engine.replace_catalog(session_id, apply_fix(engine.catalog(session_id), problem, fix))
+    return use_task(engine, session_id, task, label_cols)
+
+
+def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr.State) -> dict[str, Any]:
+    """Lay out the Task tab and wire its events; returns its components by name."""
+    gr.Markdown("What should the model learn? Rows without a label are not trained on; they get predictions.")
+    task = gr.Radio(label="Task", choices=TASK_CHOICES, elem_id="task-task")
+    labels = gr.Dropdown(label="Column(s) to predict (for a tree: set by the schema)", choices=[], multiselect=True,
+                         elem_id="task-labels")
+    with gr.Row():
+        suggest_btn = gr.Button("Suggest from my columns", elem_id="task-suggest")
+        use_btn = gr.Button("Use this task", variant="primary", elem_id="task-use")
+    status = gr.Markdown(elem_id="task-status")
+    problems = gr.Markdown(elem_id="task-problems")
+    fix_radio = gr.Radio(label="One-click fixes", choices=[], visible=False, elem_id="task-fix-choice")
+    fix_btn = gr.Button("Apply the chosen fix", elem_id="task-fix")
+
+    suggest_btn.click(partial(suggest_task, engine), [session], [task, labels, status])
+    catalog_version.change(partial(suggest_task, engine), [session], [task, labels, status])
+    use_btn.click(partial(use_task, engine), [session, task, labels], [status, problems, fix_radio])
+    fix_btn.click(partial(apply_task_fix, engine), [session, fix_radio, task, labels], [status, problems, fix_radio])
+    return {"task": task, "labels": labels, "status": status, "restore": partial(suggest_task, engine, prefer_saved=True)}

@@ -1,0 +1,215 @@
+"""Tab 4, Train: choose an encoder and settings, start finetuning as a background job, watch the
+loss curves, the progress bar, the ETA and the device; stop early keeping the best weights."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from app import plots
+from app.common import plain_errors
+from app.engine import AppInputError, Engine
+from app.runs import read_metrics, read_progress
+
+LOCAL_ENCODER = "local"
+MODE_CHOICES = [("Fast: train the head only (encoder frozen)", "head_only"),
+                ("Full finetune: train every layer (slower, best with a GPU)", "full")]
+
+
+def encoder_choices(hosted: bool) -> list[tuple[str, str]]:
+    """Dropdown choices ``(label, source)``: the registry's encoders, plus a local path when not hosted."""
+    from zoobot.encoders import list_encoders
+
+    choices = []
+    for card in list_encoders():
+        size = card.input_size[-1]
+        choices.append((f"{card.name}: {card.description} ({card.n_params / 1e6:.1f} M parameters, {size} px)",
+                        card.name))
+    if not hosted:
+        choices.append(("A local encoder folder or checkpoint (path below)", LOCAL_ENCODER))
+    return choices
+
+
+def _encoder_source(engine: Engine, encoder: str | None, local_path: str | None) -> str:
+    if not encoder:
+        raise gr.Error("Choose an encoder.")
+    if encoder != LOCAL_ENCODER:
+        return encoder
+    if engine.hosted:
+        raise gr.Error("This hosted app cannot load encoders from the server's disk; choose a listed encoder.")
+    path = Path((local_path or "").strip()).expanduser()
+    if not local_path or not path.exists():
+        raise gr.Error(f"No encoder folder or checkpoint at '{local_path or ''}'. Give the path of a folder with "
+                       "config.json + model.safetensors, or of a .ckpt file written by Zoobot.")
+    return str(path.resolve())
+
+
+@plain_errors
+def start_training(engine: Engine, session_id: str, encoder: str | None, local_path: str | None, mode: str,
+                   epochs: float, learning_rate: float, batch_size: float, image_size: float | None,
+                   train_fraction: float, val_fraction: float, weight_decay: float, layer_decay: float,
+                   patience: float, seed: float) -> tuple[str, str, gr.Timer]:
+    """Write the run's config and queue ``run_finetune`` for it.
+
+    Returns:
+        ``(progress HTML, status, timer)``.
+
+    Raises:
+        gr.Error: If no catalog or task is chosen yet, the labels have problems, or a setting is invalid.
+    """
+    from zoobot.config import RunConfig
+
+    state = engine.state(session_id)
+    if not state.catalog_path:
+        raise AppInputError("Load a catalog on the Data tab first.")
+    if not state.task or not state.label_cols:
+        raise AppInputError("Choose a task and the column(s) to predict on the Task tab first.")
+    running = engine.manager.latest(session_id, "train")
+    if running is not None and running.active:
+        raise AppInputError("You already have a run queued or training; stop it first, or wait for it to finish.")
+    source = _encoder_source(engine, encoder, local_path)
+    report = engine.check_labels(session_id, state.task, state.label_cols)
+    if not report.ok:
+        raise AppInputError("The labels have problems to fix first (see the Task tab): "
+                            + " ".join(p.message for p in report.errors))
+    schema: Any = None
+    if state.task == "tree":
+        schema = state.schema_name or engine.schema(session_id).to_dict()
+    test_fraction = round(1.0 - train_fraction - val_fraction, 6)
+    if test_fraction < 0:
+        raise AppInputError(f"Train ({train_fraction:.2f}) and validation ({val_fraction:.2f}) fractions add up to "
+                            "more than 1; lower one of them.")
+    run_dir = engine.store.new_run_dir(session_id, state.task)
+    config = RunConfig(
+        task=state.task, catalog=state.catalog_path, label_cols=list(state.label_cols), run_dir=str(run_dir),
+        schema=schema, encoder=source, training_mode=mode, max_epochs=int(epochs),
+        learning_rate=float(learning_rate), batch_size=int(batch_size),
+        image_size=int(image_size) if image_size else None, weight_decay=float(weight_decay),
+        layer_decay=float(layer_decay), patience=int(patience), train_fraction=float(train_fraction),
+        val_fraction=float(val_fraction), test_fraction=test_fraction, seed=int(seed),
+    )
+    try:
+        config.validate()
+    except ValueError:
+        run_dir.rmdir()
+        raise
+    config.to_yaml(run_dir / "config.yaml")
+    job = engine.submit_training(session_id, config)
+    position = engine.manager.queue_position(job.id)
+    return (plots.progress_html(None, position), f"Run `{run_dir.name}` {'queued' if position else 'started'}.",
+            gr.Timer(active=True))
+
+
+def poll_training(engine: Engine, session_id: str, seen: Any) -> tuple[Any, ...]:
+    """Timer tick (and page load): progress, loss curves and status of the session's latest run.
+
+    Args:
+        engine: The app engine.
+        session_id: The browser session.
+        seen: ``[run_dir, epochs shown]`` from the last tick, so unchanged plots are not redrawn.
+
+    Returns:
+        ``(progress HTML, status, loss figure, metric figure, timer, seen, finished run dir)``.
+    """
+    job = engine.manager.latest(session_id, "train")
+    run_dir = job.run_dir if job is not None else engine.state(session_id).run_dir
+    if run_dir is None:
+        return (plots.progress_html(None), "", gr.skip(), gr.skip(), gr.Timer(active=False), seen, gr.skip())
+    progress = read_progress(run_dir)
+    metrics = read_metrics(run_dir)
+    n_epochs = 0 if metrics is None else len(metrics)
+    redraw = seen != [run_dir, n_epochs]
+    figures = (plots.loss_curves(metrics), plots.metric_curve(metrics)) if redraw else (gr.skip(), gr.skip())
+    name = Path(run_dir).name
+    if job is not None and job.status == "queued":
+        position = engine.manager.queue_position(job.id)
+        return (plots.progress_html(None, position), f"Run `{name}` is waiting in the queue.", *figures,
+                gr.Timer(active=True), [run_dir, n_epochs], gr.skip())
+    if job is not None and job.status == "running":
+        stopping = " Stopping after this step; the best weights so far are kept." if job.stop_event.is_set() else ""
+        return (plots.progress_html(progress or {"status": "running", "stage": "starting"}),
+                f"Run `{name}` is training.{stopping}", *figures, gr.Timer(active=True), [run_dir, n_epochs], gr.skip())
+    if job is not None and job.status == "failed":
+        error = job.error or (progress or {}).get("error") or "unknown error"
+        failed = dict(progress or {}, status="failed", stage="failed")
+        return (plots.progress_html(failed), f"❌ **Run `{name}` failed:** {error}", *figures,
+                gr.Timer(active=False), [run_dir, n_epochs], gr.skip())
+    if job is not None and job.status == "cancelled":
+        return ('<div id="train-progress-text">Cancelled before it started.</div>', f"Run `{name}` was cancelled.",
+                *figures, gr.Timer(active=False), [run_dir, n_epochs], gr.skip())
+    status = (progress or {}).get("status", "unknown")
+    if status == "running" and job is None:
+        text = f"Run `{name}` was interrupted (the app stopped while it trained). Start it again."
+    elif status in ("finished", "stopped"):
+        text = f"✅ Run `{name}` {status}. See **5. Results**."
+    else:
+        text = f"Run `{name}`: {status}. {(progress or {}).get('error') or ''}"
+    return (plots.progress_html(progress), text, *figures, gr.Timer(active=False), [run_dir, n_epochs], run_dir)
+
+
+@plain_errors
+def stop_training(engine: Engine, session_id: str) -> str:
+    """Stop the session's run: a queued run is cancelled, a training run ends keeping its best weights."""
+    job = engine.manager.latest(session_id, "train")
+    if job is None or not job.active:
+        raise gr.Error("No run is queued or training.")
+    engine.manager.stop(job.id, owner=session_id)
+    return ("Cancelled the queued run." if job.status == "cancelled"
+            else "Stopping: the run ends after the current step, then tests and predicts with the best weights.")
+
+
+def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
+    """Lay out the Train tab and wire its events; returns its components by name."""
+    with gr.Row():
+        encoder = gr.Dropdown(label="Pretrained encoder", choices=[("demo", "demo")], value="demo", scale=3,
+                              elem_id="train-encoder",
+                              info="Published Zoobot encoders are downloaded from the Hugging Face Hub on first use.")
+        mode = gr.Radio(label="Training", choices=MODE_CHOICES, value="head_only", scale=2, elem_id="train-mode")
+    local_path = gr.Textbox(label="Local encoder folder or checkpoint", visible=not engine.hosted,
+                            placeholder="/models/my_encoder (config.json + model.safetensors) or run.ckpt",
+                            elem_id="train-local-encoder")
+    with gr.Row():
+        epochs = gr.Number(label="Epochs (at most)", value=10, minimum=1, maximum=1000, precision=0,
+                           elem_id="train-epochs")
+        learning_rate = gr.Number(label="Learning rate", value=1e-3, minimum=1e-7, maximum=0.5,
+                                  elem_id="train-lr", info="1e-3 for the head only, 1e-4 for full finetuning")
+        batch_size = gr.Number(label="Batch size", value=32, minimum=1, maximum=1024, precision=0,
+                               elem_id="train-batch")
+        image_size = gr.Number(label="Image size (px, empty: the encoder's)", value=None, minimum=16,
+                               maximum=1024, precision=0, elem_id="train-image-size")
+    with gr.Accordion("Advanced settings", open=False):
+        with gr.Row():
+            train_fraction = gr.Slider(0.1, 0.9, value=0.7, step=0.05, label="Train fraction",
+                                       elem_id="train-train-fraction")
+            val_fraction = gr.Slider(0.05, 0.5, value=0.15, step=0.05, label="Validation fraction (the rest is the test set)",
+                                     elem_id="train-val-fraction")
+        with gr.Row():
+            weight_decay = gr.Number(label="Weight decay", value=0.05, minimum=0, maximum=1)
+            layer_decay = gr.Number(label="Layer decay (full finetune)", value=0.75, minimum=0.1, maximum=1)
+            patience = gr.Number(label="Early-stopping patience (epochs)", value=5, minimum=1, precision=0)
+            seed = gr.Number(label="Seed", value=42, precision=0)
+    with gr.Row():
+        start_btn = gr.Button("Start training", variant="primary", elem_id="train-start")
+        stop_btn = gr.Button("Stop (keep the best weights) / cancel", variant="stop", elem_id="train-stop")
+    progress = gr.HTML(plots.progress_html(None), elem_id="train-progress")
+    status = gr.Markdown(elem_id="train-status")
+    with gr.Row():
+        loss_plot = gr.Plot(show_label=False, elem_id="train-loss-plot")
+        metric_plot = gr.Plot(show_label=False, elem_id="train-metric-plot")
+    timer = gr.Timer(1.0, active=False)
+    seen = gr.State(None)
+    finished_run = gr.State(None)
+
+    inputs = [session, encoder, local_path, mode, epochs, learning_rate, batch_size, image_size, train_fraction,
+              val_fraction, weight_decay, layer_decay, patience, seed]
+    start_btn.click(partial(start_training, engine), inputs, [progress, status, timer])
+    stop_btn.click(partial(stop_training, engine), [session], [status])
+    poll_outputs = [progress, status, loss_plot, metric_plot, timer, seen, finished_run]
+    timer.tick(partial(poll_training, engine), [session, seen], poll_outputs, show_progress="hidden")
+    return {"encoder": encoder, "timer": timer, "poll": partial(poll_training, engine), "poll_inputs": [session, seen],
+            "poll_outputs": poll_outputs, "finished_run": finished_run}
+
+
