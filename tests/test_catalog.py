@@ -104,7 +104,8 @@ def test_nan_votes_refused_with_fixes(make_catalog):
     filled = apply_fix(df, p)
     assert filled.loc[3, "has-bar_yes"] == 0
     assert validate_catalog(filled, label_cols=VOTE_COLS, task="tree").ok
-    assert len(apply_fix(df, p, "drop_rows")) == 5
+    dropped = apply_fix(df, p, "drop_rows")
+    assert list(dropped.index) == [0, 1, 2, 3, 4] and "gal_00003" not in set(dropped.id_str)
 
 
 def test_negative_and_fractional_votes(make_catalog):

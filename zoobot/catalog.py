@@ -465,7 +465,7 @@ def validate_catalog(
 
 
 def apply_fix(catalog: pd.DataFrame, problem: CatalogProblem, fix: Optional[str] = None) -> pd.DataFrame:
-    """Return a fixed copy of ``catalog``.
+    """Return a fixed copy of ``catalog`` (renumbered 0..n-1 when rows are dropped).
 
     Args:
         catalog: the catalog the problem was found in (same index).
@@ -482,10 +482,11 @@ def apply_fix(catalog: pd.DataFrame, problem: CatalogProblem, fix: Optional[str]
                          "edit the catalog by hand.")
     out = catalog.copy()
     rows = [r for r in problem.rows if r in out.index]
+    # Dropping renumbers the rows (0..n-1), so a later report's rows match the catalog once saved and reread.
     if fix == "drop_rows":
-        return out.drop(index=rows)
+        return out.drop(index=rows).reset_index(drop=True)
     if fix == "drop_duplicates":
-        return out[~out["id_str"].astype(str).duplicated(keep="first")]
+        return out[~out["id_str"].astype(str).duplicated(keep="first")].reset_index(drop=True)
     cols = list(problem.columns)
     if fix == "fill_zero":
         out[cols] = out[cols].fillna(0)
