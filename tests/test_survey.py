@@ -141,6 +141,18 @@ def test_an_existing_survey_is_not_overwritten_by_accident(tmp_path):
     assert len(make_survey(3, 32, out_dir=tmp_path, overwrite=True)) == 3
 
 
+@pytest.mark.parametrize("changes, match", [
+    ({"axis_ratio": 0.0}, "axis_ratio must be in"),
+    ({"morphology": "irregular"}, "morphology must be one of"),
+    ({"arm_count": 2}, "arm_winding must be 'none' exactly when arm_count is 0"),
+    ({"bulge_to_total": 0.8, "ring_fraction": 0.3}, "sum to at most 1"),
+])
+def test_impossible_galaxies_are_refused(changes, match):
+    galaxy = _galaxy("disk")
+    with pytest.raises(SurveyError, match=match):
+        replace(galaxy, **changes)
+
+
 def test_population_has_enough_rings_and_every_type():
     draws = [sample_morphology(np.random.default_rng([5, i])) for i in range(2000)]
     ring_fraction = np.mean([p.ring for p in draws])

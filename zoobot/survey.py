@@ -102,6 +102,33 @@ class GalaxyParams:
     disturbance: Disturbance = "none"
     artifact: Artifact = "none"
 
+    def __post_init__(self) -> None:
+        problems = []
+        choices = {"morphology": ("elliptical", "disk", "edge_on"), "bar": BAR_LABELS,
+                   "arm_winding": ("none", "tight", "medium", "loose"),
+                   "edge_on_bulge": ("none", "rounded", "boxy"),
+                   "disturbance": ("none", "minor_disturbance", "major_disturbance", "merger"),
+                   "artifact": ("none", "star", "trail")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
+        if not 0 < self.axis_ratio <= 1:
+            problems.append(f"axis_ratio must be in (0, 1], got {self.axis_ratio}")
+        if not 0 < self.radius <= 0.5:
+            problems.append(f"radius must be in (0, 0.5] image widths, got {self.radius}")
+        if self.sersic_n <= 0:
+            problems.append(f"sersic_n must be positive, got {self.sersic_n}")
+        if self.arm_count not in range(6):
+            problems.append(f"arm_count must be 0-5 (5 = more than 4), got {self.arm_count}")
+        if (self.arm_count > 0) != (self.arm_winding != "none"):
+            problems.append("arm_winding must be 'none' exactly when arm_count is 0")
+        fractions = (self.bulge_to_total, self.bar_fraction, self.arm_fraction, self.ring_fraction)
+        if min(fractions) < 0 or sum(fractions) > 1 + 1e-9:
+            problems.append("bulge_to_total, bar_fraction, arm_fraction and ring_fraction must be "
+                            f"non-negative and sum to at most 1, got {fractions}")
+        if problems:
+            raise SurveyError("Invalid galaxy parameters: " + "; ".join(problems) + ".")
+
     @property
     def visibility(self) -> float:
         """How easy the galaxy's features are to see, in (0, 1]: lower when faint or small."""
@@ -320,16 +347,17 @@ def _draw_edge_on(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: 
     """Thin disk and bulge; returns the frame for the dust lane applied after the other sources."""
     xr, yr = canvas.frame(x0, y0, p.position_angle)
     scale_length = p.radius / 1.678
-    scale_height = p.axis_ratio * p.radius * 0.55
+    scale_height = p.axis_ratio * p.radius * 0.8
     disk = np.exp(-np.abs(xr) / scale_length) / np.cosh(yr / scale_height) ** 2
     canvas.add(disk, (1 - p.bulge_to_total) * flux, p.disk_colour + 0.1)
-    bulge_radius = p.radius * rng.uniform(0.3, 0.45)
     if p.edge_on_bulge == "rounded":
+        bulge_radius = p.radius * rng.uniform(0.3, 0.45)
         canvas.add(_sersic(np.hypot(xr, yr / 0.85), bulge_radius, p.sersic_n),
                    p.bulge_to_total * flux, p.bulge_colour)
-    elif p.edge_on_bulge == "boxy":
-        box = (np.abs(xr / bulge_radius) ** 4 + np.abs(yr / (0.75 * bulge_radius)) ** 4) ** 0.25
-        canvas.add(_sersic(box, 1.0, 1.0), p.bulge_to_total * flux, p.bulge_colour)
+    elif p.edge_on_bulge == "boxy":  # a peanut: superelliptical isophotes with a flat-topped profile
+        bulge_radius = p.radius * rng.uniform(0.45, 0.6)
+        box = (np.abs(xr / bulge_radius) ** 5 + np.abs(yr / (0.6 * bulge_radius)) ** 5) ** 0.2
+        canvas.add(_sersic(box, 0.7, 0.7), p.bulge_to_total * flux, p.bulge_colour)
     return xr, yr
 
 
@@ -468,8 +496,8 @@ def render_galaxy(params: GalaxyParams, size: int, rng: np.random.Generator) -> 
     _draw_disturbance(canvas, params, x0, y0, flux, rng)
     if dust_frame is not None and rng.random() < 0.6:
         xr, yr = dust_frame
-        lane_width = params.axis_ratio * params.radius * 0.25
-        tau = rng.uniform(0.6, 1.5) * np.exp(-0.5 * (yr / lane_width) ** 2) \
+        lane_width = params.axis_ratio * params.radius * 0.3
+        tau = rng.uniform(1.0, 2.0) * np.exp(-0.5 * (yr / lane_width) ** 2) \
             * np.exp(-np.abs(xr) / (2 * params.radius))
         canvas.bands *= np.exp(-tau[None] * np.array([1.3, 1.0, 0.6])[:, None, None])
     _draw_neighbours(canvas, rng)
