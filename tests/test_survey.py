@@ -231,3 +231,8 @@ def test_fainter_smaller_galaxies_confuse_volunteers_more(schema):
     fractions = [_fraction(simulate_votes(p, schema, np.random.default_rng(0), n_volunteers=400),
                            answer, question, schema) for p in (bright, faint)]
     assert fractions[0] > fractions[1] + 0.1
+
+
+def test_volunteers_refuse_a_tree_they_do_not_know():
+    with pytest.raises(SurveyError, match="cannot"):
+        simulate_votes(_galaxy("disk"), get_schema("gz2"), np.random.default_rng(0))

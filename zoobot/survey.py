@@ -628,12 +628,12 @@ def _confusion(key: str, n_answers: int, ordinal: bool) -> np.ndarray:
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def _walk_order(schema: "Schema") -> list["Question"]:
+def _walk_order(schema: Schema) -> list[Question]:
     """The schema's questions with every question after the one whose answer leads to it."""
     ordered: list = []
     seen: set[str] = set()
 
-    def visit(question: "Question") -> None:
+    def visit(question: Question) -> None:
         if question.text in seen:
             return
         if question.asked_after is not None:
@@ -653,7 +653,7 @@ def sample_volunteer_count(rng: np.random.Generator) -> int:
     return int(rng.integers(30, 41))
 
 
-def simulate_votes(params: GalaxyParams, schema: "Schema", rng: np.random.Generator,
+def simulate_votes(params: GalaxyParams, schema: Schema, rng: np.random.Generator,
                    n_volunteers: Optional[int] = None) -> dict[str, int]:
     """Simulate Galaxy Zoo volunteers classifying one galaxy through a decision tree.
 
@@ -671,10 +671,13 @@ def simulate_votes(params: GalaxyParams, schema: "Schema", rng: np.random.Genera
         Vote count for every answer column of ``schema`` (0 where no volunteer was asked).
 
     Raises:
-        SurveyError: if the schema has a question the volunteers do not know.
+        SurveyError: if the schema has a question or answer the volunteers do not know (they
+            know the GZ DECaLS DR5 tree), or ``n_volunteers`` is below 1.
     """
     if n_volunteers is None:
         n_volunteers = sample_volunteer_count(rng)
+    elif n_volunteers < 1:
+        raise SurveyError(f"n_volunteers must be at least 1; got {n_volunteers}.")
     ideal = _ideal_answers(params)
     carelessness = rng.gamma(4.0, 0.25, n_volunteers)  # mean 1: some volunteers err more
     chosen: dict[str, np.ndarray] = {}  # answer column -> which volunteers gave it
@@ -685,6 +688,10 @@ def simulate_votes(params: GalaxyParams, schema: "Schema", rng: np.random.Genera
             asked = np.ones(n_volunteers, dtype=bool)
         else:
             asked = chosen[question.asked_after.text]
+        unknown = [a.text for a in question.answers if a.suffix.lstrip("_") not in ideal[key]]
+        if unknown:
+            raise SurveyError(f"The synthetic volunteers cannot give the answers {unknown}; they "
+                              f"know the GZ DECaLS DR5 answers. Use the '{SCHEMA_NAME}' schema.")
         weights = np.array([ideal[key][answer.suffix.lstrip("_")] for answer in question.answers])
         meant = weights / weights.sum()
         base, faint, ordinal = _DIFFICULTY[key]
