@@ -1,0 +1,97 @@
+"""The shipping files agree with each other: Dockerfile, README front matter, pyproject, CI."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme() -> str:
+    return (ROOT / "README.md").read_text()
+
+
+def front_matter() -> dict:
+    match = re.match(r"^---\n(.*?)\n---\n", readme(), re.S)
+    assert match, "README.md must start with the Spaces front matter between --- lines"
+    return yaml.safe_load(match.group(1))
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            rows.append((keyword.upper(), rest.strip()))
+    return rows
+
+
+def docker_env() -> dict[str, str]:
+    env = {}
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "ENV":
+            env.update(dict(re.findall(r"(\w+)=(\S+)", rest)))
+    return env
+
+
+def test_front_matter_is_a_docker_space_on_the_apps_port():
+    meta = front_matter()
+    assert meta["sdk"] == "docker"
+    assert int(meta["app_port"]) == 7860
+    assert meta.get("suggested_hardware")
+
+
+def test_dockerfile_serves_the_app_on_the_front_matter_port_as_uid_1000():
+    rows = dockerfile_instructions()
+    env = docker_env()
+    port = str(front_matter()["app_port"])
+    assert ("EXPOSE", port) in rows
+    assert env["GRADIO_SERVER_NAME"] == "0.0.0.0"
+    assert env["GRADIO_SERVER_PORT"] == port
+    assert env["HF_HOME"].startswith("/home/user")
+    assert env["ZOOBOT_HOSTED"] == "1"
+    assert any(k == "RUN" and "--uid 1000" in rest for k, rest in rows)
+    assert ("USER", "user") in rows
+    cmd = next(rest for k, rest in rows if k == "CMD")
+    assert '"zoobot-app"' in cmd and '"--hosted"' in cmd and f'"{port}"' in cmd
+
+
+def test_dockerfile_entry_point_is_a_console_script_of_the_package():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    cmd = next(rest for k, rest in dockerfile_instructions() if k == "CMD")
+    program = re.findall(r'"([^"]+)"', cmd)[0]
+    assert program in scripts
+    module, _, function = scripts[program].partition(":")
+    imported = __import__(module, fromlist=[function])
+    assert callable(getattr(imported, function))
+
+
+def test_dockerfile_installs_the_way_the_readme_says():
+    install = re.search(r"^pip install \.(?: |$)", readme(), re.M)
+    assert install, "the README's quickstart installs with `pip install .`"
+    runs = [rest for k, rest in dockerfile_instructions() if k == "RUN" and "pip install" in rest]
+    assert len(runs) == 1
+    words = runs[0].split()
+    assert words[:2] == ["pip", "install"] and words[-1] == "."
+
+
+def test_ci_runs_the_readme_test_command_in_a_fresh_venv():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 -m venv" in ci and "<!-- test-command -->" in ci
+    block = readme().split("<!-- test-command -->", 1)[1]
+    command = re.search(r"```bash\n(.*?)```", block, re.S).group(1)
+    assert "pytest" in command and 'pip install ".[test]"' in command
+
+
+def test_wheel_bundles_the_demo_encoder_as_package_data():
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    wheel = build["targets"]["wheel"]
+    assert set(wheel["packages"]) == {"zoobot", "app"}
+    assert wheel["force-include"]["assets"] == "zoobot/_assets"
+    assert (ROOT / "assets" / "demo_encoder" / "config.json").is_file()

@@ -1,0 +1,80 @@
+"""Every command in the README runs, so the README cannot go stale.
+
+The quickstart's two commands are run by CI (`.ci/run` runs the marked test command; the browser
+test starts the app through the `zoobot-app` console script). Here: the Python API examples, the
+command-line walkthrough and the custom-schema YAML.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+
+
+def test_quickstart_has_the_two_commands():
+    bash = blocks("bash")
+    assert "pip install . && zoobot-app" in bash[0]
+    assert 'pip install ".[test]" && python -m pytest' in bash[1]
+
+
+@pytest.mark.slow
+def test_python_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = "\n".join(blocks("python"))
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    ring = pd.read_csv(tmp_path / "results/ring/predictions.csv")
+    assert len(ring) == 160 and ring["id_str"].is_unique
+    tree = pd.read_csv(tmp_path / "results/tree/predictions.csv")
+    assert any(c.endswith("_fraction") for c in tree.columns)
+    assert namespace["coords"].shape == (160, 2)
+
+
+@pytest.mark.slow
+def test_command_line_walkthrough_runs(tmp_path):
+    walkthrough = next(b for b in blocks("bash") if "zoobot finetune --config" in b)
+    scripts = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ['PATH']}", "HF_HUB_OFFLINE": "1"}
+    assert shutil.which("zoobot", path=env["PATH"]), "the zoobot console script is installed"
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", walkthrough], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    predictions = pd.read_csv(tmp_path / "ring_predictions.csv")
+    assert len(predictions) == 200
+    reps = pd.read_parquet(tmp_path / "demo_survey/representations.parquet")
+    assert {"umap_x", "umap_y"} <= set(reps.columns)
+    assert (tmp_path / "runs/ring/test_metrics.json").is_file()
+
+
+def test_custom_schema_yaml_is_valid():
+    from zoobot.schemas import Schema
+
+    schema = Schema.from_yaml(blocks("yaml")[0])
+    assert schema.label_cols == [
+        "smooth-or-featured_smooth", "smooth-or-featured_featured-or-disk",
+        "smooth-or-featured_artifact", "has-ring_yes", "has-ring_no",
+    ]
+    assert schema.get_question("has-ring").asked_after.text == "smooth-or-featured_featured-or-disk"
+
+
+def test_every_cli_command_named_in_the_readme_exists():
+    from zoobot.cli import build_parser
+
+    commands = set(re.findall(r"`zoobot ([a-z-]+)", README)) | set(
+        re.findall(r"^zoobot ([a-z-]+)", "\n".join(blocks("bash")), re.M))
+    known = set(build_parser()._subparsers._group_actions[0].choices)
+    assert commands and commands <= known, commands - known
