@@ -40,24 +40,24 @@ def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) ->
     try:
         catalog = engine.catalog(session_id)
     except AppInputError:
-        return gr.Radio(value=None), gr.Dropdown(choices=[], value=[]), "Load a catalog on the **Data** tab first."
+        return gr.Radio(value=None), gr.Dropdown(choices=[], value=[], multiselect=True), "Load a catalog on the **Data** tab first."
     state = engine.state(session_id)
     columns = _columns(catalog)
     if prefer_saved and state.task and all(c in catalog for c in state.label_cols):
-        return (gr.Radio(value=state.task), gr.Dropdown(choices=columns, value=state.label_cols),
+        return (gr.Radio(value=state.task), gr.Dropdown(choices=columns, value=state.label_cols, multiselect=True),
                 f"Your choice: **{state.task}** on {', '.join(state.label_cols[:6])}"
                 + ("…" if len(state.label_cols) > 6 else "") + ".")
     try:
         task, label_cols, schema_name = propose_task(catalog)
     except ConfigError as err:
-        return gr.Radio(value=None), gr.Dropdown(choices=columns, value=[]), f"⚠️ {err}"
+        return gr.Radio(value=None), gr.Dropdown(choices=columns, value=[], multiselect=True), f"⚠️ {err}"
     if schema_name is not None:
         engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
         note = (f"Suggested: a **vote-count tree**: the columns match the Galaxy Zoo `{schema_name}` tree "
                 f"({len(label_cols)} answers). Check it on the **Schema** tab.")
     else:
         note = f"Suggested: **{task}** on `{label_cols[0]}`. Change it if that is not what you want to predict."
-    return gr.Radio(value=task), gr.Dropdown(choices=columns, value=label_cols), note
+    return gr.Radio(value=task), gr.Dropdown(choices=columns, value=label_cols, multiselect=True), note
 
 
 @plain_errors

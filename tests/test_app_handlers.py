@@ -1,0 +1,204 @@
+"""Handler-level tests of the app's tabs: plain function calls, no server. Each bad input gets a
+plain-words message; long work runs as jobs that a reload finds again."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+import pytest
+
+from app.engine import Engine
+from app.jobs import JobManager
+from app.runs import RunStore, new_session_id
+from app.tabs import data, schema, task, train
+from app.uploads import UploadLimits
+
+
+@pytest.fixture
+def engine(tmp_path) -> Engine:
+    return Engine(store=RunStore(tmp_path / "runs"), manager=JobManager(), limits=UploadLimits(max_mb=50, max_files=500))
+
+
+@pytest.fixture
+def hosted_engine(tmp_path) -> Engine:
+    return Engine(store=RunStore(tmp_path / "hosted_runs"), manager=JobManager(), hosted=True)
+
+
+def _finish_catalog_job(engine: Engine, sid: str) -> tuple:
+    job = engine.manager.latest(sid, "catalog")
+    engine.manager.wait(job.id, timeout=30)
+    return data.poll_catalog_job(engine, sid)
+
+
+def _zip_folder(folder: Path, target: Path, prefix: str = "") -> Path:
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                archive.write(path, prefix + str(path.relative_to(folder)))
+    return target
+
+
+def _relative_upload(make_catalog, tmp_path: Path, **kwargs) -> tuple[Path, Path]:
+    """A catalog CSV with relative file_loc and a zip of its images folder."""
+    catalog = make_catalog(**kwargs)
+    root = Path(catalog.file_loc[0]).parent.parent
+    catalog["file_loc"] = [f"images/{Path(p).name}" for p in catalog.file_loc]
+    csv = tmp_path / "my_catalog.csv"
+    catalog.to_csv(csv, index=False)
+    return csv, _zip_folder(root / "images", tmp_path / "images.zip", prefix="images/")
+
+
+def test_upload_with_relative_paths_loads_and_shows_counts(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    csv, archive = _relative_upload(make_catalog, tmp_path, n=12, size=32)
+    status, timer = data.load_upload(engine, sid, str(csv), [str(archive)])
+    assert "Checking my_catalog.csv" in status
+    summary, problems, *_ = _finish_catalog_job(engine, sid)
+    assert "**12** galaxies" in summary and "**12** found" in summary
+    assert "No problems" in problems
+
+
+def test_missing_images_are_reported_and_fixed_in_one_click(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    catalog = make_catalog(n=10, size=32)
+    Path(catalog.file_loc[3]).unlink()
+    data.load_path(engine, sid, str(Path(catalog.file_loc[0]).parent.parent / "catalog.csv"))
+    summary, problems, fix_radio, *_ = _finish_catalog_job(engine, sid)
+    assert "**1** missing" in summary
+    assert any("remove the affected rows" in label.lower() for label, _ in fix_radio.choices)
+    data.apply_data_fix(engine, sid, fix_radio.value)
+    summary, *_ = _finish_catalog_job(engine, sid)
+    assert "**9** galaxies" in summary and "**0** missing" in summary
+
+
+def test_a_catalog_that_is_not_a_table_is_refused_in_plain_words(engine, tmp_path):
+    sid = new_session_id()
+    bad = tmp_path / "catalog.csv"
+    bad.write_bytes(b"\x00\x01\x02 not,a\ncsv\x00")
+    data.load_upload(engine, sid, str(bad), [])
+    summary, *_ = _finish_catalog_job(engine, sid)
+    assert summary.startswith("❌ **Could not load the catalog.**")
+
+
+def test_an_upload_that_is_not_an_archive_is_refused(engine, tmp_path):
+    catalog = tmp_path / "cat.csv"
+    catalog.write_text("id_str,file_loc\na,a.png\n")
+    not_zip = tmp_path / "images.zip"
+    not_zip.write_text("hello")
+    with pytest.raises(gr.Error, match="not a zip archive"):
+        data.load_upload(engine, new_session_id(), str(catalog), [str(not_zip)])
+
+
+def test_a_zip_slip_member_is_refused(engine, tmp_path):
+    catalog = tmp_path / "cat.csv"
+    catalog.write_text("id_str,file_loc\na,a.png\n")
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("../../outside.png", b"x")
+    with pytest.raises(gr.Error, match="outside the archive"):
+        data.load_upload(engine, new_session_id(), str(catalog), [str(archive)])
+    assert not (tmp_path / "outside.png").exists()
+
+
+def test_hosted_mode_refuses_server_paths_and_escaping_file_locs(hosted_engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    with pytest.raises(gr.Error, match="cannot read files on the server"):
+        data.load_path(hosted_engine, sid, "/etc/passwd")
+    catalog = make_catalog(n=4, size=32)  # absolute file_loc outside the upload folder
+    csv = tmp_path / "absolute.csv"
+    catalog.to_csv(csv, index=False)
+    data.load_upload(hosted_engine, sid, str(csv), [])
+    summary, *_ = _finish_catalog_job(hosted_engine, sid)
+    assert "point outside your uploaded files" in summary
+
+
+def test_wrong_column_types_for_the_task_are_refused(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=8, size=32, task="regression")
+    catalog["morphology"] = ["spiral", "elliptical"] * 4
+    path = Path(catalog.file_loc[0]).parent.parent / "catalog.csv"
+    catalog.to_csv(path, index=False)
+    data.load_path(engine, sid, str(path))
+    _finish_catalog_job(engine, sid)
+    with pytest.raises(gr.Error, match="holds text"):
+        task.use_task(engine, sid, "classification", ["morphology"])
+    with pytest.raises(gr.Error, match="exactly one column"):
+        task.use_task(engine, sid, "classification", ["target", "morphology"])
+    with pytest.raises(gr.Error, match="Choose a task"):
+        task.use_task(engine, sid, None, ["target"])
+    status, *_ = task.use_task(engine, sid, "regression", ["target"])
+    assert "**8** labelled" in status
+
+
+def test_task_is_proposed_and_unlabelled_rows_are_counted(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=10, size=32, n_unlabelled=3)
+    data.load_path(engine, sid, str(Path(catalog.file_loc[0]).parent.parent / "catalog.csv"))
+    _finish_catalog_job(engine, sid)
+    radio, labels, note = task.suggest_task(engine, sid)
+    assert radio.value == "classification" and labels.value == ["label"]
+    status, *_ = task.use_task(engine, sid, "classification", ["label"])
+    assert "**7** labelled" in status and "**3** without a label" in status
+
+
+def test_invalid_yaml_schema_is_explained_live_and_refused_on_use(engine):
+    sid = new_session_id()
+    status, _ = schema.check_schema_text(engine, sid, "questions:\n  - name: smooth\n   answers: [a, b]\n")
+    assert status.startswith("❌") and "not valid YAML" in status
+    with pytest.raises(gr.Error, match="not valid YAML"):
+        schema.use_schema(engine, sid, schema.CUSTOM, "questions: [")
+
+
+def test_schema_missing_from_the_catalog_is_named(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=6, size=32, task="tree")
+    data.load_path(engine, sid, str(Path(catalog.file_loc[0]).parent.parent / "catalog.csv"))
+    _finish_catalog_job(engine, sid)
+    good = ("questions:\n- name: smooth-or-featured\n  answers: [smooth, featured]\n"
+            "- name: has-bar\n  answers: [yes, no]\n  asked_after: smooth-or-featured_featured\n")
+    status, figure = schema.check_schema_text(engine, sid, good)
+    assert status.startswith("✅")
+    assert "has-bar" in str(figure.to_dict())
+    assert "Using your tree" in schema.use_schema(engine, sid, schema.CUSTOM, good)
+    with pytest.raises(gr.Error, match="lacks 2 of the tree's answer columns"):
+        schema.use_schema(engine, sid, schema.CUSTOM, good.replace("[yes, no]", "[strong, weak]"))
+
+
+def test_training_without_data_or_task_is_refused(engine):
+    args = ("demo", "", "head_only", 2, 1e-3, 8, None, 0.7, 0.15, 0.05, 0.75, 3, 0)
+    with pytest.raises(gr.Error, match="Load a catalog"):
+        train.start_training(engine, new_session_id(), *args)
+
+
+def test_training_error_reaches_the_page_and_a_reload_reattaches(engine):
+    sid = new_session_id()
+    run_dir = engine.store.new_run_dir(sid, "classification")
+
+    def failing(ctx):
+        time.sleep(0.2)
+        raise ValueError("Column 'ring' has only one class; choose a column with at least two classes.")
+
+    job = engine.manager.submit("train", sid, failing, run_dir=str(run_dir))
+    progress, status, *_ = train.poll_training(engine, sid, None)  # a fresh page finds the running job
+    assert "is training" in status
+    engine.manager.wait(job.id, timeout=5)
+    progress, status, _, _, timer, *_ = train.poll_training(engine, sid, None)
+    assert "failed" in status and "only one class" in status
+    assert "failed" in progress
+
+
+def test_queued_runs_show_their_position_and_can_be_cancelled(engine):
+    first, second = new_session_id(), new_session_id()
+    release = __import__("threading").Event()
+    engine.manager.submit("train", first, lambda ctx: release.wait(5), run_dir=str(engine.store.new_run_dir(first, "tree")))
+    engine.manager.submit("train", second, lambda ctx: None, run_dir=str(engine.store.new_run_dir(second, "tree")))
+    progress, status, *_ = train.poll_training(engine, second, None)
+    assert "position 1" in progress and "waiting in the queue" in status
+    assert "Cancelled" in train.stop_training(engine, second)
+    release.set()
+    with pytest.raises(gr.Error, match="No run is queued"):
+        train.stop_training(engine, second)
