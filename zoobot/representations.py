@@ -1,0 +1,136 @@
+"""Representations: one feature vector per galaxy from an encoder, plus UMAP maps and similarity search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from zoobot.data import GalaxyDataset, get_transforms
+from zoobot.encoders import EncoderCard, card_from_model, load_encoder
+
+EncoderLike = Union[str, Path, nn.Module]
+
+
+def _resolve_encoder(encoder: EncoderLike, card: Optional[EncoderCard],
+                     channels: Optional[int]) -> tuple[nn.Module, EncoderCard]:
+    """An encoder module and its card from a source string, a finetuned model or a module."""
+    if isinstance(encoder, (str, Path)):
+        return load_encoder(encoder, channels=channels)
+    inner = getattr(encoder, "encoder", None)
+    if isinstance(inner, nn.Module):  # a finetuned or from-scratch model: use its encoder
+        return inner, card or encoder.card
+    if card is None:
+        card = card_from_model(encoder, name=type(encoder).__name__, source="module")
+    return encoder, card
+
+
+def _device(accelerator: str) -> torch.device:
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+@torch.inference_mode()
+def get_representations(
+    catalog: pd.DataFrame,
+    encoder: EncoderLike,
+    batch_size: int = 64,
+    save_loc: Optional[Union[str, Path]] = None,
+    pca_components: Optional[int] = None,
+    card: Optional[EncoderCard] = None,
+    channels: Optional[int] = None,
+    input_size: Optional[Union[int, tuple[int, int]]] = None,
+    num_workers: int = 0,
+    accelerator: str = "auto",
+) -> pd.DataFrame:
+    """One feature vector per galaxy (the encoder's pooled features), streamed from disk.
+
+    Args:
+        catalog: rows with ``id_str`` and ``file_loc``.
+        encoder: an encoder source (``'demo'``, ``'hf_hub:...'``, a directory, a checkpoint), a
+            finetuned model (its encoder is used), or an encoder module.
+        batch_size: images per batch.
+        save_loc: ``.csv`` or ``.parquet`` path to write, or None.
+        pca_components: reduce the features to this many principal components (scikit-learn PCA).
+        card: the encoder's card, for a bare module whose ``pretrained_cfg`` does not describe its
+            preprocessing.
+        channels: image channels when loading a source for different images (1 for greyscale).
+        input_size: image side fed to the encoder (default: the card's).
+        num_workers: data-loading worker processes.
+        accelerator: ``'auto'``, ``'cpu'`` or ``'gpu'``.
+
+    Returns:
+        ``id_str`` then ``feat_0 .. feat_{D-1}`` (D = feature dim, or ``pca_components``).
+    """
+    module, card = _resolve_encoder(encoder, card, channels)
+    if pca_components is not None and not 1 <= pca_components <= min(len(catalog), card.feature_dim):
+        raise ValueError(
+            f"pca_components={pca_components} must be between 1 and min(rows, feature dim) = "
+            f"{min(len(catalog), card.feature_dim)}."
+        )
+    size = input_size or card.input_size
+    dataset = GalaxyDataset(catalog, transform=get_transforms(size, card.channels, card.mean, card.std),
+                            input_size=size, channels=card.channels)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    device = _device(accelerator)
+    was_training = module.training
+    module.to(device).eval()
+    try:
+        chunks = [module(batch["image"].to(device)).float().cpu().numpy() for batch in loader]
+    finally:
+        module.train(was_training)
+    features = np.concatenate(chunks) if chunks else np.zeros((0, card.feature_dim), dtype=np.float32)
+    if pca_components is not None:
+        from sklearn.decomposition import PCA
+
+        features = PCA(n_components=pca_components, random_state=0).fit_transform(features)
+    table = pd.DataFrame(features, columns=[f"feat_{i}" for i in range(features.shape[1])])
+    table.insert(0, "id_str", dataset.id_strs)
+    if save_loc is not None:
+        from zoobot.predict import write_table
+
+        write_table(table, save_loc)
+    return table
+
+
+def compute_umap(features: np.ndarray, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 42) -> np.ndarray:
+    """A 2-D UMAP embedding ``(N, 2)`` of ``features`` ``(N, D)`` (umap-learn, seeded).
+
+    ``n_neighbors`` is capped at ``N - 1`` so small catalogs work.
+    """
+    import umap
+
+    features = np.asarray(features, dtype=np.float32)
+    if features.ndim != 2 or len(features) < 3:
+        raise ValueError(f"UMAP needs a (N, D) feature array with at least 3 rows, got shape {features.shape}.")
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(features) - 1), min_dist=min_dist,
+                        random_state=seed)
+    return reducer.fit_transform(features)
+
+
+def nearest_neighbours(features: np.ndarray, index: int, k: int = 8) -> np.ndarray:
+    """Rows most similar (cosine) to row ``index``, most similar first, excluding ``index`` itself.
+
+    Args:
+        features: ``(N, D)`` array.
+        index: the query row.
+        k: how many neighbours (fewer if the catalog is smaller).
+
+    Returns:
+        Integer row indices, shape ``(min(k, N - 1),)``.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    if not 0 <= index < len(features):
+        raise ValueError(f"index {index} is outside the {len(features)} rows.")
+    norms = np.linalg.norm(features, axis=1)
+    unit = features / np.where(norms > 0, norms, 1.0)[:, None]
+    similarity = unit @ unit[index]
+    similarity[index] = -np.inf
+    order = np.argsort(-similarity, kind="stable")
+    return order[: min(k, len(features) - 1)]
