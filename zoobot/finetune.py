@@ -87,7 +87,7 @@ def resolve_finetune_settings(
     """
 
     def deprecated(old: str, new: str) -> None:
-        warnings.warn(f"{old} is deprecated; use {new} instead.", DeprecationWarning, stacklevel=4)
+        warnings.warn(f"{old} is deprecated; use {new} instead.", DeprecationWarning, stacklevel=5)
 
     if n_blocks is not None:
         if n_blocks < 0:
@@ -503,7 +503,7 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
             "f1": tm.F1Score(**kw, average="macro"),
             "precision": ClasswiseWrapper(tm.Precision(**kw, average=None), labels=names, prefix="precision_"),
             "recall": ClasswiseWrapper(tm.Recall(**kw, average=None), labels=names, prefix="recall_"),
-        })
+        }, compute_groups=False)
 
     def targets_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         if self.multilabel:

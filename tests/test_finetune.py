@@ -1,0 +1,275 @@
+"""Finetuning classes: training on each task, reloading, head-only caching, old argument names, DDP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from zoobot.data import CatalogDataModule
+from zoobot.encoders import load_encoder
+from zoobot.finetune import (
+    FinetuneableZoobotClassifier,
+    FinetuneableZoobotRegressor,
+    FinetuneableZoobotTree,
+    FinetuneArgumentError,
+    cosine_with_warmup,
+    get_trainer,
+    load_finetuned,
+)
+from zoobot.schemas import Schema
+
+ENCODER = "test_convnext"
+
+
+@pytest.fixture
+def schema(tiny_schema_pairs) -> Schema:
+    return Schema(*tiny_schema_pairs)
+
+
+def _task_setup(task: str, make_catalog, schema: Schema, **model_kwargs):
+    if task == "classification":
+        catalog = make_catalog(n=24, size=32, task="classification", n_classes=3)
+        model = FinetuneableZoobotClassifier(num_classes=3, name=ENCODER, learning_rate=1e-3, **model_kwargs)
+        label_cols = ["label"]
+    elif task == "regression":
+        catalog = make_catalog(n=24, size=32, task="regression")
+        model = FinetuneableZoobotRegressor(label_col="target", unit_interval=True, name=ENCODER,
+                                            learning_rate=1e-3, **model_kwargs)
+        label_cols = ["target"]
+    else:
+        catalog = make_catalog(n=24, size=32, task="tree")
+        model = FinetuneableZoobotTree(schema=schema, name=ENCODER, learning_rate=1e-3, **model_kwargs)
+        label_cols = schema.label_cols
+    datamodule = CatalogDataModule(label_cols=label_cols, catalog=catalog, batch_size=8, num_workers=0,
+                                   card=model.card, input_size=32, train_fraction=0.6, val_fraction=0.2,
+                                   test_fraction=0.2)
+    return model, datamodule
+
+
+def _trainer(save_dir: Path, max_epochs: int = 2):
+    return get_trainer(save_dir, max_epochs=max_epochs, accelerator="cpu", enable_progress_bar=False,
+                       log_every_n_steps=1)
+
+
+EXPECTED_METRICS = {
+    "classification": ["val_accuracy", "val_f1", "val_precision_0", "val_recall_2"],
+    "regression": ["val_rmse", "val_mae", "val_r2"],
+    "tree": ["val_vote_fraction_mae", "val_vote_fraction_mae_smooth-or-featured"],
+}
+
+
+@pytest.mark.parametrize("task", ["classification", "regression", "tree"])
+def test_finetune_logs_metrics_checkpoints_and_reloads(task, make_catalog, schema, tmp_path):
+    torch.manual_seed(0)
+    model, datamodule = _task_setup(task, make_catalog, schema)
+    trainer = _trainer(tmp_path / "run")
+    trainer.fit(model, datamodule)
+    logged = trainer.callback_metrics
+    for key in ["train_loss", "val_loss", *EXPECTED_METRICS[task]]:
+        assert key in logged and torch.isfinite(logged[key]), key
+    tested = trainer.test(model, datamodule, verbose=False)[0]
+    assert "test_loss" in tested
+    assert (tmp_path / "run" / "csv_logs").is_dir()
+
+    best = trainer.checkpoint_callback.best_model_path
+    assert Path(best).is_file()
+    reloaded = load_finetuned(best)
+    assert type(reloaded) is type(model)
+    assert reloaded.card == model.card
+    model.load_state_dict(torch.load(best, weights_only=True)["state_dict"])
+    model.eval()
+    images = torch.rand(3, 3, 32, 32)
+    batch = {"image": images}
+    assert torch.allclose(model.predict_step(batch, 0), reloaded.predict_step(batch, 0), atol=1e-5)
+
+
+def test_predict_step_outputs_per_task(make_catalog, schema):
+    images = {"image": torch.rand(4, 3, 32, 32)}
+    classifier = FinetuneableZoobotClassifier(num_classes=3, name=ENCODER).eval()
+    probs = classifier.predict_step(images, 0)
+    assert probs.shape == (4, 3) and torch.allclose(probs.sum(dim=1), torch.ones(4))
+    regressor = FinetuneableZoobotRegressor(label_cols=["a", "b"], unit_interval=True, name=ENCODER).eval()
+    values = regressor.predict_step(images, 0)
+    assert values.shape == (4, 2) and ((values > 0) & (values < 1)).all()
+    tree = FinetuneableZoobotTree(schema=schema, name=ENCODER).eval()
+    concentrations = tree.predict_step(images, 0)
+    assert concentrations.shape == (4, 4)
+    assert ((concentrations > 1) & (concentrations < 101)).all()
+
+
+def test_head_only_caches_features_and_keeps_encoder_frozen(make_catalog, schema, tmp_path):
+    model, datamodule = _task_setup("classification", make_catalog, schema, training_mode="head_only")
+    encoder_before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    calls = []
+    model.encoder.register_forward_hook(lambda module, args, out: calls.append(out.shape[0]))
+    trainer = _trainer(tmp_path / "run", max_epochs=4)
+    trainer.fit(model, datamodule)
+    assert datamodule.features_cached
+    n_labelled = len(datamodule.train_catalog) + len(datamodule.val_catalog) + len(datamodule.test_catalog)
+    # One encoder pass over train/val/test in total, not one per epoch.
+    assert sum(calls) == n_labelled
+    assert not model.encoder.training
+    for key, value in model.encoder.state_dict().items():
+        assert torch.equal(value, encoder_before[key]), key
+    assert not any(p.requires_grad for p in model.encoder.parameters())
+
+
+def test_full_mode_trains_encoder_with_layer_decay(make_catalog, schema):
+    model, _ = _task_setup("classification", make_catalog, schema, layer_decay=0.5)
+    optimizer = model.configure_optimizers()
+    lrs = [g["lr"] for g in optimizer.param_groups]
+    assert max(lrs) == pytest.approx(1e-3)
+    assert min(lrs) < 1e-4
+    n_trained = sum(p.numel() for g in optimizer.param_groups for p in g["params"])
+    assert n_trained == sum(p.numel() for p in model.parameters())
+
+
+def test_old_argument_names_translate_with_deprecation_warning(schema):
+    with pytest.warns(DeprecationWarning, match="n_blocks"):
+        model = FinetuneableZoobotTree(schema=schema, name=ENCODER, n_blocks=0)
+    assert model.training_mode == "head_only"
+    with pytest.warns(DeprecationWarning, match="lr_decay"):
+        model = FinetuneableZoobotTree(schema=schema, zoobot_checkpoint_loc=ENCODER, lr_decay=0.5,
+                                       dropout_prob=0.3, n_blocks=2)
+    assert model.settings.layer_decay == 0.5 and model.settings.head_dropout_prob == 0.3
+    assert model.training_mode == "full" and model.settings.n_blocks == 2
+    assert model.hparams["lr_decay"] is None and model.hparams["layer_decay"] == 0.5
+    optimizer = model.configure_optimizers()
+    trained = {id(p) for g in optimizer.param_groups for p in g["params"]}
+    assert id(model.encoder.stem[0].weight) not in trained
+    with pytest.warns(DeprecationWarning, match="cosine_schedule"):
+        model = FinetuneableZoobotTree(schema=schema, name=ENCODER, cosine_schedule=True, warmup_epochs=2,
+                                       max_cosine_epochs=10)
+    assert model.settings.scheduler_kwargs == {"warmup_epochs": 2, "max_epochs": 10, "min_lr_factor": 0.01}
+
+
+def test_new_argument_names_do_not_warn(schema):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        FinetuneableZoobotTree(schema=schema, name=ENCODER, training_mode="head_only", layer_decay=0.5,
+                               head_dropout_prob=0.1)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"training_mode": "head_only", "n_blocks": 2}, "contradicts n_blocks"),
+    ({"layer_decay": 0.5, "lr_decay": 0.9}, "lr_decay=0.9 and layer_decay=0.5 disagree"),
+    ({"head_dropout_prob": 0.1, "dropout_prob": 0.5}, "disagree"),
+    ({"cosine_schedule": True, "scheduler_kwargs": {"warmup_epochs": 1}}, "not both"),
+    ({"scheduler_kwargs": {"warmup": 1}}, "unknown keys"),
+    ({"warmup_epochs": 3}, "only apply with cosine_schedule"),
+    ({"training_mode": "partial"}, "'full' or 'head_only'"),
+    ({"checkpoint_loc": ENCODER}, "one encoder source"),
+])
+def test_contradictory_arguments_raise(schema, kwargs, message):
+    with pytest.raises(FinetuneArgumentError, match=message):
+        FinetuneableZoobotTree(schema=schema, name=ENCODER, **kwargs)
+
+
+def test_missing_encoder_source_says_what_to_pass(schema):
+    with pytest.raises(FinetuneArgumentError, match="name='demo'"):
+        FinetuneableZoobotTree(schema=schema)
+
+
+def test_encoder_module_can_be_passed_directly():
+    encoder, _ = load_encoder(ENCODER)
+    model = FinetuneableZoobotClassifier(num_classes=2, encoder=encoder)
+    assert model.encoder is encoder and model.encoder_dim == 64
+
+
+def test_classifier_argument_checks():
+    with pytest.raises(FinetuneArgumentError, match="num_classes must be 2 or more"):
+        FinetuneableZoobotClassifier(num_classes=1, name=ENCODER)
+    with pytest.raises(FinetuneArgumentError, match="class_weights has 3 values"):
+        FinetuneableZoobotClassifier(num_classes=2, class_weights=[1.0, 2.0, 3.0], name=ENCODER)
+    with pytest.raises(FinetuneArgumentError, match="needs num_classes=3"):
+        FinetuneableZoobotClassifier(num_classes=2, label_cols=["a", "b", "c"], name=ENCODER)
+    model = FinetuneableZoobotClassifier(num_classes=2, name=ENCODER)
+    with pytest.raises(ValueError, match=r"whole numbers 0\.\.1; found \[5\.0\]"):
+        model.targets_from_labels(torch.tensor([[0.0], [5.0]]))
+    with pytest.raises(FinetuneArgumentError, match="'mse' or 'mae'"):
+        FinetuneableZoobotRegressor(loss="huber", name=ENCODER)
+
+
+def test_multilabel_and_weighted_classifier_losses():
+    torch.manual_seed(0)
+    multi = FinetuneableZoobotClassifier(label_cols=["bar", "ring", "merger"], name=ENCODER,
+                                         class_weights=[1.0, 2.0, 1.0])
+    assert multi.multilabel and multi.num_classes == 3
+    outputs = torch.randn(4, 3)
+    targets = multi.targets_from_labels(torch.tensor([[0, 1, 1], [1, 0, 0], [0, 0, 0], [1, 1, 1]]).float())
+    assert multi.compute_loss(outputs, targets).ndim == 0
+    probs = multi.outputs_to_predictions(outputs)
+    assert ((probs > 0) & (probs < 1)).all() and not torch.allclose(probs.sum(1), torch.ones(4))
+
+    smooth = FinetuneableZoobotClassifier(num_classes=3, name=ENCODER, label_smoothing=0.1)
+    plain = FinetuneableZoobotClassifier(num_classes=3, name=ENCODER)
+    confident = torch.tensor([[20.0, 0.0, 0.0]])
+    label = torch.tensor([0])
+    assert smooth.compute_loss(confident, label) > plain.compute_loss(confident, label)
+
+
+def test_regressor_mae_and_several_targets():
+    model = FinetuneableZoobotRegressor(loss="mae", label_cols=["a", "b"], name=ENCODER)
+    outputs = torch.tensor([[1.0, 2.0]])
+    assert model.compute_loss(outputs, torch.tensor([[0.0, 0.0]])) == pytest.approx(1.5)
+
+
+def test_cosine_schedule_warms_up_then_decays(make_catalog, schema):
+    factors = [cosine_with_warmup(e, warmup_epochs=2, max_epochs=10, min_lr_factor=0.1) for e in range(12)]
+    assert factors[0] < factors[1] < factors[2] == pytest.approx(1.0)
+    assert factors[-1] == pytest.approx(0.1)
+    model, _ = _task_setup("tree", make_catalog, schema, scheduler_kwargs={"warmup_epochs": 1, "max_epochs": 4})
+    config = model.configure_optimizers()
+    assert config["lr_scheduler"]["interval"] == "epoch"
+
+
+def test_get_trainer_defaults_and_ddp_choice(tmp_path):
+    trainer = get_trainer(tmp_path, max_epochs=3, patience=2, accelerator="cpu")
+    assert trainer.max_epochs == 3
+    assert trainer.precision == "32-true"
+    names = [type(c).__name__ for c in trainer.callbacks]
+    assert "EarlyStopping" in names and "ModelCheckpoint" in names
+    assert trainer.checkpoint_callback.monitor == "val_loss"
+    assert Path(trainer.checkpoint_callback.dirpath) == tmp_path / "checkpoints"
+
+
+DDP_SCRIPT = """
+import sys
+import lightning as L
+import pandas as pd
+from zoobot.data import CatalogDataModule
+from zoobot.finetune import FinetuneableZoobotClassifier, get_trainer
+
+if __name__ == "__main__":
+    catalog = pd.read_csv(sys.argv[1])
+    L.seed_everything(0)
+    model = FinetuneableZoobotClassifier(num_classes=2, name="test_convnext", learning_rate=1e-3)
+    datamodule = CatalogDataModule(label_cols=["label"], catalog=catalog, batch_size=4, num_workers=0,
+                                   card=model.card, input_size=32)
+    trainer = get_trainer(sys.argv[2], max_epochs=1, accelerator="cpu", devices=2,
+                          enable_progress_bar=False)
+    trainer.fit(model, datamodule)
+    if trainer.is_global_zero:
+        print("WORLD_SIZE", trainer.world_size, "BEST", trainer.checkpoint_callback.best_model_path)
+"""
+
+
+def test_ddp_on_two_cpu_processes(make_catalog, tmp_path):
+    catalog = make_catalog(n=16, size=32, task="classification")
+    catalog_path = tmp_path / "catalog.csv"
+    catalog.to_csv(catalog_path, index=False)
+    script = tmp_path / "ddp_finetune.py"
+    script.write_text(textwrap.dedent(DDP_SCRIPT))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, str(script), str(catalog_path), str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "WORLD_SIZE 2" in result.stdout
+    assert list((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
