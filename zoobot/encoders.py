@@ -235,6 +235,16 @@ def card_from_model(encoder: nn.Module, name: str, source: str, licence: str = "
     )
 
 
+def card_for_module(encoder: nn.Module) -> EncoderCard:
+    """A card for an encoder module passed in directly, with Zoobot's preprocessing (mean 0, std 1).
+
+    A module's own ``pretrained_cfg`` describes the weights timm would download, not how the module
+    in hand was trained, so only its architecture, input size and feature dimension are read from it.
+    """
+    card = card_from_model(encoder, name=type(encoder).__name__, source="module")
+    return dataclasses.replace(card, mean=(0.0,) * card.channels, std=(1.0,) * card.channels)
+
+
 def _first_conv_channels(encoder: nn.Module, cfg: dict[str, Any]) -> int:
     first_conv = cfg.get("first_conv")
     if isinstance(first_conv, str):

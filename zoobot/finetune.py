@@ -34,7 +34,7 @@ from torchmetrics.wrappers import ClasswiseWrapper
 
 from zoobot.encoders import (
     EncoderCard,
-    card_from_model,
+    card_for_module,
     encoder_from_card,
     encoder_param_groups,
     get_encoder_dim,
@@ -303,7 +303,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         if encoder is not None:
             if encoder_card is not None:
                 return encoder, EncoderCard.from_dict(encoder_card)
-            return encoder, card_from_model(encoder, name=type(encoder).__name__, source="module")
+            return encoder, card_for_module(encoder)
         if encoder_card is not None:
             card = EncoderCard.from_dict(encoder_card)
             return encoder_from_card(card), card

@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from zoobot.data import GalaxyDataset, get_transforms
-from zoobot.encoders import EncoderCard, card_from_model, load_encoder
+from zoobot.encoders import EncoderCard, card_for_module, load_encoder
 
 EncoderLike = Union[str, Path, nn.Module]
 
@@ -26,7 +26,7 @@ def _resolve_encoder(encoder: EncoderLike, card: Optional[EncoderCard],
     if isinstance(inner, nn.Module):  # a finetuned or from-scratch model: use its encoder
         return inner, card or encoder.card
     if card is None:
-        card = card_from_model(encoder, name=type(encoder).__name__, source="module")
+        card = card_for_module(encoder)
     return encoder, card
 
 
@@ -58,8 +58,7 @@ def get_representations(
         batch_size: images per batch.
         save_loc: ``.csv`` or ``.parquet`` path to write, or None.
         pca_components: reduce the features to this many principal components (scikit-learn PCA).
-        card: the encoder's card, for a bare module whose ``pretrained_cfg`` does not describe its
-            preprocessing.
+        card: the encoder's card for a bare module (default: its input size, mean 0, std 1).
         channels: image channels when loading a source for different images (1 for greyscale).
         input_size: image side fed to the encoder (default: the card's).
         num_workers: data-loading worker processes.
