@@ -43,6 +43,13 @@ def test_binary_classifier_with_one_name_gives_p_class_1(make_catalog):
     assert ((table["ring"] > 0.5) == (table["pred_class"] == 1)).all()
 
 
+def test_multiclass_classifier_with_its_label_column_name(make_catalog):
+    catalog = make_catalog(n=6, size=32, task="classification", n_classes=3)
+    model = FinetuneableZoobotClassifier(num_classes=3, name=ENCODER).eval()
+    table = _predict(catalog, model, label_cols=["label"])
+    assert list(table.columns) == ["id_str", "label_prob_0", "label_prob_1", "label_prob_2", "pred_class"]
+
+
 def test_regressor_columns_and_parquet(make_catalog, tmp_path):
     catalog = make_catalog(n=6, size=32, task="regression")
     model = FinetuneableZoobotRegressor(label_cols=["target", "other"], unit_interval=True, name=ENCODER).eval()

@@ -534,8 +534,9 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
     def prediction_columns(self, predictions: np.ndarray, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
         """Probability columns, plus ``pred_class`` (single-label) or ``pred_<col>`` 0/1 (multi-label).
 
-        ``names``: one per class (probability column names). For a binary classifier, a single
-        name gives one column with the probability of class 1 (Zoobot's ``label_cols=['ring']``).
+        ``names``: one per class (probability column names). A single name (the label column) gives,
+        for a binary classifier, one column with the probability of class 1 (Zoobot's
+        ``label_cols=['ring']``), and for more classes ``<name>_prob_<class>``.
         Default: ``prob_<class>`` (single-label) or ``prob_<label_col>`` (multi-label).
         """
         out: dict[str, np.ndarray] = {}
@@ -549,6 +550,9 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
             return pd.DataFrame(out)
         if names is not None and len(names) == 1 and self.num_classes == 2:
             out[names[0]] = predictions[:, 1]
+        elif names is not None and len(names) == 1:
+            for k in range(self.num_classes):
+                out[f"{names[0]}_prob_{k}"] = predictions[:, k]
         else:
             cols = list(names) if names else [f"prob_{k}" for k in range(self.num_classes)]
             _check_names(cols, self.num_classes)

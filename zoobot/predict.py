@@ -2,9 +2,9 @@
 
 Output columns (one row per catalog row, in catalog order, first column ``id_str``):
 
-- classifier: ``prob_<k>`` per class (or the names given as ``label_cols``; a binary classifier with
-  one name gets that column = P(class 1)) and ``pred_class``; multi-label: ``prob_<col>`` and
-  ``pred_<col>`` (0/1).
+- classifier: ``prob_<k>`` per class (or the names given as ``label_cols``, one per class; a single
+  name gives, for a binary classifier, that column = P(class 1), else ``<name>_prob_<k>``) and
+  ``pred_class``; multi-label: ``prob_<col>`` and ``pred_<col>`` (0/1).
 - regressor: ``pred_<target>`` per target.
 - tree: per answer ``<answer>_concentration`` (Dirichlet), ``<answer>_fraction`` (expected vote
   fraction) and the 90% interval ``<answer>_fraction_low`` / ``<answer>_fraction_high``.
