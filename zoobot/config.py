@@ -357,15 +357,23 @@ def build_model(config: RunConfig, n_classes: int | None = None) -> "L.Lightning
         layer_decay=config.layer_decay,
     )
     if config.task == "classification":
-        return finetune.FinetuneableZoobotClassifier(
+        model = finetune.FinetuneableZoobotClassifier(
             num_classes=n_classes or max(2, len(config.class_names)),
             label_col=config.label_cols[0], **common,
         )
-    if config.task == "regression":
-        return finetune.FinetuneableZoobotRegressor(
+    elif config.task == "regression":
+        model = finetune.FinetuneableZoobotRegressor(
             label_cols=config.label_cols, loss=config.regression_loss, **common,
         )
-    return finetune.FinetuneableZoobotTree(schema=resolve_schema(config.schema), **common)
+    else:
+        model = finetune.FinetuneableZoobotTree(schema=resolve_schema(config.schema), **common)
+    if config.image_size is not None:
+        # Everything downstream (datamodule, prediction, representations) sizes images from the
+        # card, so a run at another image size says so there once.
+        channels = model.card.input_size[0]
+        model.card = dataclasses.replace(
+            model.card, input_size=(channels, config.image_size, config.image_size))
+    return model
 
 
 def resolve_schema(schema: str | dict | None) -> Any:
@@ -460,7 +468,7 @@ def _run_finetune(
         label_cols=config.label_cols, catalog=catalog, train_fraction=config.train_fraction,
         val_fraction=config.val_fraction, test_fraction=config.test_fraction,
         batch_size=config.batch_size, num_workers=config.num_workers, card=model.card,
-        input_size=config.image_size, seed=config.seed,
+        seed=config.seed,
     )
     trainer = get_trainer(
         str(run_dir), max_epochs=config.max_epochs, patience=config.patience,
@@ -481,9 +489,10 @@ def _run_finetune(
     if best_path is not None and not has_test:
         _load_weights_from_checkpoint(model, best_path)
 
+    # Classifiers name their outputs prob_<k> / pred_class; the true label keeps its own column.
+    output_names = None if config.task == "classification" else config.label_cols
     predictions = predict_on_catalog(
-        catalog, model, label_cols=config.label_cols, batch_size=config.batch_size,
-        num_workers=config.num_workers, accelerator=accelerator if accelerator != "auto" else "auto",
+        catalog, model, label_cols=output_names, batch_size=config.batch_size, num_workers=config.num_workers, accelerator=accelerator,
     )
     predictions = _annotate_predictions(predictions, catalog, datamodule, config)
     predictions_path = run_dir / "predictions.csv"
@@ -501,7 +510,7 @@ def _run_finetune(
 def _load_weights_from_checkpoint(model: "L.LightningModule", checkpoint: Path) -> None:
     import torch
 
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
     model.load_state_dict(state)
 
 

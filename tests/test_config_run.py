@@ -1,0 +1,115 @@
+"""run_finetune end to end on tiny data: the files a run leaves, stopping, failing, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from zoobot.config import (ConfigError, RunConfig, load_run_model, read_progress, rerun_command,
+                           run_finetune)
+
+TINY = dict(encoder="test_convnext", image_size=32, batch_size=8, max_epochs=2, learning_rate=1e-3)
+
+
+def catalog_path(catalog: pd.DataFrame) -> str:
+    return str(Path(catalog["file_loc"].iloc[0]).parent.parent / "catalog.csv")
+
+
+def tree_schema_dict(tiny_schema_pairs) -> dict:
+    pairs, dependencies = tiny_schema_pairs
+    return {"question_answer_pairs": pairs, "dependencies": dependencies}
+
+
+@pytest.mark.parametrize("task", ["classification", "regression", "tree"])
+def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pairs, tmp_path):
+    catalog = make_catalog(n=30, size=32, task=task, n_unlabelled=4 if task != "tree" else 0)
+    label_cols = {"classification": ["label"], "regression": ["target"]}.get(
+        task, [c for c in catalog.columns if c not in ("id_str", "file_loc")])
+    config = RunConfig(task=task, catalog=catalog_path(catalog), label_cols=label_cols,
+                       run_dir=str(tmp_path / "run"), training_mode="full",
+                       schema=tree_schema_dict(tiny_schema_pairs) if task == "tree" else None, **TINY)
+    result = run_finetune(config, accelerator="cpu")
+
+    run_dir = tmp_path / "run"
+    assert result.status == "finished"
+    assert read_progress(run_dir)["status"] == "finished"
+    assert RunConfig.from_yaml(run_dir / "config.yaml").label_cols == label_cols
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    assert list(metrics["epoch"]) == [0, 1] and metrics["val_loss"].notna().all()
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    assert len(predictions) == len(catalog)
+    assert set(predictions["split"]) >= {"train", "val", "test"}
+    if task != "tree":
+        assert (predictions["split"] == "unlabelled").sum() == 4
+    test_metrics = json.loads((run_dir / "test_metrics.json").read_text())
+    expected = {"classification": "confusion_matrix", "regression": "rmse", "tree": "vote_fraction_mae"}
+    assert expected[task] in test_metrics and test_metrics["split"] == "test"
+    reloaded = load_run_model(run_dir)
+    assert reloaded.card.input_size[1:] == (32, 32)
+
+
+def test_stop_event_ends_early_and_keeps_best_weights(make_catalog, tmp_path):
+    catalog = make_catalog(n=24, size=32)
+    config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
+                       run_dir=str(tmp_path / "run"), **{**TINY, "max_epochs": 50})
+    stop = threading.Event()
+    stop.set()  # asked to stop before the first step ends
+    result = run_finetune(config, accelerator="cpu", stop_event=stop)
+    assert result.status == "stopped"
+    assert len(pd.read_csv(tmp_path / "run" / "metrics.csv")) == 1
+    assert (tmp_path / "run" / "predictions.csv").is_file()
+    assert read_progress(tmp_path / "run")["status"] == "stopped"
+
+
+def test_failure_is_recorded_with_its_message(make_catalog, tmp_path):
+    catalog = make_catalog(n=12, size=32)
+    config = RunConfig(task="regression", catalog=catalog_path(catalog), label_cols=["no_such_column"],
+                       run_dir=str(tmp_path / "run"), **TINY)
+    with pytest.raises(ValueError, match="no_such_column"):
+        run_finetune(config, accelerator="cpu")
+    progress = read_progress(tmp_path / "run")
+    assert progress["status"] == "failed" and "no_such_column" in progress["error"]
+
+
+def test_missing_catalog_is_a_config_error(tmp_path):
+    config = RunConfig(task="classification", catalog=str(tmp_path / "nope.csv"), label_cols=["x"],
+                       run_dir=str(tmp_path / "run"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        run_finetune(config)
+
+
+def test_cli_reruns_an_exported_config_and_predicts(make_catalog, tmp_path):
+    catalog = make_catalog(n=24, size=32)
+    config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
+                       run_dir=str(tmp_path / "run"), **TINY)
+    config_path = tmp_path / "exported.yaml"
+    config.to_yaml(config_path)
+    command = rerun_command(config_path).split()
+    assert command[:2] == ["zoobot", "finetune"]
+    cli = [sys.executable, "-m", "zoobot.cli"]
+    done = subprocess.run([*cli, *command[1:], "--accelerator", "cpu"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Run finished" in done.stdout
+    out = tmp_path / "predictions.parquet"
+    done = subprocess.run([*cli, "predict", "--model", str(tmp_path / "run"), "--catalog",
+                           catalog_path(catalog), "--out", str(out), "--accelerator", "cpu"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(pd.read_parquet(out)) == 24
+
+
+def test_cli_explains_bad_config_without_a_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: classification\ncatalog: c.csv\nlabel_cols: [x]\nrun_dir: r\nepochs: 3\n")
+    done = subprocess.run([sys.executable, "-m", "zoobot.cli", "finetune", "--config", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "Unknown setting(s) in the run config: epochs" in done.stderr
+    assert "Traceback" not in done.stderr
