@@ -91,7 +91,7 @@ def _make_survey(args: argparse.Namespace) -> int:
     from zoobot.survey import make_survey
 
     catalog = make_survey(n=args.n, size=args.size, out_dir=args.out, seed=args.seed,
-                          image_format=args.format)
+                          image_format=args.format, overwrite=args.overwrite)
     print(f"Wrote {len(catalog)} galaxies and their catalog to {args.out}")
     return 0
 
@@ -123,11 +123,10 @@ def _list_encoders(args: argparse.Namespace) -> int:
 
 
 def _list_schemas(args: argparse.Namespace) -> int:
-    from zoobot.trees import get_schema, list_schemas
+    from zoobot.trees import describe_schema, list_schemas
 
     for name in list_schemas():
-        schema = get_schema(name)
-        print(f"{name:24s} {len(schema.questions):3d} questions {len(schema.label_cols):4d} answers")
+        print(f"{name:24s} {describe_schema(name)}")
     return 0
 
 
@@ -166,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="a run folder, or its model/ folder")
     predict.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
     predict.add_argument("--out", required=True, help="output file (.csv or .parquet)")
-    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument("--batch-size", type=int, default=64, help="galaxies per batch (default 64)")
     _add_device_args(predict)
     predict.set_defaults(func=_predict)
 
@@ -177,12 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--encoder", default="demo",
                         help="encoder: 'demo', hf_hub:owner/name, a folder or a timm name (default demo)")
     source.add_argument("--model", help="use the encoder of a finetuned run instead")
-    reps.add_argument("--catalog", required=True)
+    reps.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
     reps.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     reps.add_argument("--pca", type=int, default=None, help="reduce to this many PCA components")
     reps.add_argument("--umap", action="store_true", help="add 2-D UMAP coordinates umap_x, umap_y")
-    reps.add_argument("--batch-size", type=int, default=64)
-    reps.add_argument("--seed", type=int, default=42)
+    reps.add_argument("--batch-size", type=int, default=64, help="galaxies per batch (default 64)")
+    reps.add_argument("--seed", type=int, default=42, help="UMAP random seed (default 42)")
     _add_device_args(reps)
     reps.set_defaults(func=_representations)
 
@@ -193,8 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     survey.add_argument("--n", type=int, default=1000, help="number of galaxies (default 1000)")
     survey.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
     survey.add_argument("--out", required=True, help="output folder")
-    survey.add_argument("--seed", type=int, default=0)
-    survey.add_argument("--format", default="png", choices=["png", "jpg"])
+    survey.add_argument("--seed", type=int, default=0, help="random seed; same seed, same survey")
+    survey.add_argument("--format", default="png", choices=["png", "jpg"], help="image format")
+    survey.add_argument("--overwrite", action="store_true",
+                        help="replace a survey already in --out (otherwise refused)")
     survey.set_defaults(func=_make_survey)
 
     pretrain = commands.add_parser(
@@ -204,13 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--catalog", required=True, help="catalog with the tree's vote columns")
     pretrain.add_argument("--schema", default="decals_dr5", help="named tree (default decals_dr5)")
     pretrain.add_argument("--architecture", default="convnext_atto", help="timm architecture")
-    pretrain.add_argument("--out", required=True)
-    pretrain.add_argument("--image-size", type=int, default=128)
-    pretrain.add_argument("--batch-size", type=int, default=64)
-    pretrain.add_argument("--epochs", type=int, default=30)
-    pretrain.add_argument("--patience", type=int, default=5)
-    pretrain.add_argument("--learning-rate", type=float, default=1e-3)
-    pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.add_argument("--out", required=True,
+                          help="output folder (checkpoints, and the encoder in OUT/encoder)")
+    pretrain.add_argument("--image-size", type=int, default=128, help="input side in px (default 128)")
+    pretrain.add_argument("--batch-size", type=int, default=64, help="galaxies per step (default 64)")
+    pretrain.add_argument("--epochs", type=int, default=30, help="most epochs (default 30)")
+    pretrain.add_argument("--patience", type=int, default=5,
+                          help="epochs without validation improvement before stopping (default 5)")
+    pretrain.add_argument("--learning-rate", type=float, default=1e-3, help="AdamW learning rate")
+    pretrain.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _add_device_args(pretrain, devices=True)
     pretrain.set_defaults(func=_pretrain)
 
@@ -227,6 +230,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
+    except BrokenPipeError:  # the reader (e.g. `| head`) stopped early: not an error
+        sys.stderr.close()
+        return 0
     except ValueError as err:  # every user-facing error of the library is a ValueError subclass
         print(f"zoobot {args.command}: {err}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -782,7 +782,7 @@ def make_survey(
     if (out_dir / CATALOG_NAME).exists() and not overwrite:
         raise SurveyError(
             f"{out_dir / CATALOG_NAME} already exists; choose another out_dir, delete it, or pass "
-            "overwrite=True to replace it.")
+            "overwrite=True (--overwrite on the command line) to replace it.")
     image_dir = out_dir / IMAGE_FOLDER
     image_dir.mkdir(parents=True, exist_ok=True)
     schema = get_schema(SCHEMA_NAME)
