@@ -1,0 +1,64 @@
+"""The public API is documented and typed, and the library never imports a UI toolkit."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import subprocess
+import sys
+
+import pytest
+
+MODULES = [
+    "zoobot.schemas", "zoobot.trees", "zoobot.losses", "zoobot.images", "zoobot.catalog",
+    "zoobot.data", "zoobot.encoders", "zoobot.finetune", "zoobot.predict",
+    "zoobot.representations", "zoobot.scratch", "zoobot.survey", "zoobot.config",
+    "zoobot.evaluate", "zoobot.assets", "zoobot.cli",
+]
+
+
+def public_members(module):
+    for name, member in vars(module).items():
+        if name.startswith("_") or getattr(member, "__module__", None) != module.__name__:
+            continue
+        if inspect.isfunction(member) or inspect.isclass(member):
+            yield name, member
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_public_functions_and_classes_have_docstrings_and_type_hints(module_name):
+    module = importlib.import_module(module_name)
+    assert module.__doc__, f"{module_name} has no module docstring"
+    undocumented, untyped = [], []
+    for name, member in public_members(module):
+        if not inspect.getdoc(member):
+            undocumented.append(name)
+        function = member.__init__ if inspect.isclass(member) else member
+        if inspect.isclass(member) and function is object.__init__:
+            continue
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            continue
+        for parameter in signature.parameters.values():
+            if parameter.name in ("self", "cls") or parameter.kind in (parameter.VAR_POSITIONAL,
+                                                                       parameter.VAR_KEYWORD):
+                continue
+            if parameter.annotation is inspect.Parameter.empty:
+                untyped.append(f"{name}({parameter.name})")
+    assert not undocumented, f"{module_name}: no docstring on {undocumented}"
+    assert not untyped, f"{module_name}: parameters without type hints: {untyped}"
+
+
+def test_the_library_never_imports_gradio():
+    code = ("import sys, zoobot.config, zoobot.finetune, zoobot.predict, zoobot.representations, "
+            "zoobot.survey, zoobot.cli, zoobot.scratch, zoobot.catalog; "
+            "print('gradio' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_importing_zoobot_is_cheap():
+    code = "import sys, zoobot, zoobot.config, zoobot.schemas; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
