@@ -98,18 +98,50 @@ def get_representations(
     return table
 
 
-def compute_umap(features: np.ndarray, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 42) -> np.ndarray:
+UMAP_JIT_MODULES = ("umap.umap_", "umap.layouts", "umap.utils", "umap.spectral", "umap.distances", "umap.sparse")
+
+
+def _cache_umap_jit() -> None:
+    """Keep umap-learn's numba-compiled functions in numba's on-disk cache.
+
+    Many of them are compiled without ``cache=True``, which costs ~15 s in every new process;
+    with caching only the first process on a machine pays it.
+    """
+    import importlib
+
+    from numba.core.dispatcher import Dispatcher
+
+    for name in UMAP_JIT_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # modules differ between umap-learn versions
+            continue
+        for value in vars(module).values():
+            if isinstance(value, Dispatcher):
+                value.enable_caching()
+
+
+def compute_umap(features: np.ndarray, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 42,
+                 pca_components: Optional[int] = 50, n_epochs: Optional[int] = 200) -> np.ndarray:
     """A 2-D UMAP embedding ``(N, 2)`` of ``features`` ``(N, D)`` (umap-learn, seeded).
 
-    ``n_neighbors`` is capped at ``N - 1`` so small catalogs work.
+    ``n_neighbors`` is capped at ``N - 1`` so small catalogs work. Features wider than
+    ``pca_components`` are first reduced by PCA (the usual step before UMAP: same neighbourhoods,
+    much faster); ``n_epochs`` layout epochs (None: umap-learn's default, 500 below 10,000 rows).
+    10,000 x 640 features take ~6 s on 2 cores once numba's cache is warm.
     """
     import umap
 
     features = np.asarray(features, dtype=np.float32)
     if features.ndim != 2 or len(features) < 3:
         raise ValueError(f"UMAP needs a (N, D) feature array with at least 3 rows, got shape {features.shape}.")
+    if pca_components is not None and features.shape[1] > pca_components and len(features) > pca_components:
+        from sklearn.decomposition import PCA
+
+        features = PCA(n_components=pca_components, random_state=seed).fit_transform(features)
+    _cache_umap_jit()
     reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(features) - 1), min_dist=min_dist,
-                        random_state=seed)
+                        n_epochs=n_epochs, low_memory=True, random_state=seed)
     return reducer.fit_transform(features)
 
 

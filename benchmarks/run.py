@@ -1,0 +1,781 @@
+"""Zoobot speed benchmarks: every figure is a ratio to a ceiling measured in the same run.
+
+Run from the repository root::
+
+    python benchmarks/run.py            # demo encoder + convnext_nano (random init), ~15 min on 2 cores
+    python benchmarks/run.py --quick    # fewer images, ~5 min
+    python benchmarks/run.py --tiny     # seconds: test_convnext at 32 px (what the test runs)
+
+It prints a table and writes JSON (default ``benchmarks/results/suite.json``). Shared machines are
+noisy, so each pipeline is compared with its ceiling (the bare encoder on random tensors, same batch
+size and threads) measured just before and just after it; absolute numbers are reported too.
+
+Benchmarks (per encoder unless noted):
+
+1. ``ceiling``: encoder forward, and forward+backward, images/s on random tensors.
+2. ``predict``: ``zoobot.predict.predict_on_catalog`` on 424 px JPEGs, images/s / forward ceiling.
+3. ``head_only``: 20 epochs of head-only finetuning, wall time / one prediction pass over the same images.
+4. ``full_finetune``: training images/s (augmented images, AdamW) / forward+backward ceiling.
+5. ``app`` (once): ``zoobot-app`` start to first page; status-poll handler latency with jobs running.
+6. ``umap`` (once): ``zoobot.representations.compute_umap`` on 10,000 x 640 features.
+7. ``memory`` (once): peak RSS of ``validate_catalog`` and ``predict_on_catalog`` at two catalog sizes.
+8. ``gpu``: the same ratios with mixed precision and channels_last, when CUDA is present.
+
+Images are generated once with ``zoobot.survey.make_survey`` into ``--cache-dir`` (not in git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import logging
+import os
+import platform
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO / "benchmarks" / "results" / "suite.json"
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zoobot-benchmarks"
+SURVEY_SIZE = 424  # GZ DECaLS cutout side
+HEAD_ONLY_EPOCHS = 20
+
+TARGETS = {  # (comparison, value) for each ratio
+    "predict_vs_forward": (">=", 0.95),
+    "head_only_vs_predict": ("<=", 1.5),
+    "full_train_vs_forward_backward": (">=", 0.9),
+    "app_start_s": ("<=", 5.0),
+    "app_poll_ms": ("<=", 200.0),
+    "umap_s": ("<=", 20.0),
+    "memory_growth_ratio": ("<=", 1.1),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderSpec:
+    """One encoder to benchmark: a name for the table, how to get it, its input side and batch size."""
+
+    label: str
+    architecture: Optional[str]  # timm architecture for a random-init stand-in, None for the registry name
+    input_size: int
+    batch_size: int
+    n_predict: int
+    n_train: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+    """How much work each benchmark does."""
+
+    encoders: tuple[EncoderSpec, ...]
+    seconds_per_ceiling: float
+    memory_rows: tuple[int, int]
+    memory_encoder: EncoderSpec
+    umap_rows: int
+    umap_dim: int
+    app: bool
+    app_train_images: int
+    image_size: int = SURVEY_SIZE
+
+
+def _demo_spec(n_predict: int, n_train: int) -> EncoderSpec:
+    from zoobot.assets import demo_encoder_dir
+
+    if (demo_encoder_dir() / "config.json").is_file():
+        return EncoderSpec("demo", None, 0, 64, n_predict, n_train)
+    # The demo encoder is being trained elsewhere: a stand-in of the same family.
+    return EncoderSpec("demo stand-in (convnext_atto, 128 px)", "convnext_atto", 128, 64, n_predict, n_train)
+
+
+def make_scale(mode: str) -> Scale:
+    """The work for ``'default'`` (~15 min on 2 cores), ``'quick'`` (~5 min) or ``'tiny'`` (seconds)."""
+    tiny = EncoderSpec("test_convnext (32 px)", "test_convnext", 32, 16, 48, 64)
+    if mode == "tiny":
+        return Scale((tiny,), 0.5, (40, 200), tiny, 300, 64, True, 24, image_size=64)
+    if mode == "quick":
+        return Scale((_demo_spec(512, 256), EncoderSpec("convnext_nano (random init, 224 px)", "convnext_nano",
+                                                         224, 32, 64, 32)),
+                     3.0, (2_000, 20_000), tiny, 10_000, 640, True, 128)
+    return Scale((_demo_spec(2000, 512), EncoderSpec("convnext_nano (random init, 224 px)", "convnext_nano",
+                                                      224, 32, 192, 64)),
+                 5.0, (10_000, 100_000), tiny, 10_000, 640, True, 256)
+
+
+def default_split(cores: int) -> tuple[int, int]:
+    """(torch threads, loader workers): decoding gets its own core(s), the encoder the rest."""
+    workers = max(1, cores // 4)
+    return max(1, cores - workers), workers
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def quiet() -> None:
+    """Silence Lightning's banners and deprecation chatter so the table stays readable."""
+    import lightning  # noqa: F401  (it sets its loggers' levels when imported)
+
+    warnings.filterwarnings("ignore")
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+# --- data and encoders ---------------------------------------------------------------------------
+
+
+def survey_catalog(cache_dir: Path, n: int, size: int = SURVEY_SIZE) -> pd.DataFrame:
+    """The first ``n`` galaxies of a cached JPEG survey of ``size`` px (rendered once, grown when needed)."""
+    from zoobot.survey import make_survey
+
+    folder = cache_dir / f"survey-{size}-jpg"
+    catalog_path = folder / "catalog.csv"
+    if catalog_path.is_file():
+        catalog = pd.read_csv(catalog_path)
+        if len(catalog) >= n:
+            catalog["file_loc"] = [str(folder / loc) for loc in catalog["file_loc"]]
+            return catalog.iloc[:n].reset_index(drop=True)
+    print(f"rendering {n} {size} px JPEGs into {folder} (once)...", flush=True)
+    return make_survey(n, size=size, out_dir=folder, image_format="jpg", overwrite=True)
+
+
+def repeated_catalog(base: pd.DataFrame, n: int) -> pd.DataFrame:
+    """``n`` rows cycling over ``base``'s image files (for big catalogs without big disks)."""
+    index = np.arange(n) % len(base)
+    return pd.DataFrame({"id_str": [f"row-{i:07d}" for i in range(n)],
+                         "file_loc": base["file_loc"].to_numpy()[index],
+                         "ring": base["ring"].to_numpy()[index]})
+
+
+def encoder_source(spec: EncoderSpec, cache_dir: Path) -> str:
+    """A source ``load_encoder`` reads: ``'demo'``, or a saved random-init encoder directory."""
+    if spec.architecture is None:
+        return "demo"
+    import timm
+    import torch
+
+    from zoobot.encoders import card_from_model, save_encoder
+
+    directory = cache_dir / "encoders" / f"{spec.architecture}-{spec.input_size}"
+    if not (directory / "model.safetensors").is_file():
+        torch.manual_seed(0)
+        encoder = timm.create_model(spec.architecture, pretrained=False, num_classes=0)
+        card = card_from_model(encoder, name=spec.architecture, source=str(directory))
+        card = dataclasses.replace(card, input_size=(3, spec.input_size, spec.input_size),
+                                   mean=(0.0,) * 3, std=(1.0,) * 3, description="random init, for benchmarks")
+        save_encoder(encoder, card, directory)
+    return str(directory)
+
+
+# --- timing helpers ------------------------------------------------------------------------------
+
+
+def images_per_second(step: Callable[[], None], batch_size: int, seconds: float, min_steps: int = 3) -> float:
+    """Images/s of ``step`` (one batch), after one warm-up step, over at least ``seconds``."""
+    step()
+    steps, start = 0, time.perf_counter()
+    while steps < min_steps or time.perf_counter() - start < seconds:
+        step()
+        steps += 1
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def ceilings(encoder: Any, input_size: int, batch_size: int, seconds: float, backward: bool = True,
+             device: str = "cpu", amp: bool = False, channels_last: bool = False) -> dict[str, float]:
+    """Bare-encoder images/s on random tensors: ``forward`` (inference mode) and ``forward_backward``."""
+    import torch
+
+    x = torch.randn(batch_size, 3, input_size, input_size, device=device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    autocast = torch.autocast(device_type=device, dtype=torch.float16, enabled=amp)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    was_training = encoder.training
+    encoder.eval()
+
+    def forward() -> None:
+        with torch.inference_mode(), autocast:
+            encoder(x)
+        sync()
+
+    out = {"forward": images_per_second(forward, batch_size, seconds)}
+    if backward:
+        frozen = [p for p in encoder.parameters() if not p.requires_grad]
+        encoder.requires_grad_(True)  # a head-only model's encoder is frozen; the ceiling trains it all
+        encoder.train()
+
+        def forward_backward() -> None:
+            with autocast:
+                loss = encoder(x).float().pow(2).mean()
+            loss.backward()
+            sync()
+
+        out["forward_backward"] = images_per_second(forward_backward, batch_size, seconds)
+        encoder.zero_grad(set_to_none=True)
+        for parameter in frozen:
+            parameter.requires_grad_(False)
+    encoder.train(was_training)
+    return out
+
+
+def bracketed(measure: Callable[[], float], ceiling: Callable[[], float]) -> dict[str, float]:
+    """Run ``ceiling``, ``measure``, ``ceiling``; the ratio uses the mean of the two ceilings."""
+    before = ceiling()
+    value = measure()
+    after = ceiling()
+    mean = (before + after) / 2
+    return {"value": value, "ceiling_before": before, "ceiling_after": after, "ratio": value / mean}
+
+
+# --- per-encoder benchmarks ----------------------------------------------------------------------
+
+
+def bench_encoder(spec: EncoderSpec, scale: Scale, cache_dir: Path, threads: int, workers: int,
+                  work_dir: Path) -> dict[str, Any]:
+    """Ceilings, prediction, head-only and full finetuning for one encoder."""
+    import torch
+
+    from zoobot.data import CatalogDataModule
+    from zoobot.finetune import FinetuneableZoobotClassifier, get_trainer
+    from zoobot.predict import predict_on_catalog
+
+    torch.set_num_threads(threads)
+    source = encoder_source(spec, cache_dir)
+    catalog = survey_catalog(cache_dir, max(spec.n_predict, spec.n_train), scale.image_size)
+    predict_catalog = catalog.iloc[:spec.n_predict].reset_index(drop=True)
+    model = FinetuneableZoobotClassifier(name=source, num_classes=2, training_mode="head_only", prog_bar=False)
+    card = model.card
+    size, batch = card.input_size[1], spec.batch_size
+    result: dict[str, Any] = {"encoder": spec.label, "architecture": card.architecture, "input_size": size,
+                              "batch_size": batch, "torch_threads": threads, "loader_workers": workers,
+                              "n_predict": spec.n_predict, "n_train": spec.n_train}
+    print(f"\n== {spec.label}: {card.architecture} at {size} px, batch {batch}, {threads} torch threads, "
+          f"{workers} loader workers", flush=True)
+
+    def ceiling_forward() -> float:
+        return ceilings(model.encoder, size, batch, scale.seconds_per_ceiling, backward=False)["forward"]
+
+    all_cores = usable_cores()
+    torch.set_num_threads(all_cores)
+    result["ceiling_all_cores"] = ceilings(model.encoder, size, batch, scale.seconds_per_ceiling)
+    result["ceiling_all_cores"]["threads"] = all_cores
+    torch.set_num_threads(threads)
+    result["ceiling"] = ceilings(model.encoder, size, batch, scale.seconds_per_ceiling)
+    print(f"   ceiling: forward {result['ceiling']['forward']:.1f} img/s, forward+backward "
+          f"{result['ceiling']['forward_backward']:.1f} img/s ({threads} threads); all {all_cores} cores: "
+          f"{result['ceiling_all_cores']['forward']:.1f} / {result['ceiling_all_cores']['forward_backward']:.1f}",
+          flush=True)
+
+    predict_wall: dict[str, float] = {}
+
+    def run_predict() -> float:
+        start = time.perf_counter()
+        table = predict_on_catalog(predict_catalog, model, batch_size=batch, num_workers=workers,
+                                   accelerator="cpu")
+        predict_wall["s"] = time.perf_counter() - start
+        if len(table) != len(predict_catalog):
+            raise RuntimeError(f"predict_on_catalog returned {len(table)} rows for {len(predict_catalog)}.")
+        return len(predict_catalog) / predict_wall["s"]
+
+    predict = bracketed(run_predict, ceiling_forward)
+    result["predict"] = {"images_per_s": predict["value"], "wall_s": predict_wall["s"],
+                         "forward_ceiling_before": predict["ceiling_before"],
+                         "forward_ceiling_after": predict["ceiling_after"],
+                         "ratio_vs_forward": predict["ratio"]}
+    print(f"   predict: {predict['value']:.1f} img/s ({predict_wall['s']:.1f} s for {len(predict_catalog)}), "
+          f"ratio {predict['ratio']:.3f}", flush=True)
+
+    # Head-only: the same images, labelled; features once, then 20 epochs of the head.
+    train_catalog = predict_catalog
+    datamodule = CatalogDataModule(label_cols=["ring"], catalog=train_catalog, batch_size=batch,
+                                   num_workers=workers, card=card, seed=0)
+    head_model = FinetuneableZoobotClassifier(name=source, num_classes=2, training_mode="head_only",
+                                              learning_rate=1e-3, prog_bar=False)
+    trainer = get_trainer(work_dir / f"head-{spec.architecture or 'demo'}", max_epochs=HEAD_ONLY_EPOCHS,
+                          patience=HEAD_ONLY_EPOCHS, accelerator="cpu", devices=1, logger=False,
+                          enable_progress_bar=False)
+    start = time.perf_counter()
+    trainer.fit(head_model, datamodule=datamodule)
+    head_wall = time.perf_counter() - start
+    result["head_only"] = {"epochs": trainer.current_epoch, "wall_s": head_wall,
+                           "predict_wall_s": predict_wall["s"],
+                           "ratio_vs_predict": head_wall / predict_wall["s"]}
+    print(f"   head-only: {trainer.current_epoch} epochs in {head_wall:.1f} s, "
+          f"{head_wall / predict_wall['s']:.2f} x one prediction pass", flush=True)
+
+    result["full_finetune"] = bench_full_finetune(spec, source, catalog, scale, workers, work_dir)
+    print(f"   full finetune: {result['full_finetune']['images_per_s']:.1f} img/s, ratio "
+          f"{result['full_finetune']['ratio_vs_forward_backward']:.3f}", flush=True)
+    return result
+
+
+class BatchClock:
+    """Lightning callback timing training batches after the first ``warmup`` (worker start-up, caches)."""
+
+    def __new__(cls, warmup: int = 2) -> Any:
+        import lightning as L
+
+        class _Clock(L.Callback):
+            def __init__(self) -> None:
+                self.warmup = warmup
+                self.times: list[float] = []
+                self.sizes: list[int] = []
+
+            def on_train_batch_end(self, trainer: Any, module: Any, outputs: Any, batch: Any,
+                                   batch_idx: int) -> None:
+                self.times.append(time.perf_counter())
+                self.sizes.append(len(batch["id_str"]))
+
+            def images_per_second(self) -> float:
+                if len(self.times) <= self.warmup:
+                    raise RuntimeError(f"Only {len(self.times)} training batches: too few to time; "
+                                       "use more training images.")
+                images = sum(self.sizes[self.warmup:])
+                return images / (self.times[-1] - self.times[self.warmup - 1])
+
+        return _Clock()
+
+
+def bench_full_finetune(spec: EncoderSpec, source: str, catalog: pd.DataFrame, scale: Scale, workers: int,
+                        work_dir: Path, accelerator: str = "cpu", amp: bool = False,
+                        channels_last: bool = False) -> dict[str, Any]:
+    """Full finetuning (augmented images, layer-decayed AdamW): training images/s vs fwd+bwd ceiling."""
+    import lightning as L
+    import torch
+
+    from zoobot.data import CatalogDataModule
+    from zoobot.finetune import FinetuneableZoobotClassifier
+
+    model = FinetuneableZoobotClassifier(name=source, num_classes=2, training_mode="full", prog_bar=False)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    card = model.card
+    device = "cuda" if accelerator == "gpu" else "cpu"
+    train = catalog.iloc[:spec.n_train].reset_index(drop=True)
+    datamodule = CatalogDataModule(label_cols=["ring"], train_catalog=train, batch_size=spec.batch_size,
+                                   num_workers=workers, card=card, augment=True)
+    clock = BatchClock(warmup=2)
+
+    def measure() -> float:
+        trainer = L.Trainer(max_epochs=1, accelerator=accelerator, devices=1, logger=False,
+                            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                            precision="16-mixed" if amp else "32-true", callbacks=[clock],
+                            limit_val_batches=0, num_sanity_val_steps=0)
+        trainer.fit(model, datamodule=datamodule)
+        return clock.images_per_second()
+
+    def ceiling() -> float:
+        model.to(device)
+        return ceilings(model.encoder, card.input_size[1], spec.batch_size, scale.seconds_per_ceiling,
+                        device=device, amp=amp, channels_last=channels_last)["forward_backward"]
+
+    out = bracketed(measure, ceiling)
+    return {"images_per_s": out["value"], "images_timed": sum(clock.sizes[clock.warmup:]),
+            "forward_backward_ceiling_before": out["ceiling_before"],
+            "forward_backward_ceiling_after": out["ceiling_after"], "ratio_vs_forward_backward": out["ratio"]}
+
+
+# --- app -----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def time_app_start(runs_dir: Path, timeout_s: float = 120.0) -> float:
+    """Seconds from launching ``zoobot-app`` to the first page served (HTTP 200 on ``/``)."""
+    port = free_port()
+    command = [sys.executable, "-c", "from app.main import main; main()", "--port", str(port),
+               "--runs-dir", str(runs_dir)]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"})
+    try:
+        while time.perf_counter() - start < timeout_s:
+            if process.poll() is not None:
+                raise RuntimeError(f"zoobot-app exited with code {process.returncode} before serving a page.")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - start
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.05)
+        raise RuntimeError(f"zoobot-app served no page within {timeout_s} s.")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def bench_app(cache_dir: Path, work_dir: Path, source: str, n_images: int, image_size: int) -> dict[str, Any]:
+    """App start (cold, then warm) and the status-poll handlers' latency while a training job and a
+    map (representations + UMAP) job run in background threads of the app's own job manager."""
+    cold = time_app_start(work_dir / "app-runs-cold")
+    warm = time_app_start(work_dir / "app-runs-warm")
+    print(f"   app start: cold {cold:.2f} s, warm {warm:.2f} s", flush=True)
+
+    from app.engine import Engine
+    from app.jobs import JobManager
+    from app.runs import RunStore, new_session_id
+    from app.tabs.explore import poll_map
+    from app.tabs.train import poll_training
+    from zoobot.config import RunConfig
+
+    catalog = survey_catalog(cache_dir, n_images, image_size)
+    engine = Engine(store=RunStore(work_dir / "app-runs-poll"), manager=JobManager())
+    session = new_session_id()
+    catalog_path = engine.store.session_dir(session) / "catalog.parquet"
+    catalog.to_parquet(catalog_path, index=False)
+    engine.store.update_state(session, catalog_path=str(catalog_path), catalog_name="benchmark")
+    run_dir = engine.store.session_dir(session) / "runs" / "benchmark"
+    config = RunConfig(task="classification", catalog=str(catalog_path), label_cols=["ring"], run_dir=str(run_dir),
+                       encoder=source, training_mode="full", max_epochs=50, batch_size=16, patience=50)
+    train_job = engine.submit_training(session, config)
+    map_job = engine.submit_map(session, source, None)
+    latencies: list[float] = []
+    seen = None
+    deadline = time.perf_counter() + 120
+    while (train_job.active or map_job.active) and time.perf_counter() < deadline:
+        for handler in (lambda: poll_training(engine, session, seen), lambda: poll_map(engine, session)):
+            start = time.perf_counter()
+            handler()
+            latencies.append(time.perf_counter() - start)
+        time.sleep(0.25)
+        if len(latencies) >= 80 and not map_job.active:
+            break
+    both_running = train_job.active and map_job.active
+    if train_job.active:
+        engine.manager.stop(train_job.id)
+    engine.manager.wait(train_job.id, timeout=300)
+    engine.manager.wait(map_job.id, timeout=300)
+    ms = np.array(latencies) * 1000
+    out = {"start_cold_s": cold, "start_warm_s": warm, "poll_measured": "in-process: the handlers the "
+           "gr.Timer ticks call (app.tabs.train.poll_training, app.tabs.explore.poll_map)",
+           "poll_n": int(len(ms)), "poll_median_ms": float(np.median(ms)) if len(ms) else None,
+           "poll_p95_ms": float(np.percentile(ms, 95)) if len(ms) else None,
+           "poll_max_ms": float(ms.max()) if len(ms) else None,
+           "jobs_still_running_at_end": both_running,
+           "map_job_status": map_job.status, "train_job_status": train_job.status}
+    print(f"   status poll: median {out['poll_median_ms']:.1f} ms, p95 {out['poll_p95_ms']:.1f} ms, "
+          f"max {out['poll_max_ms']:.1f} ms over {len(ms)} calls", flush=True)
+    return out
+
+
+# --- umap ----------------------------------------------------------------------------------------
+
+UMAP_PROBE = """
+import json, sys, time
+import numpy as np
+rows, dim = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+centres = rng.normal(0, 4, size=(20, dim))
+features = (centres[rng.integers(0, 20, rows)] + rng.normal(size=(rows, dim))).astype(np.float32)
+start = time.perf_counter()
+from zoobot.representations import compute_umap
+imported = time.perf_counter()
+coords = compute_umap(features)
+done = time.perf_counter()
+print(json.dumps({"import_s": imported - start, "umap_s": done - imported, "total_s": done - start,
+                  "shape": list(coords.shape)}))
+"""
+
+
+def bench_umap(rows: int, dim: int, cores: int) -> dict[str, Any]:
+    """``compute_umap`` on ``rows x dim`` clustered features in a fresh process limited to ``cores``
+    (run twice: the first may compile numba functions into its on-disk cache)."""
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(cores), "OMP_NUM_THREADS": str(cores)}
+    runs = []
+    for _ in range(2):
+        command = [sys.executable, "-c", UMAP_PROBE, str(rows), str(dim)]
+        if hasattr(os, "sched_setaffinity"):
+            cpus = sorted(os.sched_getaffinity(0))[:cores]
+            command = ["taskset", "-c", ",".join(map(str, cpus)), *command] if shutil.which("taskset") else command
+        done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    out = {"rows": rows, "dim": dim, "cores": cores, "first_run": runs[0], "umap_s": runs[1]["umap_s"],
+           "import_s": runs[1]["import_s"]}
+    print(f"   umap {rows} x {dim}: {out['umap_s']:.1f} s (first run {runs[0]['umap_s']:.1f} s) on {cores} cores",
+          flush=True)
+    return out
+
+
+# --- memory --------------------------------------------------------------------------------------
+
+
+def memory_probe(what: str, catalog_path: str, source: str, batch_size: int) -> dict[str, float]:
+    """In a fresh process: peak RSS (MB) after importing, and after validating or predicting the catalog."""
+    import torch
+
+    quiet()
+    torch.set_num_threads(1)
+    catalog = pd.read_parquet(catalog_path)
+    if what == "validate":
+        from zoobot.catalog import validate_catalog
+
+        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        start = time.perf_counter()
+        validate_catalog(catalog, label_cols=["ring"], task="classification", raise_on_error=False)
+    else:
+        from zoobot.finetune import FinetuneableZoobotClassifier
+        from zoobot.predict import predict_on_catalog
+
+        model = FinetuneableZoobotClassifier(name=source, num_classes=2, training_mode="head_only")
+        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        start = time.perf_counter()
+        predict_on_catalog(catalog, model, batch_size=batch_size, num_workers=0, accelerator="cpu")
+    return {"baseline_mb": baseline, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "seconds": time.perf_counter() - start}
+
+
+def bench_memory(scale: Scale, cache_dir: Path, work_dir: Path) -> dict[str, Any]:
+    """Peak RSS of validating and predicting catalogs of two sizes (rows reuse a few hundred files)."""
+    spec = scale.memory_encoder
+    source = encoder_source(spec, cache_dir)
+    base = survey_catalog(cache_dir, min(300, max(scale.memory_rows)), scale.image_size)
+    out: dict[str, Any] = {"encoder": spec.label, "rows": list(scale.memory_rows), "loader_workers": 0}
+    for what in ("validate", "predict"):
+        peaks = []
+        for rows in scale.memory_rows:
+            path = work_dir / f"memory-{rows}.parquet"
+            if not path.is_file():
+                repeated_catalog(base, rows).to_parquet(path, index=False)
+            done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--memory-probe", what,
+                                   str(path), source, str(spec.batch_size)],
+                                  cwd=REPO, capture_output=True, text=True, check=True)
+            probe = json.loads(done.stdout.strip().splitlines()[-1])
+            peaks.append(probe)
+        small, large = peaks
+        growth = (large["peak_mb"] - large["baseline_mb"]) / max(small["peak_mb"] - small["baseline_mb"], 1.0)
+        out[what] = {"peak_mb": [p["peak_mb"] for p in peaks], "baseline_mb": [p["baseline_mb"] for p in peaks],
+                     "seconds": [p["seconds"] for p in peaks],
+                     "peak_growth_mb": large["peak_mb"] - small["peak_mb"],
+                     "peak_ratio": large["peak_mb"] / small["peak_mb"], "work_growth_ratio": growth}
+        print(f"   memory {what}: peak {small['peak_mb']:.0f} MB at {scale.memory_rows[0]} rows, "
+              f"{large['peak_mb']:.0f} MB at {scale.memory_rows[1]} rows", flush=True)
+    return out
+
+
+# --- gpu -----------------------------------------------------------------------------------------
+
+
+def bench_gpu(scale: Scale, cache_dir: Path, work_dir: Path) -> dict[str, Any]:
+    """convnext_nano at 224 px on CUDA: mixed precision, channels_last, pinned memory, a worker per
+    core; predict and train images/s vs the bare forward and forward+backward ceilings."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"status": "not measured: no GPU"}
+    from zoobot.finetune import FinetuneableZoobotClassifier
+    from zoobot.predict import predict_on_catalog
+
+    spec = EncoderSpec("convnext_nano (random init, 224 px)", "convnext_nano", 224, 128,
+                       max(s.n_predict for s in scale.encoders), 2048 if len(scale.encoders) > 1 else 256)
+    workers = max(2, usable_cores() - 1)
+    source = encoder_source(spec, cache_dir)
+    catalog = survey_catalog(cache_dir, max(spec.n_predict, spec.n_train), scale.image_size)
+    model = FinetuneableZoobotClassifier(name=source, num_classes=2, training_mode="head_only", prog_bar=False)
+    model = model.to("cuda", memory_format=torch.channels_last)
+    size = model.card.input_size[1]
+
+    def ceiling() -> float:
+        return ceilings(model.encoder, size, spec.batch_size, scale.seconds_per_ceiling, backward=False,
+                        device="cuda", amp=True, channels_last=True)["forward"]
+
+    wall: dict[str, float] = {}
+
+    def run_predict() -> float:
+        start = time.perf_counter()
+        predict_on_catalog(catalog.iloc[:spec.n_predict], model, batch_size=spec.batch_size, num_workers=workers,
+                           accelerator="gpu", precision="16-mixed")
+        wall["s"] = time.perf_counter() - start
+        return spec.n_predict / wall["s"]
+
+    predict = bracketed(run_predict, ceiling)
+    full = bench_full_finetune(spec, source, catalog, scale, workers, work_dir, accelerator="gpu", amp=True,
+                               channels_last=True)
+    return {"status": "measured", "device": torch.cuda.get_device_name(), "batch_size": spec.batch_size,
+            "loader_workers": workers,
+            "predict": {"images_per_s": predict["value"], "wall_s": wall["s"], "ratio_vs_forward": predict["ratio"],
+                        "forward_ceiling_before": predict["ceiling_before"],
+                        "forward_ceiling_after": predict["ceiling_after"]},
+            "full_finetune": full}
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def verdict(name: str, value: Optional[float]) -> str:
+    """'yes'/'no' against the target, or '-' when not measured."""
+    if value is None:
+        return "-"
+    op, target = TARGETS[name]
+    return "yes" if (value >= target if op == ">=" else value <= target) else "no"
+
+
+def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """(benchmark, encoder, measured, ceiling / reference, ratio or value, target met) rows."""
+    rows = []
+    for enc in results.get("encoders", []):
+        name = enc["encoder"]
+        c = enc["ceiling"]
+        rows.append(("1 encoder ceiling", name, f"fwd {c['forward']:.1f} img/s, fwd+bwd "
+                     f"{c['forward_backward']:.1f} img/s", f"{enc['torch_threads']} threads, batch "
+                     f"{enc['batch_size']}", "-", "-"))
+        p = enc["predict"]
+        rows.append(("2 predict_on_catalog", name, f"{p['images_per_s']:.1f} img/s ({enc['n_predict']} JPEGs, "
+                     f"{p['wall_s']:.1f} s)", f"fwd {p['forward_ceiling_before']:.1f}/{p['forward_ceiling_after']:.1f}",
+                     f"{p['ratio_vs_forward']:.3f} (>= 0.95)", verdict("predict_vs_forward", p["ratio_vs_forward"])))
+        h = enc["head_only"]
+        rows.append(("3 head-only finetune", name, f"{h['epochs']} epochs in {h['wall_s']:.1f} s",
+                     f"predict pass {h['predict_wall_s']:.1f} s", f"{h['ratio_vs_predict']:.2f}x (<= 1.5)",
+                     verdict("head_only_vs_predict", h["ratio_vs_predict"])))
+        f = enc["full_finetune"]
+        rows.append(("4 full finetune", name, f"{f['images_per_s']:.1f} img/s",
+                     f"fwd+bwd {f['forward_backward_ceiling_before']:.1f}/{f['forward_backward_ceiling_after']:.1f}",
+                     f"{f['ratio_vs_forward_backward']:.3f} (>= 0.9)",
+                     verdict("full_train_vs_forward_backward", f["ratio_vs_forward_backward"])))
+    app = results.get("app")
+    if app:
+        rows.append(("5 app start (warm)", "-", f"{app['start_warm_s']:.2f} s (cold {app['start_cold_s']:.2f} s)",
+                     "first page", f"{app['start_warm_s']:.2f} s (<= 5)", verdict("app_start_s", app["start_warm_s"])))
+        if app.get("poll_p95_ms") is not None:
+            rows.append(("5 status poll", "-", f"median {app['poll_median_ms']:.1f} ms, max {app['poll_max_ms']:.1f} ms",
+                         "training + map jobs running", f"p95 {app['poll_p95_ms']:.1f} ms (< 200)",
+                         verdict("app_poll_ms", app["poll_p95_ms"])))
+    umap = results.get("umap")
+    if umap:
+        rows.append(("6 UMAP", "-", f"{umap['rows']} x {umap['dim']} in {umap['umap_s']:.1f} s",
+                     f"{umap['cores']} cores (first run {umap['first_run']['umap_s']:.1f} s)",
+                     f"{umap['umap_s']:.1f} s (<= 20)", verdict("umap_s", umap["umap_s"])))
+    memory = results.get("memory")
+    if memory:
+        for what in ("validate", "predict"):
+            m = memory[what]
+            rows.append((f"7 memory: {what}", memory["encoder"] if what == "predict" else "-",
+                         f"peak {m['peak_mb'][0]:.0f} MB -> {m['peak_mb'][1]:.0f} MB",
+                         f"{memory['rows'][0]} -> {memory['rows'][1]} rows",
+                         f"+{m['peak_growth_mb']:.0f} MB (x{m['peak_ratio']:.2f})",
+                         verdict("memory_growth_ratio", m["peak_ratio"])))
+    gpu = results.get("gpu", {})
+    if gpu.get("status") == "measured":
+        rows.append(("8 GPU predict", gpu["device"], f"{gpu['predict']['images_per_s']:.0f} img/s", "amp fwd",
+                     f"{gpu['predict']['ratio_vs_forward']:.3f}", verdict("predict_vs_forward",
+                                                                          gpu["predict"]["ratio_vs_forward"])))
+        rows.append(("8 GPU full finetune", gpu["device"], f"{gpu['full_finetune']['images_per_s']:.0f} img/s",
+                     "amp fwd+bwd", f"{gpu['full_finetune']['ratio_vs_forward_backward']:.3f}",
+                     verdict("full_train_vs_forward_backward", gpu["full_finetune"]["ratio_vs_forward_backward"])))
+    else:
+        rows.append(("8 GPU", "convnext_nano 224 px", gpu.get("status", "not run"), "-", "-", "-"))
+    return rows
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """A Markdown table of the results."""
+    header = ("benchmark", "encoder", "measured", "ceiling / reference", "ratio (target)", "met")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(results)]
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    import torch
+
+    model = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        model = names[0] if names else model
+    return {"cpu": model, "cores": usable_cores(), "python": platform.python_version(), "torch": torch.__version__,
+            "platform": platform.platform(), "load_average_at_start": list(os.getloadavg()),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
+def run_suite(mode: str, out: Path, cache_dir: Path, only: Optional[set[str]] = None,
+              threads: Optional[int] = None, workers: Optional[int] = None) -> dict[str, Any]:
+    """Run the benchmarks of ``mode`` and write the JSON to ``out``; returns the results."""
+    quiet()
+    scale = make_scale(mode)
+    cores = usable_cores()
+    default_threads, default_workers = default_split(cores)
+    threads = threads or default_threads
+    workers = default_workers if workers is None else workers
+    started = time.perf_counter()
+    results: dict[str, Any] = {"mode": mode, "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                               "machine": machine(), "targets": {k: list(v) for k, v in TARGETS.items()}}
+    wanted = only or {"encoders", "app", "umap", "memory", "gpu"}
+    with tempfile.TemporaryDirectory(prefix="zoobot-bench-") as tmp:
+        work_dir = Path(tmp)
+        if "encoders" in wanted:
+            results["encoders"] = [bench_encoder(spec, scale, cache_dir, threads, workers, work_dir)
+                                   for spec in scale.encoders]
+        if "umap" in wanted:
+            print("\n== UMAP", flush=True)
+            results["umap"] = bench_umap(scale.umap_rows, scale.umap_dim, min(2, cores))
+        if "memory" in wanted:
+            print("\n== memory", flush=True)
+            results["memory"] = bench_memory(scale, cache_dir, work_dir)
+        if "app" in wanted and scale.app:
+            print("\n== app", flush=True)
+            spec = scale.encoders[0]
+            results["app"] = bench_app(cache_dir, work_dir, encoder_source(spec, cache_dir), scale.app_train_images,
+                                       scale.image_size)
+        if "gpu" in wanted:
+            results["gpu"] = bench_gpu(scale, cache_dir, work_dir)
+    results["suite_wall_s"] = time.perf_counter() - started
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    print("\n" + format_table(results))
+    print(f"\n{results['machine']['cpu']}, {cores} cores, {results['date']}; suite took "
+          f"{results['suite_wall_s'] / 60:.1f} min; JSON: {out}")
+    return results
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="fewer images (~5 min on 2 cores)")
+    size.add_argument("--tiny", action="store_true", help="test_convnext at 32 px, a few images (seconds)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON file to write")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="where generated images are kept")
+    parser.add_argument("--only", nargs="+", choices=["encoders", "app", "umap", "memory", "gpu"],
+                        help="run only these benchmarks")
+    parser.add_argument("--threads", type=int, help="torch threads (default: cores minus loader workers)")
+    parser.add_argument("--workers", type=int, help="data-loading worker processes (default: cores // 4, >= 1)")
+    parser.add_argument("--memory-probe", nargs=4, metavar=("WHAT", "CATALOG", "SOURCE", "BATCH"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_probe:
+        what, catalog, source, batch = args.memory_probe
+        print(json.dumps(memory_probe(what, catalog, source, int(batch))))
+        return
+    mode = "tiny" if args.tiny else "quick" if args.quick else "default"
+    run_suite(mode, args.out, args.cache_dir, set(args.only) if args.only else None, args.threads, args.workers)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()
