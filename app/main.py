@@ -80,7 +80,7 @@ def build_app(runs_dir: str | Path, hosted: bool = False, max_upload_mb: float =
             with gr.Tab("2. Task", id="task", elem_id="tab-task"):
                 task = build_task_tab(engine, session, data["version"])
             with gr.Tab("3. Schema", id="schema", elem_id="tab-schema"):
-                schema = build_schema_tab(engine, session, data["version"])
+                schema = build_schema_tab(engine, session)
             with gr.Tab("4. Train", id="train", elem_id="tab-train"):
                 train = build_train_tab(engine, session)
             with gr.Tab("5. Results", id="results", elem_id="tab-results"):
@@ -89,22 +89,24 @@ def build_app(runs_dir: str | Path, hosted: bool = False, max_upload_mb: float =
                 explore = build_explore_tab(engine, session)
             with gr.Tab("Runs", id="runs", elem_id="tab-runs"):
                 runs = build_runs_tab(engine, session, tabs, run_version)
+        # A new catalog may bring a suggested tree: draw it once the Task tab has suggested it.
+        task["suggested"].then(schema["restore"], [session], schema["outputs"])
         train["finished_run"].change(lambda run: run, [train["finished_run"]], [run_version])
 
-        load_outputs = [session, *data["view"], data["timer"], task["task"], task["labels"], task["status"],
+        load_outputs = [*data["view"], data["timer"], task["task"], task["labels"], task["status"],
                         schema["name"], schema["editor"], schema["status"], schema["figure"],
                         train["encoder"], explore["encoder"], *train["poll_outputs"],
                         *explore["restore_outputs"], runs["table"], runs["picker"]]
-        demo.load(partial(on_load, engine, data, task, schema, train, explore, runs), [session], load_outputs)
-        demo.load(partial(restore_results, engine), [session], results["outputs"])
+        attached = demo.load(partial(attach_session, engine), [session], [session])
+        attached.then(partial(on_load, engine, data, task, schema, train, explore, runs), [session], load_outputs)
+        attached.then(partial(restore_results, engine), [session], results["outputs"])
     return demo
 
 
 def on_load(engine: Engine, data: dict, task: dict, schema: dict, train: dict, explore: dict, runs: dict,
-            stored: str | None) -> tuple[Any, ...]:
-    """Page load (and reload): attach to the session and show everything it has done so far,
+            session_id: str) -> tuple[Any, ...]:
+    """Page load (and reload), once the session is attached: show everything it has done so far,
     re-attaching to a queued or running job."""
-    session_id = attach_session(engine, stored)
     state = engine.state(session_id)
     data_view = list(show_catalog(engine, session_id))
     data_timer = gr.Timer(active=False)
@@ -118,9 +120,11 @@ def on_load(engine: Engine, data: dict, task: dict, schema: dict, train: dict, e
         data_view[0] = "Checking your catalog again…"
         data_timer = gr.Timer(active=True)
     choices = encoder_choices(engine.hosted)
-    train_encoder = gr.Dropdown(choices=choices)
-    explore_encoder = gr.Dropdown(choices=[c for c in choices if c[1] != LOCAL_ENCODER])
-    return (session_id, *data_view, data_timer,
+    listed = [c for c in choices if c[1] != LOCAL_ENCODER]
+    default = "demo" if any(c[1] == "demo" for c in listed) else (listed[0][1] if listed else None)
+    train_encoder = gr.Dropdown(choices=choices, value=default)
+    explore_encoder = gr.Dropdown(choices=listed, value=default)
+    return (*data_view, data_timer,
             *task["restore"](session_id),
             *schema["restore"](session_id),
             train_encoder, explore_encoder,

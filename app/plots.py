@@ -43,9 +43,16 @@ def loss_curves(metrics: pd.DataFrame | None) -> go.Figure:
     return fig
 
 
+_HEADLINE_METRICS = ("val_accuracy", "val_f1", "val_rmse", "val_mae", "val_r2", "val_vote_fraction_mae",
+                     "val_mean_vote_fraction_mae")
+
+
 def task_metric_columns(metrics: pd.DataFrame) -> list[str]:
-    """The validation metric columns other than the loss (e.g. ``val_accuracy``)."""
-    return [c for c in metrics.columns if c.startswith("val_") and c != "val_loss"]
+    """The task's headline validation metrics (e.g. ``val_accuracy``), not every per-class one."""
+    headline = [c for c in _HEADLINE_METRICS if c in metrics.columns]
+    if headline:
+        return headline
+    return [c for c in metrics.columns if c.startswith("val_") and c != "val_loss"][:1]
 
 
 def metric_curve(metrics: pd.DataFrame | None) -> go.Figure:
@@ -159,12 +166,19 @@ def question_errors(per_question: dict[str, float]) -> go.Figure:
     return fig
 
 
+def interval_column(table: pd.DataFrame | pd.Series, answer: str, side: str) -> str:
+    """The column holding an answer's interval bound: ``<answer>_fraction_low`` (or ``<answer>_low``)."""
+    columns = table.index if isinstance(table, pd.Series) else table.columns
+    name = f"{answer}_fraction_{side}"
+    return name if name in columns else f"{answer}_{side}"
+
+
 def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: Sequence[float] | None) -> go.Figure:
     """One galaxy's predicted vote fractions with 90% intervals (and the volunteers' fractions)."""
     fig = _figure(f"Predicted vote fractions for {row['id_str']} (90% intervals)")
     middle = [float(row[f"{a}_fraction"]) for a in answers]
-    low = [float(row.get(f"{a}_low", np.nan)) for a in answers]
-    high = [float(row.get(f"{a}_high", np.nan)) for a in answers]
+    low = [float(row.get(interval_column(row, a, "low"), np.nan)) for a in answers]
+    high = [float(row.get(interval_column(row, a, "high"), np.nan)) for a in answers]
     fig.add_trace(go.Scatter(
         x=middle, y=list(answers), mode="markers", name="predicted",
         error_x=dict(type="data", symmetric=False, array=np.subtract(high, middle), arrayminus=np.subtract(middle, low)),

@@ -81,6 +81,8 @@ class RunStore:
         Raises:
             SessionError: If ``session_id`` is not a session id this app hands out.
         """
+        if session_id is None:
+            raise SessionError("The page is still starting; try again in a moment.")
         if not isinstance(session_id, str) or not _SESSION_ID.match(session_id):
             raise SessionError("This page has no valid session; reload the page to start a new one.")
         path = self.root / "sessions" / session_id

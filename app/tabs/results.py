@@ -36,12 +36,15 @@ def _classification(config: dict, metrics: dict, preds: pd.DataFrame) -> tuple[s
     plot1 = plots.confusion_matrix(metrics["confusion_matrix"], metrics["classes"]) \
         if "confusion_matrix" in metrics else plots.empty_figure("No test metrics.")
     plot2 = plots.precision_recall(metrics.get("precision", {}), metrics.get("recall", {}))
+    if "confidence" not in preds:
+        prob_cols = [c for c in preds.columns if c.startswith("prob_")]
+        preds = preds.assign(confidence=preds[prob_cols].max(axis=1) if prob_cols else np.nan)
     labelled = preds[preds[label].notna() & preds["split"].isin(["test", "val"])]
     confident = preds.sort_values("confidence", ascending=False)
     wrong = labelled[labelled[label].astype(int) != labelled["pred_class"].astype(int)]
     wrong = wrong.sort_values("confidence", ascending=False)
     for frame, verb in ((confident, "predicted"), (wrong, "predicted")):
-        frame["caption"] = [f"{i} · {verb} {p} ({c:.0%}) · true {t if pd.notna(t) else '?'}"
+        frame["caption"] = [f"{i} · {verb} {p}{f' ({c:.0%})' if pd.notna(c) else ''} · true {t if pd.notna(t) else '?'}"
                             for i, p, c, t in zip(frame["id_str"], frame["pred_class"], frame["confidence"], frame[label])]
     return summary, plot1, plot2, confident, wrong
 
@@ -75,13 +78,16 @@ def _tree(config: dict, metrics: dict, preds: pd.DataFrame) -> tuple[str, Any, A
     plot1 = plots.question_errors(per_question) if per_question else plots.empty_figure("No test metrics.")
     first_question = schema.questions[0]
     answers = [a.text for a in first_question.answers]
-    widths = np.mean([preds[f"{a}_high"] - preds[f"{a}_low"] for a in answers], axis=0)
-    frame = preds.assign(width=widths)
+    widths = np.mean([preds[plots.interval_column(preds, a, "high")] - preds[plots.interval_column(preds, a, "low")]
+                      for a in answers], axis=0)
+    frame = preds.assign(width=widths).copy()
     counts = frame[answers].to_numpy(dtype=float)
     totals = counts.sum(axis=1, keepdims=True)
     true = np.divide(counts, totals, out=np.full_like(counts, np.nan), where=totals > 0)
     predicted = frame[[f"{a}_fraction" for a in answers]].to_numpy(dtype=float)
-    frame["error"] = np.nanmean(np.abs(predicted - true), axis=1)
+    diff = np.abs(predicted - true)
+    asked = (~np.isnan(diff)).sum(axis=1)
+    frame["error"] = np.divide(np.nansum(diff, axis=1), asked, out=np.full(len(frame), np.nan), where=asked > 0)
     top = [answers[k].removeprefix(first_question.text).lstrip("_-") for k in predicted.argmax(axis=1)]
     frame["caption"] = [f"{i} · {first_question.text}: {t} ({p:.0%})"
                         for i, t, p in zip(frame["id_str"], top, predicted.max(axis=1))]

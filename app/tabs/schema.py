@@ -100,7 +100,7 @@ def restore_schema(engine: Engine, session_id: str) -> tuple[Any, Any, str, Any]
     return None, "", "Pick a Galaxy Zoo tree, or write your own.", plots.empty_figure("No tree yet.")
 
 
-def build_schema_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr.State) -> dict[str, Any]:
+def build_schema_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     """Lay out the Schema tab and wire its events; returns its components by name."""
     from zoobot.trees import list_schemas
 
@@ -118,6 +118,5 @@ def build_schema_tab(engine: Engine, session: gr.BrowserState, catalog_version: 
     name.input(partial(pick_schema, engine), [session, name], [editor, status, figure])
     editor.input(partial(check_schema_text, engine), [session, editor], [status, figure], show_progress="hidden")
     use_btn.click(partial(use_schema, engine), [session, name, editor], [status])
-    catalog_version.change(partial(restore_schema, engine), [session], [name, editor, status, figure])
-    return {"name": name, "editor": editor, "status": status, "figure": figure,
+    return {"name": name, "editor": editor, "status": status, "figure": figure, "outputs": [name, editor, status, figure],
             "restore": partial(restore_schema, engine)}

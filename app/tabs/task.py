@@ -134,7 +134,8 @@ def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr
     fix_btn = gr.Button("Apply the chosen fix", elem_id="task-fix")
 
     suggest_btn.click(partial(suggest_task, engine), [session], [task, labels, status])
-    catalog_version.change(partial(suggest_task, engine), [session], [task, labels, status])
+    suggested = catalog_version.change(partial(suggest_task, engine), [session], [task, labels, status])
     use_btn.click(partial(use_task, engine), [session, task, labels], [status, problems, fix_radio])
     fix_btn.click(partial(apply_task_fix, engine), [session, fix_radio, task, labels], [status, problems, fix_radio])
-    return {"task": task, "labels": labels, "status": status, "restore": partial(suggest_task, engine, prefer_saved=True)}
+    return {"task": task, "labels": labels, "status": status, "suggested": suggested,
+            "restore": partial(suggest_task, engine, prefer_saved=True)}

@@ -178,7 +178,7 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
                                   elem_id="train-lr", info="1e-3 for the head only, 1e-4 for full finetuning")
         batch_size = gr.Number(label="Batch size", value=32, minimum=1, maximum=1024, precision=0,
                                elem_id="train-batch")
-        image_size = gr.Number(label="Image size (px, empty: the encoder's)", value=None, minimum=16,
+        image_size = gr.Number(label="Image size (px; 0 = the encoder's own)", value=0, minimum=0,
                                maximum=1024, precision=0, elem_id="train-image-size")
     with gr.Accordion("Advanced settings", open=False):
         with gr.Row():
