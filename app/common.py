@@ -63,7 +63,7 @@ def problems_markdown(problems: Sequence[Any]) -> str:
     ordered = sorted(problems, key=lambda p: p.severity != "error")
     lines = []
     for p in ordered:
-        badge = "❌ must fix" if p.severity == "error" else "⚠️ worth knowing"
+        badge = "Must fix" if p.severity == "error" else "Worth knowing"
         lines.append(f"- **{badge}**: {p.message}")
     return "\n".join(lines)
 

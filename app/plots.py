@@ -216,9 +216,12 @@ def schema_tree(schema: Any) -> go.Figure:
                            showarrow=True, arrowhead=2, arrowcolor="#999", text="")
         fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=html.escape(_answer_label(q.asked_after)),
                            showarrow=False, font=dict(size=10, color="#555"), bgcolor="white")
+    # Alternate labels above and below the nodes so neighbours in a crowded row do not overlap.
+    label_side = {name: ("top center" if i % 2 == 0 else "bottom center")
+                  for names in rows.values() for i, name in enumerate(names)}
     fig.add_trace(go.Scatter(
         x=[pos[q.text][0] for q in questions], y=[pos[q.text][1] for q in questions], mode="markers+text",
-        text=[f"<b>{html.escape(q.text)}</b>" for q in questions], textposition="top center",
+        text=[f"<b>{html.escape(q.text)}</b>" for q in questions], textposition=[label_side[q.text] for q in questions],
         marker=dict(size=14, color="#2e86de"),
         hovertext=["<br>".join(html.escape(_answer_label(a)) for a in q.answers) for q in questions],
         hoverinfo="text", showlegend=False,
@@ -261,7 +264,7 @@ def umap_scatter(points: pd.DataFrame, colour: str | None, highlight: Sequence[s
         fig.add_trace(go.Scatter(x=chosen["umap_x"], y=chosen["umap_y"], mode="markers", name="chosen + neighbours",
                                  marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(color="red", width=2)),
                                  text=chosen["id_str"], hovertemplate=hover))
-    fig.update_layout(height=520)
+    fig.update_layout(height=520, legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
     fig.update_xaxes(title="UMAP 1")
     fig.update_yaxes(title="UMAP 2")
     return fig

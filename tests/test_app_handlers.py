@@ -81,7 +81,7 @@ def test_a_catalog_that_is_not_a_table_is_refused_in_plain_words(engine, tmp_pat
     bad.write_bytes(b"\x00\x01\x02 not,a\ncsv\x00")
     data.load_upload(engine, sid, str(bad), [])
     summary, *_ = _finish_catalog_job(engine, sid)
-    assert summary.startswith("❌ **Could not load the catalog.**")
+    assert summary.startswith("**Could not load the catalog.**")
 
 
 def test_an_upload_that_is_not_an_archive_is_refused(engine, tmp_path):
@@ -148,7 +148,7 @@ def test_task_is_proposed_and_unlabelled_rows_are_counted(engine, make_catalog):
 def test_invalid_yaml_schema_is_explained_live_and_refused_on_use(engine):
     sid = new_session_id()
     status, _ = schema.check_schema_text(engine, sid, "questions:\n  - name: smooth\n   answers: [a, b]\n")
-    assert status.startswith("❌") and "not valid YAML" in status
+    assert status.startswith("Not a valid tree yet") and "not valid YAML" in status
     with pytest.raises(gr.Error, match="not valid YAML"):
         schema.use_schema(engine, sid, schema.CUSTOM, "questions: [")
 
@@ -161,7 +161,7 @@ def test_schema_missing_from_the_catalog_is_named(engine, make_catalog):
     good = ("questions:\n- name: smooth-or-featured\n  answers: [smooth, featured]\n"
             "- name: has-bar\n  answers: [yes, no]\n  asked_after: smooth-or-featured_featured\n")
     status, figure = schema.check_schema_text(engine, sid, good)
-    assert status.startswith("✅")
+    assert status.startswith("Valid tree")
     assert "has-bar" in str(figure.to_dict())
     assert "Using your tree" in schema.use_schema(engine, sid, schema.CUSTOM, good)
     with pytest.raises(gr.Error, match="lacks 2 of the tree's answer columns"):

@@ -89,7 +89,7 @@ def show_catalog(engine: Engine, session_id: str) -> tuple[Any, ...]:
     if report.missing_examples:
         summary += f"\n\nMissing images, e.g. `{report.missing_examples[0]}`."
     if report.ok:
-        summary += "\n\n✅ Ready: go on to **2. Task**."
+        summary += "\n\n**Ready:** go on to **2. Task**."
     label = _default_label(engine, session_id, catalog)
     sample = catalog.head(12)
     captions = [str(i) + (f" · {label} = {v}" if label else "") for i, v in
@@ -115,11 +115,11 @@ def poll_catalog_job(engine: Engine, session_id: str) -> tuple[Any, ...]:
     if job is None:
         return (*show_catalog(engine, session_id), gr.Timer(active=False), gr.skip())
     if job.active:
-        wait = f"⏳ {job.message or 'Waiting to start'}…"
+        wait = f"Working: {job.message or 'Waiting to start'}…"
         return (wait, *[gr.skip()] * 5, gr.Timer(active=True), gr.skip())
     view = list(show_catalog(engine, session_id))
     if job.status == "failed":
-        view[0] = f"❌ **Could not load the catalog.** {job.error}"
+        view[0] = f"**Could not load the catalog.** {job.error}"
     return (*view, gr.Timer(active=False), job.id)
 
 
@@ -167,7 +167,7 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     status = gr.Markdown(elem_id="data-status")
     with gr.Row():
         with gr.Column(scale=3):
-            gallery = gr.Gallery(label="First galaxies", columns=6, height=300, elem_id="data-gallery")
+            gallery = gr.Gallery(label="First galaxies", columns=4, height=420, elem_id="data-gallery")
         with gr.Column(scale=2):
             dist_col = gr.Dropdown(label="Show the distribution of", choices=[], elem_id="data-dist-col")
             dist_plot = gr.Plot(elem_id="data-dist-plot", show_label=False)

@@ -67,9 +67,9 @@ def poll_map(engine: Engine, session_id: str) -> tuple[Any, ...]:
     """
     job = engine.manager.latest(session_id, "umap")
     if job is not None and job.active:
-        return (f"⏳ {job.message or 'Waiting to start'}…", gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=True))
+        return (f"Working: {job.message or 'Waiting to start'}…", gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=True))
     if job is not None and job.status == "failed":
-        return (f"❌ **The map failed:** {job.error}", gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False))
+        return (f"**The map failed:** {job.error}", gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False))
     return (*show_map(engine, session_id, None), gr.Timer(active=False))
 
 

@@ -166,8 +166,8 @@ def build_results_tab(engine: Engine, session: gr.BrowserState, run_version: gr.
         plot1 = gr.Plot(show_label=False, elem_id="results-plot-1")
         plot2 = gr.Plot(show_label=False, elem_id="results-plot-2")
     with gr.Row():
-        confident = gr.Gallery(label="Most confident predictions", columns=6, height=260, elem_id="results-confident")
-        wrong = gr.Gallery(label="Most wrong (validation and test galaxies)", columns=6, height=260,
+        confident = gr.Gallery(label="Most confident predictions", columns=4, height=380, elem_id="results-confident")
+        wrong = gr.Gallery(label="Most wrong (validation and test galaxies)", columns=4, height=380,
                            elem_id="results-wrong")
     table = gr.Dataframe(label=f"Predictions (first {TABLE_ROWS} rows; download for all)", interactive=False,
                          max_height=360, elem_id="results-table")

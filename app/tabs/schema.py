@@ -23,13 +23,13 @@ def _catalog_columns(engine: Engine, session_id: str) -> list[str] | None:
 
 
 def _describe(schema: Any, columns: list[str] | None) -> str:
-    text = f"✅ Valid tree: {len(schema.questions)} questions, {len(schema.label_cols)} answer columns."
+    text = f"Valid tree: {len(schema.questions)} questions, {len(schema.label_cols)} answer columns."
     if columns is None:
         return text + " Load a catalog to check its columns."
     missing = schema.validate_columns(columns)
     if missing:
         shown = ", ".join(f"`{c}`" for c in missing[:8])
-        return (f"❌ The catalog lacks {len(missing)} of the tree's answer columns: {shown}"
+        return (f"Problem: the catalog lacks {len(missing)} of the tree's answer columns: {shown}"
                 f"{'…' if len(missing) > 8 else ''}. Each answer needs a vote-count column named "
                 "`<question>_<answer>`; rename your columns or edit the tree.")
     return text + " The catalog has every answer column."
@@ -48,7 +48,7 @@ def check_schema_text(engine: Engine, session_id: str, text: str) -> tuple[str, 
     try:
         schema = Schema.from_yaml(text)
     except SchemaError as err:
-        return f"❌ {err}", gr.skip()
+        return f"Not a valid tree yet: {err}", gr.skip()
     return _describe(schema, _catalog_columns(engine, session_id)), plots.schema_tree(schema)
 
 
@@ -80,11 +80,11 @@ def use_schema(engine: Engine, session_id: str, name: str | None, text: str) -> 
     schema = Schema.from_yaml(text or "")
     columns = _catalog_columns(engine, session_id)
     if columns is not None and schema.validate_columns(columns):
-        raise gr.Error(_describe(schema, columns).removeprefix("❌ "))
+        raise gr.Error(_describe(schema, columns).replace("Problem: the catalog", "The catalog"))
     named = name if name and name != CUSTOM and get_schema(name) == schema else None
     engine.store.update_state(session_id, schema_name=named, schema_yaml=None if named else text,
                               task="tree", label_cols=list(schema.label_cols))
-    return (f"✅ Using {'the Galaxy Zoo `' + named + '` tree' if named else 'your tree'} "
+    return (f"Using {'the Galaxy Zoo `' + named + '` tree' if named else 'your tree'} "
             f"({len(schema.label_cols)} answer columns). Go on to **4. Train**.")
 
 

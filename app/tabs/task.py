@@ -50,7 +50,7 @@ def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) ->
     try:
         task, label_cols, schema_name = propose_task(catalog)
     except ConfigError as err:
-        return gr.Radio(value=None), gr.Dropdown(choices=columns, value=[], multiselect=True), f"⚠️ {err}"
+        return gr.Radio(value=None), gr.Dropdown(choices=columns, value=[], multiselect=True), f"No suggestion: {err}"
     if schema_name is not None:
         engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
         note = (f"Suggested: a **vote-count tree**: the columns match the Galaxy Zoo `{schema_name}` tree "
@@ -98,8 +98,8 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
     status = (f"**{task}** on {', '.join(f'`{c}`' for c in cols[:6])}{'…' if len(cols) > 6 else ''}: "
               f"**{labelled}** labelled galaxies will be used to train, validate and test; "
               f"**{report.n_rows - labelled}** without a label will only get predictions.")
-    status += ("\n\n❌ Fix the problems below before training." if not report.ok
-               else "\n\n✅ Ready: go on to **4. Train**" + (" (check the tree on **3. Schema**)." if task == "tree" else "."))
+    status += ("\n\n**Fix the problems below before training.**" if not report.ok
+               else "\n\n**Ready:** go on to **4. Train**" + (" (check the tree on **3. Schema**)." if task == "tree" else "."))
     choices = fix_choices(report.problems)
     return (status, problems_markdown(report.problems),
             gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)))

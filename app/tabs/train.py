@@ -135,7 +135,7 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> tuple[Any, ...]
     if job is not None and job.status == "failed":
         error = job.error or (progress or {}).get("error") or "unknown error"
         failed = dict(progress or {}, status="failed", stage="failed")
-        return (plots.progress_html(failed), f"❌ **Run `{name}` failed:** {error}", *figures,
+        return (plots.progress_html(failed), f"**Run `{name}` failed:** {error}", *figures,
                 gr.Timer(active=False), [run_dir, n_epochs], gr.skip())
     if job is not None and job.status == "cancelled":
         return ('<div id="train-progress-text">Cancelled before it started.</div>', f"Run `{name}` was cancelled.",
@@ -144,7 +144,7 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> tuple[Any, ...]
     if status == "running" and job is None:
         text = f"Run `{name}` was interrupted (the app stopped while it trained). Start it again."
     elif status in ("finished", "stopped"):
-        text = f"✅ Run `{name}` {status}. See **5. Results**."
+        text = f"Run `{name}` {status}. See **5. Results**."
     else:
         text = f"Run `{name}`: {status}. {(progress or {}).get('error') or ''}"
     return (plots.progress_html(progress), text, *figures, gr.Timer(active=False), [run_dir, n_epochs], run_dir)
