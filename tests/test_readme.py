@@ -78,3 +78,10 @@ def test_every_cli_command_named_in_the_readme_exists():
         re.findall(r"^zoobot ([a-z-]+)", "\n".join(blocks("bash")), re.M))
     known = set(build_parser()._subparsers._group_actions[0].choices)
     assert commands and commands <= known, commands - known
+
+
+def test_every_image_the_readme_shows_exists():
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert len(images) >= 8
+    missing = [path for path in images if not (ROOT / path).is_file()]
+    assert not missing, missing
