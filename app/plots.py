@@ -43,8 +43,16 @@ def loss_curves(metrics: pd.DataFrame | None) -> go.Figure:
     return fig
 
 
-_HEADLINE_METRICS = ("val_accuracy", "val_f1", "val_rmse", "val_mae", "val_r2", "val_vote_fraction_mae",
-                     "val_mean_vote_fraction_mae")
+# The task's headline validation metrics, in the words the plot shows.
+_HEADLINE_METRICS = {
+    "val_accuracy": "validation accuracy",
+    "val_f1": "validation F1 score",
+    "val_rmse": "validation RMSE",
+    "val_mae": "validation mean absolute error",
+    "val_r2": "validation R²",
+    "val_vote_fraction_mae": "validation vote-fraction error (mean absolute)",
+    "val_mean_vote_fraction_mae": "validation vote-fraction error (mean absolute)",
+}
 
 
 def task_metric_columns(metrics: pd.DataFrame) -> list[str]:
@@ -55,16 +63,23 @@ def task_metric_columns(metrics: pd.DataFrame) -> list[str]:
     return [c for c in metrics.columns if c.startswith("val_") and c != "val_loss"][:1]
 
 
+def metric_name(column: str) -> str:
+    """A validation metric's column (``val_rmse``) in plain words (``validation RMSE``)."""
+    return _HEADLINE_METRICS.get(column, "validation " + column.removeprefix("val_").replace("_", " "))
+
+
 def metric_curve(metrics: pd.DataFrame | None) -> go.Figure:
-    """The task's validation metric(s) per epoch."""
+    """The task's validation metric(s) per epoch, named on the title and the y axis."""
     if metrics is None or "epoch" not in metrics or not task_metric_columns(metrics):
         return empty_figure("The validation metric appears after the first epoch.")
-    fig = _figure("Validation metric")
+    names = list(dict.fromkeys(metric_name(c).removeprefix("validation ") for c in task_metric_columns(metrics)))
+    fig = _figure(f"Validation {' and '.join(names)} per epoch")
     for column in task_metric_columns(metrics):
         rows = metrics[["epoch", column]].dropna()
         fig.add_trace(go.Scatter(x=rows["epoch"] + 1, y=rows[column], mode="lines+markers",
-                                 name=column.removeprefix("val_").replace("_", " ")))
+                                 name=metric_name(column).removeprefix("validation ")))
     fig.update_xaxes(title="epoch", dtick=1)
+    fig.update_yaxes(title="validation " + " / ".join(names))
     return fig
 
 

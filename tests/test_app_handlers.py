@@ -202,3 +202,20 @@ def test_queued_runs_show_their_position_and_can_be_cancelled(engine):
     release.set()
     with pytest.raises(gr.Error, match="No run is queued"):
         train.stop_training(engine, second)
+
+
+@pytest.mark.parametrize("column, words", [
+    ("val_accuracy", "validation accuracy"),
+    ("val_rmse", "validation RMSE"),
+    ("val_vote_fraction_mae", "validation vote-fraction error (mean absolute)"),
+])
+def test_the_validation_metric_plot_names_its_metric(engine, column, words):
+    sid = new_session_id()
+    run_dir = engine.store.new_run_dir(sid, "classification")
+    pd.DataFrame({"epoch": [0, 1], "train_loss": [1.0, 0.8], "val_loss": [1.1, 0.9],
+                  column: [0.5, 0.6]}).to_csv(run_dir / "metrics.csv", index=False)
+    engine.store.update_state(sid, run_dir=str(run_dir))
+    _, _, _, figure, *_ = train.poll_training(engine, sid, None)
+    layout = figure.to_dict()["layout"]
+    assert words in layout["yaxis"]["title"]["text"]
+    assert "V" + words[1:] in layout["title"]["text"]
