@@ -3,18 +3,22 @@ plain-words message; long work runs as jobs that a reload finds again."""
 
 from __future__ import annotations
 
+import json
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from app.engine import Engine
 from app.jobs import JobManager
 from app.runs import RunStore, new_session_id
-from app.tabs import data, schema, task, train
+from app.tabs import data, results, runs, schema, task, train
 from app.uploads import UploadLimits
 
 
@@ -219,3 +223,40 @@ def test_the_validation_metric_plot_names_its_metric(engine, column, words):
     layout = figure.to_dict()["layout"]
     assert words in layout["yaxis"]["title"]["text"]
     assert "V" + words[1:] in layout["title"]["text"]
+
+
+def _finished_tree_run(engine: Engine, sid: str, image: Path, n: int = 12) -> Path:
+    """A finished decals_dr5 tree run as run_finetune leaves it: config, predictions, test metrics, model."""
+    from zoobot.trees import get_schema
+
+    label_cols = list(get_schema("decals_dr5").label_cols)
+    run_dir = engine.store.new_run_dir(sid, "tree")
+    rng = np.random.default_rng(0)
+    columns: dict = {"id_str": [f"synthetic-0-{i:06d}" for i in range(n)], "file_loc": [str(image)] * n,
+                     "split": ["test", "val", "train"] * (n // 3)}
+    for answer in label_cols:
+        fraction = rng.uniform(0.1, 0.9, n)
+        columns.update({answer: rng.integers(0, 10, n), f"{answer}_fraction": fraction,
+                        f"{answer}_fraction_low": fraction - 0.1, f"{answer}_fraction_high": fraction + 0.1})
+    pd.DataFrame(columns).to_csv(run_dir / "predictions.csv", index=False)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({"task": "tree", "schema": "decals_dr5",
+                                                         "label_cols": label_cols}))
+    (run_dir / "test_metrics.json").write_text(json.dumps(
+        {"mean_vote_fraction_mae": 0.1, "vote_fraction_mae": {"smooth-or-featured-dr5": 0.1}, "n": n // 3,
+         "split": "test"}))
+    (run_dir / "progress.json").write_text(json.dumps({"status": "finished"}))
+    (run_dir / "model").mkdir()
+    (run_dir / "model" / "config.json").write_text("{}")
+    engine.store.update_state(sid, run_dir=str(run_dir))
+    return run_dir
+
+
+def test_tree_results_show_without_pandas_performance_warnings(engine, make_catalog):
+    sid = new_session_id()
+    image = make_catalog(n=1, size=32).file_loc[0]
+    _finished_tree_run(engine, sid, Path(image))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)
+        summary, _, _, confident, wrong, *_ = results.show_results(engine, sid)
+    assert "Mean vote-fraction error" in summary
+    assert len(confident) == 12 and len(wrong) == 8

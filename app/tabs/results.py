@@ -80,17 +80,19 @@ def _tree(config: dict, metrics: dict, preds: pd.DataFrame) -> tuple[str, Any, A
     answers = [a.text for a in first_question.answers]
     widths = np.mean([preds[plots.interval_column(preds, a, "high")] - preds[plots.interval_column(preds, a, "low")]
                       for a in answers], axis=0)
-    frame = preds.assign(width=widths).copy()
-    counts = frame[answers].to_numpy(dtype=float)
+    counts = preds[answers].to_numpy(dtype=float)
     totals = counts.sum(axis=1, keepdims=True)
     true = np.divide(counts, totals, out=np.full_like(counts, np.nan), where=totals > 0)
-    predicted = frame[[f"{a}_fraction" for a in answers]].to_numpy(dtype=float)
+    predicted = preds[[f"{a}_fraction" for a in answers]].to_numpy(dtype=float)
     diff = np.abs(predicted - true)
     asked = (~np.isnan(diff)).sum(axis=1)
-    frame["error"] = np.divide(np.nansum(diff, axis=1), asked, out=np.full(len(frame), np.nan), where=asked > 0)
+    error = np.divide(np.nansum(diff, axis=1), asked, out=np.full(len(preds), np.nan), where=asked > 0)
     top = [answers[k].removeprefix(first_question.text).lstrip("_-") for k in predicted.argmax(axis=1)]
-    frame["caption"] = [f"{i} · {first_question.text}: {t} ({p:.0%})"
-                        for i, t, p in zip(frame["id_str"], top, predicted.max(axis=1))]
+    captions = [f"{i} · {first_question.text}: {t} ({p:.0%})"
+                for i, t, p in zip(preds["id_str"], top, predicted.max(axis=1))]
+    # One concat, not a column at a time: a tree's predictions have hundreds of columns already.
+    added = pd.DataFrame({"width": widths, "error": error, "caption": captions}, index=preds.index)
+    frame = pd.concat([preds.drop(columns=[c for c in added.columns if c in preds]), added], axis=1)
     confident = frame.sort_values("width")
     wrong = frame[frame["error"].notna() & frame["split"].isin(["test", "val"])].sort_values("error", ascending=False)
     example = frame[frame["split"] == metrics.get("split", "test")].head(1)
