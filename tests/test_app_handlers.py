@@ -61,9 +61,10 @@ def test_upload_with_relative_paths_loads_and_shows_counts(engine, make_catalog,
     csv, archive = _relative_upload(make_catalog, tmp_path, n=12, size=32)
     status, timer = data.load_upload(engine, sid, str(csv), [str(archive)])
     assert "Checking my_catalog.csv" in status
-    summary, problems, *_ = _finish_catalog_job(engine, sid)
+    summary, problems, fix_radio, fix_button, *_ = _finish_catalog_job(engine, sid)
     assert "**12** galaxies" in summary and "**12** found" in summary
     assert "No problems" in problems
+    assert fix_radio.visible is False and fix_button.visible is False
 
 
 def test_missing_images_are_reported_and_fixed_in_one_click(engine, make_catalog, tmp_path):
@@ -71,12 +72,14 @@ def test_missing_images_are_reported_and_fixed_in_one_click(engine, make_catalog
     catalog = make_catalog(n=10, size=32)
     Path(catalog.file_loc[3]).unlink()
     data.load_path(engine, sid, str(Path(catalog.file_loc[0]).parent.parent / "catalog.csv"))
-    summary, problems, fix_radio, *_ = _finish_catalog_job(engine, sid)
+    summary, problems, fix_radio, fix_button, *_ = _finish_catalog_job(engine, sid)
     assert "**1** missing" in summary
+    assert fix_radio.visible and fix_button.visible
     assert any("remove the affected rows" in label.lower() for label, _ in fix_radio.choices)
     data.apply_data_fix(engine, sid, fix_radio.value)
-    summary, *_ = _finish_catalog_job(engine, sid)
+    summary, _, _, fix_button, *_ = _finish_catalog_job(engine, sid)
     assert "**9** galaxies" in summary and "**0** missing" in summary
+    assert fix_button.visible is False
 
 
 def test_a_catalog_that_is_not_a_table_is_refused_in_plain_words(engine, tmp_path):

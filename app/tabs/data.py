@@ -75,12 +75,14 @@ def show_catalog(engine: Engine, session_id: str) -> tuple[Any, ...]:
     """Everything the Data tab shows about the session's current catalog.
 
     Returns:
-        ``(summary, problems, fix radio, gallery, label column dropdown, label plot)``.
+        ``(summary, problems, fix radio, fix button, gallery, label column dropdown, label plot)``; the
+        fix radio and button are shown only when there is something to fix.
     """
     check = engine.check(session_id)
     if check is None:
         return ("No catalog loaded yet. Click **Load the demo survey** to try the app, or upload your own.",
-                "", gr.Radio(choices=[], value=None, visible=False), [], gr.Dropdown(choices=[], value=None),
+                "", gr.Radio(choices=[], value=None, visible=False), gr.Button(visible=False), [],
+                gr.Dropdown(choices=[], value=None),
                 plots.empty_figure("Load a catalog to see its labels."))
     catalog, report = check.catalog, check.report
     name = engine.state(session_id).catalog_name or "catalog"
@@ -99,6 +101,7 @@ def show_catalog(engine: Engine, session_id: str) -> tuple[Any, ...]:
         summary,
         problems_markdown(report.problems),
         gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)),
+        gr.Button(visible=bool(choices)),
         gallery_items(sample["file_loc"].astype(str), captions),
         gr.Dropdown(choices=_label_columns(catalog), value=label),
         plots.label_distribution(catalog[label], label) if label else plots.empty_figure("No label columns."),
@@ -116,7 +119,7 @@ def poll_catalog_job(engine: Engine, session_id: str) -> tuple[Any, ...]:
         return (*show_catalog(engine, session_id), gr.Timer(active=False), gr.skip())
     if job.active:
         wait = f"Working: {job.message or 'Waiting to start'}…"
-        return (wait, *[gr.skip()] * 5, gr.Timer(active=True), gr.skip())
+        return (wait, *[gr.skip()] * 6, gr.Timer(active=True), gr.skip())
     view = list(show_catalog(engine, session_id))
     if job.status == "failed":
         view[0] = f"**Could not load the catalog.** {job.error}"
@@ -173,7 +176,7 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
             dist_plot = gr.Plot(elem_id="data-dist-plot", show_label=False)
     problems = gr.Markdown(elem_id="data-problems")
     fix_radio = gr.Radio(label="One-click fixes", choices=[], visible=False, elem_id="data-fix-choice")
-    fix_btn = gr.Button("Apply the chosen fix", elem_id="data-fix")
+    fix_btn = gr.Button("Apply the chosen fix", visible=False, elem_id="data-fix")
     timer = gr.Timer(1.0, active=False)
     version = gr.State(None)
 
@@ -182,7 +185,7 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     upload_btn.click(partial(load_upload, engine), [session, catalog_file, image_files], start_outputs)
     path_btn.click(partial(load_path, engine), [session, path_text], start_outputs)
     fix_btn.click(partial(apply_data_fix, engine), [session, fix_radio], start_outputs)
-    view = [status, problems, fix_radio, gallery, dist_col, dist_plot]
+    view = [status, problems, fix_radio, fix_btn, gallery, dist_col, dist_plot]
     timer.tick(partial(poll_catalog_job, engine), [session], [*view, timer, version], show_progress="hidden")
     dist_col.input(partial(label_plot, engine), [session, dist_col], [dist_plot])
     return {"view": view, "timer": timer, "version": version, "status": status, "demo": demo_btn}
