@@ -44,6 +44,21 @@ def thumbnail(path: str, size: int = THUMBNAIL_SIZE) -> np.ndarray | None:
         return None
 
 
+def short_id(id_str: object, keep: int = 6) -> str:
+    """The end of a galaxy id, short enough for a gallery caption: ``synthetic-0-000007`` -> ``…000007``."""
+    text = str(id_str)
+    return text if len(text) <= keep + 1 else "…" + text[-keep:]
+
+
+def short_value(value: object) -> str:
+    """A label value for a caption: ``?`` when missing, 3 significant digits for fractional numbers."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "?"
+    if isinstance(value, (float, np.floating)):
+        return f"{int(value)}" if float(value).is_integer() else f"{value:.3g}"
+    return str(value)
+
+
 def gallery_items(file_locs: Sequence[str], captions: Sequence[str], limit: int = 12) -> list[tuple[np.ndarray, str]]:
     """``(thumbnail, caption)`` pairs for ``gr.Gallery``, skipping unreadable images."""
     items = []

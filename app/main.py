@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+# Gallery captions wrap instead of being cut to a few characters.
+CSS = ".zoobot-gallery .caption-label { white-space: normal; max-width: 100%; }"
 INTRO = ("## Zoobot: finetune a galaxy model on your own labels\n"
          "Go through the tabs in order: **Data** → **Task** → (**Schema** for vote counts) → **Train** → "
          "**Results** → **Explore**. Nothing here needs code; every run can be re-run headless from its config file.")
@@ -174,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     demo = build_app(runs_dir, hosted=hosted, max_upload_mb=args.max_upload_mb)
     threading.Timer(2.0, _prewarm).start()
     demo.queue(default_concurrency_limit=8).launch(
-        server_name=args.host, server_port=args.port, share=args.share, theme=theme(),
+        server_name=args.host, server_port=args.port, share=args.share, theme=theme(), css=CSS,
         allowed_paths=[str(runs_dir)], max_file_size=f"{int(args.max_upload_mb)}mb", show_error=True,
         footer_links=["gradio"],
     )

@@ -4,6 +4,7 @@ plain-words message; long work runs as jobs that a reload finds again."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import warnings
 import zipfile
@@ -18,7 +19,7 @@ import yaml
 from app.engine import Engine
 from app.jobs import JobManager
 from app.runs import RunStore, new_session_id
-from app.tabs import data, results, runs, schema, task, train
+from app.tabs import data, explore, results, runs, schema, task, train
 from app.uploads import UploadLimits
 
 
@@ -263,3 +264,37 @@ def test_tree_results_show_without_pandas_performance_warnings(engine, make_cata
         summary, _, _, confident, wrong, *_ = results.show_results(engine, sid)
     assert "Mean vote-fraction error" in summary
     assert len(confident) == 12 and len(wrong) == 8
+
+
+def test_gallery_captions_are_short_and_carry_the_label(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=6, size=32)
+    catalog["id_str"] = [f"synthetic-0-{i:06d}" for i in range(6)]
+    path = Path(catalog.file_loc[0]).parent.parent / "catalog.csv"
+    catalog.to_csv(path, index=False)
+    data.load_path(engine, sid, str(path))
+    _, _, _, _, gallery, *_ = _finish_catalog_job(engine, sid)
+    assert [caption for _, caption in gallery][:2] == ["…000000 · label 0", "…000001 · label 1"]
+
+
+def test_tree_galleries_show_the_leading_answer(engine, make_catalog):
+    sid = new_session_id()
+    image = make_catalog(n=1, size=32).file_loc[0]
+    _finished_tree_run(engine, sid, Path(image))
+    _, _, _, confident, wrong, *_ = results.show_results(engine, sid)
+    for _, caption in [*confident, *wrong]:
+        assert re.fullmatch(r"…\d{6} · (smooth|featured-or-disk|artifact) \d+%( · votes \d+%)?", caption), caption
+    assert not any("synthetic" in c or "smooth-or-featured" in c for _, c in [*confident, *wrong])
+
+
+def test_neighbour_captions_give_rank_and_similarity(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=4, size=32)
+    data.load_path(engine, sid, str(Path(catalog.file_loc[0]).parent.parent / "catalog.csv"))
+    _finish_catalog_job(engine, sid)
+    map_dir = engine.store.new_map_dir(sid)
+    pd.DataFrame({"id_str": catalog.id_str, "umap_x": [0.0, 1, 2, 3], "umap_y": [0.0, 1, 2, 3],
+                  "f0": [1.0, 1, 0, -1], "f1": [0.0, 0.1, 1, 0]}).to_parquet(map_dir / "map.parquet")
+    engine.store.update_state(sid, map_dir=str(map_dir))
+    gallery, _ = explore.show_neighbours(engine, sid, "gal_00000", 2, None)
+    assert [caption for _, caption in gallery] == ["chosen …_00000", "1. …_00001 · sim 1.00", "2. …_00002 · sim 0.00"]

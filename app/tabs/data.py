@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 
 from app import plots
-from app.common import fix_choices, gallery_items, parse_fix_choice, plain_errors, problems_markdown
+from app.common import (fix_choices, gallery_items, parse_fix_choice, plain_errors, problems_markdown, short_id,
+                        short_value)
 from app.engine import AppInputError, Engine
 from app.uploads import store_upload
 
@@ -57,18 +59,50 @@ def _label_columns(catalog: pd.DataFrame) -> list[str]:
     return [c for c in catalog.columns if c not in _RESERVED]
 
 
-def _default_label(engine: Engine, session_id: str, catalog: pd.DataFrame) -> str | None:
+def _default_label(engine: Engine, session_id: str, catalog: pd.DataFrame) -> tuple[str | None, Any]:
+    """The column the Data tab shows first, and the decision tree when the catalog holds vote counts."""
     from zoobot.config import ConfigError, propose_task
+    from zoobot.schemas import SchemaError
 
     state = engine.state(session_id)
     if state.label_cols and state.label_cols[0] in catalog:
-        return state.label_cols[0]
+        try:
+            schema = engine.schema(session_id) if state.task == "tree" else None
+        except SchemaError:
+            schema = None
+        return state.label_cols[0], schema
     try:
-        task, cols, _ = propose_task(catalog)
+        task, cols, schema_name = propose_task(catalog)
     except ConfigError:
         columns = _label_columns(catalog)
-        return columns[0] if columns else None
-    return cols[0]
+        return (columns[0] if columns else None), None
+    if schema_name is None:
+        return cols[0], None
+    from zoobot.trees import get_schema
+
+    return cols[0], get_schema(schema_name)
+
+
+def preview_captions(sample: pd.DataFrame, label: str | None, schema: Any = None) -> list[str]:
+    """Short gallery captions: the end of each id and its label (``…000007 · ring 1``), or for a
+    vote-count tree the first question's leading answer and its votes (``…000007 · smooth 12/20``)."""
+    ids = [short_id(i) for i in sample["id_str"]]
+    if schema is not None and all(a.text in sample for a in schema.questions[0].answers):
+        question = schema.questions[0]
+        votes = sample[[a.text for a in question.answers]].to_numpy(dtype=float)
+        captions = []
+        for short, row in zip(ids, votes):
+            total = np.nansum(row)
+            if not total > 0:
+                captions.append(f"{short} · no votes")
+                continue
+            lead = question.answers[int(np.nanargmax(row))].text
+            answer = lead[len(question.text):].lstrip("_-") if lead.startswith(question.text) else lead
+            captions.append(f"{short} · {answer} {int(np.nanmax(row))}/{int(total)}")
+        return captions
+    if not label:
+        return ids
+    return [f"{short} · {label} {short_value(v)}" for short, v in zip(ids, sample[label])]
 
 
 def show_catalog(engine: Engine, session_id: str) -> tuple[Any, ...]:
@@ -92,10 +126,9 @@ def show_catalog(engine: Engine, session_id: str) -> tuple[Any, ...]:
         summary += f"\n\nMissing images, e.g. `{report.missing_examples[0]}`."
     if report.ok:
         summary += "\n\n**Ready:** go on to **2. Task**."
-    label = _default_label(engine, session_id, catalog)
+    label, schema = _default_label(engine, session_id, catalog)
     sample = catalog.head(12)
-    captions = [str(i) + (f" · {label} = {v}" if label else "") for i, v in
-                zip(sample["id_str"], sample[label] if label else [""] * len(sample))]
+    captions = preview_captions(sample, label, schema)
     choices = fix_choices(report.problems)
     return (
         summary,
@@ -170,7 +203,7 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     status = gr.Markdown(elem_id="data-status")
     with gr.Row():
         with gr.Column(scale=3):
-            gallery = gr.Gallery(label="First galaxies", columns=4, height=420, elem_id="data-gallery")
+            gallery = gr.Gallery(label="First galaxies, with their labels", columns=4, height=420, elem_id="data-gallery", elem_classes=["zoobot-gallery"])
         with gr.Column(scale=2):
             dist_col = gr.Dropdown(label="Show the distribution of", choices=[], elem_id="data-dist-col")
             dist_plot = gr.Plot(elem_id="data-dist-plot", show_label=False)

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 
 from app import plots
-from app.common import gallery_items, plain_errors
+from app.common import gallery_items, plain_errors, short_id
 from app.engine import AppInputError, Engine
 from app.runs import read_predictions
 from app.tabs.train import LOCAL_ENCODER
@@ -99,11 +100,12 @@ def recolour(engine: Engine, session_id: str, colour: str | None, galaxy: str | 
     points = map_table(engine, session_id)
     if points is None:
         raise AppInputError("Draw a map first.")
-    highlight = _neighbour_ids(engine, session_id, galaxy, int(k)) if galaxy else []
+    highlight = _neighbours(engine, session_id, galaxy, int(k))[0] if galaxy else []
     return plots.umap_scatter(points, colour, highlight)
 
 
-def _neighbour_ids(engine: Engine, session_id: str, galaxy: str, k: int) -> list[str]:
+def _neighbours(engine: Engine, session_id: str, galaxy: str, k: int) -> tuple[list[str], list[float]]:
+    """The chosen galaxy and its ``k`` nearest neighbours: ``(ids, cosine similarities to the chosen one)``."""
     from zoobot.representations import nearest_neighbours
 
     features = pd.read_parquet(Path(engine.state(session_id).map_dir) / "map.parquet")
@@ -112,14 +114,17 @@ def _neighbour_ids(engine: Engine, session_id: str, galaxy: str, k: int) -> list
     if not len(matches):
         raise AppInputError(f"Galaxy '{galaxy}' is not on the map; pick an id from the list.")
     feature_cols = [c for c in features.columns if c not in ("id_str", "umap_x", "umap_y")]
+    vectors = features[feature_cols].to_numpy(dtype=float)
     index = int(matches[0])
-    neighbours = [int(i) for i in nearest_neighbours(features[feature_cols].to_numpy(), index, k + 1) if int(i) != index]
-    return [str(galaxy), *[ids.iloc[i] for i in neighbours[:k]]]
+    rows = [index, *[int(i) for i in nearest_neighbours(vectors, index, k + 1) if int(i) != index][:k]]
+    unit = vectors[rows] / np.maximum(np.linalg.norm(vectors[rows], axis=1, keepdims=True), 1e-12)
+    return [ids.iloc[i] for i in rows], [float(s) for s in unit @ unit[0]]
 
 
 @plain_errors
 def show_neighbours(engine: Engine, session_id: str, galaxy: str | None, k: float, colour: str | None) -> tuple[Any, Any]:
-    """The chosen galaxy and its ``k`` nearest neighbours in representation space.
+    """The chosen galaxy and its ``k`` nearest neighbours in representation space, captioned with their
+    rank and cosine similarity to the chosen galaxy.
 
     Returns:
         ``(gallery, map figure with them marked)``.
@@ -129,9 +134,10 @@ def show_neighbours(engine: Engine, session_id: str, galaxy: str | None, k: floa
     points = map_table(engine, session_id)
     if points is None:
         raise AppInputError("Draw a map first.")
-    chosen = _neighbour_ids(engine, session_id, galaxy, int(k))
+    chosen, similarity = _neighbours(engine, session_id, galaxy, int(k))
     rows = points.set_index("id_str").loc[chosen].reset_index()
-    captions = [f"{'chosen: ' if i == 0 else f'{i}. '}{g}" for i, g in enumerate(rows["id_str"])]
+    captions = [f"chosen {short_id(chosen[0])}"]
+    captions += [f"{rank}. {short_id(g)} · sim {s:.2f}" for rank, (g, s) in enumerate(zip(chosen[1:], similarity[1:]), 1)]
     return gallery_items(rows["file_loc"].astype(str), captions, limit=len(rows)), plots.umap_scatter(points, colour, chosen)
 
 
@@ -149,8 +155,8 @@ def build_explore_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any
     with gr.Row():
         galaxy = gr.Dropdown(label="Galaxy (type to search its id)", choices=[], filterable=True, elem_id="explore-galaxy")
         k = gr.Slider(3, 24, value=8, step=1, label="Similar galaxies to show", elem_id="explore-k")
-    neighbours = gr.Gallery(label="The chosen galaxy and its most similar galaxies", columns=9, height=220,
-                            elem_id="explore-neighbours")
+    neighbours = gr.Gallery(label="The chosen galaxy and its most similar galaxies (rank · cosine similarity)", columns=9, height=220,
+                            elem_id="explore-neighbours", elem_classes=["zoobot-gallery"])
     timer = gr.Timer(1.0, active=False)
 
     draw.click(partial(start_map, engine), [session, source, encoder], [status, timer])

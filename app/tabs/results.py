@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from app import plots
-from app.common import gallery_items, plain_errors
+from app.common import gallery_items, plain_errors, short_id, short_value
 from app.engine import AppInputError, Engine
 from app.runs import read_config_text, read_predictions, read_progress, read_test_metrics
 
@@ -43,9 +43,10 @@ def _classification(config: dict, metrics: dict, preds: pd.DataFrame) -> tuple[s
     confident = preds.sort_values("confidence", ascending=False)
     wrong = labelled[labelled[label].astype(int) != labelled["pred_class"].astype(int)]
     wrong = wrong.sort_values("confidence", ascending=False)
-    for frame, verb in ((confident, "predicted"), (wrong, "predicted")):
-        frame["caption"] = [f"{i} · {verb} {p}{f' ({c:.0%})' if pd.notna(c) else ''} · true {t if pd.notna(t) else '?'}"
-                            for i, p, c, t in zip(frame["id_str"], frame["pred_class"], frame["confidence"], frame[label])]
+    confident, wrong = (frame.assign(caption=[
+        f"{short_id(i)} · {short_value(p)}{f' ({c:.0%})' if pd.notna(c) else ''} · true {short_value(t)}"
+        for i, p, c, t in zip(frame["id_str"], frame["pred_class"], frame["confidence"], frame[label])])
+        for frame in (confident, wrong))
     return summary, plot1, plot2, confident, wrong
 
 
@@ -60,7 +61,7 @@ def _regression(config: dict, metrics: dict, preds: pd.DataFrame) -> tuple[str, 
     best = labelled.sort_values("error")
     wrong = labelled.sort_values("error", ascending=False)
     for frame in (best, wrong):
-        frame["caption"] = [f"{i} · predicted {p:.3g} · true {t:.3g}"
+        frame["caption"] = [f"{short_id(i)} · {p:.3g} · true {t:.3g}"
                             for i, p, t in zip(frame["id_str"], frame[f"pred_{col}"], frame[col])]
     errors = labelled[f"pred_{col}"] - labelled[col]
     plot2 = plots.label_distribution(errors.rename("error"), f"prediction error of {col}")
@@ -87,9 +88,11 @@ def _tree(config: dict, metrics: dict, preds: pd.DataFrame) -> tuple[str, Any, A
     diff = np.abs(predicted - true)
     asked = (~np.isnan(diff)).sum(axis=1)
     error = np.divide(np.nansum(diff, axis=1), asked, out=np.full(len(preds), np.nan), where=asked > 0)
-    top = [answers[k].removeprefix(first_question.text).lstrip("_-") for k in predicted.argmax(axis=1)]
-    captions = [f"{i} · {first_question.text}: {t} ({p:.0%})"
-                for i, t, p in zip(preds["id_str"], top, predicted.max(axis=1))]
+    lead = predicted.argmax(axis=1)
+    top = [answers[k].removeprefix(first_question.text).lstrip("_-") for k in lead]
+    voted = true[np.arange(len(lead)), lead]
+    captions = [f"{short_id(i)} · {t} {p:.0%}" + (f" · votes {v:.0%}" if not np.isnan(v) else "")
+                for i, t, p, v in zip(preds["id_str"], top, predicted.max(axis=1), voted)]
     # One concat, not a column at a time: a tree's predictions have hundreds of columns already.
     added = pd.DataFrame({"width": widths, "error": error, "caption": captions}, index=preds.index)
     frame = pd.concat([preds.drop(columns=[c for c in added.columns if c in preds]), added], axis=1)
@@ -168,9 +171,10 @@ def build_results_tab(engine: Engine, session: gr.BrowserState, run_version: gr.
         plot1 = gr.Plot(show_label=False, elem_id="results-plot-1")
         plot2 = gr.Plot(show_label=False, elem_id="results-plot-2")
     with gr.Row():
-        confident = gr.Gallery(label="Most confident predictions", columns=4, height=380, elem_id="results-confident")
-        wrong = gr.Gallery(label="Most wrong (validation and test galaxies)", columns=4, height=380,
-                           elem_id="results-wrong")
+        confident = gr.Gallery(label="Most confident predictions (predicted · true)", columns=3, height=380,
+                               elem_id="results-confident", elem_classes=["zoobot-gallery"])
+        wrong = gr.Gallery(label="Most wrong validation and test galaxies (predicted · true)", columns=3, height=380,
+                           elem_id="results-wrong", elem_classes=["zoobot-gallery"])
     table = gr.Dataframe(label=f"Predictions (first {TABLE_ROWS} rows; download for all)", interactive=False,
                          max_height=360, elem_id="results-table")
     downloads = gr.File(label="Downloads: config, predictions (CSV, Parquet), finetuned model", file_count="multiple",
