@@ -17,7 +17,8 @@ import pandas as pd
 
 from app.jobs import Job, JobContext, JobManager
 from app.runs import RunStore, SessionState
-from app.uploads import UploadError, UploadLimits, check_inside, pick_base_dir
+from app.uploads import (StoredUpload, UploadError, UploadLimits, check_inside, match_uploaded_files,
+                         pick_base_dir)
 
 DEMO_SURVEY_SIZE = 600
 DEMO_IMAGE_SIZE = 128
@@ -218,6 +219,21 @@ class Engine:
                 base = pick_base_dir(list(catalog["file_loc"].astype(str)), list(base_dirs))
             else:
                 base = base_dirs[0]
+            return catalog, base
+
+        return source
+
+    @staticmethod
+    def upload_source(upload: StoredUpload) -> Callable[[JobContext], tuple[pd.DataFrame, Path]]:
+        """A catalog source for an upload: each ``file_loc`` is matched to the uploaded image it names,
+        by its path inside the upload or, when that differs, by file name (see ``match_uploaded_files``)."""
+        base_source = Engine.file_source(upload.catalog, upload.base_dirs)
+
+        def source(ctx: JobContext) -> tuple[pd.DataFrame, Path]:
+            catalog, base = base_source(ctx)
+            if "file_loc" in catalog.columns:
+                ctx.report("Matching file_loc to the uploaded images")
+                catalog = catalog.assign(file_loc=match_uploaded_files(list(catalog["file_loc"]), upload.folder, base))
             return catalog, base
 
         return source

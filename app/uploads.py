@@ -7,7 +7,7 @@ import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Iterable, Sequence
 
 CATALOG_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -149,6 +149,9 @@ def store_upload(catalog_file: str | Path | None, image_files: Sequence[str | Pa
             tops = {p.relative_to(dest).parts[0] for p in unpacked if len(p.relative_to(dest).parts) > 1}
             if len(tops) == 1:
                 base_dirs.append(dest / tops.pop())
+        elif (dest / path.name).exists():
+            raise UploadError(f"Two uploaded images are both called '{path.name}'; rename one, or upload the images "
+                              "as a zip that keeps their folders.")
         else:
             shutil.copy(path, dest / path.name)
     if catalog_file is not None:
@@ -190,3 +193,69 @@ def pick_base_dir(file_locs: Sequence[str], candidates: Sequence[Path]) -> Path:
         if hits > best_hits:
             best, best_hits = folder, hits
     return best
+
+
+def _path_parts(file_loc: str) -> tuple[str, ...]:
+    """The parts of a path written on any system (``/home/me/a.png``, ``C:\\me\\a.png``, ``images/a.png``)."""
+    if "\\" in file_loc:
+        return PureWindowsPath(file_loc).parts
+    return PurePosixPath(file_loc).parts
+
+
+def match_uploaded_files(file_locs: Sequence[object], folder: str | Path, base_dir: str | Path) -> list[object]:
+    """Point each ``file_loc`` at the uploaded image it names, whatever folders it was written with.
+
+    A ``file_loc`` that exists relative to ``base_dir`` is kept. Any other is matched to the uploaded
+    image with the same file name; when several uploaded images share the name, to the one whose
+    folders agree with the most trailing folders of the ``file_loc``. So a catalog written on the
+    astronomer's own machine (``/home/me/cutouts/J1234.png``) finds ``J1234.png`` in the upload.
+    Values that match nothing are kept, for the image check to report as missing.
+
+    Args:
+        file_locs: The catalog's ``file_loc`` values.
+        folder: The upload's folder (every image in it may be matched).
+        base_dir: The folder relative ``file_loc`` are relative to.
+
+    Returns:
+        The ``file_loc`` values, matched ones as absolute paths inside ``folder``.
+
+    Raises:
+        UploadError: If a ``file_loc`` fits two or more uploaded images equally well.
+    """
+    folder, base_dir = Path(folder), Path(base_dir)
+    by_name: dict[str, list[Path]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and _is_image(path.name):
+            by_name.setdefault(path.name, []).append(path)
+    matched: list[object] = []
+    ambiguous: list[tuple[str, list[Path]]] = []
+    for loc in file_locs:
+        if not isinstance(loc, str) or not loc.strip() or (base_dir / loc).is_file():
+            matched.append(loc)
+            continue
+        parts = _path_parts(loc.strip())
+        candidates = by_name.get(parts[-1], []) if parts else []
+        if len(candidates) > 1:
+            scores = [_trailing_match(parts, c.relative_to(folder).parts) for c in candidates]
+            best = [c for c, score in zip(candidates, scores) if score == max(scores)]
+            if len(best) > 1:
+                ambiguous.append((loc, best))
+            candidates = best[:1]
+        matched.append(str(candidates[0]) if candidates else loc)
+    if ambiguous:
+        loc, paths = ambiguous[0]
+        shown = " and ".join(f"'{p.relative_to(folder).as_posix()}'" for p in paths[:2])
+        raise UploadError(
+            f"{len(ambiguous)} file_loc value(s) could be more than one uploaded image, e.g. '{loc}' could be "
+            f"{shown}. Write file_loc as the path inside your upload (e.g. {paths[0].relative_to(folder).as_posix()}), "
+            "or give each image its own file name."
+        )
+    return matched
+
+
+def _trailing_match(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """How many trailing path parts ``a`` and ``b`` share."""
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n

@@ -298,3 +298,47 @@ def test_neighbour_captions_give_rank_and_similarity(engine, make_catalog):
     engine.store.update_state(sid, map_dir=str(map_dir))
     gallery, _ = explore.show_neighbours(engine, sid, "gal_00000", 2, None)
     assert [caption for _, caption in gallery] == ["chosen …_00000", "1. …_00001 · sim 1.00", "2. …_00002 · sim 0.00"]
+
+
+@pytest.mark.parametrize("written_as", ["/home/me/cutouts/{name}", "C:\\Users\\me\\cutouts\\{name}", "images/{name}"])
+def test_loose_image_files_are_matched_to_file_loc_by_name(engine, make_catalog, tmp_path, written_as):
+    sid = new_session_id()
+    catalog = make_catalog(n=6, size=32)
+    images = list(catalog.file_loc)
+    catalog["file_loc"] = [written_as.format(name=Path(p).name) for p in images]
+    csv = tmp_path / "from_my_laptop.csv"
+    catalog.to_csv(csv, index=False)
+    data.load_upload(engine, sid, str(csv), images)
+    summary, problems, *_ = _finish_catalog_job(engine, sid)
+    assert "**6** found" in summary and "**0** missing" in summary
+
+
+def test_a_zip_with_other_folders_than_file_loc_is_matched(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    catalog = make_catalog(n=6, size=32)
+    root = Path(catalog.file_loc[0]).parent.parent
+    catalog["file_loc"] = [f"/data/survey/png/{Path(p).name}" for p in catalog.file_loc]
+    csv = tmp_path / "cat.csv"
+    catalog.to_csv(csv, index=False)
+    archive = _zip_folder(root / "images", tmp_path / "cutouts.zip", prefix="export/cutouts/")
+    data.load_upload(engine, sid, str(csv), [str(archive)])
+    summary, *_ = _finish_catalog_job(engine, sid)
+    assert "**6** found" in summary
+
+
+def test_a_file_name_found_twice_in_the_upload_is_explained(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    catalog = make_catalog(n=2, size=32)
+    root = Path(catalog.file_loc[0]).parent.parent
+    catalog["file_loc"] = [Path(p).name for p in catalog.file_loc]
+    csv = tmp_path / "cat.csv"
+    catalog.to_csv(csv, index=False)
+    archive = tmp_path / "two_nights.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for night in ("night1", "night2"):
+            for p in (root / "images").iterdir():
+                z.write(p, f"{night}/{p.name}")
+    data.load_upload(engine, sid, str(csv), [str(archive)])
+    summary, *_ = _finish_catalog_job(engine, sid)
+    assert "Could not load the catalog" in summary
+    assert "could be more than one uploaded image" in summary and "night1/gal_00000.png" in summary

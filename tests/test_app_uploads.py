@@ -76,3 +76,14 @@ def test_paths_escaping_the_upload_folder_are_refused(tmp_path):
         check_inside([root / "a.png", root / ".." / "secret.png"], root)
     with pytest.raises(UploadError, match="1 file_loc"):
         check_inside(["/etc/passwd"], root)
+
+
+def test_two_loose_images_with_one_name_are_refused(tmp_path):
+    catalog = tmp_path / "cat.csv"
+    catalog.write_text("id_str,file_loc\na,a.png\n")
+    for night in ("night1", "night2"):
+        (tmp_path / night).mkdir()
+        (tmp_path / night / "a.png").write_bytes(b"x")
+    with pytest.raises(UploadError, match="both called 'a.png'"):
+        store_upload(catalog, [tmp_path / "night1" / "a.png", tmp_path / "night2" / "a.png"], tmp_path / "up",
+                     UploadLimits())

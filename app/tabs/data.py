@@ -36,8 +36,7 @@ def load_upload(engine: Engine, session_id: str, catalog_file: str | None,
     uploads = engine.store.uploads_dir(session_id)
     folder = uploads / f"upload_{len(list(uploads.iterdir())) + 1:03d}"
     stored = store_upload(catalog_file, list(image_files or []), folder, engine.limits)
-    engine.submit_catalog(session_id, stored.catalog.name, engine.file_source(stored.catalog, stored.base_dirs),
-                          upload_root=uploads)
+    engine.submit_catalog(session_id, stored.catalog.name, engine.upload_source(stored), upload_root=uploads)
     return f"Checking {stored.catalog.name}…", gr.Timer(active=True)
 
 
