@@ -109,10 +109,10 @@ def make_scale(mode: str) -> Scale:
         return Scale((tiny,), 0.5, (40, 200), tiny, 300, 64, True, 24, image_size=64)
     if mode == "quick":
         return Scale((_demo_spec(512, 256), EncoderSpec("convnext_nano (random init, 224 px)", "convnext_nano",
-                                                         224, 32, 64, 32)),
+                                                         224, 16, 64, 80)),
                      3.0, (2_000, 20_000), tiny, 10_000, 640, True, 128)
     return Scale((_demo_spec(2000, 512), EncoderSpec("convnext_nano (random init, 224 px)", "convnext_nano",
-                                                      224, 32, 192, 64)),
+                                                      224, 16, 192, 128)),
                  5.0, (10_000, 100_000), tiny, 10_000, 640, True, 256)
 
 
@@ -552,7 +552,7 @@ def bench_memory(scale: Scale, cache_dir: Path, work_dir: Path) -> dict[str, Any
     """Peak RSS of validating and predicting catalogs of two sizes (rows reuse a few hundred files)."""
     spec = scale.memory_encoder
     source = encoder_source(spec, cache_dir)
-    base = survey_catalog(cache_dir, min(300, max(scale.memory_rows)), scale.image_size)
+    base = survey_catalog(cache_dir, min(300, max(scale.memory_rows) // 4), scale.image_size)
     out: dict[str, Any] = {"encoder": spec.label, "rows": list(scale.memory_rows), "loader_workers": 0}
     for what in ("validate", "predict"):
         peaks = []

@@ -95,9 +95,10 @@ def predict_on_catalog(
                                              card.std, augment=False)
     dataset = GalaxyDataset(catalog, label_cols=None, transform=inference_transform,
                             input_size=input_size or card.input_size, channels=card.channels)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        prefetch_factor=prefetch_factor if num_workers > 0 else None)
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    # Pinned host memory lets batches copy to the GPU asynchronously, overlapping the next batch's compute.
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                        prefetch_factor=prefetch_factor if num_workers > 0 else None, pin_memory=on_gpu)
     trainer = L.Trainer(accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False,
                         precision=precision or ("16-mixed" if on_gpu else "32-true"),
                         enable_progress_bar=enable_progress_bar, enable_model_summary=False)

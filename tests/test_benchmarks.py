@@ -1,0 +1,55 @@
+"""The benchmark suite runs end to end in its tiny mode and writes a table and JSON (no timing asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
+    tmp = tmp_path_factory.mktemp("bench")
+    out = tmp / "suite.json"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--tiny", "--only", "encoders", "memory", "gpu",
+         "--out", str(out), "--cache-dir", str(tmp / "cache"), "--threads", "1", "--workers", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text()), done.stdout
+
+
+def test_tiny_suite_reports_every_ratio_against_its_ceiling(tiny_results: tuple[dict, str]) -> None:
+    results, _ = tiny_results
+    (encoder,) = results["encoders"]
+    assert encoder["architecture"] == "test_convnext" and encoder["input_size"] == 32
+    assert encoder["ceiling"]["forward"] > 0 and encoder["ceiling"]["forward_backward"] > 0
+    predict = encoder["predict"]
+    ceiling = (predict["forward_ceiling_before"] + predict["forward_ceiling_after"]) / 2
+    assert predict["ratio_vs_forward"] == pytest.approx(predict["images_per_s"] / ceiling)
+    head = encoder["head_only"]
+    assert head["epochs"] == 20
+    assert head["ratio_vs_predict"] == pytest.approx(head["wall_s"] / head["predict_wall_s"])
+    assert encoder["full_finetune"]["images_per_s"] > 0
+
+
+def test_tiny_suite_reports_memory_at_two_sizes_and_gpu_status(tiny_results: tuple[dict, str]) -> None:
+    results, _ = tiny_results
+    memory = results["memory"]
+    assert memory["rows"] == [40, 200]
+    for what in ("validate", "predict"):
+        assert len(memory[what]["peak_mb"]) == 2 and min(memory[what]["peak_mb"]) > 0
+    assert results["gpu"]["status"] in ("measured", "not measured: no GPU")
+
+
+def test_tiny_suite_prints_a_table_and_the_machine(tiny_results: tuple[dict, str]) -> None:
+    results, stdout = tiny_results
+    assert "| 2 predict_on_catalog | test_convnext (32 px)" in stdout
+    assert "| 7 memory: predict |" in stdout
+    assert results["machine"]["cores"] >= 1 and results["date"]
