@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Optional, Union
 
@@ -98,6 +99,9 @@ def get_representations(
     return table
 
 
+# umap-learn itself finds exact neighbours below 4,096 rows; above this, up to here, we do (brute force).
+EXACT_KNN_MIN_ROWS = 4096
+EXACT_KNN_MAX_ROWS = 50_000
 UMAP_JIT_MODULES = ("umap.umap_", "umap.layouts", "umap.utils", "umap.spectral", "umap.distances", "umap.sparse")
 
 
@@ -128,7 +132,7 @@ def compute_umap(features: np.ndarray, n_neighbors: int = 15, min_dist: float = 
     ``n_neighbors`` is capped at ``N - 1`` so small catalogs work. Features wider than
     ``pca_components`` are first reduced by PCA (the usual step before UMAP: same neighbourhoods,
     much faster); ``n_epochs`` layout epochs (None: umap-learn's default, 500 below 10,000 rows).
-    10,000 x 640 features take ~6 s on 2 cores once numba's cache is warm.
+    See ``benchmarks/README.md`` for timings.
     """
     import umap
 
@@ -138,11 +142,24 @@ def compute_umap(features: np.ndarray, n_neighbors: int = 15, min_dist: float = 
     if pca_components is not None and features.shape[1] > pca_components and len(features) > pca_components:
         from sklearn.decomposition import PCA
 
-        features = PCA(n_components=pca_components, random_state=seed).fit_transform(features)
+        pca = PCA(n_components=pca_components, svd_solver="randomized", random_state=seed)
+        features = pca.fit_transform(features)
     _cache_umap_jit()
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(features) - 1), min_dist=min_dist,
-                        n_epochs=n_epochs, low_memory=True, random_state=seed)
-    return reducer.fit_transform(features)
+    n_neighbors = min(n_neighbors, len(features) - 1)
+    knn: tuple[Optional[np.ndarray], ...] = (None, None, None)
+    if EXACT_KNN_MIN_ROWS <= len(features) <= EXACT_KNN_MAX_ROWS:
+        # Exact neighbours in a second or two; umap-learn's approximate search (pynndescent) would
+        # recompile its numba code in every new process (~1 min on 2 cores).
+        from sklearn.neighbors import NearestNeighbors
+
+        distances, indices = NearestNeighbors(n_neighbors=n_neighbors, algorithm="brute").fit(
+            features).kneighbors(features)
+        knn = (indices, distances.astype(np.float32))
+    reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=n_epochs,
+                        low_memory=True, random_state=seed, precomputed_knn=knn[:2] if knn[0] is not None else knn)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")  # no index: fine, no .transform
+        return reducer.fit_transform(features)
 
 
 def nearest_neighbours(features: np.ndarray, index: int, k: int = 8) -> np.ndarray:
