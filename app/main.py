@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import threading
+import tempfile
 from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,7 +24,7 @@ from app.runs import RunStore, SessionError, new_session_id
 from app.tabs.data import build_data_tab, show_catalog
 from app.tabs.explore import build_explore_tab
 from app.tabs.results import build_results_tab, show_results
-from app.tabs.runs import build_runs_tab, list_runs
+from app.tabs.runs import build_runs_tab
 from app.tabs.schema import build_schema_tab
 from app.tabs.task import build_task_tab
 from app.tabs.train import LOCAL_ENCODER, build_train_tab, encoder_choices
@@ -89,23 +89,27 @@ def build_app(runs_dir: str | Path, hosted: bool = False, max_upload_mb: float =
                 results = build_results_tab(engine, session, run_version)
             with gr.Tab("6. Explore", id="explore", elem_id="tab-explore"):
                 explore = build_explore_tab(engine, session)
-            with gr.Tab("Runs", id="runs", elem_id="tab-runs"):
+            with gr.Tab("Runs", id="runs", elem_id="tab-runs") as runs_tab:
                 runs = build_runs_tab(engine, session, tabs, run_version)
         # A new catalog may bring a suggested tree: draw it once the Task tab has suggested it.
         task["suggested"].then(schema["restore"], [session], schema["outputs"])
         train["finished_run"].change(lambda run: run, [train["finished_run"]], [run_version])
+        # Past runs are read when the Runs tab is opened, not on every page load.
+        runs_tab.select(runs["refresh"], [session], [runs["table"], runs["picker"]])
 
         load_outputs = [*data["view"], data["timer"], task["task"], task["labels"], task["status"],
                         schema["name"], schema["editor"], schema["status"], schema["figure"],
-                        train["encoder"], explore["encoder"], *train["poll_outputs"],
-                        *explore["restore_outputs"], runs["table"], runs["picker"]]
+                        *train["poll_outputs"], *explore["restore_outputs"]]
         attached = demo.load(partial(attach_session, engine), [session], [session])
-        attached.then(partial(on_load, engine, data, task, schema, train, explore, runs), [session], load_outputs)
+        filled = attached.then(partial(on_load, engine, data, task, schema, train, explore), [session], load_outputs)
+        # Listing the encoders imports torch and timm (seconds, once per process): done after the rest
+        # of the page is filled in, so that does not wait for it (this also loads them for training).
+        filled.then(partial(encoder_dropdowns, hosted), None, [train["encoder"], explore["encoder"]])
         attached.then(partial(restore_results, engine), [session], results["outputs"])
     return demo
 
 
-def on_load(engine: Engine, data: dict, task: dict, schema: dict, train: dict, explore: dict, runs: dict,
+def on_load(engine: Engine, data: dict, task: dict, schema: dict, train: dict, explore: dict,
             session_id: str) -> tuple[Any, ...]:
     """Page load (and reload), once the session is attached: show everything it has done so far,
     re-attaching to a queued or running job."""
@@ -121,18 +125,20 @@ def on_load(engine: Engine, data: dict, task: dict, schema: dict, train: dict, e
         engine.submit_catalog(session_id, state.catalog_name or path.name, engine.file_source(path, (path.parent,)))
         data_view[0] = "Checking your catalog again…"
         data_timer = gr.Timer(active=True)
-    choices = encoder_choices(engine.hosted)
-    listed = [c for c in choices if c[1] != LOCAL_ENCODER]
-    default = "demo" if any(c[1] == "demo" for c in listed) else (listed[0][1] if listed else None)
-    train_encoder = gr.Dropdown(choices=choices, value=default)
-    explore_encoder = gr.Dropdown(choices=listed, value=default)
     return (*data_view, data_timer,
             *task["restore"](session_id),
             *schema["restore"](session_id),
-            train_encoder, explore_encoder,
             *train["poll"](session_id, None),
-            *explore["restore"](session_id, None),
-            *runs["refresh"](session_id))
+            *explore["restore"](session_id, None))
+
+
+def encoder_dropdowns(hosted: bool) -> tuple[gr.Dropdown, gr.Dropdown]:
+    """The Train and Explore encoder dropdowns: every listed encoder (Train also offers a local one),
+    the bundled demo encoder chosen when it is there."""
+    choices = encoder_choices(hosted)
+    listed = [c for c in choices if c[1] != LOCAL_ENCODER]
+    default = "demo" if any(c[1] == "demo" for c in listed) else (listed[0][1] if listed else None)
+    return gr.Dropdown(choices=choices, value=default), gr.Dropdown(choices=listed, value=default)
 
 
 def restore_results(engine: Engine, stored: str | None) -> tuple[Any, ...]:
@@ -150,12 +156,27 @@ def restore_results(engine: Engine, stored: str | None) -> tuple[Any, ...]:
     return show_results(engine, stored)
 
 
-def _prewarm() -> None:
-    """Import the heavy modules in the background so the first training or map starts sooner."""
-    import zoobot.config  # noqa: F401
-    import zoobot.encoders  # noqa: F401
+def _inside(path: Path, folder: str | Path) -> bool:
+    return path.resolve().is_relative_to(Path(folder).resolve())
 
-    logger.info("heavy modules loaded")
+
+def launch_options(runs_dir: Path, hosted: bool, max_upload_mb: float) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch``: no server-side rendering (no node process), no
+    monitoring endpoint, no MCP server, and as few served folders as possible.
+
+    Gradio hands out the files the app puts into a session's components as copies in its own cache,
+    and serves every file of an ``allowed_paths`` folder to anyone who asks for its path. It may copy
+    from the working folder and the temp folder without them being allowed paths, so a runs folder
+    there is not made one; elsewhere it has to be (hosted mode logs a warning).
+    """
+    served = not (_inside(runs_dir, os.getcwd()) or _inside(runs_dir, tempfile.gettempdir()))
+    if served and hosted:
+        logger.warning("the runs folder %s is outside the working folder and the temp folder, so Gradio serves "
+                       "any file in it to whoever knows its path (paths hold the random session id); put "
+                       "--runs-dir inside %s to serve only the copies handed to each session", runs_dir, os.getcwd())
+    return dict(theme=theme(), css=CSS, allowed_paths=[str(runs_dir)] if served else [],
+                max_file_size=f"{int(max_upload_mb)}mb", show_error=True, footer_links=["gradio"],
+                ssr_mode=False, enable_monitoring=False, mcp_server=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -170,13 +191,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-upload-mb", type=float, default=500.0, help="largest upload in MB (unzipped)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # Read when the page is built: no telemetry or version check, and up to 8 events at once (set
+    # here rather than by demo.queue(), which would build the server app a second time).
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("GRADIO_DEFAULT_CONCURRENCY_LIMIT", "8")
     hosted = args.hosted or bool(os.environ.get("SPACE_ID"))
     runs_dir = Path(args.runs_dir).expanduser().resolve()
+    options = launch_options(runs_dir, hosted, args.max_upload_mb)
     demo = build_app(runs_dir, hosted=hosted, max_upload_mb=args.max_upload_mb)
-    threading.Timer(2.0, _prewarm).start()
-    demo.queue(default_concurrency_limit=8).launch(
-        server_name=args.host, server_port=args.port, share=args.share, theme=theme(), css=CSS,
-        allowed_paths=[str(runs_dir)], max_file_size=f"{int(args.max_upload_mb)}mb", show_error=True,
-        footer_links=["gradio"],
-    )
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **options)

@@ -3,6 +3,7 @@ loss curves, the progress bar, the ETA and the device; stop early keeping the be
 
 from __future__ import annotations
 
+import functools
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,12 @@ MODE_CHOICES = [("Fast: train the head only (encoder frozen)", "head_only"),
                 ("Full finetune: train every layer (slower, best with a GPU)", "full")]
 
 
+@functools.cache
 def encoder_choices(hosted: bool) -> list[tuple[str, str]]:
-    """Dropdown choices ``(label, source)``: the registry's encoders, plus a local path when not hosted."""
+    """Dropdown choices ``(label, source)``: the registry's encoders, plus a local path when not hosted.
+
+    Listed once per process: reading the registry imports torch and timm.
+    """
     from zoobot.encoders import list_encoders
 
     choices = []
