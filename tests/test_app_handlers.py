@@ -342,3 +342,24 @@ def test_a_file_name_found_twice_in_the_upload_is_explained(engine, make_catalog
     summary, *_ = _finish_catalog_job(engine, sid)
     assert "Could not load the catalog" in summary
     assert "could be more than one uploaded image" in summary and "night1/gal_00000.png" in summary
+
+
+def test_hosted_sessions_only_see_and_download_their_own_runs(hosted_engine, make_catalog):
+    image = Path(make_catalog(n=1, size=32).file_loc[0])
+    mine, theirs = new_session_id(), new_session_id()
+    my_run = _finished_tree_run(hosted_engine, mine, image)
+    their_run = _finished_tree_run(hosted_engine, theirs, image)
+    my_folder = hosted_engine.store.session_dir(mine)
+
+    *_, downloads, _, _ = results.show_results(hosted_engine, mine)
+    assert {Path(f).name for f in downloads} >= {"config.yaml", "predictions.csv", "finetuned_model.zip"}
+    assert all(Path(f).resolve().is_relative_to(my_folder) for f in downloads)
+
+    table, picker = runs.list_runs(hosted_engine, mine)
+    assert list(table["name"]) == [my_run.name]
+    assert [value for _, value in picker.choices] == [str(my_run)]
+    with pytest.raises(gr.Error, match="not in your runs folder"):
+        runs.open_run(hosted_engine, mine, str(their_run))
+    hosted_engine.store.update_state(mine, run_dir=str(their_run))  # e.g. a state file edited by hand
+    with pytest.raises(gr.Error, match="not one of yours"):
+        results.show_results(hosted_engine, mine)
