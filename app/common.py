@@ -1,5 +1,5 @@
-"""Small helpers the tabs share: turning library errors into messages on the page, thumbnails,
-and the problem list with its one-click fixes."""
+"""Small helpers the tabs share: turning library errors into messages on the page, thumbnails and
+their short captions, and the problem list with its one-click fixes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import gradio as gr
 import numpy as np
+import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,28 @@ def short_value(value: object) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{int(value)}" if float(value).is_integer() else f"{value:.3g}"
     return str(value)
+
+
+def label_captions(sample: pd.DataFrame, label: str | None, schema: Any = None) -> list[str]:
+    """Short gallery captions: the end of each id and its label (``…000007 · ring 1``), or for a
+    vote-count tree the first question's leading answer and its votes (``…000007 · smooth 12/20``)."""
+    ids = [short_id(i) for i in sample["id_str"]]
+    if schema is not None and all(a.text in sample for a in schema.questions[0].answers):
+        question = schema.questions[0]
+        votes = sample[[a.text for a in question.answers]].to_numpy(dtype=float)
+        captions = []
+        for short, row in zip(ids, votes):
+            total = np.nansum(row)
+            if not total > 0:
+                captions.append(f"{short} · no votes")
+                continue
+            lead = question.answers[int(np.nanargmax(row))].text
+            answer = lead[len(question.text):].lstrip("_-") if lead.startswith(question.text) else lead
+            captions.append(f"{short} · {answer} {int(np.nanmax(row))}/{int(total)}")
+        return captions
+    if not label:
+        return ids
+    return [f"{short} · {label} {short_value(v)}" for short, v in zip(ids, sample[label])]
 
 
 def gallery_items(file_locs: Sequence[str], captions: Sequence[str], limit: int = 12) -> list[tuple[np.ndarray, str]]:

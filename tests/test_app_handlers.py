@@ -287,7 +287,7 @@ def test_tree_galleries_show_the_leading_answer(engine, make_catalog):
     assert not any("synthetic" in c or "smooth-or-featured" in c for _, c in [*confident, *wrong])
 
 
-def test_neighbour_captions_give_rank_and_similarity(engine, make_catalog):
+def test_neighbour_captions_give_rank_and_label_or_similarity(engine, make_catalog):
     sid = new_session_id()
     catalog = make_catalog(n=4, size=32)
     data.load_path(engine, sid, str(Path(catalog.file_loc[0]).parent.parent / "catalog.csv"))
@@ -297,7 +297,11 @@ def test_neighbour_captions_give_rank_and_similarity(engine, make_catalog):
                   "f0": [1.0, 1, 0, -1], "f1": [0.0, 0.1, 1, 0]}).to_parquet(map_dir / "map.parquet")
     engine.store.update_state(sid, map_dir=str(map_dir))
     gallery, _ = explore.show_neighbours(engine, sid, "gal_00000", 2, None)
-    assert [caption for _, caption in gallery] == ["chosen …_00000", "1. …_00001 · sim 1.00", "2. …_00002 · sim 0.00"]
+    assert [caption for _, caption in gallery] == ["chosen …_00000 · 1.000", "1. …_00001 · 0.995", "2. …_00002 · 0.000"]
+    task.use_task(engine, sid, "classification", ["label"])
+    gallery, _ = explore.show_neighbours(engine, sid, "gal_00000", 2, None)
+    assert [caption for _, caption in gallery] == ["chosen …_00000 · label 0", "1. …_00001 · label 1",
+                                                   "2. …_00002 · label 0"]
 
 
 @pytest.mark.parametrize("written_as", ["/home/me/cutouts/{name}", "C:\\Users\\me\\cutouts\\{name}", "images/{name}"])

@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import numpy as np
 import pandas as pd
 
 from app import plots
-from app.common import (fix_choices, gallery_items, parse_fix_choice, plain_errors, problems_markdown, short_id,
-                        short_value)
+from app.common import fix_choices, gallery_items, label_captions, parse_fix_choice, plain_errors, problems_markdown
 from app.engine import AppInputError, Engine
 from app.uploads import store_upload
 
@@ -82,28 +80,6 @@ def _default_label(engine: Engine, session_id: str, catalog: pd.DataFrame) -> tu
     return cols[0], get_schema(schema_name)
 
 
-def preview_captions(sample: pd.DataFrame, label: str | None, schema: Any = None) -> list[str]:
-    """Short gallery captions: the end of each id and its label (``…000007 · ring 1``), or for a
-    vote-count tree the first question's leading answer and its votes (``…000007 · smooth 12/20``)."""
-    ids = [short_id(i) for i in sample["id_str"]]
-    if schema is not None and all(a.text in sample for a in schema.questions[0].answers):
-        question = schema.questions[0]
-        votes = sample[[a.text for a in question.answers]].to_numpy(dtype=float)
-        captions = []
-        for short, row in zip(ids, votes):
-            total = np.nansum(row)
-            if not total > 0:
-                captions.append(f"{short} · no votes")
-                continue
-            lead = question.answers[int(np.nanargmax(row))].text
-            answer = lead[len(question.text):].lstrip("_-") if lead.startswith(question.text) else lead
-            captions.append(f"{short} · {answer} {int(np.nanmax(row))}/{int(total)}")
-        return captions
-    if not label:
-        return ids
-    return [f"{short} · {label} {short_value(v)}" for short, v in zip(ids, sample[label])]
-
-
 def show_catalog(engine: Engine, session_id: str) -> tuple[Any, ...]:
     """Everything the Data tab shows about the session's current catalog.
 
@@ -127,7 +103,7 @@ def show_catalog(engine: Engine, session_id: str) -> tuple[Any, ...]:
         summary += "\n\n**Ready:** go on to **2. Task**."
     label, schema = _default_label(engine, session_id, catalog)
     sample = catalog.head(12)
-    captions = preview_captions(sample, label, schema)
+    captions = label_captions(sample, label, schema)
     choices = fix_choices(report.problems)
     return (
         summary,

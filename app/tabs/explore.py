@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from app import plots
-from app.common import gallery_items, plain_errors, short_id
+from app.common import gallery_items, label_captions, plain_errors, short_id
 from app.engine import AppInputError, Engine
 from app.runs import read_predictions
 from app.tabs.train import LOCAL_ENCODER
@@ -124,7 +124,7 @@ def _neighbours(engine: Engine, session_id: str, galaxy: str, k: int) -> tuple[l
 @plain_errors
 def show_neighbours(engine: Engine, session_id: str, galaxy: str | None, k: float, colour: str | None) -> tuple[Any, Any]:
     """The chosen galaxy and its ``k`` nearest neighbours in representation space, captioned with their
-    rank and cosine similarity to the chosen galaxy.
+    rank and label (the cosine similarity to the chosen galaxy when no task is chosen yet).
 
     Returns:
         ``(gallery, map figure with them marked)``.
@@ -136,8 +136,14 @@ def show_neighbours(engine: Engine, session_id: str, galaxy: str | None, k: floa
         raise AppInputError("Draw a map first.")
     chosen, similarity = _neighbours(engine, session_id, galaxy, int(k))
     rows = points.set_index("id_str").loc[chosen].reset_index()
-    captions = [f"chosen {short_id(chosen[0])}"]
-    captions += [f"{rank}. {short_id(g)} · sim {s:.2f}" for rank, (g, s) in enumerate(zip(chosen[1:], similarity[1:]), 1)]
+    state = engine.state(session_id)
+    label = next((c for c in state.label_cols if c in rows), None)
+    schema = engine.schema(session_id) if state.task == "tree" else None
+    if label is None and schema is None:
+        labels = [f"{short_id(g)} · {s:.3f}" for g, s in zip(chosen, similarity)]
+    else:
+        labels = label_captions(rows, label, schema)
+    captions = [f"chosen {labels[0]}", *[f"{rank}. {text}" for rank, text in enumerate(labels[1:], 1)]]
     return gallery_items(rows["file_loc"].astype(str), captions, limit=len(rows)), plots.umap_scatter(points, colour, chosen)
 
 
@@ -155,7 +161,7 @@ def build_explore_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any
     with gr.Row():
         galaxy = gr.Dropdown(label="Galaxy (type to search its id)", choices=[], filterable=True, elem_id="explore-galaxy")
         k = gr.Slider(3, 24, value=8, step=1, label="Similar galaxies to show", elem_id="explore-k")
-    neighbours = gr.Gallery(label="The chosen galaxy and its most similar galaxies (rank · cosine similarity)", columns=9, height=220,
+    neighbours = gr.Gallery(label="The chosen galaxy and its most similar galaxies, most similar first", columns=9, height=220,
                             elem_id="explore-neighbours", elem_classes=["zoobot-gallery"])
     timer = gr.Timer(1.0, active=False)
 
