@@ -161,7 +161,7 @@ def build_explore_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any
     with gr.Row():
         galaxy = gr.Dropdown(label="Galaxy (type to search its id)", choices=[], filterable=True, elem_id="explore-galaxy")
         k = gr.Slider(3, 24, value=8, step=1, label="Similar galaxies to show", elem_id="explore-k")
-    neighbours = gr.Gallery(label="The chosen galaxy and its most similar galaxies, most similar first", columns=9, height=220,
+    neighbours = gr.Gallery(label="The chosen galaxy and its most similar galaxies, most similar first", columns=6, height=440,
                             elem_id="explore-neighbours", elem_classes=["zoobot-gallery"])
     timer = gr.Timer(1.0, active=False)
 
