@@ -138,8 +138,9 @@ def test_wrong_column_types_for_the_task_are_refused(engine, make_catalog):
         task.use_task(engine, sid, "classification", ["target", "morphology"])
     with pytest.raises(gr.Error, match="Choose a task"):
         task.use_task(engine, sid, None, ["target"])
-    status, *_ = task.use_task(engine, sid, "regression", ["target"])
+    status, _, fix_radio, fix_button = task.use_task(engine, sid, "regression", ["target"])
     assert "**8** labelled" in status
+    assert fix_radio.visible is False and fix_button.visible is False
 
 
 def test_task_is_proposed_and_unlabelled_rows_are_counted(engine, make_catalog):
@@ -367,3 +368,22 @@ def test_hosted_sessions_only_see_and_download_their_own_runs(hosted_engine, mak
     hosted_engine.store.update_state(mine, run_dir=str(their_run))  # e.g. a state file edited by hand
     with pytest.raises(gr.Error, match="not one of yours"):
         results.show_results(hosted_engine, mine)
+
+
+def test_blank_votes_show_the_task_fix_button_and_the_fix_hides_it(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=6, size=32, task="tree")
+    catalog["has-bar_yes"] = catalog["has-bar_yes"].astype(float)
+    catalog.loc[2, "has-bar_yes"] = np.nan
+    path = Path(catalog.file_loc[0]).parent.parent / "catalog.csv"
+    catalog.to_csv(path, index=False)
+    data.load_path(engine, sid, str(path))
+    _finish_catalog_job(engine, sid)
+    tree = ("questions:\n- name: smooth-or-featured\n  answers: [smooth, featured]\n"
+            "- name: has-bar\n  answers: [yes, no]\n  asked_after: smooth-or-featured_featured\n")
+    schema.use_schema(engine, sid, schema.CUSTOM, tree)
+    labels = ["smooth-or-featured_smooth", "smooth-or-featured_featured", "has-bar_yes", "has-bar_no"]
+    _, _, fix_radio, fix_button = task.use_task(engine, sid, "tree", labels)
+    assert fix_radio.visible and fix_button.visible
+    _, _, fix_radio, fix_button = task.apply_task_fix(engine, sid, fix_radio.value, "tree", labels)
+    assert fix_radio.visible is False and fix_button.visible is False

@@ -65,7 +65,7 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
     """Check and save the chosen task and target columns.
 
     Returns:
-        ``(status, problems, fix radio)``.
+        ``(status, problems, fix radio, fix button)``; the fix radio and button show only when there is a fix.
 
     Raises:
         gr.Error: If no task or no column is chosen, or the columns cannot be used for the task.
@@ -102,7 +102,8 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
                else "\n\n**Ready:** go on to **4. Train**" + (" (check the tree on **3. Schema**)." if task == "tree" else "."))
     choices = fix_choices(report.problems)
     return (status, problems_markdown(report.problems),
-            gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)))
+            gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)),
+            gr.Button(visible=bool(choices)))
 
 
 @plain_errors
@@ -131,11 +132,12 @@ def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr
     status = gr.Markdown(elem_id="task-status")
     problems = gr.Markdown(elem_id="task-problems")
     fix_radio = gr.Radio(label="One-click fixes", choices=[], visible=False, elem_id="task-fix-choice")
-    fix_btn = gr.Button("Apply the chosen fix", elem_id="task-fix")
+    fix_btn = gr.Button("Apply the chosen fix", visible=False, elem_id="task-fix")
 
     suggest_btn.click(partial(suggest_task, engine), [session], [task, labels, status])
     suggested = catalog_version.change(partial(suggest_task, engine), [session], [task, labels, status])
-    use_btn.click(partial(use_task, engine), [session, task, labels], [status, problems, fix_radio])
-    fix_btn.click(partial(apply_task_fix, engine), [session, fix_radio, task, labels], [status, problems, fix_radio])
+    use_btn.click(partial(use_task, engine), [session, task, labels], [status, problems, fix_radio, fix_btn])
+    fix_btn.click(partial(apply_task_fix, engine), [session, fix_radio, task, labels],
+                  [status, problems, fix_radio, fix_btn])
     return {"task": task, "labels": labels, "status": status, "suggested": suggested,
             "restore": partial(suggest_task, engine, prefer_saved=True)}
