@@ -22,4 +22,4 @@ COPY --chown=user . .
 RUN pip install --no-cache-dir --user .
 
 EXPOSE 7860
-CMD ["zoobot-app", "--hosted", "--host", "0.0.0.0", "--port", "7860", "--runs-dir", "/home/user/runs"]
+CMD ["zoobot-app", "--hosted", "--host", "0.0.0.0", "--port", "7860", "--runs-dir", "runs"]

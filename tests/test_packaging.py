@@ -60,6 +60,10 @@ def test_dockerfile_serves_the_app_on_the_front_matter_port_as_uid_1000():
     assert ("USER", "user") in rows
     cmd = next(rest for k, rest in rows if k == "CMD")
     assert '"zoobot-app"' in cmd and '"--hosted"' in cmd and f'"{port}"' in cmd
+    # Runs stay under the working directory: Gradio then hands files out as copies, and never
+    # serves the runs folder itself (where other sessions' files live).
+    runs_dir = re.search(r'"--runs-dir", "([^"]+)"', cmd).group(1)
+    assert not runs_dir.startswith("/")
 
 
 def test_dockerfile_entry_point_is_a_console_script_of_the_package():
