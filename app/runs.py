@@ -156,11 +156,9 @@ class RunStore:
 
 def read_progress(run_dir: str | Path) -> dict[str, Any] | None:
     """The run's ``progress.json``, or ``None`` while it does not exist or is being rewritten."""
-    path = Path(run_dir) / "progress.json"
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    from zoobot.config import read_progress as read_run_progress
+
+    return read_run_progress(run_dir) or None
 
 
 def read_metrics(run_dir: str | Path) -> pd.DataFrame | None:
