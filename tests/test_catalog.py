@@ -175,3 +175,22 @@ def test_fix_not_offered_is_refused(make_catalog):
     report = validate_catalog(df, label_cols=["label"], task="classification", raise_on_error=False)
     with pytest.raises(ValueError, match="cannot be fixed"):
         apply_fix(df, problem(report, "single_class"))
+
+
+def test_dropping_rows_is_not_offered_when_every_row_is_affected(tmp_path):
+    catalog = pd.DataFrame({"id_str": ["a", "b", "c"],
+                            "file_loc": [str(tmp_path / f"{i}.png") for i in "abc"], "label": [0, 1, 0]})
+    report = validate_catalog(catalog, label_cols=["label"], task="classification", raise_on_error=False)
+    missing = next(p for p in report.problems if p.rows and len(p.rows) == 3)
+    assert "drop_rows" not in missing.fixes
+    assert "would leave nothing to train on" in missing.message
+    catalog.loc[0, "file_loc"] = str(_write_png(tmp_path / "ok.png"))
+    report = validate_catalog(catalog, label_cols=["label"], task="classification", raise_on_error=False)
+    assert any("drop_rows" in p.fixes for p in report.problems)
+
+
+def _write_png(path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (40, 40, 40)).save(path)
+    return path

@@ -7,6 +7,8 @@ silently corrupt training (NaN or negative vote counts, one-class labels, missin
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
@@ -457,11 +459,22 @@ def validate_catalog(
             _check_regression(catalog, present, report)
         else:
             report.n_labelled = int(catalog[present].notna().all(axis=1).sum())
+    report.problems = [_without_emptying_fix(problem, len(catalog)) for problem in report.problems]
     if raise_on_error and report.errors:
         lines = "\n".join(f"- {p.message}" for p in report.errors)
         raise CatalogError(f"The catalog has {len(report.errors)} problem(s) to fix before training:\n{lines}",
                            report)
     return report
+
+
+def _without_emptying_fix(problem: CatalogProblem, n_rows: int) -> CatalogProblem:
+    """Never offer to drop rows when every row is affected: that fix would leave an empty catalog."""
+    if "drop_rows" not in problem.fixes or len(problem.rows) < n_rows:
+        return problem
+    return dataclasses.replace(
+        problem, fixes=tuple(f for f in problem.fixes if f != "drop_rows"),
+        message=problem.message + " Every row is affected, so removing them would leave nothing to "
+        "train on: correct the catalog (or upload the images, e.g. as a .zip) instead.")
 
 
 def apply_fix(catalog: pd.DataFrame, problem: CatalogProblem, fix: Optional[str] = None) -> pd.DataFrame:
