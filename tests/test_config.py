@@ -22,7 +22,8 @@ def test_yaml_round_trip_keeps_every_setting(tmp_path):
     config.to_yaml(path)
     assert RunConfig.from_yaml(path) == config
     assert RunConfig.from_yaml(path.read_text()) == config
-    assert rerun_command(path) == f"zoobot finetune --config {path}"
+    assert rerun_command(path) == (f"zoobot finetune --config {path} "
+                                   f"--run-dir {tmp_path.parent / (tmp_path.name + '-rerun')}")
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ def test_cli_reruns_an_exported_config_and_predicts(make_catalog, tmp_path):
     config_path = tmp_path / "exported.yaml"
     config.to_yaml(config_path)
     command = rerun_command(config_path).split()
-    assert command[:2] == ["zoobot", "finetune"]
+    assert command[:2] == ["zoobot", "finetune"] and command[-2] == "--run-dir"
     cli = [sys.executable, "-m", "zoobot.cli"]
     done = subprocess.run([*cli, *command[1:], "--accelerator", "cpu"], capture_output=True, text=True,
                           timeout=600)

@@ -189,8 +189,13 @@ class RunConfig:
 
 
 def rerun_command(config_path: str | Path) -> str:
-    """The headless command that re-runs a saved run (add ``--devices``/``--num-nodes`` on a cluster)."""
-    return f"zoobot finetune --config {config_path}"
+    """The headless command that re-runs a saved run (add ``--devices``/``--num-nodes`` on a cluster).
+
+    The re-run writes into a new folder beside the original run, so the original stays intact.
+    """
+    config_path = Path(config_path)
+    run_dir = config_path.parent
+    return f"zoobot finetune --config {config_path} --run-dir {run_dir.parent / (run_dir.name + '-rerun')}"
 
 
 def propose_task(catalog: pd.DataFrame) -> tuple[Task, list[str], Optional[str]]:

@@ -23,8 +23,9 @@ def classification_metrics(
         class_names: one name per class index.
 
     Returns:
-        ``{'accuracy', 'precision': {class: p}, 'recall': {class: r}, 'confusion_matrix': [[...]],
-        'classes', 'n'}``; the confusion matrix has true classes as rows.
+        ``{'accuracy', 'majority_accuracy', 'predicted_classes', 'precision': {class: p},
+        'recall': {class: r}, 'confusion_matrix': [[...]], 'classes', 'n'}``; the confusion
+        matrix has true classes as rows.
     """
     y_true = np.asarray(y_true, dtype=int)
     y_pred = np.asarray(y_pred, dtype=int)
@@ -40,6 +41,10 @@ def classification_metrics(
     return {
         "n": n,
         "accuracy": float(diagonal.sum() / n) if n else float("nan"),
+        # What always answering the most common class would score, and how many classes the model
+        # used at all: a model predicting one class has learned nothing, whatever its accuracy.
+        "majority_accuracy": float(actual.max() / n) if n else float("nan"),
+        "predicted_classes": int((predicted > 0).sum()),
         "classes": [str(c) for c in class_names],
         "precision": {str(c): float(p) for c, p in zip(class_names, precision)},
         "recall": {str(c): float(r) for c, r in zip(class_names, recall)},

@@ -1,0 +1,49 @@
+"""Test-set metrics from prediction tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from zoobot.evaluate import classification_metrics, regression_metrics, tree_metrics
+
+
+def test_classification_metrics_against_hand_counts():
+    metrics = classification_metrics([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 0, 2], ["a", "b", "c"])
+    assert metrics["accuracy"] == pytest.approx(4 / 6)
+    assert metrics["confusion_matrix"] == [[2, 1, 0], [1, 1, 0], [0, 0, 1]]
+    assert metrics["precision"] == {"a": pytest.approx(2 / 3), "b": 0.5, "c": 1.0}
+    assert metrics["recall"] == {"a": pytest.approx(2 / 3), "b": 0.5, "c": 1.0}
+    assert metrics["majority_accuracy"] == pytest.approx(3 / 6)
+    assert metrics["predicted_classes"] == 3
+
+
+def test_a_model_answering_one_class_is_exposed():
+    metrics = classification_metrics([0, 0, 0, 1], [0, 0, 0, 0], ["no ring", "ring"])
+    assert metrics["accuracy"] == metrics["majority_accuracy"] == 0.75
+    assert metrics["predicted_classes"] == 1
+    assert metrics["recall"]["ring"] == 0.0
+
+
+def test_regression_metrics():
+    metrics = regression_metrics(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 4.0]))
+    assert metrics["rmse"] == pytest.approx(np.sqrt(4 / 3))
+    assert metrics["mae"] == pytest.approx(2 / 3)
+    assert metrics["r2"] == pytest.approx(1 - 4 / 2)
+
+
+def test_tree_metrics_skip_unasked_questions(tiny_schema_pairs):
+    from zoobot.schemas import Schema
+
+    schema = Schema(*tiny_schema_pairs)
+    rows = pd.DataFrame({
+        "smooth-or-featured_smooth": [3, 0], "smooth-or-featured_featured": [1, 4],
+        "has-bar_yes": [0, 2], "has-bar_no": [0, 2],
+        "smooth-or-featured_smooth_fraction": [0.75, 0.0],
+        "smooth-or-featured_featured_fraction": [0.25, 1.0],
+        "has-bar_yes_fraction": [0.9, 0.7], "has-bar_no_fraction": [0.1, 0.3],
+    })
+    metrics = tree_metrics(rows, schema)
+    assert metrics["vote_fraction_mae"]["smooth-or-featured"] == 0.0
+    assert metrics["vote_fraction_mae"]["has-bar"] == pytest.approx(0.2)  # only row 2 was asked
