@@ -52,6 +52,15 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     assert expected[task] in test_metrics and test_metrics["split"] == "test"
     reloaded = load_run_model(run_dir)
     assert reloaded.card.input_size[1:] == (32, 32)
+    if task == "classification":  # the app's download, a zip of model/, loads as it is
+        import shutil
+
+        import torch
+
+        archive = shutil.make_archive(str(tmp_path / "finetuned_model"), "zip", run_dir / "model")
+        from_zip = load_run_model(archive)
+        for name, value in reloaded.state_dict().items():
+            assert torch.equal(value, from_zip.state_dict()[name])
 
 
 def test_stop_event_ends_early_and_keeps_best_weights(make_catalog, tmp_path):
@@ -75,6 +84,14 @@ def test_failure_is_recorded_with_its_message(make_catalog, tmp_path):
         run_finetune(config, accelerator="cpu")
     progress = read_progress(tmp_path / "run")
     assert progress["status"] == "failed" and "no_such_column" in progress["error"]
+
+
+def test_a_folder_without_a_model_is_explained(tmp_path):
+    with pytest.raises(ConfigError, match="No finetuned model found"):
+        load_run_model(tmp_path)
+    (tmp_path / "other.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty zip
+    with pytest.raises(ConfigError, match="not a finetuned model download"):
+        load_run_model(tmp_path / "other.zip")
 
 
 def test_missing_catalog_is_a_config_error(tmp_path):

@@ -571,17 +571,35 @@ def export_model(model: "L.LightningModule", config: RunConfig, directory: Path)
 
 
 def load_run_model(path: str | Path) -> "L.LightningModule":
-    """Load a finetuned model exported by a run (its folder, or the run folder), without pickle."""
-    from safetensors.torch import load_file
+    """Load a finetuned model exported by a run, without pickle.
+
+    Args:
+        path: the run folder, its ``model/`` folder, or the app's ``finetuned_model.zip`` download
+            (read in memory; nothing is extracted).
+    """
+    from safetensors.torch import load, load_file
 
     path = Path(path)
-    directory = path / "model" if (path / "model").is_dir() else path
-    if not (directory / "model.safetensors").is_file():
-        raise ConfigError(
-            f"No finetuned model found in {path}: expected model/model.safetensors from a finished run."
-        )
-    config = RunConfig.from_yaml(directory / "config.yaml")
+    if path.suffix == ".zip" and path.is_file():
+        import zipfile
+
+        with zipfile.ZipFile(path) as archive:
+            members = {Path(name).name: name for name in archive.namelist()}
+            if not {"model.safetensors", "config.yaml"} <= members.keys():
+                raise ConfigError(f"{path} is not a finetuned model download: it needs "
+                                  "model.safetensors and config.yaml.")
+            config = RunConfig.from_yaml(archive.read(members["config.yaml"]).decode())
+            state = load(archive.read(members["model.safetensors"]))
+    else:
+        directory = path / "model" if (path / "model").is_dir() else path
+        if not (directory / "model.safetensors").is_file():
+            raise ConfigError(
+                f"No finetuned model found in {path}: give a run folder, its model/ folder, or the "
+                "app's finetuned_model.zip."
+            )
+        config = RunConfig.from_yaml(directory / "config.yaml")
+        state = load_file(str(directory / "model.safetensors"))
     model = build_model(config, len(config.class_names) or None)
-    model.load_state_dict(load_file(str(directory / "model.safetensors")))
+    model.load_state_dict(state)
     model.eval()
     return model
