@@ -4,6 +4,7 @@ loss curves, the progress bar, the ETA and the device; stop early keeping the be
 from __future__ import annotations
 
 import functools
+import shutil
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from app.engine import AppInputError, Engine
 from app.runs import read_metrics, read_progress
 
 LOCAL_ENCODER = "local"
+HEAD_ONLY_LEARNING_RATE = 1e-3
+FULL_FINETUNE_LEARNING_RATE = 1e-4
 MODE_CHOICES = [("Fast: train the head only (encoder frozen)", "head_only"),
                 ("Full finetune: train every layer (slower, best with a GPU)", "full")]
 
@@ -68,7 +71,7 @@ def start_training(engine: Engine, session_id: str, encoder: str | None, local_p
     from zoobot.config import RunConfig
 
     state = engine.state(session_id)
-    if not state.catalog_path:
+    if not state.catalog_path or not Path(state.catalog_path).is_file():
         raise AppInputError("Load a catalog on the Data tab first.")
     if not state.task or not state.label_cols:
         raise AppInputError("Choose a task and the column(s) to predict on the Task tab first.")
@@ -76,6 +79,10 @@ def start_training(engine: Engine, session_id: str, encoder: str | None, local_p
     if running is not None and running.active:
         raise AppInputError("You already have a run queued or training; stop it first, or wait for it to finish.")
     source = _encoder_source(engine, encoder, local_path)
+    data_check = engine.check(session_id)
+    if data_check is not None and not data_check.report.ok:
+        raise AppInputError("Fix the problems listed on the Data tab first: "
+                            + " ".join(p.message for p in data_check.report.errors))
     report = engine.check_labels(session_id, state.task, state.label_cols)
     if not report.ok:
         raise AppInputError("The labels have problems to fix first (see the Task tab): "
@@ -88,8 +95,12 @@ def start_training(engine: Engine, session_id: str, encoder: str | None, local_p
         raise AppInputError(f"Train ({train_fraction:.2f}) and validation ({val_fraction:.2f}) fractions add up to "
                             "more than 1; lower one of them.")
     run_dir = engine.store.new_run_dir(session_id, state.task)
+    # The run keeps its own copy: the session's catalog file is overwritten by the next catalog
+    # loaded, and the run's config must re-run on the data it was trained on.
+    run_catalog = run_dir / "catalog.parquet"
+    shutil.copyfile(state.catalog_path, run_catalog)
     config = RunConfig(
-        task=state.task, catalog=state.catalog_path, label_cols=list(state.label_cols), run_dir=str(run_dir),
+        task=state.task, catalog=str(run_catalog), label_cols=list(state.label_cols), run_dir=str(run_dir),
         schema=schema, encoder=source, training_mode=mode, max_epochs=int(epochs),
         learning_rate=float(learning_rate), batch_size=int(batch_size),
         image_size=int(image_size) if image_size else None, weight_decay=float(weight_decay),
@@ -99,7 +110,7 @@ def start_training(engine: Engine, session_id: str, encoder: str | None, local_p
     try:
         config.validate()
     except ValueError:
-        run_dir.rmdir()
+        shutil.rmtree(run_dir)
         raise
     config.to_yaml(run_dir / "config.yaml")
     job = engine.submit_training(session_id, config)
@@ -155,6 +166,24 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> tuple[Any, ...]
     return (plots.progress_html(progress), text, *figures, gr.Timer(active=False), [run_dir, n_epochs], run_dir)
 
 
+def learning_rate_for_mode(mode: str, learning_rate: float | None) -> Any:
+    """Follow the learning-rate hint when the training mode changes, unless the user chose their own.
+
+    Args:
+        mode: ``'head_only'`` or ``'full'``.
+        learning_rate: The learning rate now in the form.
+
+    Returns:
+        The other mode's default when ``learning_rate`` is still this mode's opposite default, else
+        ``gr.skip()`` (the user's own value stays).
+    """
+    if mode == "full" and learning_rate == HEAD_ONLY_LEARNING_RATE:
+        return FULL_FINETUNE_LEARNING_RATE
+    if mode == "head_only" and learning_rate == FULL_FINETUNE_LEARNING_RATE:
+        return HEAD_ONLY_LEARNING_RATE
+    return gr.skip()
+
+
 @plain_errors
 def stop_training(engine: Engine, session_id: str) -> str:
     """Stop the session's run: a queued run is cancelled, a training run ends keeping its best weights."""
@@ -179,7 +208,7 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     with gr.Row():
         epochs = gr.Number(label="Epochs (at most)", value=10, minimum=1, maximum=1000, precision=0,
                            elem_id="train-epochs")
-        learning_rate = gr.Number(label="Learning rate", value=1e-3, minimum=1e-7, maximum=0.5,
+        learning_rate = gr.Number(label="Learning rate", value=HEAD_ONLY_LEARNING_RATE, minimum=1e-7, maximum=0.5,
                                   elem_id="train-lr", info="1e-3 for the head only, 1e-4 for full finetuning")
         batch_size = gr.Number(label="Batch size", value=32, minimum=1, maximum=1024, precision=0,
                                elem_id="train-batch")
@@ -210,6 +239,7 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
 
     inputs = [session, encoder, local_path, mode, epochs, learning_rate, batch_size, image_size, train_fraction,
               val_fraction, weight_decay, layer_decay, patience, seed]
+    mode.change(learning_rate_for_mode, [mode, learning_rate], [learning_rate])
     start_btn.click(partial(start_training, engine), inputs, [progress, status, timer])
     stop_btn.click(partial(stop_training, engine), [session], [status])
     poll_outputs = [progress, status, loss_plot, metric_plot, timer, seen, finished_run]
