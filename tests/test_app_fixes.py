@@ -75,3 +75,78 @@ def test_the_learning_rate_follows_the_mode_while_it_is_a_default(mode, now, exp
 @pytest.mark.parametrize("mode, now", [("full", 3e-4), ("head_only", 5e-3), ("head_only", 1e-3), ("full", 1e-4)])
 def test_a_learning_rate_the_user_chose_is_kept(mode, now):
     assert train.learning_rate_for_mode(mode, now) == gr.skip()
+
+
+def _finished_run(engine: Engine, sid: str, image: str, task_name: str, metrics: dict) -> Path:
+    """A finished single-column run as run_finetune leaves it: config, predictions, test metrics."""
+    run_dir = engine.store.new_run_dir(sid, task_name)
+    n = 6
+    frame = {"id_str": [f"gal_{i}" for i in range(n)], "file_loc": [image] * n, "split": ["test", "val"] * (n // 2)}
+    if task_name == "classification":
+        frame.update(label=[0, 1] * (n // 2), pred_class=[0] * n, prob_0=[0.8] * n, prob_1=[0.2] * n)
+        label = "label"
+    else:
+        frame.update(target=[0.1, 0.5, 0.9] * (n // 3), pred_target=[0.9, 0.1, 0.5] * (n // 3))
+        label = "target"
+    pd.DataFrame(frame).to_csv(run_dir / "predictions.csv", index=False)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({"task": task_name, "label_cols": [label]}))
+    (run_dir / "test_metrics.json").write_text(json.dumps({"n": n // 2, "split": "test", **metrics}))
+    (run_dir / "progress.json").write_text(json.dumps({"status": "finished"}))
+    engine.store.update_state(sid, run_dir=str(run_dir))
+    return run_dir
+
+
+CLASSIFICATION = {"accuracy": 0.5, "classes": [0, 1], "confusion_matrix": [[3, 0], [3, 0]],
+                  "precision": {"0": 0.5, "1": 0.0}, "recall": {"0": 1.0, "1": 0.0}}
+
+
+def test_classification_results_give_the_baseline_and_warn_of_a_one_class_model(engine, make_catalog):
+    sid = new_session_id()
+    image = make_catalog(n=1, size=32).file_loc[0]
+    _finished_run(engine, sid, image, "classification", dict(CLASSIFICATION, majority_accuracy=0.72,
+                                                               predicted_classes=1))
+    summary, *_ = results.show_results(engine, sid)
+    assert "Always answering the most common class would score 72%" in summary
+    assert "predicts only one class for every galaxy" in summary and "Try more epochs" in summary
+
+    _finished_run(engine, sid, image, "classification", dict(CLASSIFICATION, predicted_classes=2))
+    summary, *_ = results.show_results(engine, sid)
+    assert "Accuracy 50.0%" in summary
+    assert "most common class" not in summary and "only one class" not in summary
+
+
+@pytest.mark.parametrize("r2, warned", [(-0.4, True), (0.6, False)])
+def test_regression_results_say_when_r2_is_worse_than_the_average(engine, make_catalog, r2, warned):
+    sid = new_session_id()
+    image = make_catalog(n=1, size=32).file_loc[0]
+    _finished_run(engine, sid, image, "regression", {"rmse": 0.3, "mae": 0.2, "r2": r2})
+    summary, *_ = results.show_results(engine, sid)
+    assert ("worse than always predicting the average target" in summary) is warned
+
+
+def test_a_failed_latest_run_is_explained_with_its_error(engine):
+    sid = new_session_id()
+    run_dir = engine.store.new_run_dir(sid, "classification")
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({"task": "classification", "label_cols": ["label"]}))
+
+    def failing(ctx):
+        (run_dir / "progress.json").write_text(json.dumps({"status": "failed"}))
+        raise ValueError("Column 'ring' has only one class; choose a column with at least two classes.")
+
+    engine.store.update_state(sid, run_dir=str(run_dir))
+    job = engine.manager.submit("train", sid, failing, run_dir=str(run_dir))
+    engine.manager.wait(job.id, timeout=5)
+    summary, *_ = results.show_results(engine, sid)
+    assert summary == ("**Your latest run failed:** Column 'ring' has only one class; choose a column with at "
+                       "least two classes. Earlier runs are in the **Runs** tab.")
+    assert "is failed" not in summary
+
+
+def test_a_failed_run_found_after_a_restart_reads_its_error_from_progress(engine):
+    sid = new_session_id()
+    run_dir = engine.store.new_run_dir(sid, "regression")
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({"task": "regression", "label_cols": ["target"]}))
+    (run_dir / "progress.json").write_text(json.dumps({"status": "failed", "error": "CUDA out of memory."}))
+    engine.store.update_state(sid, run_dir=str(run_dir))
+    summary, *_ = results.show_results(engine, sid)
+    assert summary.startswith("**Your latest run failed:** CUDA out of memory. Earlier runs")

@@ -33,6 +33,12 @@ def _classification(config: dict, metrics: dict, preds: pd.DataFrame) -> tuple[s
     label = config["label_cols"][0]
     summary = (f"**Accuracy {metrics.get('accuracy', float('nan')):.1%}** on {metrics.get('n', '?')} "
                f"{metrics.get('split', 'test')} galaxies.")
+    if isinstance(metrics.get("majority_accuracy"), (int, float)):
+        summary += (f" Always answering the most common class would score {metrics['majority_accuracy']:.0%}, "
+                    "so that is the score to beat.")
+    if metrics.get("predicted_classes") == 1:
+        summary += ("\n\n**Warning: the model predicts only one class for every galaxy: it has not learned to tell "
+                    "the classes apart.** Try more epochs, a full finetune, more labels, or another encoder.")
     plot1 = plots.confusion_matrix(metrics["confusion_matrix"], metrics["classes"]) \
         if "confusion_matrix" in metrics else plots.empty_figure("No test metrics.")
     plot2 = plots.precision_recall(metrics.get("precision", {}), metrics.get("recall", {}))
@@ -54,6 +60,10 @@ def _regression(config: dict, metrics: dict, preds: pd.DataFrame) -> tuple[str, 
     col = config["label_cols"][0]
     summary = (f"**RMSE {metrics.get('rmse', float('nan')):.3g}**, MAE {metrics.get('mae', float('nan')):.3g}, "
                f"**R² {metrics.get('r2', float('nan')):.3f}** on {metrics.get('n', '?')} {metrics.get('split', 'test')} galaxies.")
+    if isinstance(metrics.get("r2"), (int, float)) and metrics["r2"] < 0:
+        summary += (f"\n\n**Warning: R² is below 0, so these predictions are worse than always predicting the "
+                    f"average {col}.** The model has not learned the target yet: try more epochs, a full finetune, "
+                    "more labels, or another encoder.")
     test = preds[preds["split"] == metrics.get("split", "test")]
     plot1 = plots.predicted_vs_true(test[col], test[f"pred_{col}"], test["id_str"], col)
     labelled = preds[preds[col].notna() & preds["split"].isin(["test", "val"])].copy()
@@ -125,6 +135,34 @@ def _downloads(run_dir: Path, preds: pd.DataFrame | None) -> list[str]:
     return [str(f) for f in files if f.is_file()]
 
 
+def _unfinished_summary(engine: Engine, session_id: str, run_dir: Path) -> str:
+    """What to say about a run that has no results: failed (with its error), still going, or not started."""
+    progress = read_progress(run_dir) or {}
+    status = progress.get("status", "not started")
+    error = progress.get("error")
+    job = engine.manager.latest(session_id, "train")
+    is_job = job is not None and job.run_dir is not None and Path(job.run_dir).resolve() == run_dir.resolve()
+    if is_job and job.status in ("queued", "failed", "cancelled"):
+        status, error = job.status, job.error or error
+    elif status == "running" and not is_job:
+        status = "interrupted"
+    if status == "failed":
+        newest = engine.store.run_dirs(session_id)
+        which = ("Your latest run" if is_job or (newest and newest[0].resolve() == run_dir.resolve())
+                 else f"Run `{run_dir.name}`")
+        reason = str(error or "no error was recorded").rstrip(".")
+        return f"**{which} failed:** {reason}. Earlier runs are in the **Runs** tab."
+    phrases = {
+        "queued": "is waiting in the queue; its results appear here when it has finished.",
+        "running": "is still training; its results appear here when it has finished.",
+        "cancelled": "was cancelled before it started, so it has no results. Earlier runs are in the **Runs** tab.",
+        "interrupted": "was interrupted (the app stopped while it trained), so it has no results. Start it again "
+                       "on the Train tab; earlier runs are in the **Runs** tab.",
+        "not started": "has not started yet; its results appear here when it has finished.",
+    }
+    return f"Run `{run_dir.name}` " + phrases.get(status, f"has no results yet (status: {status}).")
+
+
 @plain_errors
 def show_results(engine: Engine, session_id: str) -> tuple[Any, ...]:
     """Everything the Results tab shows for the session's current run.
@@ -143,9 +181,8 @@ def show_results(engine: Engine, session_id: str) -> tuple[Any, ...]:
     preds = read_predictions(run_dir)
     command = rerun_command(run_dir / "config.yaml")
     if metrics is None or preds is None:
-        status = (read_progress(run_dir) or {}).get("status", "not started")
         empty = plots.empty_figure("Results appear when the run has finished.")
-        return (f"Run `{run_dir.name}` is {status}; results appear when it has finished.", empty, empty, [], [],
+        return (_unfinished_summary(engine, session_id, run_dir), empty, empty, [], [],
                 None, _downloads(run_dir, None), config_text, command)
     task = config.get("task")
     if task == "classification":
