@@ -309,17 +309,23 @@ def _check_votes(catalog: pd.DataFrame, label_cols: list[str], report: CatalogRe
     }
 
 
+def _text_cells_problem(catalog: pd.DataFrame, col: str, rows: list[Any], code: str, what: str,
+                        advice: str) -> CatalogProblem:
+    """An error for label cells holding text, quoting a few of the texts."""
+    examples = ", ".join(repr(v) for v in catalog.loc[rows, col].unique()[:3])
+    return CatalogProblem(code, "error",
+                          f"{what} '{col}' holds text ({examples}) in {_rows_text(rows, catalog)}{advice}",
+                          tuple(rows), (col,), ("drop_rows",))
+
+
 def _check_classes(catalog: pd.DataFrame, label_cols: list[str], report: CatalogReport) -> None:
     labelled_mask = pd.Series(True, index=catalog.index)
     for col in label_cols:
         values, text_rows = _numeric(catalog, col)
         if text_rows:
-            examples = ", ".join(repr(v) for v in catalog.loc[text_rows, col].unique()[:3])
-            report.problems.append(CatalogProblem(
-                "non_integer_labels", "error",
-                f"Class column '{col}' holds text ({examples}) in {_rows_text(text_rows, catalog)}. "
-                "Classes must be whole numbers 0, 1, 2, ...: map each class name to a number first.",
-                tuple(text_rows), (col,), ("drop_rows",)))
+            report.problems.append(_text_cells_problem(
+                catalog, col, text_rows, "non_integer_labels", "Class column",
+                ". Classes must be whole numbers 0, 1, 2, ...: map each class name to a number first."))
             values = values.where(~catalog.index.isin(text_rows), np.nan)
         finite = values.dropna()
         not_int = list(finite.index[(finite != np.round(finite)) | (finite < 0) | ~np.isfinite(finite)])
@@ -347,12 +353,9 @@ def _check_regression(catalog: pd.DataFrame, label_cols: list[str], report: Cata
     for col in label_cols:
         values, text_rows = _numeric(catalog, col)
         if text_rows:
-            examples = ", ".join(repr(v) for v in catalog.loc[text_rows, col].unique()[:3])
-            report.problems.append(CatalogProblem(
-                "non_numeric_targets", "error",
-                f"Target column '{col}' holds text ({examples}) in {_rows_text(text_rows, catalog)}; "
-                "regression targets must be numbers. Fix those cells or drop the rows.",
-                tuple(text_rows), (col,), ("drop_rows",)))
+            report.problems.append(_text_cells_problem(
+                catalog, col, text_rows, "non_numeric_targets", "Target column",
+                "; regression targets must be numbers. Fix those cells or drop the rows."))
         infinite = list(values.index[np.isinf(values)])
         if infinite:
             report.problems.append(CatalogProblem(
