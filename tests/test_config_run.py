@@ -105,17 +105,19 @@ def test_cli_reruns_an_exported_config_and_predicts(make_catalog, tmp_path):
     catalog = make_catalog(n=24, size=32)
     config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
                        run_dir=str(tmp_path / "run"), **TINY)
-    config_path = tmp_path / "exported.yaml"
+    config_path = tmp_path / "run" / "config.yaml"  # where the app exports it
     config.to_yaml(config_path)
     command = rerun_command(config_path).split()
-    assert command[:2] == ["zoobot", "finetune"] and command[-2] == "--run-dir"
+    assert command[:2] == ["zoobot", "finetune"]
+    assert command[-2:] == ["--run-dir", str(tmp_path / "run-rerun")]
     cli = [sys.executable, "-m", "zoobot.cli"]
     done = subprocess.run([*cli, *command[1:], "--accelerator", "cpu"], capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Run finished" in done.stdout
+    assert not (tmp_path / "run" / "predictions.csv").exists()  # the original run is left alone
     out = tmp_path / "predictions.parquet"
-    done = subprocess.run([*cli, "predict", "--model", str(tmp_path / "run"), "--catalog",
+    done = subprocess.run([*cli, "predict", "--model", str(tmp_path / "run-rerun"), "--catalog",
                            catalog_path(catalog), "--out", str(out), "--accelerator", "cpu"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
