@@ -305,6 +305,7 @@ def _progress_callback(run_dir: Path, stop_event: Optional[threading.Event]) -> 
             self.start = time.monotonic()
             self.last_write = 0.0
             self.rows: list[dict[str, float]] = []
+            self.device = "CPU"
 
         def _total_steps(self, trainer: "L.Trainer") -> int:
             per_epoch = trainer.num_training_batches
@@ -319,11 +320,12 @@ def _progress_callback(run_dir: Path, stop_event: Optional[threading.Event]) -> 
             write_progress(
                 run_dir, status="running", stage=stage, epoch=trainer.current_epoch,
                 max_epochs=trainer.max_epochs, step=done, total_steps=total,
-                elapsed_s=elapsed, eta_s=eta, device=device_name(trainer),
+                elapsed_s=elapsed, eta_s=eta, device=self.device,
             )
 
         def on_fit_start(self, trainer: "L.Trainer", pl_module: "L.LightningModule") -> None:
             self.start = time.monotonic()
+            self.device = device_name(trainer)  # fixed for the run: looked up once
             self._write(trainer, "training")
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
