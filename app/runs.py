@@ -171,6 +171,18 @@ def read_metrics(run_dir: str | Path) -> pd.DataFrame | None:
     return frame if len(frame) else None
 
 
+def metrics_signature(run_dir: str | Path) -> list[int] | None:
+    """``[modification time in ns, size]`` of the run's ``metrics.csv`` (``None`` before it exists).
+
+    Cheap to take on every status poll; it changes whenever an epoch's row is appended.
+    """
+    try:
+        stat = (Path(run_dir) / "metrics.csv").stat()
+    except FileNotFoundError:
+        return None
+    return [stat.st_mtime_ns, stat.st_size]
+
+
 def read_test_metrics(run_dir: str | Path) -> dict[str, Any] | None:
     """The run's ``test_metrics.json``, or ``None`` if testing has not happened."""
     path = Path(run_dir) / "test_metrics.json"

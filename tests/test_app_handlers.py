@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -187,13 +186,16 @@ def test_training_error_reaches_the_page_and_a_reload_reattaches(engine):
     sid = new_session_id()
     run_dir = engine.store.new_run_dir(sid, "classification")
 
+    release = __import__("threading").Event()
+
     def failing(ctx):
-        time.sleep(0.2)
+        release.wait(10)
         raise ValueError("Column 'ring' has only one class; choose a column with at least two classes.")
 
     job = engine.manager.submit("train", sid, failing, run_dir=str(run_dir))
     progress, status, *_ = train.poll_training(engine, sid, None)  # a fresh page finds the running job
     assert "is training" in status
+    release.set()
     engine.manager.wait(job.id, timeout=5)
     progress, status, _, _, timer, *_ = train.poll_training(engine, sid, None)
     assert "failed" in status and "only one class" in status
@@ -228,6 +230,22 @@ def test_the_validation_metric_plot_names_its_metric(engine, column, words):
     layout = figure.to_dict()["layout"]
     assert words in layout["yaxis"]["title"]["text"]
     assert "V" + words[1:] in layout["title"]["text"]
+
+
+def test_status_poll_redraws_the_curves_only_when_an_epoch_is_added(engine):
+    sid = new_session_id()
+    run_dir = engine.store.new_run_dir(sid, "classification")
+    metrics = pd.DataFrame({"epoch": [0], "train_loss": [1.0], "val_loss": [1.1], "val_accuracy": [0.5]})
+    metrics.to_csv(run_dir / "metrics.csv", index=False)
+    engine.store.update_state(sid, run_dir=str(run_dir))
+    first = train.poll_training(engine, sid, None)
+    assert first[2] is not None and not isinstance(first[2], dict)  # a figure, drawn
+    again = train.poll_training(engine, sid, first[5])
+    assert again[2] == gr.skip() and again[3] == gr.skip()
+    pd.concat([metrics, metrics.assign(epoch=1, val_loss=0.9)]).to_csv(run_dir / "metrics.csv", index=False)
+    later = train.poll_training(engine, sid, again[5])
+    assert later[2] != gr.skip()
+    assert len(later[2].to_dict()["data"][0]["x"]) == 2
 
 
 def _finished_tree_run(engine: Engine, sid: str, image: Path, n: int = 12) -> Path:

@@ -14,7 +14,7 @@ import gradio as gr
 from app import plots
 from app.common import plain_errors
 from app.engine import AppInputError, Engine
-from app.runs import read_metrics, read_progress
+from app.runs import metrics_signature, read_metrics, read_progress
 
 LOCAL_ENCODER = "local"
 HEAD_ONLY_LEARNING_RATE = 1e-3
@@ -125,7 +125,7 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> tuple[Any, ...]
     Args:
         engine: The app engine.
         session_id: The browser session.
-        seen: ``[run_dir, epochs shown]`` from the last tick, so unchanged plots are not redrawn.
+        seen: ``[run_dir, metrics.csv signature]`` from the last tick, so unchanged plots are not redrawn.
 
     Returns:
         ``(progress HTML, status, loss figure, metric figure, timer, seen, finished run dir)``.
@@ -135,27 +135,32 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> tuple[Any, ...]
     if run_dir is None:
         return (plots.progress_html(None), "", gr.skip(), gr.skip(), gr.Timer(active=False), seen, gr.skip())
     progress = read_progress(run_dir)
-    metrics = read_metrics(run_dir)
-    n_epochs = 0 if metrics is None else len(metrics)
-    redraw = seen != [run_dir, n_epochs]
-    figures = (plots.loss_curves(metrics), plots.metric_curve(metrics)) if redraw else (gr.skip(), gr.skip())
+    # metrics.csv changes once an epoch: while its size and time stamp match the last tick's, skip
+    # reading it and redrawing (the tick then costs a stat and a small JSON read).
+    signature = metrics_signature(run_dir)
+    redraw = seen != [run_dir, signature]
+    figures = (gr.skip(), gr.skip())
+    if redraw:
+        metrics = read_metrics(run_dir)
+        figures = (plots.loss_curves(metrics), plots.metric_curve(metrics))
+    shown = [run_dir, signature]
     name = Path(run_dir).name
     if job is not None and job.status == "queued":
         position = engine.manager.queue_position(job.id)
         return (plots.progress_html(None, position), f"Run `{name}` is waiting in the queue.", *figures,
-                gr.Timer(active=True), [run_dir, n_epochs], gr.skip())
+                gr.Timer(active=True), shown, gr.skip())
     if job is not None and job.status == "running":
         stopping = " Stopping after this step; the best weights so far are kept." if job.stop_event.is_set() else ""
         return (plots.progress_html(progress or {"status": "running", "stage": "starting"}),
-                f"Run `{name}` is training.{stopping}", *figures, gr.Timer(active=True), [run_dir, n_epochs], gr.skip())
+                f"Run `{name}` is training.{stopping}", *figures, gr.Timer(active=True), shown, gr.skip())
     if job is not None and job.status == "failed":
         error = job.error or (progress or {}).get("error") or "unknown error"
         failed = dict(progress or {}, status="failed", stage="failed")
         return (plots.progress_html(failed), f"**Run `{name}` failed:** {error}", *figures,
-                gr.Timer(active=False), [run_dir, n_epochs], gr.skip())
+                gr.Timer(active=False), shown, gr.skip())
     if job is not None and job.status == "cancelled":
         return ('<div id="train-progress-text">Cancelled before it started.</div>', f"Run `{name}` was cancelled.",
-                *figures, gr.Timer(active=False), [run_dir, n_epochs], gr.skip())
+                *figures, gr.Timer(active=False), shown, gr.skip())
     status = (progress or {}).get("status", "unknown")
     if status == "running" and job is None:
         text = f"Run `{name}` was interrupted (the app stopped while it trained). Start it again."
@@ -163,7 +168,7 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> tuple[Any, ...]
         text = f"Run `{name}` {status}. See **5. Results**."
     else:
         text = f"Run `{name}`: {status}. {(progress or {}).get('error') or ''}"
-    return (plots.progress_html(progress), text, *figures, gr.Timer(active=False), [run_dir, n_epochs], run_dir)
+    return (plots.progress_html(progress), text, *figures, gr.Timer(active=False), shown, run_dir)
 
 
 def learning_rate_for_mode(mode: str, learning_rate: float | None) -> Any:
