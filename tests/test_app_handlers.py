@@ -131,8 +131,13 @@ def test_wrong_column_types_for_the_task_are_refused(engine, make_catalog):
     catalog.to_csv(path, index=False)
     data.load_path(engine, sid, str(path))
     _finish_catalog_job(engine, sid)
-    with pytest.raises(gr.Error, match="holds text"):
-        task.use_task(engine, sid, "classification", ["morphology"])
+    status, problems, fix_radio, fix_button = task.use_task(engine, sid, "classification", ["morphology"])
+    assert "holds text" in problems and "0 = 'elliptical', 1 = 'spiral'" in problems
+    assert "Fix the problems" in status and fix_radio.visible and fix_radio.value.endswith(":number_classes")
+    status, problems, *_ = task.apply_task_fix(engine, sid, fix_radio.value, "classification", ["morphology"])
+    assert "Ready" in status and "**8** labelled" in status
+    numbered = engine.catalog(sid)
+    assert list(numbered["morphology"]) == [1, 0] * 4 and list(numbered["morphology_name"]) == ["spiral", "elliptical"] * 4
     with pytest.raises(gr.Error, match="exactly one column"):
         task.use_task(engine, sid, "classification", ["target", "morphology"])
     with pytest.raises(gr.Error, match="Choose a task"):

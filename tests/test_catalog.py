@@ -142,6 +142,27 @@ def test_class_labels_must_be_integers(make_catalog, values, match):
         validate_catalog(df, label_cols=["label"], task="classification")
 
 
+def test_class_names_are_numbered_in_one_click(make_catalog):
+    df = make_catalog(n=6).assign(label=["weak", "none", "strong", None, "none", "weak"])
+    with pytest.raises(CatalogError, match="0 = 'none', 1 = 'strong', 2 = 'weak'") as info:
+        validate_catalog(df, label_cols=["label"], task="classification")
+    found = problem(info.value.report, "non_integer_labels")
+    assert found.fix == "number_classes"
+    fixed = apply_fix(df, found)
+    assert fixed["label"].tolist()[:3] == [2, 0, 1] and np.isnan(fixed["label"][3])
+    assert fixed["label_name"].tolist()[:3] == ["weak", "none", "strong"]
+    assert list(fixed.columns).index("label_name") == list(fixed.columns).index("label") + 1
+    report = validate_catalog(fixed, label_cols=["label"], task="classification")
+    assert report.ok and report.label_distribution["label"] == {0: 2, 1: 1, 2: 2}
+
+
+def test_mixed_numbers_and_names_are_not_numbered(make_catalog):
+    df = make_catalog(n=6).assign(label=[0, 1, "spiral", 1, 0, 1])
+    with pytest.raises(CatalogError) as info:
+        validate_catalog(df, label_cols=["label"], task="classification")
+    assert problem(info.value.report, "non_integer_labels").fixes == ("drop_rows",)
+
+
 def test_non_numeric_regression_target(make_catalog):
     df = make_catalog(n=6, task="regression")
     df["target"] = df["target"].astype(object)

@@ -30,6 +30,7 @@ __all__ = [
     "resolve_file_locs",
     "validate_catalog",
     "apply_fix",
+    "class_numbers",
 ]
 
 Severity = Literal["error", "warning"]
@@ -41,9 +42,11 @@ FIXES: dict[str, str] = {
     "drop_rows": "remove the affected rows from the catalog",
     "drop_duplicates": "keep only the first row of each repeated id_str",
     "round_votes": "round vote counts to whole numbers",
+    "number_classes": "number the class names 0, 1, 2, … in alphabetical order (the names are kept in a new column)",
 }
 
 _N_EXAMPLES = 5
+MAX_LISTED_CLASSES = 8
 
 
 class CatalogError(ValueError):
@@ -310,12 +313,28 @@ def _check_votes(catalog: pd.DataFrame, label_cols: list[str], report: CatalogRe
 
 
 def _text_cells_problem(catalog: pd.DataFrame, col: str, rows: list[Any], code: str, what: str,
-                        advice: str) -> CatalogProblem:
+                        advice: str, fixes: tuple[str, ...] = ("drop_rows",)) -> CatalogProblem:
     """An error for label cells holding text, quoting a few of the texts."""
     examples = ", ".join(repr(v) for v in catalog.loc[rows, col].unique()[:3])
     return CatalogProblem(code, "error",
                           f"{what} '{col}' holds text ({examples}) in {_rows_text(rows, catalog)}{advice}",
-                          tuple(rows), (col,), ("drop_rows",))
+                          tuple(rows), (col,), fixes)
+
+
+def class_numbers(values: pd.Series) -> dict[str, int]:
+    """Class name -> class number for a column of class names: alphabetical, from 0.
+
+    This is what the ``number_classes`` fix writes, e.g. ``{'none': 0, 'strong': 1, 'weak': 2}``.
+    """
+    return {name: i for i, name in enumerate(sorted(values.dropna().astype(str).unique()))}
+
+
+def _names_column(catalog: pd.DataFrame, col: str) -> str:
+    """A new column name to keep ``col``'s class names in: ``<col>_name`` (``_name_2``, ... if taken)."""
+    name, i = f"{col}_name", 2
+    while name in catalog.columns:
+        name, i = f"{col}_name_{i}", i + 1
+    return name
 
 
 def _check_classes(catalog: pd.DataFrame, label_cols: list[str], report: CatalogReport) -> None:
@@ -323,9 +342,17 @@ def _check_classes(catalog: pd.DataFrame, label_cols: list[str], report: Catalog
     for col in label_cols:
         values, text_rows = _numeric(catalog, col)
         if text_rows:
+            # A column of class names (no numbers at all) can be numbered in one click.
+            all_names = len(text_rows) == int(catalog[col].notna().sum())
+            advice = ". Classes must be whole numbers 0, 1, 2, ...: map each class name to a number first"
+            if all_names:
+                numbering = list(class_numbers(catalog[col]).items())
+                listed = ", ".join(f"{n} = '{name}'" for name, n in numbering[:MAX_LISTED_CLASSES])
+                advice += f", or let the 'number_classes' fix (one click in the app) number them: {listed}{'…' if len(numbering) > MAX_LISTED_CLASSES else ''}"
+            advice += "."
             report.problems.append(_text_cells_problem(
-                catalog, col, text_rows, "non_integer_labels", "Class column",
-                ". Classes must be whole numbers 0, 1, 2, ...: map each class name to a number first."))
+                catalog, col, text_rows, "non_integer_labels", "Class column", advice,
+                fixes=("number_classes", "drop_rows") if all_names else ("drop_rows",)))
             values = values.where(~catalog.index.isin(text_rows), np.nan)
         finite = values.dropna()
         not_int = list(finite.index[(finite != np.round(finite)) | (finite < 0) | ~np.isfinite(finite)])
@@ -506,6 +533,12 @@ def apply_fix(catalog: pd.DataFrame, problem: CatalogProblem, fix: Optional[str]
     cols = list(problem.columns)
     if fix == "fill_zero":
         out[cols] = out[cols].fillna(0)
+        return out
+    if fix == "number_classes":
+        col = cols[0]
+        numbering = class_numbers(out[col])
+        out.insert(out.columns.get_loc(col) + 1, _names_column(out, col), out[col])
+        out[col] = out[col].map(lambda v: numbering[str(v)] if pd.notna(v) else np.nan)
         return out
     if fix == "round_votes":
         out[cols] = out[cols].apply(pd.to_numeric, errors="coerce").round()

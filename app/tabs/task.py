@@ -84,10 +84,7 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
     if task == "classification":
         if len(cols) != 1:
             raise gr.Error("Classification learns one column of class numbers; choose exactly one column.")
-        values = catalog[cols[0]].dropna()
-        if not pd.api.types.is_numeric_dtype(values):
-            raise gr.Error(f"Column '{cols[0]}' holds text (e.g. '{values.iloc[0]}'). Classification needs whole "
-                           "class numbers 0, 1, 2, …: recode the classes as numbers in your catalog.")
+        # A column of class names is reported below, with a one-click fix that numbers the classes.
     if task == "regression":
         text_cols = [c for c in cols if not pd.api.types.is_numeric_dtype(catalog[c].dropna())]
         if text_cols:
