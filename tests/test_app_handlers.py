@@ -158,6 +158,28 @@ def test_task_is_proposed_and_unlabelled_rows_are_counted(engine, make_catalog):
     assert "**7** labelled" in status and "**3** without a label" in status
 
 
+def test_switching_task_swaps_the_columns_for_ones_that_suit(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=30, size=32)
+    catalog["mass"] = np.random.default_rng(0).normal(10, 1, 30)
+    catalog["bar_label"] = ["none", "weak", "strong"] * 10
+    path = Path(catalog.file_loc[0]).parent.parent / "catalog.csv"
+    catalog.to_csv(path, index=False)
+    data.load_path(engine, sid, str(path))
+    _finish_catalog_job(engine, sid)
+    labels, note = task.columns_for_task(engine, sid, "regression", ["label"])
+    assert labels.value == ["mass"] and "Suggested for **regression**" in note
+    labels, note = task.columns_for_task(engine, sid, "classification", ["mass"])
+    assert labels.value == ["label"]
+    labels, _ = task.columns_for_task(engine, sid, "classification", ["bar_label"])  # names: kept, fixed on use
+    assert labels == gr.skip()
+    labels, note = task.columns_for_task(engine, sid, "tree", ["label"])
+    assert labels.value == [] and "vote-count tree needs" in note
+    engine.store.update_state(sid, schema_name="decals_dr5", schema_yaml=None)
+    labels, note = task.columns_for_task(engine, sid, "tree", ["label"])
+    assert labels.value == [] and "None of the chosen tree's" in note
+
+
 def test_invalid_yaml_schema_is_explained_live_and_refused_on_use(engine):
     sid = new_session_id()
     status, _ = schema.check_schema_text(engine, sid, "questions:\n  - name: smooth\n   answers: [a, b]\n")

@@ -75,6 +75,18 @@ def test_propose_task_from_columns():
         propose_task(base.assign(comment=["nice"] * 50))
 
 
+def test_propose_task_for_a_chosen_task():
+    rng = np.random.default_rng(0)
+    both = pd.DataFrame({"id_str": [str(i) for i in range(50)], "file_loc": ["x.png"] * 50,
+                         "merger": rng.integers(0, 2, 50), "mass": rng.normal(10, 1, 50)})
+    assert propose_task(both, "regression") == ("regression", ["mass"], None)
+    assert propose_task(both, "classification") == ("classification", ["merger"], None)
+    with pytest.raises(ConfigError, match="for tree: a vote-count tree needs"):
+        propose_task(both, "tree")
+    with pytest.raises(ConfigError, match="regression needs a column of measured values"):
+        propose_task(both.drop(columns="mass"), "regression")
+
+
 def test_propose_task_detects_a_named_tree():
     from zoobot.trees import get_schema
 

@@ -198,40 +198,52 @@ def rerun_command(config_path: str | Path) -> str:
     return f"zoobot finetune --config {config_path} --run-dir {run_dir.parent / (run_dir.name + '-rerun')}"
 
 
-def propose_task(catalog: pd.DataFrame) -> tuple[Task, list[str], Optional[str]]:
+def propose_task(catalog: pd.DataFrame, task: Optional[Task] = None) -> tuple[Task, list[str], Optional[str]]:
     """Suggest a task and target columns from a catalog's columns.
 
     Columns of a named Galaxy Zoo tree suggest a tree task with that schema; otherwise an
     integer-like column with few values suggests classification, and a float column regression.
 
+    Args:
+        catalog: the catalog.
+        task: suggest columns for this task only (e.g. after the user picked it); default: any task.
+
     Returns:
         ``(task, label_cols, schema_name)``; ``schema_name`` is None unless the task is a tree.
 
     Raises:
-        ConfigError: if no column looks like a target.
+        ConfigError: if no column looks like a target (for ``task``, when given).
     """
     from zoobot.trees import detect_schema, get_schema
 
-    schema_name = detect_schema(list(catalog.columns))
-    if schema_name is not None:
-        return "tree", list(get_schema(schema_name).label_cols), schema_name
-
+    if task in (None, "tree"):
+        schema_name = detect_schema(list(catalog.columns))
+        if schema_name is not None:
+            return "tree", list(get_schema(schema_name).label_cols), schema_name
     reserved = {"id_str", "file_loc"}
     candidates = [c for c in catalog.columns if c not in reserved and not str(c).startswith("true_")]
-    for column in candidates:
-        values = catalog[column].dropna()
-        if values.empty or not pd.api.types.is_numeric_dtype(values):
-            continue
-        if np.all(np.mod(values, 1) == 0) and 2 <= values.nunique() <= MAX_CLASSES_FOR_PROPOSAL:
-            return "classification", [column], None
-    for column in candidates:
-        values = catalog[column].dropna()
-        if not values.empty and pd.api.types.is_float_dtype(values) and values.nunique() > MAX_CLASSES_FOR_PROPOSAL:
-            return "regression", [column], None
-    raise ConfigError(
-        "No column looks like a label: add a column of class numbers (0, 1, ...) for "
-        "classification, of measured values for regression, or Galaxy Zoo vote counts."
-    )
+    if task in (None, "classification"):
+        for column in candidates:
+            values = catalog[column].dropna()
+            if values.empty or not pd.api.types.is_numeric_dtype(values):
+                continue
+            if np.all(np.mod(values, 1) == 0) and 2 <= values.nunique() <= MAX_CLASSES_FOR_PROPOSAL:
+                return "classification", [column], None
+    if task in (None, "regression"):
+        for column in candidates:
+            values = catalog[column].dropna()
+            if (not values.empty and pd.api.types.is_float_dtype(values)
+                    and values.nunique() > MAX_CLASSES_FOR_PROPOSAL):
+                return "regression", [column], None
+    wanted = {
+        None: "add a column of class numbers (0, 1, ...) for classification, of measured values for "
+              "regression, or Galaxy Zoo vote counts",
+        "classification": "classification needs a column of class numbers (0, 1, 2, ...)",
+        "regression": "regression needs a column of measured values (decimal numbers)",
+        "tree": "a vote-count tree needs the vote-count columns of a Galaxy Zoo tree (or choose your own "
+                "tree on the Schema tab)",
+    }[task]
+    raise ConfigError(f"No column looks like a label for {task or 'any task'}: {wanted}.")
 
 
 # ---------------------------------------------------------------------------------------------

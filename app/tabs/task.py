@@ -61,6 +61,51 @@ def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) ->
 
 
 @plain_errors
+def columns_for_task(engine: Engine, session_id: str, task: str | None, label_cols: list[str] | None) -> tuple[Any, str]:
+    """When the user switches task, swap the chosen columns for ones that suit the new task.
+
+    A tree takes its schema's vote columns; classification and regression keep the user's single
+    column if it suits, else get a suggestion (``propose_task(catalog, task)``).
+
+    Returns:
+        ``(label dropdown, explanation)``.
+    """
+    from zoobot.config import MAX_CLASSES_FOR_PROPOSAL, ConfigError, propose_task
+
+    try:
+        catalog = engine.catalog(session_id)
+    except AppInputError:
+        return gr.skip(), "Load a catalog on the **Data** tab first."
+    columns = _columns(catalog)
+    current = [c for c in (label_cols or []) if c in catalog]
+    if task == "tree":
+        schema = engine.schema(session_id)
+        if schema is not None:
+            present = [c for c in schema.label_cols if c in catalog]
+            if not present:
+                return (gr.Dropdown(choices=columns, value=[], multiselect=True),
+                        f"None of the chosen tree's {len(schema.label_cols)} vote columns (e.g. "
+                        f"`{schema.label_cols[0]}`) is in your catalog: choose or write the tree that matches "
+                        "your columns on **3. Schema**.")
+            return (gr.Dropdown(choices=columns, value=present, multiselect=True),
+                    f"A vote-count tree learns every answer column of the tree (**{len(present)}** found). "
+                    "Check the tree on **3. Schema**.")
+    if task in ("classification", "regression") and len(current) == 1:
+        values = catalog[current[0]].dropna()
+        numeric = pd.api.types.is_numeric_dtype(values)
+        classes = numeric and bool((values % 1 == 0).all()) and values.nunique() <= MAX_CLASSES_FOR_PROPOSAL
+        if (task == "classification" and (not numeric or classes)) or (task == "regression" and numeric and not classes):
+            return gr.skip(), f"**{task}** on `{current[0]}`."
+    try:
+        _, cols, _ = propose_task(catalog, task)
+    except ConfigError as err:
+        return gr.Dropdown(choices=columns, value=[], multiselect=True), f"Choose the column yourself: {err}"
+    return (gr.Dropdown(choices=columns, value=cols, multiselect=True),
+            f"Suggested for **{task}**: `{cols[0]}`" + (f" and {len(cols) - 1} more" if len(cols) > 1 else "")
+            + ". Change it if that is not what you want to predict.")
+
+
+@plain_errors
 def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list[str] | str | None) -> tuple[Any, ...]:
     """Check and save the chosen task and target columns.
 
@@ -132,6 +177,7 @@ def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr
     fix_btn = gr.Button("Apply the chosen fix", visible=False, elem_id="task-fix")
 
     suggest_btn.click(partial(suggest_task, engine), [session], [task, labels, status])
+    task.input(partial(columns_for_task, engine), [session, task, labels], [labels, status])
     suggested = catalog_version.change(partial(suggest_task, engine), [session], [task, labels, status])
     use_btn.click(partial(use_task, engine), [session, task, labels], [status, problems, fix_radio, fix_btn])
     fix_btn.click(partial(apply_task_fix, engine), [session, fix_radio, task, labels],
