@@ -52,6 +52,9 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     assert expected[task] in test_metrics and test_metrics["split"] == "test"
     reloaded = load_run_model(run_dir)
     assert reloaded.card.input_size[1:] == (32, 32)
+    if task == "regression":  # targets are fractions in [0, 1]: predictions are squashed into (0, 1)
+        assert RunConfig.from_yaml(run_dir / "config.yaml").unit_interval is True
+        assert predictions["pred_target"].between(0, 1).all() and reloaded.unit_interval
     if task == "classification":  # the app's download, a zip of model/, loads as it is
         import shutil
 
@@ -61,6 +64,18 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
         from_zip = load_run_model(archive)
         for name, value in reloaded.state_dict().items():
             assert torch.equal(value, from_zip.state_dict()[name])
+
+
+def test_class_names_come_from_the_numbered_names_column(make_catalog, tmp_path):
+    catalog = make_catalog(n=30, size=32)
+    catalog["label_name"] = catalog["label"].map({0: "smooth", 1: "featured"})
+    catalog.to_csv(catalog_path(catalog), index=False)
+    config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
+                       run_dir=str(tmp_path / "run"), **TINY)
+    run_finetune(config, accelerator="cpu")
+    assert RunConfig.from_yaml(tmp_path / "run" / "config.yaml").class_names == ["smooth", "featured"]
+    test_metrics = json.loads((tmp_path / "run" / "test_metrics.json").read_text())
+    assert test_metrics["classes"] == ["smooth", "featured"]
 
 
 def test_stop_event_ends_early_and_keeps_best_weights(make_catalog, tmp_path):

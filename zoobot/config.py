@@ -75,6 +75,8 @@ class RunConfig:
         seed: seed for the split and the training.
         num_workers: data-loading processes (0 loads in the training process).
         regression_loss: ``'mse'`` or ``'mae'`` (regression only).
+        unit_interval: regression only: squash predictions into (0, 1) with a sigmoid, for fractions
+            such as bulge-to-total; ``None`` (default) turns it on when every target lies in [0, 1].
         class_names: classification only: a name per class index (filled in from the data).
     """
 
@@ -98,6 +100,7 @@ class RunConfig:
     seed: int = 42
     num_workers: int = 0
     regression_loss: Literal["mse", "mae"] = "mse"
+    unit_interval: Optional[bool] = None
     class_names: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
@@ -382,7 +385,8 @@ def build_model(config: RunConfig, n_classes: int | None = None) -> "L.Lightning
         )
     elif config.task == "regression":
         model = finetune.FinetuneableZoobotRegressor(
-            label_cols=config.label_cols, loss=config.regression_loss, **common,
+            label_cols=config.label_cols, loss=config.regression_loss, unit_interval=bool(config.unit_interval),
+            **common,
         )
     else:
         model = finetune.FinetuneableZoobotTree(schema=resolve_schema(config.schema), **common)
@@ -453,6 +457,20 @@ def run_finetune(
     return result
 
 
+def _class_names(catalog: pd.DataFrame, label_col: str, n_classes: int) -> list[str]:
+    """A name per class index: from a ``<label_col>_name`` column (as the ``number_classes`` fix
+    writes) when it names each class consistently, else the class numbers as text."""
+    names = [str(k) for k in range(n_classes)]
+    name_col = f"{label_col}_name"
+    if name_col in catalog.columns:
+        pairs = catalog[[label_col, name_col]].dropna().drop_duplicates()
+        if pairs[label_col].is_unique and pairs[name_col].is_unique:
+            for number, name in zip(pairs[label_col].astype(int), pairs[name_col].astype(str)):
+                if 0 <= number < n_classes:
+                    names[number] = name
+    return names
+
+
 def _run_finetune(
     config: RunConfig,
     run_dir: Path,
@@ -477,7 +495,11 @@ def _run_finetune(
         labels = catalog[config.label_cols[0]].dropna().astype(int)
         n_classes = max(int(labels.max()) + 1, len(config.class_names), 2)
         if len(config.class_names) != n_classes:
-            config.class_names = [str(k) for k in range(n_classes)]
+            config.class_names = _class_names(catalog, config.label_cols[0], n_classes)
+    if config.task == "regression" and config.unit_interval is None:
+        targets = catalog[config.label_cols].to_numpy(dtype=float)
+        targets = targets[np.isfinite(targets)]
+        config.unit_interval = bool(len(targets)) and bool(((targets >= 0) & (targets <= 1)).all())
     config.to_yaml(run_dir / "config.yaml")
 
     L.seed_everything(config.seed, workers=True, verbose=False)
