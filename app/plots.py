@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -29,6 +30,12 @@ def empty_figure(message: str) -> go.Figure:
     return fig
 
 
+def _epoch_axis(fig: go.Figure, metrics: pd.DataFrame) -> None:
+    """Whole-epoch ticks, at most about a dozen of them however long the run."""
+    n_epochs = int(metrics["epoch"].max()) + 1 if len(metrics) else 1
+    fig.update_xaxes(title="epoch", dtick=max(1, math.ceil(n_epochs / 12)), tick0=1)
+
+
 def loss_curves(metrics: pd.DataFrame | None) -> go.Figure:
     """Train and validation loss per epoch."""
     if metrics is None or "epoch" not in metrics:
@@ -38,7 +45,7 @@ def loss_curves(metrics: pd.DataFrame | None) -> go.Figure:
         if column in metrics:
             rows = metrics[["epoch", column]].dropna()
             fig.add_trace(go.Scatter(x=rows["epoch"] + 1, y=rows[column], mode="lines+markers", name=name))
-    fig.update_xaxes(title="epoch", dtick=1)
+    _epoch_axis(fig, metrics)
     fig.update_yaxes(title="loss")
     return fig
 
@@ -78,7 +85,7 @@ def metric_curve(metrics: pd.DataFrame | None) -> go.Figure:
         rows = metrics[["epoch", column]].dropna()
         fig.add_trace(go.Scatter(x=rows["epoch"] + 1, y=rows[column], mode="lines+markers",
                                  name=metric_name(column).removeprefix("validation ")))
-    fig.update_xaxes(title="epoch", dtick=1)
+    _epoch_axis(fig, metrics)
     fig.update_yaxes(title="validation " + " / ".join(names))
     return fig
 

@@ -150,3 +150,13 @@ def test_a_failed_run_found_after_a_restart_reads_its_error_from_progress(engine
     engine.store.update_state(sid, run_dir=str(run_dir))
     summary, *_ = results.show_results(engine, sid)
     assert summary.startswith("**Your latest run failed:** CUDA out of memory. Earlier runs")
+
+
+@pytest.mark.parametrize("n_epochs, dtick", [(3, 1), (12, 1), (50, 5), (200, 17)])
+def test_long_runs_keep_the_epoch_axis_readable(n_epochs, dtick):
+    from app import plots
+
+    metrics = pd.DataFrame({"epoch": range(n_epochs), "train_loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.5})
+    for figure in (plots.loss_curves(metrics), plots.metric_curve(metrics)):
+        assert figure.layout.xaxis.dtick == dtick
+        assert n_epochs / figure.layout.xaxis.dtick <= 12
