@@ -95,12 +95,8 @@ class Scale:
 
 
 def _demo_spec(n_predict: int, n_train: int) -> EncoderSpec:
-    from zoobot.assets import demo_encoder_dir
-
-    if (demo_encoder_dir() / "config.json").is_file():
-        return EncoderSpec("demo", None, 0, 64, n_predict, n_train)
-    # The demo encoder is being trained elsewhere: a stand-in of the same family.
-    return EncoderSpec("demo stand-in (convnext_atto, 128 px)", "convnext_atto", 128, 64, n_predict, n_train)
+    """The bundled demo encoder at its own input size."""
+    return EncoderSpec("demo", None, 0, 64, n_predict, n_train)
 
 
 def make_scale(mode: str) -> Scale:
