@@ -133,9 +133,11 @@ def test_wrong_column_types_for_the_task_are_refused(engine, make_catalog):
     _finish_catalog_job(engine, sid)
     status, problems, fix_radio, fix_button = task.use_task(engine, sid, "classification", ["morphology"])
     assert "holds text" in problems and "0 = 'elliptical', 1 = 'spiral'" in problems
+    assert "Every row is affected" not in problems and len(fix_radio.choices) == 1  # no 'drop rows'
     assert "Fix the problems" in status and fix_radio.visible and fix_radio.value.endswith(":number_classes")
-    status, problems, *_ = task.apply_task_fix(engine, sid, fix_radio.value, "classification", ["morphology"])
+    status, problems, *_, labels = task.apply_task_fix(engine, sid, fix_radio.value, "classification", ["morphology"])
     assert "Ready" in status and "**8** labelled" in status
+    assert "morphology_name" in [choice[0] for choice in labels.choices] and labels.value == ["morphology"]
     numbered = engine.catalog(sid)
     assert list(numbered["morphology"]) == [1, 0] * 4 and list(numbered["morphology_name"]) == ["spiral", "elliptical"] * 4
     with pytest.raises(gr.Error, match="exactly one column"):
@@ -174,7 +176,7 @@ def test_switching_task_swaps_the_columns_for_ones_that_suit(engine, make_catalo
     labels, _ = task.columns_for_task(engine, sid, "classification", ["bar_label"])  # names: kept, fixed on use
     assert labels == gr.skip()
     labels, note = task.columns_for_task(engine, sid, "tree", ["label"])
-    assert labels.value == [] and "vote-count tree needs" in note
+    assert labels.value == [] and "for a vote-count tree: a vote-count tree needs" in note
     engine.store.update_state(sid, schema_name="decals_dr5", schema_yaml=None)
     labels, note = task.columns_for_task(engine, sid, "tree", ["label"])
     assert labels.value == [] and "None of the chosen tree's" in note
@@ -430,5 +432,5 @@ def test_blank_votes_show_the_task_fix_button_and_the_fix_hides_it(engine, make_
     labels = ["smooth-or-featured_smooth", "smooth-or-featured_featured", "has-bar_yes", "has-bar_no"]
     _, _, fix_radio, fix_button = task.use_task(engine, sid, "tree", labels)
     assert fix_radio.visible and fix_button.visible
-    _, _, fix_radio, fix_button = task.apply_task_fix(engine, sid, fix_radio.value, "tree", labels)
+    _, _, fix_radio, fix_button, _ = task.apply_task_fix(engine, sid, fix_radio.value, "tree", labels)
     assert fix_radio.visible is False and fix_button.visible is False

@@ -81,10 +81,22 @@ def test_propose_task_for_a_chosen_task():
                          "merger": rng.integers(0, 2, 50), "mass": rng.normal(10, 1, 50)})
     assert propose_task(both, "regression") == ("regression", ["mass"], None)
     assert propose_task(both, "classification") == ("classification", ["merger"], None)
-    with pytest.raises(ConfigError, match="for tree: a vote-count tree needs"):
+    with pytest.raises(ConfigError, match="for a vote-count tree: a vote-count tree needs"):
         propose_task(both, "tree")
     with pytest.raises(ConfigError, match="regression needs a column of measured values"):
         propose_task(both.drop(columns="mass"), "regression")
+    # Once the task is chosen: class names, and a decimal column with only a few values, qualify.
+    names = both.drop(columns="merger").assign(bar=["none", "weak", "strong"] * 16 + ["none", "weak"])
+    assert propose_task(names, "classification") == ("classification", ["bar"], None)
+    few = both.drop(columns="mass").assign(z=[0.1, 0.2] * 25)
+    assert propose_task(few, "regression") == ("regression", ["z"], None)
+    with pytest.raises(ConfigError):
+        propose_task(few.drop(columns="merger"))  # no task chosen: 2 values is not clearly a measurement
+
+
+def test_unit_interval_must_be_a_yes_no_or_left_out():
+    with pytest.raises(ConfigError, match="unit_interval must be true, false or left out"):
+        make_config(task="regression", unit_interval="false").validate()
 
 
 def test_propose_task_detects_a_named_tree():

@@ -68,7 +68,8 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
 
 def test_class_names_come_from_the_numbered_names_column(make_catalog, tmp_path):
     catalog = make_catalog(n=30, size=32)
-    catalog["label_name"] = catalog["label"].map({0: "smooth", 1: "featured"})
+    catalog["label_name"] = "unrelated"  # an older column of that name: the fix wrote label_name_2
+    catalog["label_name_2"] = catalog["label"].map({0: "smooth", 1: "featured"})
     catalog.to_csv(catalog_path(catalog), index=False)
     config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
                        run_dir=str(tmp_path / "run"), **TINY)

@@ -348,11 +348,14 @@ def _check_classes(catalog: pd.DataFrame, label_cols: list[str], report: Catalog
             if all_names:
                 numbering = list(class_numbers(catalog[col]).items())
                 listed = ", ".join(f"{n} = '{name}'" for name, n in numbering[:MAX_LISTED_CLASSES])
-                advice += f", or let the 'number_classes' fix (one click in the app) number them: {listed}{'…' if len(numbering) > MAX_LISTED_CLASSES else ''}"
+                more = "…" if len(numbering) > MAX_LISTED_CLASSES else ""
+                advice += (f", or use the fix that numbers them alphabetically (one click in the app, "
+                           f"apply_fix in Python): {listed}{more}")
             advice += "."
+            # Dropping rows is no answer to a column of names: it would drop every labelled galaxy.
             report.problems.append(_text_cells_problem(
                 catalog, col, text_rows, "non_integer_labels", "Class column", advice,
-                fixes=("number_classes", "drop_rows") if all_names else ("drop_rows",)))
+                fixes=("number_classes",) if all_names else ("drop_rows",)))
             values = values.where(~catalog.index.isin(text_rows), np.nan)
         finite = values.dropna()
         not_int = list(finite.index[(finite != np.round(finite)) | (finite < 0) | ~np.isfinite(finite)])

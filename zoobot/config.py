@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -127,6 +128,8 @@ class RunConfig:
                 f"learning_rate {self.learning_rate} is outside (0, 1); try 1e-3 for head-only "
                 "or 1e-4 for full finetuning."
             )
+        if self.unit_interval not in (None, True, False):
+            raise ConfigError(f"unit_interval must be true, false or left out (automatic), not {self.unit_interval!r}.")
         if self.image_size is not None and self.image_size < 16:
             raise ConfigError(f"image_size {self.image_size} is too small; use at least 16 px.")
         fractions = (self.train_fraction, self.val_fraction, self.test_fraction)
@@ -225,18 +228,24 @@ def propose_task(catalog: pd.DataFrame, task: Optional[Task] = None) -> tuple[Ta
             return "tree", list(get_schema(schema_name).label_cols), schema_name
     reserved = {"id_str", "file_loc"}
     candidates = [c for c in catalog.columns if c not in reserved and not str(c).startswith("true_")]
+    # With no task chosen, only clear cases are proposed; once the user has chosen the task, class
+    # names (numbered later by a one-click fix) and any decimal column with a spread also qualify.
+    chosen = task is not None
     if task in (None, "classification"):
         for column in candidates:
             values = catalog[column].dropna()
-            if values.empty or not pd.api.types.is_numeric_dtype(values):
-                continue
-            if np.all(np.mod(values, 1) == 0) and 2 <= values.nunique() <= MAX_CLASSES_FOR_PROPOSAL:
+            few = 2 <= values.nunique() <= MAX_CLASSES_FOR_PROPOSAL
+            if pd.api.types.is_numeric_dtype(values) and few and np.all(np.mod(values, 1) == 0):
+                return "classification", [column], None
+        names = [c for c in candidates if chosen and not pd.api.types.is_numeric_dtype(catalog[c].dropna())]
+        for column in names:
+            if 2 <= catalog[column].nunique() <= MAX_CLASSES_FOR_PROPOSAL:
                 return "classification", [column], None
     if task in (None, "regression"):
+        min_values = 2 if chosen else MAX_CLASSES_FOR_PROPOSAL + 1
         for column in candidates:
             values = catalog[column].dropna()
-            if (not values.empty and pd.api.types.is_float_dtype(values)
-                    and values.nunique() > MAX_CLASSES_FOR_PROPOSAL):
+            if pd.api.types.is_float_dtype(values) and values.nunique() >= min_values:
                 return "regression", [column], None
     wanted = {
         None: "add a column of class numbers (0, 1, ...) for classification, of measured values for "
@@ -246,7 +255,8 @@ def propose_task(catalog: pd.DataFrame, task: Optional[Task] = None) -> tuple[Ta
         "tree": "a vote-count tree needs the vote-count columns of a Galaxy Zoo tree (or choose your own "
                 "tree on the Schema tab)",
     }[task]
-    raise ConfigError(f"No column looks like a label for {task or 'any task'}: {wanted}.")
+    task_words = {None: "any task", "tree": "a vote-count tree"}.get(task, task)
+    raise ConfigError(f"No column looks like a label for {task_words}: {wanted}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,13 +471,16 @@ def _class_names(catalog: pd.DataFrame, label_col: str, n_classes: int) -> list[
     """A name per class index: from a ``<label_col>_name`` column (as the ``number_classes`` fix
     writes) when it names each class consistently, else the class numbers as text."""
     names = [str(k) for k in range(n_classes)]
-    name_col = f"{label_col}_name"
-    if name_col in catalog.columns:
+    # The fix writes <label>_name, or <label>_name_2, _3, ... when that is taken: the newest first.
+    pattern = re.compile(re.escape(label_col) + r"_name(?:_(\d+))?")
+    matches = [(m.group(1), c) for c in map(str, catalog.columns) if (m := pattern.fullmatch(c))]
+    for _, name_col in sorted(matches, key=lambda pair: int(pair[0] or 1), reverse=True):
         pairs = catalog[[label_col, name_col]].dropna().drop_duplicates()
         if pairs[label_col].is_unique and pairs[name_col].is_unique:
             for number, name in zip(pairs[label_col].astype(int), pairs[name_col].astype(str)):
                 if 0 <= number < n_classes:
                     names[number] = name
+            break
     return names
 
 

@@ -97,9 +97,11 @@ def columns_for_task(engine: Engine, session_id: str, task: str | None, label_co
         if (task == "classification" and (not numeric or classes)) or (task == "regression" and numeric and not classes):
             return gr.skip(), f"**{task}** on `{current[0]}`."
     try:
-        _, cols, _ = propose_task(catalog, task)
+        _, cols, schema_name = propose_task(catalog, task)
     except ConfigError as err:
         return gr.Dropdown(choices=columns, value=[], multiselect=True), f"Choose the column yourself: {err}"
+    if schema_name is not None:  # the columns are a named Galaxy Zoo tree's: use that tree
+        engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
     return (gr.Dropdown(choices=columns, value=cols, multiselect=True),
             f"Suggested for **{task}**: `{cols[0]}`" + (f" and {len(cols) - 1} more" if len(cols) > 1 else "")
             + ". Change it if that is not what you want to predict.")
@@ -159,7 +161,9 @@ def apply_task_fix(engine: Engine, session_id: str, choice: str | None, task: st
         raise AppInputError("Click 'Use this task' first.")
     problem, fix = parse_fix_choice(choice, report.problems)
     engine.replace_catalog(session_id, apply_fix(engine.catalog(session_id), problem, fix))
-    return use_task(engine, session_id, task, label_cols)
+    # A fix may add a column (the class names), so the column choices are refreshed too.
+    return (*use_task(engine, session_id, task, label_cols),
+            gr.Dropdown(choices=_columns(engine.catalog(session_id)), value=label_cols, multiselect=True))
 
 
 def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr.State) -> dict[str, Any]:
@@ -181,6 +185,6 @@ def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr
     suggested = catalog_version.change(partial(suggest_task, engine), [session], [task, labels, status])
     use_btn.click(partial(use_task, engine), [session, task, labels], [status, problems, fix_radio, fix_btn])
     fix_btn.click(partial(apply_task_fix, engine), [session, fix_radio, task, labels],
-                  [status, problems, fix_radio, fix_btn])
+                  [status, problems, fix_radio, fix_btn, labels])
     return {"task": task, "labels": labels, "status": status, "suggested": suggested,
             "restore": partial(suggest_task, engine, prefer_saved=True)}
