@@ -134,7 +134,8 @@ def test_wrong_column_types_for_the_task_are_refused(engine, make_catalog):
     status, problems, fix_radio, fix_button = task.use_task(engine, sid, "classification", ["morphology"])
     assert "holds text" in problems and "0 = 'elliptical', 1 = 'spiral'" in problems
     assert "Every row is affected" not in problems and len(fix_radio.choices) == 1  # no 'drop rows'
-    assert "Fix the problems" in status and fix_radio.visible and fix_radio.value.endswith(":number_classes")
+    assert "No row has a usable label" not in problems and "without a label" not in status  # one cause, told once
+    assert "fix the problems below" in status and fix_radio.visible and fix_radio.value.endswith(":number_classes")
     status, problems, *_, labels = task.apply_task_fix(engine, sid, fix_radio.value, "classification", ["morphology"])
     assert "Ready" in status and "**8** labelled" in status
     assert "morphology_name" in [choice[0] for choice in labels.choices] and labels.value == ["morphology"]

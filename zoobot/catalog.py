@@ -416,7 +416,9 @@ def _finish_labels(catalog: pd.DataFrame, labelled: pd.Series, label_cols: list[
             "unlabelled_rows", "warning",
             f"{_rows_text(blank, catalog)} have no label. They are not trained on but will get "
             "predictions.", tuple(blank), tuple(label_cols)))
-    if report.n_labelled == 0:
+    # When an error about these columns already says why no label is usable, do not repeat it.
+    explained = any(p.severity == "error" and set(p.columns) & set(label_cols) for p in report.problems)
+    if report.n_labelled == 0 and not explained:
         report.problems.append(CatalogProblem(
             "no_labels", "error",
             f"No row has a usable label in {', '.join(label_cols)}; add labels before training.",

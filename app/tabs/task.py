@@ -139,11 +139,13 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
     report = engine.check_labels(session_id, task, cols)
     engine.store.update_state(session_id, task=task, label_cols=cols)
     labelled = report.n_labelled
-    status = (f"**{task}** on {', '.join(f'`{c}`' for c in cols[:6])}{'…' if len(cols) > 6 else ''}: "
-              f"**{labelled}** labelled galaxies will be used to train, validate and test; "
-              f"**{report.n_rows - labelled}** without a label will only get predictions.")
-    status += ("\n\n**Fix the problems below before training.**" if not report.ok
-               else "\n\n**Ready:** go on to **4. Train**" + (" (check the tree on **3. Schema**)." if task == "tree" else "."))
+    chosen = f"**{task}** on {', '.join(f'`{c}`' for c in cols[:6])}{'…' if len(cols) > 6 else ''}"
+    if not report.ok:
+        status = f"{chosen}: **fix the problems below before training.**"
+    else:
+        status = (f"{chosen}: **{labelled}** labelled galaxies will be used to train, validate and test; "
+                  f"**{report.n_rows - labelled}** without a label will only get predictions.\n\n**Ready:** go on to "
+                  "**4. Train**" + (" (check the tree on **3. Schema**)." if task == "tree" else "."))
     choices = fix_choices(report.problems)
     return (status, problems_markdown(report.problems),
             gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)),
