@@ -5,6 +5,7 @@ explained, and the learning rate follows the training mode."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -160,3 +161,20 @@ def test_long_runs_keep_the_epoch_axis_readable(n_epochs, dtick):
     for figure in (plots.loss_curves(metrics), plots.metric_curve(metrics)):
         assert figure.layout.xaxis.dtick == dtick
         assert n_epochs / figure.layout.xaxis.dtick <= 12
+
+
+@pytest.mark.parametrize("index, value, message", [
+    (3, 0, "'Epochs (at most)' is 0; it must be a whole number from 1 to 1000"),
+    (4, None, "'Learning rate' is empty: enter from 1e-07 to 0.5"),
+    (5, 5000, "'Batch size' is 5000; it must be a whole number from 1 to 1024"),
+    (10, 2.0, "'Layer decay (full finetune)' is 2; it must be from 0.1 to 1"),
+])
+def test_out_of_range_settings_are_named(engine, make_catalog, index, value, message):
+    sid = new_session_id()
+    _load(engine, sid, make_catalog(n=8, size=32))
+    task.use_task(engine, sid, "classification", ["label"])
+    args = list(TRAIN_ARGS)
+    args[index] = value
+    with pytest.raises(gr.Error, match=re.escape(message)):
+        train.start_training(engine, sid, *args)
+    assert engine.store.run_dirs(sid) == []  # nothing half-made

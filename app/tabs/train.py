@@ -55,6 +55,35 @@ def _encoder_source(engine: Engine, encoder: str | None, local_path: str | None)
     return str(path.resolve())
 
 
+# The number fields: label, allowed range, whole number? Checked here (not by Gradio's own
+# minimum/maximum) so that a message names the field.
+NUMBER_FIELDS = {
+    "epochs": ("Epochs (at most)", 1, 1000, True),
+    "learning_rate": ("Learning rate", 1e-7, 0.5, False),
+    "batch_size": ("Batch size", 1, 1024, True),
+    "image_size": ("Image size (px; 0 = the encoder's own)", 0, 1024, True),
+    "weight_decay": ("Weight decay", 0, 1, False),
+    "layer_decay": ("Layer decay (full finetune)", 0.1, 1, False),
+    "patience": ("Early-stopping patience (epochs)", 1, 1000, True),
+    "seed": ("Seed", 0, 2**31 - 1, True),
+}
+
+
+def checked_number(name: str, value: float | None) -> float:
+    """A number field's value, or an error naming the field and its allowed range.
+
+    Raises:
+        AppInputError: If the field is empty or outside its range.
+    """
+    label, low, high, whole = NUMBER_FIELDS[name]
+    allowed = f"{'a whole number ' if whole else ''}from {low:g} to {high:g}"
+    if value is None or value != value:  # empty field (None) or NaN
+        raise AppInputError(f"'{label}' is empty: enter {allowed}.")
+    if not low <= value <= high:
+        raise AppInputError(f"'{label}' is {value:g}; it must be {allowed}.")
+    return float(round(value)) if whole else float(value)
+
+
 @plain_errors
 def start_training(engine: Engine, session_id: str, encoder: str | None, local_path: str | None, mode: str,
                    epochs: float, learning_rate: float, batch_size: float, image_size: float | None,
@@ -79,6 +108,10 @@ def start_training(engine: Engine, session_id: str, encoder: str | None, local_p
     if running is not None and running.active:
         raise AppInputError("You already have a run queued or training; stop it first, or wait for it to finish.")
     source = _encoder_source(engine, encoder, local_path)
+    numbers = {name: checked_number(name, value) for name, value in (
+        ("epochs", epochs), ("learning_rate", learning_rate), ("batch_size", batch_size),
+        ("image_size", image_size if image_size is not None else 0), ("weight_decay", weight_decay),
+        ("layer_decay", layer_decay), ("patience", patience), ("seed", seed))}
     data_check = engine.check(session_id)
     if data_check is not None and not data_check.report.ok:
         raise AppInputError("Fix the problems listed on the Data tab first: "
@@ -101,11 +134,11 @@ def start_training(engine: Engine, session_id: str, encoder: str | None, local_p
     shutil.copyfile(state.catalog_path, run_catalog)
     config = RunConfig(
         task=state.task, catalog=str(run_catalog), label_cols=list(state.label_cols), run_dir=str(run_dir),
-        schema=schema, encoder=source, training_mode=mode, max_epochs=int(epochs),
-        learning_rate=float(learning_rate), batch_size=int(batch_size),
-        image_size=int(image_size) if image_size else None, weight_decay=float(weight_decay),
-        layer_decay=float(layer_decay), patience=int(patience), train_fraction=float(train_fraction),
-        val_fraction=float(val_fraction), test_fraction=test_fraction, seed=int(seed),
+        schema=schema, encoder=source, training_mode=mode, max_epochs=int(numbers["epochs"]),
+        learning_rate=numbers["learning_rate"], batch_size=int(numbers["batch_size"]),
+        image_size=int(numbers["image_size"]) or None, weight_decay=numbers["weight_decay"],
+        layer_decay=numbers["layer_decay"], patience=int(numbers["patience"]), train_fraction=float(train_fraction),
+        val_fraction=float(val_fraction), test_fraction=test_fraction, seed=int(numbers["seed"]),
     )
     try:
         config.validate()
@@ -211,14 +244,12 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
                             placeholder="/models/my_encoder (config.json + model.safetensors) or run.ckpt",
                             elem_id="train-local-encoder")
     with gr.Row():
-        epochs = gr.Number(label="Epochs (at most)", value=10, minimum=1, maximum=1000, precision=0,
-                           elem_id="train-epochs")
-        learning_rate = gr.Number(label="Learning rate", value=HEAD_ONLY_LEARNING_RATE, minimum=1e-7, maximum=0.5,
+        epochs = gr.Number(label=NUMBER_FIELDS["epochs"][0], value=10, precision=0, elem_id="train-epochs")
+        learning_rate = gr.Number(label=NUMBER_FIELDS["learning_rate"][0], value=HEAD_ONLY_LEARNING_RATE,
                                   elem_id="train-lr", info="1e-3 for the head only, 1e-4 for full finetuning")
-        batch_size = gr.Number(label="Batch size", value=32, minimum=1, maximum=1024, precision=0,
-                               elem_id="train-batch")
-        image_size = gr.Number(label="Image size (px; 0 = the encoder's own)", value=0, minimum=0,
-                               maximum=1024, precision=0, elem_id="train-image-size")
+        batch_size = gr.Number(label=NUMBER_FIELDS["batch_size"][0], value=32, precision=0, elem_id="train-batch")
+        image_size = gr.Number(label=NUMBER_FIELDS["image_size"][0], value=0, precision=0,
+                               elem_id="train-image-size")
     with gr.Accordion("Advanced settings", open=False):
         with gr.Row():
             train_fraction = gr.Slider(0.1, 0.9, value=0.7, step=0.05, label="Train fraction",
@@ -226,10 +257,10 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
             val_fraction = gr.Slider(0.05, 0.5, value=0.15, step=0.05, label="Validation fraction (the rest is the test set)",
                                      elem_id="train-val-fraction")
         with gr.Row():
-            weight_decay = gr.Number(label="Weight decay", value=0.05, minimum=0, maximum=1)
-            layer_decay = gr.Number(label="Layer decay (full finetune)", value=0.75, minimum=0.1, maximum=1)
-            patience = gr.Number(label="Early-stopping patience (epochs)", value=5, minimum=1, precision=0)
-            seed = gr.Number(label="Seed", value=42, precision=0)
+            weight_decay = gr.Number(label=NUMBER_FIELDS["weight_decay"][0], value=0.05)
+            layer_decay = gr.Number(label=NUMBER_FIELDS["layer_decay"][0], value=0.75)
+            patience = gr.Number(label=NUMBER_FIELDS["patience"][0], value=5, precision=0)
+            seed = gr.Number(label=NUMBER_FIELDS["seed"][0], value=42, precision=0)
     with gr.Row():
         start_btn = gr.Button("Start training", variant="primary", elem_id="train-start")
         stop_btn = gr.Button("Stop (keep the best weights) / cancel", variant="stop", elem_id="train-stop")
