@@ -150,6 +150,35 @@ def test_old_argument_names_translate_with_deprecation_warning(schema):
     assert model.settings.scheduler_kwargs == {"warmup_epochs": 2, "max_epochs": 10, "min_lr_factor": 0.01}
 
 
+def _batchnorms(model) -> list[torch.nn.Module]:
+    return [m for m in model.encoder.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def test_pretrained_encoders_keep_their_batchnorm_statistics_when_fully_finetuned(schema, tmp_path):
+    from zoobot.encoders import save_encoder
+
+    random = FinetuneableZoobotTree(schema=schema, name="test_resnet", training_mode="full")
+    assert random.settings.freeze_norm_stats is False  # random init: its statistics must be learned
+    random.train()
+    assert all(m.training for m in _batchnorms(random))
+    save_encoder(random.encoder, random.card, tmp_path / "pretrained")
+    model = FinetuneableZoobotTree(schema=schema, name=str(tmp_path / "pretrained"), training_mode="full")
+    assert model.settings.freeze_norm_stats is True and model.hparams["freeze_norm_stats"] is True
+    model.train()
+    assert _batchnorms(model) and not any(m.training for m in _batchnorms(model))
+    assert model.head.training and model.encoder.training
+    before = [m.running_mean.clone() for m in _batchnorms(model)]
+    model(torch.rand(4, 3, 32, 32))
+    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, _batchnorms(model)))
+    assert any(p.requires_grad for m in _batchnorms(model) for p in m.parameters())  # weights still train
+    with pytest.warns(DeprecationWarning, match="always_train_batchnorm"):
+        old = FinetuneableZoobotTree(schema=schema, name="test_resnet", always_train_batchnorm=True)
+    assert old.settings.freeze_norm_stats is True
+    with pytest.raises(FinetuneArgumentError, match="freeze_norm_stats=True"):
+        FinetuneableZoobotTree(schema=schema, name="test_resnet", always_train_batchnorm=True,
+                               freeze_norm_stats=False)
+
+
 def test_new_argument_names_do_not_warn(schema):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)

@@ -139,6 +139,7 @@ def _published_cards() -> list[EncoderCard]:
     ]
 
 
+RANDOM_INIT_DESCRIPTION = "randomly initialised (not pretrained)"
 DEMO_DESCRIPTION = (
     "Tiny demo encoder bundled with the package, trained on the synthetic survey; works offline."
 )
@@ -369,6 +370,11 @@ def _load_checkpoint(path: Path, channels: Optional[int]) -> tuple[nn.Module, En
     return encoder, card
 
 
+def is_random_init(card: EncoderCard) -> bool:
+    """True for a card of a randomly initialised timm architecture (``load_encoder('resnet18')``)."""
+    return card.description == RANDOM_INIT_DESCRIPTION and card.source == card.architecture
+
+
 def load_encoder(source: Union[str, Path], channels: Optional[int] = None) -> tuple[nn.Module, EncoderCard]:
     """Load an encoder (``num_classes=0``: it returns pooled features) and its card.
 
@@ -406,8 +412,7 @@ def load_encoder(source: Union[str, Path], channels: Optional[int] = None) -> tu
         return _load_checkpoint(path, channels)
     if timm.is_model(source):
         encoder = _create_timm(source, pretrained=False, channels=channels)
-        card = card_from_model(encoder, name=source, source=source,
-                               description="randomly initialised (not pretrained)")
+        card = card_from_model(encoder, name=source, source=source, description=RANDOM_INIT_DESCRIPTION)
         # Trained from scratch here on images scaled to [0, 1], like the Zoobot encoders.
         card = dataclasses.replace(card, mean=(0.0,) * card.channels, std=(1.0,) * card.channels,
                                    licence="n/a")

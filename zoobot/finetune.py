@@ -17,6 +17,7 @@ head then trains on the cached features.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from torchmetrics.wrappers import ClasswiseWrapper
 from zoobot.encoders import (
     EncoderCard,
     card_for_module,
+    is_random_init,
     encoder_from_card,
     encoder_param_groups,
     get_encoder_dim,
@@ -59,6 +61,7 @@ class FinetuneSettings:
     layer_decay: float
     head_dropout_prob: float
     scheduler_kwargs: Optional[dict[str, Any]]
+    freeze_norm_stats: Optional[bool] = None
 
 
 def resolve_finetune_settings(
@@ -73,6 +76,8 @@ def resolve_finetune_settings(
     warmup_epochs: Optional[int],
     max_cosine_epochs: Optional[int],
     max_learning_rate_reduction_factor: Optional[float],
+    freeze_norm_stats: Optional[bool] = None,
+    always_train_batchnorm: Optional[bool] = None,
 ) -> FinetuneSettings:
     """Translate old Zoobot argument names (the only place that does) and refuse contradictions.
 
@@ -80,7 +85,9 @@ def resolve_finetune_settings(
     the top ``k`` encoder blocks trained (also allowed with ``training_mode='full'``).
     ``lr_decay`` is ``layer_decay``, ``dropout_prob`` is ``head_dropout_prob``, and
     ``cosine_schedule=True`` (with ``warmup_epochs``, ``max_cosine_epochs``,
-    ``max_learning_rate_reduction_factor``) is ``scheduler_kwargs``.
+    ``max_learning_rate_reduction_factor``) is ``scheduler_kwargs``. Zoobot's
+    ``always_train_batchnorm=True`` ("do not update batchnorm stats during finetuning") is
+    ``freeze_norm_stats=True``.
 
     Raises:
         FinetuneArgumentError: an old and a new argument say different things.
@@ -152,7 +159,17 @@ def resolve_finetune_settings(
                 f"scheduler_kwargs has unknown keys {unknown}; allowed: {list(SCHEDULER_KEYS)}."
             )
         scheduler_kwargs = dict(scheduler_kwargs)
-    return FinetuneSettings(training_mode, n_blocks, layer_decay, head_dropout_prob, scheduler_kwargs)
+    if always_train_batchnorm is not None:
+        if freeze_norm_stats is not None and freeze_norm_stats != always_train_batchnorm:
+            raise FinetuneArgumentError(
+                f"always_train_batchnorm={always_train_batchnorm} and freeze_norm_stats={freeze_norm_stats} "
+                "disagree; in Zoobot, always_train_batchnorm=True meant 'do not update batchnorm statistics', "
+                "which is freeze_norm_stats=True. Give only freeze_norm_stats."
+            )
+        deprecated("always_train_batchnorm", "freeze_norm_stats")
+        freeze_norm_stats = bool(always_train_batchnorm)
+    return FinetuneSettings(training_mode, n_blocks, layer_decay, head_dropout_prob, scheduler_kwargs,
+                            freeze_norm_stats)
 
 
 def cosine_with_warmup(epoch: int, warmup_epochs: int, max_epochs: int, min_lr_factor: float) -> float:
@@ -191,6 +208,11 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         dropout_prob: older name of ``head_dropout_prob``.
         cosine_schedule, warmup_epochs, max_cosine_epochs, max_learning_rate_reduction_factor:
             older schedule arguments.
+        freeze_norm_stats: full finetuning keeps the encoder's batch-norm running statistics as
+            pretrained (its norm weights still train), as Zoobot does; this steadies finetuning on a
+            few hundred labels. ``None`` (default): on for a pretrained encoder, off for a
+            randomly initialised architecture (whose statistics mean nothing yet).
+        always_train_batchnorm: Zoobot's older name: ``True`` means ``freeze_norm_stats=True``.
         encoder_card: set by ``load_from_checkpoint``: the saved card, from which the encoder is rebuilt
             without downloading (the checkpoint holds its weights).
         prog_bar: show loss and metrics in the progress bar.
@@ -217,6 +239,8 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         warmup_epochs: Optional[int] = None,
         max_cosine_epochs: Optional[int] = None,
         max_learning_rate_reduction_factor: Optional[float] = None,
+        freeze_norm_stats: Optional[bool] = None,
+        always_train_batchnorm: Optional[bool] = None,
         encoder_card: Optional[dict[str, Any]] = None,
         prog_bar: bool = True,
         seed: int = 42,
@@ -226,14 +250,16 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         settings = resolve_finetune_settings(
             training_mode, layer_decay, head_dropout_prob, scheduler_kwargs, n_blocks, lr_decay,
             dropout_prob, cosine_schedule, warmup_epochs, max_cosine_epochs,
-            max_learning_rate_reduction_factor,
+            max_learning_rate_reduction_factor, freeze_norm_stats, always_train_batchnorm,
         )
-        self.settings = settings
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.prog_bar = prog_bar
         self.encoder, self.card = self._build_encoder(
             name, checkpoint_loc, encoder, zoobot_checkpoint_loc, channels, encoder_card)
+        if settings.freeze_norm_stats is None:
+            settings = dataclasses.replace(settings, freeze_norm_stats=not is_random_init(self.card))
+        self.settings = settings
         self.encoder_dim = self.card.feature_dim
         self.head = nn.Sequential(nn.Dropout(settings.head_dropout_prob),
                                   nn.Linear(self.encoder_dim, self.output_dim()))
@@ -249,7 +275,8 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             layer_decay=settings.layer_decay, head_dropout_prob=settings.head_dropout_prob,
             scheduler_kwargs=settings.scheduler_kwargs, lr_decay=None, dropout_prob=None,
             cosine_schedule=None, warmup_epochs=None, max_cosine_epochs=None,
-            max_learning_rate_reduction_factor=None, encoder_card=self.card.to_dict(),
+            max_learning_rate_reduction_factor=None, freeze_norm_stats=settings.freeze_norm_stats,
+            always_train_batchnorm=None, encoder_card=self.card.to_dict(),
         )
 
     # --- hooks for subclasses ---
@@ -320,10 +347,15 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         return self.settings.training_mode
 
     def train(self, mode: bool = True) -> "FinetuneableZoobotAbstract":
-        """Set train/eval mode; a head-only encoder always stays in eval mode (frozen norm statistics)."""
+        """Set train/eval mode; a head-only encoder always stays in eval mode (frozen norm statistics),
+        and with ``freeze_norm_stats`` so do the encoder's batch-norm layers."""
         super().train(mode)
         if self.settings.training_mode == "head_only":
             self.encoder.eval()
+        elif self.settings.freeze_norm_stats:
+            for module in self.encoder.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -447,6 +479,8 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         warmup_epochs: Optional[int] = None,
         max_cosine_epochs: Optional[int] = None,
         max_learning_rate_reduction_factor: Optional[float] = None,
+        freeze_norm_stats: Optional[bool] = None,
+        always_train_batchnorm: Optional[bool] = None,
         encoder_card: Optional[dict[str, Any]] = None,
         prog_bar: bool = True,
         seed: int = 42,
@@ -479,6 +513,7 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
             lr_decay=lr_decay, dropout_prob=dropout_prob, cosine_schedule=cosine_schedule,
             warmup_epochs=warmup_epochs, max_cosine_epochs=max_cosine_epochs,
             max_learning_rate_reduction_factor=max_learning_rate_reduction_factor,
+            freeze_norm_stats=freeze_norm_stats, always_train_batchnorm=always_train_batchnorm,
             encoder_card=encoder_card, prog_bar=prog_bar, seed=seed,
         )
         self.hparams.update(num_classes=num_classes,
@@ -597,6 +632,8 @@ class FinetuneableZoobotRegressor(FinetuneableZoobotAbstract):
         warmup_epochs: Optional[int] = None,
         max_cosine_epochs: Optional[int] = None,
         max_learning_rate_reduction_factor: Optional[float] = None,
+        freeze_norm_stats: Optional[bool] = None,
+        always_train_batchnorm: Optional[bool] = None,
         encoder_card: Optional[dict[str, Any]] = None,
         prog_bar: bool = True,
         seed: int = 42,
@@ -614,6 +651,7 @@ class FinetuneableZoobotRegressor(FinetuneableZoobotAbstract):
             lr_decay=lr_decay, dropout_prob=dropout_prob, cosine_schedule=cosine_schedule,
             warmup_epochs=warmup_epochs, max_cosine_epochs=max_cosine_epochs,
             max_learning_rate_reduction_factor=max_learning_rate_reduction_factor,
+            freeze_norm_stats=freeze_norm_stats, always_train_batchnorm=always_train_batchnorm,
             encoder_card=encoder_card, prog_bar=prog_bar, seed=seed,
         )
 
@@ -688,6 +726,8 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
         warmup_epochs: Optional[int] = None,
         max_cosine_epochs: Optional[int] = None,
         max_learning_rate_reduction_factor: Optional[float] = None,
+        freeze_norm_stats: Optional[bool] = None,
+        always_train_batchnorm: Optional[bool] = None,
         encoder_card: Optional[dict[str, Any]] = None,
         prog_bar: bool = True,
         seed: int = 42,
@@ -705,6 +745,7 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
             lr_decay=lr_decay, dropout_prob=dropout_prob, cosine_schedule=cosine_schedule,
             warmup_epochs=warmup_epochs, max_cosine_epochs=max_cosine_epochs,
             max_learning_rate_reduction_factor=max_learning_rate_reduction_factor,
+            freeze_norm_stats=freeze_norm_stats, always_train_batchnorm=always_train_batchnorm,
             encoder_card=encoder_card, prog_bar=prog_bar, seed=seed,
         )
         self.hparams.update(schema=self.schema.to_dict())
