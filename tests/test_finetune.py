@@ -154,7 +154,7 @@ def _batchnorms(model) -> list[torch.nn.Module]:
     return [m for m in model.encoder.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
 
 
-def test_pretrained_encoders_keep_their_batchnorm_statistics_when_fully_finetuned(schema, tmp_path):
+def test_pretrained_encoders_keep_their_batchnorm_statistics_when_fully_finetuned(schema, make_catalog, tmp_path):
     from zoobot.encoders import save_encoder
 
     random = FinetuneableZoobotTree(schema=schema, name="test_resnet", training_mode="full")
@@ -171,6 +171,15 @@ def test_pretrained_encoders_keep_their_batchnorm_statistics_when_fully_finetune
     model(torch.rand(4, 3, 32, 32))
     assert all(torch.equal(a, m.running_mean) for a, m in zip(before, _batchnorms(model)))
     assert any(p.requires_grad for m in _batchnorms(model) for p in m.parameters())  # weights still train
+    # Through a real Lightning fit too (Lightning sets submodule modes without calling train()).
+    model = FinetuneableZoobotTree(schema=schema, name=str(tmp_path / "pretrained"), training_mode="full")
+    catalog = make_catalog(n=16, size=32, task="tree")
+    datamodule = CatalogDataModule(label_cols=schema.label_cols, catalog=catalog, batch_size=8, num_workers=0,
+                                   input_size=32, card=model.card)
+    before = [m.running_mean.clone() for m in _batchnorms(model)]
+    get_trainer(tmp_path / "fit", max_epochs=3, accelerator="cpu", logger=False,
+                enable_progress_bar=False).fit(model, datamodule)
+    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, _batchnorms(model)))
     with pytest.warns(DeprecationWarning, match="always_train_batchnorm"):
         old = FinetuneableZoobotTree(schema=schema, name="test_resnet", always_train_batchnorm=True)
     assert old.settings.freeze_norm_stats is True

@@ -350,13 +350,20 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         """Set train/eval mode; a head-only encoder always stays in eval mode (frozen norm statistics),
         and with ``freeze_norm_stats`` so do the encoder's batch-norm layers."""
         super().train(mode)
+        self._keep_frozen_statistics()
+        return self
+
+    def on_train_epoch_start(self) -> None:
+        # Lightning sets each submodule's mode itself (it does not call train()), so apply it here too.
+        self._keep_frozen_statistics()
+
+    def _keep_frozen_statistics(self) -> None:
         if self.settings.training_mode == "head_only":
             self.encoder.eval()
         elif self.settings.freeze_norm_stats:
             for module in self.encoder.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()
-        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Images ``(B, C, H, W)`` -> head outputs (logits, values or concentrations)."""
