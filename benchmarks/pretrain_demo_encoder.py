@@ -1,17 +1,25 @@
 """Pretrain the bundled demo encoder from scratch on the synthetic survey's DR5 vote counts.
 
 The encoder in ``assets/demo_encoder/`` was made with exactly this script and its defaults, on a
-2-core CPU without a GPU (about 20 minutes):
+2-core CPU without a GPU (about 35 minutes):
 
-    zoobot make-survey --n 6000 --size 128 --seed 1 --out data/pretrain_survey
+    zoobot make-survey --n 12000 --size 128 --seed 1 --out data/pretrain_survey
     python benchmarks/pretrain_demo_encoder.py --survey data/pretrain_survey \
         --out runs/demo_pretrain --install
 
-It trains a ConvNeXt-Atto (:class:`zoobot.scratch.ZoobotTree`: Dirichlet head over the
+It trains a ResNet-10-T (:class:`zoobot.scratch.ZoobotTree`: Dirichlet head over the
 ``decals_dr5`` tree) with :func:`zoobot.scratch.train_default_zoobot_from_scratch`. Only the DR5
 vote-count columns of the catalog reach the model: the survey's ``ring``, ``bar`` and
 ``bulge_to_total`` targets (used by ``benchmarks/transfer.py``) and its ``true_*`` parameters are
-dropped first. ``--install`` copies the encoder folder into ``assets/demo_encoder/`` and writes the
+dropped first.
+
+Why ResNet-10-T at 64 px: on this CPU budget a batch-normalised ResNet learns from a few thousand
+galaxies in a few epochs, while a ConvNeXt-Atto's vote loss barely moved in 12 epochs (with early
+stopping it kept epoch 2, and its features did not transfer to ``ring``). In a 10-epoch probe on
+6,000 galaxies, a linear ``ring`` classifier on 200 labels scored 80% on ResNet-10-T features against
+71% on ConvNeXt-Atto's. Patience equals the number of epochs: the cosine schedule runs to its end.
+
+``--install`` copies the encoder folder into ``assets/demo_encoder/`` and writes the
 settings, the data and the measured losses to ``assets/demo_encoder/pretraining.json``.
 """
 
@@ -39,15 +47,15 @@ from zoobot.trees import get_schema
 LICENCE = "gpl-3.0-or-later"  # the package's licence: the encoder was trained by this project
 SETTINGS = {
     "schema": "decals_dr5",
-    "architecture_name": "convnext_atto",
+    "architecture_name": "resnet10t",
     "input_size": 64,
     "batch_size": 64,
-    "epochs": 12,
-    "patience": 4,
+    "epochs": 24,
+    "patience": 24,
     "learning_rate": 2e-3,
     "weight_decay": 0.05,
     "dropout_rate": 0.2,
-    "scheduler_kwargs": {"warmup_epochs": 1, "max_epochs": 12, "min_lr_factor": 0.01},
+    "scheduler_kwargs": {"warmup_epochs": 1, "max_epochs": 24, "min_lr_factor": 0.01},
     "train_fraction": 0.9,
     "val_fraction": 0.1,
     "test_fraction": 0.0,
@@ -58,7 +66,7 @@ SETTINGS = {
     "devices": 1,
     "seed": 42,
     "torch_threads": 2,
-    "max_minutes": 28,
+    "max_minutes": 60,
 }
 
 
@@ -142,7 +150,7 @@ def main() -> None:
     record = {
         "command": "python benchmarks/pretrain_demo_encoder.py --survey data/pretrain_survey "
                    "--out runs/demo_pretrain --install",
-        "survey": {"command": "zoobot make-survey --n 6000 --size 128 --seed 1 --out data/pretrain_survey",
+        "survey": {"command": "zoobot make-survey --n 12000 --size 128 --seed 1 --out data/pretrain_survey",
                    "n_galaxies": len(catalog), "label_cols": "decals_dr5 vote counts only"},
         "settings": s,
         "epochs_run": len(log.history),

@@ -10,8 +10,8 @@ labels:
 - test: its last 1000 galaxies.
 
 Each cell is one :class:`zoobot.finetune.FinetuneableZoobotClassifier` (2 classes, ``label_col='ring'``)
-with ``name='demo'`` (pretrained) or ``name='convnext_atto'`` (the same architecture, random
-initialisation), trained ``head_only`` (linear probe on frozen features) or ``full``; test accuracy
+with ``name='demo'`` (pretrained) or the demo's timm architecture by name (``'resnet10t'``: the
+same architecture, random initialisation), trained ``head_only`` (linear probe on frozen features) or ``full``; test accuracy
 comes from :func:`zoobot.predict.predict_on_catalog`. Only the public library API is used.
 
     zoobot make-survey --n 2500 --size 128 --seed 2 --out data/transfer_survey
@@ -46,11 +46,13 @@ POOL_SIZE = 1500
 TEST_SIZE = 1000
 VAL_FRACTION = 0.2
 SEED = 0
-ENCODERS = {"pretrained": "demo", "random init": "convnext_atto"}
+# The random-init arm is the demo card's own architecture (filled in by main()).
+ENCODERS = {"pretrained": "demo", "random init": ""}
 MODES = ("head_only", "full")
 # Per mode: optimiser and schedule. Full finetuning of the pretrained encoder uses Zoobot's
-# layer-wise lr decay (keeps the lower layers near their pretrained weights); a random encoder has
-# nothing to keep, so every layer trains at the full rate.
+# layer-wise lr decay (keeps the lower layers near their pretrained weights) and keeps its
+# batch-norm statistics (the library's default for pretrained encoders, freeze_norm_stats); a
+# random encoder has nothing to keep, so every layer trains at the full rate and its statistics update.
 HEAD_ONLY = {"learning_rate": 1e-2, "max_epochs": 100, "patience": 15}
 FULL = {"learning_rate": 1e-3, "layer_decay": {"pretrained": 0.75, "random init": 1.0},
         "max_epochs": {50: 40, 200: 30, 1000: 15}, "patience": 10, "warmup_epochs": 1}
@@ -144,12 +146,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     catalog = resolve_file_locs(read_catalog(args.survey / "catalog.csv"), base_dir=args.survey)
     pool, test = catalog.iloc[:POOL_SIZE], catalog.iloc[-TEST_SIZE:].reset_index(drop=True)
-    input_size = get_encoder_card("demo").input_size[1]
+    demo_card = get_encoder_card("demo")
+    input_size = demo_card.input_size[1]
+    ENCODERS["random init"] = demo_card.architecture
     majority = int(pool["ring"].mode()[0])
     summary: dict[str, Any] = {
         "survey": str(args.survey), "pool": f"first {POOL_SIZE} galaxies", "test": f"last {TEST_SIZE} galaxies",
         "test_ring_rate": float(test["ring"].mean()),
         "majority_class_accuracy": float((test["ring"] == majority).mean()),
+        "encoders": dict(ENCODERS),
         "input_size": input_size, "seed": SEED, "val_fraction": VAL_FRACTION, "batch_size": BATCH_SIZE,
         "head_only": HEAD_ONLY, "full": {**FULL, "max_epochs": {str(k): v for k, v in FULL["max_epochs"].items()}},
         "machine": f"{platform.machine()} CPU, {args.threads} torch threads, no GPU",
