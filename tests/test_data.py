@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from zoobot.data import CatalogDataModule, GalaxyDataset, get_transforms, split_catalog
 
@@ -139,7 +140,13 @@ def test_cache_features_yields_features(make_catalog):
     val = next(iter(dm.val_dataloader()))
     expected = encoder.eval()(dm.val_dataset[0]["image"][None])[0]
     assert torch.allclose(val["features"][0], expected, atol=1e-5)
-    assert sum(len(b["id_str"]) for b in dm.test_dataloader()) == len(dm.test_catalog)
+    test = list(dm.test_dataloader())
+    assert sum(len(b["id_str"]) for b in test) == len(dm.test_catalog)
+    assert [b["id_str"] for b in test] == [list(dm.test_catalog["id_str"])[i:i + 4] for i in range(0, len(test) * 4, 4)]
+    only = module(df, augment=True)
+    only.setup("fit")
+    only.cache_features(encoder, splits=("train", "val"))
+    assert "image" in next(iter(only.test_dataloader()))  # not cached: read from the images
 
 
 def test_non_numeric_labels_are_explained(make_catalog):
@@ -155,3 +162,18 @@ def test_workers_load_batches(make_catalog):
     loader = dm.train_dataloader()
     assert loader.persistent_workers and loader.prefetch_factor == 2
     assert np.isfinite(next(iter(loader))["image"].numpy()).all()
+
+
+def test_run_batches_streams_a_function_over_a_loader_without_gradients():
+    from zoobot.data import inference_device, run_batches
+
+    images = [{"image": torch.full((3, 4, 4), float(i))} for i in range(5)]
+    loader = DataLoader(images, batch_size=2)
+    weight = torch.nn.Parameter(torch.ones(1))
+    out = run_batches(lambda x: x.mean(dim=(1, 2, 3)) * weight, loader, torch.device("cpu"), progress=True)
+    assert out.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0] and not out.requires_grad
+    assert run_batches(lambda x: x, DataLoader([], batch_size=2), torch.device("cpu")).numel() == 0
+    with pytest.raises(ValueError, match="precision must be one of"):
+        run_batches(lambda x: x, loader, torch.device("cpu"), precision="8-bit")
+    with pytest.raises(ValueError, match="accelerator must be 'auto', 'cpu' or 'gpu'"):
+        inference_device("tpu")

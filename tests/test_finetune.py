@@ -112,9 +112,11 @@ def test_head_only_caches_features_and_keeps_encoder_frozen(make_catalog, schema
     trainer = _trainer(tmp_path / "run", max_epochs=4)
     trainer.fit(model, datamodule)
     assert datamodule.features_cached
-    n_labelled = len(datamodule.train_catalog) + len(datamodule.val_catalog) + len(datamodule.test_catalog)
-    # One encoder pass over train/val/test in total, not one per epoch.
-    assert sum(calls) == n_labelled
+    n_fit = len(datamodule.train_catalog) + len(datamodule.val_catalog)
+    # One encoder pass over train and val in total, not one per epoch (the test split is not needed to fit).
+    assert sum(calls) == n_fit
+    trainer.test(model, datamodule)  # the test split is read once, when testing
+    assert sum(calls) == n_fit + len(datamodule.test_catalog)
     assert not model.encoder.training
     for key, value in model.encoder.state_dict().items():
         assert torch.equal(value, encoder_before[key]), key

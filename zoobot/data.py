@@ -180,6 +180,54 @@ class FeatureDataset(Dataset):
         return item
 
 
+def inference_device(accelerator: str = "auto") -> torch.device:
+    """``'auto'``/``'gpu'``/``'cuda'``/``'cpu'`` -> the device to run inference on."""
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    if accelerator not in ("auto", "cpu"):
+        raise ValueError(f"accelerator must be 'auto', 'cpu' or 'gpu', not {accelerator!r}.")
+    return torch.device("cpu")
+
+
+_AUTOCAST = {"16-mixed": torch.float16, "16": torch.float16, "bf16-mixed": torch.bfloat16, "bf16": torch.bfloat16,
+             "32-true": None, "32": None}
+
+
+def run_batches(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    loader: DataLoader,
+    device: torch.device,
+    precision: Optional[str] = None,
+    progress: bool = False,
+) -> torch.Tensor:
+    """``fn`` on every batch's ``'image'``, without gradients; the outputs as one float32 CPU tensor.
+
+    A plain loop (no Trainer): prediction, representations and feature caching run the encoder
+    once over a catalog, and the loader's worker processes decode the next batches meanwhile.
+
+    Args:
+        fn: images ``(B, C, H, W)`` on ``device`` -> outputs ``(B, ...)``.
+        loader: yields dicts with ``'image'``.
+        device: where ``fn`` runs.
+        precision: ``None`` (16-bit mixed on a GPU, 32-bit on the CPU), ``'16-mixed'``,
+            ``'bf16-mixed'`` or ``'32-true'``.
+        progress: show a progress bar (tqdm).
+    """
+    if precision is not None and precision not in _AUTOCAST:
+        raise ValueError(f"precision must be one of {', '.join(_AUTOCAST)} (or None), not {precision!r}.")
+    dtype = _AUTOCAST[precision] if precision is not None else (torch.float16 if device.type == "cuda" else None)
+    batches: Any = loader
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(loader, unit="batch")
+    chunks = []
+    with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+        for batch in batches:
+            chunks.append(fn(batch["image"].to(device, non_blocking=True)).float().cpu())
+    return torch.cat(chunks) if chunks else torch.zeros(0)
+
+
 def split_catalog(
     catalog: pd.DataFrame,
     train_fraction: float = 0.7,
@@ -378,36 +426,42 @@ class CatalogDataModule(L.LightningDataModule):
 
     @torch.no_grad()
     def cache_features(self, encoder: nn.Module, device: Union[str, torch.device] = "cpu",
-                       batch_size: Optional[int] = None) -> None:
-        """Compute a frozen encoder's features once for train/val/test (eval transforms, no augmentation).
+                       batch_size: Optional[int] = None,
+                       splits: Sequence[str] = ("train", "val", "test")) -> None:
+        """Compute a frozen encoder's features once for the given splits (eval transforms, no augmentation).
 
-        Afterwards the train/val/test loaders yield ``{'features', 'label', 'id_str'}``. The encoder is
-        moved to ``device`` and put back into the train/eval mode it was in.
+        Afterwards those splits' loaders yield ``{'features', 'label', 'id_str'}``. The splits' images
+        go through the encoder in one pass (one set of loader workers). The encoder is moved to
+        ``device`` and put back into the train/eval mode it was in.
 
         Args:
             encoder: maps ``(B, C, H, W)`` images to pooled features ``(B, D)``.
             device: where to run the encoder.
             batch_size: images per forward pass; defaults to the module's batch size.
+            splits: which of ``'train'``, ``'val'``, ``'test'`` to cache. Fitting needs only train
+                and val; a test split read once costs the same either way.
         """
+        catalogs = {name: getattr(self, f"{name}_catalog") for name in splits}
+        catalogs = {name: c for name, c in catalogs.items() if c is not None and len(c)}
+        if not catalogs:
+            return
+        dataset = self._dataset(pd.concat(list(catalogs.values()), ignore_index=True), augment=False)
+        loader = self._loader(dataset, shuffle=False, batch_size=batch_size, one_pass=True)
         was_training = encoder.training
         encoder.to(device).eval()
         try:
-            for name in ("train", "val", "test"):
-                catalog = getattr(self, f"{name}_catalog")
-                if catalog is None or len(catalog) == 0:
-                    continue
-                dataset = self._dataset(catalog, augment=False)
-                chunks = []
-                loader = self._loader(dataset, shuffle=False, batch_size=batch_size, one_pass=True)
-                for batch in loader:
-                    features = encoder(batch["image"].to(device, non_blocking=True))
-                    if features.ndim != 2:
-                        raise ValueError(f"The encoder returned features of shape {tuple(features.shape)}; "
-                                         "expected pooled (batch, feature_dim).")
-                    chunks.append(features.float().cpu())
-                self._features[name] = FeatureDataset(torch.cat(chunks), dataset.labels, dataset.id_strs)
+            features = run_batches(encoder, loader, torch.device(device), precision="32-true")
         finally:
             encoder.train(was_training)
+        if features.ndim != 2:
+            raise ValueError(f"The encoder returned features of shape {tuple(features.shape)}; "
+                             "expected pooled (batch, feature_dim).")
+        start = 0
+        for name, catalog in catalogs.items():
+            rows = slice(start, start + len(catalog))
+            labels = dataset.labels[rows] if dataset.labels is not None else None
+            self._features[name] = FeatureDataset(features[rows], labels, dataset.id_strs[rows])
+            start += len(catalog)
 
     @property
     def features_cached(self) -> bool:

@@ -372,7 +372,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
     def on_fit_start(self) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
         if self.settings.training_mode == "head_only" and hasattr(datamodule, "cache_features"):
-            datamodule.cache_features(self.encoder, self.device)
+            datamodule.cache_features(self.encoder, self.device, splits=("train", "val"))
 
     def _features(self, batch: Mapping[str, Any]) -> torch.Tensor:
         if "features" in batch:

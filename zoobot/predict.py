@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from zoobot.data import GalaxyDataset, get_transforms
+from zoobot.data import GalaxyDataset, get_transforms, inference_device, run_batches
 
 DATAMODULE_KEYS = ("batch_size", "num_workers", "prefetch_factor", "input_size", "channels", "mean", "std")
 TRAINER_KEYS = ("accelerator", "devices", "precision", "enable_progress_bar")
@@ -95,15 +95,19 @@ def predict_on_catalog(
                                              card.std, augment=False)
     dataset = GalaxyDataset(catalog, label_cols=None, transform=inference_transform,
                             input_size=input_size or card.input_size, channels=card.channels)
-    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    device = inference_device(accelerator)
     # Pinned host memory lets batches copy to the GPU asynchronously, overlapping the next batch's compute.
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        prefetch_factor=prefetch_factor if num_workers > 0 else None, pin_memory=on_gpu)
-    trainer = L.Trainer(accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False,
-                        precision=precision or ("16-mixed" if on_gpu else "32-true"),
-                        enable_progress_bar=enable_progress_bar, enable_model_summary=False)
-    batches = trainer.predict(model, dataloaders=loader, return_predictions=True)
-    predictions = (np.concatenate([b.float().cpu().numpy() for b in batches]) if batches
+                        prefetch_factor=prefetch_factor if num_workers > 0 else None,
+                        pin_memory=device.type == "cuda")
+    was_training = model.training
+    model.to(device).eval()
+    try:
+        outputs = run_batches(lambda images: model.predict_step({"image": images}, 0), loader, device,
+                              precision, progress=enable_progress_bar)
+    finally:
+        model.train(was_training)
+    predictions = (outputs.numpy() if len(outputs)
                    else np.zeros((0, len(model.default_output_names())), dtype=np.float32))
     table = model.prediction_columns(predictions, label_cols)
     table.insert(0, "id_str", list(dataset.id_strs))

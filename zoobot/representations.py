@@ -8,11 +8,10 @@ from typing import Optional, Union
 
 import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from zoobot.data import GalaxyDataset, get_transforms
+from zoobot.data import GalaxyDataset, get_transforms, inference_device, run_batches
 from zoobot.encoders import EncoderCard, card_for_module, load_encoder
 
 EncoderLike = Union[str, Path, nn.Module]
@@ -31,13 +30,6 @@ def _resolve_encoder(encoder: EncoderLike, card: Optional[EncoderCard],
     return encoder, card
 
 
-def _device(accelerator: str) -> torch.device:
-    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    return torch.device("cpu")
-
-
-@torch.inference_mode()
 def get_representations(
     catalog: pd.DataFrame,
     encoder: EncoderLike,
@@ -78,14 +70,15 @@ def get_representations(
     dataset = GalaxyDataset(catalog, transform=get_transforms(size, card.channels, card.mean, card.std),
                             input_size=size, channels=card.channels)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
-    device = _device(accelerator)
+    device = inference_device(accelerator)
     was_training = module.training
     module.to(device).eval()
     try:
-        chunks = [module(batch["image"].to(device)).float().cpu().numpy() for batch in loader]
+        features = run_batches(module, loader, device, precision="32-true").numpy()
     finally:
         module.train(was_training)
-    features = np.concatenate(chunks) if chunks else np.zeros((0, card.feature_dim), dtype=np.float32)
+    if not len(features):
+        features = np.zeros((0, card.feature_dim), dtype=np.float32)
     if pca_components is not None:
         from sklearn.decomposition import PCA
 
