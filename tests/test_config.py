@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zoobot.config import ConfigError, RunConfig, propose_task, rerun_command
+from zoobot.config import ConfigError, RunConfig, column_suits, propose_task, rerun_command
 
 
 def make_config(**overrides) -> RunConfig:
@@ -92,6 +92,22 @@ def test_propose_task_for_a_chosen_task():
     assert propose_task(few, "regression") == ("regression", ["z"], None)
     with pytest.raises(ConfigError):
         propose_task(few.drop(columns="merger"))  # no task chosen: 2 values is not clearly a measurement
+
+
+@pytest.mark.parametrize("values, classification, regression, clear_regression", [
+    ([0, 1, 2] * 10, True, False, False),                       # class numbers
+    (["none", "weak", "strong"] * 10, True, False, False),      # class names (numbered by a fix)
+    (list(np.linspace(0, 1, 30)), False, True, True),           # a measured value
+    ([0.1, 0.2] * 15, False, True, False),                      # decimals, few values
+    (list(range(30)), False, True, False),                      # whole numbers, many values
+    ([3.0] * 30, False, False, False),                          # one value: nothing to learn
+])
+def test_which_columns_suit_which_task(values, classification, regression, clear_regression):
+    column = pd.Series(values)
+    assert column_suits(column, "classification") is classification
+    assert column_suits(column, "regression") is regression
+    assert column_suits(column, "regression", clear_only=True) is clear_regression
+    assert column_suits(column, "classification", clear_only=True) is (classification and not isinstance(values[0], str))
 
 
 def test_unit_interval_must_be_a_yes_no_or_left_out():

@@ -204,6 +204,28 @@ def rerun_command(config_path: str | Path) -> str:
     return f"zoobot finetune --config {config_path} --run-dir {run_dir.parent / (run_dir.name + '-rerun')}"
 
 
+def column_suits(values: pd.Series, task: Task, clear_only: bool = False) -> bool:
+    """Whether a column looks like a target for ``task`` (``'classification'`` or ``'regression'``).
+
+    Class numbers are whole numbers with 2 to ``MAX_CLASSES_FOR_PROPOSAL`` values; they suit
+    classification, as do (unless ``clear_only``) that many class names, which a one-click fix
+    numbers. Regression takes any other numeric column with at least 2 values; with
+    ``clear_only`` (no task chosen yet), only decimal columns with more values than that.
+    """
+    values = values.dropna()
+    n_values = values.nunique()
+    numeric = pd.api.types.is_numeric_dtype(values)
+    few = 2 <= n_values <= MAX_CLASSES_FOR_PROPOSAL
+    whole_classes = numeric and few and bool(np.all(np.mod(values, 1) == 0))
+    if task == "classification":
+        return whole_classes or (few and not numeric and not clear_only)
+    if task == "regression":
+        if clear_only:
+            return pd.api.types.is_float_dtype(values) and n_values > MAX_CLASSES_FOR_PROPOSAL
+        return numeric and n_values >= 2 and not whole_classes
+    return False
+
+
 def propose_task(catalog: pd.DataFrame, task: Optional[Task] = None) -> tuple[Task, list[str], Optional[str]]:
     """Suggest a task and target columns from a catalog's columns.
 
@@ -228,25 +250,13 @@ def propose_task(catalog: pd.DataFrame, task: Optional[Task] = None) -> tuple[Ta
             return "tree", list(get_schema(schema_name).label_cols), schema_name
     reserved = {"id_str", "file_loc"}
     candidates = [c for c in catalog.columns if c not in reserved and not str(c).startswith("true_")]
-    # With no task chosen, only clear cases are proposed; once the user has chosen the task, class
-    # names (numbered later by a one-click fix) and any decimal column with a spread also qualify.
-    chosen = task is not None
-    if task in (None, "classification"):
-        for column in candidates:
-            values = catalog[column].dropna()
-            few = 2 <= values.nunique() <= MAX_CLASSES_FOR_PROPOSAL
-            if pd.api.types.is_numeric_dtype(values) and few and np.all(np.mod(values, 1) == 0):
-                return "classification", [column], None
-        names = [c for c in candidates if chosen and not pd.api.types.is_numeric_dtype(catalog[c].dropna())]
-        for column in names:
-            if 2 <= catalog[column].nunique() <= MAX_CLASSES_FOR_PROPOSAL:
-                return "classification", [column], None
-    if task in (None, "regression"):
-        min_values = 2 if chosen else MAX_CLASSES_FOR_PROPOSAL + 1
-        for column in candidates:
-            values = catalog[column].dropna()
-            if pd.api.types.is_float_dtype(values) and values.nunique() >= min_values:
-                return "regression", [column], None
+    # Class numbers before class names (a stable sort keeps the catalog's order otherwise).
+    by_kind = sorted(candidates, key=lambda c: not pd.api.types.is_numeric_dtype(catalog[c].dropna()))
+    for candidate_task in ("classification", "regression"):
+        if task in (None, candidate_task):
+            for column in by_kind:
+                if column_suits(catalog[column], candidate_task, clear_only=task is None):
+                    return candidate_task, [column], None
     wanted = {
         None: "add a column of class numbers (0, 1, ...) for classification, of measured values for "
               "regression, or Galaxy Zoo vote counts",

@@ -70,7 +70,7 @@ def columns_for_task(engine: Engine, session_id: str, task: str | None, label_co
     Returns:
         ``(label dropdown, explanation)``.
     """
-    from zoobot.config import MAX_CLASSES_FOR_PROPOSAL, ConfigError, propose_task
+    from zoobot.config import ConfigError, column_suits, propose_task
 
     try:
         catalog = engine.catalog(session_id)
@@ -90,12 +90,8 @@ def columns_for_task(engine: Engine, session_id: str, task: str | None, label_co
             return (gr.Dropdown(choices=columns, value=present, multiselect=True),
                     f"A vote-count tree learns every answer column of the tree (**{len(present)}** found). "
                     "Check the tree on **3. Schema**.")
-    if task in ("classification", "regression") and len(current) == 1:
-        values = catalog[current[0]].dropna()
-        numeric = pd.api.types.is_numeric_dtype(values)
-        classes = numeric and bool((values % 1 == 0).all()) and values.nunique() <= MAX_CLASSES_FOR_PROPOSAL
-        if (task == "classification" and (not numeric or classes)) or (task == "regression" and numeric and not classes):
-            return gr.skip(), f"**{task}** on `{current[0]}`."
+    if task in ("classification", "regression") and len(current) == 1 and column_suits(catalog[current[0]], task):
+        return gr.skip(), f"**{task}** on `{current[0]}`."
     try:
         _, cols, schema_name = propose_task(catalog, task)
     except ConfigError as err:
