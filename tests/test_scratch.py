@@ -65,6 +65,7 @@ def test_train_from_scratch_exports_a_loadable_encoder(make_catalog, schema, tmp
         assert torch.allclose(from_checkpoint.eval()(images), model.encoder(images), atol=1e-5)
     reloaded = ZoobotTree.load_from_checkpoint(best, weights_only=True)
     assert reloaded.schema == schema
+    assert not model.settings.freeze_norm_stats and not reloaded.settings.freeze_norm_stats  # from scratch
 
     # ...and finetunes like any other encoder.
     finetuner = FinetuneableZoobotClassifier(num_classes=2, name=str(tmp_path / "pretrain" / "encoder"))

@@ -98,7 +98,9 @@ class ZoobotTree(FinetuneableZoobotTree):
             schema=schema, name=None if encoder_card else architecture_name, channels=channels,
             training_mode="full", layer_decay=1.0, learning_rate=learning_rate, weight_decay=weight_decay,
             head_dropout_prob=dropout_rate, scheduler_kwargs=scheduler_kwargs, encoder_card=encoder_card,
-            prog_bar=prog_bar, seed=seed,
+            # Trained from scratch, its batch-norm statistics are learned too, also when a reloaded
+            # checkpoint (whose card no longer says "random") goes on training.
+            freeze_norm_stats=False, prog_bar=prog_bar, seed=seed,
         )
         self.card = dataclasses.replace(self.card, input_size=(channels, input_size, input_size),
                                         description=f"{architecture_name} trained from scratch by Zoobot")
