@@ -8,7 +8,6 @@ silently corrupt training (NaN or negative vote counts, one-class labels, missin
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence

@@ -36,10 +36,10 @@ from torchmetrics.wrappers import ClasswiseWrapper
 from zoobot.encoders import (
     EncoderCard,
     card_for_module,
-    is_random_init,
     encoder_from_card,
     encoder_param_groups,
     get_encoder_dim,
+    is_random_init,
     load_encoder,
 )
 
