@@ -178,3 +178,16 @@ def test_out_of_range_settings_are_named(engine, make_catalog, index, value, mes
     with pytest.raises(gr.Error, match=re.escape(message)):
         train.start_training(engine, sid, *args)
     assert engine.store.run_dirs(sid) == []  # nothing half-made
+
+
+def test_result_galleries_name_the_classes_when_the_run_has_names():
+    config = {"label_cols": ["bar"], "class_names": ["none", "strong", "weak"]}
+    metrics = {"accuracy": 0.5, "n": 2, "confusion_matrix": [[1, 0, 0], [0, 0, 0], [1, 0, 0]],
+               "classes": ["none", "strong", "weak"], "precision": {}, "recall": {}}
+    preds = pd.DataFrame({"id_str": ["a", "b"], "split": ["test", "test"], "bar": [0, 2],
+                          "pred_class": [0, 0], "prob_0": [0.9, 0.8], "prob_1": [0.05, 0.1], "prob_2": [0.05, 0.1]})
+    _, _, _, confident, wrong = results._classification(config, metrics, preds)
+    assert list(confident["caption"]) == ["a · none (90%) · true none", "b · none (80%) · true weak"]
+    assert list(wrong["caption"]) == ["b · none (80%) · true weak"]
+    _, _, _, numbered, _ = results._classification({"label_cols": ["bar"]}, metrics, preds)
+    assert numbered["caption"].iloc[1] == "b · 0 (80%) · true 2"

@@ -49,8 +49,14 @@ def _classification(config: dict, metrics: dict, preds: pd.DataFrame) -> tuple[s
     confident = preds.sort_values("confidence", ascending=False)
     wrong = labelled[labelled[label].astype(int) != labelled["pred_class"].astype(int)]
     wrong = wrong.sort_values("confidence", ascending=False)
+    names = list(config.get("class_names") or [])
+
+    def class_text(value: Any) -> str:  # the class's name when the run has one (e.g. 'weak'), else its number
+        index = int(value) if pd.notna(value) and float(value).is_integer() else -1
+        return names[index] if 0 <= index < len(names) else short_value(value)
+
     confident, wrong = (frame.assign(caption=[
-        f"{short_id(i)} · {short_value(p)}{f' ({c:.0%})' if pd.notna(c) else ''} · true {short_value(t)}"
+        f"{short_id(i)} · {class_text(p)}{f' ({c:.0%})' if pd.notna(c) else ''} · true {class_text(t)}"
         for i, p, c, t in zip(frame["id_str"], frame["pred_class"], frame["confidence"], frame[label])])
         for frame in (confident, wrong))
     return summary, plot1, plot2, confident, wrong
