@@ -30,6 +30,7 @@ import dataclasses
 import json
 import platform
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -94,6 +95,13 @@ def vote_catalog(survey_dir: Path, schema_name: str) -> pd.DataFrame:
     return catalog[["id_str", "file_loc", *schema.label_cols]]
 
 
+def machine(trainer: L.Trainer) -> str:
+    """What the run trained on, in words: the GPU's name, or the CPU and its torch threads."""
+    if trainer.strategy.root_device.type == "cuda":
+        return f"{torch.cuda.get_device_name(trainer.strategy.root_device)} GPU"
+    return f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads, no GPU"
+
+
 def install(run_dir: Path) -> Path:
     """Copy a finished run's encoder and ``pretraining.json`` into ``assets/demo_encoder/``.
 
@@ -122,6 +130,17 @@ def main() -> None:
                         help="do not train: install the encoder of the finished run in --out")
     parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"],
                         help="epochs to run (the cosine schedule keeps its length); default %(default)s")
+    parser.add_argument("--architecture", default=SETTINGS["architecture_name"],
+                        help="timm architecture to pretrain; default %(default)s")
+    parser.add_argument("--input-size", type=int, default=SETTINGS["input_size"],
+                        help="input size in pixels; default %(default)s")
+    parser.add_argument("--accelerator", default=SETTINGS["accelerator"], choices=["cpu", "gpu", "auto"],
+                        help="Lightning accelerator; default %(default)s (the demo was trained on a CPU)")
+    parser.add_argument("--batch-size", type=int, default=SETTINGS["batch_size"], help="default %(default)s")
+    parser.add_argument("--num-workers", type=int, default=SETTINGS["num_workers"],
+                        help="data loader workers (a GPU needs several); default %(default)s")
+    parser.add_argument("--max-minutes", type=float, default=SETTINGS["max_minutes"],
+                        help="stop after this many minutes of training; default %(default)s")
     args = parser.parse_args()
     if args.install_only:
         install(args.out)
@@ -129,7 +148,9 @@ def main() -> None:
     if args.survey is None:
         parser.error("--survey is needed to train (or give --install-only).")
 
-    s = {**SETTINGS, "epochs": args.epochs}
+    s = {**SETTINGS, "epochs": args.epochs, "architecture_name": args.architecture,
+         "input_size": args.input_size, "accelerator": args.accelerator, "max_minutes": args.max_minutes,
+         "batch_size": args.batch_size, "num_workers": args.num_workers}
     torch.set_num_threads(s["torch_threads"])
     catalog = vote_catalog(args.survey, s["schema"])
     log = EpochLog()
@@ -148,8 +169,7 @@ def main() -> None:
     minutes = (time.time() - started) / 60
     best = min(log.history, key=lambda row: row.get("val_loss", float("inf")))
     record = {
-        "command": "python benchmarks/pretrain_demo_encoder.py --survey data/pretrain_survey "
-                   "--out runs/demo_pretrain --install",
+        "command": "python benchmarks/pretrain_demo_encoder.py " + " ".join(sys.argv[1:]),
         "survey": {"command": "zoobot make-survey --n 12000 --size 128 --seed 1 --out data/pretrain_survey",
                    "n_galaxies": len(catalog), "label_cols": "decals_dr5 vote counts only"},
         "settings": s,
@@ -157,7 +177,7 @@ def main() -> None:
         "best_epoch": best["epoch"],
         "best_val_loss": best.get("val_loss"),
         "wall_minutes": round(minutes, 1),
-        "machine": f"{platform.machine()} CPU, {s['torch_threads']} torch threads, no GPU",
+        "machine": machine(trainer),
         "versions": {"torch": torch.__version__, "lightning": L.__version__,
                      "timm": __import__("timm").__version__},
         "history": log.history,
