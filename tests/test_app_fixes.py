@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -191,3 +192,17 @@ def test_result_galleries_name_the_classes_when_the_run_has_names():
     assert list(wrong["caption"]) == ["b · none (80%) · true weak"]
     _, _, _, numbered, _ = results._classification({"label_cols": ["bar"]}, metrics, preds)
     assert numbered["caption"].iloc[1] == "b · 0 (80%) · true 2"
+
+
+def test_the_predictions_table_shows_four_significant_digits_and_the_download_keeps_them_all(engine, make_catalog):
+    sid = new_session_id()
+    image = make_catalog(n=1, size=32).file_loc[0]
+    run_dir = _finished_run(engine, sid, image, "regression", {"rmse": 0.3, "mae": 0.2, "r2": 0.5})
+    preds = pd.read_csv(run_dir / "predictions.csv")
+    preds["pred_target"] = 0.081043236459685 * (1 + np.arange(len(preds)))
+    preds.to_csv(run_dir / "predictions.csv", index=False)
+    outputs = results.show_results(engine, sid)
+    table, downloads = outputs[5], outputs[6]
+    assert table["pred_target"].iloc[0] == 0.08104 and table["pred_target"].iloc[1] == 0.1621
+    parquet = next(f for f in downloads if f.endswith(".parquet"))
+    assert pd.read_parquet(parquet)["pred_target"].iloc[0] == 0.081043236459685

@@ -199,11 +199,17 @@ def show_results(engine: Engine, session_id: str) -> tuple[Any, ...]:
         summary, plot1, plot2, confident, wrong = _tree(config, metrics, preds)
     status = (read_progress(run_dir) or {}).get("status", "finished")
     summary = f"### Run `{run_dir.name}` ({task}, {status})\n{summary}"
-    table = preds.drop(columns=[c for c in ("file_loc",) if c in preds]).head(TABLE_ROWS)
+    table = readable(preds.drop(columns=[c for c in ("file_loc",) if c in preds]).head(TABLE_ROWS))
     return (summary, plot1, plot2,
             gallery_items(confident["file_loc"].astype(str), confident["caption"]),
             gallery_items(wrong["file_loc"].astype(str), wrong["caption"]),
             table, _downloads(run_dir, preds), config_text, command)
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with its decimals cut to 4 significant digits, for reading (the downloads keep them all)."""
+    floats = table.select_dtypes("float").columns
+    return table.assign(**{col: table[col].map(lambda v: float(f"{v:.4g}")) for col in floats})
 
 
 def build_results_tab(engine: Engine, session: gr.BrowserState, run_version: gr.State) -> dict[str, Any]:
