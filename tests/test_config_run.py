@@ -148,3 +148,29 @@ def test_cli_explains_bad_config_without_a_traceback(tmp_path):
     assert done.returncode == 2
     assert "Unknown setting(s) in the run config: epochs" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_time_left_is_measured_after_the_first_batch_so_start_up_does_not_inflate_it(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import torch
+
+    from zoobot import config as config_module
+
+    clock = {"now": 0.0}
+    monkeypatch.setattr(config_module.time, "monotonic", lambda: clock["now"])
+    callback = config_module._progress_callback(tmp_path, stop_event=None)
+    trainer = SimpleNamespace(num_training_batches=10, max_epochs=2, global_step=0, current_epoch=0,
+                              strategy=SimpleNamespace(root_device=torch.device("cpu")), should_stop=False)
+    callback.on_fit_start(trainer, None)
+    assert read_progress(tmp_path)["eta_s"] is None
+    clock["now"] = 30.0  # start-up and the first batch: 30 s, once
+    trainer.global_step = 1
+    callback.on_train_batch_end(trainer, None, None, None, 0)
+    assert read_progress(tmp_path)["eta_s"] is None  # one batch tells nothing about the rate yet
+    clock["now"] = 34.0  # then 1 s per batch
+    trainer.global_step = 5
+    callback.on_train_batch_end(trainer, None, None, None, 4)
+    progress = read_progress(tmp_path)
+    assert progress["eta_s"] == 15.0  # 15 batches left at 1 s each (counting start-up, it said 102 s)
+    assert progress["elapsed_s"] == 34.0

@@ -338,6 +338,7 @@ def _progress_callback(run_dir: Path, stop_event: Optional[threading.Event]) -> 
 
         def __init__(self) -> None:
             self.start = time.monotonic()
+            self.first_step: Optional[tuple[float, int]] = None  # (time, step) when the first batch ended
             self.last_write = 0.0
             self.rows: list[dict[str, float]] = []
             self.device = "CPU"
@@ -350,8 +351,14 @@ def _progress_callback(run_dir: Path, stop_event: Optional[threading.Event]) -> 
         def _write(self, trainer: "L.Trainer", stage: str) -> None:
             total = self._total_steps(trainer)
             done = trainer.global_step
-            elapsed = time.monotonic() - self.start
-            eta = elapsed / done * (total - done) if done and total else None
+            now = time.monotonic()
+            elapsed = now - self.start
+            # The rate is measured from the end of the first batch: start-up (loader workers, the
+            # first batch, caching features) takes a while once and made early estimates far too long.
+            eta = None
+            if self.first_step is not None and total and done > self.first_step[1]:
+                since, first = self.first_step
+                eta = (now - since) / (done - first) * (total - done)
             write_progress(
                 run_dir, status="running", stage=stage, epoch=trainer.current_epoch,
                 max_epochs=trainer.max_epochs, step=done, total_steps=total,
@@ -366,6 +373,8 @@ def _progress_callback(run_dir: Path, stop_event: Optional[threading.Event]) -> 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
             if stop_event is not None and stop_event.is_set():
                 trainer.should_stop = True
+            if self.first_step is None:
+                self.first_step = (time.monotonic(), trainer.global_step)
             if time.monotonic() - self.last_write > 0.5:
                 self.last_write = time.monotonic()
                 self._write(trainer, "training")
