@@ -96,6 +96,26 @@ def test_random_init_from_timm_architecture():
     assert encoder(torch.rand(2, 3, 32, 32)).shape == (2, 64)
 
 
+def test_cpu_max_pooling_fast_path_gives_the_same_features_and_gradients():
+    fast, _ = load_encoder("test_resnet")
+    pools = [m for m in fast.modules() if isinstance(m, torch.nn.MaxPool2d)]
+    assert pools and all(type(m) is encoders.MaxPool2d for m in pools)
+    plain, _ = load_encoder("test_resnet")
+    plain.load_state_dict(fast.state_dict())
+    for parent in list(plain.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, encoders.MaxPool2d):
+                setattr(parent, name, torch.nn.MaxPool2d(child.kernel_size, child.stride, child.padding))
+    x = torch.rand(3, 3, 40, 40)
+    x[0, :, :8] = 0.5  # ties inside pooling windows pick the same element in both layouts
+    fast.train(), plain.train()
+    out_fast, out_plain = fast(x), plain(x)
+    assert torch.equal(out_fast, out_plain)
+    out_fast.square().sum().backward(), out_plain.square().sum().backward()
+    for (name, p_fast), p_plain in zip(fast.named_parameters(), plain.parameters()):
+        assert torch.allclose(p_fast.grad, p_plain.grad, atol=1e-6), name
+
+
 @pytest.mark.parametrize("architecture", ["test_convnext", "test_efficientnet", "test_resnet"])
 def test_save_then_load_local_directory_round_trip(tmp_path, architecture):
     original, card = load_encoder(architecture)

@@ -291,13 +291,40 @@ def _card_from_config(config_path: Path, name: str, source: str) -> EncoderCard:
     )
 
 
+class MaxPool2d(nn.MaxPool2d):
+    """``nn.MaxPool2d`` that pools CPU batches in channels-last memory order; the same result.
+
+    PyTorch's CPU max-pooling kernel for the default (NCHW) layout is scalar and branchy: on
+    galaxy images the demo ResNet's stem pooling took 16 ms a batch of 64 (11 ms on random
+    tensors), a fifth of the forward pass. The channels-last kernel is vectorised and does not
+    depend on the data: 5 ms, the two layout conversions included. On other devices, or for
+    inputs already channels-last, this is ``nn.MaxPool2d``.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu" and x.dim() == 4 and not self.return_indices and x.is_contiguous():
+            return super().forward(x.contiguous(memory_format=torch.channels_last)).contiguous()
+        return super().forward(x)
+
+
+def _use_fast_max_pooling(encoder: nn.Module) -> nn.Module:
+    """Swap every ``nn.MaxPool2d`` of ``encoder`` for :class:`MaxPool2d` (no weights change)."""
+    for parent in list(encoder.modules()):
+        for child_name, child in parent.named_children():
+            if type(child) is nn.MaxPool2d:
+                fast = MaxPool2d(child.kernel_size, child.stride, child.padding, child.dilation,
+                                 child.return_indices, child.ceil_mode)
+                setattr(parent, child_name, fast)
+    return encoder
+
+
 def _create_timm(model_name: str, pretrained: bool, channels: Optional[int]) -> nn.Module:
     import timm
 
     kwargs: dict[str, Any] = {"pretrained": pretrained, "num_classes": 0}
     if channels is not None:
         kwargs["in_chans"] = channels
-    return timm.create_model(model_name, **kwargs)
+    return _use_fast_max_pooling(timm.create_model(model_name, **kwargs))
 
 
 def _load_hub(source: str, channels: Optional[int]) -> tuple[nn.Module, EncoderCard]:
