@@ -53,3 +53,27 @@ def test_tiny_suite_prints_a_table_and_the_machine(tiny_results: tuple[dict, str
     assert "| 2 predict_on_catalog | test_convnext (32 px)" in stdout
     assert "| 7 memory: predict |" in stdout
     assert results["machine"]["cores"] >= 1 and results["date"]
+
+
+def test_ceilings_leave_the_measured_model_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forward+backward ceiling trains a copy: the model's batch-norm statistics, weights and
+    frozen flags (what prediction then uses) are untouched."""
+    import importlib.util
+
+    import torch
+
+    from zoobot.encoders import load_encoder
+
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_run", bench)  # its dataclasses look their module up
+    spec.loader.exec_module(bench)
+    encoder, _ = load_encoder("test_resnet")
+    encoder.requires_grad_(False).eval()
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    result = bench.ceilings(encoder, input_size=32, batch_size=4, seconds=0.05)
+    assert result["forward"] > 0 and result["forward_backward"] > 0
+    after = encoder.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not encoder.training and not any(p.requires_grad for p in encoder.parameters())
+    assert all(p.grad is None for p in encoder.parameters())
