@@ -9,6 +9,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 
@@ -313,3 +314,36 @@ def test_ddp_on_two_cpu_processes(make_catalog, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "WORLD_SIZE 2" in result.stdout
     assert list((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
+
+
+def test_checkpoints_written_in_the_background_keep_only_the_best(make_catalog, schema, tmp_path):
+    """Writes and removals run behind training; after fit exactly the best file is on disk, and
+    it holds the weights of the best epoch (not of a later one)."""
+    torch.manual_seed(0)
+    model, datamodule = _task_setup("classification", make_catalog, schema)
+    best_state: dict[str, torch.Tensor] = {}
+
+    class RememberBest(L.Callback):
+        def on_validation_end(self, trainer, pl_module):
+            checkpoint = trainer.checkpoint_callback
+            if checkpoint.best_model_score is None or trainer.callback_metrics["val_loss"] <= checkpoint.best_model_score:
+                best_state.update({k: v.detach().clone() for k, v in pl_module.state_dict().items()})
+
+    trainer = get_trainer(tmp_path / "run", max_epochs=6, patience=6, accelerator="cpu",
+                          enable_progress_bar=False, logger=False, callbacks=[RememberBest()])
+    trainer.fit(model, datamodule)
+    files = list((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
+    assert [str(f) for f in files] == [trainer.checkpoint_callback.best_model_path]
+    saved = torch.load(files[0], weights_only=True)["state_dict"]
+    assert all(torch.equal(saved[k], best_state[k]) for k in saved)
+
+
+def test_a_failed_background_checkpoint_write_is_raised(tmp_path):
+    from zoobot.finetune import _background_checkpoint_io
+
+    plugin = _background_checkpoint_io()
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the checkpoint folder should be")
+    plugin.save_checkpoint({"state_dict": {"w": torch.ones(2)}}, blocker / "best.ckpt")
+    with pytest.raises((OSError, RuntimeError)):
+        plugin.teardown()
