@@ -216,8 +216,8 @@ def ceilings(encoder: Any, input_size: int, batch_size: int, seconds: float, bac
     encoder.train(was_training)
     if backward:
         # On a copy: training-mode batch norm on random tensors would rewrite the running statistics
-        # of the model the benchmarks then predict with (which made its forward passes ~20% faster
-        # on this CPU, ceilings included). The copy trains it all, even a head-only model's encoder.
+        # of the model the benchmarks then predict and train the head with. The copy trains it all,
+        # even a head-only model's encoder.
         trainable = copy.deepcopy(encoder).requires_grad_(True).train()
 
         def forward_backward() -> None:
@@ -735,7 +735,7 @@ def run_suite(mode: str, out: Path, cache_dir: Path, only: Optional[set[str]] = 
     # The library's pipelines set the allocator so (run_batches, fitting); the bare-encoder
     # ceilings must run in the same process state, or a ceiling measured before the first pipeline
     # would be ~25% slow on this CPU, and one measured after it not.
-    results_allocator = reuse_freed_memory()
+    freed_memory_reused = reuse_freed_memory()
     scale = make_scale(mode)
     cores = usable_cores()
     default_threads, default_workers = default_split(cores)
@@ -744,7 +744,7 @@ def run_suite(mode: str, out: Path, cache_dir: Path, only: Optional[set[str]] = 
     started = time.perf_counter()
     results: dict[str, Any] = {"mode": mode, "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                                "machine": machine(), "targets": {k: list(v) for k, v in TARGETS.items()},
-                               "freed_memory_reused": results_allocator}
+                               "freed_memory_reused": freed_memory_reused}
     wanted = only or {"encoders", "app", "umap", "memory", "gpu"}
     with tempfile.TemporaryDirectory(prefix="zoobot-bench-") as tmp:
         work_dir = Path(tmp)
