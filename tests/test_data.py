@@ -181,6 +181,24 @@ def test_run_batches_streams_a_function_over_a_loader_without_gradients():
         inference_device("tpu")
 
 
+def test_inference_batches_ramp_up_only_with_workers():
+    from zoobot.data import RampBatchSampler, inference_loader
+
+    batches = list(RampBatchSampler(100, 32))
+    assert [len(b) for b in batches] == [4, 8, 16, 32, 32, 8] and len(RampBatchSampler(100, 32)) == 6
+    assert [i for b in batches for i in b] == list(range(100))
+    assert [len(b) for b in RampBatchSampler(3, 1)] == [1, 1, 1] and list(RampBatchSampler(0, 8)) == []
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        RampBatchSampler(10, 0)
+
+    images = [{"image": torch.full((3, 2, 2), float(i))} for i in range(20)]
+    with_workers = inference_loader(images, batch_size=8, num_workers=1, prefetch_factor=2)
+    assert [len(b["image"]) for b in with_workers] == [1, 2, 4, 8, 5]
+    assert [len(b["image"]) for b in inference_loader(images, batch_size=8)] == [8, 8, 4]
+    seen = torch.cat([b["image"][:, 0, 0, 0] for b in with_workers])
+    assert seen.tolist() == [float(i) for i in range(20)]
+
+
 _FREED_MEMORY_PROBE = """
 import sys, torch
 from zoobot.data import reuse_freed_memory

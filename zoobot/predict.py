@@ -19,9 +19,8 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader
 
-from zoobot.data import GalaxyDataset, get_transforms, inference_device, run_batches
+from zoobot.data import GalaxyDataset, get_transforms, inference_device, inference_loader, run_batches
 
 DATAMODULE_KEYS = ("batch_size", "num_workers", "prefetch_factor", "input_size", "channels", "mean", "std")
 TRAINER_KEYS = ("accelerator", "devices", "precision", "enable_progress_bar")
@@ -97,9 +96,7 @@ def predict_on_catalog(
                             input_size=input_size or card.input_size, channels=card.channels)
     device = inference_device(accelerator)
     # Pinned host memory lets batches copy to the GPU asynchronously, overlapping the next batch's compute.
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        prefetch_factor=prefetch_factor if num_workers > 0 else None,
-                        pin_memory=device.type == "cuda")
+    loader = inference_loader(dataset, batch_size, num_workers, prefetch_factor, pin_memory=device.type == "cuda")
     was_training = model.training
     model.to(device).eval()
     try:

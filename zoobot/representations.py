@@ -9,9 +9,8 @@ from typing import Optional, Union
 import numpy as np
 import pandas as pd
 from torch import nn
-from torch.utils.data import DataLoader
 
-from zoobot.data import GalaxyDataset, get_transforms, inference_device, run_batches
+from zoobot.data import GalaxyDataset, get_transforms, inference_device, inference_loader, run_batches
 from zoobot.encoders import EncoderCard, card_for_module, load_encoder
 
 EncoderLike = Union[str, Path, nn.Module]
@@ -69,8 +68,8 @@ def get_representations(
     size = input_size or card.input_size
     dataset = GalaxyDataset(catalog, transform=get_transforms(size, card.channels, card.mean, card.std),
                             input_size=size, channels=card.channels)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     device = inference_device(accelerator)
+    loader = inference_loader(dataset, batch_size, num_workers, pin_memory=device.type == "cuda")
     was_training = module.training
     module.to(device).eval()
     try:
