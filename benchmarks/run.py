@@ -57,6 +57,9 @@ SURVEY_SIZE = 424  # GZ DECaLS cutout side
 HEAD_ONLY_EPOCHS = 20
 MEMORY_IMAGE_SIZE = 64
 
+# Prediction passes shorter than this in total are repeated (up to PREDICT_PASSES); the median is reported.
+PREDICT_PASSES = 3
+PREDICT_REPEAT_BUDGET_S = 20.0
 TARGETS = {  # (comparison, value) for each ratio
     "predict_vs_forward": (">=", 0.95),
     "head_only_vs_predict": ("<=", 1.5),
@@ -290,13 +293,19 @@ def bench_encoder(spec: EncoderSpec, scale: Scale, cache_dir: Path, threads: int
             raise RuntimeError(f"predict_on_catalog returned {len(table)} rows for {len(predict_catalog)}.")
         return len(predict_catalog) / predict_wall["s"]
 
-    predict = bracketed(run_predict, ceiling_forward)
-    result["predict"] = {"images_per_s": predict["value"], "wall_s": predict_wall["s"],
+    # A pass of a few seconds moves by several percent with this VM's noise: short passes are
+    # repeated (each bracketed by its own ceilings) and the median pass is reported.
+    passes: list[dict[str, float]] = []
+    while len(passes) < PREDICT_PASSES and sum(p["wall_s"] for p in passes) < PREDICT_REPEAT_BUDGET_S:
+        passes.append({**bracketed(run_predict, ceiling_forward), "wall_s": predict_wall["s"]})
+    predict = sorted(passes, key=lambda p: p["ratio"])[(len(passes) - 1) // 2]
+    result["predict"] = {"images_per_s": predict["value"], "wall_s": predict["wall_s"],
                          "forward_ceiling_before": predict["ceiling_before"],
                          "forward_ceiling_after": predict["ceiling_after"],
-                         "ratio_vs_forward": predict["ratio"]}
-    print(f"   predict: {predict['value']:.1f} img/s ({predict_wall['s']:.1f} s for {len(predict_catalog)}), "
-          f"ratio {predict['ratio']:.3f}", flush=True)
+                         "ratio_vs_forward": predict["ratio"], "pass_ratios": [p["ratio"] for p in passes]}
+    print(f"   predict: {predict['value']:.1f} img/s ({predict['wall_s']:.1f} s for {len(predict_catalog)}), "
+          f"ratio {predict['ratio']:.3f} (median of {len(passes)} passes: "
+          f"{', '.join(f'{p:.3f}' for p in result['predict']['pass_ratios'])})", flush=True)
 
     # Head-only: the same images, labelled; features once, then 20 epochs of the head.
     train_catalog = predict_catalog
@@ -311,10 +320,10 @@ def bench_encoder(spec: EncoderSpec, scale: Scale, cache_dir: Path, threads: int
     trainer.fit(head_model, datamodule=datamodule)
     head_wall = time.perf_counter() - start
     result["head_only"] = {"epochs": trainer.current_epoch, "wall_s": head_wall,
-                           "predict_wall_s": predict_wall["s"],
-                           "ratio_vs_predict": head_wall / predict_wall["s"]}
+                           "predict_wall_s": predict["wall_s"],
+                           "ratio_vs_predict": head_wall / predict["wall_s"]}
     print(f"   head-only: {trainer.current_epoch} epochs in {head_wall:.1f} s, "
-          f"{head_wall / predict_wall['s']:.2f} x one prediction pass", flush=True)
+          f"{head_wall / predict['wall_s']:.2f} x one prediction pass", flush=True)
 
     result["full_finetune"] = bench_full_finetune(spec, source, catalog, scale, workers, work_dir)
     print(f"   full finetune: {result['full_finetune']['images_per_s']:.1f} img/s, ratio "
