@@ -28,6 +28,7 @@ __all__ = [
     "FeatureDataset",
     "CatalogDataModule",
     "split_catalog",
+    "RampBatchSampler",
     "inference_loader",
     "run_batches",
     "reuse_freed_memory",
