@@ -215,3 +215,13 @@ def _write_png(path):
 
     Image.new("RGB", (8, 8), (40, 40, 40)).save(path)
     return path
+
+
+def test_few_labels_warn_but_do_not_block(make_catalog):
+    from zoobot.catalog import FEW_LABELLED
+
+    report = validate_catalog(make_catalog(n=3, task="regression"), ["target"], task="regression")
+    assert report.ok and [p.code for p in report.problems] == ["few_labels"]
+    assert f"at least {FEW_LABELLED}" in report.problems[0].message
+    many = validate_catalog(make_catalog(n=FEW_LABELLED, task="regression"), ["target"], task="regression")
+    assert not many.problems

@@ -262,6 +262,15 @@ def test_regressor_mae_and_several_targets():
     assert model.compute_loss(outputs, torch.tensor([[0.0, 0.0]])) == pytest.approx(1.5)
 
 
+def test_regressor_r2_is_nan_not_an_error_with_one_validation_galaxy():
+    model = FinetuneableZoobotRegressor(label_cols=["a"], name=ENCODER)
+    metrics = model.build_metrics()
+    model.update_metrics(metrics, torch.tensor([[0.3]]), torch.tensor([[0.5]]))
+    assert torch.isnan(metrics.compute()["r2"])
+    model.update_metrics(metrics, torch.tensor([[0.1]]), torch.tensor([[0.2]]))
+    assert torch.isfinite(metrics.compute()["r2"])
+
+
 def test_cosine_schedule_warms_up_then_decays(make_catalog, schema):
     factors = [cosine_with_warmup(e, warmup_epochs=2, max_epochs=10, min_lr_factor=0.1) for e in range(12)]
     assert factors[0] < factors[1] < factors[2] == pytest.approx(1.0)

@@ -48,6 +48,10 @@ _N_EXAMPLES = 5
 MAX_LISTED_CLASSES = 8
 
 
+# Below this many labelled galaxies a 70/10/20 split leaves one or two to validate and test on: a warning.
+FEW_LABELLED = 20
+
+
 class CatalogError(ValueError):
     """A catalog that cannot be used as it is. ``.report`` holds the full :class:`CatalogReport`."""
 
@@ -422,6 +426,13 @@ def _finish_labels(catalog: pd.DataFrame, labelled: pd.Series, label_cols: list[
             "no_labels", "error",
             f"No row has a usable label in {', '.join(label_cols)}; add labels before training.",
             (), tuple(label_cols)))
+    elif 0 < report.n_labelled < FEW_LABELLED:
+        report.problems.append(CatalogProblem(
+            "few_labels", "warning",
+            f"Only {report.n_labelled} row{'s have' if report.n_labelled > 1 else ' has'} a usable label in "
+            f"{', '.join(label_cols)}. They are split to train, check and test the model, so with so few the "
+            f"model learns little and its scores are unreliable: label at least {FEW_LABELLED}, ideally "
+            "hundreds.", (), tuple(label_cols)))
 
 
 def validate_catalog(

@@ -606,6 +606,15 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         return pd.DataFrame(out)
 
 
+class _R2Score(tm.R2Score):
+    """R^2 that is NaN, not an error, with fewer than two galaxies (a tiny catalog's one-galaxy validation split)."""
+
+    def compute(self) -> torch.Tensor:
+        if int(self.total) < 2:
+            return torch.tensor(float("nan"))
+        return super().compute()
+
+
 class FinetuneableZoobotRegressor(FinetuneableZoobotAbstract):
     """Finetune to predict one or more continuous values per galaxy.
 
@@ -675,7 +684,7 @@ class FinetuneableZoobotRegressor(FinetuneableZoobotAbstract):
         return tm.MetricCollection({
             "rmse": tm.MeanSquaredError(squared=False, num_outputs=n),
             "mae": tm.MeanAbsoluteError(num_outputs=n),
-            "r2": tm.R2Score(multioutput="uniform_average") if n > 1 else tm.R2Score(),
+            "r2": _R2Score(multioutput="uniform_average") if n > 1 else _R2Score(),
         })
 
     def targets_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
