@@ -113,7 +113,7 @@ def fix_choices(problems: Sequence[Any]) -> list[tuple[str, str]]:
     choices = []
     for i, p in enumerate(problems):
         for fix in p.fixes:
-            rows = f" ({len(p.rows)} rows)" if p.rows else ""
+            rows = f" ({len(p.rows)} row{'' if len(p.rows) == 1 else 's'})" if p.rows else ""
             choices.append((f"{FIXES.get(fix, fix).capitalize()}{rows}: {p.code.replace('_', ' ')}", f"{i}:{fix}"))
     return choices
 

@@ -88,7 +88,9 @@ def test_a_catalog_that_is_not_a_table_is_refused_in_plain_words(engine, tmp_pat
     bad.write_bytes(b"\x00\x01\x02 not,a\ncsv\x00")
     data.load_upload(engine, sid, str(bad), [])
     summary, *_ = _finish_catalog_job(engine, sid)
-    assert summary.startswith("**Could not load the catalog.**")
+    assert summary.startswith("**Could not load the catalog.**") and "No catalog is loaded yet." in summary
+    status, timer = data.load_path(engine, sid, str(tmp_path / "nowhere.csv"))
+    assert "There is no file at" in status and "nowhere.csv" in status and timer.active is False
 
 
 def test_an_upload_that_is_not_an_archive_is_refused(engine, tmp_path):
@@ -187,6 +189,9 @@ def test_invalid_yaml_schema_is_explained_live_and_refused_on_use(engine):
     sid = new_session_id()
     status, _ = schema.check_schema_text(engine, sid, "questions:\n  - name: smooth\n   answers: [a, b]\n")
     assert status.startswith("Not a valid tree yet") and "not valid YAML" in status
+    # YAML names tokens like <block end>: escaped, or Markdown would drop them and the hint after them.
+    status, _ = schema.check_schema_text(engine, sid, "questions:\n  - name: smooth\n    answers: [a, b]\n  x: 1\n")
+    assert "<" not in status and "Check the indentation" in status
     with pytest.raises(gr.Error, match="not valid YAML"):
         schema.use_schema(engine, sid, schema.CUSTOM, "questions: [")
 
@@ -435,3 +440,16 @@ def test_blank_votes_show_the_task_fix_button_and_the_fix_hides_it(engine, make_
     assert fix_radio.visible and fix_button.visible
     _, _, fix_radio, fix_button, _ = task.apply_task_fix(engine, sid, fix_radio.value, "tree", labels)
     assert fix_radio.visible is False and fix_button.visible is False
+
+
+def test_a_failed_load_says_the_previous_catalog_is_still_in_use(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    catalog = make_catalog(n=6)
+    data.load_path(engine, sid, str(Path(catalog.file_loc[0]).parent.parent / "catalog.csv"))
+    _finish_catalog_job(engine, sid)
+    no_file_loc = tmp_path / "labels.csv"
+    no_file_loc.write_text("id_str,label\na,1\n")
+    data.load_path(engine, sid, str(no_file_loc))
+    summary, *_ = _finish_catalog_job(engine, sid)
+    assert summary.startswith("**Could not load the catalog.**") and "file_loc" in summary
+    assert "**catalog.csv** (below) is still the one in use." in summary

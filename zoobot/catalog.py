@@ -489,7 +489,8 @@ def validate_catalog(
             rows = list(catalog.index[dup])
             report.problems.append(CatalogProblem(
                 "duplicate_ids", "error",
-                f"{_rows_text(rows, catalog)} repeat an id_str used by an earlier row; each galaxy needs "
+                f"{_rows_text(rows, catalog)} {'repeats' if len(rows) == 1 else 'repeat'} an id_str used by an "
+                "earlier row; each galaxy needs "
                 "its own id_str. Remove the repeats or give them new ids.",
                 tuple(rows), ("id_str",), ("drop_duplicates",)))
     if check_images and "file_loc" in catalog.columns and len(catalog):

@@ -47,7 +47,9 @@ def load_path(engine: Engine, session_id: str, path_text: str) -> tuple[str, gr.
         raise gr.Error("Type the path of a catalog file (.csv or .parquet) on this computer.")
     path = Path(path_text.strip()).expanduser()
     if not path.is_file():
-        raise gr.Error(f"There is no file at {path}. Check the path (it is read on the computer running the app).")
+        # In the status (not only a pop-up), so the last message about another file is not left standing.
+        return (_not_loaded(engine, session_id, f"There is no file at `{path}`. Check the path (it is read on "
+                                                "the computer running the app)."), gr.Timer(active=False))
     engine.submit_catalog(session_id, path.name, engine.file_source(path.resolve(), (path.resolve().parent,)))
     return f"Checking {path.name}…", gr.Timer(active=True)
 
@@ -116,6 +118,16 @@ def show_catalog(engine: Engine, session_id: str) -> tuple[Any, ...]:
     )
 
 
+def _not_loaded(engine: Engine, session_id: str, why: object) -> str:
+    """Why a catalog was not loaded, and which one (if any) is still in use."""
+    if engine.check(session_id) is None:
+        still = "No catalog is loaded yet."
+    else:
+        still = (f"**{engine.state(session_id).catalog_name or 'The previous catalog'}** (below) is still the "
+                 "one in use.")
+    return f"**Could not load the catalog.** {why}\n\n{still}"
+
+
 def poll_catalog_job(engine: Engine, session_id: str) -> tuple[Any, ...]:
     """Timer tick: report the running catalog job, or show the result when it has ended.
 
@@ -130,7 +142,7 @@ def poll_catalog_job(engine: Engine, session_id: str) -> tuple[Any, ...]:
         return (wait, *[gr.skip()] * 6, gr.Timer(active=True), gr.skip())
     view = list(show_catalog(engine, session_id))
     if job.status == "failed":
-        view[0] = f"**Could not load the catalog.** {job.error}"
+        view[0] = _not_loaded(engine, session_id, job.error)
     return (*view, gr.Timer(active=False), job.id)
 
 

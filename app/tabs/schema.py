@@ -3,6 +3,7 @@ against the catalog's columns and drawn as a tree."""
 
 from __future__ import annotations
 
+import html
 from functools import partial
 from typing import Any
 
@@ -48,7 +49,8 @@ def check_schema_text(engine: Engine, session_id: str, text: str) -> tuple[str, 
     try:
         schema = Schema.from_yaml(text)
     except SchemaError as err:
-        return f"Not a valid tree yet: {err}", gr.skip()
+        # Escaped: YAML errors name tokens such as "<block end>", which Markdown would drop as HTML tags.
+        return f"Not a valid tree yet: {html.escape(str(err))}", gr.skip()
     return _describe(schema, _catalog_columns(engine, session_id)), plots.schema_tree(schema)
 
 
