@@ -20,17 +20,19 @@ THUMBNAIL_SIZE = 128
 
 def plain_errors(fn: F) -> F:
     """Show the library's user-facing errors (all ``ValueError`` subclasses whose message says
-    what to do) as a ``gr.Error`` pop-up instead of a stack trace; the app stays up."""
+    what to do) as a ``gr.Error`` pop-up instead of a stack trace; the app stays up. The pop-up
+    stays until the user closes it."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except gr.Error:
+        except gr.Error as err:
+            err.duration = None  # stays until closed: it says what to do, so it must not vanish unread
             raise
         except ValueError as err:
             logger.info("refused: %s", err)
-            raise gr.Error(str(err), print_exception=False) from err
+            raise gr.Error(str(err), duration=None, print_exception=False) from err
 
     return wrapper  # type: ignore[return-value]
 

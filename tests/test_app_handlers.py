@@ -453,3 +453,16 @@ def test_a_failed_load_says_the_previous_catalog_is_still_in_use(engine, make_ca
     summary, *_ = _finish_catalog_job(engine, sid)
     assert summary.startswith("**Could not load the catalog.**") and "file_loc" in summary
     assert "**catalog.csv** (below) is still the one in use." in summary
+
+
+def test_a_new_column_choice_replaces_the_last_check():
+    status, problems, radio, button = task.columns_chosen(["ring"])
+    assert "`ring`" in status and "Use this task" in status
+    assert problems == "" and radio.visible is False and button.visible is False
+    assert task.columns_chosen([])[0] == "Choose the column(s) to predict."
+
+
+def test_refusals_stay_on_screen_until_closed(engine):
+    with pytest.raises(gr.Error) as refused:
+        data.load_path(engine, new_session_id(), "   ")
+    assert refused.value.duration is None and "Type the path" in refused.value.message

@@ -260,7 +260,8 @@ def propose_task(catalog: pd.DataFrame, task: Optional[Task] = None) -> tuple[Ta
     wanted = {
         None: "add a column of class numbers (0, 1, ...) for classification, of measured values for "
               "regression, or Galaxy Zoo vote counts",
-        "classification": "classification needs a column of class numbers (0, 1, 2, ...)",
+        "classification": "classification needs a column of class numbers (0, 1, 2, ...) with at least two "
+                          "different classes among the labelled rows",
         "regression": "regression needs a column of measured values (decimal numbers)",
         "tree": "a vote-count tree needs the vote-count columns of a Galaxy Zoo tree (or choose your own "
                 "tree on the Schema tab)",

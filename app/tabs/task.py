@@ -164,6 +164,19 @@ def apply_task_fix(engine: Engine, session_id: str, choice: str | None, task: st
             gr.Dropdown(choices=_columns(engine.catalog(session_id)), value=label_cols, multiselect=True))
 
 
+def clear_checks() -> tuple[str, Any, Any]:
+    """Hide the problems and fixes of the last 'Use this task' check (the choice has changed)."""
+    return "", gr.Radio(choices=[], value=None, visible=False), gr.Button(visible=False)
+
+
+def columns_chosen(label_cols: list[str] | str | None) -> tuple[Any, ...]:
+    """The user picked columns by hand: say what comes next instead of an older suggestion or check."""
+    cols = [label_cols] if isinstance(label_cols, str) else list(label_cols or [])
+    status = (f"Chosen: {', '.join(f'`{c}`' for c in cols[:6])}{'…' if len(cols) > 6 else ''}. Click **Use this "
+              "task** to check it." if cols else "Choose the column(s) to predict.")
+    return (status, *clear_checks())
+
+
 def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr.State) -> dict[str, Any]:
     """Lay out the Task tab and wire its events; returns its components by name."""
     gr.Markdown("What should the model learn? Rows without a label are not trained on; they get predictions.")
@@ -180,6 +193,9 @@ def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr
 
     suggest_btn.click(partial(suggest_task, engine), [session], [task, labels, status])
     task.input(partial(columns_for_task, engine), [session, task, labels], [labels, status])
+    # A new choice makes the last check's problems and fixes stale.
+    task.input(clear_checks, None, [problems, fix_radio, fix_btn])
+    labels.input(columns_chosen, [labels], [status, problems, fix_radio, fix_btn])
     suggested = catalog_version.change(partial(suggest_task, engine), [session], [task, labels, status])
     use_btn.click(partial(use_task, engine), [session, task, labels], [status, problems, fix_radio, fix_btn])
     fix_btn.click(partial(apply_task_fix, engine), [session, fix_radio, task, labels],
