@@ -103,6 +103,16 @@ def columns_for_task(engine: Engine, session_id: str, task: str | None, label_co
             + ". Change it if that is not what you want to predict.")
 
 
+def _as_list(label_cols: list[str] | str | None) -> list[str]:
+    """The dropdown's value (one name, several, or none) as a list."""
+    return [label_cols] if isinstance(label_cols, str) else list(label_cols or [])
+
+
+def _columns_text(cols: list[str], most: int = 6) -> str:
+    """The first ``most`` column names as code, comma-separated, for a status line."""
+    return f"{', '.join(f'`{c}`' for c in cols[:most])}{'…' if len(cols) > most else ''}"
+
+
 @plain_errors
 def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list[str] | str | None) -> tuple[Any, ...]:
     """Check and save the chosen task and target columns.
@@ -116,7 +126,7 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
     if task not in ("classification", "regression", "tree"):
         raise gr.Error("Choose a task first: classification, regression or vote-count tree.")
     catalog = engine.catalog(session_id)
-    cols = [label_cols] if isinstance(label_cols, str) else list(label_cols or [])
+    cols = _as_list(label_cols)
     if task == "tree":
         schema = engine.schema(session_id)
         if schema is None:
@@ -135,7 +145,7 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
     report = engine.check_labels(session_id, task, cols)
     engine.store.update_state(session_id, task=task, label_cols=cols)
     labelled = report.n_labelled
-    chosen = f"**{task}** on {', '.join(f'`{c}`' for c in cols[:6])}{'…' if len(cols) > 6 else ''}"
+    chosen = f"**{task}** on {_columns_text(cols)}"
     if not report.ok:
         status = f"{chosen}: **fix the problems below before training.**"
     else:
@@ -171,9 +181,9 @@ def clear_checks() -> tuple[str, Any, Any]:
 
 def columns_chosen(label_cols: list[str] | str | None) -> tuple[Any, ...]:
     """The user picked columns by hand: say what comes next instead of an older suggestion or check."""
-    cols = [label_cols] if isinstance(label_cols, str) else list(label_cols or [])
-    status = (f"Chosen: {', '.join(f'`{c}`' for c in cols[:6])}{'…' if len(cols) > 6 else ''}. Click **Use this "
-              "task** to check it." if cols else "Choose the column(s) to predict.")
+    cols = _as_list(label_cols)
+    status = (f"Chosen: {_columns_text(cols)}. Click **Use this task** to check it." if cols
+              else "Choose the column(s) to predict.")
     return (status, *clear_checks())
 
 
