@@ -42,6 +42,13 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     assert RunConfig.from_yaml(run_dir / "config.yaml").label_cols == label_cols
     metrics = pd.read_csv(run_dir / "metrics.csv")
     assert list(metrics["epoch"]) == [0, 1] and metrics["val_loss"].notna().all()
+    # every epoch's own train metrics, as Lightning's log has them (not the epoch before's)
+    lightning_log = pd.read_csv(run_dir / "csv_logs" / "version_0" / "metrics.csv")
+    train_metrics = [c for c in metrics.columns if c.startswith("train_")]
+    assert len(train_metrics) > 1 and metrics[train_metrics].notna().all().all()
+    for column in train_metrics:
+        logged = lightning_log.dropna(subset=[column]).set_index("epoch")[column]
+        assert metrics.set_index("epoch")[column].tolist() == pytest.approx(logged.tolist())
     predictions = pd.read_csv(run_dir / "predictions.csv")
     assert len(predictions) == len(catalog)
     assert set(predictions["split"]) >= {"train", "val", "test"}

@@ -342,6 +342,7 @@ def _progress_callback(run_dir: Path, stop_event: Optional[threading.Event]) -> 
             self.first_step: Optional[tuple[float, int]] = None  # (time, step) when the first batch ended
             self.last_write = 0.0
             self.rows: list[dict[str, float]] = []
+            self.epoch_ended: Optional[int] = None  # an epoch whose metrics.csv row is not written yet
             self.device = "CPU"
 
         def _total_steps(self, trainer: "L.Trainer") -> int:
@@ -381,18 +382,32 @@ def _progress_callback(run_dir: Path, stop_event: Optional[threading.Event]) -> 
                 self._write(trainer, "training")
 
         def on_train_epoch_end(self, trainer: "L.Trainer", pl_module: "L.LightningModule") -> None:
-            if trainer.sanity_checking or not trainer.is_global_zero:
+            # Lightning calls this before the model's own on_train_epoch_end, where the epoch's
+            # train metrics (accuracy, ...) are logged: the row is written once those are in,
+            # when the next epoch starts or training ends.
+            if not trainer.sanity_checking and trainer.is_global_zero:
+                self.epoch_ended = trainer.current_epoch
+            if stop_event is not None and stop_event.is_set():
+                trainer.should_stop = True
+
+        def _write_epoch_row(self, trainer: "L.Trainer") -> None:
+            if self.epoch_ended is None:
                 return
-            row: dict[str, float] = {"epoch": trainer.current_epoch}
+            row: dict[str, float] = {"epoch": self.epoch_ended}
             for name, value in trainer.callback_metrics.items():
                 if name.endswith("_step") or value.numel() != 1:
                     continue
                 row[name.removesuffix("_epoch")] = float(value)
             self.rows.append(row)
+            self.epoch_ended = None
             pd.DataFrame(self.rows).to_csv(run_dir / "metrics.csv", index=False)
             self._write(trainer, "training")
-            if stop_event is not None and stop_event.is_set():
-                trainer.should_stop = True
+
+        def on_train_epoch_start(self, trainer: "L.Trainer", pl_module: "L.LightningModule") -> None:
+            self._write_epoch_row(trainer)
+
+        def on_train_end(self, trainer: "L.Trainer", pl_module: "L.LightningModule") -> None:
+            self._write_epoch_row(trainer)
 
     return RunProgress()
 
