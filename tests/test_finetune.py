@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -189,6 +190,19 @@ def test_pretrained_encoders_keep_their_batchnorm_statistics_when_fully_finetune
     with pytest.raises(FinetuneArgumentError, match="freeze_norm_stats=True"):
         FinetuneableZoobotTree(schema=schema, name="test_resnet", always_train_batchnorm=True,
                                freeze_norm_stats=False)
+
+
+def test_training_leaves_out_lightning_noise_but_not_its_messages(make_catalog, schema, tmp_path, caplog):
+    model, datamodule = _task_setup("classification", make_catalog, schema, training_mode="head_only")
+    caplog.set_level(logging.INFO)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer = get_trainer(tmp_path, max_epochs=1, accelerator="cpu", enable_progress_bar=False)
+        trainer.fit(model, datamodule)  # 2 batches < log_every_n_steps=10; frozen encoder in eval mode
+    noise = ("LeafSpec", "smaller than the logging interval", "in eval mode at the start of training")
+    assert not [str(w.message) for w in caught if any(n in str(w.message) for n in noise)]
+    assert not [r for r in caplog.records if "Tip:" in r.getMessage()]
+    assert any("GPU available" in r.getMessage() for r in caplog.records)  # other messages still show
 
 
 def test_new_argument_names_do_not_warn(schema):

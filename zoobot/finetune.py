@@ -18,6 +18,7 @@ head then trains on the cached features.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import warnings
 from dataclasses import dataclass
@@ -945,6 +946,30 @@ def _background_checkpoint_io() -> Any:
     return BackgroundCheckpointIO()
 
 
+# Lightning messages that tell someone finetuning with this library nothing they can act on: a
+# deprecation inside Lightning itself, the logging interval of short epochs (metrics are logged per
+# epoch), the frozen encoder and its norm layers kept in eval mode on purpose, and an advertisement.
+_LIGHTNING_NOISE = (
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    r"The number of training batches \(\d+\) is smaller than the logging interval",
+    r"Found \d+ module\(s\) in eval mode at the start of training",
+)
+
+
+def _not_a_tip(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("\N{ELECTRIC LIGHT BULB} Tip:")
+
+
+def _quiet_lightning() -> None:
+    """Silences :data:`_LIGHTNING_NOISE` and Lightning's tips; its other messages still show."""
+    for message in _LIGHTNING_NOISE:
+        warnings.filterwarnings("ignore", message=message)
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if _not_a_tip not in logger.filters:
+            logger.addFilter(_not_a_tip)
+
+
 def get_trainer(
     save_dir: Union[str, Path],
     file_template: str = "{epoch}",
@@ -987,6 +1012,7 @@ def get_trainer(
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
+    _quiet_lightning()
     save_dir = Path(save_dir)
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
     if precision is None:
