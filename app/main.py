@@ -27,7 +27,7 @@ from app.tabs.results import build_results_tab, show_results
 from app.tabs.runs import build_runs_tab
 from app.tabs.schema import build_schema_tab
 from app.tabs.task import build_task_tab
-from app.tabs.train import LOCAL_ENCODER, build_train_tab, encoder_choices
+from app.tabs.train import LOCAL_ENCODER, build_train_tab, encoder_choices, saved_encoder
 from app.uploads import UploadLimits
 
 logger = logging.getLogger(__name__)
@@ -99,12 +99,13 @@ def build_app(runs_dir: str | Path, hosted: bool = False, max_upload_mb: float =
 
         load_outputs = [*data["view"], data["timer"], task["task"], task["labels"], task["status"],
                         schema["name"], schema["editor"], schema["status"], schema["figure"],
-                        *train["poll_outputs"], *explore["restore_outputs"]]
+                        *train["poll_outputs"], *train["restore_outputs"], *explore["restore_outputs"]]
         attached = demo.load(partial(attach_session, engine), [session], [session])
         filled = attached.then(partial(on_load, engine, data, task, schema, train, explore), [session], load_outputs)
         # Listing the encoders imports torch and timm (seconds, once per process): done after the rest
         # of the page is filled in, so that does not wait for it (this also loads them for training).
-        filled.then(partial(encoder_dropdowns, hosted), None, [train["encoder"], explore["encoder"]])
+        filled.then(partial(encoder_dropdowns, engine), [session],
+                    [train["encoder"], explore["encoder"], train["local_path"]])
         attached.then(partial(restore_results, engine), [session], results["outputs"])
     return demo
 
@@ -129,16 +130,20 @@ def on_load(engine: Engine, data: dict, task: dict, schema: dict, train: dict, e
             *task["restore"](session_id),
             *schema["restore"](session_id),
             *train["poll"](session_id, None),
+            *train["restore"](session_id),
             *explore["restore"](session_id, None))
 
 
-def encoder_dropdowns(hosted: bool) -> tuple[gr.Dropdown, gr.Dropdown]:
+def encoder_dropdowns(engine: Engine, session_id: str | None) -> tuple[Any, ...]:
     """The Train and Explore encoder dropdowns: every listed encoder (Train also offers a local one),
-    the bundled demo encoder chosen when it is there."""
-    choices = encoder_choices(hosted)
+    the session's latest run's encoder chosen if it has one, else the bundled demo encoder; and the
+    Train tab's local path when that run used one."""
+    choices = encoder_choices(engine.hosted)
     listed = [c for c in choices if c[1] != LOCAL_ENCODER]
     default = "demo" if any(c[1] == "demo" for c in listed) else (listed[0][1] if listed else None)
-    return gr.Dropdown(choices=choices, value=default), gr.Dropdown(choices=listed, value=default)
+    saved, local_path = saved_encoder(engine, session_id)
+    return (gr.Dropdown(choices=choices, value=saved or default), gr.Dropdown(choices=listed, value=default),
+            local_path if local_path else gr.skip())
 
 
 def restore_results(engine: Engine, stored: str | None) -> tuple[Any, ...]:

@@ -206,3 +206,30 @@ def test_the_predictions_table_shows_four_significant_digits_and_the_download_ke
     assert table["pred_target"].iloc[0] == 0.08104 and table["pred_target"].iloc[1] == 0.1621
     parquet = next(f for f in downloads if f.endswith(".parquet"))
     assert pd.read_parquet(parquet)["pred_target"].iloc[0] == 0.081043236459685
+
+
+def test_a_reload_shows_the_latest_runs_settings_not_the_defaults(engine, make_catalog, monkeypatch, tmp_path):
+    import zoobot.config
+    from app.main import encoder_dropdowns
+
+    monkeypatch.setattr(zoobot.config, "run_finetune", lambda config, **kwargs: None)
+    sid = new_session_id()
+    assert train.restore_train_form(engine, sid) == (gr.skip(),) * 11  # no run yet: the defaults stay
+    assert encoder_dropdowns(engine, sid)[0].value == "demo"
+    _load(engine, sid, make_catalog(n=8, size=32))
+    task.use_task(engine, sid, "classification", ["label"])
+    # full finetuning at a learning rate the user chose (the head-only default)
+    chosen = ("demo", "", "full", 7, 1e-3, 16, 48, 0.6, 0.2, 0.01, 0.5, 4, 11)
+    train.start_training(engine, sid, *chosen)
+    assert train.restore_train_form(engine, sid) == ("full", 7, 1e-3, 16, 48, 0.6, 0.2, 0.01, 0.5, 4, 11)
+    dropdown, _, local_path = encoder_dropdowns(engine, sid)
+    assert dropdown.value == "demo" and local_path == gr.skip()
+
+    from zoobot.encoders import load_encoder, save_encoder
+
+    folder = tmp_path / "my_encoder"
+    save_encoder(*load_encoder("demo"), folder)
+    engine.manager.wait(engine.manager.latest(sid, "train").id, timeout=30)
+    train.start_training(engine, sid, "local", str(folder), *chosen[2:])
+    dropdown, _, local_path = encoder_dropdowns(engine, sid)
+    assert dropdown.value == train.LOCAL_ENCODER and local_path == str(folder.resolve())

@@ -152,6 +152,56 @@ def start_training(engine: Engine, session_id: str, encoder: str | None, local_p
             gr.Timer(active=True))
 
 
+def _latest_run_dir(engine: Engine, session_id: str, job: Any = None) -> str | None:
+    """The folder of the session's latest run (``job``: its latest train job, if already looked up)."""
+    job = job or engine.manager.latest(session_id, "train")
+    return job.run_dir if job is not None else engine.state(session_id).run_dir
+
+
+def _latest_config(engine: Engine, session_id: str) -> Any:
+    """The latest run's :class:`~zoobot.config.RunConfig`, or ``None`` (no run, or its config is gone)."""
+    from zoobot.config import RunConfig
+
+    run_dir = _latest_run_dir(engine, session_id)
+    if run_dir is None or not (Path(run_dir) / "config.yaml").is_file():
+        return None
+    try:
+        return RunConfig.from_yaml(Path(run_dir) / "config.yaml")
+    except (OSError, ValueError):
+        return None
+
+
+def restore_train_form(engine: Engine, session_id: str) -> tuple[Any, ...]:
+    """Page load: the form shows the settings of the session's latest run (unchanged if none).
+
+    Returns:
+        Values for ``(mode, epochs, learning rate, batch size, image size, train fraction, validation
+        fraction, weight decay, layer decay, patience, seed)``. The encoder is restored by
+        :func:`saved_encoder` once the encoders are listed.
+    """
+    config = _latest_config(engine, session_id)
+    if config is None:
+        return (gr.skip(),) * 11
+    return (config.training_mode, config.max_epochs, config.learning_rate, config.batch_size,
+            config.image_size or 0, config.train_fraction, config.val_fraction, config.weight_decay,
+            config.layer_decay, config.patience, config.seed)
+
+
+def saved_encoder(engine: Engine, session_id: str | None) -> tuple[str | None, str | None]:
+    """The latest run's encoder as ``(dropdown value, local path)``: ``(name, None)`` for a listed
+    encoder, ``(LOCAL_ENCODER, path)`` for a folder or checkpoint, ``(None, None)`` when there is no
+    run or its encoder is no longer offered. Lists the encoders (imports torch and timm)."""
+    config = _latest_config(engine, session_id) if session_id else None
+    if config is None:
+        return None, None
+    offered = {source for _, source in encoder_choices(engine.hosted)}
+    if config.encoder in offered:
+        return config.encoder, None
+    if LOCAL_ENCODER in offered and Path(config.encoder).exists():
+        return LOCAL_ENCODER, config.encoder
+    return None, None
+
+
 def poll_training(engine: Engine, session_id: str, seen: Any) -> tuple[Any, ...]:
     """Timer tick (and page load): progress, loss curves and status of the session's latest run.
 
@@ -164,7 +214,7 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> tuple[Any, ...]
         ``(progress HTML, status, loss figure, metric figure, timer, seen, finished run dir)``.
     """
     job = engine.manager.latest(session_id, "train")
-    run_dir = job.run_dir if job is not None else engine.state(session_id).run_dir
+    run_dir = _latest_run_dir(engine, session_id, job)
     if run_dir is None:
         return (plots.progress_html(None), "", gr.skip(), gr.skip(), gr.Timer(active=False), seen, gr.skip())
     progress = read_progress(run_dir)
@@ -275,12 +325,15 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
 
     inputs = [session, encoder, local_path, mode, epochs, learning_rate, batch_size, image_size, train_fraction,
               val_fraction, weight_decay, layer_decay, patience, seed]
-    mode.change(learning_rate_for_mode, [mode, learning_rate], [learning_rate])
+    # .input, not .change: restoring a run's mode and learning rate on page load must not move the rate
+    mode.input(learning_rate_for_mode, [mode, learning_rate], [learning_rate])
     start_btn.click(partial(start_training, engine), inputs, [progress, status, timer])
     stop_btn.click(partial(stop_training, engine), [session], [status])
     poll_outputs = [progress, status, loss_plot, metric_plot, timer, seen, finished_run]
     timer.tick(partial(poll_training, engine), [session, seen], poll_outputs, show_progress="hidden")
     return {"encoder": encoder, "timer": timer, "poll": partial(poll_training, engine), "poll_inputs": [session, seen],
-            "poll_outputs": poll_outputs, "finished_run": finished_run}
+            "poll_outputs": poll_outputs, "finished_run": finished_run,
+            "restore": partial(restore_train_form, engine), "restore_outputs": inputs[3:],
+            "local_path": local_path}
 
 
