@@ -78,9 +78,9 @@ class EpochLog(L.Callback):
         self.start = time.time()
         self.history: list[dict[str, float]] = []
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # After this epoch's validation, with this epoch's train loss (at validation end it was
+        # still the epoch before's).
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.endswith("loss")}
         row = {"epoch": trainer.current_epoch, "minutes": round((time.time() - self.start) / 60, 2),
                "lr": trainer.optimizers[0].param_groups[0]["lr"], **metrics}
