@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 from typing import Any, Sequence
 
 import numpy as np
@@ -14,9 +15,16 @@ _LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), hei
                font=dict(family="system-ui, sans-serif"))
 
 
+# Characters per title line: a long column name wraps instead of running off a half-width plot.
+_TITLE_WIDTH = 50
+
+
 def _figure(title: str) -> go.Figure:
+    lines = textwrap.wrap(title, _TITLE_WIDTH) or [""]
     fig = go.Figure()
-    fig.update_layout(title=title, **_LAYOUT)
+    fig.update_layout(title="<br>".join(lines), **_LAYOUT)
+    if len(lines) > 1:
+        fig.update_layout(margin=dict(_LAYOUT["margin"], t=_LAYOUT["margin"]["t"] + 22 * (len(lines) - 1)))
     return fig
 
 

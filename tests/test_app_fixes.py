@@ -233,3 +233,14 @@ def test_a_reload_shows_the_latest_runs_settings_not_the_defaults(engine, make_c
     train.start_training(engine, sid, "local", str(folder), *chosen[2:])
     dropdown, _, local_path = encoder_dropdowns(engine, sid)
     assert dropdown.value == train.LOCAL_ENCODER and local_path == str(folder.resolve())
+
+
+def test_a_long_column_name_wraps_the_plot_title_instead_of_running_off_it():
+    from app import plots
+
+    fig = plots.label_distribution(pd.Series([0.1, 0.5, 0.9] * 10), "smooth-or-featured-dr5_featured-or-disk_fraction")
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) > 1 and all(len(line) <= 50 for line in lines)
+    assert "".join(lines).replace(" ", "") == "smooth-or-featured-dr5_featured-or-disk_fraction:30labelledgalaxies"
+    assert fig.layout.margin.t > plots.empty_figure("").layout.margin.t  # room for the extra line
+    assert plots.label_distribution(pd.Series([1, 2]), "bar").layout.title.text == "bar: 2 labelled galaxies"
