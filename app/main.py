@@ -34,8 +34,10 @@ logger = logging.getLogger(__name__)
 
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
-# Gallery captions wrap instead of being cut to a few characters.
-CSS = ".zoobot-gallery .caption-label { white-space: normal; max-width: 100%; }"
+# Gallery captions wrap instead of being cut to a few characters; a long encoder name ends in "…"
+# before the dropdown's arrow instead of running under it.
+CSS = (".zoobot-gallery .caption-label { white-space: normal; max-width: 100%; }\n"
+       "#train-encoder input, #explore-encoder input { text-overflow: ellipsis; padding-right: 1.5em; }")
 INTRO = ("## Zoobot: finetune a galaxy model on your own labels\n"
          "Go through the tabs in order: **Data** → **Task** → (**Schema** for vote counts) → **Train** → "
          "**Results** → **Explore**. Nothing here needs code; every run can be re-run headless from its config file.")
