@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,11 @@ def test_pretraining_records_each_epochs_own_losses(tmp_path: Path) -> None:
         logged = log.dropna(subset=[column]).groupby("epoch")[column].last()
         assert [row[column] for row in history] == pytest.approx(logged.tolist())
     assert record["best_epoch"] in (0, 1) and record["settings"]["architecture_name"] == "test_resnet"
+
+
+def test_ring_in_votes_reports_accuracy_from_the_votes_alone() -> None:
+    done = subprocess.run([sys.executable, "benchmarks/ring_in_votes.py", "--n", "800"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    accuracy, baseline = (float(x) for x in re.findall(r"([\d.]+)%", done.stdout))
+    assert accuracy > baseline + 3  # visible rings sway the simulated volunteers

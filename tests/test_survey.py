@@ -233,6 +233,24 @@ def test_fainter_smaller_galaxies_confuse_volunteers_more(schema):
     assert fractions[0] > fractions[1] + 0.1
 
 
+@pytest.mark.parametrize("morphology, answer, question", [
+    ("elliptical", "smooth-or-featured-dr5_featured-or-disk", "smooth-or-featured-dr5"),  # a ring means a disk
+    ("disk", "has-spiral-arms-dr5_yes", "has-spiral-arms-dr5"),  # a ring looks like tight arms
+    ("disk", "spiral-winding-dr5_tight", "spiral-winding-dr5"),
+])
+def test_a_visible_ring_sways_the_volunteers_and_a_faint_one_less(schema, morphology, answer, question):
+    plain = _galaxy(morphology)
+    ringed = replace(plain, ring=True, ring_fraction=0.14, bulge_to_total=plain.bulge_to_total - 0.14)
+    faint = replace(ringed, magnitude=18.2, radius=0.05)
+
+    def fraction(params):
+        votes = simulate_votes(params, schema, np.random.default_rng(0), n_volunteers=2000)
+        return _fraction(votes, answer, question, schema)
+
+    assert fraction(ringed) > fraction(plain) + 0.2
+    assert fraction(faint) < fraction(ringed) - 0.1
+
+
 def test_volunteers_refuse_a_tree_they_do_not_know():
     with pytest.raises(SurveyError, match="cannot"):
         simulate_votes(_galaxy("disk"), get_schema("gz2"), np.random.default_rng(0))

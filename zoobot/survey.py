@@ -535,6 +535,11 @@ def _bumps(value: float, centres: list[float], width: float) -> list[float]:
     return [math.exp(-0.5 * ((value - c) / width) ** 2) + 1e-3 for c in centres]
 
 
+def _towards(value, target, weight: float):
+    """``value`` moved a fraction ``weight`` of the way to ``target``."""
+    return value + (target - value) * weight
+
+
 def _ideal_answers(p: GalaxyParams) -> dict[str, dict[str, float]]:
     """What a careful volunteer would answer to each question, as unnormalised answer weights.
 
@@ -547,14 +552,18 @@ def _ideal_answers(p: GalaxyParams) -> dict[str, dict[str, float]]:
     arm_strength = min(1.0, p.arm_fraction / room / 0.45) if p.arm_count else 0.0
     bar_strength = {"none": 0.0, "weak": 0.5, "strong": 1.0}[p.bar]
     disturbed = p.disturbance in ("major_disturbance", "merger")
+    # A ring is a sign of a disk ("featured"), and volunteers often take it for tightly wound arms
+    # with no countable number; the fainter the ring, the less it sways them.
+    ring_seen = p.ring * vis * min(1.0, p.ring_fraction / 0.1)
 
     if p.morphology == "elliptical":
-        featured = 0.04 + 0.3 * p.ring + 0.15 * disturbed
+        featured = _towards(0.04 + 0.3 * p.ring + 0.15 * disturbed, 1.0, 0.8 * ring_seen)
     elif p.morphology == "edge_on":
         featured = 0.6 + 0.35 * vis
     else:
         structure = max(arm_strength, 0.9 * bar_strength, 0.7 * p.ring, 1.0 - p.bulge_to_total)
-        featured = min(0.97, 0.12 + 0.85 * structure * vis + 0.1 * disturbed)
+        featured = _towards(min(0.97, 0.12 + 0.85 * structure * vis + 0.1 * disturbed), 1.0,
+                            0.6 * ring_seen)
     artifact = {"none": 0.01, "star": 0.8, "trail": 0.6}[p.artifact]
 
     if p.morphology == "edge_on":
@@ -564,7 +573,10 @@ def _ideal_answers(p: GalaxyParams) -> dict[str, dict[str, float]]:
     else:
         edge_on = 0.35 if p.axis_ratio < 0.45 else 0.03
 
-    spiral = 0.35 + 0.6 * vis * arm_strength if p.arm_count else 0.04 + 0.2 * p.ring + 0.1 * disturbed
+    if p.arm_count:
+        spiral = 0.35 + 0.6 * vis * arm_strength
+    else:
+        spiral = _towards(0.04 + 0.2 * p.ring + 0.1 * disturbed, 1.0, 0.5 * ring_seen)
 
     bar = {"strong": [0.75, 0.2, 0.05], "weak": [0.12, 0.5, 0.38], "none": [0.02, 0.08, 0.9]}[p.bar]
     bar = [vis * b + (1 - vis) * faint for b, faint in zip(bar, [0.02, 0.1, 0.88])]
@@ -577,12 +589,15 @@ def _ideal_answers(p: GalaxyParams) -> dict[str, dict[str, float]]:
 
     winding = {"tight": [0.72, 0.24, 0.04], "medium": [0.17, 0.66, 0.17],
                "loose": [0.04, 0.26, 0.7], "none": [0.3, 0.45, 0.25]}[p.arm_winding]
+    winding = _towards(np.array(winding), np.array([0.8, 0.17, 0.03]),
+                       (0.3 if p.arm_count else 0.6) * ring_seen)
 
     if p.arm_count:
         counts = [math.exp(-abs(k - p.arm_count) / 0.5) for k in range(1, 6)]
         cant_tell = 0.08 + 0.5 * (1 - vis) + 0.15 * (p.arm_count >= 4)
     else:
         counts, cant_tell = [0.05, 0.25, 0.05, 0.02, 0.02], 0.6
+    cant_tell = _towards(cant_tell, 1.0, 0.3 * ring_seen)
     arm_counts = [c * (1 - cant_tell) / sum(counts) for c in counts] + [cant_tell]
 
     merging = {"none": [0.9, 0.08, 0.015, 0.005], "minor_disturbance": [0.35, 0.5, 0.12, 0.03],
@@ -659,7 +674,10 @@ def simulate_votes(params: GalaxyParams, schema: Schema, rng: np.random.Generato
 
     Each volunteer answers every question always asked, then only the questions that follow the
     answers they gave. They answer from the true morphology but make mistakes: more on harder
-    questions, more on fainter or smaller galaxies, and some volunteers more than others.
+    questions, more on fainter or smaller galaxies, and some volunteers more than others. The DR5
+    tree has no ring question, but a visible ring sways the answers as it does real volunteers':
+    it is a sign of a disk ("featured"), and is often taken for tightly wound spiral arms whose
+    number cannot be told.
 
     Args:
         params: the galaxy's true morphology.
