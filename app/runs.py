@@ -206,6 +206,20 @@ def read_config_text(run_dir: str | Path) -> str | None:
     return path.read_text() if path.is_file() else None
 
 
+def read_config(run_dir: str | Path) -> Any:
+    """The run's :class:`~zoobot.config.RunConfig`, or ``None`` if it has no ``config.yaml`` or the
+    file no longer reads as one."""
+    from zoobot.config import RunConfig
+
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        return None
+    try:
+        return RunConfig.from_yaml(path)
+    except (OSError, ValueError):
+        return None
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """One row of the Runs table."""

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,8 +99,6 @@ def test_pretraining_records_each_epochs_own_losses(tmp_path: Path) -> None:
     history = record["history"]
     assert [row["epoch"] for row in history] == [0, 1]
     # every row has its own epoch's train and validation loss, as Lightning's log has them
-    import pandas as pd
-
     log = pd.read_csv(tmp_path / "run" / "csv_logs" / "version_0" / "metrics.csv")
     for column in ("train_loss", "val_loss"):
         logged = log.dropna(subset=[column]).groupby("epoch")[column].last()

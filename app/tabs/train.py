@@ -14,7 +14,7 @@ import gradio as gr
 from app import plots
 from app.common import plain_errors
 from app.engine import AppInputError, Engine
-from app.runs import metrics_signature, read_metrics, read_progress
+from app.runs import metrics_signature, read_config, read_metrics, read_progress
 
 LOCAL_ENCODER = "local"
 HEAD_ONLY_LEARNING_RATE = 1e-3
@@ -160,15 +160,8 @@ def _latest_run_dir(engine: Engine, session_id: str, job: Any = None) -> str | N
 
 def _latest_config(engine: Engine, session_id: str) -> Any:
     """The latest run's :class:`~zoobot.config.RunConfig`, or ``None`` (no run, or its config is gone)."""
-    from zoobot.config import RunConfig
-
     run_dir = _latest_run_dir(engine, session_id)
-    if run_dir is None or not (Path(run_dir) / "config.yaml").is_file():
-        return None
-    try:
-        return RunConfig.from_yaml(Path(run_dir) / "config.yaml")
-    except (OSError, ValueError):
-        return None
+    return read_config(run_dir) if run_dir is not None else None
 
 
 def restore_train_form(engine: Engine, session_id: str) -> tuple[Any, ...]:
