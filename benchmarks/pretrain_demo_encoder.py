@@ -1,7 +1,7 @@
 """Pretrain the bundled demo encoder from scratch on the synthetic survey's DR5 vote counts.
 
 The encoder in ``assets/demo_encoder/`` was made with exactly this script and its defaults, on a
-2-core CPU without a GPU (about 45 minutes):
+2-core CPU without a GPU (about 55 minutes):
 
     zoobot make-survey --n 12000 --size 128 --seed 1 --out data/pretrain_survey
     python benchmarks/pretrain_demo_encoder.py --survey data/pretrain_survey \
@@ -51,12 +51,12 @@ SETTINGS = {
     "architecture_name": "resnet10t",
     "input_size": 64,
     "batch_size": 64,
-    "epochs": 36,
-    "patience": 36,
+    "epochs": 48,
+    "patience": 48,
     "learning_rate": 2e-3,
     "weight_decay": 0.05,
     "dropout_rate": 0.2,
-    "scheduler_kwargs": {"warmup_epochs": 1, "max_epochs": 36, "min_lr_factor": 0.01},
+    "scheduler_kwargs": {"warmup_epochs": 1, "max_epochs": 48, "min_lr_factor": 0.01},
     "train_fraction": 0.9,
     "val_fraction": 0.1,
     "test_fraction": 0.0,
@@ -67,7 +67,7 @@ SETTINGS = {
     "devices": 1,
     "seed": 42,
     "torch_threads": 2,
-    "max_minutes": 90,
+    "max_minutes": 110,
 }
 
 
