@@ -46,17 +46,18 @@ from zoobot.scratch import train_default_zoobot_from_scratch
 from zoobot.trees import get_schema
 
 LICENCE = "gpl-3.0-or-later"  # the package's licence: the encoder was trained by this project
+EPOCHS = 48  # also the patience and the cosine schedule's length: the schedule runs to its end
 SETTINGS = {
     "schema": "decals_dr5",
     "architecture_name": "resnet10t",
     "input_size": 64,
     "batch_size": 64,
-    "epochs": 48,
-    "patience": 48,
+    "epochs": EPOCHS,
+    "patience": EPOCHS,
     "learning_rate": 2e-3,
     "weight_decay": 0.05,
     "dropout_rate": 0.2,
-    "scheduler_kwargs": {"warmup_epochs": 1, "max_epochs": 48, "min_lr_factor": 0.01},
+    "scheduler_kwargs": {"warmup_epochs": 1, "max_epochs": EPOCHS, "min_lr_factor": 0.01},
     "train_fraction": 0.9,
     "val_fraction": 0.1,
     "test_fraction": 0.0,
