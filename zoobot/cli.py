@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 EXIT_USER_ERROR = 2
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from zoobot.config import RunConfig, run_finetune
+    from zoobot.runs import RunConfig, run_finetune
 
     config = RunConfig.from_yaml(args.config)
     if args.run_dir:
@@ -46,8 +46,8 @@ def _devices(value: str) -> int | str:
 
 def _predict(args: argparse.Namespace) -> int:
     from zoobot.catalog import read_catalog, resolve_file_locs
-    from zoobot.config import load_run_model
     from zoobot.predict import predict_on_catalog
+    from zoobot.runs import load_run_model
 
     model = load_run_model(args.model)
     catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
@@ -62,7 +62,7 @@ def _representations(args: argparse.Namespace) -> int:
     from zoobot.representations import compute_umap, get_representations
 
     if args.model:
-        from zoobot.config import load_run_model
+        from zoobot.runs import load_run_model
 
         encoder = load_run_model(args.model)
     else:
@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``zoobot`` console script."""
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
