@@ -102,6 +102,18 @@ def test_stop_event_ends_early_and_keeps_best_weights(make_catalog, tmp_path):
     assert RunFolder(tmp_path / "run").read_progress()["status"] == "stopped"
 
 
+def test_a_learning_rate_left_out_is_the_modes_default_and_recorded(make_catalog, tmp_path):
+    catalog = make_catalog(n=24, size=32)
+    settings = {k: v for k, v in TINY.items() if k != "learning_rate"}
+    config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
+                       run_dir=str(tmp_path / "run"), training_mode="full", **settings)
+    stop = threading.Event()
+    stop.set()
+    run_finetune(config, accelerator="cpu", stop_event=stop)
+    assert RunFolder(tmp_path / "run").read_config().learning_rate == 1e-4
+    assert load_run_model(tmp_path / "run").learning_rate == 1e-4
+
+
 def test_failure_is_recorded_with_its_message(make_catalog, tmp_path):
     catalog = make_catalog(n=12, size=32)
     config = RunConfig(task="regression", catalog=catalog_path(catalog), label_cols=["no_such_column"],

@@ -53,7 +53,8 @@ def test_which_columns_suit_which_task(values, classification, regression, clear
     assert column_suits(column, "classification") is classification
     assert column_suits(column, "regression") is regression
     assert column_suits(column, "regression", clear_only=True) is clear_regression
-    assert column_suits(column, "classification", clear_only=True) is (classification and not isinstance(values[0], str))
+    clear_classification = classification and not isinstance(values[0], str)
+    assert column_suits(column, "classification", clear_only=True) is clear_classification
 
 
 def test_propose_task_detects_a_named_tree():

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from zoobot import defaults
+
 EXIT_USER_ERROR = 2
 
 
@@ -140,6 +142,11 @@ def _add_device_args(parser: argparse.ArgumentParser, devices: bool = False) -> 
                             help="devices per node, e.g. 4; more than one trains with DDP")
 
 
+def _allowed(name: str) -> str:
+    """A setting's allowed range in words, from :mod:`zoobot.defaults`."""
+    return defaults.SETTINGS[name].allowed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``zoobot`` command."""
     parser = argparse.ArgumentParser(prog="zoobot", description=__doc__.splitlines()[0],
@@ -153,8 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
         "predictions for every catalog row and the finetuned model into the run folder.")
     finetune.add_argument("--config", required=True, help="path to the run's config.yaml")
     finetune.add_argument("--run-dir", help="write outputs here instead of the config's run_dir")
-    finetune.add_argument("--max-epochs", type=int, help="override the config's max_epochs")
-    finetune.add_argument("--batch-size", type=int, help="override the config's batch_size")
+    finetune.add_argument("--max-epochs", type=int,
+                          help=f"override the config's max_epochs ({_allowed('max_epochs')})")
+    finetune.add_argument("--batch-size", type=int,
+                          help=f"override the config's batch_size ({_allowed('batch_size')})")
     finetune.add_argument("--num-nodes", type=int, default=1, help="machines to train on (default 1)")
     _add_device_args(finetune, devices=True)
     finetune.set_defaults(func=_finetune)
@@ -165,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="a run folder, or its model/ folder")
     predict.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
     predict.add_argument("--out", required=True, help="output file (.csv or .parquet)")
-    predict.add_argument("--batch-size", type=int, default=64, help="galaxies per batch (default 64)")
+    predict.add_argument("--batch-size", type=int, default=defaults.PREDICT_BATCH_SIZE,
+                         help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})")
     _add_device_args(predict)
     predict.set_defaults(func=_predict)
 
@@ -180,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     reps.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     reps.add_argument("--pca", type=int, default=None, help="reduce to this many PCA components")
     reps.add_argument("--umap", action="store_true", help="add 2-D UMAP coordinates umap_x, umap_y")
-    reps.add_argument("--batch-size", type=int, default=64, help="galaxies per batch (default 64)")
-    reps.add_argument("--seed", type=int, default=42, help="UMAP random seed (default 42)")
+    reps.add_argument("--batch-size", type=int, default=defaults.PREDICT_BATCH_SIZE,
+                      help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})")
+    reps.add_argument("--seed", type=int, default=defaults.SEED, help=f"UMAP random seed (default {defaults.SEED})")
     _add_device_args(reps)
     reps.set_defaults(func=_representations)
 

@@ -10,6 +10,8 @@ reads the same file and runs exactly the same job, on a laptop or a GPU cluster.
     encoder: demo
     training_mode: head_only
     max_epochs: 10
+
+Every default and allowed range comes from :mod:`zoobot.defaults`.
 """
 
 from __future__ import annotations
@@ -21,9 +23,15 @@ from typing import Any, Literal
 
 import yaml
 
+from zoobot import defaults
 from zoobot.tasks import TASKS, Task
 
 TRAINING_MODES: tuple[str, ...] = ("head_only", "full")
+
+# The numeric settings checked against zoobot.defaults, in the order their errors are reported.
+_CHECKED = ("max_epochs", "batch_size", "learning_rate", "weight_decay", "layer_decay", "patience",
+            "train_fraction", "val_fraction", "test_fraction", "seed")
+_MIN_IMAGE_SIZE = 16
 
 
 class ConfigError(ValueError):
@@ -47,7 +55,9 @@ class RunConfig:
         training_mode: ``'head_only'`` (fast: frozen encoder, features computed once) or
             ``'full'`` (finetune every layer, with layer-wise learning-rate decay).
         max_epochs: most epochs to train; training stops earlier when validation loss stalls.
-        learning_rate: peak learning rate (of the head; encoder layers get less with layer decay).
+        learning_rate: peak learning rate (of the head; encoder layers get less with layer decay);
+            ``None`` (default) takes the training mode's default (1e-3 head only, 1e-4 full), which
+            the run records in its ``config.yaml``.
         batch_size: galaxies per step.
         image_size: side in pixels the images are resized to; ``None`` uses the encoder's.
         weight_decay: AdamW weight decay.
@@ -70,22 +80,29 @@ class RunConfig:
     run_dir: str
     schema: str | dict | None = None
     encoder: str = "demo"
-    training_mode: Literal["head_only", "full"] = "head_only"
-    max_epochs: int = 10
-    learning_rate: float = 1e-3
-    batch_size: int = 32
+    training_mode: Literal["head_only", "full"] = defaults.RUN_TRAINING_MODE
+    max_epochs: int = defaults.MAX_EPOCHS
+    learning_rate: float | None = None
+    batch_size: int = defaults.BATCH_SIZE
     image_size: int | None = None
-    weight_decay: float = 0.05
-    layer_decay: float = 0.75
-    patience: int = 5
-    train_fraction: float = 0.7
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    seed: int = 42
+    weight_decay: float = defaults.WEIGHT_DECAY
+    layer_decay: float = defaults.LAYER_DECAY
+    patience: int = defaults.PATIENCE
+    train_fraction: float = defaults.TRAIN_FRACTION
+    val_fraction: float = defaults.VAL_FRACTION
+    test_fraction: float = defaults.TEST_FRACTION
+    seed: int = defaults.SEED
     num_workers: int = 0
     regression_loss: Literal["mse", "mae"] = "mse"
     unit_interval: bool | None = None
     class_names: list[str] = field(default_factory=list)
+
+    @property
+    def effective_learning_rate(self) -> float:
+        """The learning rate the run trains at: ``learning_rate``, or the training mode's default."""
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return defaults.learning_rate_for(self.training_mode)
 
     def validate(self) -> None:
         """Check the values make sense together; raise :class:`ConfigError` if not."""
@@ -102,24 +119,18 @@ class RunConfig:
                 "A tree task needs a schema: a named Galaxy Zoo tree (e.g. 'decals_dr5') or a "
                 "schema dict."
             )
-        if self.max_epochs < 1:
-            raise ConfigError(f"max_epochs must be at least 1, not {self.max_epochs}.")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, not {self.batch_size}.")
-        if not 0 < self.learning_rate < 1:
-            raise ConfigError(
-                f"learning_rate {self.learning_rate} is outside (0, 1); try 1e-3 for head-only "
-                "or 1e-4 for full finetuning."
-            )
+        for name in _CHECKED:
+            value = getattr(self, name)
+            if name == "learning_rate" and value is None:
+                continue  # the training mode's default
+            _check_setting(name, value)
         if self.unit_interval not in (None, True, False):
             raise ConfigError(f"unit_interval must be true, false or left out (automatic), not {self.unit_interval!r}.")
-        if self.image_size is not None and self.image_size < 16:
-            raise ConfigError(f"image_size {self.image_size} is too small; use at least 16 px.")
+        if self.image_size is not None:
+            if isinstance(self.image_size, (int, float)) and self.image_size < _MIN_IMAGE_SIZE:
+                raise ConfigError(f"image_size {self.image_size} is too small; use at least {_MIN_IMAGE_SIZE} px.")
+            _check_setting("image_size", self.image_size)
         fractions = (self.train_fraction, self.val_fraction, self.test_fraction)
-        if min(fractions) < 0 or self.train_fraction == 0 or self.val_fraction == 0:
-            raise ConfigError(
-                "The train and validation fractions must be above 0 and no fraction negative."
-            )
         if abs(sum(fractions) - 1.0) > 1e-6:
             raise ConfigError(
                 f"train/val/test fractions add up to {sum(fractions):.3f}; they must add up to 1."
@@ -185,3 +196,41 @@ def rerun_command(config_path: str | Path) -> str:
     config_path = Path(config_path)
     run_dir = config_path.parent
     return f"zoobot finetune --config {config_path} --run-dir {run_dir.parent / (run_dir.name + '-rerun')}"
+
+
+def _check_setting(name: str, value: Any) -> None:
+    """Raise :class:`ConfigError` naming the setting and its range unless ``zoobot.defaults`` allows ``value``."""
+    setting = defaults.SETTINGS[name]
+    try:
+        setting.check(value)
+    except defaults.SettingError:
+        raise ConfigError(_refusal(setting, value)) from None
+
+
+def _refusal(setting: defaults.Setting, value: Any) -> str:
+    """Why ``value`` is refused for ``setting``, in words that name the setting and its range."""
+    name, allowed = setting.name, setting.allowed
+    hint = ""
+    if name == "learning_rate":
+        hint = (f"; try {_power(defaults.learning_rate_for('head_only'))} for head-only or "
+                f"{_power(defaults.learning_rate_for('full'))} for full finetuning")
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return f"{name} is {value!r}, not a number; it must be {allowed}{hint}."
+    if value <= setting.low if setting.low_open else value < setting.low:
+        must = f"{'above' if setting.low_open else 'at least'} {_plain(setting.low)}"
+    elif value >= setting.high if setting.high_open else value > setting.high:
+        must = f"{'below' if setting.high_open else 'at most'} {_plain(setting.high)}"
+    else:
+        return f"{name} {value} is not a whole number; it must be {allowed}{hint}."
+    return f"{name} {value} is outside its range ({allowed}): {name} must be {must}{hint}."
+
+
+def _plain(bound: float) -> str:
+    """A bound as people write it: ``1000``, ``0.5``."""
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
+def _power(value: float) -> str:
+    """A learning rate as people write it: ``1e-3``."""
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"

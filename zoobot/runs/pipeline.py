@@ -41,7 +41,7 @@ def build_model(config: RunConfig, n_classes: int | None = None) -> L.LightningM
     common = dict(
         name=config.encoder,
         training_mode=config.training_mode,
-        learning_rate=config.learning_rate,
+        learning_rate=config.effective_learning_rate,
         weight_decay=config.weight_decay,
         layer_decay=config.layer_decay,
     )
@@ -104,13 +104,15 @@ def run_finetune(
     status is ``'failed'`` with the message, and the error is raised again.
 
     Args:
-        config: the run's settings.
+        config: the run's settings. A learning rate left out is set to the training mode's default
+            here, so the run's ``config.yaml`` records the one it trained at.
         accelerator: Lightning accelerator (``'auto'``, ``'cpu'``, ``'gpu'``).
         devices: devices per node; more than one trains with DDP.
         num_nodes: machines to train on (a cluster job).
         stop_event: set it to stop training early.
     """
     config.validate()
+    config.learning_rate = config.effective_learning_rate
     folder = RunFolder(config.run_dir)
     folder.path.mkdir(parents=True, exist_ok=True)
     folder.write_progress(status="running", stage="checking the catalog", error=None,
