@@ -5,8 +5,10 @@ then polls the job (and the progress file it writes) until it ends. Jobs wait in
 *lane*: the ``'train'`` lane runs one job per device at a time, other lanes (``'explore'``,
 ``'data'``) have their own capacity so a UMAP map does not wait behind a long training run.
 
-A job function receives a :class:`JobContext` with the stop event it should check (Zoobot's
-``run_finetune`` checks it in a Lightning callback) and the slot (device index) it was given.
+A job function receives a :class:`JobContext` with the stop event it should check
+(``zoobot.runs.run_finetune`` checks it in its Lightning callback, ``zoobot.runs.RunProgress``) and
+the slot (device index) it was given. What a training job writes is read back through
+``zoobot.runs.RunFolder`` (see ``app.runs``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
 

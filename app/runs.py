@@ -8,7 +8,8 @@ Layout under the runs folder::
         session.json                    what the session chose so far (catalog, task, run)
         uploads/                        files this browser session uploaded
         catalog.parquet                 the working catalog (absolute file_loc, fixes applied)
-        runs/<run_name>/                one folder per run, written by ``zoobot.config.run_finetune``
+        runs/<run_name>/                one folder per run (``zoobot.runs.RunFolder``), written by
+                                        ``zoobot.runs.run_finetune``
         explore/<map_name>/             UMAP maps
 
 Everything a run writes is plain files, so the Runs tab works after an app restart and a run can
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from zoobot.runs import RunConfig, RunFolder
 
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -143,9 +146,10 @@ class RunStore:
         """Run folders, newest first: the session's own, or (``None``) every session's and any
         run written straight into the runs folder (e.g. by the ``zoobot`` command)."""
         if session_id is not None:
-            candidates = list((self.session_dir(session_id) / "runs").glob("*/config.yaml"))
+            candidates = list((self.session_dir(session_id) / "runs").glob(f"*/{RunFolder.CONFIG_FILE}"))
         else:
-            candidates = list(self.root.glob("sessions/*/runs/*/config.yaml")) + list(self.root.glob("*/config.yaml"))
+            candidates = (list(self.root.glob(f"sessions/*/runs/*/{RunFolder.CONFIG_FILE}"))
+                          + list(self.root.glob(f"*/{RunFolder.CONFIG_FILE}")))
         dirs = {p.parent for p in candidates}
         return sorted(dirs, key=lambda p: p.stat().st_mtime, reverse=True)
 
@@ -155,20 +159,13 @@ class RunStore:
 
 
 def read_progress(run_dir: str | Path) -> dict[str, Any] | None:
-    """The run's ``progress.json``, or ``None`` while it does not exist or is being rewritten."""
-    from zoobot.config import read_progress as read_run_progress
-
-    return read_run_progress(run_dir) or None
+    """The run's ``progress.json``, or ``None`` before the run writes it (or if it is damaged)."""
+    return RunFolder(run_dir).read_progress() or None
 
 
 def read_metrics(run_dir: str | Path) -> pd.DataFrame | None:
     """The run's per-epoch ``metrics.csv``, or ``None`` before the first epoch has ended."""
-    path = Path(run_dir) / "metrics.csv"
-    try:
-        frame = pd.read_csv(path)
-    except (FileNotFoundError, pd.errors.EmptyDataError):
-        return None
-    return frame if len(frame) else None
+    return RunFolder(run_dir).read_metrics()
 
 
 def metrics_signature(run_dir: str | Path) -> list[int] | None:
@@ -176,46 +173,29 @@ def metrics_signature(run_dir: str | Path) -> list[int] | None:
 
     Cheap to take on every status poll; it changes whenever an epoch's row is appended.
     """
-    try:
-        stat = (Path(run_dir) / "metrics.csv").stat()
-    except FileNotFoundError:
-        return None
-    return [stat.st_mtime_ns, stat.st_size]
+    return RunFolder(run_dir).metrics_signature()
 
 
 def read_test_metrics(run_dir: str | Path) -> dict[str, Any] | None:
     """The run's ``test_metrics.json``, or ``None`` if testing has not happened."""
-    path = Path(run_dir) / "test_metrics.json"
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    return RunFolder(run_dir).read_test_metrics()
 
 
 def read_predictions(run_dir: str | Path) -> pd.DataFrame | None:
     """The run's ``predictions.csv``, or ``None`` if the run made none."""
-    path = Path(run_dir) / "predictions.csv"
-    if not path.is_file():
-        return None
-    return pd.read_csv(path)
+    return RunFolder(run_dir).read_predictions()
 
 
 def read_config_text(run_dir: str | Path) -> str | None:
     """The run's ``config.yaml`` as text."""
-    path = Path(run_dir) / "config.yaml"
-    return path.read_text() if path.is_file() else None
+    return RunFolder(run_dir).read_config_text()
 
 
-def read_config(run_dir: str | Path) -> Any:
-    """The run's :class:`~zoobot.config.RunConfig`, or ``None`` if it has no ``config.yaml`` or the
+def read_config(run_dir: str | Path) -> RunConfig | None:
+    """The run's :class:`~zoobot.runs.RunConfig`, or ``None`` if it has no ``config.yaml`` or the
     file no longer reads as one."""
-    from zoobot.config import RunConfig
-
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        return None
     try:
-        return RunConfig.from_yaml(path)
+        return RunFolder(run_dir).read_config()
     except (OSError, ValueError):
         return None
 
@@ -241,21 +221,18 @@ def summarise_run(run_dir: str | Path, live: bool = False) -> RunSummary:
         live: Whether a job in this app process is still working on it. A run whose progress says
             ``running`` but which no job is working on was interrupted (e.g. the app restarted).
     """
-    import yaml
-
-    run_dir = Path(run_dir)
-    config = yaml.safe_load(read_config_text(run_dir) or "") or {}
-    progress = read_progress(run_dir) or {}
-    status = progress.get("status", "unknown")
+    folder = RunFolder(run_dir)
+    config = folder.read_config_values()
+    status = folder.read_progress().get("status", "unknown")
     if status == "running" and not live:
         status = "interrupted"
-    metrics = read_test_metrics(run_dir) or {}
+    metrics = folder.read_test_metrics() or {}
     headline = ""
     for key in ("accuracy", "rmse", "mean_mae", "mae"):
         value = metrics.get(key)
         if isinstance(value, (int, float)):
             headline = f"{key} {value:.3f}"
             break
-    started = time.strftime("%Y-%m-%d %H:%M", time.localtime((run_dir / "config.yaml").stat().st_mtime))
-    return RunSummary(name=run_dir.name, path=str(run_dir), task=str(config.get("task", "?")),
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(folder.config_path.stat().st_mtime))
+    return RunSummary(name=folder.name, path=str(folder.path), task=str(config.get("task", "?")),
                       encoder=str(config.get("encoder", "?")), status=status, started=started, headline=headline)

@@ -141,3 +141,14 @@ def test_runs_are_listed_per_session_and_interrupted_runs_say_so(tmp_path):
 def test_a_half_written_progress_file_reads_as_none(tmp_path):
     (tmp_path / "progress.json").write_text('{"status": "runn')
     assert read_progress(tmp_path) is None
+
+
+def test_a_damaged_config_still_lists_the_run_and_reads_as_no_config(tmp_path):
+    from app.runs import read_config, read_config_text
+
+    (tmp_path / "config.yaml").write_text("task: [classification\n")
+    (tmp_path / "progress.json").write_text(json.dumps({"status": "failed"}))
+    assert read_config(tmp_path) is None
+    assert read_config_text(tmp_path) == "task: [classification\n"
+    summary = summarise_run(tmp_path)
+    assert (summary.task, summary.status) == ("?", "failed")

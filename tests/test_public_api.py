@@ -13,7 +13,8 @@ MODULES = [
     "zoobot.schemas", "zoobot.trees", "zoobot.losses", "zoobot.images", "zoobot.catalog",
     "zoobot.data", "zoobot.encoders", "zoobot.finetune", "zoobot.predict",
     "zoobot.representations", "zoobot.scratch", "zoobot.survey", "zoobot.config",
-    "zoobot.evaluate", "zoobot.assets", "zoobot.cli",
+    "zoobot.evaluate", "zoobot.assets", "zoobot.cli", "zoobot.tasks", "zoobot.runs", "zoobot.runs.config",
+    "zoobot.runs.folder", "zoobot.runs.progress", "zoobot.runs.pipeline", "zoobot.runs.model",
 ]
 
 
@@ -59,6 +60,6 @@ def test_the_library_never_imports_gradio():
 
 
 def test_importing_zoobot_is_cheap():
-    code = "import sys, zoobot, zoobot.config, zoobot.schemas; print('torch' in sys.modules)"
+    code = "import sys, zoobot, zoobot.config, zoobot.runs, zoobot.tasks, zoobot.schemas; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -11,14 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+
+from zoobot import defaults
 
 EXIT_USER_ERROR = 2
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from zoobot.config import RunConfig, run_finetune
+    from zoobot.runs import RunConfig, run_finetune
 
     config = RunConfig.from_yaml(args.config)
     if args.run_dir:
@@ -46,8 +48,8 @@ def _devices(value: str) -> int | str:
 
 def _predict(args: argparse.Namespace) -> int:
     from zoobot.catalog import read_catalog, resolve_file_locs
-    from zoobot.config import load_run_model
     from zoobot.predict import predict_on_catalog
+    from zoobot.runs import load_run_model
 
     model = load_run_model(args.model)
     catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
@@ -62,7 +64,7 @@ def _representations(args: argparse.Namespace) -> int:
     from zoobot.representations import compute_umap, get_representations
 
     if args.model:
-        from zoobot.config import load_run_model
+        from zoobot.runs import load_run_model
 
         encoder = load_run_model(args.model)
     else:
@@ -140,6 +142,11 @@ def _add_device_args(parser: argparse.ArgumentParser, devices: bool = False) -> 
                             help="devices per node, e.g. 4; more than one trains with DDP")
 
 
+def _allowed(name: str) -> str:
+    """A setting's allowed range in words, from :mod:`zoobot.defaults`."""
+    return defaults.SETTINGS[name].allowed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``zoobot`` command."""
     parser = argparse.ArgumentParser(prog="zoobot", description=__doc__.splitlines()[0],
@@ -153,8 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
         "predictions for every catalog row and the finetuned model into the run folder.")
     finetune.add_argument("--config", required=True, help="path to the run's config.yaml")
     finetune.add_argument("--run-dir", help="write outputs here instead of the config's run_dir")
-    finetune.add_argument("--max-epochs", type=int, help="override the config's max_epochs")
-    finetune.add_argument("--batch-size", type=int, help="override the config's batch_size")
+    finetune.add_argument("--max-epochs", type=int,
+                          help=f"override the config's max_epochs ({_allowed('max_epochs')})")
+    finetune.add_argument("--batch-size", type=int,
+                          help=f"override the config's batch_size ({_allowed('batch_size')})")
     finetune.add_argument("--num-nodes", type=int, default=1, help="machines to train on (default 1)")
     _add_device_args(finetune, devices=True)
     finetune.set_defaults(func=_finetune)
@@ -165,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="a run folder, or its model/ folder")
     predict.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
     predict.add_argument("--out", required=True, help="output file (.csv or .parquet)")
-    predict.add_argument("--batch-size", type=int, default=64, help="galaxies per batch (default 64)")
+    predict.add_argument("--batch-size", type=int, default=defaults.PREDICT_BATCH_SIZE,
+                         help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})")
     _add_device_args(predict)
     predict.set_defaults(func=_predict)
 
@@ -180,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     reps.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     reps.add_argument("--pca", type=int, default=None, help="reduce to this many PCA components")
     reps.add_argument("--umap", action="store_true", help="add 2-D UMAP coordinates umap_x, umap_y")
-    reps.add_argument("--batch-size", type=int, default=64, help="galaxies per batch (default 64)")
-    reps.add_argument("--seed", type=int, default=42, help="UMAP random seed (default 42)")
+    reps.add_argument("--batch-size", type=int, default=defaults.PREDICT_BATCH_SIZE,
+                      help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})")
+    reps.add_argument("--seed", type=int, default=defaults.SEED, help=f"UMAP random seed (default {defaults.SEED})")
     _add_device_args(reps)
     reps.set_defaults(func=_representations)
 
@@ -224,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``zoobot`` console script."""
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func

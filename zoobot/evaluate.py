@@ -1,12 +1,13 @@
 """Test-set metrics computed from a predictions table, for reports and the app's Results tab.
 
-These work on the columns that :func:`zoobot.config.run_finetune` writes into ``predictions.csv``,
+These work on the columns that :func:`zoobot.runs.run_finetune` writes into ``predictions.csv``,
 so a finished run can be re-evaluated without loading the model.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,8 +47,8 @@ def classification_metrics(
         "majority_accuracy": float(actual.max() / n) if n else float("nan"),
         "predicted_classes": int((predicted > 0).sum()),
         "classes": [str(c) for c in class_names],
-        "precision": {str(c): float(p) for c, p in zip(class_names, precision)},
-        "recall": {str(c): float(r) for c, r in zip(class_names, recall)},
+        "precision": {str(c): float(p) for c, p in zip(class_names, precision, strict=True)},
+        "recall": {str(c): float(r) for c, r in zip(class_names, recall, strict=True)},
         "confusion_matrix": matrix.tolist(),
     }
 

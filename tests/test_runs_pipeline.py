@@ -11,8 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from zoobot.config import (ConfigError, RunConfig, load_run_model, read_progress, rerun_command,
-                           run_finetune)
+from zoobot.runs import ConfigError, RunConfig, RunFolder, load_run_model, rerun_command, run_finetune
 
 TINY = dict(encoder="test_convnext", image_size=32, batch_size=8, max_epochs=2, learning_rate=1e-3)
 
@@ -38,7 +37,7 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
 
     run_dir = tmp_path / "run"
     assert result.status == "finished"
-    assert read_progress(run_dir)["status"] == "finished"
+    assert RunFolder(run_dir).read_progress()["status"] == "finished"
     assert RunConfig.from_yaml(run_dir / "config.yaml").label_cols == label_cols
     metrics = pd.read_csv(run_dir / "metrics.csv")
     assert list(metrics["epoch"]) == [0, 1] and metrics["val_loss"].notna().all()
@@ -57,6 +56,10 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     test_metrics = json.loads((run_dir / "test_metrics.json").read_text())
     expected = {"classification": "confusion_matrix", "regression": "rmse", "tree": "vote_fraction_mae"}
     assert expected[task] in test_metrics and test_metrics["split"] == "test"
+    folder = RunFolder(run_dir)  # the same files, read back the way the app reads them
+    assert folder.read_test_metrics() == test_metrics and len(folder.read_predictions()) == len(catalog)
+    assert folder.read_metrics()["epoch"].tolist() == [0, 1]
+    assert folder.best_checkpoint() == result.best_checkpoint is not None and folder.has_model()
     reloaded = load_run_model(run_dir)
     assert reloaded.card.input_size[1:] == (32, 32)
     if task == "regression":  # targets are fractions in [0, 1]: predictions are squashed into (0, 1)
@@ -96,7 +99,19 @@ def test_stop_event_ends_early_and_keeps_best_weights(make_catalog, tmp_path):
     assert result.status == "stopped"
     assert len(pd.read_csv(tmp_path / "run" / "metrics.csv")) == 1
     assert (tmp_path / "run" / "predictions.csv").is_file()
-    assert read_progress(tmp_path / "run")["status"] == "stopped"
+    assert RunFolder(tmp_path / "run").read_progress()["status"] == "stopped"
+
+
+def test_a_learning_rate_left_out_is_the_modes_default_and_recorded(make_catalog, tmp_path):
+    catalog = make_catalog(n=24, size=32)
+    settings = {k: v for k, v in TINY.items() if k != "learning_rate"}
+    config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
+                       run_dir=str(tmp_path / "run"), training_mode="full", **settings)
+    stop = threading.Event()
+    stop.set()
+    run_finetune(config, accelerator="cpu", stop_event=stop)
+    assert RunFolder(tmp_path / "run").read_config().learning_rate == 1e-4
+    assert load_run_model(tmp_path / "run").learning_rate == 1e-4
 
 
 def test_failure_is_recorded_with_its_message(make_catalog, tmp_path):
@@ -105,7 +120,7 @@ def test_failure_is_recorded_with_its_message(make_catalog, tmp_path):
                        run_dir=str(tmp_path / "run"), **TINY)
     with pytest.raises(ValueError, match="no_such_column"):
         run_finetune(config, accelerator="cpu")
-    progress = read_progress(tmp_path / "run")
+    progress = RunFolder(tmp_path / "run").read_progress()
     assert progress["status"] == "failed" and "no_such_column" in progress["error"]
 
 
@@ -155,29 +170,3 @@ def test_cli_explains_bad_config_without_a_traceback(tmp_path):
     assert done.returncode == 2
     assert "Unknown setting(s) in the run config: epochs" in done.stderr
     assert "Traceback" not in done.stderr
-
-
-def test_time_left_is_measured_after_the_first_batch_so_start_up_does_not_inflate_it(tmp_path, monkeypatch):
-    from types import SimpleNamespace
-
-    import torch
-
-    from zoobot import config as config_module
-
-    clock = {"now": 0.0}
-    monkeypatch.setattr(config_module.time, "monotonic", lambda: clock["now"])
-    callback = config_module._progress_callback(tmp_path, stop_event=None)
-    trainer = SimpleNamespace(num_training_batches=10, max_epochs=2, global_step=0, current_epoch=0,
-                              strategy=SimpleNamespace(root_device=torch.device("cpu")), should_stop=False)
-    callback.on_fit_start(trainer, None)
-    assert read_progress(tmp_path)["eta_s"] is None
-    clock["now"] = 30.0  # start-up and the first batch: 30 s, once
-    trainer.global_step = 1
-    callback.on_train_batch_end(trainer, None, None, None, 0)
-    assert read_progress(tmp_path)["eta_s"] is None  # one batch tells nothing about the rate yet
-    clock["now"] = 34.0  # then 1 s per batch
-    trainer.global_step = 5
-    callback.on_train_batch_end(trainer, None, None, None, 4)
-    progress = read_progress(tmp_path)
-    assert progress["eta_s"] == 15.0  # 15 batches left at 1 s each (counting start-up, it said 102 s)
-    assert progress["elapsed_s"] == 34.0

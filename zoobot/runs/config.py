@@ -1,0 +1,236 @@
+"""One run, one YAML file: :class:`RunConfig`, the configuration shared by the app, the CLI and Python.
+
+The app writes a :class:`RunConfig` into each run's folder; ``zoobot finetune --config RUN.yaml``
+reads the same file and runs exactly the same job, on a laptop or a GPU cluster. Example::
+
+    task: classification
+    catalog: /data/my_catalog.csv
+    label_cols: [ring]
+    run_dir: runs/ring-finetune
+    encoder: demo
+    training_mode: head_only
+    max_epochs: 10
+
+Every default and allowed range comes from :mod:`zoobot.defaults`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from zoobot import defaults
+from zoobot.tasks import TASKS, Task
+
+TRAINING_MODES: tuple[str, ...] = ("head_only", "full")
+
+# The numeric settings checked against zoobot.defaults, in the order their errors are reported.
+_CHECKED = ("max_epochs", "batch_size", "learning_rate", "weight_decay", "layer_decay", "patience",
+            "train_fraction", "val_fraction", "test_fraction", "seed")
+_MIN_IMAGE_SIZE = 16
+
+
+class ConfigError(ValueError):
+    """A run configuration that cannot be run; the message says what to change."""
+
+
+@dataclass
+class RunConfig:
+    """Everything needed to re-run one finetuning job.
+
+    Args:
+        task: ``'classification'``, ``'regression'`` or ``'tree'`` (Galaxy Zoo vote counts).
+        catalog: path to the catalog (CSV or Parquet) with ``id_str``, ``file_loc`` and labels.
+            Relative ``file_loc`` are resolved against the catalog's folder.
+        label_cols: the target column(s); for trees, every answer column of the schema.
+        run_dir: folder where the run writes its outputs.
+        schema: tree tasks only: a named Galaxy Zoo tree (see ``zoobot.trees.list_schemas()``)
+            or a schema dict (``Schema.to_dict()``).
+        encoder: encoder source: a registry name (``'demo'``), ``hf_hub:owner/name``, a local
+            encoder folder or checkpoint, or a timm architecture (random init).
+        training_mode: ``'head_only'`` (fast: frozen encoder, features computed once) or
+            ``'full'`` (finetune every layer, with layer-wise learning-rate decay).
+        max_epochs: most epochs to train; training stops earlier when validation loss stalls.
+        learning_rate: peak learning rate (of the head; encoder layers get less with layer decay);
+            ``None`` (default) takes the training mode's default (1e-3 head only, 1e-4 full), which
+            the run records in its ``config.yaml``.
+        batch_size: galaxies per step.
+        image_size: side in pixels the images are resized to; ``None`` uses the encoder's.
+        weight_decay: AdamW weight decay.
+        layer_decay: learning-rate factor per encoder block, counted down from the head.
+        patience: epochs without validation improvement before early stopping.
+        train_fraction: share of labelled rows used to train.
+        val_fraction: share used to pick the best epoch.
+        test_fraction: share held out for the test metrics.
+        seed: seed for the split and the training.
+        num_workers: data-loading processes (0 loads in the training process).
+        regression_loss: ``'mse'`` or ``'mae'`` (regression only).
+        unit_interval: regression only: squash predictions into (0, 1) with a sigmoid, for fractions
+            such as bulge-to-total; ``None`` (default) turns it on when every target lies in [0, 1].
+        class_names: classification only: a name per class index (filled in from the data).
+    """
+
+    task: Task
+    catalog: str
+    label_cols: list[str]
+    run_dir: str
+    schema: str | dict | None = None
+    encoder: str = "demo"
+    training_mode: Literal["head_only", "full"] = defaults.RUN_TRAINING_MODE
+    max_epochs: int = defaults.MAX_EPOCHS
+    learning_rate: float | None = None
+    batch_size: int = defaults.BATCH_SIZE
+    image_size: int | None = None
+    weight_decay: float = defaults.WEIGHT_DECAY
+    layer_decay: float = defaults.LAYER_DECAY
+    patience: int = defaults.PATIENCE
+    train_fraction: float = defaults.TRAIN_FRACTION
+    val_fraction: float = defaults.VAL_FRACTION
+    test_fraction: float = defaults.TEST_FRACTION
+    seed: int = defaults.SEED
+    num_workers: int = 0
+    regression_loss: Literal["mse", "mae"] = "mse"
+    unit_interval: bool | None = None
+    class_names: list[str] = field(default_factory=list)
+
+    @property
+    def effective_learning_rate(self) -> float:
+        """The learning rate the run trains at: ``learning_rate``, or the training mode's default."""
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return defaults.learning_rate_for(self.training_mode)
+
+    def validate(self) -> None:
+        """Check the values make sense together; raise :class:`ConfigError` if not."""
+        if self.task not in TASKS:
+            raise ConfigError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}.")
+        if self.training_mode not in TRAINING_MODES:
+            raise ConfigError(
+                f"training_mode must be 'head_only' or 'full', not {self.training_mode!r}."
+            )
+        if not self.label_cols:
+            raise ConfigError("No target column chosen: set label_cols to the column(s) to learn.")
+        if self.task == "tree" and self.schema is None:
+            raise ConfigError(
+                "A tree task needs a schema: a named Galaxy Zoo tree (e.g. 'decals_dr5') or a "
+                "schema dict."
+            )
+        for name in _CHECKED:
+            value = getattr(self, name)
+            if name == "learning_rate" and value is None:
+                continue  # the training mode's default
+            _check_setting(name, value)
+        if self.unit_interval not in (None, True, False):
+            raise ConfigError(f"unit_interval must be true, false or left out (automatic), not {self.unit_interval!r}.")
+        if self.image_size is not None:
+            if isinstance(self.image_size, (int, float)) and self.image_size < _MIN_IMAGE_SIZE:
+                raise ConfigError(f"image_size {self.image_size} is too small; use at least {_MIN_IMAGE_SIZE} px.")
+            _check_setting("image_size", self.image_size)
+        fractions = (self.train_fraction, self.val_fraction, self.test_fraction)
+        if abs(sum(fractions) - 1.0) > 1e-6:
+            raise ConfigError(
+                f"train/val/test fractions add up to {sum(fractions):.3f}; they must add up to 1."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the settings (what is written to YAML)."""
+        return dataclasses.asdict(self)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """The config as YAML text; also written to ``path`` when given."""
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        """Build from a dict, naming any unknown or missing setting in the error."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown setting(s) in the run config: {', '.join(unknown)}. "
+                f"Known settings: {', '.join(sorted(known))}."
+            )
+        required = [f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        missing = [name for name in required if name not in values]
+        if missing:
+            raise ConfigError(f"The run config is missing: {', '.join(missing)}.")
+        values = dict(values)
+        if isinstance(values["label_cols"], str):
+            values["label_cols"] = [values["label_cols"]]
+        config = cls(**values)
+        config.validate()
+        return config
+
+    @classmethod
+    def from_yaml(cls, path_or_text: str | Path) -> RunConfig:
+        """Read a config from a YAML file path, or from YAML text."""
+        text = str(path_or_text)
+        candidate = Path(text)
+        if "\n" not in text and candidate.suffix in (".yaml", ".yml", ".json"):
+            if not candidate.is_file():
+                raise ConfigError(f"Run config file {text} does not exist.")
+            text = candidate.read_text()
+        try:
+            values = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"The run config is not valid YAML: {err}") from err
+        if not isinstance(values, dict):
+            raise ConfigError("The run config must be a YAML mapping of setting: value.")
+        return cls.from_dict(values)
+
+
+def rerun_command(config_path: str | Path) -> str:
+    """The headless command that re-runs a saved run (add ``--devices``/``--num-nodes`` on a cluster).
+
+    The re-run writes into a new folder beside the original run, so the original stays intact.
+    """
+    config_path = Path(config_path)
+    run_dir = config_path.parent
+    return f"zoobot finetune --config {config_path} --run-dir {run_dir.parent / (run_dir.name + '-rerun')}"
+
+
+def _check_setting(name: str, value: Any) -> None:
+    """Raise :class:`ConfigError` naming the setting and its range unless ``zoobot.defaults`` allows ``value``."""
+    setting = defaults.SETTINGS[name]
+    try:
+        setting.check(value)
+    except defaults.SettingError:
+        raise ConfigError(_refusal(setting, value)) from None
+
+
+def _refusal(setting: defaults.Setting, value: Any) -> str:
+    """Why ``value`` is refused for ``setting``, in words that name the setting and its range."""
+    name, allowed = setting.name, setting.allowed
+    hint = ""
+    if name == "learning_rate":
+        hint = (f"; try {_power(defaults.learning_rate_for('head_only'))} for head-only or "
+                f"{_power(defaults.learning_rate_for('full'))} for full finetuning")
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return f"{name} is {value!r}, not a number; it must be {allowed}{hint}."
+    if value <= setting.low if setting.low_open else value < setting.low:
+        must = f"{'above' if setting.low_open else 'at least'} {_plain(setting.low)}"
+    elif value >= setting.high if setting.high_open else value > setting.high:
+        must = f"{'below' if setting.high_open else 'at most'} {_plain(setting.high)}"
+    else:
+        return f"{name} {value} is not a whole number; it must be {allowed}{hint}."
+    return f"{name} {value} is outside its range ({allowed}): {name} must be {must}{hint}."
+
+
+def _plain(bound: float) -> str:
+    """A bound as people write it: ``1000``, ``0.5``."""
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
+def _power(value: float) -> str:
+    """A learning rate as people write it: ``1e-3``."""
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"

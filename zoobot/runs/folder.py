@@ -1,0 +1,277 @@
+"""A run's folder on disk: :class:`RunFolder` knows every file name in it and reads and writes them.
+
+Layout of a run folder::
+
+    <run_dir>/
+      config.yaml          the run's RunConfig (re-run it with ``zoobot finetune --config``)
+      catalog.parquet      the app's own copy of the catalog the run trains on
+      progress.json        status, stage, epoch, steps, time left, device; rewritten while training
+      metrics.csv          one row per finished epoch (losses and the task's metrics)
+      checkpoints/         the best checkpoint by validation loss (``epoch=N.ckpt``, by ``get_trainer``)
+      csv_logs/            Lightning's own log
+      test_metrics.json    the task's metrics on the test split
+      predictions.csv      every catalog row with its split, true labels and predictions
+      model/               the finetuned model: model.safetensors and config.yaml
+
+Writes are atomic (a temporary file, then a rename), so a reader polling from another thread or
+process never sees half a file. Reads of files that may be missing or mid-run are tolerant: they
+return ``{}`` or ``None`` instead of raising.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from zoobot.runs.config import ConfigError, RunConfig
+
+
+class RunFolder:
+    """The files of one run, by name.
+
+    Args:
+        path: the run folder (it need not exist yet).
+
+    Example::
+
+        folder = RunFolder("runs/ring-finetune")
+        folder.read_progress().get("status")     # 'running', 'finished', ... ({} before the run starts)
+        folder.read_metrics()                    # per-epoch DataFrame, or None before the first epoch
+        folder.predictions_path                  # Path to predictions.csv
+    """
+
+    CONFIG_FILE = "config.yaml"
+    CATALOG_FILE = "catalog.parquet"
+    PROGRESS_FILE = "progress.json"
+    METRICS_FILE = "metrics.csv"
+    PREDICTIONS_FILE = "predictions.csv"
+    TEST_METRICS_FILE = "test_metrics.json"
+    CHECKPOINTS_DIR = "checkpoints"
+    MODEL_DIR = "model"
+    MODEL_WEIGHTS_FILE = "model.safetensors"
+    """In ``model/``, beside a copy of ``config.yaml``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        """The folder's name (what the app lists the run as)."""
+        return self.path.name
+
+    # --- paths ---------------------------------------------------------------------------------
+
+    @property
+    def config_path(self) -> Path:
+        """``config.yaml``: the run's settings."""
+        return self.path / self.CONFIG_FILE
+
+    @property
+    def catalog_path(self) -> Path:
+        """``catalog.parquet``: the copy of the catalog an app run keeps (a run from a YAML file points
+        at its own catalog instead)."""
+        return self.path / self.CATALOG_FILE
+
+    @property
+    def progress_path(self) -> Path:
+        """``progress.json``: what the run is doing now."""
+        return self.path / self.PROGRESS_FILE
+
+    @property
+    def metrics_path(self) -> Path:
+        """``metrics.csv``: one row per finished epoch."""
+        return self.path / self.METRICS_FILE
+
+    @property
+    def predictions_path(self) -> Path:
+        """``predictions.csv``: every catalog row with its split, labels and predictions."""
+        return self.path / self.PREDICTIONS_FILE
+
+    @property
+    def test_metrics_path(self) -> Path:
+        """``test_metrics.json``: the task's metrics on the test split."""
+        return self.path / self.TEST_METRICS_FILE
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        """``checkpoints/``, where :func:`zoobot.finetune.get_trainer` keeps the best checkpoint."""
+        return self.path / self.CHECKPOINTS_DIR
+
+    @property
+    def model_dir(self) -> Path:
+        """``model/``: the exported finetuned model."""
+        return self.path / self.MODEL_DIR
+
+    @property
+    def model_weights_path(self) -> Path:
+        """``model/model.safetensors``: the finetuned weights."""
+        return self.model_dir / self.MODEL_WEIGHTS_FILE
+
+    @property
+    def model_config_path(self) -> Path:
+        """``model/config.yaml``: the config the exported model is rebuilt from."""
+        return self.model_dir / self.CONFIG_FILE
+
+    def has_config(self) -> bool:
+        """Whether the folder holds a run (a run folder is one with a ``config.yaml``)."""
+        return self.config_path.is_file()
+
+    def has_model(self) -> bool:
+        """Whether the run has exported its finetuned model."""
+        return self.model_weights_path.is_file()
+
+    def best_checkpoint(self) -> Path | None:
+        """The best checkpoint (the newest ``.ckpt`` in ``checkpoints/``), or ``None`` if there is none."""
+        if not self.checkpoints_dir.is_dir():
+            return None
+        found = sorted(self.checkpoints_dir.glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+        return found[-1] if found else None
+
+    # --- config --------------------------------------------------------------------------------
+
+    def read_config(self) -> RunConfig:
+        """The run's :class:`RunConfig`.
+
+        Raises:
+            ConfigError: the folder has no ``config.yaml``, or it does not read as a run config (the
+                message names the file and what is wrong).
+        """
+        if not self.config_path.is_file():
+            raise ConfigError(f"{self.path} has no {self.CONFIG_FILE}: it is not a run folder, or the run "
+                              "has not started.")
+        try:
+            return RunConfig.from_yaml(self.config_path)
+        except ConfigError as err:
+            raise ConfigError(f"{self.config_path}: {err}") from err
+
+    def read_config_values(self) -> dict[str, Any]:
+        """``config.yaml`` as a plain dict, unchecked (for listing a run whatever its settings); ``{}`` if
+        there is none or it is not a YAML mapping."""
+        try:
+            values = yaml.safe_load(self.read_config_text() or "")
+        except yaml.YAMLError:
+            return {}
+        return values if isinstance(values, dict) else {}
+
+    def read_config_text(self) -> str | None:
+        """``config.yaml`` as text (``None`` if there is none)."""
+        try:
+            return self.config_path.read_text()
+        except FileNotFoundError:
+            return None
+
+    def write_config(self, config: RunConfig) -> Path:
+        """Write ``config.yaml`` (atomically); returns its path."""
+        return _write_atomic(self.config_path, config.to_yaml())
+
+    # --- progress ------------------------------------------------------------------------------
+
+    def read_progress(self) -> dict[str, Any]:
+        """``progress.json`` as a dict; ``{}`` before the run writes it, or if it is damaged.
+
+        Writes are atomic, so a damaged file is not one caught mid-write: it was cut short or edited
+        by hand, and reading on is better than failing a poller.
+        """
+        try:
+            values = json.loads(self.progress_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return {}
+        return values if isinstance(values, dict) else {}
+
+    def write_progress(self, **values: Any) -> dict[str, Any]:
+        """Merge ``values`` into ``progress.json`` (atomically) and stamp it ``updated``; returns it all."""
+        progress = self.read_progress()
+        progress.update(values)
+        progress["updated"] = time.time()
+        _write_atomic(self.progress_path, json.dumps(progress, default=_json_default))
+        return progress
+
+    # --- per-epoch metrics -------------------------------------------------------------------
+
+    def read_metrics(self) -> pd.DataFrame | None:
+        """``metrics.csv`` (one row per finished epoch), or ``None`` before the first epoch has ended."""
+        frame = _read_csv(self.metrics_path)
+        return frame if frame is not None and len(frame) else None
+
+    def write_metrics(self, rows: Iterable[dict[str, float]] | pd.DataFrame) -> Path:
+        """Write every epoch's row to ``metrics.csv`` (atomically); returns its path."""
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+        return _write_atomic(self.metrics_path, frame.to_csv(index=False))
+
+    def metrics_signature(self) -> list[int] | None:
+        """``[modification time in ns, size]`` of ``metrics.csv`` (``None`` before it exists).
+
+        Cheap to take on every status poll; it changes whenever an epoch's row is added.
+        """
+        try:
+            stat = self.metrics_path.stat()
+        except FileNotFoundError:
+            return None
+        return [stat.st_mtime_ns, stat.st_size]
+
+    # --- predictions and test metrics -----------------------------------------------------------
+
+    def read_predictions(self) -> pd.DataFrame | None:
+        """``predictions.csv``, or ``None`` if the run made none."""
+        return _read_csv(self.predictions_path)
+
+    def write_predictions(self, predictions: pd.DataFrame) -> Path:
+        """Write ``predictions.csv`` (atomically); returns its path."""
+        return _write_atomic(self.predictions_path, predictions.to_csv(index=False))
+
+    def read_test_metrics(self) -> dict[str, Any] | None:
+        """``test_metrics.json``, or ``None`` if the run has not been tested (or the file is damaged)."""
+        try:
+            values = json.loads(self.test_metrics_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return values if isinstance(values, dict) else None
+
+    def write_test_metrics(self, metrics: dict[str, Any]) -> Path:
+        """Write ``test_metrics.json`` (atomically; numpy numbers become plain numbers); returns its path."""
+        return _write_atomic(self.test_metrics_path, json.dumps(metrics, indent=2, default=_json_default))
+
+
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    try:
+        return pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return None
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file beside it and a rename.
+
+    The temporary name is unique to the process and thread, so two writers never share one, and it
+    starts with a dot, so it matches no run file's name while it exists.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"Cannot write {type(value).__name__} to JSON")

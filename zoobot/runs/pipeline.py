@@ -1,0 +1,277 @@
+"""Running a config: :func:`run_finetune` checks the data, trains, tests, predicts every row and exports.
+
+The one path from a :class:`~zoobot.runs.RunConfig` to a finished run folder, shared by the app and
+``zoobot finetune``. Everything it writes goes through :class:`~zoobot.runs.RunFolder`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from zoobot.runs.config import ConfigError, RunConfig
+from zoobot.runs.folder import RunFolder
+
+if TYPE_CHECKING:  # heavy imports only when a run starts
+    import lightning as L
+
+
+@dataclass
+class RunResult:
+    """What a finished (or stopped) run produced."""
+
+    run_dir: Path
+    status: Literal["finished", "stopped"]
+    test_metrics: dict[str, Any]
+    predictions_path: Path
+    best_checkpoint: Path | None
+
+
+def build_model(config: RunConfig, n_classes: int | None = None) -> L.LightningModule:
+    """The finetuning model a config describes (encoder loaded from ``config.encoder``)."""
+    from zoobot import finetune
+
+    common = dict(
+        name=config.encoder,
+        training_mode=config.training_mode,
+        learning_rate=config.effective_learning_rate,
+        weight_decay=config.weight_decay,
+        layer_decay=config.layer_decay,
+    )
+    if config.task == "classification":
+        model = finetune.FinetuneableZoobotClassifier(
+            num_classes=n_classes or max(2, len(config.class_names)),
+            label_col=config.label_cols[0], **common,
+        )
+    elif config.task == "regression":
+        model = finetune.FinetuneableZoobotRegressor(
+            label_cols=config.label_cols, loss=config.regression_loss, unit_interval=bool(config.unit_interval),
+            **common,
+        )
+    else:
+        model = finetune.FinetuneableZoobotTree(schema=resolve_schema(config.schema), **common)
+    if config.image_size is not None:
+        # Everything downstream (datamodule, prediction, representations) sizes images from the
+        # card, so a run at another image size says so there once.
+        channels = model.card.input_size[0]
+        model.card = dataclasses.replace(
+            model.card, input_size=(channels, config.image_size, config.image_size))
+    return model
+
+
+def resolve_schema(schema: str | dict | None) -> Any:
+    """A Schema from a registry name or a schema dict."""
+    from zoobot.schemas import Schema
+    from zoobot.trees import get_schema
+
+    if schema is None:
+        raise ConfigError("A tree task needs a schema.")
+    if isinstance(schema, str):
+        return get_schema(schema)
+    return Schema.from_dict(schema)
+
+
+def load_run_catalog(config: RunConfig) -> pd.DataFrame:
+    """The config's catalog with ``file_loc`` resolved against the catalog's folder."""
+    from zoobot.catalog import read_catalog, resolve_file_locs
+
+    path = Path(config.catalog)
+    if not path.is_file():
+        raise ConfigError(f"Catalog {path} does not exist. Check the path in the run config.")
+    return resolve_file_locs(read_catalog(path), base_dir=path.parent)
+
+
+def run_finetune(
+    config: RunConfig,
+    *,
+    accelerator: str = "auto",
+    devices: int | str = "auto",
+    num_nodes: int = 1,
+    stop_event: threading.Event | None = None,
+) -> RunResult:
+    """Run one finetuning job end to end: check data, train, test, predict every row, export.
+
+    Blocking. Progress goes to ``progress.json`` in the run folder as it trains, so another thread
+    (the app) can poll it. Setting ``stop_event`` ends training early; the run then tests and
+    predicts with the best weights so far and ends with status ``'stopped'``. On an error the
+    status is ``'failed'`` with the message, and the error is raised again.
+
+    Args:
+        config: the run's settings. A learning rate left out is set to the training mode's default
+            here, so the run's ``config.yaml`` records the one it trained at.
+        accelerator: Lightning accelerator (``'auto'``, ``'cpu'``, ``'gpu'``).
+        devices: devices per node; more than one trains with DDP.
+        num_nodes: machines to train on (a cluster job).
+        stop_event: set it to stop training early.
+    """
+    config.validate()
+    config.learning_rate = config.effective_learning_rate
+    folder = RunFolder(config.run_dir)
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.write_progress(status="running", stage="checking the catalog", error=None,
+                          epoch=0, max_epochs=config.max_epochs, step=0, total_steps=0, eta_s=None)
+    try:
+        result = _run_finetune(config, folder, accelerator, devices, num_nodes, stop_event)
+    except BaseException as err:
+        folder.write_progress(status="failed", stage="failed", error=str(err) or type(err).__name__)
+        raise
+    folder.write_progress(status=result.status, stage="done", eta_s=0)
+    return result
+
+
+def _class_names(catalog: pd.DataFrame, label_col: str, n_classes: int) -> list[str]:
+    """A name per class index: from a ``<label_col>_name`` column (as the ``number_classes`` fix
+    writes) when it names each class consistently, else the class numbers as text."""
+    names = [str(k) for k in range(n_classes)]
+    # The fix writes <label>_name, or <label>_name_2, _3, ... when that is taken: the newest first.
+    pattern = re.compile(re.escape(label_col) + r"_name(?:_(\d+))?")
+    matches = [(m.group(1), c) for c in map(str, catalog.columns) if (m := pattern.fullmatch(c))]
+    for _, name_col in sorted(matches, key=lambda pair: int(pair[0] or 1), reverse=True):
+        pairs = catalog[[label_col, name_col]].dropna().drop_duplicates()
+        if pairs[label_col].is_unique and pairs[name_col].is_unique:
+            for number, name in zip(pairs[label_col].astype(int), pairs[name_col].astype(str), strict=True):
+                if 0 <= number < n_classes:
+                    names[number] = name
+            break
+    return names
+
+
+def _run_finetune(
+    config: RunConfig,
+    folder: RunFolder,
+    accelerator: str,
+    devices: int | str,
+    num_nodes: int,
+    stop_event: threading.Event | None,
+) -> RunResult:
+    import lightning as L
+
+    from zoobot.catalog import validate_catalog
+    from zoobot.data import CatalogDataModule
+    from zoobot.finetune import get_trainer
+    from zoobot.predict import predict_on_catalog
+    from zoobot.runs.model import export_model
+    from zoobot.runs.progress import RunProgress
+
+    catalog = load_run_catalog(config)
+    schema = resolve_schema(config.schema) if config.task == "tree" else None
+    validate_catalog(catalog, label_cols=config.label_cols, task=config.task, schema=schema,
+                     raise_on_error=True)
+    n_classes = None
+    if config.task == "classification":
+        labels = catalog[config.label_cols[0]].dropna().astype(int)
+        n_classes = max(int(labels.max()) + 1, len(config.class_names), 2)
+        if len(config.class_names) != n_classes:
+            config.class_names = _class_names(catalog, config.label_cols[0], n_classes)
+    if config.task == "regression" and config.unit_interval is None:
+        targets = catalog[config.label_cols].to_numpy(dtype=float)
+        targets = targets[np.isfinite(targets)]
+        config.unit_interval = bool(len(targets)) and bool(((targets >= 0) & (targets <= 1)).all())
+    folder.write_config(config)
+
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    folder.write_progress(stage="loading the encoder")
+    model = build_model(config, n_classes)
+    datamodule = CatalogDataModule(
+        label_cols=config.label_cols, catalog=catalog, train_fraction=config.train_fraction,
+        val_fraction=config.val_fraction, test_fraction=config.test_fraction,
+        batch_size=config.batch_size, num_workers=config.num_workers, card=model.card,
+        seed=config.seed,
+    )
+    trainer = get_trainer(
+        str(folder.path), max_epochs=config.max_epochs, patience=config.patience,
+        accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+        callbacks=[RunProgress(folder, stop_event)],
+    )
+    trainer.fit(model, datamodule)
+    if not trainer.is_global_zero:
+        return RunResult(folder.path, "finished", {}, folder.predictions_path, None)
+    stopped = stop_event is not None and stop_event.is_set()
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    best_path = Path(best) if best else None
+
+    folder.write_progress(stage="testing and predicting")
+    has_test = config.test_fraction > 0
+    lightning_test = trainer.test(model, datamodule, ckpt_path="best" if best else None,
+                                  verbose=False) if has_test else []
+    if best_path is not None and not has_test:
+        _load_weights_from_checkpoint(model, best_path)
+
+    # Classifiers name their outputs prob_<k> / pred_class; the true label keeps its own column.
+    output_names = None if config.task == "classification" else config.label_cols
+    predictions = predict_on_catalog(
+        catalog, model, label_cols=output_names, batch_size=config.batch_size, num_workers=config.num_workers,
+        accelerator=accelerator,
+    )
+    predictions = annotate_predictions(predictions, catalog, datamodule, config)
+    folder.write_predictions(predictions)
+
+    test_metrics = evaluate_run_predictions(predictions, config, schema)
+    for logged in lightning_test:
+        test_metrics.update({k: float(v) for k, v in logged.items()})
+    folder.write_test_metrics(test_metrics)
+    export_model(model, config, folder.model_dir)
+    return RunResult(folder.path, "stopped" if stopped else "finished", test_metrics,
+                     folder.predictions_path, best_path)
+
+
+def _load_weights_from_checkpoint(model: L.LightningModule, checkpoint: Path) -> None:
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    model.load_state_dict(state)
+
+
+def annotate_predictions(
+    predictions: pd.DataFrame, catalog: pd.DataFrame, datamodule: Any, config: RunConfig
+) -> pd.DataFrame:
+    """Add each row's split (``train``, ``val``, ``test`` or ``unlabelled``), its file and true labels
+    to the model's predictions: the table written to ``predictions.csv``.
+
+    Args:
+        predictions: the model's output per ``id_str``.
+        catalog: the run's catalog.
+        datamodule: the run's datamodule (its ``train_catalog``, ``val_catalog``, ``test_catalog``).
+        config: the run's config (its label columns).
+    """
+    split = pd.Series("unlabelled", index=catalog["id_str"].astype(str))
+    for name in ("train", "val", "test"):
+        part = getattr(datamodule, f"{name}_catalog", None)
+        if part is not None:
+            split.loc[part["id_str"].astype(str)] = name
+    truth = catalog[["id_str", "file_loc", *config.label_cols]].copy()
+    truth["id_str"] = truth["id_str"].astype(str)
+    truth.insert(1, "split", truth["id_str"].map(split))
+    predictions = predictions.copy()
+    predictions["id_str"] = predictions["id_str"].astype(str)
+    overlap = [c for c in truth.columns if c in predictions.columns and c != "id_str"]
+    return truth.merge(predictions.drop(columns=overlap), on="id_str", how="left")
+
+
+def evaluate_run_predictions(
+    predictions: pd.DataFrame, config: RunConfig, schema: Any = None
+) -> dict[str, Any]:
+    """Task metrics on the run's test split (or validation split if there is no test split)."""
+    from zoobot import evaluate
+
+    split = "test" if (predictions["split"] == "test").any() else "val"
+    rows = predictions[predictions["split"] == split]
+    metrics: dict[str, Any] = {"split": split}
+    if rows.empty:
+        return metrics
+    if config.task == "classification":
+        metrics.update(evaluate.classification_metrics(
+            rows[config.label_cols[0]].astype(int), rows["pred_class"].astype(int), config.class_names))
+    elif config.task == "regression":
+        metrics.update(evaluate.regression_metrics(
+            rows[config.label_cols].to_numpy(), rows[[f"pred_{c}" for c in config.label_cols]].to_numpy()))
+    else:
+        metrics.update(evaluate.tree_metrics(rows, schema or resolve_schema(config.schema)))
+    return metrics
