@@ -17,6 +17,7 @@ MODULES = [
     # the modules behind the packages above (a member is checked in the module that defines it)
     "zoobot.survey.errors", "zoobot.survey.morphology", "zoobot.survey.rendering",
     "zoobot.survey.volunteers", "zoobot.survey.writer",
+    "zoobot.schemas.schema", "zoobot.schemas.validation", "zoobot.schemas.formats",
 ]
 
 
