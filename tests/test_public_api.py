@@ -18,6 +18,9 @@ MODULES = [
     "zoobot.survey.errors", "zoobot.survey.morphology", "zoobot.survey.rendering",
     "zoobot.survey.volunteers", "zoobot.survey.writer",
     "zoobot.schemas.schema", "zoobot.schemas.validation", "zoobot.schemas.formats",
+    "zoobot.trees.registry", "zoobot.trees.dicts", "zoobot.trees.decals", "zoobot.trees.gz2",
+    "zoobot.trees.hst", "zoobot.trees.cosmic_dawn", "zoobot.trees.jwst", "zoobot.trees.rings",
+    "zoobot.trees.gz_evo",
 ]
 
 
