@@ -21,6 +21,7 @@ MODULES = [
     "zoobot.trees.registry", "zoobot.trees.dicts", "zoobot.trees.decals", "zoobot.trees.gz2",
     "zoobot.trees.hst", "zoobot.trees.cosmic_dawn", "zoobot.trees.jwst", "zoobot.trees.rings",
     "zoobot.trees.gz_evo",
+    "zoobot.catalog.reading", "zoobot.catalog.validation", "zoobot.catalog.fixes", "zoobot.catalog.report",
 ]
 
 
