@@ -35,13 +35,13 @@ import time
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import Timer
 import pandas as pd
 import torch
+from lightning.pytorch.callbacks import Timer
 
 from zoobot.assets import demo_encoder_dir
-from zoobot.encoders import DEMO_DESCRIPTION, load_encoder, save_encoder
 from zoobot.catalog import read_catalog, resolve_file_locs
+from zoobot.encoders import DEMO_DESCRIPTION, load_encoder, save_encoder
 from zoobot.scratch import train_default_zoobot_from_scratch
 from zoobot.trees import get_schema
 
