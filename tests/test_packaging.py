@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
-import tomllib
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, from PyPI (the test extra installs it)
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,3 +105,38 @@ def test_wheel_bundles_the_demo_encoder_as_package_data():
     assert set(wheel["packages"]) == {"zoobot", "app"}
     assert wheel["force-include"]["assets"] == "zoobot/_assets"
     assert (ROOT / "assets" / "demo_encoder" / "config.json").is_file()
+
+
+def _declared(requirements: list[str]) -> set[str]:
+    """Normalised distribution names of PEP 508 requirement strings."""
+    return {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", r).group(0)).lower() for r in requirements}
+
+
+def _third_party_imports(folder: str) -> set[str]:
+    """Top-level names of the modules that ``folder``'s Python files import, stdlib and ours left out."""
+    import ast
+
+    names = set()
+    for path in (ROOT / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"zoobot", "app", "__future__"}
+
+
+@pytest.mark.parametrize("folder, extras", [("zoobot", []), ("app", []), ("scripts", []),
+                                            ("benchmarks", []), ("tests", ["test"])])
+def test_every_imported_package_is_declared(folder, extras):
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = _declared(project["dependencies"])
+    for extra in extras:
+        declared |= _declared(project["optional-dependencies"][extra])
+    providers = packages_distributions()
+    undeclared = {name for name in _third_party_imports(folder)
+                  if not _declared(providers.get(name, [name])) & declared}
+    assert not undeclared, (f"{folder}/ imports {sorted(undeclared)}, which pyproject.toml does not "
+                            f"declare in dependencies{' or ' + ', '.join(extras) if extras else ''}")

@@ -15,6 +15,14 @@ MODULES = [
     "zoobot.representations", "zoobot.scratch", "zoobot.survey", "zoobot.config",
     "zoobot.evaluate", "zoobot.assets", "zoobot.cli", "zoobot.tasks", "zoobot.runs", "zoobot.runs.config",
     "zoobot.runs.folder", "zoobot.runs.progress", "zoobot.runs.pipeline", "zoobot.runs.model",
+    # the modules behind the packages above (a member is checked in the module that defines it)
+    "zoobot.survey.errors", "zoobot.survey.morphology", "zoobot.survey.rendering",
+    "zoobot.survey.volunteers", "zoobot.survey.writer",
+    "zoobot.schemas.schema", "zoobot.schemas.validation", "zoobot.schemas.formats",
+    "zoobot.trees.registry", "zoobot.trees.dicts", "zoobot.trees.decals", "zoobot.trees.gz2",
+    "zoobot.trees.hst", "zoobot.trees.cosmic_dawn", "zoobot.trees.jwst", "zoobot.trees.rings",
+    "zoobot.trees.gz_evo",
+    "zoobot.catalog.reading", "zoobot.catalog.validation", "zoobot.catalog.fixes", "zoobot.catalog.report",
 ]
 
 

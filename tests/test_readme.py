@@ -100,11 +100,12 @@ def test_long_reproduction_commands_are_accepted_as_written():
              if block not in walkthrough_and_quickstart for line in block.splitlines()]
     lines = [line for line in lines if line]
     assert any(line.startswith("python benchmarks/") for line in lines)
+    assert any(line.startswith("python scripts/") for line in lines)
     for line in lines:
         words = shlex.split(line)
         if words[0] == "zoobot":
             build_parser().parse_args(words[1:])
-        elif words[0] == "python" and words[1].startswith("benchmarks/"):
+        elif words[0] == "python" and words[1].startswith(("benchmarks/", "scripts/")):
             help_text = subprocess.run([sys.executable, str(ROOT / words[1]), "--help"],
                                        capture_output=True, text=True, timeout=120, check=True).stdout
             for flag in (w for w in words[2:] if w.startswith("--")):

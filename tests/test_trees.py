@@ -120,7 +120,8 @@ def test_zoobot_label_metadata_import_path():
 
 def test_zoobot_schemas_import_path():
     from zoobot.shared import schemas as shared
-    from zoobot.shared.schemas import Answer, Question, SchemaError as SharedError  # noqa: F401
+    from zoobot.shared.schemas import Answer, Question  # noqa: F401
+    from zoobot.shared.schemas import SchemaError as SharedError
 
     assert shared.Schema is Schema and SharedError is SchemaError
     assert shared.decals_dr5_ortho_schema is get_schema('decals_dr5')

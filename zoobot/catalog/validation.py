@@ -1,198 +1,33 @@
-"""Read catalogs (one row per galaxy: ``id_str``, ``file_loc``, labels) and check them before training.
+"""Checking a catalog before training or prediction: :func:`validate_catalog`.
 
-``validate_catalog`` returns a :class:`CatalogReport` listing every problem in plain words, with the
-rows affected and, where one exists, a fix that :func:`apply_fix` applies. Problems that would
-silently corrupt training (NaN or negative vote counts, one-class labels, missing images) are errors.
+Every problem is reported in plain words with the rows affected and, where one exists, a fix that
+:func:`~zoobot.catalog.apply_fix` applies. Problems that would silently corrupt training (NaN or
+negative vote counts, one-class labels, missing images) are errors.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from zoobot.catalog.fixes import class_numbers
+from zoobot.catalog.report import _N_EXAMPLES, CatalogError, CatalogProblem, CatalogReport
 from zoobot.images import ImageReadError, verify_image
 
 if TYPE_CHECKING:
     from zoobot.schemas import Schema
 
-__all__ = [
-    "CatalogError",
-    "CatalogProblem",
-    "CatalogReport",
-    "FIXES",
-    "read_catalog",
-    "resolve_file_locs",
-    "validate_catalog",
-    "apply_fix",
-    "class_numbers",
-]
-
-Severity = Literal["error", "warning"]
 Task = Literal["classification", "regression", "tree"]
 
-#: Fix ids :func:`apply_fix` knows, and what they do in plain words.
-FIXES: dict[str, str] = {
-    "fill_zero": "write 0 votes where the vote count is blank",
-    "drop_rows": "remove the affected rows from the catalog",
-    "drop_duplicates": "keep only the first row of each repeated id_str",
-    "round_votes": "round vote counts to whole numbers",
-    "number_classes": "number the class names 0, 1, 2, … in alphabetical order (the names are kept in a new column)",
-}
-
-_N_EXAMPLES = 5
-MAX_LISTED_CLASSES = 8
-
+MAX_LISTED_CLASSES = 8  # class names quoted at most in a message offering to number them
 
 # Below this many labelled galaxies a 70/10/20 split leaves one or two to validate and test on: a warning.
 FEW_LABELLED = 20
-
-
-class CatalogError(ValueError):
-    """A catalog that cannot be used as it is. ``.report`` holds the full :class:`CatalogReport`."""
-
-    def __init__(self, message: str, report: Optional["CatalogReport"] = None) -> None:
-        super().__init__(message)
-        self.report = report
-
-
-@dataclass(frozen=True)
-class CatalogProblem:
-    """One thing wrong with a catalog.
-
-    Attributes:
-        code: short stable name, e.g. ``'nan_votes'``.
-        severity: ``'error'`` (cannot train) or ``'warning'`` (can train; worth knowing).
-        message: plain-words explanation and what to do.
-        rows: index labels of the affected rows (empty when the whole catalog is affected).
-        columns: affected columns.
-        fixes: fix ids :func:`apply_fix` can apply, first is the suggested one (may be empty).
-    """
-
-    code: str
-    severity: Severity
-    message: str
-    rows: tuple[Any, ...] = ()
-    columns: tuple[str, ...] = ()
-    fixes: tuple[str, ...] = ()
-
-    @property
-    def fix(self) -> Optional[str]:
-        """The suggested fix id, or None."""
-        return self.fixes[0] if self.fixes else None
-
-
-@dataclass
-class CatalogReport:
-    """What :func:`validate_catalog` found."""
-
-    n_rows: int = 0
-    n_labelled: int = 0
-    n_images_found: int = 0
-    n_images_missing: int = 0
-    n_images_unreadable: int = 0
-    missing_examples: list[str] = field(default_factory=list)
-    unreadable_examples: list[str] = field(default_factory=list)
-    label_distribution: dict[str, Any] = field(default_factory=dict)
-    problems: list[CatalogProblem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[CatalogProblem]:
-        """Problems that stop training."""
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[CatalogProblem]:
-        """Problems worth knowing that do not stop training."""
-        return [p for p in self.problems if p.severity == "warning"]
-
-    @property
-    def ok(self) -> bool:
-        """True when there are no errors."""
-        return not self.errors
-
-    def summary(self) -> str:
-        """A few plain-words lines for a person."""
-        lines = [f"{self.n_rows} rows, {self.n_labelled} labelled."]
-        if self.n_images_found or self.n_images_missing or self.n_images_unreadable:
-            lines.append(f"Images: {self.n_images_found} found, {self.n_images_missing} missing, "
-                         f"{self.n_images_unreadable} unreadable.")
-        lines += [f"{p.severity.upper()}: {p.message}" for p in self.problems]
-        if not self.problems:
-            lines.append("No problems found.")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly view (rows of each problem reduced to a count and a few examples)."""
-        return {
-            "n_rows": self.n_rows, "n_labelled": self.n_labelled,
-            "n_images_found": self.n_images_found, "n_images_missing": self.n_images_missing,
-            "n_images_unreadable": self.n_images_unreadable,
-            "missing_examples": list(self.missing_examples),
-            "unreadable_examples": list(self.unreadable_examples),
-            "label_distribution": self.label_distribution,
-            "problems": [
-                {"code": p.code, "severity": p.severity, "message": p.message, "n_rows": len(p.rows),
-                 "example_rows": [str(r) for r in p.rows[:_N_EXAMPLES]], "columns": list(p.columns),
-                 "fixes": list(p.fixes)}
-                for p in self.problems
-            ],
-        }
-
-
-def read_catalog(path: str | Path) -> pd.DataFrame:
-    """Read a catalog from CSV (optionally gzipped) or Parquet; ``id_str`` is read as text.
-
-    Raises:
-        CatalogError: the file is missing or not CSV/Parquet.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CatalogError(f"Catalog file {path} does not exist; check the path.")
-    name = path.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        try:
-            df = pd.read_csv(path, dtype={"id_str": str})
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise CatalogError(f"Could not read {path} as CSV: {err}. Save it as comma-separated text "
-                               "with a header row.") from err
-    elif name.endswith((".parquet", ".pq")):
-        try:
-            df = pd.read_parquet(path)
-        except (OSError, ValueError) as err:
-            raise CatalogError(f"Could not read {path} as Parquet: {err}.") from err
-        if "id_str" in df.columns:
-            df["id_str"] = df["id_str"].map(lambda v: v if pd.isna(v) else str(v))
-    else:
-        raise CatalogError(f"Catalog {path} is not a .csv or .parquet file; save the table in one of "
-                           "those formats.")
-    return df
-
-
-def resolve_file_locs(catalog: pd.DataFrame, base_dir: str | Path) -> pd.DataFrame:
-    """Copy of ``catalog`` whose relative ``file_loc`` paths are made absolute against ``base_dir``
-    (normally the catalog file's folder). Absolute paths and blanks are left as they are.
-
-    Raises:
-        CatalogError: the catalog has no ``file_loc`` column.
-    """
-    if "file_loc" not in catalog.columns:
-        raise CatalogError("The catalog has no 'file_loc' column; add one with each galaxy's image path.")
-    base = Path(base_dir).expanduser().resolve()
-
-    def resolve(loc: Any) -> Any:
-        if pd.isna(loc) or str(loc).strip() == "":
-            return loc
-        p = Path(str(loc)).expanduser()
-        return str(p if p.is_absolute() else base / p)
-
-    out = catalog.copy()
-    out["file_loc"] = out["file_loc"].map(resolve)
-    return out
 
 
 def _rows_text(rows: Sequence[Any], catalog: pd.DataFrame) -> str:
@@ -206,7 +41,7 @@ def _rows_text(rows: Sequence[Any], catalog: pd.DataFrame) -> str:
     return f"{n} {noun} (e.g. rows {', '.join(str(r) for r in examples)})"
 
 
-def _check_images(catalog: pd.DataFrame, base_dir: Optional[Path], report: CatalogReport) -> None:
+def _check_images(catalog: pd.DataFrame, base_dir: Path | None, report: CatalogReport) -> None:
     missing_rows: list[Any] = []
     unreadable_rows: list[Any] = []
     for index, loc in zip(catalog.index, catalog["file_loc"]):
@@ -324,22 +159,6 @@ def _text_cells_problem(catalog: pd.DataFrame, col: str, rows: list[Any], code: 
                           tuple(rows), (col,), fixes)
 
 
-def class_numbers(values: pd.Series) -> dict[str, int]:
-    """Class name -> class number for a column of class names: alphabetical, from 0.
-
-    This is what the ``number_classes`` fix writes, e.g. ``{'none': 0, 'strong': 1, 'weak': 2}``.
-    """
-    return {name: i for i, name in enumerate(sorted(values.dropna().astype(str).unique()))}
-
-
-def _names_column(catalog: pd.DataFrame, col: str) -> str:
-    """A new column name to keep ``col``'s class names in: ``<col>_name`` (``_name_2``, ... if taken)."""
-    name, i = f"{col}_name", 2
-    while name in catalog.columns:
-        name, i = f"{col}_name_{i}", i + 1
-    return name
-
-
 def _check_classes(catalog: pd.DataFrame, label_cols: list[str], report: CatalogReport) -> None:
     labelled_mask = pd.Series(True, index=catalog.index)
     for col in label_cols:
@@ -437,10 +256,10 @@ def _finish_labels(catalog: pd.DataFrame, labelled: pd.Series, label_cols: list[
 
 def validate_catalog(
     catalog: pd.DataFrame,
-    label_cols: Optional[Sequence[str]] = None,
-    task: Optional[Task] = None,
-    schema: Optional["Schema"] = None,
-    base_dir: Optional[str | Path] = None,
+    label_cols: Sequence[str] | None = None,
+    task: Task | None = None,
+    schema: Schema | None = None,
+    base_dir: str | Path | None = None,
     check_images: bool = True,
     raise_on_error: bool = True,
 ) -> CatalogReport:
@@ -521,42 +340,3 @@ def _without_emptying_fix(problem: CatalogProblem, n_rows: int) -> CatalogProble
         problem, fixes=tuple(f for f in problem.fixes if f != "drop_rows"),
         message=problem.message + " Every row is affected, so removing them would leave nothing to "
         "train on: correct the catalog (or upload the images, e.g. as a .zip) instead.")
-
-
-def apply_fix(catalog: pd.DataFrame, problem: CatalogProblem, fix: Optional[str] = None) -> pd.DataFrame:
-    """Return a fixed copy of ``catalog`` (renumbered 0..n-1 when rows are dropped).
-
-    Args:
-        catalog: the catalog the problem was found in (same index).
-        problem: a problem from :func:`validate_catalog`'s report.
-        fix: one of ``problem.fixes``; defaults to the suggested one.
-
-    Raises:
-        ValueError: the problem offers no such fix.
-    """
-    fix = fix or problem.fix
-    if fix is None or fix not in problem.fixes:
-        offered = ", ".join(problem.fixes) or "none"
-        raise ValueError(f"Problem '{problem.code}' cannot be fixed with {fix!r} (offered: {offered}); "
-                         "edit the catalog by hand.")
-    out = catalog.copy()
-    rows = [r for r in problem.rows if r in out.index]
-    # Dropping renumbers the rows (0..n-1), so a later report's rows match the catalog once saved and reread.
-    if fix == "drop_rows":
-        return out.drop(index=rows).reset_index(drop=True)
-    if fix == "drop_duplicates":
-        return out[~out["id_str"].astype(str).duplicated(keep="first")].reset_index(drop=True)
-    cols = list(problem.columns)
-    if fix == "fill_zero":
-        out[cols] = out[cols].fillna(0)
-        return out
-    if fix == "number_classes":
-        col = cols[0]
-        numbering = class_numbers(out[col])
-        out.insert(out.columns.get_loc(col) + 1, _names_column(out, col), out[col])
-        out[col] = out[col].map(lambda v: numbering[str(v)] if pd.notna(v) else np.nan)
-        return out
-    if fix == "round_votes":
-        out[cols] = out[cols].apply(pd.to_numeric, errors="coerce").round()
-        return out
-    raise ValueError(f"Unknown fix {fix!r}; known fixes: {', '.join(FIXES)}.")

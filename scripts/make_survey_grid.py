@@ -2,7 +2,7 @@
 
 Reproducible: every tile is drawn from its own fixed seed. Run from the repository root::
 
-    python benchmarks/make_survey_grid.py --out assets/survey_grid.png
+    python scripts/make_survey_grid.py --out assets/survey_grid.png
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The encoder in ``assets/demo_encoder/`` was made with exactly this script and it
 2-core CPU without a GPU (about 55 minutes):
 
     zoobot make-survey --n 12000 --size 128 --seed 1 --out data/pretrain_survey
-    python benchmarks/pretrain_demo_encoder.py --survey data/pretrain_survey \
+    python scripts/pretrain_demo_encoder.py --survey data/pretrain_survey \
         --out runs/demo_pretrain --install
 
 It trains a ResNet-10-T (:class:`zoobot.scratch.ZoobotTree`: Dirichlet head over the
@@ -35,13 +35,13 @@ import time
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import Timer
 import pandas as pd
 import torch
+from lightning.pytorch.callbacks import Timer
 
 from zoobot.assets import demo_encoder_dir
-from zoobot.encoders import DEMO_DESCRIPTION, load_encoder, save_encoder
 from zoobot.catalog import read_catalog, resolve_file_locs
+from zoobot.encoders import DEMO_DESCRIPTION, load_encoder, save_encoder
 from zoobot.scratch import train_default_zoobot_from_scratch
 from zoobot.trees import get_schema
 
@@ -170,7 +170,7 @@ def main() -> None:
     minutes = (time.time() - started) / 60
     best = min(log.history, key=lambda row: row.get("val_loss", float("inf")))
     record = {
-        "command": "python benchmarks/pretrain_demo_encoder.py " + " ".join(sys.argv[1:]),
+        "command": "python scripts/pretrain_demo_encoder.py " + " ".join(sys.argv[1:]),
         "survey": {"command": "zoobot make-survey --n 12000 --size 128 --seed 1 --out data/pretrain_survey",
                    "n_galaxies": len(catalog), "label_cols": "decals_dr5 vote counts only"},
         "settings": s,

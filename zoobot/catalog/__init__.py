@@ -1,0 +1,33 @@
+"""Read catalogs (one row per galaxy: ``id_str``, ``file_loc``, labels) and check them before training.
+
+``validate_catalog`` returns a :class:`CatalogReport` listing every problem in plain words, with the
+rows affected and, where one exists, a fix that :func:`apply_fix` applies. Problems that would
+silently corrupt training (NaN or negative vote counts, one-class labels, missing images) are errors.
+
+One module per step: :mod:`~zoobot.catalog.reading` (files and paths), :mod:`~zoobot.catalog.validation`
+(the checks), :mod:`~zoobot.catalog.fixes` (what :func:`apply_fix` does) and
+:mod:`~zoobot.catalog.report` (the report, its problems and :class:`CatalogError`).
+"""
+
+from __future__ import annotations
+
+from zoobot.catalog.fixes import FIXES, apply_fix, class_numbers
+from zoobot.catalog.reading import read_catalog, resolve_file_locs
+from zoobot.catalog.report import CatalogError, CatalogProblem, CatalogReport, Severity
+from zoobot.catalog.validation import FEW_LABELLED, MAX_LISTED_CLASSES, Task, validate_catalog
+
+__all__ = [
+    "CatalogError",
+    "CatalogProblem",
+    "CatalogReport",
+    "FIXES",
+    "read_catalog",
+    "resolve_file_locs",
+    "validate_catalog",
+    "apply_fix",
+    "class_numbers",
+    "FEW_LABELLED",
+    "MAX_LISTED_CLASSES",
+    "Severity",
+    "Task",
+]
