@@ -34,7 +34,7 @@ import torchmetrics as tm
 from torch import nn
 from torchmetrics.wrappers import ClasswiseWrapper
 
-from zoobot.data import reuse_freed_memory
+from zoobot.inference import reuse_freed_memory
 from zoobot.encoders import (
     EncoderCard,
     card_for_module,
