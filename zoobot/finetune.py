@@ -39,8 +39,6 @@ from zoobot.encoders import (
     EncoderCard,
     card_for_module,
     encoder_from_card,
-    encoder_param_groups,
-    get_encoder_dim,
     is_random_init,
     load_encoder,
 )
@@ -172,6 +170,64 @@ def resolve_finetune_settings(
         freeze_norm_stats = bool(always_train_batchnorm)
     return FinetuneSettings(training_mode, n_blocks, layer_decay, head_dropout_prob, scheduler_kwargs,
                             freeze_norm_stats)
+
+
+def encoder_param_groups(
+    encoder: nn.Module,
+    lr: float,
+    weight_decay: float,
+    layer_decay: float,
+    n_blocks: Optional[int] = None,
+) -> list[dict[str, Any]]:
+    """Optimiser parameter groups for an encoder with layer-wise learning-rate decay.
+
+    Blocks are timm's coarse parameter groups (``encoder.group_matcher(coarse=True)``: the stem,
+    then each stage, ...). With ``n_blocks``, only the top ``n_blocks`` blocks are trained and the
+    rest are frozen (``requires_grad=False``). The learning rate of each (fine) layer is
+    ``lr * layer_decay ** depth`` below the top (timm's ``param_groups_layer_decay``); 1-D
+    parameters (norms, biases) get no weight decay.
+
+    Args:
+        encoder: a timm encoder.
+        lr: learning rate of the top layer.
+        weight_decay: AdamW weight decay.
+        layer_decay: per-layer learning-rate factor (1.0 for none).
+        n_blocks: how many top blocks to train; None for all.
+
+    Returns:
+        Param-group dicts with ``params``, ``lr``, ``weight_decay``. Empty when nothing is trained.
+    """
+    from timm.models import group_parameters
+    from timm.optim import param_groups_layer_decay
+
+    if n_blocks is not None:
+        if not hasattr(encoder, "group_matcher"):
+            raise ValueError(
+                f"Cannot choose blocks to train in a {type(encoder).__name__}: it has no timm "
+                f"group_matcher. Train the whole encoder or only the head instead."
+            )
+        blocks = group_parameters(encoder, encoder.group_matcher(coarse=True))
+        block_ids = sorted(blocks)
+        if n_blocks < 0 or n_blocks > len(block_ids):
+            raise ValueError(
+                f"n_blocks={n_blocks} but this encoder has {len(block_ids)} blocks; choose 0 to "
+                f"{len(block_ids)}."
+            )
+        trainable = {name for block in block_ids[len(block_ids) - n_blocks:] for name in blocks[block]}
+        for name, param in encoder.named_parameters():
+            param.requires_grad = name in trainable
+        if n_blocks == 0:
+            return []
+    groups = param_groups_layer_decay(encoder, weight_decay=weight_decay, layer_decay=layer_decay)
+    return [{"params": g["params"], "lr": lr * g["lr_scale"], "weight_decay": g["weight_decay"]}
+            for g in groups if g["params"]]
+
+
+def count_blocks(encoder: nn.Module) -> int:
+    """How many blocks (timm coarse parameter groups) ``encoder`` has, for choosing ``n_blocks``."""
+    from timm.models import group_parameters
+
+    return len(group_parameters(encoder, encoder.group_matcher(coarse=True)))
 
 
 def cosine_with_warmup(epoch: int, warmup_epochs: int, max_epochs: int, min_lr_factor: float) -> float:
