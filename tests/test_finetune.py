@@ -362,7 +362,7 @@ def test_checkpoints_written_in_the_background_keep_only_the_best(make_catalog, 
 
 
 def test_a_failed_background_checkpoint_write_is_raised(tmp_path):
-    from zoobot.finetune import _background_checkpoint_io
+    from zoobot.finetune.trainer import _background_checkpoint_io
 
     plugin = _background_checkpoint_io()
     blocker = tmp_path / "not_a_folder"
