@@ -88,16 +88,6 @@ def test_eval_is_deterministic_and_augment_is_not(make_catalog):
     assert not torch.equal(views[0], views[1]) or not torch.equal(views[1], views[2])
 
 
-def test_normalisation_uses_mean_and_std():
-    image = torch.full((3, 8, 8), 255, dtype=torch.uint8)
-    out = get_transforms(8, mean=(0.5, 0.5, 0.5), std=(0.25, 0.5, 1.0))(image)
-    assert out[:, 0, 0].tolist() == pytest.approx([2.0, 1.0, 0.5])
-    grey = get_transforms(8, channels=1)(torch.full((1, 8, 8), 51, dtype=torch.uint8))
-    assert grey.shape == (1, 8, 8) and grey.max().item() == pytest.approx(0.2)
-    with pytest.raises(ValueError, match="one value per channel"):
-        get_transforms(8, channels=3, mean=(0.1, 0.2))
-
-
 def test_augment_flag_selects_training_transform(make_catalog):
     df = make_catalog(n=10)
     for augment in (True, False):

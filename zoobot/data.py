@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
 import lightning as L
 import numpy as np
@@ -19,12 +19,13 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from torchvision.transforms import v2
 
 from zoobot.images import load_image
 from zoobot.inference import RampBatchSampler, inference_device, inference_loader, reuse_freed_memory, run_batches
+from zoobot.transforms import CardLike, Size, Transform, get_transforms, height_width
 
-# The last five names are the inference runtime (zoobot.inference), still importable from here.
+# get_transforms (zoobot.transforms) and the last five names, the inference runtime (zoobot.inference),
+# are still importable from here.
 __all__ = [
     "get_transforms",
     "GalaxyDataset",
@@ -39,81 +40,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-Size = int | tuple[int, int] | tuple[int, int, int]
-Transform = Callable[[torch.Tensor], torch.Tensor]
-
-
-class CardLike(Protocol):
-    """What the data pipeline reads from an encoder card (``zoobot.encoders.EncoderCard``)."""
-
-    input_size: Size
-    channels: int
-    mean: Sequence[float]
-    std: Sequence[float]
-
-
-def _height_width(input_size: Size) -> tuple[int, int]:
-    """int -> square; (H, W); (C, H, W) -> (H, W)."""
-    if isinstance(input_size, (int, np.integer)):
-        hw = (int(input_size), int(input_size))
-    elif len(input_size) == 2:
-        hw = (int(input_size[0]), int(input_size[1]))
-    elif len(input_size) == 3:
-        hw = (int(input_size[1]), int(input_size[2]))
-    else:
-        raise ValueError(f"input_size must be an int, (H, W) or (C, H, W); got {input_size!r}.")
-    if min(hw) < 1:
-        raise ValueError(f"input_size must be positive, got {input_size!r}.")
-    return hw
-
-
-def _per_channel(values: Sequence[float], channels: int, name: str) -> list[float]:
-    values = [float(v) for v in values]
-    if len(values) == 1:
-        return values * channels
-    if len(values) != channels:
-        raise ValueError(f"{name} {values} needs one value per channel ({channels}) or a single value.")
-    return values
-
-
-def get_transforms(
-    input_size: Size,
-    channels: int = 3,
-    mean: Sequence[float] = (0.0,),
-    std: Sequence[float] = (1.0,),
-    augment: bool = False,
-) -> Transform:
-    """Transforms from a ``uint8`` ``(C, H, W)`` tensor to the encoder's normalised ``float32`` input.
-
-    Training (``augment=True``) follows Zoobot: random rotation by any angle, horizontal and vertical
-    flips, and a random resized crop (70-80% of the area, aspect 0.9-1.1) which also zooms. Evaluation
-    resizes the whole image, deterministically.
-
-    Args:
-        input_size: output side (int), ``(H, W)`` or ``(C, H, W)``.
-        channels: image channels (1 or 3); ``mean``/``std`` of length 1 are broadcast.
-        mean: per-channel mean, applied after scaling pixels to [0, 1].
-        std: per-channel standard deviation.
-        augment: random training augmentations if True.
-
-    Returns:
-        A callable ``(C, H, W) uint8 tensor -> (C, H', W') float32 tensor``.
-    """
-    hw = _height_width(input_size)
-    mean = _per_channel(mean, channels, "mean")
-    std = _per_channel(std, channels, "std")
-    if augment:
-        geometry: list[Any] = [
-            v2.RandomRotation(180, interpolation=v2.InterpolationMode.BILINEAR),
-            v2.RandomHorizontalFlip(),
-            v2.RandomVerticalFlip(),
-            v2.RandomResizedCrop(hw, scale=(0.7, 0.8), ratio=(0.9, 1.1), antialias=True),
-        ]
-    else:
-        geometry = [v2.Resize(hw, antialias=True)]
-    return v2.Compose([*geometry, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
-
 
 def _labels_array(catalog: pd.DataFrame, label_cols: Sequence[str]) -> np.ndarray:
     missing = [c for c in label_cols if c not in catalog.columns]
@@ -155,7 +81,7 @@ class GalaxyDataset(Dataset):
         self.label_cols = list(label_cols) if label_cols else None
         self.labels = _labels_array(catalog, self.label_cols) if self.label_cols else None
         self.channels = channels
-        self.draft_size = max(_height_width(input_size))
+        self.draft_size = max(height_width(input_size))
         self.transform = transform or get_transforms(input_size, channels)
 
     def __len__(self) -> int:
@@ -286,7 +212,7 @@ class CatalogDataModule(L.LightningDataModule):
         self.seed = seed
 
         card_size = card.input_size if card is not None else 224
-        self.input_size = _height_width(input_size if input_size is not None else card_size)
+        self.input_size = height_width(input_size if input_size is not None else card_size)
         if channels is None:
             channels = card.channels if card is not None else (
                 card_size[0] if isinstance(card_size, tuple) and len(card_size) == 3 else 3)

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from zoobot.data import GalaxyDataset, get_transforms
+from zoobot.data import GalaxyDataset
 from zoobot.inference import inference_device, inference_loader, run_batches
+from zoobot.transforms import get_transforms
 
 DATAMODULE_KEYS = ("batch_size", "num_workers", "prefetch_factor", "input_size", "channels", "mean", "std")
 TRAINER_KEYS = ("accelerator", "devices", "precision", "enable_progress_bar")

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from zoobot.data import GalaxyDataset, get_transforms
+from zoobot.data import GalaxyDataset
 from zoobot.encoders import EncoderCard, card_for_module, load_encoder
 from zoobot.inference import inference_device, inference_loader, run_batches
+from zoobot.transforms import get_transforms
 
 EncoderLike = str | Path | nn.Module
 
