@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from zoobot import defaults
 from zoobot.images import load_image
 from zoobot.inference import RampBatchSampler, inference_device, inference_loader, reuse_freed_memory, run_batches
 from zoobot.transforms import CardLike, Size, Transform, get_transforms, height_width
@@ -116,21 +117,21 @@ class FeatureDataset(Dataset):
 
 def split_catalog(
     catalog: pd.DataFrame,
-    train_fraction: float = 0.7,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.2,
-    seed: int = 42,
+    train_fraction: float = defaults.TRAIN_FRACTION,
+    val_fraction: float = defaults.VAL_FRACTION,
+    test_fraction: float = defaults.TEST_FRACTION,
+    seed: int = defaults.SEED,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Shuffle (seeded) and split a catalog into disjoint train, val and test parts.
 
-    Fractions must be >= 0, sum to 1, with a positive train fraction. A positive val/test fraction
-    gets at least one row when the catalog has enough rows.
+    Fractions (default 0.7, 0.15, 0.15: ``zoobot.defaults``) must be >= 0, sum to 1, with a positive
+    train fraction. A positive val/test fraction gets at least one row when the catalog has enough rows.
     """
     fractions = (train_fraction, val_fraction, test_fraction)
     if min(fractions) < 0 or train_fraction <= 0 or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
         raise ValueError(
             f"train/val/test fractions {fractions} must be >= 0, with train > 0, and add up to 1 "
-            "(e.g. 0.7, 0.1, 0.2)."
+            f"(e.g. {defaults.TRAIN_FRACTION}, {defaults.VAL_FRACTION}, {defaults.TEST_FRACTION})."
         )
     n = len(catalog)
     order = np.random.default_rng(seed).permutation(n)
@@ -161,7 +162,8 @@ class CatalogDataModule(L.LightningDataModule):
         label_cols: label columns (vote-count columns for a tree); None for prediction only.
         catalog: one catalog to split.
         train_catalog, val_catalog, test_catalog, predict_catalog: ready-made splits.
-        train_fraction, val_fraction, test_fraction: split of ``catalog``'s labelled rows; sum to 1.
+        train_fraction, val_fraction, test_fraction: split of ``catalog``'s labelled rows; sum to 1
+            (default 0.7, 0.15, 0.15: ``zoobot.defaults``).
         batch_size: galaxies per batch.
         num_workers: data-loading worker processes (0 loads in the main process).
         prefetch_factor: batches each worker loads ahead (ignored when ``num_workers == 0``).
@@ -181,9 +183,9 @@ class CatalogDataModule(L.LightningDataModule):
         val_catalog: pd.DataFrame | None = None,
         test_catalog: pd.DataFrame | None = None,
         predict_catalog: pd.DataFrame | None = None,
-        train_fraction: float = 0.7,
-        val_fraction: float = 0.1,
-        test_fraction: float = 0.2,
+        train_fraction: float = defaults.TRAIN_FRACTION,
+        val_fraction: float = defaults.VAL_FRACTION,
+        test_fraction: float = defaults.TEST_FRACTION,
         batch_size: int = 64,
         num_workers: int = 4,
         prefetch_factor: int = 4,
@@ -192,7 +194,7 @@ class CatalogDataModule(L.LightningDataModule):
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
         augment: bool = True,
-        seed: int = 42,
+        seed: int = defaults.SEED,
         card: CardLike | None = None,
     ) -> None:
         super().__init__()
