@@ -68,7 +68,8 @@ def test_shared_defaults_come_from_zoobot_defaults():
 @pytest.mark.parametrize("cls", FINETUNE_CLASSES, ids=lambda c: c.__name__)
 def test_every_class_accepts_and_records_every_shared_argument(cls):
     model = cls(**TASK_ARGUMENTS[cls], name=ENCODER, **GIVEN)
-    assert {name for name in SHARED_ARGUMENTS if name != "encoder"} <= set(model.hparams)
+    for recorded in (model.hparams, model.hparams_initial):  # checkpoints; what loggers write
+        assert {name for name in SHARED_ARGUMENTS if name != "encoder"} <= set(recorded)
     assert "encoder" not in model.hparams  # the module itself lives in the state dict
     assert {name: model.hparams[name] for name in GIVEN} == GIVEN
     assert model.learning_rate == 3e-4 and model.card.channels == 1 and model.settings.head_dropout_prob == 0.2

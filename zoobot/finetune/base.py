@@ -64,6 +64,9 @@ class FinetuneableZoobotAbstract(L.LightningModule):
     def __init__(self, **kwargs: Any) -> None:
         """Shared keyword arguments: see :class:`~zoobot.finetune.settings.FinetuneArgs`."""
         args = finetune_args(type(self), kwargs)
+        # Lightning takes the hyperparameters from the arguments of the __init__ frames: here, every
+        # shared argument, defaults included, as an explicit signature would give it.
+        kwargs = {name: getattr(args, name) for name in SHARED_ARGUMENTS}
         super().__init__()
         self.save_hyperparameters(ignore=["encoder"])
         settings = resolve_finetune_settings(
@@ -89,9 +92,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         self.metrics = nn.ModuleDict({f"{stage}_metrics": self.build_metrics().clone(prefix=f"{stage}_")
                                       for stage in ("train", "val", "test")})
         self._stages_updated: set[str] = set()
-        # Every shared argument is recorded, given or not; checkpoints store the canonical settings
-        # (so reloading warns about nothing) and the card.
-        self.hparams.update({name: getattr(args, name) for name in SHARED_ARGUMENTS if name != "encoder"})
+        # Checkpoints store the canonical settings (so reloading warns about nothing) and the card.
         self.hparams.update(
             training_mode=settings.training_mode, n_blocks=settings.n_blocks,
             layer_decay=settings.layer_decay, head_dropout_prob=settings.head_dropout_prob,
