@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from zoobot import encoders
-from zoobot.encoders import cards
 from zoobot.encoders import (
     EncoderCard,
     EncoderUnavailableError,
+    cards,
     get_encoder_card,
     list_encoders,
     load_encoder,
@@ -112,7 +112,7 @@ def test_cpu_max_pooling_fast_path_gives_the_same_features_and_gradients():
     out_fast, out_plain = fast(x), plain(x)
     assert torch.equal(out_fast, out_plain)
     out_fast.square().sum().backward(), out_plain.square().sum().backward()
-    for (name, p_fast), p_plain in zip(fast.named_parameters(), plain.parameters()):
+    for (name, p_fast), p_plain in zip(fast.named_parameters(), plain.parameters(), strict=True):
         assert torch.allclose(p_fast.grad, p_plain.grad, atol=1e-6), name
 
 
