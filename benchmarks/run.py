@@ -738,7 +738,7 @@ def machine() -> dict[str, Any]:
 def run_suite(mode: str, out: Path, cache_dir: Path, only: Optional[set[str]] = None,
               threads: Optional[int] = None, workers: Optional[int] = None) -> dict[str, Any]:
     """Run the benchmarks of ``mode`` and write the JSON to ``out``; returns the results."""
-    from zoobot.data import reuse_freed_memory
+    from zoobot.inference import reuse_freed_memory
 
     quiet()
     # The library's pipelines set the allocator so (run_batches, fitting); the bare-encoder

@@ -1,4 +1,4 @@
-"""Encoder registry, loading from every kind of source, saving, and layer-decay parameter groups."""
+"""Encoder registry, loading from every kind of source, saving, the CPU max-pooling layer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from zoobot import encoders
 from zoobot.encoders import (
     EncoderCard,
     EncoderUnavailableError,
-    encoder_param_groups,
+    cards,
     get_encoder_card,
     list_encoders,
     load_encoder,
@@ -72,7 +72,7 @@ def test_unknown_registry_name_lists_the_known_ones():
 
 
 def test_demo_encoder_missing_raises_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(encoders, "demo_encoder_dir", lambda: tmp_path / "nowhere")
+    monkeypatch.setattr(cards, "demo_encoder_dir", lambda: tmp_path / "nowhere")
     assert "demo" not in [c.name for c in list_encoders()]
     with pytest.raises(EncoderUnavailableError, match="demo encoder is missing"):
         load_encoder("demo")
@@ -81,7 +81,7 @@ def test_demo_encoder_missing_raises_clear_error(tmp_path, monkeypatch):
 def test_demo_encoder_loads_once_its_files_exist(tmp_path, monkeypatch):
     original, _ = load_encoder("test_convnext")
     save_encoder(original, "test_convnext", tmp_path / "demo_encoder")
-    monkeypatch.setattr(encoders, "demo_encoder_dir", lambda: tmp_path / "demo_encoder")
+    monkeypatch.setattr(cards, "demo_encoder_dir", lambda: tmp_path / "demo_encoder")
     assert get_encoder_card("demo").architecture == "test_convnext"
     loaded, card = load_encoder("demo")
     assert card.name == "demo" and card.feature_dim == 64
@@ -112,7 +112,7 @@ def test_cpu_max_pooling_fast_path_gives_the_same_features_and_gradients():
     out_fast, out_plain = fast(x), plain(x)
     assert torch.equal(out_fast, out_plain)
     out_fast.square().sum().backward(), out_plain.square().sum().backward()
-    for (name, p_fast), p_plain in zip(fast.named_parameters(), plain.parameters()):
+    for (name, p_fast), p_plain in zip(fast.named_parameters(), plain.parameters(), strict=True):
         assert torch.allclose(p_fast.grad, p_plain.grad, atol=1e-6), name
 
 
@@ -152,7 +152,7 @@ def test_registered_hub_encoder_uses_registry_card_when_cached(offline_hub, monk
     tiny = EncoderCard(name="tiny", source="hf_hub:mwalmsley/zoobot-encoder-tiny",
                        architecture="test_convnext", input_size=(3, 224, 224), channels=3,
                        mean=(0.0,) * 3, std=(1.0,) * 3, feature_dim=64, n_params=1, licence="apache-2.0")
-    monkeypatch.setattr(encoders, "_published_cards", lambda: [tiny])
+    monkeypatch.setattr(cards, "_published_cards", lambda: [tiny])
     original, _ = load_encoder("test_convnext")
     _cache_encoder(offline_hub, "mwalmsley/zoobot-encoder-tiny", original, "test_convnext")
     loaded, card = load_encoder("tiny")
@@ -195,23 +195,3 @@ def test_card_must_be_consistent():
 def test_card_round_trips_through_dict():
     card = get_encoder_card("convnext_nano")
     assert EncoderCard.from_dict(card.to_dict()) == card
-
-
-def test_param_groups_layer_decay_and_blocks():
-    encoder, _ = load_encoder("test_convnext")
-    groups = encoder_param_groups(encoder, lr=1e-3, weight_decay=0.05, layer_decay=0.5)
-    lrs = sorted({g["lr"] for g in groups})
-    assert max(lrs) == pytest.approx(1e-3) and min(lrs) < 1e-4
-    assert {g["weight_decay"] for g in groups} == {0.0, 0.05}
-    n_all = sum(p.numel() for g in groups for p in g["params"])
-    assert n_all == sum(p.numel() for p in encoder.parameters())
-
-    top_two = encoder_param_groups(encoder, lr=1e-3, weight_decay=0.05, layer_decay=0.5, n_blocks=2)
-    trained = {id(p) for g in top_two for p in g["params"]}
-    assert 0 < len(trained) < len(list(encoder.parameters()))
-    assert not encoder.stem[0].weight.requires_grad
-    assert id(encoder.stem[0].weight) not in trained
-
-    assert encoder_param_groups(encoder, lr=1e-3, weight_decay=0.05, layer_decay=0.5, n_blocks=0) == []
-    with pytest.raises(ValueError, match="has 6 blocks"):
-        encoder_param_groups(encoder, lr=1e-3, weight_decay=0.05, layer_decay=0.5, n_blocks=7)

@@ -173,7 +173,7 @@ def test_pretrained_encoders_keep_their_batchnorm_statistics_when_fully_finetune
     assert model.head.training and model.encoder.training
     before = [m.running_mean.clone() for m in _batchnorms(model)]
     model(torch.rand(4, 3, 32, 32))
-    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, _batchnorms(model)))
+    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, _batchnorms(model), strict=True))
     assert any(p.requires_grad for m in _batchnorms(model) for p in m.parameters())  # weights still train
     # Through a real Lightning fit too (Lightning sets submodule modes without calling train()).
     model = FinetuneableZoobotTree(schema=schema, name=str(tmp_path / "pretrained"), training_mode="full")
@@ -183,7 +183,7 @@ def test_pretrained_encoders_keep_their_batchnorm_statistics_when_fully_finetune
     before = [m.running_mean.clone() for m in _batchnorms(model)]
     get_trainer(tmp_path / "fit", max_epochs=3, accelerator="cpu", logger=False,
                 enable_progress_bar=False).fit(model, datamodule)
-    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, _batchnorms(model)))
+    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, _batchnorms(model), strict=True))
     with pytest.warns(DeprecationWarning, match="always_train_batchnorm"):
         old = FinetuneableZoobotTree(schema=schema, name="test_resnet", always_train_batchnorm=True)
     assert old.settings.freeze_norm_stats is True
@@ -349,7 +349,8 @@ def test_checkpoints_written_in_the_background_keep_only_the_best(make_catalog, 
     class RememberBest(L.Callback):
         def on_validation_end(self, trainer, pl_module):
             checkpoint = trainer.checkpoint_callback
-            if checkpoint.best_model_score is None or trainer.callback_metrics["val_loss"] <= checkpoint.best_model_score:
+            best = checkpoint.best_model_score
+            if best is None or trainer.callback_metrics["val_loss"] <= best:
                 best_state.update({k: v.detach().clone() for k, v in pl_module.state_dict().items()})
 
     trainer = get_trainer(tmp_path / "run", max_epochs=6, patience=6, accelerator="cpu",
@@ -362,7 +363,7 @@ def test_checkpoints_written_in_the_background_keep_only_the_best(make_catalog, 
 
 
 def test_a_failed_background_checkpoint_write_is_raised(tmp_path):
-    from zoobot.finetune import _background_checkpoint_io
+    from zoobot.finetune.trainer import _background_checkpoint_io
 
     plugin = _background_checkpoint_io()
     blocker = tmp_path / "not_a_folder"

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable, Optional, Protocol, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
-from torchvision.transforms import v2
+from torch.utils.data import DataLoader, Dataset
 
+from zoobot import defaults
 from zoobot.images import load_image
+from zoobot.inference import RampBatchSampler, inference_device, inference_loader, reuse_freed_memory, run_batches
+from zoobot.transforms import CardLike, Size, Transform, get_transforms, height_width
 
+# get_transforms (zoobot.transforms) and the last five names, the inference runtime (zoobot.inference),
+# are still importable from here.
 __all__ = [
     "get_transforms",
     "GalaxyDataset",
@@ -29,87 +34,13 @@ __all__ = [
     "CatalogDataModule",
     "split_catalog",
     "RampBatchSampler",
+    "inference_device",
     "inference_loader",
     "run_batches",
     "reuse_freed_memory",
 ]
 
 logger = logging.getLogger(__name__)
-
-Size = Union[int, tuple[int, int], tuple[int, int, int]]
-Transform = Callable[[torch.Tensor], torch.Tensor]
-
-
-class CardLike(Protocol):
-    """What the data pipeline reads from an encoder card (``zoobot.encoders.EncoderCard``)."""
-
-    input_size: Size
-    channels: int
-    mean: Sequence[float]
-    std: Sequence[float]
-
-
-def _height_width(input_size: Size) -> tuple[int, int]:
-    """int -> square; (H, W); (C, H, W) -> (H, W)."""
-    if isinstance(input_size, (int, np.integer)):
-        hw = (int(input_size), int(input_size))
-    elif len(input_size) == 2:
-        hw = (int(input_size[0]), int(input_size[1]))
-    elif len(input_size) == 3:
-        hw = (int(input_size[1]), int(input_size[2]))
-    else:
-        raise ValueError(f"input_size must be an int, (H, W) or (C, H, W); got {input_size!r}.")
-    if min(hw) < 1:
-        raise ValueError(f"input_size must be positive, got {input_size!r}.")
-    return hw
-
-
-def _per_channel(values: Sequence[float], channels: int, name: str) -> list[float]:
-    values = [float(v) for v in values]
-    if len(values) == 1:
-        return values * channels
-    if len(values) != channels:
-        raise ValueError(f"{name} {values} needs one value per channel ({channels}) or a single value.")
-    return values
-
-
-def get_transforms(
-    input_size: Size,
-    channels: int = 3,
-    mean: Sequence[float] = (0.0,),
-    std: Sequence[float] = (1.0,),
-    augment: bool = False,
-) -> Transform:
-    """Transforms from a ``uint8`` ``(C, H, W)`` tensor to the encoder's normalised ``float32`` input.
-
-    Training (``augment=True``) follows Zoobot: random rotation by any angle, horizontal and vertical
-    flips, and a random resized crop (70-80% of the area, aspect 0.9-1.1) which also zooms. Evaluation
-    resizes the whole image, deterministically.
-
-    Args:
-        input_size: output side (int), ``(H, W)`` or ``(C, H, W)``.
-        channels: image channels (1 or 3); ``mean``/``std`` of length 1 are broadcast.
-        mean: per-channel mean, applied after scaling pixels to [0, 1].
-        std: per-channel standard deviation.
-        augment: random training augmentations if True.
-
-    Returns:
-        A callable ``(C, H, W) uint8 tensor -> (C, H', W') float32 tensor``.
-    """
-    hw = _height_width(input_size)
-    mean = _per_channel(mean, channels, "mean")
-    std = _per_channel(std, channels, "std")
-    if augment:
-        geometry: list[Any] = [
-            v2.RandomRotation(180, interpolation=v2.InterpolationMode.BILINEAR),
-            v2.RandomHorizontalFlip(),
-            v2.RandomVerticalFlip(),
-            v2.RandomResizedCrop(hw, scale=(0.7, 0.8), ratio=(0.9, 1.1), antialias=True),
-        ]
-    else:
-        geometry = [v2.Resize(hw, antialias=True)]
-    return v2.Compose([*geometry, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
-
 
 def _labels_array(catalog: pd.DataFrame, label_cols: Sequence[str]) -> np.ndarray:
     missing = [c for c in label_cols if c not in catalog.columns]
@@ -137,8 +68,8 @@ class GalaxyDataset(Dataset):
     def __init__(
         self,
         catalog: pd.DataFrame,
-        label_cols: Optional[Sequence[str]] = None,
-        transform: Optional[Transform] = None,
+        label_cols: Sequence[str] | None = None,
+        transform: Transform | None = None,
         input_size: Size = 224,
         channels: int = 3,
     ) -> None:
@@ -151,7 +82,7 @@ class GalaxyDataset(Dataset):
         self.label_cols = list(label_cols) if label_cols else None
         self.labels = _labels_array(catalog, self.label_cols) if self.label_cols else None
         self.channels = channels
-        self.draft_size = max(_height_width(input_size))
+        self.draft_size = max(height_width(input_size))
         self.transform = transform or get_transforms(input_size, channels)
 
     def __len__(self) -> int:
@@ -169,7 +100,7 @@ class GalaxyDataset(Dataset):
 class FeatureDataset(Dataset):
     """Precomputed encoder features: items ``{'features': (D,), 'label': (n_labels,), 'id_str'}``."""
 
-    def __init__(self, features: torch.Tensor, labels: Optional[np.ndarray], id_strs: Sequence[str]) -> None:
+    def __init__(self, features: torch.Tensor, labels: np.ndarray | None, id_strs: Sequence[str]) -> None:
         self.features = features
         self.labels = labels
         self.id_strs = list(id_strs)
@@ -184,150 +115,23 @@ class FeatureDataset(Dataset):
         return item
 
 
-def inference_device(accelerator: str = "auto") -> torch.device:
-    """``'auto'``/``'gpu'``/``'cuda'``/``'cpu'`` -> the device to run inference on."""
-    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    if accelerator not in ("auto", "cpu"):
-        raise ValueError(f"accelerator must be 'auto', 'cpu' or 'gpu', not {accelerator!r}.")
-    return torch.device("cpu")
-
-
-_AUTOCAST = {"16-mixed": torch.float16, "16": torch.float16, "bf16-mixed": torch.bfloat16, "bf16": torch.bfloat16,
-             "32-true": None, "32": None}
-
-
-# glibc mallopt parameters (malloc.h); mallopt returns 1 on success.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_KEEP_FREED_MB = {"mmap_threshold": 64, "trim_threshold": 256}
-_freed_memory_kept = False
-
-
-def reuse_freed_memory() -> bool:
-    """Have the C allocator keep freed tensor memory for reuse instead of returning it to the OS.
-
-    A forward pass allocates and frees activations of several MB each. With glibc's defaults they
-    are mapped fresh from the operating system and handed back after use, so every batch faults the
-    same pages in again: on a 2-core VM, one thread ran the demo encoder at 446 img/s in a fresh
-    process and at 585 img/s with this set (it is what preloading jemalloc or tcmalloc, PyTorch's CPU
-    tuning advice, achieves). Allocations below 64 MB come from the heap and up to 256 MB of freed
-    memory stays with the process. Called by :func:`run_batches` and when fitting starts; it acts
-    once per process, on Linux with glibc, and does nothing elsewhere.
-
-    Returns:
-        Whether the allocator is now set so (False where it is not glibc's).
-    """
-    global _freed_memory_kept
-    if not _freed_memory_kept:
-        import ctypes
-
-        try:
-            mallopt = ctypes.CDLL(None).mallopt
-        except (AttributeError, OSError):  # not glibc (macOS, Windows, musl builds without it)
-            return False
-        mb = 1 << 20
-        _freed_memory_kept = bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_FREED_MB["mmap_threshold"] * mb)
-                                  and mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_MB["trim_threshold"] * mb))
-    return _freed_memory_kept
-
-
-class RampBatchSampler(Sampler[list[int]]):
-    """Indices ``0 .. n-1`` in order, in batches that start at ``batch_size // 8`` and double up to ``batch_size``.
-
-    With loader workers, the model waits while the first batch is decoded; a small first batch lets
-    it start sooner while the workers get ahead. On 2 cores with the demo encoder and 424 px JPEGs,
-    the wait for the first batch of 64 was about 165 ms, for a first batch of 8 about 65 ms.
-    """
-
-    def __init__(self, n: int, batch_size: int) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-        self.n, self.batch_size = n, batch_size
-
-    def _sizes(self) -> list[int]:
-        sizes, size, left = [], max(1, self.batch_size // 8), self.n
-        while left > 0:
-            sizes.append(min(size, left))
-            left -= sizes[-1]
-            size = min(2 * size, self.batch_size)
-        return sizes
-
-    def __iter__(self) -> Any:
-        start = 0
-        for size in self._sizes():
-            yield list(range(start, start + size))
-            start += size
-
-    def __len__(self) -> int:
-        return len(self._sizes())
-
-
-def inference_loader(dataset: Dataset, batch_size: int = 64, num_workers: int = 0, prefetch_factor: int = 4,
-                     pin_memory: bool = False) -> DataLoader:
-    """One in-order pass over ``dataset`` for :func:`run_batches` (prediction, representations, feature caching).
-
-    With worker processes the first batches are smaller (:class:`RampBatchSampler`) so the model
-    starts while the workers decode ahead; without workers every batch is ``batch_size``.
-    """
-    if num_workers <= 0:
-        return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0, pin_memory=pin_memory)
-    return DataLoader(dataset, batch_sampler=RampBatchSampler(len(dataset), batch_size),  # type: ignore[arg-type]
-                      num_workers=num_workers, prefetch_factor=prefetch_factor, pin_memory=pin_memory)
-
-
-def run_batches(
-    fn: Callable[[torch.Tensor], torch.Tensor],
-    loader: DataLoader,
-    device: torch.device,
-    precision: Optional[str] = None,
-    progress: bool = False,
-) -> torch.Tensor:
-    """``fn`` on every batch's ``'image'``, without gradients; the outputs as one float32 CPU tensor.
-
-    A plain loop (no Trainer): prediction, representations and feature caching run the encoder
-    once over a catalog, and the loader's worker processes decode the next batches meanwhile.
-
-    Args:
-        fn: images ``(B, C, H, W)`` on ``device`` -> outputs ``(B, ...)``.
-        loader: yields dicts with ``'image'``.
-        device: where ``fn`` runs.
-        precision: ``None`` (16-bit mixed on a GPU, 32-bit on the CPU), ``'16-mixed'``,
-            ``'bf16-mixed'`` or ``'32-true'``.
-        progress: show a progress bar (tqdm).
-    """
-    if precision is not None and precision not in _AUTOCAST:
-        raise ValueError(f"precision must be one of {', '.join(_AUTOCAST)} (or None), not {precision!r}.")
-    dtype = _AUTOCAST[precision] if precision is not None else (torch.float16 if device.type == "cuda" else None)
-    reuse_freed_memory()
-    batches: Any = loader
-    if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(loader, unit="batch")
-    chunks = []
-    with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-        for batch in batches:
-            chunks.append(fn(batch["image"].to(device, non_blocking=True)).float().cpu())
-    return torch.cat(chunks) if chunks else torch.zeros(0)
-
-
 def split_catalog(
     catalog: pd.DataFrame,
-    train_fraction: float = 0.7,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.2,
-    seed: int = 42,
+    train_fraction: float = defaults.TRAIN_FRACTION,
+    val_fraction: float = defaults.VAL_FRACTION,
+    test_fraction: float = defaults.TEST_FRACTION,
+    seed: int = defaults.SEED,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Shuffle (seeded) and split a catalog into disjoint train, val and test parts.
 
-    Fractions must be >= 0, sum to 1, with a positive train fraction. A positive val/test fraction
-    gets at least one row when the catalog has enough rows.
+    Fractions (default 0.7, 0.15, 0.15: ``zoobot.defaults``) must be >= 0, sum to 1, with a positive
+    train fraction. A positive val/test fraction gets at least one row when the catalog has enough rows.
     """
     fractions = (train_fraction, val_fraction, test_fraction)
     if min(fractions) < 0 or train_fraction <= 0 or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
         raise ValueError(
             f"train/val/test fractions {fractions} must be >= 0, with train > 0, and add up to 1 "
-            "(e.g. 0.7, 0.1, 0.2)."
+            f"(e.g. {defaults.TRAIN_FRACTION}, {defaults.VAL_FRACTION}, {defaults.TEST_FRACTION})."
         )
     n = len(catalog)
     order = np.random.default_rng(seed).permutation(n)
@@ -358,7 +162,8 @@ class CatalogDataModule(L.LightningDataModule):
         label_cols: label columns (vote-count columns for a tree); None for prediction only.
         catalog: one catalog to split.
         train_catalog, val_catalog, test_catalog, predict_catalog: ready-made splits.
-        train_fraction, val_fraction, test_fraction: split of ``catalog``'s labelled rows; sum to 1.
+        train_fraction, val_fraction, test_fraction: split of ``catalog``'s labelled rows; sum to 1
+            (default 0.7, 0.15, 0.15: ``zoobot.defaults``).
         batch_size: galaxies per batch.
         num_workers: data-loading worker processes (0 loads in the main process).
         prefetch_factor: batches each worker loads ahead (ignored when ``num_workers == 0``).
@@ -372,25 +177,25 @@ class CatalogDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        label_cols: Optional[Sequence[str]] = None,
-        catalog: Optional[pd.DataFrame] = None,
-        train_catalog: Optional[pd.DataFrame] = None,
-        val_catalog: Optional[pd.DataFrame] = None,
-        test_catalog: Optional[pd.DataFrame] = None,
-        predict_catalog: Optional[pd.DataFrame] = None,
-        train_fraction: float = 0.7,
-        val_fraction: float = 0.1,
-        test_fraction: float = 0.2,
+        label_cols: Sequence[str] | None = None,
+        catalog: pd.DataFrame | None = None,
+        train_catalog: pd.DataFrame | None = None,
+        val_catalog: pd.DataFrame | None = None,
+        test_catalog: pd.DataFrame | None = None,
+        predict_catalog: pd.DataFrame | None = None,
+        train_fraction: float = defaults.TRAIN_FRACTION,
+        val_fraction: float = defaults.VAL_FRACTION,
+        test_fraction: float = defaults.TEST_FRACTION,
         batch_size: int = 64,
         num_workers: int = 4,
         prefetch_factor: int = 4,
-        input_size: Optional[Size] = None,
-        channels: Optional[int] = None,
-        mean: Optional[Sequence[float]] = None,
-        std: Optional[Sequence[float]] = None,
+        input_size: Size | None = None,
+        channels: int | None = None,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
         augment: bool = True,
-        seed: int = 42,
-        card: Optional[CardLike] = None,
+        seed: int = defaults.SEED,
+        card: CardLike | None = None,
     ) -> None:
         super().__init__()
         split_given = any(c is not None for c in (train_catalog, val_catalog, test_catalog, predict_catalog))
@@ -409,7 +214,7 @@ class CatalogDataModule(L.LightningDataModule):
         self.seed = seed
 
         card_size = card.input_size if card is not None else 224
-        self.input_size = _height_width(input_size if input_size is not None else card_size)
+        self.input_size = height_width(input_size if input_size is not None else card_size)
         if channels is None:
             channels = card.channels if card is not None else (
                 card_size[0] if isinstance(card_size, tuple) and len(card_size) == 3 else 3)
@@ -421,13 +226,13 @@ class CatalogDataModule(L.LightningDataModule):
         # Validate now rather than on the first batch.
         get_transforms(self.input_size, self.channels, self.mean, self.std)
 
-        self.unlabelled_catalog: Optional[pd.DataFrame] = None
+        self.unlabelled_catalog: pd.DataFrame | None = None
         if catalog is not None:
             labelled, unlabelled = self._separate_unlabelled(catalog)
             self.unlabelled_catalog = unlabelled
             self.train_catalog, self.val_catalog, self.test_catalog = split_catalog(
                 labelled, train_fraction, val_fraction, test_fraction, seed)
-            self.predict_catalog: Optional[pd.DataFrame] = catalog.reset_index(drop=True)
+            self.predict_catalog: pd.DataFrame | None = catalog.reset_index(drop=True)
         else:
             self.train_catalog = self._labelled_only(train_catalog, "train")
             self.val_catalog = self._labelled_only(val_catalog, "val")
@@ -441,7 +246,7 @@ class CatalogDataModule(L.LightningDataModule):
         labelled = ~np.isnan(_labels_array(catalog, self.label_cols)).any(axis=1)
         return catalog[labelled].reset_index(drop=True), catalog[~labelled].reset_index(drop=True)
 
-    def _labelled_only(self, catalog: Optional[pd.DataFrame], name: str) -> Optional[pd.DataFrame]:
+    def _labelled_only(self, catalog: pd.DataFrame | None, name: str) -> pd.DataFrame | None:
         if catalog is None or not self.label_cols:
             return catalog.reset_index(drop=True) if catalog is not None else None
         labelled, unlabelled = self._separate_unlabelled(catalog)
@@ -456,7 +261,7 @@ class CatalogDataModule(L.LightningDataModule):
         return GalaxyDataset(catalog, self.label_cols if with_labels else None, self._transform(augment),
                              self.input_size, self.channels)
 
-    def setup(self, stage: Optional[str] = None) -> None:
+    def setup(self, stage: str | None = None) -> None:
         """Build the image datasets for the catalogs this module has."""
         self.train_dataset = (self._dataset(self.train_catalog, self.augment)
                               if self.train_catalog is not None else None)
@@ -465,8 +270,8 @@ class CatalogDataModule(L.LightningDataModule):
         self.predict_dataset = (self._dataset(self.predict_catalog, False, with_labels=False)
                                 if self.predict_catalog is not None else None)
 
-    def _loader(self, dataset: Dataset, shuffle: bool, batch_size: Optional[int] = None,
-                num_workers: Optional[int] = None) -> DataLoader:
+    def _loader(self, dataset: Dataset, shuffle: bool, batch_size: int | None = None,
+                num_workers: int | None = None) -> DataLoader:
         workers = self.num_workers if num_workers is None else num_workers
         return DataLoader(
             dataset,
@@ -508,8 +313,8 @@ class CatalogDataModule(L.LightningDataModule):
         return self._split_loader("predict", shuffle=False)
 
     @torch.no_grad()
-    def cache_features(self, encoder: nn.Module, device: Union[str, torch.device] = "cpu",
-                       batch_size: Optional[int] = None,
+    def cache_features(self, encoder: nn.Module, device: str | torch.device = "cpu",
+                       batch_size: int | None = None,
                        splits: Sequence[str] = ("train", "val", "test")) -> None:
         """Compute a frozen encoder's features once for the given splits (eval transforms, no augmentation).
 

@@ -12,21 +12,24 @@ Output columns (one row per catalog row, in catalog order, first column ``id_str
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any
 
 import lightning as L
 import numpy as np
 import pandas as pd
 import torch
 
-from zoobot.data import GalaxyDataset, get_transforms, inference_device, inference_loader, run_batches
+from zoobot.data import GalaxyDataset
+from zoobot.inference import inference_device, inference_loader, run_batches
+from zoobot.transforms import get_transforms
 
 DATAMODULE_KEYS = ("batch_size", "num_workers", "prefetch_factor", "input_size", "channels", "mean", "std")
 TRAINER_KEYS = ("accelerator", "devices", "precision", "enable_progress_bar")
 
 
-def write_table(table: pd.DataFrame, save_loc: Union[str, Path]) -> Path:
+def write_table(table: pd.DataFrame, save_loc: str | Path) -> Path:
     """Write ``table`` as CSV or Parquet, chosen by the file extension."""
     path = Path(save_loc)
     if path.suffix.lower() not in (".csv", ".parquet"):
@@ -42,16 +45,16 @@ def write_table(table: pd.DataFrame, save_loc: Union[str, Path]) -> Path:
 def predict_on_catalog(
     catalog: pd.DataFrame,
     model: L.LightningModule,
-    save_loc: Optional[Union[str, Path]] = None,
-    label_cols: Optional[Sequence[str]] = None,
-    inference_transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
-    input_size: Optional[Union[int, tuple[int, int]]] = None,
+    save_loc: str | Path | None = None,
+    label_cols: Sequence[str] | None = None,
+    inference_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    input_size: int | tuple[int, int] | None = None,
     batch_size: int = 64,
     num_workers: int = 0,
     prefetch_factor: int = 4,
     accelerator: str = "auto",
     devices: int = 1,
-    precision: Optional[str] = None,
+    precision: str | None = None,
     enable_progress_bar: bool = False,
 ) -> pd.DataFrame:
     """Predict every catalog row with a finetuned model; optionally write the table.
@@ -116,10 +119,10 @@ def predict_on_catalog(
 def predict(
     catalog: pd.DataFrame,
     model: L.LightningModule,
-    save_loc: Optional[Union[str, Path]] = None,
-    label_cols: Optional[Sequence[str]] = None,
-    datamodule_kwargs: Optional[dict[str, Any]] = None,
-    trainer_kwargs: Optional[dict[str, Any]] = None,
+    save_loc: str | Path | None = None,
+    label_cols: Sequence[str] | None = None,
+    datamodule_kwargs: dict[str, Any] | None = None,
+    trainer_kwargs: dict[str, Any] | None = None,
     n_samples: int = 1,
 ) -> pd.DataFrame:
     """Zoobot 2.x ``predict_on_catalog.predict``: the same as :func:`predict_on_catalog`.

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Optional, Union
 
 import numpy as np
 import pandas as pd
 from torch import nn
 
-from zoobot.data import GalaxyDataset, get_transforms, inference_device, inference_loader, run_batches
+from zoobot.data import GalaxyDataset
 from zoobot.encoders import EncoderCard, card_for_module, load_encoder
+from zoobot.inference import inference_device, inference_loader, run_batches
+from zoobot.transforms import get_transforms
 
-EncoderLike = Union[str, Path, nn.Module]
+EncoderLike = str | Path | nn.Module
 
 
-def _resolve_encoder(encoder: EncoderLike, card: Optional[EncoderCard],
-                     channels: Optional[int]) -> tuple[nn.Module, EncoderCard]:
+def _resolve_encoder(encoder: EncoderLike, card: EncoderCard | None,
+                     channels: int | None) -> tuple[nn.Module, EncoderCard]:
     """An encoder module and its card from a source string, a finetuned model or a module."""
     if isinstance(encoder, (str, Path)):
         return load_encoder(encoder, channels=channels)
@@ -33,11 +34,11 @@ def get_representations(
     catalog: pd.DataFrame,
     encoder: EncoderLike,
     batch_size: int = 64,
-    save_loc: Optional[Union[str, Path]] = None,
-    pca_components: Optional[int] = None,
-    card: Optional[EncoderCard] = None,
-    channels: Optional[int] = None,
-    input_size: Optional[Union[int, tuple[int, int]]] = None,
+    save_loc: str | Path | None = None,
+    pca_components: int | None = None,
+    card: EncoderCard | None = None,
+    channels: int | None = None,
+    input_size: int | tuple[int, int] | None = None,
     num_workers: int = 0,
     accelerator: str = "auto",
 ) -> pd.DataFrame:
@@ -118,7 +119,7 @@ def _cache_umap_jit() -> None:
 
 
 def compute_umap(features: np.ndarray, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 42,
-                 pca_components: Optional[int] = 50, n_epochs: Optional[int] = 200) -> np.ndarray:
+                 pca_components: int | None = 50, n_epochs: int | None = 200) -> np.ndarray:
     """A 2-D UMAP embedding ``(N, 2)`` of ``features`` ``(N, D)`` (umap-learn, seeded).
 
     ``n_neighbors`` is capped at ``N - 1`` so small catalogs work. Features wider than
@@ -138,7 +139,7 @@ def compute_umap(features: np.ndarray, n_neighbors: int = 15, min_dist: float = 
         features = pca.fit_transform(features)
     _cache_umap_jit()
     n_neighbors = min(n_neighbors, len(features) - 1)
-    knn: tuple[Optional[np.ndarray], ...] = (None, None, None)
+    knn: tuple[np.ndarray | None, ...] = (None, None, None)
     if EXACT_KNN_MIN_ROWS <= len(features) <= EXACT_KNN_MAX_ROWS:
         # Exact neighbours in a second or two; umap-learn's approximate search (pynndescent) would
         # recompile its numba code in every new process (~1 min on 2 cores).

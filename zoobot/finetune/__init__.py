@@ -1,0 +1,64 @@
+"""Finetune a pretrained encoder on your own labels: classification, regression, decision trees.
+
+One base LightningModule, :class:`FinetuneableZoobotAbstract`, builds the encoder, head, loss and
+metrics through small hooks and has a single shared step for training, validation, test and
+prediction. :class:`FinetuneableZoobotClassifier`, :class:`FinetuneableZoobotRegressor` and
+:class:`FinetuneableZoobotTree` only say what differs.
+
+Both published Zoobot argument sets work: ``name=`` / ``checkpoint_loc=`` / ``encoder=`` /
+``zoobot_checkpoint_loc=`` with ``training_mode``, ``layer_decay``, ``head_dropout_prob``, and the
+older ``n_blocks``, ``lr_decay``, ``dropout_prob``, ``cosine_schedule`` (translated, with a
+``DeprecationWarning``, by :func:`resolve_finetune_settings`).
+
+Head-only training (``training_mode='head_only'``) freezes the encoder; with a datamodule that has
+``cache_features`` (``zoobot.data.CatalogDataModule``) the encoder runs once over the data and the
+head then trains on the cached features.
+
+The arguments the three task classes share are declared once, in :class:`FinetuneArgs`.
+
+Modules: :mod:`~zoobot.finetune.settings` (the shared arguments, their translation),
+:mod:`~zoobot.finetune.base` (the base task), :mod:`~zoobot.finetune.classifier`,
+:mod:`~zoobot.finetune.regressor`, :mod:`~zoobot.finetune.tree` (one per task),
+:mod:`~zoobot.finetune.layer_decay` (optimiser parameter groups, the cosine schedule),
+:mod:`~zoobot.finetune.trainer` (``get_trainer``), :mod:`~zoobot.finetune.checkpoints` (``load_finetuned``).
+"""
+
+from zoobot.finetune.base import FinetuneableZoobotAbstract, Stage
+from zoobot.finetune.checkpoints import FINETUNE_CLASSES, load_finetuned
+from zoobot.finetune.classifier import FinetuneableZoobotClassifier
+from zoobot.finetune.layer_decay import cosine_schedule, cosine_with_warmup, count_blocks, encoder_param_groups
+from zoobot.finetune.regressor import FinetuneableZoobotRegressor
+from zoobot.finetune.settings import (
+    SCHEDULER_KEYS,
+    SHARED_ARGUMENTS,
+    FinetuneArgs,
+    FinetuneArgumentError,
+    FinetuneSettings,
+    TrainingMode,
+    resolve_finetune_settings,
+)
+from zoobot.finetune.trainer import get_trainer
+from zoobot.finetune.tree import FinetuneableZoobotTree, as_schema
+
+__all__ = [
+    "FINETUNE_CLASSES",
+    "SCHEDULER_KEYS",
+    "SHARED_ARGUMENTS",
+    "FinetuneArgs",
+    "FinetuneArgumentError",
+    "FinetuneSettings",
+    "FinetuneableZoobotAbstract",
+    "FinetuneableZoobotClassifier",
+    "FinetuneableZoobotRegressor",
+    "FinetuneableZoobotTree",
+    "Stage",
+    "TrainingMode",
+    "as_schema",
+    "cosine_schedule",
+    "cosine_with_warmup",
+    "count_blocks",
+    "encoder_param_groups",
+    "get_trainer",
+    "load_finetuned",
+    "resolve_finetune_settings",
+]

@@ -1,0 +1,144 @@
+"""Finetuning for classification: binary, multi-class, or multi-label (several 0/1 label columns)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+import torchmetrics as tm
+from torchmetrics.wrappers import ClasswiseWrapper
+
+from zoobot.finetune.base import FinetuneableZoobotAbstract
+from zoobot.finetune.settings import FinetuneArgumentError
+
+__all__ = ["FinetuneableZoobotClassifier"]
+
+
+class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
+    """Finetune for classification: binary, multi-class, or multi-label (several label columns).
+
+    Single-label: the batch label is a class index ``0..num_classes-1``; cross-entropy loss.
+    Multi-label: give several ``label_cols`` (each 0/1); binary cross-entropy per column.
+
+    Args:
+        num_classes: number of classes (single-label). For multi-label, the number of label columns.
+        label_col: the class-index column (single-label).
+        label_cols: several 0/1 columns for multi-label classification.
+        label_smoothing: cross-entropy label smoothing (single-label).
+        class_weights: one loss weight per class (or per label column).
+        **kwargs: the shared arguments, see :class:`~zoobot.finetune.settings.FinetuneArgs`.
+    """
+
+    def __init__(
+        self,
+        num_classes: int | None = None,
+        label_col: str = "label",
+        label_cols: list[str] | None = None,
+        label_smoothing: float = 0.0,
+        class_weights: list[float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.multilabel = label_cols is not None and len(label_cols) > 1
+        if self.multilabel:
+            if num_classes is not None and num_classes != len(label_cols):
+                raise FinetuneArgumentError(
+                    f"Multi-label classification with {len(label_cols)} label_cols needs num_classes="
+                    f"{len(label_cols)} (or leave num_classes out), not {num_classes}."
+                )
+            num_classes = len(label_cols)
+        if num_classes is None or num_classes < 2:
+            raise FinetuneArgumentError(
+                f"num_classes must be 2 or more for classification, got {num_classes}. For a yes/no "
+                f"label use num_classes=2."
+            )
+        if class_weights is not None and len(class_weights) != num_classes:
+            raise FinetuneArgumentError(
+                f"class_weights has {len(class_weights)} values but there are {num_classes} classes."
+            )
+        self.num_classes = num_classes
+        self.label_cols = list(label_cols) if label_cols else [label_col]
+        self.label_smoothing = label_smoothing
+        super().__init__(**kwargs)
+        self.hparams.update(num_classes=num_classes,
+                            class_weights=[float(w) for w in class_weights] if class_weights is not None else None)
+        weights = torch.as_tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
+        self.register_buffer("class_weights", weights)
+
+    def output_dim(self) -> int:
+        return self.num_classes
+
+    def default_output_names(self) -> list[str]:
+        return list(self.label_cols) if self.multilabel else [str(k) for k in range(self.num_classes)]
+
+    def build_metrics(self) -> tm.MetricCollection:
+        names = self.default_output_names()
+        if self.multilabel:
+            kw: dict[str, Any] = {"task": "multilabel", "num_labels": self.num_classes}
+        else:
+            kw = {"task": "multiclass", "num_classes": self.num_classes}
+        return tm.MetricCollection({
+            "accuracy": tm.Accuracy(**kw, average="micro"),
+            "f1": tm.F1Score(**kw, average="macro"),
+            "precision": ClasswiseWrapper(tm.Precision(**kw, average=None), labels=names, prefix="precision_"),
+            "recall": ClasswiseWrapper(tm.Recall(**kw, average=None), labels=names, prefix="recall_"),
+        }, compute_groups=False)
+
+    def targets_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        if self.multilabel:
+            return labels.float()
+        targets = labels.reshape(labels.shape[0], -1)[:, 0]
+        if torch.isnan(targets).any() or (targets < 0).any() or (targets >= self.num_classes).any() \
+                or (targets != targets.round()).any():
+            bad = targets[torch.isnan(targets) | (targets < 0) | (targets >= self.num_classes)
+                          | (targets != targets.round())]
+            raise ValueError(
+                f"Class labels must be whole numbers 0..{self.num_classes - 1}; found {bad[:5].tolist()}. "
+                f"Check the label column, or num_classes."
+            )
+        return targets.long()
+
+    def compute_loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.multilabel:
+            return F.binary_cross_entropy_with_logits(outputs, targets, weight=self.class_weights)
+        return F.cross_entropy(outputs, targets, weight=self.class_weights, label_smoothing=self.label_smoothing)
+
+    def update_metrics(self, metrics: tm.MetricCollection, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        metrics.update(self.outputs_to_predictions(outputs), targets.long() if self.multilabel else targets)
+
+    def outputs_to_predictions(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Class probabilities ``(B, num_classes)`` (softmax; sigmoid per column for multi-label)."""
+        return torch.sigmoid(outputs) if self.multilabel else F.softmax(outputs, dim=1)
+
+    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """Probability columns, plus ``pred_class`` (single-label) or ``pred_<col>`` 0/1 (multi-label).
+
+        ``names``: one per class (probability column names). A single name (the label column) gives,
+        for a binary classifier, one column with the probability of class 1 (Zoobot's
+        ``label_cols=['ring']``), and for more classes ``<name>_prob_<class>``.
+        Default: ``prob_<class>`` (single-label) or ``prob_<label_col>`` (multi-label).
+        """
+        out: dict[str, np.ndarray] = {}
+        if self.multilabel:
+            cols = list(names) if names else [f"prob_{c}" for c in self.label_cols]
+            self._check_names(cols, self.num_classes)
+            for k, col in enumerate(cols):
+                out[col] = predictions[:, k]
+            for k, col in enumerate(self.label_cols):
+                out[f"pred_{col}"] = (predictions[:, k] >= 0.5).astype(int)
+            return pd.DataFrame(out)
+        if names is not None and len(names) == 1 and self.num_classes == 2:
+            out[names[0]] = predictions[:, 1]
+        elif names is not None and len(names) == 1:
+            for k in range(self.num_classes):
+                out[f"{names[0]}_prob_{k}"] = predictions[:, k]
+        else:
+            cols = list(names) if names else [f"prob_{k}" for k in range(self.num_classes)]
+            self._check_names(cols, self.num_classes)
+            for k, col in enumerate(cols):
+                out[col] = predictions[:, k]
+        out["pred_class"] = predictions.argmax(axis=1)
+        return pd.DataFrame(out)

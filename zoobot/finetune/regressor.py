@@ -1,0 +1,92 @@
+"""Finetuning to predict one or more continuous values per galaxy (mean squared or absolute error)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+import torchmetrics as tm
+
+from zoobot.finetune.base import FinetuneableZoobotAbstract
+from zoobot.finetune.settings import FinetuneArgumentError
+
+__all__ = ["FinetuneableZoobotRegressor"]
+
+
+class _R2Score(tm.R2Score):
+    """R^2 that is NaN, not an error, with fewer than two galaxies (a tiny catalog's one-galaxy validation split)."""
+
+    def compute(self) -> torch.Tensor:
+        if int(self.total) < 2:
+            return torch.tensor(float("nan"))
+        return super().compute()
+
+
+class FinetuneableZoobotRegressor(FinetuneableZoobotAbstract):
+    """Finetune to predict one or more continuous values per galaxy.
+
+    Args:
+        loss: ``'mse'`` (mean squared error) or ``'mae'`` (mean absolute error).
+        unit_interval: squash outputs into (0, 1) with a sigmoid (for fractions).
+        label_col: the target column.
+        label_cols: several target columns (one output each).
+        **kwargs: the shared arguments, see :class:`~zoobot.finetune.settings.FinetuneArgs`.
+    """
+
+    def __init__(
+        self,
+        loss: Literal["mse", "mae"] = "mse",
+        unit_interval: bool = False,
+        label_col: str = "label",
+        label_cols: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if loss not in ("mse", "mae"):
+            raise FinetuneArgumentError(f"loss must be 'mse' or 'mae', got {loss!r}.")
+        self.loss_name = loss
+        self.unit_interval = unit_interval
+        self.label_cols = list(label_cols) if label_cols else [label_col]
+        super().__init__(**kwargs)
+
+    def output_dim(self) -> int:
+        return len(self.label_cols)
+
+    def default_output_names(self) -> list[str]:
+        return list(self.label_cols)
+
+    def build_metrics(self) -> tm.MetricCollection:
+        n = len(self.label_cols)
+        return tm.MetricCollection({
+            "rmse": tm.MeanSquaredError(squared=False, num_outputs=n),
+            "mae": tm.MeanAbsoluteError(num_outputs=n),
+            "r2": _R2Score(multioutput="uniform_average") if n > 1 else _R2Score(),
+        })
+
+    def targets_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        return labels.reshape(labels.shape[0], -1).float()
+
+    def compute_loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        predictions = self.outputs_to_predictions(outputs)
+        if self.loss_name == "mse":
+            return F.mse_loss(predictions, targets)
+        return F.l1_loss(predictions, targets)
+
+    def update_metrics(self, metrics: tm.MetricCollection, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        predictions = self.outputs_to_predictions(outputs)
+        if predictions.shape[1] == 1:
+            predictions, targets = predictions[:, 0], targets[:, 0]
+        metrics.update(predictions, targets)
+
+    def outputs_to_predictions(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Predicted values ``(B, n_targets)``."""
+        return torch.sigmoid(outputs) if self.unit_interval else outputs
+
+    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """One ``pred_<target>`` column per target (``names`` replace the target names)."""
+        cols = list(names) if names else list(self.label_cols)
+        self._check_names(cols, len(self.label_cols))
+        return pd.DataFrame({f"pred_{c}": predictions[:, k] for k, c in enumerate(cols)})

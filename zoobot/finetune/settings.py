@@ -1,0 +1,312 @@
+"""Finetuning arguments: the ones every finetuning class accepts, declared once, and their translation.
+
+:class:`FinetuneArgs` declares the arguments that :class:`~zoobot.finetune.FinetuneableZoobotClassifier`,
+:class:`~zoobot.finetune.FinetuneableZoobotRegressor` and :class:`~zoobot.finetune.FinetuneableZoobotTree`
+share (name, type, default and meaning), so adding one is one edit, here. A class's own arguments
+(``num_classes``, ``loss``, ``schema``, ...) are explicit in its ``__init__``; the shared ones travel to
+the base class as keyword arguments. :func:`constructor_signature` joins the two: it is what
+``inspect.signature(cls)`` (and so ``help()`` and notebooks) shows, every argument with its type and
+default, and what :func:`check_call` holds each call to before anything is built, so an unknown name
+raises ``TypeError`` as with a plain signature. Lightning records every argument as a hyperparameter.
+
+:func:`resolve_finetune_settings` is the one place older Zoobot argument names are translated.
+Defaults and allowed ranges come from :mod:`zoobot.defaults`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from zoobot import defaults
+from zoobot.defaults import TrainingMode
+
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = [
+    "TrainingMode",
+    "SCHEDULER_KEYS",
+    "FinetuneArgumentError",
+    "FinetuneArgs",
+    "SHARED_ARGUMENTS",
+    "check_call",
+    "finetune_args",
+    "constructor_signature",
+    "ConstructorSignature",
+    "FinetuneSettings",
+    "resolve_finetune_settings",
+]
+
+SCHEDULER_KEYS = ("warmup_epochs", "max_epochs", "min_lr_factor")
+
+
+class FinetuneArgumentError(ValueError):
+    """Finetuning arguments that are missing or contradict each other."""
+
+
+@dataclass(frozen=True)
+class FinetuneArgs:
+    """The arguments every finetuning class accepts, with their defaults: the one declaration of them.
+
+    Give exactly one encoder source: ``name``, ``checkpoint_loc`` or ``zoobot_checkpoint_loc`` (any source
+    :func:`zoobot.encoders.load_encoder` reads: a registry name, ``hf_hub:owner/name``, a directory, a
+    checkpoint) or ``encoder`` (an ``nn.Module``). Numeric defaults come from :mod:`zoobot.defaults`.
+
+    Attributes:
+        name: encoder source, e.g. ``'hf_hub:mwalmsley/zoobot-encoder-convnext_nano'`` or ``'demo'``.
+        checkpoint_loc: encoder source (Zoobot's name for a checkpoint or Hub path).
+        encoder: an encoder module returning pooled features ``(B, D)``.
+        zoobot_checkpoint_loc: encoder source (older Zoobot name).
+        channels: image channels when different from the encoder's (1 for greyscale).
+        training_mode: ``'full'`` (train everything, layer-wise lr decay) or ``'head_only'``
+            (frozen encoder). None: ``'full'`` (``zoobot.defaults.CLASS_TRAINING_MODE``).
+        layer_decay: learning-rate factor per layer below the top, above 0 and at most 1.
+            None: 0.75 (``zoobot.defaults.LAYER_DECAY``).
+        learning_rate: AdamW learning rate of the head and the top encoder layer (1e-4, Zoobot's, as in
+            ``zoobot.defaults.LEARNING_RATE['full']``).
+        weight_decay: AdamW weight decay (not applied to norms and biases).
+        head_dropout_prob: dropout before the head's linear layer, at least 0 and below 1.
+            None: 0.5 (``zoobot.defaults.HEAD_DROPOUT_PROB``).
+        scheduler_kwargs: cosine schedule with warmup, e.g. ``{'warmup_epochs': 2, 'max_epochs': 20,
+            'min_lr_factor': 0.01}`` (``max_epochs`` defaults to the trainer's); None for a constant lr.
+        n_blocks: older: encoder blocks to train (0 = head only). With ``training_mode='full'``, only
+            the top ``n_blocks`` blocks train.
+        lr_decay: older name of ``layer_decay``.
+        dropout_prob: older name of ``head_dropout_prob``.
+        cosine_schedule: older: ``True`` for a cosine schedule set by the next three arguments.
+        warmup_epochs: older schedule argument (with ``cosine_schedule=True``).
+        max_cosine_epochs: older schedule argument (with ``cosine_schedule=True``).
+        max_learning_rate_reduction_factor: older schedule argument (with ``cosine_schedule=True``).
+        freeze_norm_stats: full finetuning keeps the encoder's batch-norm running statistics as
+            pretrained (its norm weights still train), as Zoobot does; this steadies finetuning on a
+            few hundred labels. ``None`` (default): on for a pretrained encoder, off for a
+            randomly initialised architecture (whose statistics mean nothing yet).
+        always_train_batchnorm: Zoobot's older name: ``True`` means ``freeze_norm_stats=True``.
+        encoder_card: set by ``load_from_checkpoint``: the saved card, from which the encoder is rebuilt
+            without downloading (the checkpoint holds its weights).
+        prog_bar: show loss and metrics in the progress bar.
+        seed: kept for reproducibility records (seed with ``L.seed_everything``).
+    """
+
+    name: str | None = None
+    checkpoint_loc: str | None = None
+    encoder: nn.Module | None = None
+    zoobot_checkpoint_loc: str | None = None
+    channels: int | None = None
+    training_mode: TrainingMode | None = None
+    layer_decay: float | None = None
+    learning_rate: float = defaults.LEARNING_RATE[defaults.CLASS_TRAINING_MODE]
+    weight_decay: float = defaults.WEIGHT_DECAY
+    head_dropout_prob: float | None = None
+    scheduler_kwargs: dict[str, Any] | None = None
+    n_blocks: int | None = None
+    lr_decay: float | None = None
+    dropout_prob: float | None = None
+    cosine_schedule: bool | None = None
+    warmup_epochs: int | None = None
+    max_cosine_epochs: int | None = None
+    max_learning_rate_reduction_factor: float | None = None
+    freeze_norm_stats: bool | None = None
+    always_train_batchnorm: bool | None = None
+    encoder_card: dict[str, Any] | None = None
+    prog_bar: bool = True
+    seed: int = defaults.SEED
+
+
+SHARED_ARGUMENTS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FinetuneArgs))
+"""The names of the shared arguments, in declaration order."""
+
+
+def constructor_signature(cls: type) -> inspect.Signature:
+    """What ``cls(...)`` accepts: the class's own ``__init__`` arguments, then (when its ``__init__``
+    forwards ``**kwargs`` to the base class) every :class:`FinetuneArgs` argument, keyword-only, typed,
+    with its default."""
+    own = inspect.signature(cls.__init__)
+    parameters = list(own.parameters.values())[1:]  # without self
+    if not parameters or parameters[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        return own.replace(parameters=parameters)
+    shared = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type)
+              for f in dataclasses.fields(FinetuneArgs) if f.name not in own.parameters]
+    return own.replace(parameters=parameters[:-1] + shared)
+
+
+class ConstructorSignature:
+    """``cls.__signature__`` of the finetuning classes: :func:`constructor_signature` of the class asked.
+
+    Set once on the base class, it serves every subclass. Only the class has it: an instance, called as
+    a module, keeps the signature of its ``forward``.
+    """
+
+    def __get__(self, instance: object, owner: type) -> inspect.Signature:
+        if instance is not None:
+            raise AttributeError("__signature__")
+        return constructor_signature(owner)
+
+
+def _unexpected(cls: type, name: str, accepted: list[str]) -> TypeError:
+    close = difflib.get_close_matches(name, accepted, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}{hint}. "
+                     f"It accepts: {', '.join(accepted)}.")
+
+
+def check_call(cls: type, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """Refuse a ``cls(*args, **kwargs)`` call that :func:`constructor_signature` does not accept.
+
+    Raises:
+        TypeError: an unknown keyword (the message names the class, suggests the closest accepted
+            name and lists them all) or too many positional arguments, as a plain signature would.
+    """
+    signature = constructor_signature(cls)
+    unknown = [key for key in kwargs if key not in signature.parameters]
+    if unknown:
+        raise _unexpected(cls, unknown[0], list(signature.parameters))
+    try:
+        signature.bind_partial(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"{cls.__name__}(): {err}") from None
+
+
+def finetune_args(cls: type, given: Mapping[str, Any]) -> FinetuneArgs:
+    """The shared arguments that reached the base class of ``cls``, completed with the defaults.
+
+    Raises:
+        TypeError: a keyword that :class:`FinetuneArgs` does not declare.
+    """
+    unknown = [key for key in given if key not in SHARED_ARGUMENTS]
+    if unknown:
+        raise _unexpected(cls, unknown[0], list(SHARED_ARGUMENTS))
+    return FinetuneArgs(**given)
+
+
+def _in_range(name: str, value: float) -> float:
+    """``value`` if :mod:`zoobot.defaults` allows it for ``name``, else a :class:`FinetuneArgumentError`."""
+    try:
+        return defaults.check(name, value)
+    except defaults.SettingError as err:
+        raise FinetuneArgumentError(f"{name} must be {defaults.SETTINGS[name].allowed}, got {value}.") from err
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    """Finetuning choices after translating the older Zoobot argument names."""
+
+    training_mode: TrainingMode
+    n_blocks: int | None
+    layer_decay: float
+    head_dropout_prob: float
+    scheduler_kwargs: dict[str, Any] | None
+    freeze_norm_stats: bool | None = None
+
+
+def resolve_finetune_settings(
+    training_mode: TrainingMode | None,
+    layer_decay: float | None,
+    head_dropout_prob: float | None,
+    scheduler_kwargs: Mapping[str, Any] | None,
+    n_blocks: int | None,
+    lr_decay: float | None,
+    dropout_prob: float | None,
+    cosine_schedule: bool | None,
+    warmup_epochs: int | None,
+    max_cosine_epochs: int | None,
+    max_learning_rate_reduction_factor: float | None,
+    freeze_norm_stats: bool | None = None,
+    always_train_batchnorm: bool | None = None,
+) -> FinetuneSettings:
+    """Translate old Zoobot argument names (the only place that does) and refuse contradictions.
+
+    ``n_blocks=0`` means ``training_mode='head_only'``; ``n_blocks=k`` means ``'full'`` with only
+    the top ``k`` encoder blocks trained (also allowed with ``training_mode='full'``).
+    ``lr_decay`` is ``layer_decay``, ``dropout_prob`` is ``head_dropout_prob``, and
+    ``cosine_schedule=True`` (with ``warmup_epochs``, ``max_cosine_epochs``,
+    ``max_learning_rate_reduction_factor``) is ``scheduler_kwargs``. Zoobot's
+    ``always_train_batchnorm=True`` ("do not update batchnorm stats during finetuning") is
+    ``freeze_norm_stats=True``.
+
+    Raises:
+        FinetuneArgumentError: an old and a new argument say different things.
+    """
+
+    def deprecated(old: str, new: str) -> None:
+        warnings.warn(f"{old} is deprecated; use {new} instead.", DeprecationWarning, stacklevel=5)
+
+    if n_blocks is not None:
+        if n_blocks < 0:
+            raise FinetuneArgumentError(f"n_blocks must be 0 or more, got {n_blocks}.")
+        if training_mode is None:
+            deprecated("n_blocks", "training_mode='head_only' (n_blocks=0) or training_mode='full'")
+            training_mode = "head_only" if n_blocks == 0 else "full"
+        elif (training_mode == "head_only") != (n_blocks == 0):
+            raise FinetuneArgumentError(
+                f"training_mode={training_mode!r} contradicts n_blocks={n_blocks}: head_only trains 0 "
+                f"encoder blocks. Give training_mode only (or n_blocks > 0 with 'full')."
+            )
+    training_mode = training_mode or defaults.CLASS_TRAINING_MODE
+    if training_mode not in ("full", "head_only"):
+        raise FinetuneArgumentError(f"training_mode must be 'full' or 'head_only', got {training_mode!r}.")
+    if n_blocks == 0:
+        n_blocks = None  # head_only already says it
+
+    if lr_decay is not None:
+        if layer_decay is not None and layer_decay != lr_decay:
+            raise FinetuneArgumentError(
+                f"lr_decay={lr_decay} and layer_decay={layer_decay} disagree; lr_decay is the old "
+                f"name of layer_decay, give only layer_decay."
+            )
+        deprecated("lr_decay", "layer_decay")
+        layer_decay = lr_decay
+    layer_decay = defaults.LAYER_DECAY if layer_decay is None else _in_range("layer_decay", float(layer_decay))
+
+    if dropout_prob is not None:
+        if head_dropout_prob is not None and head_dropout_prob != dropout_prob:
+            raise FinetuneArgumentError(
+                f"dropout_prob={dropout_prob} and head_dropout_prob={head_dropout_prob} disagree; "
+                f"give only head_dropout_prob."
+            )
+        deprecated("dropout_prob", "head_dropout_prob")
+        head_dropout_prob = dropout_prob
+    head_dropout_prob = (defaults.HEAD_DROPOUT_PROB if head_dropout_prob is None
+                         else _in_range("head_dropout_prob", float(head_dropout_prob)))
+
+    old_schedule = [warmup_epochs, max_cosine_epochs, max_learning_rate_reduction_factor]
+    if cosine_schedule:
+        if scheduler_kwargs is not None:
+            raise FinetuneArgumentError(
+                "Give either scheduler_kwargs or the older cosine_schedule=True, not both."
+            )
+        deprecated("cosine_schedule", "scheduler_kwargs={'warmup_epochs': ..., 'max_epochs': ...}")
+        scheduler_kwargs = {"warmup_epochs": warmup_epochs or 0, "max_epochs": max_cosine_epochs or 100,
+                            "min_lr_factor": 0.01 if max_learning_rate_reduction_factor is None
+                            else max_learning_rate_reduction_factor}
+    elif any(v is not None for v in old_schedule):
+        raise FinetuneArgumentError(
+            "warmup_epochs, max_cosine_epochs and max_learning_rate_reduction_factor only apply with "
+            "cosine_schedule=True; use scheduler_kwargs instead."
+        )
+    if scheduler_kwargs is not None:
+        unknown = sorted(set(scheduler_kwargs) - set(SCHEDULER_KEYS))
+        if unknown:
+            raise FinetuneArgumentError(
+                f"scheduler_kwargs has unknown keys {unknown}; allowed: {list(SCHEDULER_KEYS)}."
+            )
+        scheduler_kwargs = dict(scheduler_kwargs)
+    if always_train_batchnorm is not None:
+        if freeze_norm_stats is not None and freeze_norm_stats != always_train_batchnorm:
+            raise FinetuneArgumentError(
+                f"always_train_batchnorm={always_train_batchnorm} and freeze_norm_stats={freeze_norm_stats} "
+                "disagree; in Zoobot, always_train_batchnorm=True meant 'do not update batchnorm statistics', "
+                "which is freeze_norm_stats=True. Give only freeze_norm_stats."
+            )
+        deprecated("always_train_batchnorm", "freeze_norm_stats")
+        freeze_norm_stats = bool(always_train_batchnorm)
+    return FinetuneSettings(training_mode, n_blocks, layer_decay, head_dropout_prob, scheduler_kwargs,
+                            freeze_norm_stats)
+
+

@@ -1,0 +1,117 @@
+"""Finetuning on Galaxy Zoo-style vote counts over a decision tree (Dirichlet-multinomial loss)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torchmetrics as tm
+
+from zoobot.finetune.base import FinetuneableZoobotAbstract
+from zoobot.finetune.settings import FinetuneArgumentError
+
+__all__ = ["FinetuneableZoobotTree", "as_schema"]
+
+
+class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
+    """Finetune on Galaxy Zoo-style vote counts over a decision tree (Dirichlet-multinomial loss).
+
+    The head predicts one Dirichlet concentration per answer, in (1, 101).
+
+    Args:
+        schema: the decision tree (``zoobot.schemas.Schema``, or its ``to_dict()``).
+        **kwargs: the shared arguments, see :class:`~zoobot.finetune.settings.FinetuneArgs`.
+    """
+
+    def __init__(
+        self,
+        schema: Any,
+        **kwargs: Any,
+    ) -> None:
+        from zoobot.losses import CustomMultiQuestionLoss
+
+        self.schema = as_schema(schema)
+        self.label_cols = list(self.schema.label_cols)
+        self.question_index_groups = [tuple(g) for g in self.schema.question_index_groups]
+        super().__init__(**kwargs)
+        self.hparams.update(schema=self.schema.to_dict())
+        self.loss_fn = CustomMultiQuestionLoss(self.question_index_groups)
+
+    def output_dim(self) -> int:
+        return len(self.label_cols)
+
+    def default_output_names(self) -> list[str]:
+        return list(self.label_cols)
+
+    def build_metrics(self) -> tm.MetricCollection:
+        return tm.MetricCollection({f"vote_fraction_mae_{q.text}": tm.MeanMetric()
+                                    for q in self.schema.questions})
+
+    def targets_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        return labels.float()
+
+    def compute_loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.loss_fn(self.outputs_to_predictions(outputs), targets).mean()
+
+    def update_metrics(self, metrics: tm.MetricCollection, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        from zoobot.losses import expected_vote_fractions
+
+        fractions = expected_vote_fractions(self.outputs_to_predictions(outputs), self.question_index_groups)
+        for question, (start, end) in zip(self.schema.questions, self.question_index_groups, strict=False):
+            counts = targets[:, start:end + 1]
+            totals = counts.sum(dim=1, keepdim=True)
+            asked = (totals[:, 0] > 0).float()
+            true = counts / totals.clamp(min=1)
+            error = (fractions[:, start:end + 1] - true).abs().mean(dim=1)
+            metrics[f"vote_fraction_mae_{question.text}"].update(error, asked)
+
+    def _log_epoch_metrics(self, stage: str) -> None:
+        # Questions nobody was asked this epoch have no error: leave them out of the mean.
+        metrics = self.metrics[f"{stage}_metrics"]
+        if stage in self._stages_updated:
+            values = {k: v for k, v in metrics.compute().items() if not torch.isnan(v)}
+            if values:
+                self.log_dict(values)
+                self.log(f"{stage}_vote_fraction_mae", torch.stack(list(values.values())).mean())
+            self._stages_updated.discard(stage)
+        metrics.reset()
+
+    def outputs_to_predictions(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Dirichlet concentrations ``(B, n_answers)`` in (1, 101)."""
+        return 1.0 + 100.0 * torch.sigmoid(outputs)
+
+    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per answer: ``<answer>_concentration``, expected ``<answer>_fraction`` and its 90% interval
+        ``<answer>_fraction_low`` / ``<answer>_fraction_high``."""
+        from zoobot.losses import expected_vote_fractions, vote_fraction_intervals
+
+        cols = list(names) if names else list(self.label_cols)
+        self._check_names(cols, len(self.label_cols))
+        concentrations = torch.as_tensor(predictions, dtype=torch.float64)
+        fractions = expected_vote_fractions(concentrations, self.question_index_groups).numpy()
+        low, high = (t.numpy() for t in vote_fraction_intervals(concentrations, self.question_index_groups, 0.9))
+        out: dict[str, np.ndarray] = {}
+        for k, col in enumerate(cols):
+            out[f"{col}_concentration"] = predictions[:, k]
+        for k, col in enumerate(cols):
+            out[f"{col}_fraction"] = fractions[:, k]
+            out[f"{col}_fraction_low"] = low[:, k]
+            out[f"{col}_fraction_high"] = high[:, k]
+        return pd.DataFrame(out)
+
+
+def as_schema(schema: Any) -> Any:
+    """A ``Schema`` from a Schema or its dict form."""
+    from zoobot.schemas import Schema
+
+    if isinstance(schema, Schema):
+        return schema
+    if isinstance(schema, Mapping):
+        return Schema.from_dict(schema)
+    raise FinetuneArgumentError(
+        f"schema must be a zoobot.schemas.Schema (e.g. from zoobot.trees.get_schema) or its dict, "
+        f"got {type(schema).__name__}."
+    )
