@@ -23,7 +23,8 @@ What is written under ``--out`` (all seeded, so a rerun in the same environment 
   encoder, and one ``ZoobotTree`` trained from scratch by ``train_default_zoobot_from_scratch``;
 - ``outputs/``: each model's eval-mode output on ``input.npy`` (``*_forward.npy``) and its encoder's features;
 - ``predictions/``: the files ``predict_on_catalog.predict`` writes for each task (CSV, and HDF5 where supported),
-  and ``load_predictions.json`` describing what ``zoobot.shared.load_predictions`` returns for them;
+  with ``load_predictions.json`` (beside ``predictions/``) describing what ``zoobot.shared.load_predictions``
+  returns for them;
 - ``hf_home/hub/``: an offline Hugging Face cache with a tiny encoder in the format of the published
   ``mwalmsley/zoobot-encoder-*`` repos and one finetuned model per task in the format of the published
   ``mwalmsley/zoobot-finetuned-*`` repos, under the made-up owner ``zoobot-fixtures``;
@@ -233,7 +234,8 @@ def make_images(out: Path) -> pd.DataFrame:
 
 
 def vote_counts(rng, kind: int) -> dict[str, int]:
-    """Volunteer votes consistent with TREE_PAIRS/TREE_DEPENDENCIES: a follow-up question's votes sum to its parent answer's."""
+    """Volunteer votes consistent with TREE_PAIRS/TREE_DEPENDENCIES: a follow-up question's votes sum to the votes
+    for the answer it follows."""
     total = 10
     p_first = [(0.8, 0.15, 0.05), (0.1, 0.85, 0.05), (0.3, 0.65, 0.05)][kind]
     smooth, featured, artifact = rng.multinomial(total, p_first)
