@@ -11,6 +11,8 @@ Layout of a run folder::
       csv_logs/            Lightning's own log
       test_metrics.json    the task's metrics on the test split
       predictions.csv      every catalog row with its split, true labels and predictions
+      calibration.json     how far to trust the uncertainties: coverage / ECE on the held-out galaxies,
+                           the correction fitted on the validation split, before and after it
       model/               the finetuned model: model.safetensors and config.yaml
 
 Writes are atomic (a temporary file, then a rename), so a reader polling from another thread or
@@ -55,6 +57,7 @@ class RunFolder:
     METRICS_FILE = "metrics.csv"
     PREDICTIONS_FILE = "predictions.csv"
     TEST_METRICS_FILE = "test_metrics.json"
+    CALIBRATION_FILE = "calibration.json"
     CHECKPOINTS_DIR = "checkpoints"
     MODEL_DIR = "model"
     MODEL_WEIGHTS_FILE = "model.safetensors"
@@ -103,6 +106,11 @@ class RunFolder:
     def test_metrics_path(self) -> Path:
         """``test_metrics.json``: the task's metrics on the test split."""
         return self.path / self.TEST_METRICS_FILE
+
+    @property
+    def calibration_path(self) -> Path:
+        """``calibration.json``: the calibration report and the fitted correction (:mod:`zoobot.uncertainty`)."""
+        return self.path / self.CALIBRATION_FILE
 
     @property
     def checkpoints_dir(self) -> Path:
@@ -242,6 +250,19 @@ class RunFolder:
     def write_test_metrics(self, metrics: dict[str, Any]) -> Path:
         """Write ``test_metrics.json`` (atomically; numpy numbers become plain numbers); returns its path."""
         return _write_atomic(self.test_metrics_path, json.dumps(metrics, indent=2, default=_json_default))
+
+
+    def read_calibration(self) -> dict[str, Any] | None:
+        """``calibration.json``, or ``None`` if the run has no calibration report (or the file is damaged)."""
+        try:
+            values = json.loads(self.calibration_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return values if isinstance(values, dict) else None
+
+    def write_calibration(self, report: dict[str, Any]) -> Path:
+        """Write ``calibration.json`` (atomically); returns its path."""
+        return _write_atomic(self.calibration_path, json.dumps(report, indent=2, default=_json_default))
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:

@@ -1,0 +1,190 @@
+"""Corrections for miscalibrated uncertainties, fitted on the validation split, and how to apply them.
+
+One number per fit, by maximum likelihood on validation galaxies:
+
+- classifiers: a temperature ``T`` (Guo et al. 2017): probabilities become ``softmax(log p / T)``
+  (``T > 1`` softens an overconfident model, ``T < 1`` sharpens an underconfident one);
+- trees: a scale ``c_q`` per question on the Dirichlet concentrations (``a -> c_q * a``): the expected
+  vote fractions stay, the spread around them widens (``c < 1``) or narrows (``c > 1``);
+- regressors: the residual scale ``s``: the predictive standard deviation is
+  ``sqrt(spread^2 + s^2)``, the Monte Carlo dropout spread (0 for one pass) plus the scatter the model
+  cannot explain, fitted as a Gaussian likelihood of the validation residuals. A point regressor has
+  no interval of its own, so this one is always fitted.
+
+A classifier's temperature or a tree question's scale is applied only where it improves the validation
+log-likelihood significantly: a likelihood-ratio test with one parameter at 5% (statistic > 3.84).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from zoobot.uncertainty.intervals import as_passes
+
+__all__ = [
+    "LR_THRESHOLD",
+    "apply_temperature",
+    "fit_temperature",
+    "apply_concentration_scales",
+    "fit_concentration_scales",
+    "fit_residual_scale",
+    "regressor_scale",
+    "apply_correction",
+]
+
+LR_THRESHOLD = 3.841
+"""Likelihood-ratio statistic above which a one-parameter correction is applied (chi-squared, 1 dof, 5%)."""
+
+_LOG_BOUNDS = (np.log(1e-3), np.log(1e3))
+
+
+def _minimise_log(objective: Any) -> float:
+    """The ``x`` in ``_LOG_BOUNDS`` minimising ``objective(exp(x))``, returned as ``exp(x)``."""
+    from scipy.optimize import minimize_scalar
+
+    result = minimize_scalar(lambda x: objective(float(np.exp(x))), bounds=_LOG_BOUNDS, method="bounded",
+                             options={"xatol": 1e-6})
+    return float(np.exp(result.x))
+
+
+def apply_temperature(probabilities: Any, temperature: float) -> np.ndarray:
+    """Temperature-scaled probabilities ``softmax(log p / T)``, for each pass: same shape as given (as passes)."""
+    p = as_passes(probabilities)
+    logits = np.log(np.clip(p, 1e-300, None)) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    scaled = np.exp(logits)
+    return scaled / scaled.sum(axis=-1, keepdims=True)
+
+
+def _classifier_nll(probabilities: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    p = apply_temperature(probabilities, temperature).mean(axis=0)
+    return float(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-300, None)).sum())
+
+
+def fit_temperature(probabilities: Any, labels: Any) -> dict[str, Any]:
+    """Fit a temperature on validation galaxies.
+
+    Args:
+        probabilities: ``(B, C)`` or ``(S, B, C)`` (the mean over passes is the prediction).
+        labels: ``(B,)`` class indices.
+
+    Returns:
+        ``{'temperature', 'lr_statistic', 'applied'}``; ``temperature`` is 1 when not applied, the fitted
+        value is ``fitted_temperature``.
+    """
+    p = as_passes(probabilities)
+    y = np.asarray(labels).astype(int)
+    fitted = _minimise_log(lambda t: _classifier_nll(p, y, t))
+    statistic = 2 * (_classifier_nll(p, y, 1.0) - _classifier_nll(p, y, fitted))
+    applied = bool(statistic > LR_THRESHOLD)
+    return {"kind": "temperature", "temperature": fitted if applied else 1.0, "fitted_temperature": fitted,
+            "lr_statistic": float(statistic), "applied": applied}
+
+
+def apply_concentration_scales(concentrations: Any, question_index_groups: Sequence[tuple[int, int]],
+                               scales: Sequence[float]) -> np.ndarray:
+    """Concentrations with each question's answers multiplied by its scale: ``(S, B, n_answers)``."""
+    out = as_passes(concentrations).copy()
+    if len(scales) != len(question_index_groups):
+        raise ValueError(f"Got {len(scales)} scales for {len(question_index_groups)} questions.")
+    for (start, end), scale in zip(question_index_groups, scales, strict=True):
+        out[..., start:end + 1] *= scale
+    return out
+
+
+def fit_concentration_scales(concentrations: Any, counts: Any, schema: Any) -> dict[str, Any]:
+    """Fit one concentration scale per question on validation galaxies (maximum Dirichlet-multinomial
+    likelihood of their vote counts).
+
+    Args:
+        concentrations: ``(B, n_answers)`` or ``(S, B, n_answers)``.
+        counts: ``(B, n_answers)`` vote counts.
+        schema: the decision tree.
+
+    Returns:
+        ``{'kind': 'concentration_scale', 'scales': {question: c}, 'fitted_scales', 'lr_statistic',
+        'applied': {question: bool}}``; an unapplied question's scale is 1.
+    """
+    from zoobot.uncertainty.calibration import tree_log_likelihood
+
+    passes = as_passes(concentrations)
+    counts = np.asarray(counts, dtype=np.float64)
+    scales, fitted, statistics, applied = {}, {}, {}, {}
+    for question, (start, end) in zip(schema.questions, schema.question_index_groups, strict=True):
+        alpha, k = passes[..., start:end + 1], counts[:, start:end + 1]
+        asked = k.sum(axis=1) > 0
+        name = question.text
+        if asked.sum() < 2:  # nothing to fit on
+            fitted[name], statistics[name], applied[name], scales[name] = 1.0, 0.0, False, 1.0
+            continue
+        alpha, k = alpha[:, asked], k[asked]
+        group = [(0, end - start)]
+
+        def nll(c: float, alpha: np.ndarray = alpha, k: np.ndarray = k, group: list = group) -> float:
+            return float(-tree_log_likelihood(alpha * c, k, group).sum())
+
+        best = _minimise_log(nll)
+        statistic = 2 * (nll(1.0) - nll(best))
+        fitted[name], statistics[name] = best, float(statistic)
+        applied[name] = bool(statistic > LR_THRESHOLD)
+        scales[name] = best if applied[name] else 1.0
+    return {"kind": "concentration_scale", "scales": scales, "fitted_scales": fitted, "lr_statistic": statistics,
+            "applied": applied}
+
+
+def fit_residual_scale(mean: Any, spread: Any, targets: Any, names: Sequence[str] | None = None) -> dict[str, Any]:
+    """Fit the residual scale ``s`` of each regression target on validation galaxies (Gaussian likelihood
+    of the residuals with standard deviation ``sqrt(spread^2 + s^2)``).
+
+    Args:
+        mean: ``(B, T)`` predictions.
+        spread: ``(B, T)`` Monte Carlo dropout standard deviation (zeros for one pass).
+        targets: ``(B, T)`` true values.
+        names: target names.
+
+    Returns:
+        ``{'kind': 'residual_scale', 'scales': {target: s}, 'applied': True}``.
+    """
+    mean, spread, targets = (np.asarray(x, dtype=np.float64).reshape(len(x), -1) for x in (mean, spread, targets))
+    names = list(names) if names is not None else [f"target_{i}" for i in range(mean.shape[1])]
+    scales = {}
+    for i, name in enumerate(names):
+        r2, v = (targets[:, i] - mean[:, i]) ** 2, spread[:, i] ** 2
+        ok = np.isfinite(r2)
+        r2, v = r2[ok], v[ok]
+        if not len(r2):
+            raise ValueError(f"No validation galaxies with a value for {name!r}: cannot fit its residual scale.")
+        rms = float(np.sqrt(r2.mean())) or 1e-12
+
+        def nll(s: float, r2: np.ndarray = r2, v: np.ndarray = v, rms: float = rms) -> float:
+            var = v + (s * rms) ** 2
+            return float(0.5 * (np.log(var) + r2 / var).sum())
+
+        scales[name] = _minimise_log(nll) * rms
+    return {"kind": "residual_scale", "scales": scales, "applied": True}
+
+
+def regressor_scale(spread: Any, residual_scales: Sequence[float]) -> np.ndarray:
+    """Predictive standard deviation ``sqrt(spread^2 + s^2)``: ``(B, T)``."""
+    spread = np.asarray(spread, dtype=np.float64)
+    return np.sqrt(spread ** 2 + np.asarray(residual_scales, dtype=np.float64)[None, :] ** 2)
+
+
+def apply_correction(samples: Any, correction: dict[str, Any] | None, schema: Any = None) -> np.ndarray:
+    """Apply a fitted classifier or tree correction (a run's ``calibration.json`` ``'correction'``) to
+    predictions ``(B, K)`` or ``(S, B, K)``; returns ``(S, B, K)``. Regressor corrections change no
+    prediction (they give the interval's scale), so the samples come back unchanged, as do None."""
+    passes = as_passes(samples)
+    if not correction or correction.get("kind") == "residual_scale":
+        return passes
+    if correction["kind"] == "temperature":
+        return apply_temperature(passes, float(correction["temperature"]))
+    if correction["kind"] == "concentration_scale":
+        if schema is None:
+            raise ValueError("Applying a tree's concentration scales needs its schema.")
+        scales = [float(correction["scales"].get(q.text, 1.0)) for q in schema.questions]
+        return apply_concentration_scales(passes, schema.question_index_groups, scales)
+    raise ValueError(f"Unknown calibration correction {correction.get('kind')!r}.")
