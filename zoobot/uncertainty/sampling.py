@@ -63,23 +63,29 @@ def head_samples(model: L.LightningModule, features: Any, n_samples: int = 1, se
     _check_model(model)
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}.")
-    x = torch.as_tensor(np.asarray(features), dtype=torch.float32)
+    x = torch.as_tensor(np.array(features, dtype=np.float32, copy=True))
     device = next(model.head.parameters()).device
+    n_outputs = len(model.default_output_names())
     was_training = model.head.training
     model.head.train(n_samples > 1)
-    passes = []
+    # Every pass of every galaxy is one row: each row gets its own dropout mask, so the passes can
+    # go through the head together, in blocks of about batch_size rows.
+    galaxies_per_block = max(1, batch_size // n_samples)
+    blocks = []
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]):
             if seed is not None:
                 torch.manual_seed(seed)
-            for _ in range(n_samples):
-                outputs = [model.outputs_to_predictions(model.head(x[i:i + batch_size].to(device)))
-                           for i in range(0, len(x), batch_size)]
-                joined = torch.cat(outputs) if outputs else torch.zeros((0, len(model.default_output_names())))
-                passes.append(joined.double().cpu().numpy())
+            for i in range(0, len(x), galaxies_per_block):
+                block = x[i:i + galaxies_per_block].to(device)
+                rows = block.repeat(n_samples, 1)  # pass-major: rows [s * b + g]
+                out = model.outputs_to_predictions(model.head(rows))
+                blocks.append(out.reshape(n_samples, len(block), -1).double().cpu())
     finally:
         model.head.train(was_training)
-    return np.stack(passes)
+    if not blocks:
+        return np.zeros((n_samples, 0, n_outputs))
+    return torch.cat(blocks, dim=1).numpy()
 
 
 def mc_samples(model: L.LightningModule, catalog: pd.DataFrame, n_samples: int = 1, seed: int | None = 0,
