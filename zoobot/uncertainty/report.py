@@ -183,16 +183,18 @@ def format_calibration(report: dict[str, Any]) -> str:
     correction = report["correction"]
     lines = [f"Calibration on the {split} split ({report['n_samples']} pass(es) per galaxy):"]
     if task == "classification":
-        lines.append(f"  temperature {correction['fitted_temperature']:.3f} "
-                     f"({'applied' if correction['applied'] else 'not needed: validation is consistent with 1'})")
+        evidence = "significant" if correction["significant"] else "not significant"
+        lines.append(f"  temperature {correction['temperature']:.3f} fitted on validation and applied "
+                     f"(miscalibration on validation alone: {evidence})")
         for name, r in (("before", before), ("after", after)):
             if r:
                 lines.append(f"  {name}: ECE {r['ece']:.3f} (a calibrated model: {r['ece_reference']['mean']:.3f}, "
                              f"95% up to {r['ece_reference']['q95']:.3f}), Brier {r['brier']:.3f}, "
                              f"accuracy {_pct(r['accuracy'])}")
     elif task == "tree":
-        scaled = {q: round(c, 3) for q, c in correction["scales"].items() if correction["applied"][q]}
-        lines.append(f"  concentration scales applied: {scaled or 'none needed'}")
+        scales = ", ".join(f"{q} {c:.3f}{'*' if correction['significant'][q] else ''}"
+                           for q, c in correction["scales"].items())
+        lines.append(f"  concentration scales fitted on validation and applied (* significant there): {scales}")
         for name, r in (("before", before), ("after", after)):
             if r:
                 p90 = r["predictive"]["90"]
