@@ -85,18 +85,83 @@ def tree_metrics(
     """
     per_question: dict[str, float] = {}
     for question in schema.questions:
-        cols = [answer.text for answer in question.answers]
-        counts = predictions[cols].to_numpy(dtype=float)
-        totals = counts.sum(axis=1)
-        asked = totals > 0
+        true, predicted = question_vote_fractions(predictions, question, fraction_suffix)
+        asked = ~np.isnan(true).any(axis=1)
         if not asked.any():
             continue
-        true_fractions = counts[asked] / totals[asked, None]
-        predicted = predictions.loc[asked, [c + fraction_suffix for c in cols]].to_numpy(dtype=float)
-        per_question[question.text] = float(np.abs(predicted - true_fractions).mean())
+        per_question[question.text] = float(np.abs(predicted[asked] - true[asked]).mean())
     values = list(per_question.values())
     return {
         "n": int(len(predictions)),
         "vote_fraction_mae": per_question,
         "mean_vote_fraction_mae": float(np.mean(values)) if values else float("nan"),
     }
+
+
+def vote_fractions(vote_counts: np.ndarray) -> np.ndarray:
+    """The volunteers' vote fractions of one question: each row's counts over the row's total.
+
+    Args:
+        vote_counts: ``(N, n_answers)`` votes per answer of one question.
+
+    Returns:
+        ``(N, n_answers)`` fractions; NaN in rows without a vote (the question was not asked) or with
+        a missing count.
+    """
+    counts = np.asarray(vote_counts, dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.full_like(counts, np.nan), where=totals > 0)
+
+
+def question_vote_fractions(
+    predictions: pd.DataFrame, question: Any, fraction_suffix: str = "_fraction"
+) -> tuple[np.ndarray, np.ndarray]:
+    """One question's true and predicted vote fractions per galaxy.
+
+    Args:
+        predictions: rows with the true vote counts (answer columns) and predicted fractions
+            (answer column + ``fraction_suffix``), as in a tree run's ``predictions.csv``.
+        question: a :class:`zoobot.schemas.Question`.
+        fraction_suffix: suffix of the predicted-fraction columns.
+
+    Returns:
+        ``(true, predicted)``, each ``(N, n_answers)``; ``true`` is NaN where the question was not asked.
+    """
+    cols = [answer.text for answer in question.answers]
+    true = vote_fractions(predictions[cols].to_numpy(dtype=float))
+    predicted = predictions[[c + fraction_suffix for c in cols]].to_numpy(dtype=float)
+    return true, predicted
+
+
+def vote_fraction_errors(
+    predictions: pd.DataFrame, question: Any, fraction_suffix: str = "_fraction"
+) -> np.ndarray:
+    """Per galaxy: the mean absolute error of one question's predicted vote fractions.
+
+    Returns:
+        ``(N,)``; NaN where the question was not asked (no votes).
+    """
+    true, predicted = question_vote_fractions(predictions, question, fraction_suffix)
+    difference = np.abs(predicted - true)
+    asked = (~np.isnan(difference)).sum(axis=1)
+    return np.divide(np.nansum(difference, axis=1), asked, out=np.full(len(predictions), np.nan), where=asked > 0)
+
+
+def vote_fraction_interval_widths(
+    predictions: pd.DataFrame, question: Any, fraction_suffix: str = "_fraction"
+) -> np.ndarray:
+    """Per galaxy: the mean width of one question's 90% vote-fraction intervals (narrow = confident).
+
+    Args:
+        predictions: rows with ``<answer><fraction_suffix>_low`` and ``..._high`` columns, as
+            :class:`zoobot.finetune.FinetuneableZoobotTree` predicts them.
+        question: a :class:`zoobot.schemas.Question`.
+        fraction_suffix: suffix of the predicted-fraction columns.
+
+    Returns:
+        ``(N,)`` mean of ``high - low`` over the question's answers.
+    """
+    cols = [answer.text + fraction_suffix for answer in question.answers]
+    low = predictions[[c + "_low" for c in cols]].to_numpy(dtype=float)
+    high = predictions[[c + "_high" for c in cols]].to_numpy(dtype=float)
+    return (high - low).mean(axis=1)
