@@ -32,6 +32,7 @@ from zoobot.uncertainty import (
     predictive_intervals,
     question_totals,
     regressor_calibration,
+    regressor_intervals,
     regressor_scale,
     tree_calibration,
 )
@@ -261,9 +262,31 @@ def test_the_regressors_residual_scale_makes_its_intervals_hold():
     spread = np.full_like(mean[0], 0.01)  # a dropout spread far smaller than the scatter
     correction = fit_residual_scale(mean[0], spread, targets[0], ["bulge_to_total"])
     assert correction["scales"]["bulge_to_total"] == pytest.approx(0.07, rel=0.1)
+    assert correction["multipliers"]["bulge_to_total"]["90"] == pytest.approx(1.645, rel=0.1)  # Gaussian
     scale = regressor_scale(spread, [correction["scales"]["bulge_to_total"]])
-    report = regressor_calibration(mean[1], scale, targets[1], ["bulge_to_total"])
+    report = regressor_calibration(mean[1], scale, targets[1], ["bulge_to_total"],
+                                   multipliers=correction["multipliers"])
     for level, nominal in (("50", 0.5), ("80", 0.8), ("90", 0.9)):
         assert report["coverage"][level]["all"] == pytest.approx(nominal, abs=0.04)
+    low, high = regressor_intervals(mean[1], spread, correction, ["bulge_to_total"], 0.9)
+    assert ((targets[1] >= low) & (targets[1] <= high)).mean() == pytest.approx(report["coverage"]["90"]["all"])
     spread_only = regressor_calibration(mean[1], spread, targets[1])
     assert spread_only["coverage"]["90"]["all"] < 0.3
+
+
+def test_heavy_tailed_residuals_get_intervals_that_hold_at_every_level():
+    """Many small residuals and a few large ones: a Gaussian of the fitted scale would cover too much
+    at 50% and too little at 90%; the validation multipliers fix each level."""
+    rng = np.random.default_rng(13)
+    mean = rng.uniform(0, 1, (2, 1500, 1))
+    targets = mean + 0.05 * rng.standard_t(2.5, mean.shape)
+    spread = np.zeros_like(mean[0])
+    report = calibrate_predictions("regression", mean[0], targets[0], mean[1], targets[1], names=["t"])
+    gaussian = regressor_calibration(mean[1], regressor_scale(spread, [report["correction"]["scales"]["t"]]),
+                                     targets[1])
+    assert gaussian["coverage"]["50"]["all"] > 0.6
+    after = report["test"]["after"]
+    for level, nominal in (("50", 0.5), ("80", 0.8), ("90", 0.9)):
+        assert after["coverage"][level]["all"] == pytest.approx(nominal, abs=0.035)
+    assert report["test"]["before"] is None  # one pass: no interval without the fit
+    assert "intervals hold" in format_calibration(report)

@@ -29,6 +29,7 @@ from zoobot.uncertainty.corrections import (
     fit_concentration_scales,
     fit_residual_scale,
     fit_temperature,
+    regressor_intervals,
     regressor_scale,
 )
 from zoobot.uncertainty.information import categorical_information, dirichlet_multinomial_information
@@ -78,6 +79,7 @@ __all__ = [
     "predictive_intervals",
     "question_totals",
     "regressor_calibration",
+    "regressor_intervals",
     "regressor_scale",
     "reliability_diagram",
     "summarize_samples",

@@ -11,7 +11,7 @@
 - Classifiers (:func:`classifier_calibration`): a reliability diagram, the expected calibration error
   (ECE) with its finite-sample reference (what a perfectly calibrated model would show from noise
   alone on as many galaxies: labels drawn from the predicted probabilities), Brier score, log loss.
-- Regressors (:func:`regressor_calibration`): coverage of Gaussian predictive intervals.
+- Regressors (:func:`regressor_calibration`): coverage of predictive intervals.
 """
 
 from __future__ import annotations
@@ -258,8 +258,9 @@ def classifier_calibration(probabilities: Any, labels: Any, n_bins: int = 10, n_
 
 
 def regressor_calibration(mean: Any, scale: Any, targets: Any, names: Sequence[str] | None = None,
-                          levels: Sequence[float] = LEVELS) -> dict[str, Any]:
-    """Coverage of Gaussian predictive intervals ``mean ± z * scale`` on held-out galaxies.
+                          levels: Sequence[float] = LEVELS,
+                          multipliers: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
+    """Coverage of predictive intervals ``mean ± m * scale`` on held-out galaxies.
 
     Args:
         mean: ``(B, T)`` predictions.
@@ -268,6 +269,9 @@ def regressor_calibration(mean: Any, scale: Any, targets: Any, names: Sequence[s
         targets: ``(B, T)`` true values.
         names: target names (default ``target_0`` ...).
         levels: interval levels.
+        multipliers: ``{target: {'90': m, ...}}`` from
+            :func:`~zoobot.uncertainty.corrections.fit_residual_scale`; default the Gaussian ``m``
+            (1.64 at 90%).
 
     Returns:
         ``{'n', 'coverage': {level: {'all': c, target: c}}, 'mean_width': {level: {target: w}},
@@ -282,9 +286,11 @@ def regressor_calibration(mean: Any, scale: Any, targets: Any, names: Sequence[s
                               "rmse": {t: float(np.sqrt(np.mean((targets - mean)[:, i] ** 2)))
                                        for i, t in enumerate(names)}}
     for level in levels:
-        half = norm.ppf(0.5 + level / 2) * scale
-        inside = residual <= half
         key = _level_key(level)
+        m = (np.array([multipliers[t][key] for t in names]) if multipliers
+             else np.full(len(names), norm.ppf(0.5 + level / 2)))
+        half = m[None, :] * scale
+        inside = residual <= half
         report["coverage"][key] = {"all": float(inside.mean()),
                                    **{t: float(inside[:, i].mean()) for i, t in enumerate(names)}}
         report["mean_width"][key] = {t: float(2 * half[:, i].mean()) for i, t in enumerate(names)}

@@ -8,8 +8,9 @@ One number per fit, by maximum likelihood on validation galaxies:
   vote fractions stay, the spread around them widens (``c < 1``) or narrows (``c > 1``);
 - regressors: the residual scale ``s``: the predictive standard deviation is
   ``sqrt(spread^2 + s^2)``, the Monte Carlo dropout spread (0 for one pass) plus the scatter the model
-  cannot explain, fitted as a Gaussian likelihood of the validation residuals. A point regressor has
-  no interval of its own, so this one is always fitted.
+  cannot explain, fitted as a Gaussian likelihood of the validation residuals; the interval at each
+  level is a multiple of it taken from the validation residuals (split conformal), since residuals
+  are rarely Gaussian. A point regressor has no interval of its own, so this one is always fitted.
 
 Every fitted value is applied (the maximum-likelihood value; where the model is calibrated it is close
 to 1 and changes little). Each fit also says whether validation showed miscalibration on its own
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from zoobot.uncertainty.intervals import as_passes
+from zoobot.uncertainty.intervals import LEVELS, as_passes
 
 __all__ = [
     "LR_THRESHOLD",
@@ -36,6 +37,7 @@ __all__ = [
     "fit_concentration_scales",
     "fit_residual_scale",
     "regressor_scale",
+    "regressor_intervals",
     "apply_correction",
 ]
 
@@ -136,22 +138,30 @@ def fit_concentration_scales(concentrations: Any, counts: Any, schema: Any) -> d
     return {"kind": "concentration_scale", "scales": scales, "lr_statistic": statistics, "significant": significant}
 
 
-def fit_residual_scale(mean: Any, spread: Any, targets: Any, names: Sequence[str] | None = None) -> dict[str, Any]:
-    """Fit the residual scale ``s`` of each regression target on validation galaxies (Gaussian likelihood
-    of the residuals with standard deviation ``sqrt(spread^2 + s^2)``).
+def fit_residual_scale(mean: Any, spread: Any, targets: Any, names: Sequence[str] | None = None,
+                       levels: Sequence[float] = LEVELS) -> dict[str, Any]:
+    """Fit each regression target's residual scale and interval widths on validation galaxies.
+
+    The scale ``s`` maximises the Gaussian likelihood of the residuals with standard deviation
+    ``sqrt(spread^2 + s^2)``. Residuals of a finetuned regressor are rarely Gaussian (many small, a
+    few large), so the interval at each level is ``mean ± m * sqrt(spread^2 + s^2)`` with ``m`` the
+    validation quantile of ``|residual| / sqrt(spread^2 + s^2)`` at that level, rounded up as split
+    conformal prediction does (``ceil((n + 1) * level) / n``): on new galaxies like the validation
+    ones, the interval holds at least that share.
 
     Args:
         mean: ``(B, T)`` predictions.
         spread: ``(B, T)`` Monte Carlo dropout standard deviation (zeros for one pass).
         targets: ``(B, T)`` true values.
         names: target names.
+        levels: interval levels to fit multipliers for.
 
     Returns:
-        ``{'kind': 'residual_scale', 'scales': {target: s}}``.
+        ``{'kind': 'residual_scale', 'scales': {target: s}, 'multipliers': {target: {'90': m, ...}}}``.
     """
     mean, spread, targets = (np.asarray(x, dtype=np.float64).reshape(len(x), -1) for x in (mean, spread, targets))
     names = list(names) if names is not None else [f"target_{i}" for i in range(mean.shape[1])]
-    scales = {}
+    scales, multipliers = {}, {}
     for i, name in enumerate(names):
         r2, v = (targets[:, i] - mean[:, i]) ** 2, spread[:, i] ** 2
         ok = np.isfinite(r2)
@@ -165,13 +175,39 @@ def fit_residual_scale(mean: Any, spread: Any, targets: Any, names: Sequence[str
             return float(0.5 * (np.log(var) + r2 / var).sum())
 
         scales[name] = _minimise_log(nll) * rms
-    return {"kind": "residual_scale", "scales": scales}
+        standardised = np.sort(np.sqrt(r2 / (v + scales[name] ** 2)))
+        n = len(standardised)
+        multipliers[name] = {f"{level * 100:g}": float(standardised[min(n - 1, int(np.ceil((n + 1) * level)) - 1)])
+                             for level in levels}
+    return {"kind": "residual_scale", "scales": scales, "multipliers": multipliers}
 
 
 def regressor_scale(spread: Any, residual_scales: Sequence[float]) -> np.ndarray:
     """Predictive standard deviation ``sqrt(spread^2 + s^2)``: ``(B, T)``."""
     spread = np.asarray(spread, dtype=np.float64)
     return np.sqrt(spread ** 2 + np.asarray(residual_scales, dtype=np.float64)[None, :] ** 2)
+
+
+def regressor_intervals(mean: Any, spread: Any, correction: dict[str, Any], names: Sequence[str],
+                        level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """A regressor's predictive interval at ``level`` from its fitted correction: ``(low, high)``, each ``(B, T)``.
+
+    Args:
+        mean, spread: ``(B, T)`` mean and Monte Carlo spread of the predictions (spread 0 for one pass).
+        correction: :func:`fit_residual_scale`'s result (a run's ``calibration.json`` ``'correction'``).
+        names: the target names, in column order.
+        level: one of the levels the correction was fitted for.
+    """
+    key = f"{level * 100:g}"
+    scale = regressor_scale(np.asarray(spread, dtype=np.float64).reshape(len(spread), -1),
+                            [correction["scales"][n] for n in names])
+    try:
+        multiplier = np.array([correction["multipliers"][n][key] for n in names])
+    except KeyError as err:
+        raise ValueError(f"The correction has no {key}% interval; it was fitted for "
+                         f"{sorted(next(iter(correction['multipliers'].values())))}.") from err
+    mean = np.asarray(mean, dtype=np.float64).reshape(scale.shape)
+    return mean - multiplier * scale, mean + multiplier * scale
 
 
 def apply_correction(samples: Any, correction: dict[str, Any] | None, schema: Any = None) -> np.ndarray:

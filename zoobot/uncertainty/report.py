@@ -38,8 +38,9 @@ def _report(task: str, samples: np.ndarray, targets: np.ndarray, correction: dic
     if correction is None:  # the interval from the dropout spread alone: only with several passes
         return regressor_calibration(samples.mean(axis=0), spread, targets, names, levels) \
             if samples.shape[0] > 1 else None
-    scales = [correction["scales"][n] for n in names] if names else list(correction["scales"].values())
-    return regressor_calibration(samples.mean(axis=0), regressor_scale(spread, scales), targets, names, levels)
+    names = list(names) if names else list(correction["scales"])
+    scale = regressor_scale(spread, [correction["scales"][n] for n in names])
+    return regressor_calibration(samples.mean(axis=0), scale, targets, names, levels, correction["multipliers"])
 
 
 def calibrate_predictions(
@@ -82,7 +83,7 @@ def calibrate_predictions(
             raise ValueError("A tree's calibration needs its schema.")
         correction = fit_concentration_scales(val, val_targets, schema)
     elif task == "regression":
-        correction = fit_residual_scale(val.mean(axis=0), val.std(axis=0), val_targets, names)
+        correction = fit_residual_scale(val.mean(axis=0), val.std(axis=0), val_targets, names, levels)
         names = list(correction["scales"])
     else:
         raise ValueError(f"task must be 'classification', 'regression' or 'tree', not {task!r}.")
