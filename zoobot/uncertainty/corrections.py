@@ -1,6 +1,8 @@
 """Corrections for miscalibrated uncertainties, fitted on the validation split, and how to apply them.
 
-One number per fit, by maximum likelihood on validation galaxies:
+One number per fit, by maximum likelihood on validation galaxies (for a temperature or a concentration
+scale, with a weak prior that keeps a value the validation galaxies hardly constrain near 1,
+:data:`PRIOR_LOG_SD`):
 
 - classifiers: a temperature ``T`` (Guo et al. 2017): probabilities become ``softmax(log p / T)``
   (``T > 1`` softens an overconfident model, ``T < 1`` sharpens an underconfident one);
@@ -12,10 +14,10 @@ One number per fit, by maximum likelihood on validation galaxies:
   level is a multiple of it taken from the validation residuals (split conformal), since residuals
   are rarely Gaussian. A point regressor has no interval of its own, so this one is always fitted.
 
-Every fitted value is applied (the maximum-likelihood value; where the model is calibrated it is close
-to 1 and changes little). Each fit also says whether validation showed miscalibration on its own
-evidence: a likelihood-ratio test of the fitted value against 1, one parameter at 5% (statistic >
-3.84, ``'significant'``). With a few hundred validation galaxies that test can miss a miscalibration
+Every fitted value is applied (where the model is calibrated it is close to 1 and changes little).
+Each fit also says whether validation showed miscalibration on its own evidence: a likelihood-ratio
+test of the maximum-likelihood value against 1, one parameter at 5% (statistic > 3.84,
+``'significant'``). With a few hundred validation galaxies that test can miss a miscalibration
 that still matters on the test split (e.g. an underconfident classifier with ECE 0.08), which is why
 the correction does not wait for it.
 """
@@ -31,6 +33,7 @@ from zoobot.uncertainty.intervals import LEVELS, as_passes
 
 __all__ = [
     "LR_THRESHOLD",
+    "PRIOR_LOG_SD",
     "apply_temperature",
     "fit_temperature",
     "apply_concentration_scales",
@@ -44,15 +47,23 @@ __all__ = [
 LR_THRESHOLD = 3.841
 """Likelihood-ratio statistic above which validation shows miscalibration on its own (chi-squared, 1 dof, 5%)."""
 
+PRIOR_LOG_SD = 1.0
+"""Standard deviation of the prior on the log of a temperature or concentration scale: a correction by a
+factor ``e`` is one standard deviation. It keeps a scale that the validation galaxies hardly constrain
+(a question few of them were asked) near 1, and hardly moves one they do constrain."""
+
 _LOG_BOUNDS = (np.log(1e-3), np.log(1e3))
 
 
-def _minimise_log(objective: Any) -> float:
-    """The ``x`` in ``_LOG_BOUNDS`` minimising ``objective(exp(x))``, returned as ``exp(x)``."""
+def _minimise_log(objective: Any, prior: bool = True) -> float:
+    """The ``x`` in ``_LOG_BOUNDS`` minimising ``objective(exp(x))`` (a negative log-likelihood) plus, with
+    ``prior``, ``x^2 / (2 PRIOR_LOG_SD^2)``; returned as ``exp(x)``."""
     from scipy.optimize import minimize_scalar
 
-    result = minimize_scalar(lambda x: objective(float(np.exp(x))), bounds=_LOG_BOUNDS, method="bounded",
-                             options={"xatol": 1e-6})
+    def total(x: float) -> float:
+        return objective(float(np.exp(x))) + (0.5 * (x / PRIOR_LOG_SD) ** 2 if prior else 0.0)
+
+    result = minimize_scalar(total, bounds=_LOG_BOUNDS, method="bounded", options={"xatol": 1e-6})
     return float(np.exp(result.x))
 
 
@@ -85,7 +96,8 @@ def fit_temperature(probabilities: Any, labels: Any) -> dict[str, Any]:
     if not len(y):
         raise ValueError("No validation galaxies to fit a temperature on.")
     fitted = _minimise_log(lambda t: _classifier_nll(p, y, t))
-    statistic = 2 * (_classifier_nll(p, y, 1.0) - _classifier_nll(p, y, fitted))
+    best = _minimise_log(lambda t: _classifier_nll(p, y, t), prior=False)  # the test compares the plain maximum
+    statistic = 2 * (_classifier_nll(p, y, 1.0) - _classifier_nll(p, y, best))
     return {"kind": "temperature", "temperature": fitted, "lr_statistic": float(statistic),
             "significant": bool(statistic > LR_THRESHOLD)}
 
@@ -133,7 +145,7 @@ def fit_concentration_scales(concentrations: Any, counts: Any, schema: Any) -> d
             return float(-tree_log_likelihood(alpha * c, k, group).sum())
 
         scales[name] = _minimise_log(nll)
-        statistics[name] = float(2 * (nll(1.0) - nll(scales[name])))
+        statistics[name] = float(2 * (nll(1.0) - nll(_minimise_log(nll, prior=False))))
         significant[name] = bool(statistics[name] > LR_THRESHOLD)
     return {"kind": "concentration_scale", "scales": scales, "lr_statistic": statistics, "significant": significant}
 
@@ -174,7 +186,7 @@ def fit_residual_scale(mean: Any, spread: Any, targets: Any, names: Sequence[str
             var = v + (s * rms) ** 2
             return float(0.5 * (np.log(var) + r2 / var).sum())
 
-        scales[name] = _minimise_log(nll) * rms
+        scales[name] = _minimise_log(nll, prior=False) * rms
         standardised = np.sort(np.sqrt(r2 / (v + scales[name] ** 2)))
         n = len(standardised)
         multipliers[name] = {f"{level * 100:g}": float(standardised[min(n - 1, int(np.ceil((n + 1) * level)) - 1)])
