@@ -71,6 +71,22 @@ def summary_row(task: str, epochs: int, n_samples: int, report: dict) -> dict:
     return row
 
 
+def compact(report: dict) -> dict:
+    """The report without the validation split, and trees' breakdowns only at 90% (keeps the JSON small)."""
+    out = {k: v for k, v in report.items() if k != "validation"}
+    if report["task"] == "tree" and report.get("test"):
+        out["test"] = {}
+        for when, part in report["test"].items():
+            part = dict(part)
+            for kind in ("predictive", "latent"):
+                if kind in part:
+                    part[kind] = {level: (cell if level == "90" else
+                                          {k: v for k, v in cell.items() if k not in ("per_question", "by_volunteers")})
+                                  for level, cell in part[kind].items()}
+            out["test"][when] = part
+    return out
+
+
 def markdown(rows: list[dict]) -> str:
     """The results as a Markdown table."""
     def pct(x: float | None) -> str:
@@ -140,7 +156,7 @@ def main() -> None:
                 status, train_s = run_finetune(config, accelerator="cpu").status, round(time.time() - t0, 1)
             for passes in args.passes:
                 report = calibrate_run(run_dir, n_samples=passes, accelerator="cpu", write=passes == args.passes[0])
-                reports[f"{task}-{epochs}-{passes}"] = report
+                reports[f"{task}-{epochs}-{passes}"] = compact(report)
                 row = summary_row(task, epochs, passes, report)
                 metrics = folder.read_metrics()
                 row.update(train_s=train_s, status=status, epochs_run=0 if metrics is None else len(metrics))
