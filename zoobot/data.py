@@ -82,6 +82,9 @@ class GalaxyDataset(Dataset):
         transform: ``uint8 (C, H, W) -> float32`` callable; default: :func:`get_transforms` (eval).
         input_size: side (or ``(H, W)``, ``(C, H, W)``) for the default transform and JPEG draft decoding.
         channels: 1 (greyscale) or 3 (colour).
+        pil_images: hand ``transform`` each image as a PIL image (mode ``'RGB'`` or ``'L'``, fully
+            decoded), as galaxy-datasets does for Zoobot's transforms, instead of a ``uint8 (C, H, W)``
+            tensor; a PIL image or ``uint8`` tensor it returns is scaled to float32 [0, 1].
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class GalaxyDataset(Dataset):
         transform: Transform | None = None,
         input_size: Size = 224,
         channels: int = 3,
+        pil_images: bool = False,
     ) -> None:
         for col in ("id_str", "file_loc"):
             if col not in catalog.columns:
@@ -101,6 +105,7 @@ class GalaxyDataset(Dataset):
         self.label_cols = list(label_cols) if label_cols else None
         self.labels = _labels_array(catalog, self.label_cols) if self.label_cols else None
         self.channels = channels
+        self.pil_images = pil_images
         self.draft_size = max(height_width(input_size))
         self.transform = transform or get_transforms(input_size, channels)
 
@@ -108,12 +113,27 @@ class GalaxyDataset(Dataset):
         return len(self.id_strs)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        pixels = load_image(self.file_locs[index], channels=self.channels, size=self.draft_size)
-        image = torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
-        item: dict[str, Any] = {"image": self.transform(image), "id_str": self.id_strs[index]}
+        if self.pil_images:
+            from PIL import Image
+
+            pixels = load_image(self.file_locs[index], channels=self.channels)
+            image = _float_image(self.transform(Image.fromarray(pixels[..., 0] if self.channels == 1 else pixels)))
+        else:
+            pixels = load_image(self.file_locs[index], channels=self.channels, size=self.draft_size)
+            image = self.transform(torch.from_numpy(pixels).permute(2, 0, 1).contiguous())
+        item: dict[str, Any] = {"image": image, "id_str": self.id_strs[index]}
         if self.labels is not None:
             item.update(_label_items(self.labels[index], self.label_cols))
         return item
+
+
+def _float_image(image: Any) -> torch.Tensor:
+    """A transform's output as a float tensor: PIL images and ``uint8`` tensors are scaled to [0, 1]."""
+    if not isinstance(image, torch.Tensor):
+        from torchvision.transforms.v2 import functional
+
+        image = functional.pil_to_tensor(image) if hasattr(image, "getbands") else torch.as_tensor(image)
+    return image.float() / 255.0 if image.dtype == torch.uint8 else image
 
 
 class FeatureDataset(Dataset):
