@@ -1,7 +1,7 @@
 """Test-set metrics computed from a predictions table, for reports and the app's Results tab.
 
-These work on the columns that :func:`zoobot.runs.run_finetune` writes into ``predictions.csv``,
-so a finished run can be re-evaluated without loading the model.
+These work on the columns that :func:`zoobot.runs.run_finetune` writes into ``predictions.csv``
+(see :mod:`zoobot.prediction_table`), so a finished run can be re-evaluated without loading the model.
 """
 
 from __future__ import annotations
@@ -68,17 +68,19 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
 
 
 def tree_metrics(
-    predictions: pd.DataFrame, schema: Any, fraction_suffix: str = "_fraction"
+    predictions: pd.DataFrame, schema: Any, fraction_suffix: str = "_fraction", count_prefix: str = ""
 ) -> dict[str, Any]:
     """Mean absolute error of predicted vote fractions, per question.
 
     Only galaxies where a question was asked (at least one vote) count for that question.
 
     Args:
-        predictions: rows with the true vote counts (answer columns) and predicted fractions
-            (answer column + ``fraction_suffix``).
+        predictions: rows with the true vote counts (``count_prefix`` + answer column) and predicted
+            fractions (answer column + ``fraction_suffix``).
         schema: the decision tree.
         fraction_suffix: suffix of the predicted-fraction columns.
+        count_prefix: prefix of the vote-count columns: ``'catalog_'`` in a run's ``predictions.csv``,
+            whose bare answer columns hold the predicted concentrations.
 
     Returns:
         ``{'vote_fraction_mae': {question: mae}, 'mean_vote_fraction_mae': float, 'n'}``.
@@ -86,7 +88,7 @@ def tree_metrics(
     per_question: dict[str, float] = {}
     for question in schema.questions:
         cols = [answer.text for answer in question.answers]
-        counts = predictions[cols].to_numpy(dtype=float)
+        counts = predictions[[count_prefix + c for c in cols]].to_numpy(dtype=float)
         totals = counts.sum(axis=1)
         asked = totals > 0
         if not asked.any():
