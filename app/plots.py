@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import math
 import textwrap
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -211,7 +212,8 @@ def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: 
     high = [float(row.get(interval_column(row, a, "high"), np.nan)) for a in answers]
     fig.add_trace(go.Scatter(
         x=middle, y=list(answers), mode="markers", name="predicted",
-        error_x=dict(type="data", symmetric=False, array=np.subtract(high, middle), arrayminus=np.subtract(middle, low)),
+        error_x=dict(type="data", symmetric=False, array=np.subtract(high, middle),
+                     arrayminus=np.subtract(middle, low)),
     ))
     if true_fractions is not None:
         fig.add_trace(go.Scatter(x=list(true_fractions), y=list(answers), mode="markers", name="volunteers",
@@ -274,7 +276,7 @@ def umap_scatter(points: pd.DataFrame, colour: str | None, highlight: Sequence[s
     hover = "%{text}<extra></extra>"
     if colour and colour in points:
         values = points[colour]
-        labels = [f"{i}<br>{colour}: {v}" for i, v in zip(points["id_str"], values)]
+        labels = [f"{i}<br>{colour}: {v}" for i, v in zip(points["id_str"], values, strict=True)]
         if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
             fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers", text=labels,
                                        hovertemplate=hover, showlegend=False,
@@ -285,7 +287,8 @@ def umap_scatter(points: pd.DataFrame, colour: str | None, highlight: Sequence[s
                 mask = values.astype(str) == value
                 fig.add_trace(go.Scattergl(x=points.loc[mask, "umap_x"], y=points.loc[mask, "umap_y"],
                                            mode="markers", name=value, marker=dict(size=6),
-                                           text=[t for t, m in zip(labels, mask) if m], hovertemplate=hover))
+                                           text=[t for t, m in zip(labels, mask, strict=True) if m],
+                                           hovertemplate=hover))
     else:
         fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers", text=points["id_str"],
                                    hovertemplate=hover, marker=dict(size=6), showlegend=False))

@@ -26,6 +26,7 @@ __all__ = [
     "INTERVAL_WIDTH",
     "expected_fractions",
     "interval_columns",
+    "interval_column_names",
     "proportion_asked",
     "summary_columns",
 ]
@@ -58,6 +59,12 @@ def expected_fractions(concentrations: Any, schema: Any) -> np.ndarray:
     return fractions.mean(axis=2)
 
 
+def interval_column_names(label_col: str, width: float = INTERVAL_WIDTH) -> tuple[str, str]:
+    """The names of one answer's interval columns, e.g. ``('<answer>_90pc-lower', '<answer>_90pc-upper')``."""
+    percent = f"{round(width * 100):d}pc"
+    return f"{label_col}_{percent}-lower", f"{label_col}_{percent}-upper"
+
+
 def interval_columns(concentrations: Any, schema: Any, label_cols: Sequence[str] | None = None,
                      width: float = INTERVAL_WIDTH) -> dict[str, np.ndarray]:
     """The interval columns of every answer: all lower edges, then all upper edges (float64).
@@ -85,9 +92,9 @@ def interval_columns(concentrations: Any, schema: Any, label_cols: Sequence[str]
     marginal = beta(a=values, b=rest)
     lower = np.median(marginal.ppf(0.5 - width / 2), axis=2)
     upper = np.median(marginal.ppf(0.5 + width / 2), axis=2)
-    percent = f"{round(width * 100):d}pc"
-    return {**{f"{c}_{percent}-lower": lower[:, k] for k, c in enumerate(cols)},
-            **{f"{c}_{percent}-upper": upper[:, k] for k, c in enumerate(cols)}}
+    names = [interval_column_names(c, width) for c in cols]
+    return {**{names[k][0]: lower[:, k] for k in range(len(cols))},
+            **{names[k][1]: upper[:, k] for k in range(len(cols))}}
 
 
 def proportion_asked(fractions: Any, schema: Any) -> np.ndarray:
