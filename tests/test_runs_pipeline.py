@@ -39,6 +39,8 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     assert result.status == "finished"
     assert RunFolder(run_dir).read_progress()["status"] == "finished"
     assert RunConfig.from_yaml(run_dir / "config.yaml").label_cols == label_cols
+    # the normalisation the encoder's images got: none (pixels in [0, 1]), as Zoobot's
+    assert RunConfig.from_yaml(run_dir / "config.yaml").normalisation == {"mean": [0.0] * 3, "std": [1.0] * 3}
     metrics = pd.read_csv(run_dir / "metrics.csv")
     assert list(metrics["epoch"]) == [0, 1] and metrics["val_loss"].notna().all()
     # every epoch's own train metrics, as Lightning's log has them (not the epoch before's)

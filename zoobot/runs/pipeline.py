@@ -181,6 +181,8 @@ def _run_finetune(
     L.seed_everything(config.seed, workers=True, verbose=False)
     folder.write_progress(stage="loading the encoder")
     model = build_model(config, n_classes)
+    config.normalisation = {"mean": list(model.card.mean), "std": list(model.card.std)}
+    folder.write_config(config)
     datamodule = CatalogDataModule(
         label_cols=config.label_cols, catalog=catalog, train_fraction=config.train_fraction,
         val_fraction=config.val_fraction, test_fraction=config.test_fraction,
