@@ -16,6 +16,14 @@ from zoobot import _install
 PACKAGE = Path(zoobot.__file__).parent
 
 
+@pytest.fixture(autouse=True)
+def fresh_check():
+    """check_install runs once per folder and process: forget the runs of import time and other tests."""
+    _install.check_install.cache_clear()
+    yield
+    _install.check_install.cache_clear()
+
+
 class FakeZoobot:
     """What importlib.metadata gives for an installed Zoobot distribution."""
 
@@ -63,3 +71,20 @@ def test_import_zoobot_fails_clearly_on_a_mixed_install(tmp_path):
                             cwd=tmp_path, timeout=60)
     assert result.returncode != 0
     assert "MixedInstallError" in result.stderr and "both install a package named zoobot" in result.stderr
+
+
+def test_zoobot_installed_after_this_package_is_caught_by_zoobot_encoders(tmp_path):
+    """Zoobot installed second replaces zoobot/__init__.py with its own empty one: the check runs later."""
+    import shutil
+
+    shutil.copytree(PACKAGE, tmp_path / "zoobot", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "zoobot" / "__init__.py").write_text("")  # real Zoobot's
+    info = tmp_path / "zoobot-2.9.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoobot\nVersion: 2.9.0\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    check = "import zoobot; print('imported'); import zoobot.encoders"
+    result = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, cwd=tmp_path,
+                            timeout=120)
+    assert result.stdout.strip() == "imported" and result.returncode != 0
+    assert "MixedInstallError" in result.stderr and "files are mixed" in result.stderr

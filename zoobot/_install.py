@@ -3,11 +3,14 @@
 Both install a top-level package named ``zoobot`` (this one from the ``zoobot-app`` distribution, Zoobot
 from ``zoobot``). pip installs the second over the first into the same ``zoobot/`` folder, leaving a mix of
 both that neither works from; uninstalling either then deletes files the other needs. Run at
-``import zoobot``: only ``importlib.metadata`` (no third-party imports), a few file-system lookups.
+``import zoobot``, and again (once per process) when ``zoobot.encoders`` is imported, because Zoobot
+installed after this package replaces ``zoobot/__init__.py`` with its own (empty) one. Only
+``importlib.metadata`` (no third-party imports) and a few file-system lookups.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from importlib import metadata
 from pathlib import Path
@@ -33,8 +36,11 @@ class MixedInstallError(ImportError):
     """Zoobot 2.x and this package share one ``zoobot`` folder."""
 
 
+@functools.cache
 def check_install(package_dir: str | Path) -> None:
     """Refuse a ``zoobot`` folder that real Zoobot's files share; warn when real Zoobot is installed elsewhere.
+
+    Runs once per folder and process (a refusal is raised again on every call).
 
     Args:
         package_dir: this package's folder (``zoobot/``).

@@ -24,6 +24,9 @@ swapped into every encoder built here). Layer-wise learning-rate decay lives wit
 :mod:`zoobot.finetune.layer_decay`.
 """
 
+from pathlib import Path as _Path
+
+from zoobot._install import check_install as _check_install
 from zoobot.encoders.cards import (
     DEMO_DESCRIPTION,
     HUB_PREFIXES,
@@ -63,3 +66,6 @@ __all__ = [
     "save_encoder",
     "zoobot_normalisation",
 ]
+
+# Zoobot 2.x installed after this package replaces zoobot/__init__.py (and its check): check here too.
+_check_install(_Path(__file__).parent.parent)
