@@ -43,16 +43,18 @@ class _StateDictUnpickler(pickle.Unpickler):
         return _Anything if module.startswith("zoobot.") else super().find_class(module, name)
 
 
-def zoobot_state_dict(version: str, task: str) -> dict[str, torch.Tensor]:
-    """The weights of a checkpoint real Zoobot wrote, head keys in this project's naming."""
+def zoobot_state_dict(version: str, task: str, own_keys) -> dict[str, torch.Tensor]:
+    """The weights of a checkpoint real Zoobot wrote, head keys renamed where this model names them otherwise
+    (``head.linear.*`` / ``head.1.0.*`` -> ``head.1.*``)."""
     pickle_module = types.SimpleNamespace(Unpickler=_StateDictUnpickler, load=pickle.load, __name__="pickle")
     checkpoint = torch.load(FIXTURES / version / "checkpoints" / f"{task}.ckpt", map_location="cpu",
                             weights_only=False, pickle_module=pickle_module)
     renames = {"head.linear.": "head.1.", "head.1.0.": "head.1."}
     state = {}
     for key, value in checkpoint["state_dict"].items():
-        for old, new in renames.items():
-            key = key.replace(old, new) if key.startswith(old) else key
+        if key not in own_keys:
+            for old, new in renames.items():
+                key = new + key.removeprefix(old) if key.startswith(old) else key
         state[key] = value
     return state
 
@@ -74,7 +76,7 @@ def zoobot_model(version: str, task: str):
         tree = manifest(version)["tree_schema"]
         model = FinetuneableZoobotTree(schema=Schema(tree["question_answer_pairs"], tree["dependencies"]),
                                        encoder=encoder)
-    model.load_state_dict(zoobot_state_dict(version, task))
+    model.load_state_dict(zoobot_state_dict(version, task, set(model.state_dict())))
     return model.eval()
 
 
