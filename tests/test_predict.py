@@ -127,3 +127,21 @@ def test_plain_encoder_is_pointed_to_representations(make_catalog):
     encoder, _ = load_encoder(ENCODER)
     with pytest.raises(ValueError, match="get_representations"):
         _predict(catalog, encoder)
+
+
+def test_inference_transform_gets_a_pil_image_as_in_zoobot(make_catalog):
+    from PIL import Image
+
+    catalog = make_catalog(n=4, size=32, task="classification")
+    model = FinetuneableZoobotClassifier(num_classes=2, name=ENCODER).eval()
+    seen = []
+
+    def transform(image):
+        seen.append((type(image), image.mode, image.size))
+        return image  # a PIL image back: scaled to [0, 1] for the encoder
+
+    table = _predict(catalog, model, inference_transform=transform)
+    assert seen and all(kind is not None and issubclass(kind, Image.Image) for kind, _, _ in seen)
+    assert {(mode, size) for _, mode, size in seen} == {("RGB", (32, 32))}
+    default = _predict(catalog, model)  # the encoder's own transform at the images' size: the same numbers
+    np.testing.assert_allclose(table[["label_0", "label_1"]], default[["label_0", "label_1"]], atol=1e-5)
