@@ -35,14 +35,15 @@ def zoobot_table(block: Mapping[str, Any], id_str: Sequence[str] | None,
     if repeated or ID_COLUMN in block:
         raise ValueError(f"Prediction column name(s) {repeated or [ID_COLUMN]} would appear twice in the predictions "
                          f"table; give other names (label_cols) for the model's outputs.")
-    table = pd.DataFrame(dict(block))
+    columns: dict[str, Any] = dict(block)
     if id_str is not None:
-        if len(id_str) != len(table):
-            raise ValueError(f"Got {len(id_str)} id_str for {len(table)} predictions.")
-        table[ID_COLUMN] = [str(i) for i in id_str]
-    for name, values in (extras or {}).items():
-        table[name] = values
-    return table
+        n_rows = len(next(iter(block.values()))) if block else 0
+        if len(id_str) != n_rows:
+            raise ValueError(f"Got {len(id_str)} id_str for {n_rows} predictions.")
+        columns[ID_COLUMN] = [str(i) for i in id_str]
+    columns.update(extras or {})
+    # One construction, not a column at a time: a tree's table has hundreds of columns.
+    return pd.DataFrame(columns)
 
 
 def zoobot_columns(table: pd.DataFrame) -> list[str]:
