@@ -28,7 +28,7 @@ class FakeZoobot:
     """What importlib.metadata gives for an installed Zoobot distribution."""
 
     def __init__(self, site: Path):
-        self.metadata = {"Name": "zoobot", "Version": "2.9.0"}
+        self.version = "2.9.0"
         self.site = site
 
     def locate_file(self, path: str) -> Path:

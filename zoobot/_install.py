@@ -52,7 +52,7 @@ def check_install(package_dir: str | Path) -> None:
         other = metadata.distribution(ZOOBOT_DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return
-    version = other.metadata.get("Version", "?")
+    version = other.version
     here = Path(package_dir).resolve()
     theirs = Path(str(other.locate_file("zoobot"))).resolve()
     if theirs == here:

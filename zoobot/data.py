@@ -117,13 +117,14 @@ class GalaxyDataset(Dataset):
             from PIL import Image
 
             pixels = load_image(self.file_locs[index], channels=self.channels)
-            image = _float_image(self.transform(Image.fromarray(pixels[..., 0] if self.channels == 1 else pixels)))
+            pil: Any = Image.fromarray(pixels[..., 0] if self.channels == 1 else pixels)
+            image = _float_image(self.transform(pil))
         else:
             pixels = load_image(self.file_locs[index], channels=self.channels, size=self.draft_size)
             image = self.transform(torch.from_numpy(pixels).permute(2, 0, 1).contiguous())
         item: dict[str, Any] = {"image": image, "id_str": self.id_strs[index]}
         if self.labels is not None:
-            item.update(_label_items(self.labels[index], self.label_cols))
+            item.update(_label_items(self.labels[index], self.label_cols or []))
         return item
 
 
