@@ -26,8 +26,8 @@ from zoobot.uncertainty import (
     fit_residual_scale,
     fit_temperature,
     format_calibration,
+    fraction_interval_columns,
     interval_column,
-    interval_columns,
     latent_intervals,
     predictive_intervals,
     question_totals,
@@ -99,14 +99,20 @@ def test_levels_outside_0_1_are_refused():
 def test_interval_columns_say_which_interval_they_are():
     schema = get_schema("decals_dr5")
     c = np.full((3, len(schema.label_cols)), 4.0)
-    table = interval_columns(c, schema, n_volunteers=np.full((3, len(schema.questions)), 10), levels=(0.5, 0.9))
+    table = fraction_interval_columns(c, schema, n_volunteers=np.full((3, len(schema.questions)), 10),
+                                      levels=(0.5, 0.9))
     answer = schema.label_cols[0]
-    assert interval_column(answer, "predictive", 0.9, "low") == f"{answer}_fraction_predictive_90_low"
+    assert interval_column(answer, "predictive", 0.9, "lower") == f"{answer}_predictive-90pc-lower"
     for kind in ("latent", "predictive"):
         for level in ("50", "90"):
-            assert f"{answer}_fraction_{kind}_{level}_high" in table.columns
+            assert f"{answer}_{kind}-{level}pc-upper" in table.columns
     assert len(table.columns) == len(schema.label_cols) * 2 * 2 * 2
-    assert not any("predictive" in c for c in interval_columns(c, schema).columns)
+    assert not any("predictive" in c for c in fraction_interval_columns(c, schema).columns)
+    # one pass: the latent interval is Zoobot's <answer>_90pc-lower / -upper
+    from zoobot.tree_summary import interval_columns as zoobot_intervals
+
+    zoobot = zoobot_intervals(c, schema)
+    np.testing.assert_allclose(table[f"{answer}_latent-90pc-lower"], zoobot[f"{answer}_90pc-lower"])
 
 
 def test_categorical_information_is_zero_when_passes_agree_and_positive_when_they_disagree():

@@ -18,23 +18,12 @@ import numpy as np
 import pandas as pd
 
 from zoobot.uncertainty.acquisition import STRATEGIES, Strategy, acquisition_scores
+from zoobot.uncertainty.columns import model_task
 
 if TYPE_CHECKING:
     import lightning as L
 
 __all__ = ["STRATEGIES", "model_task", "unlabelled_rows", "suggest_galaxies", "prediction_summary"]
-
-
-def model_task(model: Any) -> str:
-    """``'classification'``, ``'regression'`` or ``'tree'`` for a finetuned model."""
-    from zoobot.finetune import FinetuneableZoobotClassifier, FinetuneableZoobotRegressor, FinetuneableZoobotTree
-
-    for cls, task in ((FinetuneableZoobotTree, "tree"), (FinetuneableZoobotClassifier, "classification"),
-                      (FinetuneableZoobotRegressor, "regression")):
-        if isinstance(model, cls):
-            return task
-    raise ValueError(f"{type(model).__name__} is not a finetuned model; pass a FinetuneableZoobotClassifier, "
-                     "Regressor or Tree, or a run folder.")
 
 
 def unlabelled_rows(catalog: pd.DataFrame, label_cols: list[str]) -> np.ndarray:

@@ -36,13 +36,13 @@ from zoobot.uncertainty.information import categorical_information, dirichlet_mu
 from zoobot.uncertainty.intervals import (
     LEVELS,
     catalog_volunteer_counts,
+    fraction_interval_columns,
     interval_column,
-    interval_columns,
     latent_intervals,
     predictive_intervals,
     question_totals,
 )
-from zoobot.uncertainty.report import calibrate_predictions, calibrate_run, format_calibration
+from zoobot.uncertainty.report import calibrate_model, calibrate_predictions, calibrate_run, format_calibration
 from zoobot.uncertainty.sampling import (
     encoder_features,
     ensemble_samples,
@@ -56,6 +56,7 @@ __all__ = [
     "STRATEGIES",
     "acquisition_scores",
     "apply_correction",
+    "calibrate_model",
     "calibrate_predictions",
     "calibrate_run",
     "catalog_volunteer_counts",
@@ -73,7 +74,7 @@ __all__ = [
     "format_calibration",
     "head_samples",
     "interval_column",
-    "interval_columns",
+    "fraction_interval_columns",
     "latent_intervals",
     "mc_samples",
     "predictive_intervals",

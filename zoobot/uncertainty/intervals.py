@@ -3,10 +3,10 @@
 A tree model predicts, per galaxy and question, Dirichlet concentrations ``a`` (one per answer, total
 ``A``). From them:
 
-- the **latent** interval (``<answer>_fraction_latent_90_low`` / ``_high``): where the fraction of
+- the **latent** interval (``<answer>_latent-90pc-lower`` / ``-upper``): where the fraction of
   *many* volunteers would lie, i.e. the answer's underlying probability. It is a central interval of
   the Dirichlet's marginal ``Beta(a_i, A - a_i)``; it never reaches exactly 0 or 1.
-- the **predictive** interval (``<answer>_fraction_predictive_90_low`` / ``_high``): what fraction of
+- the **predictive** interval (``<answer>_predictive-90pc-lower`` / ``-upper``): what fraction of
   ``N`` volunteers would give the answer. The count follows the Dirichlet-multinomial's marginal, a
   ``BetaBinomial(N, a_i, A - a_i)``; the interval is ``[k_low / N, k_high / N]`` with ``k_low``,
   ``k_high`` its central quantiles, so it can reach 0 and 1. It is what to compare an observed vote
@@ -39,7 +39,7 @@ __all__ = [
     "question_totals",
     "catalog_volunteer_counts",
     "per_answer_volunteers",
-    "interval_columns",
+    "fraction_interval_columns",
 ]
 
 LEVELS: tuple[float, ...] = (0.5, 0.8, 0.9)
@@ -245,14 +245,15 @@ def catalog_volunteer_counts(catalog: pd.DataFrame, schema: Schema) -> np.ndarra
     return np.where(np.isfinite(totals), np.round(totals), 0).astype(np.int64)
 
 
-def interval_column(answer: str, kind: IntervalKind, level: float, end: Literal["low", "high"]) -> str:
-    """Column name of an interval end: ``<answer>_fraction_<kind>_<percent>_<end>``, e.g.
-    ``smooth-or-featured-dr5_smooth_fraction_predictive_90_low``."""
-    return f"{answer}_fraction_{kind}_{_check_level(level) * 100:g}_{end}"
+def interval_column(answer: str, kind: IntervalKind, level: float, end: Literal["lower", "upper"]) -> str:
+    """Column name of an interval end, in the style of Zoobot's ``<answer>_90pc-lower``:
+    ``<answer>_<kind>-<percent>pc-<end>``, e.g. ``smooth-or-featured-dr5_smooth_predictive-90pc-lower``."""
+    return f"{answer}_{kind}-{_check_level(level) * 100:g}pc-{end}"
 
 
-def interval_columns(concentrations: Any, schema: Schema, n_volunteers: Any = None,
-                     levels: Sequence[float] = (0.9,), names: Sequence[str] | None = None) -> pd.DataFrame:
+def fraction_interval_columns(concentrations: Any, schema: Schema, n_volunteers: Any = None,
+                              levels: Sequence[float] = (0.9,), names: Sequence[str] | None = None,
+                              latent: bool = True) -> pd.DataFrame:
     """Latent and (where ``n_volunteers`` is given) predictive interval columns for every answer.
 
     Args:
@@ -262,10 +263,12 @@ def interval_columns(concentrations: Any, schema: Schema, n_volunteers: Any = No
             :func:`predictive_intervals`), or None to leave the predictive columns out.
         levels: interval levels, e.g. ``(0.5, 0.8, 0.9)``.
         names: answer names for the columns (default ``schema.label_cols``).
+        latent: include the latent intervals.
 
     Returns:
-        Per answer and level: ``<answer>_fraction_latent_<p>_low/high`` then
-        ``<answer>_fraction_predictive_<p>_low/high``.
+        Per level: every answer's ``<answer>_latent-<p>pc-lower``, then every ``-upper``, then the same
+        for ``<answer>_predictive-<p>pc-...``. For one pass the latent columns equal
+        Zoobot's ``<answer>_90pc-lower`` / ``-upper`` (:mod:`zoobot.tree_summary`).
     """
     names = list(names) if names is not None else list(schema.label_cols)
     groups = [tuple(g) for g in schema.question_index_groups]
@@ -274,11 +277,11 @@ def interval_columns(concentrations: Any, schema: Schema, n_volunteers: Any = No
         raise ValueError(f"Got {len(names)} answer names for {passes.shape[-1]} outputs.")
     out: dict[str, np.ndarray] = {}
     for level in levels:
-        ends = {"latent": latent_intervals(passes, groups, level)}
+        ends = {"latent": latent_intervals(passes, groups, level)} if latent else {}
         if n_volunteers is not None:
             ends["predictive"] = predictive_intervals(passes, groups, n_volunteers, level)
-        for kind, (low, high) in ends.items():
-            for k, name in enumerate(names):
-                out[interval_column(name, kind, level, "low")] = low[:, k]  # type: ignore[arg-type]
-                out[interval_column(name, kind, level, "high")] = high[:, k]  # type: ignore[arg-type]
+        for kind, (low, high) in ends.items():  # every answer's lower edge, then every upper (as Zoobot's)
+            for end, values in (("lower", low), ("upper", high)):
+                for k, name in enumerate(names):
+                    out[interval_column(name, kind, level, end)] = values[:, k]  # type: ignore[arg-type]
     return pd.DataFrame(out)
