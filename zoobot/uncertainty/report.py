@@ -1,9 +1,11 @@
 """A run's calibration report: fit a correction on the validation split, report before and after on the test split.
 
-:func:`calibrate_predictions` works on arrays (any model, any split); :func:`calibrate_run` does it for
-a finished run folder: it rebuilds the run's split, computes the encoder's features of the validation
-and test galaxies once, samples the head (``n_samples`` Monte Carlo dropout passes), and writes
-``calibration.json`` through :class:`~zoobot.runs.RunFolder`. :func:`format_calibration` prints it.
+:func:`calibrate_predictions` works on arrays (any model, any split); :func:`calibrate_model` on a model
+and a run's validation and test rows (what every run does when it finishes, see
+:func:`zoobot.runs.run_finetune`); :func:`calibrate_run` does it again for a finished run folder: it
+rebuilds the run's split, computes the encoder's features of the validation and test galaxies once,
+samples the head (``n_samples`` Monte Carlo dropout passes), and writes ``calibration.json`` through
+:class:`~zoobot.runs.RunFolder`. :func:`format_calibration` prints it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from zoobot.uncertainty.corrections import (
 )
 from zoobot.uncertainty.intervals import LEVELS, as_passes
 
-__all__ = ["calibrate_predictions", "calibrate_run", "format_calibration", "run_truth"]
+__all__ = ["calibrate_predictions", "calibrate_model", "calibrate_run", "format_calibration", "run_truth"]
 
 
 def _report(task: str, samples: np.ndarray, targets: np.ndarray, correction: dict[str, Any] | None, schema: Any,
@@ -113,12 +115,61 @@ def run_truth(catalog: Any, schema: Any) -> np.ndarray | None:
         return None
 
 
+def calibrate_model(model: Any, config: Any, val: pd.DataFrame | None, test: pd.DataFrame | None,
+                    n_samples: int = 1, seed: int = 0, batch_size: int | None = None, num_workers: int | None = None,
+                    accelerator: str = "auto") -> dict[str, Any] | None:
+    """Calibration report of a finetuned model on a run's validation and test galaxies.
+
+    The encoder runs once over the galaxies' images and the head ``n_samples`` times; the correction
+    is fitted on ``val`` and reported before and after on ``test`` (:func:`calibrate_predictions`).
+
+    Args:
+        model: the finetuned model.
+        config: the run's :class:`~zoobot.runs.RunConfig` (task, label columns, schema, batch size).
+        val, test: the run's validation and test rows (``datamodule.val_catalog`` / ``test_catalog``).
+        n_samples: head passes; more than 1 turns Monte Carlo dropout on.
+        seed: seeds the dropout masks and the ECE reference.
+        batch_size, num_workers: for reading images (default: the run's).
+        accelerator: ``'auto'``, ``'cpu'`` or ``'gpu'``.
+
+    Returns:
+        The report, with ``'n_val'`` and ``'n_test'``; None when there are no validation galaxies.
+    """
+    from zoobot.runs import resolve_schema
+    from zoobot.uncertainty.sampling import encoder_features, head_samples
+
+    if val is None or not len(val):
+        return None
+    has_test = test is not None and len(test) > 0
+    both = pd.concat([val, test], ignore_index=True) if has_test else val.reset_index(drop=True)
+    features = encoder_features(model, both, batch_size or config.batch_size,
+                                config.num_workers if num_workers is None else num_workers, accelerator)
+    samples = head_samples(model, features, n_samples, seed)
+    n_val = len(val)
+    schema = resolve_schema(config.schema) if config.task == "tree" else None
+
+    def targets(part: pd.DataFrame) -> np.ndarray:
+        values = part[config.label_cols].to_numpy(dtype=np.float64)
+        return values[:, 0].astype(int) if config.task == "classification" else values
+
+    truth = run_truth(both, schema) if schema is not None else None
+    report = calibrate_predictions(
+        config.task, samples[:, :n_val], targets(val), samples[:, n_val:] if has_test else None,
+        targets(test) if has_test else None, schema=schema,
+        names=config.label_cols if config.task == "regression" else None,
+        val_truth=None if truth is None else truth[:n_val], test_truth=None if truth is None else truth[n_val:],
+        seed=seed)
+    report.update(n_val=int(n_val), n_test=int(len(both) - n_val))
+    return report
+
+
 def calibrate_run(run_dir: str | Path, n_samples: int = 1, seed: int = 0, batch_size: int | None = None,
                   num_workers: int | None = None, accelerator: str = "auto", write: bool = True) -> dict[str, Any]:
     """Calibration report of a finished run, written to its ``calibration.json``.
 
     The run's validation and test galaxies are rebuilt from its config (same catalog, fractions and
-    seed as training); the encoder runs once over them and the head ``n_samples`` times.
+    seed as training), then :func:`calibrate_model`. Every run writes one with one pass when it
+    finishes; this re-measures it, e.g. with Monte Carlo dropout.
 
     Args:
         run_dir: the run folder (with ``config.yaml`` and ``model/``).
@@ -130,42 +181,25 @@ def calibrate_run(run_dir: str | Path, n_samples: int = 1, seed: int = 0, batch_
 
     Returns:
         The report (:func:`calibrate_predictions`), with ``'run_dir'`` and ``'n_val'``, ``'n_test'``.
+
+    Raises:
+        ValueError: the run has no validation galaxies.
     """
     from zoobot.data import CatalogDataModule
-    from zoobot.runs import RunFolder, load_run_catalog, load_run_model, resolve_schema
-    from zoobot.uncertainty.sampling import encoder_features, head_samples
+    from zoobot.runs import RunFolder, load_run_catalog, load_run_model
 
     folder = RunFolder(run_dir)
     config = folder.read_config()
     model = load_run_model(folder.path)
-    catalog = load_run_catalog(config)
-    split = CatalogDataModule(label_cols=config.label_cols, catalog=catalog, train_fraction=config.train_fraction,
-                              val_fraction=config.val_fraction, test_fraction=config.test_fraction,
-                              seed=config.seed, card=model.card, num_workers=0)
-    val, test = split.val_catalog, split.test_catalog
-    if val is None or not len(val):
+    split = CatalogDataModule(label_cols=config.label_cols, catalog=load_run_catalog(config),
+                              train_fraction=config.train_fraction, val_fraction=config.val_fraction,
+                              test_fraction=config.test_fraction, seed=config.seed, card=model.card, num_workers=0)
+    report = calibrate_model(model, config, split.val_catalog, split.test_catalog, n_samples, seed, batch_size,
+                             num_workers, accelerator)
+    if report is None:
         raise ValueError(f"Run {folder.path} has no validation galaxies to fit a calibration on; give it a "
                          "val_fraction above 0.")
-    both = pd.concat([val, test], ignore_index=True) if test is not None else val
-    features = encoder_features(model, both, batch_size or config.batch_size,
-                                config.num_workers if num_workers is None else num_workers, accelerator)
-    samples = head_samples(model, features, n_samples, seed)
-    n_val = len(val)
-    schema = resolve_schema(config.schema) if config.task == "tree" else None
-
-    def targets(part: Any) -> np.ndarray:
-        values = part[config.label_cols].to_numpy(dtype=np.float64)
-        return values[:, 0].astype(int) if config.task == "classification" else values
-
-    truth = run_truth(both, schema) if schema is not None else None
-    report = calibrate_predictions(
-        config.task, samples[:, :n_val], targets(val),
-        samples[:, n_val:] if test is not None and len(test) else None,
-        targets(test) if test is not None and len(test) else None,
-        schema=schema, names=config.label_cols if config.task == "regression" else None,
-        val_truth=None if truth is None else truth[:n_val], test_truth=None if truth is None else truth[n_val:],
-        seed=seed)
-    report.update(run_dir=str(folder.path), n_val=int(n_val), n_test=int(len(both) - n_val))
+    report["run_dir"] = str(folder.path)
     if write:
         folder.write_calibration(report)
     return report
