@@ -241,7 +241,13 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="160 galaxies, 2 repetitions, 20 -> 60 labels")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/active_learning.json")
     parser.add_argument("--plot", type=Path, default=REPO / "benchmarks/results/active_learning.png")
+    parser.add_argument("--plot-only", action="store_true", help="redraw the plot from the JSON at --out")
     args = parser.parse_args()
+    if args.plot_only:
+        results = json.loads(args.out.read_text())["results"]
+        plot(panels_of(results), args.plot)
+        print(table(results))
+        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.tiny:
         args.n, args.test, args.repetitions, args.start, args.step, args.stop = 160, 60, 2, 20, 20, 60
@@ -258,15 +264,13 @@ def main() -> None:
     n_pool = len(catalog) - args.test
     schema = get_schema("decals_dr5")
     results: dict[str, Any] = {}
-    panels = []
     for task in args.tasks:
         if task == "ring":
             y = torch.as_tensor(catalog["ring"].to_numpy(dtype=np.int64))
-            metrics = [("accuracy", True, "ring: test accuracy")]
+            metrics = [("accuracy", True)]
         else:
             y = torch.as_tensor(catalog[list(schema.label_cols)].to_numpy(dtype=np.float32))
-            metrics = [("log_likelihood", True, "tree: test log-likelihood per galaxy"),
-                       ("vote_fraction_mae", False, "tree: test vote-fraction error")]
+            metrics = [("log_likelihood", True), ("vote_fraction_mae", False)]
         groups = [tuple(g) for g in schema.question_index_groups]
         data = {"x": x[:n_pool], "y": y[:n_pool], "x_test": x[n_pool:], "y_test": y[n_pool:],
                 "pool": np.arange(n_pool), "loss": CustomMultiQuestionLoss(groups), "groups": groups,
@@ -279,17 +283,26 @@ def main() -> None:
                 last = histories[strategy][-1][-1]
                 print(f"{task} {strategy} repetition {repetition}: {last} ({time.time() - t0:.1f} s)", flush=True)
         results[task] = {}
-        for metric, higher, title in metrics:
+        for metric, higher in metrics:
             results[task][metric] = summarise(task, histories, metric, higher)
-            panels.append({"title": title, **results[task][metric]})
     out = {"date": datetime.date.today().isoformat(),
            "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
            "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
            "wall_s": round(time.time() - started), "results": results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1))
-    plot(panels, args.plot)
+    plot(panels_of(results), args.plot)
     print(table(results))
+
+
+TITLES = {"accuracy": "test accuracy", "log_likelihood": "test log-likelihood per galaxy",
+          "vote_fraction_mae": "test vote-fraction error"}
+
+
+def panels_of(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One plot panel per task and metric."""
+    return [{"title": f"{task}: {TITLES[metric]}", **result}
+            for task, metrics in results.items() for metric, result in metrics.items()]
 
 
 def table(results: dict[str, Any]) -> str:
