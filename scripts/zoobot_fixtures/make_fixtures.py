@@ -262,7 +262,7 @@ def vote_counts(rng, kind: int) -> dict[str, int]:
         spiral_yes,
         spiral_no,
     ]
-    return dict(zip(label_cols_of_tree(), (int(v) for v in values)))
+    return dict(zip(label_cols_of_tree(), (int(v) for v in values), strict=True))
 
 
 def label_cols_of_tree() -> list[str]:

@@ -79,8 +79,9 @@ def main() -> int:
     for task, (build, label_cols) in tasks.items():
         L.seed_everything(SEED, workers=True, verbose=False)
         model = build()
-        datamodule = CatalogDataModule(label_cols=label_cols, train_catalog=catalog.iloc[:8], val_catalog=catalog.iloc[8:],
-                                       batch_size=4, num_workers=0, card=model.card, input_size=64, augment=False)
+        datamodule = CatalogDataModule(label_cols=label_cols, train_catalog=catalog.iloc[:8],
+                                       val_catalog=catalog.iloc[8:], batch_size=4, num_workers=0, card=model.card,
+                                       input_size=64, augment=False)
         with tempfile.TemporaryDirectory() as work:
             trainer = get_trainer(work, max_epochs=1, accelerator="cpu", devices=1, logger=False,
                                   enable_progress_bar=False, enable_model_summary=False, deterministic=True)
