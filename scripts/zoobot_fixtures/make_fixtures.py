@@ -15,6 +15,8 @@ were built and the exact versions used:
     /work/zb29/bin/python scripts/zoobot_fixtures/make_fixtures.py --out tests/fixtures/zoobot/2.9 --verify
     # the other direction: real Zoobot loads checkpoints THIS project wrote (make_project_checkpoints.py, run first)
     /work/zb29/bin/python scripts/zoobot_fixtures/make_fixtures.py --out tests/fixtures/zoobot/2.9 --load-project
+    # the signatures of the names users call (signatures.json)
+    /work/zb29/bin/python scripts/zoobot_fixtures/make_fixtures.py --out tests/fixtures/zoobot/2.9 --signatures
 
 What is written under ``--out`` (all seeded, so a rerun in the same environment gives the same bytes):
 
@@ -33,6 +35,7 @@ What is written under ``--out`` (all seeded, so a rerun in the same environment 
 - ``schemas.json`` (every named schema in ``zoobot.shared.schemas``), ``checkpoint_summary.json`` (state_dict keys
   and shapes, hyper_parameters and their types), ``manifest.json`` (versions, settings, logged metric names,
   behaviours observed) and, with ``--cross-check``, ``cross_version_loading.json``;
+- with ``--signatures``: ``signatures.json``, the parameters of every name users call (see ``USER_FACING``);
 - with ``--load-project``: ``project_checkpoints/real_zoobot_outputs/`` and ``real_zoobot_loading.json``, what real
   Zoobot does with the checkpoints this project wrote there.
 """
@@ -131,6 +134,11 @@ def main() -> int:
         help="load another version's checkpoints with this one",
     )
     parser.add_argument(
+        "--signatures",
+        action="store_true",
+        help="record the signatures of the names Zoobot's README, docs and examples call (signatures.json)",
+    )
+    parser.add_argument(
         "--load-project",
         action="store_true",
         help="load the checkpoints this project wrote into <out>/project_checkpoints (make_project_checkpoints.py) "
@@ -155,6 +163,8 @@ def main() -> int:
             return cross_check(out, Path(cwd, args.cross_check).resolve())
         if args.load_project:
             return load_project(out)
+        if args.signatures:
+            return record_signatures(out)
         if args.verify:
             return verify(out)
         generate(out, work)
@@ -1061,6 +1071,61 @@ def cross_check(out: Path, other: Path) -> int:
         report[f"{task}.ckpt"] = entry
     write_json(out / "cross_version_loading.json", report)
     print(json.dumps(report, indent=1))
+    return 0
+
+
+USER_FACING = {
+    "zoobot.pytorch.training.finetune": [
+        "FinetuneableZoobotAbstract", "FinetuneableZoobotClassifier", "FinetuneableZoobotRegressor",
+        "FinetuneableZoobotTree", "LinearHead", "cross_entropy_loss", "mse_loss", "l1_loss", "dirichlet_loss",
+        "load_pretrained_zoobot", "get_trainer", "download_from_name", "freeze_batchnorm_layers",
+    ],
+    "zoobot.pytorch.training.representations": ["ZoobotEncoder"],
+    "zoobot.pytorch.training.train_with_pytorch_lightning": ["train_default_zoobot_from_scratch",
+                                                             "get_default_callbacks"],
+    "zoobot.pytorch.training.losses": ["CustomMultiQuestionLoss", "calculate_multiquestion_loss", "dirichlet_loss",
+                                       "get_dirichlet_neg_log_prob", "log_prob"],
+    "zoobot.pytorch.estimators.define_model": ["ZoobotTree", "get_pytorch_encoder", "get_pytorch_dirichlet_head",
+                                               "get_encoder_dim", "get_dirichlet_loss_func", "dirichlet_loss",
+                                               "schema_to_campaigns"],
+    "zoobot.pytorch.estimators.efficientnet_custom": ["custom_top_dirichlet", "ScaledSigmoid"],
+    "zoobot.pytorch.estimators.custom_layers": ["PermaDropout"],
+    "zoobot.shared.schemas": ["Schema", "Question", "Answer"],
+}
+"""The names (per module) that Zoobot's README, docs guides and examples import or call, for ``--signatures``."""
+
+
+def describe_parameters(function) -> list[dict]:
+    """Each parameter's name, kind and default (repr), as ``inspect.signature`` shows them."""
+    return [{"name": p.name, "kind": p.kind.name,
+             "default": None if p.default is inspect.Parameter.empty else repr(p.default),
+             "required": p.default is inspect.Parameter.empty}
+            for p in inspect.signature(function).parameters.values() if p.name != "self"]
+
+
+def record_signatures(out: Path) -> int:
+    """Write ``signatures.json``: for each user-facing name that this version has, its parameters (classes: their
+    ``__init__``), the classmethods ``load_from_name`` and, for ``Schema``, its public attributes."""
+    import importlib
+
+    record: dict = {"zoobot_version": importlib.metadata.version("zoobot"), "names": {}}
+    for module_name, names in USER_FACING.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            if not hasattr(module, name):
+                continue
+            member = getattr(module, name)
+            entry: dict = {"kind": "class" if inspect.isclass(member) else "function"}
+            entry["parameters"] = describe_parameters(member.__init__ if inspect.isclass(member) else member)
+            if inspect.isclass(member) and "load_from_name" in vars(member):
+                entry["load_from_name"] = describe_parameters(member.load_from_name)
+            if inspect.isclass(member) and name in ("Schema", "Question", "Answer"):
+                entry["attributes"] = sorted(a for a in vars(member) if not a.startswith("_"))
+            record["names"][f"{module_name}.{name}"] = entry
+    schemas = importlib.import_module("zoobot.shared.schemas")
+    record["named_schemas"] = sorted(n for n, v in vars(schemas).items() if isinstance(v, schemas.Schema))
+    write_json(out / "signatures.json", record)
+    print(f"recorded {len(record['names'])} names")
     return 0
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "load_checkpoint",
     "load_finetuned",
     "encoder_from_checkpoint",
+    "load_pretrained_zoobot",
     "download_from_name",
     "download_finetuned",
 ]
@@ -323,6 +324,11 @@ def encoder_from_checkpoint(path: str | Path) -> tuple[nn.Module, EncoderCard]:
         )
     model = FinetuneableZoobotAbstract.load_from_checkpoint(path, map_location="cpu")
     return model.encoder, model.card
+
+
+def load_pretrained_zoobot(checkpoint_loc: str | Path) -> nn.Module:
+    """The encoder of a checkpoint (Zoobot's name): any task's, written by this package or by Zoobot 2.x."""
+    return encoder_from_checkpoint(checkpoint_loc)[0]
 
 
 def download_from_name(class_name: str, hub_name: str) -> str:

@@ -27,13 +27,13 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
     Args:
         num_classes: number of classes (single-label). For multi-label, the number of label columns.
         label_col: the class-index column (single-label).
-        label_cols: several 0/1 columns for multi-label classification.
         label_smoothing: cross-entropy label smoothing (single-label).
         class_weights: one loss weight per class (or per label column).
         run_linear_sanity_check: as in Zoobot 2.9, before training fit a logistic regression on the frozen
             encoder's features of the train split and log its accuracy on train and val
             (``finetuning/linear_eval/train``, ``finetuning/linear_eval/val``): a floor the finetuned model
             should beat (single-label only).
+        label_cols: several 0/1 columns for multi-label classification.
         **kwargs: the shared arguments, see :class:`~zoobot.finetune.settings.FinetuneArgs`.
     """
 
@@ -43,10 +43,10 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         self,
         num_classes: int | None = None,
         label_col: str = "label",
-        label_cols: list[str] | None = None,
         label_smoothing: float = 0.0,
         class_weights: list[float] | None = None,
         run_linear_sanity_check: bool = False,
+        label_cols: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         self.multilabel = label_cols is not None and len(label_cols) > 1
