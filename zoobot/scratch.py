@@ -389,10 +389,11 @@ def train_default_zoobot_from_scratch(
     checkpoint, default_callbacks = get_default_callbacks(save_dir, patience, checkpoint_file_template,
                                                           auto_insert_metric_name, save_top_k)
     _quiet_lightning()
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    chosen_precision: Any = precision or ("16-mixed" if on_gpu else "32-true")
     trainer = L.Trainer(
         max_epochs=epochs, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
-        precision=precision or ("16-mixed" if accelerator in ("gpu", "cuda") or (
-            accelerator == "auto" and torch.cuda.is_available()) else "32-true"),
+        precision=chosen_precision,
         callbacks=[*default_callbacks, *(extra_callbacks or ()), *callbacks],
         logger=wandb_logger if wandb_logger is not None else CSVLogger(save_dir=str(save_dir), name="csv_logs"),
         accumulate_grad_batches=accumulate_gradients, sync_batchnorm=sync_batchnorm, gradient_clip_val=0.3,

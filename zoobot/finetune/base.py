@@ -17,7 +17,7 @@ import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 import lightning as L
 import numpy as np
@@ -116,7 +116,8 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             settings = dataclasses.replace(settings, freeze_norm_stats=not is_random_init(self.card))
         self.settings = settings
         self.encoder_dim = self.card.feature_dim
-        self.head: nn.Module | None = self.build_head()
+        # None until a subclass written as Zoobot's docs show sets its own, after this __init__.
+        self.head: Any = self.build_head()
         if settings.training_mode == "head_only":
             self.encoder.requires_grad_(False)
             self.encoder.eval()
@@ -229,7 +230,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
 
     def on_fit_start(self) -> None:
         reuse_freed_memory()
-        datamodule = getattr(self.trainer, "datamodule", None)
+        datamodule: Any = getattr(self.trainer, "datamodule", None)
         if self.settings.training_mode == "head_only" and hasattr(datamodule, "cache_features"):
             datamodule.cache_features(self.encoder, self.device, splits=("train", "val"))
 
@@ -256,10 +257,9 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             raise TypeError(f"Cannot read a batch of type {type(batch).__name__}: expected a dict with 'image', an "
                             "(images, labels) tuple or an image tensor.")
         cols = self.batch_label_cols()
+        labels: Any = batch.get("label")
         if cols and all(col in batch for col in cols):
             labels = torch.stack([torch.as_tensor(batch[col]) for col in cols], dim=1)
-        else:
-            labels = batch.get("label")
         return batch.get("image"), labels
 
     def shared_step(self, batch: Any, stage: Stage) -> torch.Tensor:
@@ -283,7 +283,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         for name in self.zoobot_loss_names(stage):
             self.log(name, loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=batch_size)
         if f"{stage}_metrics" in self.metrics:
-            self.update_metrics(self.metrics[f"{stage}_metrics"], outputs.detach(), targets)
+            self.update_metrics(self._stage_metrics(stage), outputs.detach(), targets)
             self._stages_updated.add(stage)
         return loss
 
@@ -299,10 +299,13 @@ class FinetuneableZoobotAbstract(L.LightningModule):
     def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         return self.shared_step(batch, "predict")
 
+    def _stage_metrics(self, stage: str) -> tm.MetricCollection:
+        return cast(tm.MetricCollection, self.metrics[f"{stage}_metrics"])
+
     def _log_epoch_metrics(self, stage: str) -> None:
         if f"{stage}_metrics" not in self.metrics:
             return
-        metrics = self.metrics[f"{stage}_metrics"]
+        metrics = self._stage_metrics(stage)
         if stage in self._stages_updated:
             values = {k: v for k, v in metrics.compute().items() if v.numel() == 1}
             self.log_dict(values, prog_bar=False)
@@ -390,7 +393,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         to_zoobot_format(self, checkpoint)
 
     @classmethod
-    def load_from_checkpoint(  # type: ignore[override]
+    def load_from_checkpoint(
         cls,
         checkpoint_path: str | Path | IO[bytes],
         map_location: Any = None,

@@ -100,7 +100,9 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         """
         from sklearn.linear_model import LogisticRegression
 
-        datamodule = self.trainer.datamodule
+        datamodule: Any = getattr(self.trainer, "datamodule", None)
+        if datamodule is None:
+            raise FinetuneArgumentError("run_linear_sanity_check needs the datamodule passed to trainer.fit.")
         splits = {"train": datamodule.train_dataloader()}
         if getattr(datamodule, "val_catalog", True) is not None:
             splits["val"] = datamodule.val_dataloader()
@@ -112,10 +114,8 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
             for name, loader in splits.items():
                 for batch in loader:
                     images, batch_labels = self.batch_to_supervised_tuple(batch)
-                    if isinstance(batch, dict) and "features" in batch:
-                        found = batch["features"]
-                    else:
-                        found = self.encoder(images.to(self.device))
+                    found = batch["features"] if isinstance(batch, dict) and "features" in batch else \
+                        self.encoder(torch.as_tensor(images).to(self.device))
                     features[name].append(found.float().cpu().numpy())
                     labels[name].append(self.targets_from_labels(batch_labels).cpu().numpy())
         self.encoder.train(was_training)

@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from zoobot.encoders import EncoderCard, card_for_module, is_random_init, load_encoder
+from zoobot.encoders import EncoderCard, card_for_module, get_encoder_dim, is_random_init, load_encoder
 from zoobot.finetune.settings import FinetuneArgumentError
 
 __all__ = ["MODEL_ARGS_KEY", "build_encoder", "random_encoder", "zoobot_encoder_name", "timm_model_args"]
@@ -108,7 +108,7 @@ def build_encoder(
         return encoder, card, model_args
     rebuilt = _rebuild(card, model_args, timm_kwargs)
     if is_random_init(card):  # nothing to keep: the arguments may change the architecture too
-        card = dataclasses.replace(card, feature_dim=int(rebuilt.num_features),
+        card = dataclasses.replace(card, feature_dim=get_encoder_dim(rebuilt, card.channels),
                                    n_params=sum(p.numel() for p in rebuilt.parameters()))
         return rebuilt, card, {**model_args, **timm_kwargs}
     try:

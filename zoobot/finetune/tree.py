@@ -81,7 +81,7 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
 
     def _log_epoch_metrics(self, stage: str) -> None:
         # Questions nobody was asked this epoch have no error: leave them out of the mean.
-        metrics = self.metrics[f"{stage}_metrics"]
+        metrics = self._stage_metrics(stage)
         if stage in self._stages_updated:
             values = {k: v for k, v in metrics.compute().items() if not torch.isnan(v)}
             if values:
