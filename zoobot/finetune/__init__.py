@@ -37,6 +37,7 @@ from zoobot.finetune.checkpoints import (
     read_checkpoint,
 )
 from zoobot.finetune.classifier import FinetuneableZoobotClassifier
+from zoobot.finetune.encoder_module import ZoobotEncoder
 from zoobot.finetune.heads import LinearHead, freeze_batchnorm_layers, get_pytorch_dirichlet_head
 from zoobot.finetune.layer_decay import cosine_schedule, cosine_with_warmup, count_blocks, encoder_param_groups
 from zoobot.finetune.regressor import FinetuneableZoobotRegressor
@@ -68,6 +69,7 @@ __all__ = [
     "Stage",
     "TrainingMode",
     "UnsafeCheckpointError",
+    "ZoobotEncoder",
     "as_schema",
     "cosine_schedule",
     "cosine_with_warmup",
