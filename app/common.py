@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import gradio as gr
 import numpy as np
@@ -16,6 +17,12 @@ logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 THUMBNAIL_SIZE = 128
+_NOT_LABELS = ("id_str", "file_loc")
+
+
+def label_columns(catalog: pd.DataFrame) -> list[str]:
+    """The catalog's columns that could be labels: all but ``id_str`` and ``file_loc``."""
+    return [c for c in catalog.columns if c not in _NOT_LABELS]
 
 
 def plain_errors(fn: F) -> F:
@@ -70,7 +77,7 @@ def label_captions(sample: pd.DataFrame, label: str | None, schema: Any = None) 
         question = schema.questions[0]
         votes = sample[[a.text for a in question.answers]].to_numpy(dtype=float)
         captions = []
-        for short, row in zip(ids, votes):
+        for short, row in zip(ids, votes, strict=True):
             total = np.nansum(row)
             if not total > 0:
                 captions.append(f"{short} · no votes")
@@ -81,13 +88,13 @@ def label_captions(sample: pd.DataFrame, label: str | None, schema: Any = None) 
         return captions
     if not label:
         return ids
-    return [f"{short} · {label} {short_value(v)}" for short, v in zip(ids, sample[label])]
+    return [f"{short} · {label} {short_value(v)}" for short, v in zip(ids, sample[label], strict=True)]
 
 
 def gallery_items(file_locs: Sequence[str], captions: Sequence[str], limit: int = 12) -> list[tuple[np.ndarray, str]]:
     """``(thumbnail, caption)`` pairs for ``gr.Gallery``, skipping unreadable images."""
     items = []
-    for loc, caption in zip(file_locs, captions):
+    for loc, caption in zip(file_locs, captions, strict=True):
         if len(items) >= limit:
             break
         pixels = thumbnail(str(loc))

@@ -11,24 +11,22 @@ import argparse
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import gradio as gr
 
-from app import plots
 from app.engine import Engine
+from app.engine.sources import file_source
+from app.engine.training import LOCAL_ENCODER
 from app.jobs import JobManager
 from app.runs import RunStore, SessionError, new_session_id
-from app.tabs.data import build_data_tab, show_catalog
-from app.tabs.explore import build_explore_tab
-from app.tabs.results import build_results_tab, show_results
-from app.tabs.runs import build_runs_tab
-from app.tabs.schema import build_schema_tab
-from app.tabs.task import build_task_tab
-from app.tabs.train import LOCAL_ENCODER, build_train_tab, encoder_choices, saved_encoder
+from app.tabs import data, explore, results, schema, task, train
+from app.tabs.runs import build_runs_tab, list_runs
 from app.uploads import UploadLimits
+from app.wiring import listen, pick, prefixed
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +46,17 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
 
 
-def attach_session(engine: Engine, stored: str | None) -> str:
-    """The session id a page should use: the one its browser kept, or a new one."""
-    if stored:
+def attach_session(engine: Engine, session_id: str | None) -> dict[str, Any]:
+    """The ``session_id`` a page should use: the one its browser kept, or a new one."""
+    if session_id:
         try:
-            engine.store.session_dir(stored)
-            return stored
+            engine.store.session_dir(session_id)
+            return {"session_id": session_id}
         except SessionError:
             logger.info("ignoring an invalid stored session id")
     session_id = new_session_id()
     engine.store.session_dir(session_id)
-    return session_id
+    return {"session_id": session_id}
 
 
 def build_app(runs_dir: str | Path, hosted: bool = False, max_upload_mb: float = 500.0,
@@ -80,87 +78,77 @@ def build_app(runs_dir: str | Path, hosted: bool = False, max_upload_mb: float =
         run_version = gr.State(None)
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("1. Data", id="data", elem_id="tab-data"):
-                data = build_data_tab(engine, session)
+                data_tab = data.build_data_tab(engine, session)
             with gr.Tab("2. Task", id="task", elem_id="tab-task"):
-                task = build_task_tab(engine, session, data["version"])
+                task_tab = task.build_task_tab(engine, session, data_tab["catalog_version"])
             with gr.Tab("3. Schema", id="schema", elem_id="tab-schema"):
-                schema = build_schema_tab(engine, session)
+                schema_tab = schema.build_schema_tab(engine, session)
             with gr.Tab("4. Train", id="train", elem_id="tab-train"):
-                train = build_train_tab(engine, session)
+                train_tab = train.build_train_tab(engine, session)
             with gr.Tab("5. Results", id="results", elem_id="tab-results"):
-                results = build_results_tab(engine, session, run_version)
+                results_tab = results.build_results_tab(engine, session, run_version)
             with gr.Tab("6. Explore", id="explore", elem_id="tab-explore"):
-                explore = build_explore_tab(engine, session)
+                explore_tab = explore.build_explore_tab(engine, session)
             with gr.Tab("Runs", id="runs", elem_id="tab-runs") as runs_tab:
                 runs = build_runs_tab(engine, session, tabs, run_version)
+        session_id = {"session_id": session}
         # A new catalog may bring a suggested tree: draw it once the Task tab has suggested it.
-        task["suggested"].then(schema["restore"], [session], schema["outputs"])
-        train["finished_run"].change(lambda run: run, [train["finished_run"]], [run_version])
+        listen(task_tab["suggested"].then, partial(schema.restore_schema, engine), session_id,
+               pick(schema_tab, *schema.VIEW))
+        listen(train_tab["finished_run"].change, lambda finished_run: {"run_version": finished_run},
+               pick(train_tab, "finished_run"), {"run_version": run_version})
         # Past runs are read when the Runs tab is opened, not on every page load.
-        runs_tab.select(runs["refresh"], [session], [runs["table"], runs["picker"]])
+        listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, "table", "picker"))
 
-        load_outputs = [*data["view"], data["timer"], task["task"], task["labels"], task["status"],
-                        schema["name"], schema["editor"], schema["status"], schema["figure"],
-                        *train["poll_outputs"], *train["restore_outputs"], *explore["restore_outputs"]]
-        attached = demo.load(partial(attach_session, engine), [session], [session])
-        filled = attached.then(partial(on_load, engine, data, task, schema, train, explore), [session], load_outputs)
+        page = {**prefixed("data", pick(data_tab, *data.VIEW, "timer")),
+                **prefixed("task", pick(task_tab, *task.CHOICE)),
+                **prefixed("schema", pick(schema_tab, *schema.VIEW)),
+                **prefixed("train", pick(train_tab, *train.POLL, *train.FORM)),
+                **prefixed("explore", pick(explore_tab, *explore.VIEW))}
+        attached = listen(demo.load, partial(attach_session, engine), session_id, session_id)
+        filled = listen(attached.then, partial(on_load, engine), session_id, page)
         # Listing the encoders imports torch and timm (seconds, once per process): done after the rest
         # of the page is filled in, so that does not wait for it (this also loads them for training).
-        filled.then(partial(encoder_dropdowns, engine), [session],
-                    [train["encoder"], explore["encoder"], train["local_path"]])
-        attached.then(partial(restore_results, engine), [session], results["outputs"])
+        listen(filled.then, partial(encoder_dropdowns, engine), session_id,
+               {**prefixed("train", pick(train_tab, "encoder", "local_path")),
+                **prefixed("explore", pick(explore_tab, "encoder"))})
+        listen(attached.then, partial(results.restore_results, engine), session_id,
+               pick(results_tab, *results.VIEW))
     return demo
 
 
-def on_load(engine: Engine, data: dict, task: dict, schema: dict, train: dict, explore: dict,
-            session_id: str) -> tuple[Any, ...]:
+def on_load(engine: Engine, session_id: str) -> dict[str, Any]:
     """Page load (and reload), once the session is attached: show everything it has done so far,
-    re-attaching to a queued or running job."""
+    re-attaching to a queued or running job. Values named ``<tab>.<component>``."""
     state = engine.state(session_id)
-    data_view = list(show_catalog(engine, session_id))
-    data_timer = gr.Timer(active=False)
+    data_view = {**data.show_catalog(engine, session_id), "timer": gr.Timer(active=False)}
     catalog_job = engine.manager.latest(session_id, "catalog")
     if catalog_job is not None and catalog_job.active:
-        data_timer = gr.Timer(active=True)
+        data_view["timer"] = gr.Timer(active=True)
     elif engine.check(session_id) is None and state.catalog_path and Path(state.catalog_path).is_file():
         # The app restarted: check the saved working catalog again (its file_loc are absolute).
         path = Path(state.catalog_path)
-        engine.submit_catalog(session_id, state.catalog_name or path.name, engine.file_source(path, (path.parent,)))
-        data_view[0] = "Checking your catalog again…"
-        data_timer = gr.Timer(active=True)
-    return (*data_view, data_timer,
-            *task["restore"](session_id),
-            *schema["restore"](session_id),
-            *train["poll"](session_id, None),
-            *train["restore"](session_id),
-            *explore["restore"](session_id, None))
+        engine.submit_catalog(session_id, state.catalog_name or path.name, file_source(path, (path.parent,)))
+        data_view.update(status="Checking your catalog again…", timer=gr.Timer(active=True))
+    return {**prefixed("data", data_view),
+            **prefixed("task", task.suggest_task(engine, session_id, prefer_saved=True)),
+            **prefixed("schema", schema.restore_schema(engine, session_id)),
+            **prefixed("train", {**train.poll_training(engine, session_id, None),
+                                 **train.restore_train_form(engine, session_id)}),
+            **prefixed("explore", explore.show_map(engine, session_id))}
 
 
-def encoder_dropdowns(engine: Engine, session_id: str | None) -> tuple[Any, ...]:
+def encoder_dropdowns(engine: Engine, session_id: str | None) -> dict[str, Any]:
     """The Train and Explore encoder dropdowns: every listed encoder (Train also offers a local one),
     the session's latest run's encoder chosen if it has one, else the bundled demo encoder; and the
     Train tab's local path when that run used one."""
-    choices = encoder_choices(engine.hosted)
+    choices = train.encoder_choices(engine.hosted)
     listed = [c for c in choices if c[1] != LOCAL_ENCODER]
     default = "demo" if any(c[1] == "demo" for c in listed) else (listed[0][1] if listed else None)
-    saved, local_path = saved_encoder(engine, session_id)
-    return (gr.Dropdown(choices=choices, value=saved or default), gr.Dropdown(choices=listed, value=default),
-            local_path if local_path else gr.skip())
-
-
-def restore_results(engine: Engine, stored: str | None) -> tuple[Any, ...]:
-    """Show the session's current run on the Results tab after a reload, if it has finished."""
-    empty = plots.empty_figure("Results appear here when a run has finished.")
-    blank = ("Results appear here when a run has finished.", empty, empty, [], [], None, None, "", "")
-    if not stored:
-        return blank
-    try:
-        state = engine.store.load_state(stored)
-    except SessionError:
-        return blank
-    if not state.run_dir or not (Path(state.run_dir) / "test_metrics.json").is_file():
-        return blank
-    return show_results(engine, stored)
+    saved, local_path = train.saved_encoder(engine, session_id)
+    dropdowns = {"train.encoder": gr.Dropdown(choices=choices, value=saved or default),
+                 "explore.encoder": gr.Dropdown(choices=listed, value=default)}
+    return {**dropdowns, "train.local_path": local_path} if local_path else dropdowns
 
 
 def _inside(path: Path, folder: str | Path) -> bool:
@@ -188,7 +176,8 @@ def launch_options(runs_dir: Path, hosted: bool, max_upload_mb: float) -> dict[s
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``zoobot-app`` console script."""
-    parser = argparse.ArgumentParser(prog="zoobot-app", description="Finetune Zoobot on your galaxies, point and click.")
+    parser = argparse.ArgumentParser(prog="zoobot-app",
+                                     description="Finetune Zoobot on your galaxies, point and click.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this computer only)")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     parser.add_argument("--share", action="store_true", help="also make a temporary public gradio.live link")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import html
 import math
 import textwrap
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from zoobot.tree_summary import interval_column_names
 
 _LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360,
                font=dict(family="system-ui, sans-serif"))
@@ -196,22 +199,16 @@ def question_errors(per_question: dict[str, float]) -> go.Figure:
     return fig
 
 
-def interval_column(table: pd.DataFrame | pd.Series, answer: str, side: str) -> str:
-    """The column holding an answer's interval bound: ``<answer>_fraction_low`` (or ``<answer>_low``)."""
-    columns = table.index if isinstance(table, pd.Series) else table.columns
-    name = f"{answer}_fraction_{side}"
-    return name if name in columns else f"{answer}_{side}"
-
-
 def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: Sequence[float] | None) -> go.Figure:
     """One galaxy's predicted vote fractions with 90% intervals (and the volunteers' fractions)."""
     fig = _figure(f"Predicted vote fractions for {row['id_str']} (90% intervals)")
     middle = [float(row[f"{a}_fraction"]) for a in answers]
-    low = [float(row.get(interval_column(row, a, "low"), np.nan)) for a in answers]
-    high = [float(row.get(interval_column(row, a, "high"), np.nan)) for a in answers]
+    low = [float(row.get(interval_column_names(a)[0], np.nan)) for a in answers]
+    high = [float(row.get(interval_column_names(a)[1], np.nan)) for a in answers]
     fig.add_trace(go.Scatter(
         x=middle, y=list(answers), mode="markers", name="predicted",
-        error_x=dict(type="data", symmetric=False, array=np.subtract(high, middle), arrayminus=np.subtract(middle, low)),
+        error_x=dict(type="data", symmetric=False, array=np.subtract(high, middle),
+                     arrayminus=np.subtract(middle, low)),
     ))
     if true_fractions is not None:
         fig.add_trace(go.Scatter(x=list(true_fractions), y=list(answers), mode="markers", name="volunteers",
@@ -274,7 +271,7 @@ def umap_scatter(points: pd.DataFrame, colour: str | None, highlight: Sequence[s
     hover = "%{text}<extra></extra>"
     if colour and colour in points:
         values = points[colour]
-        labels = [f"{i}<br>{colour}: {v}" for i, v in zip(points["id_str"], values)]
+        labels = [f"{i}<br>{colour}: {v}" for i, v in zip(points["id_str"], values, strict=True)]
         if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
             fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers", text=labels,
                                        hovertemplate=hover, showlegend=False,
@@ -285,7 +282,8 @@ def umap_scatter(points: pd.DataFrame, colour: str | None, highlight: Sequence[s
                 mask = values.astype(str) == value
                 fig.add_trace(go.Scattergl(x=points.loc[mask, "umap_x"], y=points.loc[mask, "umap_y"],
                                            mode="markers", name=value, marker=dict(size=6),
-                                           text=[t for t, m in zip(labels, mask) if m], hovertemplate=hover))
+                                           text=[t for t, m in zip(labels, mask, strict=True) if m],
+                                           hovertemplate=hover))
     else:
         fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers", text=points["id_str"],
                                    hovertemplate=hover, marker=dict(size=6), showlegend=False))

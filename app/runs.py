@@ -98,6 +98,10 @@ class RunStore:
         path.mkdir(exist_ok=True)
         return path
 
+    def catalog_path(self, session_id: str) -> Path:
+        """Where the session's working catalog is kept (Parquet, absolute ``file_loc``, fixes applied)."""
+        return self.session_dir(session_id) / "catalog.parquet"
+
     def cache_dir(self, name: str) -> Path:
         """A shared cache folder (e.g. the demo survey)."""
         return self.root / "cache" / name
@@ -174,16 +178,6 @@ def metrics_signature(run_dir: str | Path) -> list[int] | None:
     Cheap to take on every status poll; it changes whenever an epoch's row is appended.
     """
     return RunFolder(run_dir).metrics_signature()
-
-
-def read_test_metrics(run_dir: str | Path) -> dict[str, Any] | None:
-    """The run's ``test_metrics.json``, or ``None`` if testing has not happened."""
-    return RunFolder(run_dir).read_test_metrics()
-
-
-def read_predictions(run_dir: str | Path) -> pd.DataFrame | None:
-    """The run's ``predictions.csv``, or ``None`` if the run made none."""
-    return RunFolder(run_dir).read_predictions()
 
 
 def read_config_text(run_dir: str | Path) -> str | None:

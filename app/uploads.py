@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 import stat
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Iterable, Sequence
 
 CATALOG_SUFFIXES = (".csv", ".parquet", ".pq")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".fits", ".fit", ".fits.gz")
@@ -88,7 +88,8 @@ def extract_zip(zip_path: str | Path, dest: str | Path, limits: UploadLimits) ->
     zip_path, dest = Path(zip_path), Path(dest)
     if not zipfile.is_zipfile(zip_path):
         raise UploadError(
-            f"'{zip_path.name}' is not a zip archive. Upload the images as a .zip file, or select the image files themselves."
+            f"'{zip_path.name}' is not a zip archive. Upload the images as a .zip file, or select the image files "
+            "themselves."
         )
     with zipfile.ZipFile(zip_path) as archive:
         members = [m for m in archive.infolist() if not m.is_dir()
@@ -237,7 +238,7 @@ def match_uploaded_files(file_locs: Sequence[object], folder: str | Path, base_d
         candidates = by_name.get(parts[-1], []) if parts else []
         if len(candidates) > 1:
             scores = [_trailing_match(parts, c.relative_to(folder).parts) for c in candidates]
-            best = [c for c, score in zip(candidates, scores) if score == max(scores)]
+            best = [c for c, score in zip(candidates, scores, strict=True) if score == max(scores)]
             if len(best) > 1:
                 ambiguous.append((loc, best))
             candidates = best[:1]

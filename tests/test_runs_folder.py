@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -181,3 +182,21 @@ def test_a_reader_never_sees_half_a_progress_file(tmp_path):
     assert not half_files
     assert seen and all(p["status"] == "running" for p in seen)
     assert folder.read_progress()["step"] == 59
+
+
+def test_the_downloads_are_made_only_when_the_run_has_something_to_download(tmp_path):
+    folder = RunFolder(tmp_path)
+    assert folder.write_predictions_parquet() is None and folder.write_model_archive() is None
+    predictions = pd.DataFrame({"id_str": ["a", "b"], "pred_ring": [0.123456789, 0.5]})
+    folder.write_predictions(predictions)
+    parquet = folder.write_predictions_parquet()
+    assert parquet == tmp_path / "predictions.parquet"
+    assert pd.read_parquet(parquet)["pred_ring"].tolist() == [0.123456789, 0.5]
+    assert folder.write_predictions_parquet() == parquet
+    folder.model_dir.mkdir()
+    folder.model_weights_path.write_bytes(b"weights")
+    archive = folder.write_model_archive()
+    assert archive == tmp_path / "finetuned_model.zip"
+    assert zipfile.ZipFile(archive).namelist() == ["model.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["finetuned_model.zip", "model", "predictions.csv",
+                                                           "predictions.parquet"]  # no temporary left

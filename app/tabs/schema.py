@@ -12,8 +12,11 @@ import gradio as gr
 from app import plots
 from app.common import plain_errors
 from app.engine import AppInputError, Engine
+from app.wiring import listen, pick
 
 CUSTOM = "custom (write it below)"
+VIEW = ("tree_name", "tree_yaml", "status", "figure")
+"""The tree shown: its name, its YAML, the check's words and its drawing."""
 
 
 def _catalog_columns(engine: Engine, session_id: str) -> list[str] | None:
@@ -36,42 +39,47 @@ def _describe(schema: Any, columns: list[str] | None) -> str:
     return text + " The catalog has every answer column."
 
 
-def check_schema_text(engine: Engine, session_id: str, text: str) -> tuple[str, Any]:
+def check_schema_text(engine: Engine, session_id: str, tree_yaml: str) -> dict[str, Any]:
     """Live check of the YAML in the editor. Never raises: the problem is shown in plain words.
 
     Returns:
-        ``(status, tree figure)``.
+        ``status`` and the tree ``figure`` (left as it is while the YAML does not parse).
     """
     from zoobot.schemas import Schema, SchemaError
 
-    if not text or not text.strip():
-        return "Write a tree, or pick a Galaxy Zoo tree above.", plots.empty_figure("No tree yet.")
+    if not tree_yaml or not tree_yaml.strip():
+        return {"status": "Write a tree, or pick a Galaxy Zoo tree above.",
+                "figure": plots.empty_figure("No tree yet.")}
     try:
-        schema = Schema.from_yaml(text)
+        schema = Schema.from_yaml(tree_yaml)
     except SchemaError as err:
         # Escaped: YAML errors name tokens such as "<block end>", which Markdown would drop as HTML tags.
-        return f"Not a valid tree yet: {html.escape(str(err))}", gr.skip()
-    return _describe(schema, _catalog_columns(engine, session_id)), plots.schema_tree(schema)
+        return {"status": f"Not a valid tree yet: {html.escape(str(err))}"}
+    return {"status": _describe(schema, _catalog_columns(engine, session_id)), "figure": plots.schema_tree(schema)}
 
 
 @plain_errors
-def pick_schema(engine: Engine, session_id: str, name: str | None) -> tuple[Any, str, Any]:
+def pick_schema(engine: Engine, session_id: str, tree_name: str | None) -> dict[str, Any]:
     """Show a named Galaxy Zoo tree in the editor and draw it.
 
     Returns:
-        ``(editor text, status, tree figure)``.
+        The editor's ``tree_yaml``, ``status`` and the tree ``figure``.
     """
     from zoobot.trees import get_schema
 
-    if not name or name == CUSTOM:
-        return gr.skip(), "Write your tree in the editor; it is checked as you type.", gr.skip()
-    schema = get_schema(name)
-    return schema.to_yaml(), _describe(schema, _catalog_columns(engine, session_id)), plots.schema_tree(schema)
+    if not tree_name or tree_name == CUSTOM:
+        return {"status": "Write your tree in the editor; it is checked as you type."}
+    schema = get_schema(tree_name)
+    return {"tree_yaml": schema.to_yaml(), "status": _describe(schema, _catalog_columns(engine, session_id)),
+            "figure": plots.schema_tree(schema)}
 
 
 @plain_errors
-def use_schema(engine: Engine, session_id: str, name: str | None, text: str) -> str:
+def use_schema(engine: Engine, session_id: str, tree_name: str | None, tree_yaml: str) -> dict[str, Any]:
     """Save the tree for this session's tree task.
+
+    Returns:
+        ``status``.
 
     Raises:
         gr.Error: If the YAML is not a valid tree, or the catalog lacks its answer columns.
@@ -79,27 +87,27 @@ def use_schema(engine: Engine, session_id: str, name: str | None, text: str) -> 
     from zoobot.schemas import Schema
     from zoobot.trees import get_schema
 
-    schema = Schema.from_yaml(text or "")
+    schema = Schema.from_yaml(tree_yaml or "")
     columns = _catalog_columns(engine, session_id)
     if columns is not None and schema.validate_columns(columns):
         raise gr.Error(_describe(schema, columns).replace("Problem: the catalog", "The catalog"))
-    named = name if name and name != CUSTOM and get_schema(name) == schema else None
-    engine.store.update_state(session_id, schema_name=named, schema_yaml=None if named else text,
+    named = tree_name if tree_name and tree_name != CUSTOM and get_schema(tree_name) == schema else None
+    engine.store.update_state(session_id, schema_name=named, schema_yaml=None if named else tree_yaml,
                               task="tree", label_cols=list(schema.label_cols))
-    return (f"Using {'the Galaxy Zoo `' + named + '` tree' if named else 'your tree'} "
-            f"({len(schema.label_cols)} answer columns). Go on to **4. Train**.")
+    return {"status": f"Using {'the Galaxy Zoo `' + named + '` tree' if named else 'your tree'} "
+                      f"({len(schema.label_cols)} answer columns). Go on to **4. Train**."}
 
 
-def restore_schema(engine: Engine, session_id: str) -> tuple[Any, Any, str, Any]:
-    """The session's saved tree for a reloaded page: ``(name, editor text, status, figure)``."""
+def restore_schema(engine: Engine, session_id: str) -> dict[str, Any]:
+    """The session's saved tree for a reloaded page: values for :data:`VIEW`."""
     state = engine.state(session_id)
     if state.schema_name:
-        text, status, fig = pick_schema(engine, session_id, state.schema_name)
-        return state.schema_name, text, status, fig
+        return {"tree_name": state.schema_name, **pick_schema(engine, session_id, state.schema_name)}
     if state.schema_yaml:
-        status, fig = check_schema_text(engine, session_id, state.schema_yaml)
-        return CUSTOM, state.schema_yaml, status, fig
-    return None, "", "Pick a Galaxy Zoo tree, or write your own.", plots.empty_figure("No tree yet.")
+        return {"tree_name": CUSTOM, "tree_yaml": state.schema_yaml,
+                **check_schema_text(engine, session_id, state.schema_yaml)}
+    return {"tree_name": None, "tree_yaml": "", "status": "Pick a Galaxy Zoo tree, or write your own.",
+            "figure": plots.empty_figure("No tree yet.")}
 
 
 def build_schema_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
@@ -108,17 +116,21 @@ def build_schema_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]
 
     gr.Markdown("Only for vote-count trees. A tree lists questions, their answers, and which answer leads to "
                 "which next question. Each answer needs a vote-count column `<question>_<answer>` in the catalog.")
-    name = gr.Dropdown(label="Galaxy Zoo tree", choices=[*list_schemas(), CUSTOM], elem_id="schema-name")
+    ui: dict[str, Any] = {"session_id": session}
+    ui["tree_name"] = gr.Dropdown(label="Galaxy Zoo tree", choices=[*list_schemas(), CUSTOM], elem_id="schema-name")
     with gr.Row():
         with gr.Column(scale=1):
-            editor = gr.Code(label="Tree (YAML)", language="yaml", lines=18, max_lines=30, elem_id="schema-yaml")
+            ui["tree_yaml"] = gr.Code(label="Tree (YAML)", language="yaml", lines=18, max_lines=30,
+                                      elem_id="schema-yaml")
         with gr.Column(scale=1):
-            status = gr.Markdown(elem_id="schema-status")
-            figure = gr.Plot(show_label=False, elem_id="schema-plot")
-    use_btn = gr.Button("Use this tree", variant="primary", elem_id="schema-use")
+            ui["status"] = gr.Markdown(elem_id="schema-status")
+            ui["figure"] = gr.Plot(show_label=False, elem_id="schema-plot")
+    ui["use"] = gr.Button("Use this tree", variant="primary", elem_id="schema-use")
 
-    name.input(partial(pick_schema, engine), [session, name], [editor, status, figure])
-    editor.input(partial(check_schema_text, engine), [session, editor], [status, figure], show_progress="hidden")
-    use_btn.click(partial(use_schema, engine), [session, name, editor], [status])
-    return {"name": name, "editor": editor, "status": status, "figure": figure, "outputs": [name, editor, status, figure],
-            "restore": partial(restore_schema, engine)}
+    listen(ui["tree_name"].input, partial(pick_schema, engine), pick(ui, "session_id", "tree_name"),
+           pick(ui, "tree_yaml", "status", "figure"))
+    listen(ui["tree_yaml"].input, partial(check_schema_text, engine), pick(ui, "session_id", "tree_yaml"),
+           pick(ui, "status", "figure"), show_progress="hidden")
+    listen(ui["use"].click, partial(use_schema, engine), pick(ui, "session_id", "tree_name", "tree_yaml"),
+           pick(ui, "status"))
+    return ui

@@ -8,24 +8,32 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from app.common import fix_choices, parse_fix_choice, plain_errors, problems_markdown
+from app.common import fix_choices, label_columns, parse_fix_choice, plain_errors, problems_markdown
 from app.engine import AppInputError, Engine
+from app.wiring import listen, pick
 
 TASK_CHOICES = [
     ("Classification: each galaxy has one class (0, 1, 2, …)", "classification"),
     ("Regression: each galaxy has a measured number", "regression"),
     ("Vote-count tree: Galaxy Zoo style volunteer votes", "tree"),
 ]
-_RESERVED = ("id_str", "file_loc")
+CHOICE = ("task", "label_cols", "status")
+"""The task, its columns and the words about them (:func:`suggest_task`'s names)."""
+CHECKS = ("problems", "fix_choice", "fix_button")
+"""The last check's problems and their one-click fixes."""
 
 
-def _columns(catalog: pd.DataFrame) -> list[str]:
-    return [c for c in catalog.columns if c not in _RESERVED]
+def _columns_and_status(choices: list[str], label_cols: list[str], status: str) -> dict[str, Any]:
+    return {"label_cols": gr.Dropdown(choices=choices, value=label_cols, multiselect=True), "status": status}
+
+
+def _choice(task: Any, choices: list[str], label_cols: list[str], status: str) -> dict[str, Any]:
+    return {"task": task, **_columns_and_status(choices, label_cols, status)}
 
 
 @plain_errors
-def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) -> tuple[Any, Any, str]:
-    """Propose a task and target columns from the catalog's columns (``zoobot.config.propose_task``).
+def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) -> dict[str, Any]:
+    """Propose a task and target columns from the catalog's columns (``zoobot.tasks.propose_task``).
 
     Args:
         engine: The app engine.
@@ -33,74 +41,76 @@ def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) ->
         prefer_saved: Show the session's saved choice instead, when there is one.
 
     Returns:
-        ``(task radio, label dropdown, explanation)``.
+        Values for :data:`CHOICE`: the task radio, the column dropdown and the explanation.
     """
-    from zoobot.config import ConfigError, propose_task
+    from zoobot.runs import ConfigError
+    from zoobot.tasks import propose_task
 
     try:
         catalog = engine.catalog(session_id)
     except AppInputError:
-        return gr.Radio(value=None), gr.Dropdown(choices=[], value=[], multiselect=True), "Load a catalog on the **Data** tab first."
+        return _choice(gr.Radio(value=None), [], [], "Load a catalog on the **Data** tab first.")
     state = engine.state(session_id)
-    columns = _columns(catalog)
+    columns = label_columns(catalog)
     if prefer_saved and state.task and all(c in catalog for c in state.label_cols):
-        return (gr.Radio(value=state.task), gr.Dropdown(choices=columns, value=state.label_cols, multiselect=True),
-                f"Your choice: **{state.task}** on {', '.join(state.label_cols[:6])}"
-                + ("…" if len(state.label_cols) > 6 else "") + ".")
+        return _choice(gr.Radio(value=state.task), columns, state.label_cols,
+                       f"Your choice: **{state.task}** on {', '.join(state.label_cols[:6])}"
+                       + ("…" if len(state.label_cols) > 6 else "") + ".")
     try:
         task, label_cols, schema_name = propose_task(catalog)
     except ConfigError as err:
-        return gr.Radio(value=None), gr.Dropdown(choices=columns, value=[], multiselect=True), f"No suggestion: {err}"
+        return _choice(gr.Radio(value=None), columns, [], f"No suggestion: {err}")
     if schema_name is not None:
         engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
         note = (f"Suggested: a **vote-count tree**: the columns match the Galaxy Zoo `{schema_name}` tree "
                 f"({len(label_cols)} answers). Check it on the **Schema** tab.")
     else:
         note = f"Suggested: **{task}** on `{label_cols[0]}`. Change it if that is not what you want to predict."
-    return gr.Radio(value=task), gr.Dropdown(choices=columns, value=label_cols, multiselect=True), note
+    return _choice(gr.Radio(value=task), columns, label_cols, note)
 
 
 @plain_errors
-def columns_for_task(engine: Engine, session_id: str, task: str | None, label_cols: list[str] | None) -> tuple[Any, str]:
+def columns_for_task(engine: Engine, session_id: str, task: str | None,
+                     label_cols: list[str] | None) -> dict[str, Any]:
     """When the user switches task, swap the chosen columns for ones that suit the new task.
 
     A tree takes its schema's vote columns; classification and regression keep the user's single
     column if it suits, else get a suggestion (``propose_task(catalog, task)``).
 
     Returns:
-        ``(label dropdown, explanation)``.
+        The column dropdown as ``label_cols`` (left as it is when the columns suit) and the explanation
+        as ``status``.
     """
-    from zoobot.config import ConfigError, column_suits, propose_task
+    from zoobot.runs import ConfigError
+    from zoobot.tasks import column_suits, propose_task
 
     try:
         catalog = engine.catalog(session_id)
     except AppInputError:
-        return gr.skip(), "Load a catalog on the **Data** tab first."
-    columns = _columns(catalog)
+        return {"status": "Load a catalog on the **Data** tab first."}
+    columns = label_columns(catalog)
     current = [c for c in (label_cols or []) if c in catalog]
     if task == "tree":
         schema = engine.schema(session_id)
         if schema is not None:
             present = [c for c in schema.label_cols if c in catalog]
             if not present:
-                return (gr.Dropdown(choices=columns, value=[], multiselect=True),
-                        f"None of the chosen tree's {len(schema.label_cols)} vote columns (e.g. "
-                        f"`{schema.label_cols[0]}`) is in your catalog: choose or write the tree that matches "
-                        "your columns on **3. Schema**.")
-            return (gr.Dropdown(choices=columns, value=present, multiselect=True),
-                    f"A vote-count tree learns every answer column of the tree (**{len(present)}** found). "
-                    "Check the tree on **3. Schema**.")
+                return _columns_and_status(columns, [], f"None of the chosen tree's {len(schema.label_cols)} vote "
+                                           f"columns (e.g. `{schema.label_cols[0]}`) is in your catalog: choose or "
+                                           "write the tree that matches your columns on **3. Schema**.")
+            return _columns_and_status(columns, present, "A vote-count tree learns every answer column of the tree "
+                                       f"(**{len(present)}** found). Check the tree on **3. Schema**.")
     if task in ("classification", "regression") and len(current) == 1 and column_suits(catalog[current[0]], task):
-        return gr.skip(), f"**{task}** on `{current[0]}`."
+        return {"status": f"**{task}** on `{current[0]}`."}
     try:
         _, cols, schema_name = propose_task(catalog, task)
     except ConfigError as err:
-        return gr.Dropdown(choices=columns, value=[], multiselect=True), f"Choose the column yourself: {err}"
+        return _columns_and_status(columns, [], f"Choose the column yourself: {err}")
     if schema_name is not None:  # the columns are a named Galaxy Zoo tree's: use that tree
         engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
-    return (gr.Dropdown(choices=columns, value=cols, multiselect=True),
-            f"Suggested for **{task}**: `{cols[0]}`" + (f" and {len(cols) - 1} more" if len(cols) > 1 else "")
-            + ". Change it if that is not what you want to predict.")
+    return _columns_and_status(columns, cols, f"Suggested for **{task}**: `{cols[0]}`"
+                               + (f" and {len(cols) - 1} more" if len(cols) > 1 else "")
+                               + ". Change it if that is not what you want to predict.")
 
 
 def _as_list(label_cols: list[str] | str | None) -> list[str]:
@@ -114,11 +124,11 @@ def _columns_text(cols: list[str], most: int = 6) -> str:
 
 
 @plain_errors
-def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list[str] | str | None) -> tuple[Any, ...]:
+def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list[str] | str | None) -> dict[str, Any]:
     """Check and save the chosen task and target columns.
 
     Returns:
-        ``(status, problems, fix radio, fix button)``; the fix radio and button show only when there is a fix.
+        ``status`` and :data:`CHECKS`; the fix radio and button show only when there is a fix.
 
     Raises:
         gr.Error: If no task or no column is chosen, or the columns cannot be used for the task.
@@ -153,62 +163,70 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
                   f"**{report.n_rows - labelled}** without a label will only get predictions.\n\n**Ready:** go on to "
                   "**4. Train**" + (" (check the tree on **3. Schema**)." if task == "tree" else "."))
     choices = fix_choices(report.problems)
-    return (status, problems_markdown(report.problems),
-            gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)),
-            gr.Button(visible=bool(choices)))
+    return {"status": status, "problems": problems_markdown(report.problems),
+            "fix_choice": gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)),
+            "fix_button": gr.Button(visible=bool(choices))}
 
 
 @plain_errors
-def apply_task_fix(engine: Engine, session_id: str, choice: str | None, task: str | None,
-                   label_cols: list[str] | None) -> tuple[Any, ...]:
-    """Apply a one-click label fix (e.g. fill blank votes with 0), save the catalog, check again."""
+def apply_task_fix(engine: Engine, session_id: str, fix_choice: str | None, task: str | None,
+                   label_cols: list[str] | None) -> dict[str, Any]:
+    """Apply a one-click label fix (e.g. fill blank votes with 0), save the catalog, check again.
+
+    Returns:
+        :func:`use_task`'s values and the column dropdown (a fix may add a column: the class names).
+    """
     from zoobot.catalog import apply_fix
 
     report = engine.label_report(session_id)
     if report is None:
         raise AppInputError("Click 'Use this task' first.")
-    problem, fix = parse_fix_choice(choice, report.problems)
+    problem, fix = parse_fix_choice(fix_choice, report.problems)
     engine.replace_catalog(session_id, apply_fix(engine.catalog(session_id), problem, fix))
-    # A fix may add a column (the class names), so the column choices are refreshed too.
-    return (*use_task(engine, session_id, task, label_cols),
-            gr.Dropdown(choices=_columns(engine.catalog(session_id)), value=label_cols, multiselect=True))
+    return {**use_task(engine, session_id, task, label_cols),
+            "label_cols": gr.Dropdown(choices=label_columns(engine.catalog(session_id)), value=label_cols,
+                                      multiselect=True)}
 
 
-def clear_checks() -> tuple[str, Any, Any]:
+def clear_checks() -> dict[str, Any]:
     """Hide the problems and fixes of the last 'Use this task' check (the choice has changed)."""
-    return "", gr.Radio(choices=[], value=None, visible=False), gr.Button(visible=False)
+    return {"problems": "", "fix_choice": gr.Radio(choices=[], value=None, visible=False),
+            "fix_button": gr.Button(visible=False)}
 
 
-def columns_chosen(label_cols: list[str] | str | None) -> tuple[Any, ...]:
+def columns_chosen(label_cols: list[str] | str | None) -> dict[str, Any]:
     """The user picked columns by hand: say what comes next instead of an older suggestion or check."""
     cols = _as_list(label_cols)
     status = (f"Chosen: {_columns_text(cols)}. Click **Use this task** to check it." if cols
               else "Choose the column(s) to predict.")
-    return (status, *clear_checks())
+    return {"status": status, **clear_checks()}
 
 
 def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr.State) -> dict[str, Any]:
-    """Lay out the Task tab and wire its events; returns its components by name."""
+    """Lay out the Task tab and wire its events; returns its components by name (and ``suggested``,
+    the event that suggests a task for a newly loaded catalog)."""
     gr.Markdown("What should the model learn? Rows without a label are not trained on; they get predictions.")
-    task = gr.Radio(label="Task", choices=TASK_CHOICES, elem_id="task-task")
-    labels = gr.Dropdown(label="Column(s) to predict (for a tree: set by the schema)", choices=[], multiselect=True,
-                         elem_id="task-labels")
+    ui: dict[str, Any] = {"session_id": session}
+    ui["task"] = gr.Radio(label="Task", choices=TASK_CHOICES, elem_id="task-task")
+    ui["label_cols"] = gr.Dropdown(label="Column(s) to predict (for a tree: set by the schema)", choices=[],
+                                   multiselect=True, elem_id="task-labels")
     with gr.Row():
-        suggest_btn = gr.Button("Suggest from my columns", elem_id="task-suggest")
-        use_btn = gr.Button("Use this task", variant="primary", elem_id="task-use")
-    status = gr.Markdown(elem_id="task-status")
-    problems = gr.Markdown(elem_id="task-problems")
-    fix_radio = gr.Radio(label="One-click fixes", choices=[], visible=False, elem_id="task-fix-choice")
-    fix_btn = gr.Button("Apply the chosen fix", visible=False, elem_id="task-fix")
+        ui["suggest"] = gr.Button("Suggest from my columns", elem_id="task-suggest")
+        ui["use"] = gr.Button("Use this task", variant="primary", elem_id="task-use")
+    ui["status"] = gr.Markdown(elem_id="task-status")
+    ui["problems"] = gr.Markdown(elem_id="task-problems")
+    ui["fix_choice"] = gr.Radio(label="One-click fixes", choices=[], visible=False, elem_id="task-fix-choice")
+    ui["fix_button"] = gr.Button("Apply the chosen fix", visible=False, elem_id="task-fix")
 
-    suggest_btn.click(partial(suggest_task, engine), [session], [task, labels, status])
-    task.input(partial(columns_for_task, engine), [session, task, labels], [labels, status])
+    choice = pick(ui, "session_id", "task", "label_cols")
+    listen(ui["suggest"].click, partial(suggest_task, engine), pick(ui, "session_id"), pick(ui, *CHOICE))
+    listen(ui["task"].input, partial(columns_for_task, engine), choice, pick(ui, "label_cols", "status"))
     # A new choice makes the last check's problems and fixes stale.
-    task.input(clear_checks, None, [problems, fix_radio, fix_btn])
-    labels.input(columns_chosen, [labels], [status, problems, fix_radio, fix_btn])
-    suggested = catalog_version.change(partial(suggest_task, engine), [session], [task, labels, status])
-    use_btn.click(partial(use_task, engine), [session, task, labels], [status, problems, fix_radio, fix_btn])
-    fix_btn.click(partial(apply_task_fix, engine), [session, fix_radio, task, labels],
-                  [status, problems, fix_radio, fix_btn, labels])
-    return {"task": task, "labels": labels, "status": status, "suggested": suggested,
-            "restore": partial(suggest_task, engine, prefer_saved=True)}
+    listen(ui["task"].input, clear_checks, None, pick(ui, *CHECKS))
+    listen(ui["label_cols"].input, columns_chosen, pick(ui, "label_cols"), pick(ui, "status", *CHECKS))
+    ui["suggested"] = listen(catalog_version.change, partial(suggest_task, engine), pick(ui, "session_id"),
+                             pick(ui, *CHOICE))
+    listen(ui["use"].click, partial(use_task, engine), choice, pick(ui, "status", *CHECKS))
+    listen(ui["fix_button"].click, partial(apply_task_fix, engine), {**choice, "fix_choice": ui["fix_choice"]},
+           pick(ui, "status", *CHECKS, "label_cols"))
+    return ui

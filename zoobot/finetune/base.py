@@ -26,6 +26,7 @@ import torch
 import torchmetrics as tm
 from torch import nn
 
+from zoobot.batches import supervised_batch
 from zoobot.encoders import is_random_init
 from zoobot.finetune.encoder_source import MODEL_ARGS_KEY, build_encoder, zoobot_encoder_name
 from zoobot.finetune.heads import LinearHead
@@ -235,48 +236,39 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             datamodule.cache_features(self.encoder, self.device, splits=("train", "val"))
 
     def batch_label_cols(self) -> list[str]:
-        """The label columns a batch dict may hold (galaxy-datasets' batches hold one key per column)."""
+        """The label columns a batch holds (galaxy-datasets' batches hold one key per column); ``['label']`` for a
+        subclass that names none (as Zoobot's docs write them)."""
         cols = getattr(self, "label_cols", None)
         if cols:
             return list(cols)
         label_col = getattr(self, "label_col", None)
-        return [label_col] if isinstance(label_col, str) else []
+        return [label_col] if isinstance(label_col, str) else ["label"]
 
-    def batch_to_supervised_tuple(self, batch: Any) -> tuple[torch.Tensor | None, Any]:
-        """``(images, labels)`` from any batch a user may have (Zoobot 2.9's name for this step).
+    def batch_to_supervised_tuple(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(images, labels)`` from any batch a user may have (Zoobot 2.9's name for this step; override it for a
+        batch of your own).
 
-        Accepts this package's batches (``{'image', 'label', 'id_str'}``), galaxy-datasets' (Zoobot 2.9:
-        ``{'image', <label_col>: ..., 'id_str'}``; the label columns are stacked into ``(B, n_cols)``),
-        Zoobot 2.0's ``(images, labels)`` tuples and plain image tensors (labels None).
+        Read by :func:`zoobot.batches.supervised_batch`: this package's batches, galaxy-datasets' (Zoobot 2.9:
+        one key per label column) and Zoobot 2.0's ``(images, labels)`` tuples. Labels are float32
+        ``(B, len(label_cols))``; after ``cache_features`` the first item is the cached features.
         """
-        if isinstance(batch, torch.Tensor):
-            return batch, None
-        if isinstance(batch, (list, tuple)):
-            return (batch[0], batch[1]) if len(batch) == 2 else (batch[0], None)
-        if not isinstance(batch, Mapping):
-            raise TypeError(f"Cannot read a batch of type {type(batch).__name__}: expected a dict with 'image', an "
-                            "(images, labels) tuple or an image tensor.")
-        cols = self.batch_label_cols()
-        labels: Any = batch.get("label")
-        if cols and all(col in batch for col in cols):
-            labels = torch.stack([torch.as_tensor(batch[col]) for col in cols], dim=1)
-        return batch.get("image"), labels
+        read = supervised_batch(batch, self.batch_label_cols())
+        return read["features"] if "features" in read else read["image"], read["label"]
 
     def shared_step(self, batch: Any, stage: Stage) -> torch.Tensor:
         """The one step for every stage: loss + metrics (train/val/test) or predictions (predict)."""
-        images, labels = self.batch_to_supervised_tuple(batch)
-        if isinstance(batch, Mapping) and "features" in batch:
-            outputs = self.head(batch["features"])
+        if stage == "predict":
+            read = supervised_batch(batch, self.batch_label_cols(), with_labels=False)
+            inputs, labels = read.get("features", read.get("image")), None
         else:
-            outputs = self(images)
+            inputs, labels = self.batch_to_supervised_tuple(batch)
+        cached = isinstance(batch, Mapping) and "features" in batch
+        outputs = self.head(inputs) if cached else self(inputs)
         if stage == "predict":
             return self.outputs_to_predictions(outputs)
-        if labels is None:
-            raise ValueError(f"A {stage} batch has no labels: give the datamodule the label columns "
-                             f"({self.batch_label_cols() or 'label'}).")
         targets = self.targets_from_labels(labels)
         loss = self.compute_loss(outputs, targets)
-        batch_size = len(images) if images is not None else len(batch["features"])
+        batch_size = len(inputs)
         # This package's name, and Zoobot's (what its get_trainer monitors and its users plot).
         self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=self.prog_bar,
                  sync_dist=True, batch_size=batch_size)

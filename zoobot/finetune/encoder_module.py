@@ -55,12 +55,16 @@ class ZoobotEncoder(L.LightningModule):
         """``feat_0``, ``feat_1``, ...: Zoobot's names for representation columns."""
         return [f"feat_{i}" for i in range(self.card.feature_dim)]
 
-    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None) -> pd.DataFrame:
-        """Features ``(N, feature_dim)`` as columns named ``names`` (default ``feat_<i>``)."""
+    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None,
+                           id_str: Sequence[str] | None = None) -> pd.DataFrame:
+        """Features ``(N, feature_dim)`` as columns named ``names`` (default ``feat_<i>``), then ``id_str`` (when
+        given), as Zoobot writes representations."""
+        from zoobot.prediction_table import zoobot_table
+
         cols = list(names) if names else self.default_output_names()
         if len(cols) != predictions.shape[1]:
             raise ValueError(f"Got {len(cols)} names for {predictions.shape[1]} features; give one name per feature.")
-        return pd.DataFrame(predictions, columns=cols)
+        return zoobot_table({col: predictions[:, k] for k, col in enumerate(cols)}, id_str)
 
     @classmethod
     def load_from_name(cls, name: str) -> ZoobotEncoder:

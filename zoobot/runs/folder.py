@@ -12,6 +12,8 @@ Layout of a run folder::
       test_metrics.json    the task's metrics on the test split
       predictions.csv      every catalog row with its split, true labels and predictions
       model/               the finetuned model: model.safetensors and config.yaml
+      predictions.parquet  predictions.csv as Parquet, written when first asked for (a download)
+      finetuned_model.zip  model/ as one zip, written when first asked for (a download)
 
 Writes are atomic (a temporary file, then a rename), so a reader polling from another thread or
 process never sees half a file. Reads of files that may be missing or mid-run are tolerant: they
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterable
@@ -59,6 +62,8 @@ class RunFolder:
     MODEL_DIR = "model"
     MODEL_WEIGHTS_FILE = "model.safetensors"
     """In ``model/``, beside a copy of ``config.yaml``."""
+    PREDICTIONS_PARQUET_FILE = "predictions.parquet"
+    MODEL_ARCHIVE_FILE = "finetuned_model.zip"
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -123,6 +128,16 @@ class RunFolder:
     def model_config_path(self) -> Path:
         """``model/config.yaml``: the config the exported model is rebuilt from."""
         return self.model_dir / self.CONFIG_FILE
+
+    @property
+    def predictions_parquet_path(self) -> Path:
+        """``predictions.parquet``: the predictions as Parquet, once :meth:`write_predictions_parquet` made it."""
+        return self.path / self.PREDICTIONS_PARQUET_FILE
+
+    @property
+    def model_archive_path(self) -> Path:
+        """``finetuned_model.zip``: ``model/`` as one file, once :meth:`write_model_archive` made it."""
+        return self.path / self.MODEL_ARCHIVE_FILE
 
     def has_config(self) -> bool:
         """Whether the folder holds a run (a run folder is one with a ``config.yaml``)."""
@@ -230,6 +245,37 @@ class RunFolder:
     def write_predictions(self, predictions: pd.DataFrame) -> Path:
         """Write ``predictions.csv`` (atomically); returns its path."""
         return _write_atomic(self.predictions_path, predictions.to_csv(index=False))
+
+    def write_predictions_parquet(self, predictions: pd.DataFrame | None = None) -> Path | None:
+        """``predictions.parquet``, written from ``predictions`` (default: ``predictions.csv``) unless it
+        exists already; ``None`` if the run made no predictions."""
+        if self.predictions_parquet_path.is_file():
+            return self.predictions_parquet_path
+        predictions = predictions if predictions is not None else self.read_predictions()
+        if predictions is None:
+            return None
+        tmp = self.path / f".{self.PREDICTIONS_PARQUET_FILE}.{os.getpid()}-{threading.get_ident()}.tmp"
+        try:
+            predictions.to_parquet(tmp, index=False)
+            tmp.replace(self.predictions_parquet_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return self.predictions_parquet_path
+
+    def write_model_archive(self) -> Path | None:
+        """``finetuned_model.zip`` of ``model/``, zipped unless it exists already; ``None`` if the run
+        has no exported model."""
+        if self.model_archive_path.is_file():
+            return self.model_archive_path
+        if not self.has_model():
+            return None
+        base = self.path / f".{self.model_archive_path.stem}.{os.getpid()}-{threading.get_ident()}"
+        made = Path(shutil.make_archive(str(base), "zip", self.model_dir))
+        try:
+            made.replace(self.model_archive_path)
+        finally:
+            made.unlink(missing_ok=True)
+        return self.model_archive_path
 
     def read_test_metrics(self) -> dict[str, Any] | None:
         """``test_metrics.json``, or ``None`` if the run has not been tested (or the file is damaged)."""

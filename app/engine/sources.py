@@ -1,0 +1,84 @@
+"""Where a catalog comes from: the built-in demo survey, a file on this computer, or an upload.
+
+Each function returns a *source*: a callable run inside a catalog job that returns
+``(catalog, base_dir)``, where relative ``file_loc`` resolve against ``base_dir``. The engine's
+``submit_catalog`` takes it from there (resolving paths and checking every image).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from app.jobs import JobContext
+from app.uploads import StoredUpload, match_uploaded_files, pick_base_dir
+
+DEMO_SURVEY_SIZE = 600
+DEMO_IMAGE_SIZE = 128
+DEMO_SEED = 0
+
+CatalogSource = Callable[[JobContext], tuple[pd.DataFrame, Path]]
+
+
+def demo_source(folder: Path, lock: threading.Lock) -> CatalogSource:
+    """The built-in synthetic survey, drawn once into ``folder`` and read from there afterwards.
+
+    Args:
+        folder: The cache folder for the survey (shared by every session).
+        lock: Held while drawing, so two sessions asking at once draw it once.
+    """
+
+    def source(ctx: JobContext) -> tuple[pd.DataFrame, Path]:
+        from zoobot.catalog import read_catalog
+        from zoobot.survey import make_survey
+
+        done_marker = folder / ".complete"
+        with lock:
+            if not done_marker.is_file():
+                ctx.report(f"Drawing {DEMO_SURVEY_SIZE} synthetic galaxies (once; later loads reuse them)")
+
+                def progress(done: int, total: int, *args: Any) -> None:
+                    ctx.report(f"Drawing synthetic galaxies: {done} of {total}")
+
+                make_survey(DEMO_SURVEY_SIZE, size=DEMO_IMAGE_SIZE, out_dir=folder, seed=DEMO_SEED, overwrite=True,
+                            progress=progress)
+                done_marker.write_text("ok")
+        return read_catalog(folder / "catalog.csv"), folder
+
+    return source
+
+
+def file_source(catalog_path: Path, base_dirs: tuple[Path, ...]) -> CatalogSource:
+    """A catalog file, its ``file_loc`` relative to the likeliest of ``base_dirs``."""
+
+    def source(ctx: JobContext) -> tuple[pd.DataFrame, Path]:
+        from zoobot.catalog import read_catalog
+
+        ctx.report(f"Reading {catalog_path.name}")
+        catalog = read_catalog(catalog_path)
+        if "file_loc" in catalog.columns:
+            base = pick_base_dir(list(catalog["file_loc"].astype(str)), list(base_dirs))
+        else:
+            base = base_dirs[0]
+        return catalog, base
+
+    return source
+
+
+def upload_source(upload: StoredUpload) -> CatalogSource:
+    """An upload: each ``file_loc`` is matched to the uploaded image it names, by its path inside the
+    upload or, when that differs, by file name (see ``match_uploaded_files``)."""
+    base_source = file_source(upload.catalog, upload.base_dirs)
+
+    def source(ctx: JobContext) -> tuple[pd.DataFrame, Path]:
+        catalog, base = base_source(ctx)
+        if "file_loc" in catalog.columns:
+            ctx.report("Matching file_loc to the uploaded images")
+            catalog = catalog.assign(file_loc=match_uploaded_files(list(catalog["file_loc"]), upload.folder, base))
+        return catalog, base
+
+    return source

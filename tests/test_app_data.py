@@ -1,0 +1,185 @@
+"""The Data tab's handlers: loading the demo survey, an upload or a catalog on disk, what is shown
+about it, and one-click fixes. Each bad input gets a plain-words message."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from app_sessions import finish_catalog_job, load_catalog, new_engine
+
+from app.engine import Engine
+from app.runs import new_session_id
+from app.tabs import data
+
+
+@pytest.fixture
+def engine(tmp_path) -> Engine:
+    return new_engine(tmp_path)
+
+
+@pytest.fixture
+def hosted_engine(tmp_path) -> Engine:
+    return new_engine(tmp_path, hosted=True)
+
+
+def _zip_folder(folder: Path, target: Path, prefix: str = "") -> Path:
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                archive.write(path, prefix + str(path.relative_to(folder)))
+    return target
+
+
+def _relative_upload(make_catalog, tmp_path: Path, **kwargs) -> tuple[Path, Path]:
+    """A catalog CSV with relative file_loc and a zip of its images folder."""
+    catalog = make_catalog(**kwargs)
+    root = Path(catalog.file_loc[0]).parent.parent
+    catalog["file_loc"] = [f"images/{Path(p).name}" for p in catalog.file_loc]
+    csv = tmp_path / "my_catalog.csv"
+    catalog.to_csv(csv, index=False)
+    return csv, _zip_folder(root / "images", tmp_path / "images.zip", prefix="images/")
+
+
+def test_every_data_view_name_is_shown_by_the_tab(engine):
+    shown = data.show_catalog(engine, new_session_id())
+    assert tuple(shown) == data.VIEW
+
+
+def test_upload_with_relative_paths_loads_and_shows_counts(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    csv, archive = _relative_upload(make_catalog, tmp_path, n=12, size=32)
+    started = data.load_upload(engine, sid, str(csv), [str(archive)])
+    assert "Checking my_catalog.csv" in started["status"] and started["timer"].active
+    shown = finish_catalog_job(engine, sid)
+    assert "**12** galaxies" in shown["status"] and "**12** found" in shown["status"]
+    assert "No problems" in shown["problems"]
+    assert shown["fix_choice"].visible is False and shown["fix_button"].visible is False
+
+
+def test_missing_images_are_reported_and_fixed_in_one_click(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=10, size=32)
+    Path(catalog.file_loc[3]).unlink()
+    shown = load_catalog(engine, sid, catalog)
+    assert "**1** missing" in shown["status"]
+    assert shown["fix_choice"].visible and shown["fix_button"].visible
+    assert any("remove the affected rows" in label.lower() for label, _ in shown["fix_choice"].choices)
+    data.apply_data_fix(engine, sid, shown["fix_choice"].value)
+    shown = finish_catalog_job(engine, sid)
+    assert "**9** galaxies" in shown["status"] and "**0** missing" in shown["status"]
+    assert shown["fix_button"].visible is False
+
+
+def test_a_catalog_that_is_not_a_table_is_refused_in_plain_words(engine, tmp_path):
+    sid = new_session_id()
+    bad = tmp_path / "catalog.csv"
+    bad.write_bytes(b"\x00\x01\x02 not,a\ncsv\x00")
+    data.load_upload(engine, sid, str(bad), [])
+    summary = finish_catalog_job(engine, sid)["status"]
+    assert summary.startswith("**Could not load the catalog.**") and "No catalog is loaded yet." in summary
+    shown = data.load_path(engine, sid, str(tmp_path / "nowhere.csv"))
+    assert "There is no file at" in shown["status"] and "nowhere.csv" in shown["status"]
+    assert shown["timer"].active is False
+
+
+def test_an_upload_that_is_not_an_archive_is_refused(engine, tmp_path):
+    catalog = tmp_path / "cat.csv"
+    catalog.write_text("id_str,file_loc\na,a.png\n")
+    not_zip = tmp_path / "images.zip"
+    not_zip.write_text("hello")
+    with pytest.raises(gr.Error, match="not a zip archive"):
+        data.load_upload(engine, new_session_id(), str(catalog), [str(not_zip)])
+
+
+def test_a_zip_slip_member_is_refused(engine, tmp_path):
+    catalog = tmp_path / "cat.csv"
+    catalog.write_text("id_str,file_loc\na,a.png\n")
+    archive = tmp_path / "images.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("../../outside.png", b"x")
+    with pytest.raises(gr.Error, match="outside the archive"):
+        data.load_upload(engine, new_session_id(), str(catalog), [str(archive)])
+    assert not (tmp_path / "outside.png").exists()
+
+
+def test_hosted_mode_refuses_server_paths_and_escaping_file_locs(hosted_engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    with pytest.raises(gr.Error, match="cannot read files on the server"):
+        data.load_path(hosted_engine, sid, "/etc/passwd")
+    catalog = make_catalog(n=4, size=32)  # absolute file_loc outside the upload folder
+    csv = tmp_path / "absolute.csv"
+    catalog.to_csv(csv, index=False)
+    data.load_upload(hosted_engine, sid, str(csv), [])
+    assert "point outside your uploaded files" in finish_catalog_job(hosted_engine, sid)["status"]
+
+
+def test_gallery_captions_are_short_and_carry_the_label(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=6, size=32)
+    catalog["id_str"] = [f"synthetic-0-{i:06d}" for i in range(6)]
+    catalog.to_csv(Path(catalog.file_loc[0]).parent.parent / "catalog.csv", index=False)
+    gallery = load_catalog(engine, sid, catalog)["gallery"]
+    assert [caption for _, caption in gallery][:2] == ["…000000 · label 0", "…000001 · label 1"]
+
+
+@pytest.mark.parametrize("written_as", ["/home/me/cutouts/{name}", "C:\\Users\\me\\cutouts\\{name}", "images/{name}"])
+def test_loose_image_files_are_matched_to_file_loc_by_name(engine, make_catalog, tmp_path, written_as):
+    sid = new_session_id()
+    catalog = make_catalog(n=6, size=32)
+    images = list(catalog.file_loc)
+    catalog["file_loc"] = [written_as.format(name=Path(p).name) for p in images]
+    csv = tmp_path / "from_my_laptop.csv"
+    catalog.to_csv(csv, index=False)
+    data.load_upload(engine, sid, str(csv), images)
+    summary = finish_catalog_job(engine, sid)["status"]
+    assert "**6** found" in summary and "**0** missing" in summary
+
+
+def test_a_zip_with_other_folders_than_file_loc_is_matched(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    catalog = make_catalog(n=6, size=32)
+    root = Path(catalog.file_loc[0]).parent.parent
+    catalog["file_loc"] = [f"/data/survey/png/{Path(p).name}" for p in catalog.file_loc]
+    csv = tmp_path / "cat.csv"
+    catalog.to_csv(csv, index=False)
+    archive = _zip_folder(root / "images", tmp_path / "cutouts.zip", prefix="export/cutouts/")
+    data.load_upload(engine, sid, str(csv), [str(archive)])
+    assert "**6** found" in finish_catalog_job(engine, sid)["status"]
+
+
+def test_a_file_name_found_twice_in_the_upload_is_explained(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    catalog = make_catalog(n=2, size=32)
+    root = Path(catalog.file_loc[0]).parent.parent
+    catalog["file_loc"] = [Path(p).name for p in catalog.file_loc]
+    csv = tmp_path / "cat.csv"
+    catalog.to_csv(csv, index=False)
+    archive = tmp_path / "two_nights.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for night in ("night1", "night2"):
+            for p in (root / "images").iterdir():
+                z.write(p, f"{night}/{p.name}")
+    data.load_upload(engine, sid, str(csv), [str(archive)])
+    summary = finish_catalog_job(engine, sid)["status"]
+    assert "Could not load the catalog" in summary
+    assert "could be more than one uploaded image" in summary and "night1/gal_00000.png" in summary
+
+
+def test_a_failed_load_says_the_previous_catalog_is_still_in_use(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    load_catalog(engine, sid, make_catalog(n=6))
+    no_file_loc = tmp_path / "labels.csv"
+    no_file_loc.write_text("id_str,label\na,1\n")
+    data.load_path(engine, sid, str(no_file_loc))
+    summary = finish_catalog_job(engine, sid)["status"]
+    assert summary.startswith("**Could not load the catalog.**") and "file_loc" in summary
+    assert "**catalog.csv** (below) is still the one in use." in summary
+
+
+def test_refusals_stay_on_screen_until_closed(engine):
+    with pytest.raises(gr.Error) as refused:
+        data.load_path(engine, new_session_id(), "   ")
+    assert refused.value.duration is None and "Type the path" in refused.value.message

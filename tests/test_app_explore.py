@@ -1,0 +1,51 @@
+"""The Explore tab: a galaxy's nearest neighbours on the map, captioned with rank and label, or with
+their similarity before a task is chosen."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from app_sessions import load_catalog, new_engine
+
+from app.engine import AppInputError, Engine
+from app.engine.maps import MAP_FILE, map_points, neighbours
+from app.runs import new_session_id
+from app.tabs import explore, task
+
+
+@pytest.fixture
+def engine(tmp_path) -> Engine:
+    return new_engine(tmp_path)
+
+
+def _map(engine: Engine, sid: str, ids) -> None:
+    map_dir = engine.store.new_map_dir(sid)
+    pd.DataFrame({"id_str": ids, "umap_x": [0.0, 1, 2, 3], "umap_y": [0.0, 1, 2, 3],
+                  "f0": [1.0, 1, 0, -1], "f1": [0.0, 0.1, 1, 0]}).to_parquet(map_dir / MAP_FILE)
+    engine.store.update_state(sid, map_dir=str(map_dir))
+
+
+def test_neighbour_captions_give_rank_and_label_or_similarity(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=4, size=32)
+    load_catalog(engine, sid, catalog)
+    _map(engine, sid, catalog.id_str)
+    gallery = explore.show_neighbours(engine, sid, "gal_00000", 2, None)["neighbours"]
+    assert [caption for _, caption in gallery] == ["chosen …_00000 · 1.000", "1. …_00001 · 0.995", "2. …_00002 · 0.000"]
+    task.use_task(engine, sid, "classification", ["label"])
+    gallery = explore.show_neighbours(engine, sid, "gal_00000", 2, None)["neighbours"]
+    assert [caption for _, caption in gallery] == ["chosen …_00000 · label 0", "1. …_00001 · label 1",
+                                                   "2. …_00002 · label 0"]
+
+
+def test_the_map_joins_the_catalog_and_names_a_galaxy_not_on_it(engine, make_catalog):
+    sid = new_session_id()
+    assert map_points(engine, sid) is None
+    assert set(explore.show_map(engine, sid)) == set(explore.VIEW)
+    catalog = make_catalog(n=4, size=32)
+    load_catalog(engine, sid, catalog)
+    _map(engine, sid, catalog.id_str)
+    points = map_points(engine, sid)
+    assert list(points["label"]) == list(catalog["label"]) and "f0" not in points
+    with pytest.raises(AppInputError, match="'nowhere' is not on the map"):
+        neighbours(engine, sid, "nowhere", 2)

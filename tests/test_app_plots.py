@@ -1,0 +1,25 @@
+"""The app's figures stay readable: the epoch axis of long runs, long column names in titles."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from app import plots
+
+
+@pytest.mark.parametrize("n_epochs, dtick", [(3, 1), (12, 1), (50, 5), (200, 17)])
+def test_long_runs_keep_the_epoch_axis_readable(n_epochs, dtick):
+    metrics = pd.DataFrame({"epoch": range(n_epochs), "train_loss": 1.0, "val_loss": 1.0, "val_accuracy": 0.5})
+    for figure in (plots.loss_curves(metrics), plots.metric_curve(metrics)):
+        assert figure.layout.xaxis.dtick == dtick
+        assert n_epochs / figure.layout.xaxis.dtick <= 12
+
+
+def test_a_long_column_name_wraps_the_plot_title_instead_of_running_off_it():
+    fig = plots.label_distribution(pd.Series([0.1, 0.5, 0.9] * 10), "smooth-or-featured-dr5_featured-or-disk_fraction")
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) > 1 and all(len(line) <= 50 for line in lines)
+    assert "".join(lines).replace(" ", "") == "smooth-or-featured-dr5_featured-or-disk_fraction:30labelledgalaxies"
+    assert fig.layout.margin.t > plots.empty_figure("").layout.margin.t  # room for the extra line
+    assert plots.label_distribution(pd.Series([1, 2]), "bar").layout.title.text == "bar: 2 labelled galaxies"
