@@ -188,3 +188,26 @@ def test_tree_models_sample_concentrations(tiny_schema_pairs):
     assert samples.shape == (4, 40, 4) and (samples > 1).all() and (samples < 101).all()
     summary = summarize_samples(samples, "tree", tree.schema, n_volunteers=20)
     assert summary["fraction_mean"].shape == (40, 4) and summary["mutual_information"].shape == (40, 2)
+
+
+def test_the_command_line_calibrates_a_run_suggests_galaxies_and_predicts_with_passes(tiny_tree_run, tmp_path,
+                                                                                      capsys):
+    from zoobot.cli import main
+
+    run_dir, catalog = tiny_tree_run
+    catalog.to_csv(tmp_path / "new.csv", index=False)
+    assert main(["calibrate", "--model", str(run_dir), "--accelerator", "cpu"]) == 0
+    assert "Calibration on the test split" in capsys.readouterr().out
+    assert main(["suggest", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--n", "5",
+                 "--n-samples", "4", "--out", str(tmp_path / "next.csv"), "--accelerator", "cpu"]) == 0
+    suggested = pd.read_csv(tmp_path / "next.csv")
+    assert len(suggested) == 5 and set(suggested["id_str"]) <= set(catalog["id_str"].iloc[36:])
+    assert main(["suggest", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--strategy", "bald",
+                 "--n-samples", "1", "--out", str(tmp_path / "x.csv")]) == 2  # a user error, explained
+    assert "several Monte Carlo" in capsys.readouterr().err
+    assert main(["predict", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--n-samples", "3",
+                 "--out", str(tmp_path / "p.csv"), "--accelerator", "cpu"]) == 0
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert "bar-dr5_mutual-information" in predictions.columns and len(predictions) == 48
+    labelled = predictions["smooth-or-featured-dr5_smooth_predictive-90pc-lower"].notna()
+    assert labelled.sum() == 36  # the catalog's vote counts give the volunteers; the 12 new galaxies have none

@@ -60,12 +60,12 @@ def prediction_summary(samples: np.ndarray, task: str, model: Any) -> pd.DataFra
 
 
 def _load(model: Any) -> tuple[Any, dict[str, Any] | None]:
-    """A model and its run's calibration correction (None for a model object)."""
+    """A model and, for a run folder, its calibration correction (None for a model object or a checkpoint)."""
     if isinstance(model, (str, Path)):
-        from zoobot.runs import RunFolder, load_run_model
+        from zoobot.runs import RunFolder, load_finetuned_model
 
-        calibration = RunFolder(model).read_calibration()
-        return load_run_model(model), (calibration or {}).get("correction")
+        calibration = RunFolder(model).read_calibration() if Path(model).is_dir() else None
+        return load_finetuned_model(model), (calibration or {}).get("correction")
     return model, None
 
 
@@ -87,8 +87,8 @@ def suggest_galaxies(
     """The ``n`` galaxies a label would help most, best first, with their predictions and the reason.
 
     Args:
-        model: a finetuned model, or a run folder (its exported model; its ``calibration.json``
-            correction is applied to the predictions when there is one).
+        model: a finetuned model, or where to load one (:func:`zoobot.runs.load_finetuned_model`: a run
+            folder, whose ``calibration.json`` correction is then applied, a checkpoint, a Hub name).
         catalog: rows with ``id_str`` and ``file_loc``.
         n: how many galaxies to return.
         strategy: ``'bald'`` (mutual information), ``'entropy'`` or ``'random'``.
