@@ -112,19 +112,19 @@ def suggest_galaxies(
         raise ValueError(f"n must be a whole number of galaxies >= 1, got {n!r}.")
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
-    model, correction = _load(model)
-    task = model_task(model)
-    pool = unlabelled_rows(catalog, list(model.label_cols)) if only_unlabelled else np.ones(len(catalog), bool)
+    loaded, correction = _load(model)
+    task = model_task(loaded)
+    pool = unlabelled_rows(catalog, list(loaded.label_cols)) if only_unlabelled else np.ones(len(catalog), bool)
     if not pool.any():
         raise ValueError("Every galaxy in the catalog already has a label: there is nothing to suggest. Give a "
                          "catalog with unlabelled rows, or only_unlabelled=False to rank them all.")
     rows = catalog[pool].reset_index(drop=True)
     if features is None:
-        features = encoder_features(model, rows, batch_size, num_workers, accelerator)
+        features = encoder_features(loaded, rows, batch_size, num_workers, accelerator)
     else:
         features = np.asarray(features)[pool]
-    schema = model.schema if task == "tree" else None
-    samples = apply_correction(head_samples(model, features, n_samples, seed), correction, schema)
+    schema = loaded.schema if task == "tree" else None
+    samples = apply_correction(head_samples(loaded, features, n_samples, seed), correction, schema)
     scores, per_question = acquisition_scores(samples, task, strategy, schema, question, n_volunteers, seed)
     order = np.argsort(-scores, kind="stable")[:n]
     table = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "id_str": rows["id_str"].astype(str).to_numpy()[order]})
@@ -136,7 +136,7 @@ def suggest_galaxies(
     if per_question is not None:
         table["question"] = [per_question.columns[i] if question is None else question for i in table["question"]]
     table["reason"] = [_reason(strategy, task, s, q) for s, q in zip(table["score"], table["question"], strict=True)]
-    summary = prediction_summary(samples[:, order], task, model)
+    summary = prediction_summary(samples[:, order], task, loaded)
     return pd.concat([table, summary.reset_index(drop=True)], axis=1)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -167,14 +167,16 @@ def predict_on_catalog(
     was_training = model.training
     model.to(device).eval()
     # One pass: the model's own prediction step. Several: the encoder's features once, for the head's passes.
-    step = (lambda images: model.predict_step({"image": images}, 0)) if n_samples == 1 else model.encoder
+    step: Callable[[torch.Tensor], torch.Tensor] = (
+        (lambda images: model.predict_step({"image": images}, 0)) if n_samples == 1
+        else cast(Callable[[torch.Tensor], torch.Tensor], model.encoder))
     try:
         outputs = run_batches(step, loader, device, precision, progress=enable_progress_bar)
     finally:
         model.train(was_training)
-    if n_samples == 1 and not len(outputs):
-        outputs = np.zeros((0, len(model.default_output_names())), dtype=np.float32)
-    table = _predictions_table(model, outputs, n_samples, seed, label_cols, list(dataset.id_strs), catalog,
+    values = (outputs.numpy() if len(outputs) or n_samples > 1
+              else np.zeros((0, len(model.default_output_names())), dtype=np.float32))
+    table = _predictions_table(model, values, n_samples, seed, label_cols, list(dataset.id_strs), catalog,
                                n_volunteers, interval_levels, calibration)
     if save_loc is not None:
         from zoobot.finetune import FinetuneableZoobotRegressor
@@ -191,7 +193,7 @@ def _predictions_table(model: Any, outputs: Any, n_samples: int, seed: int | Non
     A plain pass with nothing to add is the model's own table, exactly; uncertainty columns come from
     :mod:`zoobot.uncertainty.columns`.
     """
-    values = outputs.numpy() if hasattr(outputs, "numpy") else np.asarray(outputs)
+    values = np.asarray(outputs)
     tree = hasattr(model, "schema")
     volunteers_known = n_volunteers is not None or (tree and _has_votes(catalog, model.schema))
     if n_samples == 1 and calibration is None and not volunteers_known:

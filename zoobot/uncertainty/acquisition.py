@@ -89,14 +89,14 @@ def acquisition_scores(
     _check_strategy(strategy, passes.shape[0])
     n = passes.shape[1]
     if strategy == "random":
-        return np.random.default_rng(seed).random(n), None
+        return np.asarray(np.random.default_rng(seed).random(n)), None
     if task == "classification":
         from zoobot.uncertainty.information import categorical_information
 
         entropy, information = categorical_information(passes)
         return (entropy if strategy == "entropy" else information), None
     if task == "regression":
-        return passes.std(axis=0).sum(axis=-1), None
+        return np.asarray(passes.std(axis=0).sum(axis=-1)), None
     if task != "tree":
         raise ValueError(f"task must be 'classification', 'regression' or 'tree', not {task!r}.")
     if schema is None:

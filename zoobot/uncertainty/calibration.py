@@ -104,7 +104,7 @@ def tree_calibration(
         'pit_coverage', 'per_question': {q: {...}}, 'by_volunteers': {bin: {...}}}}, 'latent': {level:
         {'coverage', 'per_question'}} (if true_probabilities), 'vote_fraction_mae'}``.
     """
-    groups = [tuple(g) for g in schema.question_index_groups]
+    groups = [(int(s), int(e)) for s, e in schema.question_index_groups]
     passes = as_passes(concentrations)
     counts = np.asarray(counts, dtype=np.float64)
     s, n_gal, n_ans = passes.shape

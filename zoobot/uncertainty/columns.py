@@ -154,8 +154,8 @@ def _tree_columns(model: Any, passes: np.ndarray, names: list[str], catalog: pd.
             out[f"{name}_fraction-std"] = spread[:, k]
         asked = expected_question_volunteers(passes, schema, 40)
         _, information = dirichlet_multinomial_information(passes, schema.question_index_groups, asked)
-        for q, question in enumerate(schema.questions):
-            out[f"{question.text}_mutual-information"] = information[:, q]
+        for k, question in enumerate(schema.questions):
+            out[f"{question.text}_mutual-information"] = information[:, k]
     return out
 
 

@@ -271,7 +271,7 @@ def fraction_interval_columns(concentrations: Any, schema: Schema, n_volunteers:
         Zoobot's ``<answer>_90pc-lower`` / ``-upper`` (:mod:`zoobot.tree_summary`).
     """
     names = list(names) if names is not None else list(schema.label_cols)
-    groups = [tuple(g) for g in schema.question_index_groups]
+    groups = [(int(s), int(e)) for s, e in schema.question_index_groups]
     passes = as_passes(concentrations)
     if len(names) != passes.shape[-1]:
         raise ValueError(f"Got {len(names)} answer names for {passes.shape[-1]} outputs.")

@@ -190,7 +190,7 @@ def calibrate_run(run_dir: str | Path, n_samples: int = 1, seed: int = 0, batch_
 
     folder = RunFolder(run_dir)
     config = folder.read_config()
-    model = load_run_model(folder.path)
+    model: Any = load_run_model(folder.path)
     split = CatalogDataModule(label_cols=config.label_cols, catalog=load_run_catalog(config),
                               train_fraction=config.train_fraction, val_fraction=config.val_fraction,
                               test_fraction=config.test_fraction, seed=config.seed, card=model.card, num_workers=0)

@@ -13,10 +13,11 @@ concentrations, shaped ``(n_samples, n_galaxies, n_outputs)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
+from torch import nn
 
 if TYPE_CHECKING:
     import lightning as L
@@ -64,10 +65,12 @@ def head_samples(model: L.LightningModule, features: Any, n_samples: int = 1, se
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}.")
     x = torch.as_tensor(np.array(features, dtype=np.float32, copy=True))
-    device = next(model.head.parameters()).device
-    n_outputs = len(model.default_output_names())
-    was_training = model.head.training
-    model.head.train(n_samples > 1)
+    head = cast(nn.Module, model.head)
+    predictor = cast(Any, model)  # a finetuned model: its own prediction hooks
+    device = next(head.parameters()).device
+    n_outputs = len(predictor.default_output_names())
+    was_training = head.training
+    head.train(n_samples > 1)
     # Every pass of every galaxy is one row: each row gets its own dropout mask, so the passes can
     # go through the head together, in blocks of about batch_size rows.
     galaxies_per_block = max(1, batch_size // n_samples)
@@ -79,10 +82,10 @@ def head_samples(model: L.LightningModule, features: Any, n_samples: int = 1, se
             for i in range(0, len(x), galaxies_per_block):
                 block = x[i:i + galaxies_per_block].to(device)
                 rows = block.repeat(n_samples, 1)  # pass-major: rows [s * b + g]
-                out = model.outputs_to_predictions(model.head(rows))
+                out = predictor.outputs_to_predictions(head(rows))
                 blocks.append(out.reshape(n_samples, len(block), -1).double().cpu())
     finally:
-        model.head.train(was_training)
+        head.train(was_training)
     if not blocks:
         return np.zeros((n_samples, 0, n_outputs))
     return torch.cat(blocks, dim=1).numpy()
