@@ -120,7 +120,7 @@ def test_labels_to_match_interpolates_between_rounds() -> None:
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     labels = [50, 100, 150, 200]
-    assert bench.labels_to_match(labels, [0.7, 0.8, 0.9, 0.95], 0.85, higher_is_better=True) == 125
-    assert bench.labels_to_match(labels, [0.3, 0.2, 0.1, 0.05], 0.15, higher_is_better=False) == 125
+    assert bench.labels_to_match(labels, [0.7, 0.8, 0.9, 0.95], 0.85, higher_is_better=True) == pytest.approx(125)
+    assert bench.labels_to_match(labels, [0.3, 0.2, 0.1, 0.05], 0.15, higher_is_better=False) == pytest.approx(125)
     assert bench.labels_to_match(labels, [0.7, 0.8, 0.9, 0.95], 0.99, higher_is_better=True) is None
     assert bench.labels_to_match(labels, [0.9, 0.8, 0.9, 0.95], 0.85, higher_is_better=True) == 50

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
-from torch import nn
 
 if TYPE_CHECKING:
     import lightning as L
+    from torch import nn
 
 __all__ = ["encoder_features", "head_samples", "mc_samples", "ensemble_samples", "summarize_samples"]
 
@@ -65,7 +65,7 @@ def head_samples(model: L.LightningModule, features: Any, n_samples: int = 1, se
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}.")
     x = torch.as_tensor(np.array(features, dtype=np.float32, copy=True))
-    head = cast(nn.Module, model.head)
+    head = cast("nn.Module", model.head)
     predictor = cast(Any, model)  # a finetuned model: its own prediction hooks
     device = next(head.parameters()).device
     n_outputs = len(predictor.default_output_names())
