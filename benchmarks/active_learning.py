@@ -18,7 +18,7 @@ steps (200) every round, so only the choice of galaxies differs. Reported per ro
 (ring) and test log-likelihood and vote-fraction error (tree), mean and standard deviation over
 repetitions, and how many labels each strategy needs to match random's score at 400.
 
-    python benchmarks/active_learning.py                 # 3000 galaxies, 5 repetitions (about 15 min on 2 cores)
+    python benchmarks/active_learning.py                 # 3000 galaxies, 5 repetitions (52 min on 2 shared cores)
     python benchmarks/active_learning.py --tiny --out /tmp/al.json --plot /tmp/al.png   # seconds
 
 Writes ``benchmarks/results/active_learning.json`` and ``benchmarks/results/active_learning.png``.
