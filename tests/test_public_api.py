@@ -31,6 +31,7 @@ PACKAGE_MODULES = [
     "zoobot.finetune.settings", "zoobot.finetune.base", "zoobot.finetune.classifier",
     "zoobot.finetune.regressor", "zoobot.finetune.tree", "zoobot.finetune.layer_decay",
     "zoobot.finetune.trainer", "zoobot.finetune.checkpoints",
+    "zoobot.safe_load",
 ]
 
 

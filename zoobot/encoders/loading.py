@@ -9,7 +9,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from zoobot.encoders.cards import (
@@ -81,13 +80,12 @@ def encoder_from_card(card: EncoderCard) -> nn.Module:
 
 
 def _load_checkpoint(path: Path, channels: int | None) -> tuple[nn.Module, EncoderCard]:
+    from zoobot.safe_load import UnsafeCheckpointError, load_checkpoint_file
+
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, OSError, EOFError) as err:
-        raise EncoderUnavailableError(
-            f"Could not read {path} as a checkpoint ({err}). Pass a checkpoint written by this "
-            f"package, or an encoder directory."
-        ) from err
+        checkpoint = load_checkpoint_file(path)
+    except UnsafeCheckpointError as err:
+        raise EncoderUnavailableError(f"{err} Or pass an encoder directory.") from err
     hparams = checkpoint.get("hyper_parameters", {}) if isinstance(checkpoint, dict) else {}
     card_dict = hparams.get("encoder_card")
     if card_dict is None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from zoobot.finetune.base import FinetuneableZoobotAbstract
 from zoobot.finetune.classifier import FinetuneableZoobotClassifier
 from zoobot.finetune.regressor import FinetuneableZoobotRegressor
 from zoobot.finetune.settings import FinetuneArgumentError
 from zoobot.finetune.tree import FinetuneableZoobotTree
+from zoobot.safe_load import load_checkpoint_file
 
 __all__ = ["FINETUNE_CLASSES", "load_finetuned"]
 
@@ -23,9 +22,10 @@ def load_finetuned(checkpoint_path: str | Path, map_location: str = "cpu") -> Fi
     """Reload a finetuned model from a Lightning checkpoint, whichever task it was (no pickled code runs).
 
     Raises:
+        UnsafeCheckpointError: the file holds pickled code, or is not a checkpoint.
         FinetuneArgumentError: the checkpoint was not written by a finetuning class of this package.
     """
-    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    checkpoint = load_checkpoint_file(checkpoint_path)  # UnsafeCheckpointError for pickled code
     hparams = checkpoint.get("hyper_parameters", {})
     if "schema" in hparams:
         cls: type[FinetuneableZoobotAbstract] = FinetuneableZoobotTree
