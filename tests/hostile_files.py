@@ -36,6 +36,15 @@ def png_bomb(path: Path, width: int, height: int) -> Path:
     return path
 
 
+def png_header(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares ``width`` x ``height`` but holds no pixel data: enough for a check that must
+    refuse it from its header alone (made at once, whatever the size)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(b""))
+                     + _png_chunk(b"IEND", b""))
+    return path
+
+
 def _fits_card(key: str, value: object) -> bytes:
     text = f"{key:<8}= {value!s:>20}" if key != "END" else "END"
     return text.ljust(80).encode("ascii")
