@@ -6,11 +6,13 @@ then polls the job (and the progress file it writes) until it ends. Jobs wait in
 ``'data'``) have their own capacity so a UMAP map does not wait behind a long training run.
 
 Lanes are fair: a free slot goes to the waiting job whose session has the fewest jobs running in
-that lane, so one session's slow check does not hold another's small one. Caps
+that lane, then to the session served longest ago, so one session's slow check does not hold
+another's small one, and a session queueing many jobs takes turns with the others. Caps
 (:meth:`JobManager.set_limits`) bound the jobs one session may have queued or running and the jobs
 waiting in total; a job may be given a time limit, after which its stop event is set (a training
 run then ends keeping its best weights). :meth:`JobManager.estimated_wait` says how long a queued
-job will likely wait, from what the jobs ahead of it still have to do.
+job will likely wait, from what the jobs ahead of it still have to do. Job threads run at a lower
+scheduling priority than the server's (:data:`JOB_NICENESS`), so on a busy CPU the pages stay quick.
 
 A job function receives a :class:`JobContext` with the stop event it should check
 (``zoobot.runs.run_finetune`` checks it in its Lightning callback, ``zoobot.runs.RunProgress``) and
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 import threading
 import time
 import uuid
@@ -31,6 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
+
+JOB_NICENESS = 10
+"""How much lower a job thread's scheduling priority is than the server's (Linux ``nice``; the data-loading
+processes and math-library threads a job starts inherit it): the page's events come first on a shared CPU."""
 
 JobStatus = Literal["queued", "running", "finished", "stopped", "failed", "cancelled"]
 ACTIVE_STATUSES: tuple[str, ...] = ("queued", "running")
@@ -117,6 +124,7 @@ class JobManager:
         self._queues: dict[str, list[str]] = {}
         self._busy_slots: dict[str, set[int]] = {}
         self._durations: dict[str, deque[float]] = {}
+        self._last_start: dict[tuple[str, str], float] = {}
         self._per_owner: int | None = None
         self._queued_total: int | None = None
         self._queued_per_lane: dict[str, int] = {}
@@ -222,7 +230,8 @@ class JobManager:
         """Seconds a queued job will likely wait before it starts; ``None`` when not queued or unknown.
 
         The lane's slots free up as its running jobs end (their ``remaining``, else their expected time
-        less what they have run); each job ahead then takes the first free slot for its expected time.
+        less what they have run); each job ahead then takes the first free slot for its expected time:
+        its own estimate, else the lane's recent average, else as long as the running jobs take in all.
         """
         with self._lock:
             job = self._jobs.get(job_id)
@@ -232,7 +241,7 @@ class JobManager:
             ahead = [self._jobs[i] for i in queue[:queue.index(job_id)]]
             running = [j for j in self._jobs.values() if j.lane == job.lane and j.status == "running"]
         now = time.time()
-        slots = []
+        slots, totals = [], []
         for other in running:
             left = other.remaining() if other.remaining is not None else None
             if left is None:
@@ -241,29 +250,26 @@ class JobManager:
                     return None
                 left = max(0.0, expected - (now - (other.started_at or now)))
             slots.append(max(0.0, float(left)))
+            totals.append(slots[-1] + now - (other.started_at or now))
         slots += [0.0] * max(0, self.capacity(job.lane) - len(slots))
         heapq.heapify(slots)
+        typical = sum(totals) / len(totals) if totals else None
         for other in ahead:
-            expected = self._expected(other)
+            expected = self._expected(other, typical)
             if expected is None:
                 return None
             heapq.heappush(slots, heapq.heappop(slots) + expected)
         return slots[0]
 
-    def _expected(self, job: Job) -> float | None:
-        """A job's expected duration: its own estimate, else the average of its lane's recent jobs, capped
-        by its time limit."""
+    def _expected(self, job: Job, typical: float | None = None) -> float | None:
+        """A job's expected duration: its own estimate, else the average of its lane's recent jobs, else
+        ``typical`` (how long the jobs running now take), capped by its time limit; ``None`` if nothing
+        is known yet (a time limit alone is a bound, not an estimate)."""
         recent = self._durations.get(job.lane)
-        expected = job.expected_s if job.expected_s is not None else (sum(recent) / len(recent) if recent else None)
-        if job.time_limit_s is not None:
-            expected = min(expected, job.time_limit_s) if expected is not None else job.time_limit_s
+        expected = job.expected_s if job.expected_s is not None else (sum(recent) / len(recent) if recent else typical)
+        if expected is not None and job.time_limit_s is not None:
+            expected = min(expected, job.time_limit_s)
         return expected
-
-    def forget(self, owner: str) -> None:
-        """Drop a session's ended jobs (its session expired); queued or running ones stay."""
-        with self._lock:
-            for job_id in [i for i, j in self._jobs.items() if j.owner == owner and not j.active]:
-                del self._jobs[job_id]
 
     def active_owners(self) -> set[str]:
         """Sessions with a job still queued or running."""
@@ -310,7 +316,7 @@ class JobManager:
 
     def _start_waiting(self, lane: str) -> None:
         """Start queued jobs of ``lane`` while slots are free, the next being the first job of a session
-        with the fewest jobs running in the lane. Caller holds the lock."""
+        with the fewest jobs running in the lane, served longest ago. Caller holds the lock."""
         busy = self._busy_slots.setdefault(lane, set())
         queue = self._queues.setdefault(lane, [])
         while queue and len(busy) < self.capacity(lane):
@@ -318,9 +324,13 @@ class JobManager:
             for other in self._jobs.values():
                 if other.lane == lane and other.status == "running":
                     running[other.owner] = running.get(other.owner, 0) + 1
-            next_id = min(queue, key=lambda i: (running.get(self._jobs[i].owner, 0), queue.index(i)))
+            owners = [self._jobs[job_id].owner for job_id in queue]
+            turns = [(running.get(owner, 0), self._last_start.get((lane, owner), 0.0), position)
+                     for position, owner in enumerate(owners)]
+            next_id = queue[min(turns)[2]]
             queue.remove(next_id)
             job = self._jobs[next_id]
+            self._last_start[(lane, job.owner)] = time.monotonic()
             slot = min(set(range(self.capacity(lane))) - busy)
             busy.add(slot)
             job.status = "running"
@@ -331,6 +341,7 @@ class JobManager:
 
     def _run(self, job: Job, slot: int) -> None:
         status: JobStatus
+        _lower_priority()
         timer = None
         if job.time_limit_s is not None:
             def time_up() -> None:
@@ -368,3 +379,14 @@ class JobManager:
         from app.errors import user_message
 
         return user_message(exc)
+
+
+def _lower_priority() -> None:
+    """Lower the calling thread's scheduling priority by :data:`JOB_NICENESS` (Linux: per thread)."""
+    if not hasattr(os, "setpriority"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + JOB_NICENESS))
+    except OSError as err:  # not allowed here (a sandbox): the job runs at the server's priority
+        logger.debug("could not lower a job's priority: %s", err)
