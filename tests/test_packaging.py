@@ -112,18 +112,25 @@ def _declared(requirements: list[str]) -> set[str]:
     return {re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", r).group(0)).lower() for r in requirements}
 
 
+# Runs with real Zoobot in a virtual environment of its own, described by its requirements files.
+ZOOBOT_FIXTURES = ROOT / "scripts" / "zoobot_fixtures"
+
+
 def _third_party_imports(folder: str) -> set[str]:
     """Top-level names of the modules that ``folder``'s Python files import, stdlib and ours left out."""
     import ast
 
     names = set()
     for path in (ROOT / folder).rglob("*.py"):
+        if folder != "scripts/zoobot_fixtures" and path.is_relative_to(ZOOBOT_FIXTURES):
+            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
-    return names - set(sys.stdlib_module_names) - {"zoobot", "app", "__future__"}
+    local = {path.stem for path in (ROOT / folder).rglob("*.py")}  # e.g. tests/app_sessions.py
+    return names - set(sys.stdlib_module_names) - local - {"zoobot", "app", "__future__"}
 
 
 @pytest.mark.parametrize("folder, extras", [("zoobot", []), ("app", []), ("scripts", []),
@@ -140,3 +147,16 @@ def test_every_imported_package_is_declared(folder, extras):
                   if not _declared(providers.get(name, [name])) & declared}
     assert not undeclared, (f"{folder}/ imports {sorted(undeclared)}, which pyproject.toml does not "
                             f"declare in dependencies{' or ' + ', '.join(extras) if extras else ''}")
+
+
+def test_the_zoobot_fixture_script_declares_its_imports_in_its_own_requirements():
+    from importlib.metadata import packages_distributions
+
+    declared: set[str] = set()
+    for requirements in ZOOBOT_FIXTURES.glob("requirements-*.txt"):
+        lines = [line.strip() for line in requirements.read_text().splitlines()]
+        declared |= _declared([line for line in lines if line and not line.startswith("#")])
+    providers = packages_distributions()
+    undeclared = {name for name in _third_party_imports("scripts/zoobot_fixtures")
+                  if not _declared(providers.get(name, [name])) & declared}
+    assert not undeclared, f"scripts/zoobot_fixtures imports {sorted(undeclared)}, missing from its requirements files"
