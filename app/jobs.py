@@ -271,6 +271,12 @@ class JobManager:
             expected = min(expected, job.time_limit_s)
         return expected
 
+    def forget(self, owner: str) -> None:
+        """Drop a session's ended jobs (its session expired); queued or running ones stay."""
+        with self._lock:
+            for job_id in [i for i, j in self._jobs.items() if j.owner == owner and not j.active]:
+                del self._jobs[job_id]
+
     def active_owners(self) -> set[str]:
         """Sessions with a job still queued or running."""
         with self._lock:

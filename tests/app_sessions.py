@@ -13,9 +13,9 @@ import yaml
 
 from app.engine import Engine
 from app.jobs import JobManager
+from app.limits import Limits
 from app.runs import RunStore
 from app.tabs import data
-from app.limits import Limits
 from zoobot.runs import RunFolder
 
 TRAIN_FORM: dict[str, Any] = dict(encoder="demo", local_path="", training_mode="head_only", max_epochs=1,
