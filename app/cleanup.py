@@ -2,13 +2,16 @@
 
 In hosted mode a session not seen for ``--max-session-hours`` is deleted with its uploads and runs
 (never while one of its jobs is queued or running); the page says when, and offers the zip of
-everything first. Gradio's own cache (uploads received, files handed out) expires separately
-(``delete_cache`` in ``app.main``).
+everything first. Gradio's own cache (uploads received, files handed out) expires by age
+(``delete_cache`` in ``app.main``) and, checked every minute here, by size (``--max-cache-mb``: anyone
+can post files to it, so a flood must not fill the disk before they expire).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
 import time
 import zipfile
@@ -77,23 +80,56 @@ def expire_idle_sessions(engine: Engine) -> list[str]:
     return gone
 
 
-def start_janitor(engine: Engine, every_s: float | None = None) -> threading.Thread | None:
-    """Expire idle sessions in a background thread, every ``every_s`` seconds (default: a quarter of the
-    idle time, at most 15 minutes); ``None`` when sessions do not expire."""
-    hours = engine.limits.session_hours
-    if hours is None:
+def gradio_cache_folder() -> Path:
+    """Where Gradio keeps the files it receives and hands out (``GRADIO_TEMP_DIR``, else the temp folder's
+    ``gradio``), as Gradio itself decides."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+
+
+def trim_cache(folder: Path, max_bytes: int) -> int:
+    """Delete the oldest files under ``folder`` until it holds at most ``max_bytes``; returns the bytes freed."""
+    files = []
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue  # gone meanwhile
+            files.append((info.st_mtime, info.st_size, path))
+    excess = sum(size for _, size, _ in files) - max_bytes
+    freed = 0
+    for _, size, path in sorted(files):
+        if freed >= excess:
+            break
+        try:
+            os.unlink(path)
+            freed += size
+        except OSError:
+            continue  # gone meanwhile, or in use on a system that forbids deleting it
+    return freed
+
+
+def start_janitor(engine: Engine, every_s: float = 60.0) -> threading.Thread | None:
+    """In a background thread, every ``every_s`` seconds: trim Gradio's cache to ``limits.cache_mb`` and
+    expire idle sessions (``limits.session_hours``); ``None`` when neither is limited."""
+    limits = engine.limits
+    if limits.session_hours is None and limits.cache_mb is None:
         return None
-    every_s = every_s or min(900.0, hours * 900)
 
     def sweep() -> None:
         while True:
             try:
+                if limits.cache_mb is not None and gradio_cache_folder().is_dir():
+                    freed = trim_cache(gradio_cache_folder(), int(limits.cache_mb * 1e6))
+                    if freed:
+                        logger.info("trimmed %.0f MB from Gradio's cache (limit %g MB)", freed / 1e6, limits.cache_mb)
                 expire_idle_sessions(engine)
             except OSError as err:  # a disk error must not end the sweeping
-                logger.warning("could not expire idle sessions: %s", err)
+                logger.warning("could not clean up: %s", err)
             time.sleep(every_s)
 
-    thread = threading.Thread(target=sweep, name="session-janitor", daemon=True)
+    thread = threading.Thread(target=sweep, name="janitor", daemon=True)
     thread.start()
     return thread
 

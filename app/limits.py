@@ -59,6 +59,8 @@ class Limits:
                                          "are deleted", "h")
     cache_hours: float | None = _limit(6, 24, "hours Gradio keeps the copies of files it hands out or takes in "
                                        "(uploads, downloads, images)", "h")
+    cache_mb: float | None = _limit(5000, None, "disk Gradio's cache of those copies may take; past it the oldest "
+                                    "go first (checked every minute)", "MB")
     hosted_mode: bool = False
 
     @classmethod

@@ -149,6 +149,23 @@ def test_blank_long_or_outside_file_locs_in_a_hosted_upload_are_named_plainly(ho
         assert leak not in text
 
 
+def test_a_hosted_upload_with_an_image_over_the_pixel_cap_names_the_row_and_the_way_out(hosted, make_catalog,
+                                                                                          tmp_path):
+    from hostile_files import png_header
+
+    sid = new_session_id()
+    csv, archive = _upload_parts(make_catalog, tmp_path)
+    with zipfile.ZipFile(archive, "a") as out:
+        out.write(png_header(tmp_path / "huge.png", 3000, 3000), "images/huge.png")
+    catalog = pd.read_csv(csv)
+    catalog.loc[2, "file_loc"] = "images/huge.png"
+    catalog.to_csv(csv, index=False)
+    data.load_upload(hosted, sid, str(csv), [str(archive)])
+    shown = finish_catalog_job(hosted, sid)
+    assert "9,000,000 pixels" not in shown["problems"] and "more than 4,000,000 pixels" in shown["problems"]
+    assert "gal_00002" in shown["problems"] and "own computer" in shown["status"]
+
+
 # --- sessions -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("damage", ['{"catalog_path": "/x", "task": "tree", "label_c', '[1, 2]',
@@ -366,6 +383,19 @@ def test_a_catalog_over_the_row_cap_is_refused_with_the_way_out(tmp_path, make_c
     sid = new_session_id()
     shown = load_catalog(engine, sid, make_catalog(n=8, size=16))
     assert "more than 5 rows" in shown["status"] and "own computer" in shown["status"]
+
+
+def test_a_flood_of_anonymous_uploads_is_trimmed_oldest_first(tmp_path):
+    from app.cleanup import trim_cache
+
+    cache = tmp_path / "gradio"
+    for i in range(5):
+        path = cache / f"hash{i}" / "upload.bin"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (1000 + i, 1000 + i))
+    assert trim_cache(cache, 2500) == 3000
+    assert sorted(p.parent.name for p in cache.rglob("*.bin")) == ["hash3", "hash4"]
 
 
 def test_the_gradio_cache_expires(tmp_path):

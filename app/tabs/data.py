@@ -121,6 +121,8 @@ def show_catalog(engine: Engine, session_id: str) -> dict[str, Any]:
                f"**{report.n_images_missing}** missing, **{report.n_images_unreadable}** unreadable.")
     if report.missing_examples:
         summary += f"\n\nMissing images, e.g. {code(hide_server_paths(report.missing_examples[0]))}."
+    if engine.limits.hosted_mode and any(p.code == "images_too_large" for p in report.problems):
+        summary += f"\n\n{engine.limits.advice}"  # the pixel cap is this app's, not the data's fault
     if report.ok:
         summary += "\n\n**Ready:** go on to **2. Task**."
     label, schema = _default_label(engine, session_id, catalog)
