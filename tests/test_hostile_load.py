@@ -104,6 +104,7 @@ def test_six_sessions_cannot_take_the_training_slot_for_days(tmp_path, make_cata
         except gr.Error as err:
             refused.append(str(err))
     assert len(refused) == 1 and "4 training runs are already waiting" in refused[0]
+    assert engine.store.run_dirs(sessions[5]) == [] and engine.state(sessions[5]).run_dir is None
     queued = engine.manager.latest(sessions[4], "train")
     assert "position 4 in the queue" in train.poll_training(engine, sessions[4], None)["status"]
     assert queued.time_limit_s == 60 * 60

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.core import AppInputError, Engine
-from app.jobs import Job, JobContext
+from app.jobs import Job, JobContext, JobLimitError
 from app.runs import SessionState, read_config
 from zoobot import defaults
 from zoobot.runs import RunConfig, RunFolder, copy_atomic
@@ -154,9 +154,14 @@ def _submit_training(engine: Engine, session_id: str, config: RunConfig) -> Job:
         return float(eta) if isinstance(eta, (int, float)) else None
 
     minutes = engine.limits.run_minutes
+    try:
+        submitted = engine.manager.submit("train", session_id, job, lane="train", run_dir=str(config.run_dir),
+                                          time_limit_s=minutes * 60 if minutes else None, remaining=remaining)
+    except JobLimitError:
+        shutil.rmtree(folder.path, ignore_errors=True)  # refused: no run folder is left to list
+        raise
     engine.store.update_state(session_id, run_dir=str(config.run_dir))
-    return engine.manager.submit("train", session_id, job, lane="train", run_dir=str(config.run_dir),
-                                 time_limit_s=minutes * 60 if minutes else None, remaining=remaining)
+    return submitted
 
 
 def _record_failure(folder: RunFolder, err: BaseException) -> None:
