@@ -86,8 +86,10 @@ def gradio_cache_folder() -> Path:
     return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
 
 
-def trim_cache(folder: Path, max_bytes: int) -> int:
-    """Delete the oldest files under ``folder`` until it holds at most ``max_bytes``; returns the bytes freed."""
+def trim_cache(folder: Path, max_bytes: int, min_age_s: float = 60.0) -> int:
+    """Delete the oldest files under ``folder`` until it holds at most ``max_bytes`` (files younger than
+    ``min_age_s`` stay: an upload being taken in right now), and the folders they leave empty; returns the
+    bytes freed."""
     files = []
     for root, _, names in os.walk(folder):
         for name in names:
@@ -98,15 +100,21 @@ def trim_cache(folder: Path, max_bytes: int) -> int:
                 continue  # gone meanwhile
             files.append((info.st_mtime, info.st_size, path))
     excess = sum(size for _, size, _ in files) - max_bytes
-    freed = 0
-    for _, size, path in sorted(files):
-        if freed >= excess:
+    freed, young = 0, time.time() - min_age_s
+    for mtime, size, path in sorted(files):
+        if freed >= excess or mtime > young:
             break
         try:
             os.unlink(path)
             freed += size
         except OSError:
             continue  # gone meanwhile, or in use on a system that forbids deleting it
+        parent = os.path.dirname(path)
+        if parent != str(folder):
+            try:
+                os.rmdir(parent)  # Gradio keeps each file in a folder of its own
+            except OSError:
+                pass  # not empty: other files are still there
     return freed
 
 

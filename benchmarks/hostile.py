@@ -228,8 +228,10 @@ def poll(work: Path, sessions: int = 5, seconds: float = 150.0, epochs: int = 3)
     port = _free_port()
     log = open(work / "server.log", "w")
     script = shutil.which("zoobot-app") or str(Path(sys.executable).with_name("zoobot-app"))
+    # Its own Gradio cache: the hosted server trims its cache by size, and must not touch another's.
+    env = {**_env(), "GRADIO_TEMP_DIR": str(work / "gradio_cache")}
     server = subprocess.Popen([script, "--hosted", "--port", str(port), "--runs-dir", str(work / "poll_runs")],
-                              stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=work)
+                              stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
     base = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 120

@@ -395,7 +395,10 @@ def test_a_flood_of_anonymous_uploads_is_trimmed_oldest_first(tmp_path):
         path.write_bytes(b"x" * 1000)
         os.utime(path, (1000 + i, 1000 + i))
     assert trim_cache(cache, 2500) == 3000
-    assert sorted(p.parent.name for p in cache.rglob("*.bin")) == ["hash3", "hash4"]
+    assert sorted(p.name for p in cache.iterdir()) == ["hash3", "hash4"]
+    (cache / "new").mkdir()
+    (cache / "new" / "upload.bin").write_bytes(b"x" * 5000)  # just received: kept, though over the cap
+    assert trim_cache(cache, 0) == 2000 and [p.name for p in cache.iterdir()] == ["new"]
 
 
 def test_the_gradio_cache_expires(tmp_path):
