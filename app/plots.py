@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.escape import escape_html
+from zoobot.tree_summary import interval_column_names
 
 _LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360,
                font=dict(family="system-ui, sans-serif"))
@@ -205,19 +206,12 @@ def question_errors(per_question: dict[str, float]) -> go.Figure:
     return fig
 
 
-def interval_column(table: pd.DataFrame | pd.Series, answer: str, side: str) -> str:
-    """The column holding an answer's interval bound: ``<answer>_fraction_low`` (or ``<answer>_low``)."""
-    columns = table.index if isinstance(table, pd.Series) else table.columns
-    name = f"{answer}_fraction_{side}"
-    return name if name in columns else f"{answer}_{side}"
-
-
 def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: Sequence[float] | None) -> go.Figure:
     """One galaxy's predicted vote fractions with 90% intervals (and the volunteers' fractions)."""
     fig = _figure(f"Predicted vote fractions for {row['id_str']} (90% intervals)")
     middle = [float(row[f"{a}_fraction"]) for a in answers]
-    low = [float(row.get(interval_column(row, a, "low"), np.nan)) for a in answers]
-    high = [float(row.get(interval_column(row, a, "high"), np.nan)) for a in answers]
+    low = [float(row.get(interval_column_names(a)[0], np.nan)) for a in answers]
+    high = [float(row.get(interval_column_names(a)[1], np.nan)) for a in answers]
     names = [escape_html(a) for a in answers]
     fig.add_trace(go.Scatter(
         x=middle, y=names, mode="markers", name="predicted",

@@ -117,7 +117,9 @@ def run_cell(catalog: pd.DataFrame, test: pd.DataFrame, n_labels: int, arm: str,
     best = load_finetuned(trainer.checkpoint_callback.best_model_path)
     predictions = predict_on_catalog(test, best, label_cols=["ring"], input_size=input_size,
                                      batch_size=64, num_workers=NUM_WORKERS, accelerator="cpu")
-    accuracy = float((predictions["pred_class"].to_numpy() == test["ring"].to_numpy()).mean())
+    # label_cols=["ring"] on a binary classifier: one column, P(ring); the predicted class is 1 above 0.5
+    predicted = (predictions["ring"].to_numpy() > 0.5).astype(int)
+    accuracy = float((predicted == test["ring"].to_numpy()).mean())
     return {"n_labels": n_labels, "n_train": len(train), "n_val": len(val), "encoder": arm, "mode": mode,
             "seed": seed, "test_accuracy": accuracy, "epochs_run": trainer.current_epoch,
             "minutes": round((time.time() - started) / 60, 2)}

@@ -55,15 +55,17 @@ def _write_run(engine: Engine, sid: str, task: str, config: dict, predictions: p
 
 
 def finished_run(engine: Engine, sid: str, image: str, task: str, metrics: dict) -> RunFolder:
-    """A finished single-column classification or regression run of six galaxies."""
+    """A finished single-column classification or regression run of six galaxies, its predictions.csv
+    laid out as a run writes it: Zoobot's columns, id_str, extras, then split, file_loc, catalog_<label>."""
     n = 6
-    frame: dict[str, Any] = {"id_str": [f"gal_{i}" for i in range(n)], "file_loc": [image] * n,
-                             "split": ["test", "val"] * (n // 2)}
+    ids = {"id_str": [f"gal_{i}" for i in range(n)]}
+    inputs: dict[str, Any] = {"split": ["test", "val"] * (n // 2), "file_loc": [image] * n}
     if task == "classification":
-        frame.update(label=[0, 1] * (n // 2), pred_class=[0] * n, prob_0=[0.8] * n, prob_1=[0.2] * n)
+        frame = {"label_0": [0.8] * n, "label_1": [0.2] * n, **ids, "predicted_class": ["label_0"] * n,
+                 **inputs, "catalog_label": ["label_0", "label_1"] * (n // 2)}
         label = "label"
     else:
-        frame.update(target=[0.1, 0.5, 0.9] * (n // 3), pred_target=[0.9, 0.1, 0.5] * (n // 3))
+        frame = {"target": [0.9, 0.1, 0.5] * (n // 3), **ids, **inputs, "catalog_target": [0.1, 0.5, 0.9] * (n // 3)}
         label = "target"
     return _write_run(engine, sid, task, {"label_cols": [label]}, pd.DataFrame(frame),
                       {"n": n // 2, "split": "test", **metrics})
@@ -75,12 +77,14 @@ def finished_tree_run(engine: Engine, sid: str, image: Path, n: int = 12) -> Run
 
     label_cols = list(get_schema("decals_dr5").label_cols)
     rng = np.random.default_rng(0)
-    columns: dict = {"id_str": [f"synthetic-0-{i:06d}" for i in range(n)], "file_loc": [str(image)] * n,
-                     "split": ["test", "val", "train"] * (n // 3)}
-    for answer in label_cols:
-        fraction = rng.uniform(0.1, 0.9, n)
-        columns.update({answer: rng.integers(0, 10, n), f"{answer}_fraction": fraction,
-                        f"{answer}_fraction_low": fraction - 0.1, f"{answer}_fraction_high": fraction + 0.1})
+    fractions = {answer: rng.uniform(0.1, 0.9, n) for answer in label_cols}
+    columns: dict = {answer: rng.uniform(1, 101, n) for answer in label_cols}  # Dirichlet concentrations
+    columns["id_str"] = [f"synthetic-0-{i:06d}" for i in range(n)]
+    columns.update({f"{a}_fraction": f for a, f in fractions.items()})
+    columns.update({f"{a}_90pc-lower": f - 0.1 for a, f in fractions.items()})
+    columns.update({f"{a}_90pc-upper": f + 0.1 for a, f in fractions.items()})
+    columns.update({"split": ["test", "val", "train"] * (n // 3), "file_loc": [str(image)] * n})
+    columns.update({f"catalog_{answer}": rng.integers(0, 10, n) for answer in label_cols})  # vote counts
     folder = _write_run(engine, sid, "tree", {"schema": "decals_dr5", "label_cols": label_cols},
                         pd.DataFrame(columns), {"mean_vote_fraction_mae": 0.1,
                                                 "vote_fraction_mae": {"smooth-or-featured-dr5": 0.1}, "n": n // 3,

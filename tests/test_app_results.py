@@ -93,26 +93,30 @@ def test_result_galleries_name_the_classes_when_the_run_has_names():
     config = {"label_cols": ["bar"], "class_names": ["none", "strong", "weak"]}
     metrics = {"accuracy": 0.5, "n": 2, "confusion_matrix": [[1, 0, 0], [0, 0, 0], [1, 0, 0]],
                "classes": ["none", "strong", "weak"], "precision": {}, "recall": {}}
-    preds = pd.DataFrame({"id_str": ["a", "b"], "split": ["test", "test"], "bar": [0, 2],
-                          "pred_class": [0, 0], "prob_0": [0.9, 0.8], "prob_1": [0.05, 0.1], "prob_2": [0.05, 0.1]})
+    # a run's predictions.csv names the classes: probability columns, predicted_class and catalog_<label>
+    preds = pd.DataFrame({"none": [0.9, 0.8], "strong": [0.05, 0.1], "weak": [0.05, 0.1], "id_str": ["a", "b"],
+                          "predicted_class": ["none", "none"], "split": ["test", "test"],
+                          "catalog_bar": ["none", "weak"]})
     _, _, _, confident, wrong = results._classification(config, metrics, preds)
     assert list(confident["caption"]) == ["a · none (90%) · true none", "b · none (80%) · true weak"]
     assert list(wrong["caption"]) == ["b · none (80%) · true weak"]
-    _, _, _, numbered, _ = results._classification({"label_cols": ["bar"]}, metrics, preds)
-    assert numbered["caption"].iloc[1] == "b · 0 (80%) · true 2"
+    numbered = preds.rename(columns={"none": "bar_0", "strong": "bar_1", "weak": "bar_2"}).assign(
+        predicted_class=["bar_0", "bar_0"], catalog_bar=["bar_0", "bar_2"])  # a run whose classes have no names
+    _, _, _, numbered, _ = results._classification({"label_cols": ["bar"]}, metrics, numbered)
+    assert numbered["caption"].iloc[1] == "b · bar_0 (80%) · true bar_2"
 
 
 def test_the_predictions_table_shows_four_significant_digits_and_the_download_keeps_them_all(engine, image):
     sid = new_session_id()
     folder = finished_run(engine, sid, image, "regression", {"rmse": 0.3, "mae": 0.2, "r2": 0.5})
     preds = folder.read_predictions()
-    preds["pred_target"] = 0.081043236459685 * (1 + np.arange(len(preds)))
+    preds["target"] = 0.081043236459685 * (1 + np.arange(len(preds)))
     folder.write_predictions(preds)
     shown = results.show_results(engine, sid)
     table, downloads = shown["table"], shown["downloads"]
-    assert table["pred_target"].iloc[0] == 0.08104 and table["pred_target"].iloc[1] == 0.1621
+    assert table["target"].iloc[0] == 0.08104 and table["target"].iloc[1] == 0.1621
     parquet = next(f for f in downloads if f.endswith(".parquet"))
-    assert pd.read_parquet(parquet)["pred_target"].iloc[0] == 0.081043236459685
+    assert pd.read_parquet(parquet)["target"].iloc[0] == 0.081043236459685
 
 
 def test_tree_results_show_without_pandas_performance_warnings(engine, image):
@@ -161,3 +165,11 @@ def test_a_reload_shows_a_finished_run_and_otherwise_the_empty_tab(engine, image
     finished_run(engine, sid, image, "regression", {"rmse": 0.3, "mae": 0.2, "r2": 0.5})
     restored = results.restore_results(engine, sid)
     assert set(restored) == set(results.VIEW) and "RMSE" in restored["summary"]
+
+
+def test_a_run_with_predictions_in_the_old_format_says_to_run_it_again(engine, image):
+    sid = new_session_id()
+    folder = finished_run(engine, sid, image, "regression", {"rmse": 0.3, "mae": 0.2, "r2": 0.5})
+    folder.write_predictions(folder.read_predictions().drop(columns=["catalog_target"]))
+    shown = results.show_results(engine, sid)
+    assert "older version" in shown["summary"] and shown["confident"] == [] and len(shown["table"]) == 6

@@ -246,21 +246,33 @@ def test_a_config_cut_short_lists_that_run_as_unreadable_and_the_rest_as_usual(e
     assert listed[cut.name]["status"] == "unreadable" and "config.yaml is damaged" in listed[cut.name]["headline"]
 
 
-@pytest.mark.parametrize("damaged", ["predictions", "metrics"])
-def test_damaged_results_are_shown_as_damaged_not_as_a_pandas_error(engine, damaged):
+@pytest.mark.parametrize("keep", [0.05, 0.3, 0.6, 0.95])
+def test_predictions_cut_short_show_what_they_can_never_a_pandas_error(engine, keep):
     sid = new_session_id()
     run = finished_run(engine, sid, "x.png", "classification", {"accuracy": 0.5, "confusion_matrix": [[1, 0], [0, 1]],
-                                                                 "classes": ["0", "1"]})
-    if damaged == "predictions":  # cut within the last row, after its true label: no prediction to compare
-        text = run.predictions_path.read_text()
-        last = text.rstrip("\n").rsplit("\n", 1)[1]
-        run.predictions_path.write_text(text[:text.rindex(last)] + ",".join(last.split(",")[:4]) + ",")
-        shown = results.show_results(engine, sid)
-        assert "are damaged (cut short or edited)" in shown["summary"]
-        assert "non-finite" not in shown["summary"] and "convert" not in shown["summary"]
-    else:
-        run.test_metrics_path.write_text('{"accuracy": 0.')
-        assert summarise_run(run.path).status == "unreadable"
+                                                                 "classes": ["label_0", "label_1"]})
+    cut_short(run.predictions_path, run.predictions_path, keep=keep)
+    summary = results.show_results(engine, sid)["summary"]  # a pop-up would raise gr.Error here
+    for raw in ("convert", "NaN", "Traceback", "KeyError", "dtype"):
+        assert raw not in summary
+
+
+def test_predictions_edited_by_hand_are_shown_as_damaged(engine):
+    sid = new_session_id()
+    run = finished_run(engine, sid, "x.png", "classification", {"accuracy": 0.5, "confusion_matrix": [[1, 0], [0, 1]],
+                                                                 "classes": ["label_0", "label_1"]})
+    predictions = run.read_predictions()
+    predictions["label_0"] = "high"  # a probability column holding text
+    run.write_predictions(predictions)
+    summary = results.show_results(engine, sid)["summary"]
+    assert "are damaged (cut short or edited)" in summary and "format" not in summary
+
+
+def test_damaged_test_metrics_list_the_run_as_unreadable(engine):
+    run = finished_run(engine, new_session_id(), "x.png", "classification", {"accuracy": 0.5})
+    run.test_metrics_path.write_text('{"accuracy": 0.')
+    summary = summarise_run(run.path)
+    assert summary.status == "unreadable" and "test_metrics.json" in summary.headline
 
 
 def test_a_run_failing_on_a_full_disk_is_listed_as_failed_in_plain_words(engine, make_catalog, monkeypatch):

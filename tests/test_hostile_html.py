@@ -130,7 +130,7 @@ def test_html_run_names_labels_and_errors_stay_text_in_train_results_runs_and_ex
     image = tmp_path / "x.png"
     image.write_bytes(b"not read")
     run = finished_run(engine, sid, str(image), "regression", {"rmse": 0.1, "mae": 0.1, "r2": -1})
-    predictions = run.read_predictions().rename(columns={"target": HTML_NAME, "pred_target": f"pred_{HTML_NAME}"})
+    predictions = run.read_predictions().rename(columns={"target": HTML_NAME, "catalog_target": f"catalog_{HTML_NAME}"})
     predictions["id_str"] = [f"{HTML_NAME}{i}" for i in range(len(predictions))]
     run.write_predictions(predictions)
     config = run.read_config_values()
@@ -138,7 +138,8 @@ def test_html_run_names_labels_and_errors_stay_text_in_train_results_runs_and_ex
     renamed = run.path.with_name(HTML_NAME)
     run.path.rename(renamed)
     engine.store.update_state(sid, run_dir=str(renamed))
-    call("show_results", results.show_results, engine, sid)
+    shown = call("show_results", results.show_results, engine, sid)
+    assert "R²" in shown["summary"] and "&lt;img" in shown["summary"]  # the results themselves, not a refusal
     call("poll_training", train.poll_training, engine, sid, None)
     call("open_run", open_run, engine, sid, str(renamed))
 

@@ -39,6 +39,8 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     assert result.status == "finished"
     assert RunFolder(run_dir).read_progress()["status"] == "finished"
     assert RunConfig.from_yaml(run_dir / "config.yaml").label_cols == label_cols
+    # the normalisation the encoder's images got: none (pixels in [0, 1]), as Zoobot's
+    assert RunConfig.from_yaml(run_dir / "config.yaml").normalisation == {"mean": [0.0] * 3, "std": [1.0] * 3}
     metrics = pd.read_csv(run_dir / "metrics.csv")
     assert list(metrics["epoch"]) == [0, 1] and metrics["val_loss"].notna().all()
     # every epoch's own train metrics, as Lightning's log has them (not the epoch before's)
@@ -50,6 +52,23 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
         assert metrics.set_index("epoch")[column].tolist() == pytest.approx(logged.tolist())
     predictions = pd.read_csv(run_dir / "predictions.csv")
     assert len(predictions) == len(catalog)
+    # Zoobot's columns, id_str, the extras, then the inputs: split, file and the catalog's labels
+    inputs = ["split", "file_loc", *(f"catalog_{c}" for c in label_cols)]
+    layout = {"classification": ["label_0", "label_1", "id_str", "predicted_class"],
+              "regression": ["target", "id_str"],
+              "tree": [*label_cols, "id_str", *(c + "_fraction" for c in label_cols),
+                       *(c + "_90pc-lower" for c in label_cols), *(c + "_90pc-upper" for c in label_cols),
+                       *(c + "_proportion-asked" for c in label_cols)]}[task]
+    assert list(predictions.columns) == layout + inputs
+    assert predictions["file_loc"].tolist() == catalog["file_loc"].tolist()
+    if task == "classification":
+        assert set(predictions["predicted_class"]) <= {"label_0", "label_1"}
+        labelled = predictions["catalog_label"].notna()
+        assert predictions.loc[labelled, "catalog_label"].tolist() == [
+            f"label_{int(v)}" for v in catalog.loc[labelled.to_numpy(), "label"]]
+    if task == "tree":
+        assert predictions[[f"catalog_{c}" for c in label_cols]].to_numpy().tolist() == \
+            catalog[label_cols].to_numpy().tolist()
     assert set(predictions["split"]) >= {"train", "val", "test"}
     if task != "tree":
         assert (predictions["split"] == "unlabelled").sum() == 4
@@ -64,7 +83,7 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     assert reloaded.card.input_size[1:] == (32, 32)
     if task == "regression":  # targets are fractions in [0, 1]: predictions are squashed into (0, 1)
         assert RunConfig.from_yaml(run_dir / "config.yaml").unit_interval is True
-        assert predictions["pred_target"].between(0, 1).all() and reloaded.unit_interval
+        assert predictions["target"].between(0, 1).all() and reloaded.unit_interval
     if task == "classification":  # the app's download, a zip of model/, loads as it is
         import shutil
 
@@ -87,6 +106,15 @@ def test_class_names_come_from_the_numbered_names_column(make_catalog, tmp_path)
     assert RunConfig.from_yaml(tmp_path / "run" / "config.yaml").class_names == ["smooth", "featured"]
     test_metrics = json.loads((tmp_path / "run" / "test_metrics.json").read_text())
     assert test_metrics["classes"] == ["smooth", "featured"]
+    predictions = pd.read_csv(tmp_path / "run" / "predictions.csv")
+    assert list(predictions.columns[:4]) == ["smooth", "featured", "id_str", "predicted_class"]
+    assert set(predictions["predicted_class"]) <= {"smooth", "featured"}
+    assert predictions["catalog_label"].tolist() == catalog["label_name_2"].tolist()
+    # the CLI predicts with the run's model in the same columns
+    from zoobot.predict import predict_on_catalog
+
+    again = predict_on_catalog(catalog, load_run_model(tmp_path / "run"), accelerator="cpu")
+    assert list(again.columns) == list(predictions.columns[:4])
 
 
 def test_stop_event_ends_early_and_keeps_best_weights(make_catalog, tmp_path):

@@ -62,9 +62,10 @@ def test_zoobot_docs_script(make_catalog, tmp_path):
         datamodule_kwargs={**datamodule_kwargs, "input_size": 32}, trainer_kwargs=trainer_kwargs)
 
     # -- what the user gets --
-    assert list(pd.read_csv(tmp_path / "ring_predictions.csv").columns) == ["id_str", "ring", "pred_class"]
+    assert list(pd.read_csv(tmp_path / "ring_predictions.csv").columns) == ["ring", "id_str", "predicted_class"]
     assert classes["ring"].between(0, 1).all()
-    assert values["pred_target"].between(0, 1).all()
+    assert values["target"].between(0, 1).all()
     assert len(pd.read_parquet(tmp_path / "regression_predictions.parquet")) == 20
-    assert {"has-bar_yes_fraction", "has-bar_yes_fraction_low", "has-bar_yes_fraction_high"} <= set(votes.columns)
+    expected = {"has-bar_yes", "has-bar_yes_fraction", "has-bar_yes_90pc-lower", "has-bar_yes_90pc-upper"}
+    assert expected <= set(votes.columns)
     assert len(votes) == 20

@@ -1,9 +1,12 @@
 """Datasets and the Lightning data module: catalog rows -> batches of transformed images and labels.
 
 Batches are dicts (see ``docs/architecture.md``): ``'image'`` float32 ``(B, C, H, W)`` scaled to [0, 1]
-then normalised with the encoder's mean/std, ``'label'`` float32 ``(B, len(label_cols))`` (absent when
-predicting), ``'id_str'`` list of str. After :meth:`CatalogDataModule.cache_features` the train, val and
-test loaders yield ``'features'`` ``(B, D)`` instead of ``'image'``.
+then normalised with the encoder's mean/std, ``'id_str'`` list of str, and (absent when predicting) one
+float32 ``(B,)`` key per label column, as galaxy-datasets' ``CatalogDataModule`` (Zoobot 2.9) yields,
+plus ``'label'`` float32 ``(B, len(label_cols))``, every label column together (unless a label column
+is itself called ``'label'``). :func:`zoobot.batches.supervised_batch` reads either form.
+After :meth:`CatalogDataModule.cache_features` the train, val and test loaders yield ``'features'``
+``(B, D)`` instead of ``'image'``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from zoobot import defaults
+from zoobot.batches import RESERVED_KEYS
 from zoobot.images import load_image
 from zoobot.inference import RampBatchSampler, inference_device, inference_loader, reuse_freed_memory, run_batches
 from zoobot.transforms import CardLike, Size, Transform, get_transforms, height_width
@@ -43,6 +47,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 def _labels_array(catalog: pd.DataFrame, label_cols: Sequence[str]) -> np.ndarray:
+    reserved = [c for c in label_cols if c in RESERVED_KEYS]
+    if reserved:
+        raise ValueError(f"Label column(s) {reserved} cannot be used: batches use {list(RESERVED_KEYS)} for "
+                         "images, features and identifiers. Rename the column(s) in the catalog.")
     missing = [c for c in label_cols if c not in catalog.columns]
     if missing:
         raise ValueError(f"The catalog has no label column(s) {missing}; check label_cols.")
@@ -54,8 +62,19 @@ def _labels_array(catalog: pd.DataFrame, label_cols: Sequence[str]) -> np.ndarra
                          "Run zoobot.catalog.validate_catalog to find the rows.") from err
 
 
+def _label_items(labels: np.ndarray, label_cols: Sequence[str]) -> dict[str, torch.Tensor]:
+    """One row's labels: a 0-d tensor per label column, and ``'label'``, all of them ``(n,)`` (no label
+    columns named: only ``'label'``)."""
+    row = torch.from_numpy(labels)
+    items = {col: row[k] for k, col in enumerate(label_cols)}
+    if "label" not in items or len(label_cols) == 1:
+        items["label"] = row
+    return items
+
+
 class GalaxyDataset(Dataset):
-    """One item per catalog row: ``{'image', 'label' (if label_cols), 'id_str'}``.
+    """One item per catalog row: ``{'image', 'id_str'}`` and, with ``label_cols``, one key per label
+    column plus ``'label'`` (all of them, ``(n,)``).
 
     Args:
         catalog: rows with ``id_str`` and absolute ``file_loc`` (see ``catalog.resolve_file_locs``).
@@ -63,6 +82,9 @@ class GalaxyDataset(Dataset):
         transform: ``uint8 (C, H, W) -> float32`` callable; default: :func:`get_transforms` (eval).
         input_size: side (or ``(H, W)``, ``(C, H, W)``) for the default transform and JPEG draft decoding.
         channels: 1 (greyscale) or 3 (colour).
+        pil_images: hand ``transform`` each image as a PIL image (mode ``'RGB'`` or ``'L'``, fully
+            decoded), as galaxy-datasets does for Zoobot's transforms, instead of a ``uint8 (C, H, W)``
+            tensor; a PIL image or ``uint8`` tensor it returns is scaled to float32 [0, 1].
     """
 
     def __init__(
@@ -72,6 +94,7 @@ class GalaxyDataset(Dataset):
         transform: Transform | None = None,
         input_size: Size = 224,
         channels: int = 3,
+        pil_images: bool = False,
     ) -> None:
         for col in ("id_str", "file_loc"):
             if col not in catalog.columns:
@@ -82,6 +105,7 @@ class GalaxyDataset(Dataset):
         self.label_cols = list(label_cols) if label_cols else None
         self.labels = _labels_array(catalog, self.label_cols) if self.label_cols else None
         self.channels = channels
+        self.pil_images = pil_images
         self.draft_size = max(height_width(input_size))
         self.transform = transform or get_transforms(input_size, channels)
 
@@ -89,21 +113,40 @@ class GalaxyDataset(Dataset):
         return len(self.id_strs)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        pixels = load_image(self.file_locs[index], channels=self.channels, size=self.draft_size)
-        image = torch.from_numpy(pixels).permute(2, 0, 1).contiguous()
-        item: dict[str, Any] = {"image": self.transform(image), "id_str": self.id_strs[index]}
+        if self.pil_images:
+            from PIL import Image
+
+            pixels = load_image(self.file_locs[index], channels=self.channels)
+            pil: Any = Image.fromarray(pixels[..., 0] if self.channels == 1 else pixels)
+            image = _float_image(self.transform(pil))
+        else:
+            pixels = load_image(self.file_locs[index], channels=self.channels, size=self.draft_size)
+            image = self.transform(torch.from_numpy(pixels).permute(2, 0, 1).contiguous())
+        item: dict[str, Any] = {"image": image, "id_str": self.id_strs[index]}
         if self.labels is not None:
-            item["label"] = torch.from_numpy(self.labels[index])
+            item.update(_label_items(self.labels[index], self.label_cols or []))
         return item
 
 
-class FeatureDataset(Dataset):
-    """Precomputed encoder features: items ``{'features': (D,), 'label': (n_labels,), 'id_str'}``."""
+def _float_image(image: Any) -> torch.Tensor:
+    """A transform's output as a float tensor: PIL images and ``uint8`` tensors are scaled to [0, 1]."""
+    if not isinstance(image, torch.Tensor):
+        from torchvision.transforms.v2 import functional
 
-    def __init__(self, features: torch.Tensor, labels: np.ndarray | None, id_strs: Sequence[str]) -> None:
+        image = functional.pil_to_tensor(image) if hasattr(image, "getbands") else torch.as_tensor(image)
+    return image.float() / 255.0 if image.dtype == torch.uint8 else image
+
+
+class FeatureDataset(Dataset):
+    """Precomputed encoder features: items ``{'features': (D,), 'id_str'}`` and, with labels, one key per
+    label column plus ``'label'`` ``(n_labels,)``, as :class:`GalaxyDataset`."""
+
+    def __init__(self, features: torch.Tensor, labels: np.ndarray | None, id_strs: Sequence[str],
+                 label_cols: Sequence[str] | None = None) -> None:
         self.features = features
         self.labels = labels
         self.id_strs = list(id_strs)
+        self.label_cols = list(label_cols) if label_cols else []
 
     def __len__(self) -> int:
         return len(self.id_strs)
@@ -111,7 +154,7 @@ class FeatureDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         item: dict[str, Any] = {"features": self.features[index], "id_str": self.id_strs[index]}
         if self.labels is not None:
-            item["label"] = torch.from_numpy(self.labels[index])
+            item.update(_label_items(self.labels[index], self.label_cols))
         return item
 
 
@@ -349,7 +392,7 @@ class CatalogDataModule(L.LightningDataModule):
         for name, catalog in catalogs.items():
             rows = slice(start, start + len(catalog))
             labels = dataset.labels[rows] if dataset.labels is not None else None
-            self._features[name] = FeatureDataset(features[rows], labels, dataset.id_strs[rows])
+            self._features[name] = FeatureDataset(features[rows], labels, dataset.id_strs[rows], dataset.label_cols)
             start += len(catalog)
 
     @property

@@ -1,7 +1,7 @@
 """Test-set metrics computed from a predictions table, for reports and the app's Results tab.
 
-These work on the columns that :func:`zoobot.runs.run_finetune` writes into ``predictions.csv``,
-so a finished run can be re-evaluated without loading the model.
+These work on the columns that :func:`zoobot.runs.run_finetune` writes into ``predictions.csv``
+(see :mod:`zoobot.prediction_table`), so a finished run can be re-evaluated without loading the model.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from zoobot.prediction_table import CATALOG_PREFIX
 
 
 def classification_metrics(
@@ -68,24 +70,27 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
 
 
 def tree_metrics(
-    predictions: pd.DataFrame, schema: Any, fraction_suffix: str = "_fraction"
+    predictions: pd.DataFrame, schema: Any, fraction_suffix: str = "_fraction", count_prefix: str = CATALOG_PREFIX
 ) -> dict[str, Any]:
     """Mean absolute error of predicted vote fractions, per question.
 
     Only galaxies where a question was asked (at least one vote) count for that question.
 
     Args:
-        predictions: rows with the true vote counts (answer columns) and predicted fractions
-            (answer column + ``fraction_suffix``).
+        predictions: rows with the true vote counts (``count_prefix`` + answer column) and predicted
+            fractions (answer column + ``fraction_suffix``).
         schema: the decision tree.
         fraction_suffix: suffix of the predicted-fraction columns.
+        count_prefix: prefix of the vote-count columns: ``'catalog_'`` in a run's ``predictions.csv``
+            (whose bare answer columns hold the predicted concentrations); ``''`` for a table with the
+            counts under the bare answer names.
 
     Returns:
         ``{'vote_fraction_mae': {question: mae}, 'mean_vote_fraction_mae': float, 'n'}``.
     """
     per_question: dict[str, float] = {}
     for question in schema.questions:
-        true, predicted = question_vote_fractions(predictions, question, fraction_suffix)
+        true, predicted = question_vote_fractions(predictions, question, fraction_suffix, count_prefix)
         asked = ~np.isnan(true).any(axis=1)
         if not asked.any():
             continue
@@ -114,54 +119,56 @@ def vote_fractions(vote_counts: np.ndarray) -> np.ndarray:
 
 
 def question_vote_fractions(
-    predictions: pd.DataFrame, question: Any, fraction_suffix: str = "_fraction"
+    predictions: pd.DataFrame, question: Any, fraction_suffix: str = "_fraction", count_prefix: str = CATALOG_PREFIX
 ) -> tuple[np.ndarray, np.ndarray]:
     """One question's true and predicted vote fractions per galaxy.
 
     Args:
-        predictions: rows with the true vote counts (answer columns) and predicted fractions
-            (answer column + ``fraction_suffix``), as in a tree run's ``predictions.csv``.
+        predictions: rows with the true vote counts (``count_prefix`` + answer column) and predicted
+            fractions (answer column + ``fraction_suffix``), as in a tree run's ``predictions.csv``.
         question: a :class:`zoobot.schemas.Question`.
         fraction_suffix: suffix of the predicted-fraction columns.
+        count_prefix: prefix of the vote-count columns (see :func:`tree_metrics`).
 
     Returns:
         ``(true, predicted)``, each ``(N, n_answers)``; ``true`` is NaN where the question was not asked.
     """
     cols = [answer.text for answer in question.answers]
-    true = vote_fractions(predictions[cols].to_numpy(dtype=float))
+    true = vote_fractions(predictions[[count_prefix + c for c in cols]].to_numpy(dtype=float))
     predicted = predictions[[c + fraction_suffix for c in cols]].to_numpy(dtype=float)
     return true, predicted
 
 
 def vote_fraction_errors(
-    predictions: pd.DataFrame, question: Any, fraction_suffix: str = "_fraction"
+    predictions: pd.DataFrame, question: Any, fraction_suffix: str = "_fraction", count_prefix: str = CATALOG_PREFIX
 ) -> np.ndarray:
-    """Per galaxy: the mean absolute error of one question's predicted vote fractions.
+    """Per galaxy: the mean absolute error of one question's predicted vote fractions
+    (columns as :func:`question_vote_fractions` reads them).
 
     Returns:
         ``(N,)``; NaN where the question was not asked (no votes).
     """
-    true, predicted = question_vote_fractions(predictions, question, fraction_suffix)
+    true, predicted = question_vote_fractions(predictions, question, fraction_suffix, count_prefix)
     difference = np.abs(predicted - true)
     asked = (~np.isnan(difference)).sum(axis=1)
     return np.divide(np.nansum(difference, axis=1), asked, out=np.full(len(predictions), np.nan), where=asked > 0)
 
 
-def vote_fraction_interval_widths(
-    predictions: pd.DataFrame, question: Any, fraction_suffix: str = "_fraction"
-) -> np.ndarray:
+def vote_fraction_interval_widths(predictions: pd.DataFrame, question: Any) -> np.ndarray:
     """Per galaxy: the mean width of one question's 90% vote-fraction intervals (narrow = confident).
 
     Args:
-        predictions: rows with ``<answer><fraction_suffix>_low`` and ``..._high`` columns, as
-            :class:`zoobot.finetune.FinetuneableZoobotTree` predicts them.
+        predictions: rows with ``<answer>_90pc-lower`` and ``<answer>_90pc-upper`` columns, as
+            :class:`zoobot.finetune.FinetuneableZoobotTree` predicts them
+            (:func:`zoobot.tree_summary.interval_column_names`).
         question: a :class:`zoobot.schemas.Question`.
-        fraction_suffix: suffix of the predicted-fraction columns.
 
     Returns:
-        ``(N,)`` mean of ``high - low`` over the question's answers.
+        ``(N,)`` mean of ``upper - lower`` over the question's answers.
     """
-    cols = [answer.text + fraction_suffix for answer in question.answers]
-    low = predictions[[c + "_low" for c in cols]].to_numpy(dtype=float)
-    high = predictions[[c + "_high" for c in cols]].to_numpy(dtype=float)
+    from zoobot.tree_summary import interval_column_names
+
+    edges = [interval_column_names(answer.text) for answer in question.answers]
+    low = predictions[[lower for lower, _ in edges]].to_numpy(dtype=float)
+    high = predictions[[upper for _, upper in edges]].to_numpy(dtype=float)
     return (high - low).mean(axis=1)

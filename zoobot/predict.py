@@ -1,13 +1,20 @@
 """Predict a catalog with a finetuned model, streaming images from disk batch by batch.
 
-Output columns (one row per catalog row, in catalog order, first column ``id_str``):
+The table (one row per catalog row, in catalog order) is Zoobot's, then this project's extras
+(:mod:`zoobot.prediction_table`):
 
-- classifier: ``prob_<k>`` per class (or the names given as ``label_cols``, one per class; a single
-  name gives, for a binary classifier, that column = P(class 1), else ``<name>_prob_<k>``) and
-  ``pred_class``; multi-label: ``prob_<col>`` and ``pred_<col>`` (0/1).
-- regressor: ``pred_<target>`` per target.
-- tree: per answer ``<answer>_concentration`` (Dirichlet), ``<answer>_fraction`` (expected vote
-  fraction) and the 90% interval ``<answer>_fraction_low`` / ``<answer>_fraction_high``.
+- classifier: one probability column per class (named by ``label_cols``, else the class names the
+  model knows, else ``<label_col>_<k>``), ``id_str``, ``predicted_class`` (the most probable class's
+  name); multi-label: a probability column per label column, ``id_str``, ``predicted_<col>`` (0/1).
+- regressor: one column per target under the target's name, ``id_str``.
+- tree: the Dirichlet concentrations under the bare answer names, ``id_str``, then per answer
+  ``<answer>_fraction`` (expected vote fraction), ``<answer>_90pc-lower`` / ``<answer>_90pc-upper``
+  (90% interval) and ``<answer>_proportion-asked``.
+
+Files: ``.csv`` and ``.parquet`` hold the whole table; ``.hdf5`` holds Zoobot 2.0's HDF5 layout
+(``predictions`` float32 ``(galaxy, column, 1)``, or ``(galaxy, 1)`` for one regression target;
+``id_str``; ``label_cols``), Zoobot's columns only, readable by
+:func:`zoobot.shared.load_predictions.load_hdf5s`.
 """
 
 from __future__ import annotations
@@ -23,10 +30,16 @@ import torch
 
 from zoobot.data import GalaxyDataset
 from zoobot.inference import inference_device, inference_loader, run_batches
+from zoobot.prediction_table import zoobot_columns
 from zoobot.transforms import get_transforms
 
-DATAMODULE_KEYS = ("batch_size", "num_workers", "prefetch_factor", "input_size", "channels", "mean", "std")
-TRAINER_KEYS = ("accelerator", "devices", "precision", "enable_progress_bar")
+__all__ = ["PREDICTION_SUFFIXES", "predict_on_catalog", "predict", "write_predictions", "write_table"]
+
+PREDICTION_SUFFIXES = (".csv", ".parquet", ".hdf5")
+DATAMODULE_KEYS = ("batch_size", "num_workers", "prefetch_factor", "input_size", "channels", "mean", "std",
+                   "resize_after_crop", "custom_torchvision_transform", "greyscale", "use_memory")
+TRAINER_KEYS = ("accelerator", "devices", "precision", "enable_progress_bar",
+                "logger", "enable_checkpointing", "enable_model_summary")
 
 
 def write_table(table: pd.DataFrame, save_loc: str | Path) -> Path:
@@ -42,12 +55,41 @@ def write_table(table: pd.DataFrame, save_loc: str | Path) -> Path:
     return path
 
 
+def _check_save_loc(save_loc: str | Path) -> Path:
+    path = Path(save_loc)
+    if path.suffix.lower() not in PREDICTION_SUFFIXES:
+        raise ValueError(f"save_loc {path} must end in .csv, .parquet or .hdf5.")
+    return path
+
+
+def write_predictions(table: pd.DataFrame, save_loc: str | Path, squeeze_single_column: bool = False) -> Path:
+    """Write a predictions table: ``.csv`` / ``.parquet`` whole, ``.hdf5`` in Zoobot's HDF5 layout.
+
+    Args:
+        table: a predictions table (Zoobot's columns, ``id_str``, extras).
+        save_loc: the file; its extension chooses the format.
+        squeeze_single_column: HDF5 ``predictions`` ``(galaxy, 1)`` rather than ``(galaxy, 1, 1)`` when
+            there is one column, as Zoobot 2.0 writes a regressor's.
+    """
+    from zoobot.shared.save_predictions import predictions_to_hdf5
+
+    path = _check_save_loc(save_loc)
+    if path.suffix.lower() != ".hdf5":
+        return write_table(table, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = zoobot_columns(table)
+    values = table[columns].to_numpy(dtype=np.float32)
+    values = values if squeeze_single_column and len(columns) == 1 else values[:, :, None]
+    predictions_to_hdf5(values, list(table["id_str"]), columns, str(path))
+    return path
+
+
 def predict_on_catalog(
     catalog: pd.DataFrame,
     model: L.LightningModule,
     save_loc: str | Path | None = None,
     label_cols: Sequence[str] | None = None,
-    inference_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    inference_transform: Callable[[Any], torch.Tensor] | None = None,
     input_size: int | tuple[int, int] | None = None,
     batch_size: int = 64,
     num_workers: int = 0,
@@ -64,11 +106,15 @@ def predict_on_catalog(
     Args:
         catalog: rows with ``id_str`` and ``file_loc``.
         model: a finetuned model (``FinetuneableZoobot*``, or a from-scratch ``ZoobotTree``).
-        save_loc: ``.csv`` or ``.parquet`` path to write, or None.
+        save_loc: ``.csv``, ``.parquet`` or ``.hdf5`` path to write, or None (see the module docstring).
         label_cols: names for the model's outputs (classes, targets or answers); see the module
             docstring. Default: the model's own.
-        inference_transform: ``uint8 (C, H, W) -> float32`` callable; default: resize and normalise
-            as the model's encoder card says.
+        inference_transform: applied to each image, given as a PIL image (``'RGB'``, or ``'L'`` for a
+            one-channel encoder), as Zoobot 2.9's ``predict`` does (e.g. galaxy-datasets'
+            ``get_galaxy_transform(minimal_view_config())`` or any torchvision transform); it returns the
+            encoder's input (a PIL image or ``uint8`` tensor is scaled to [0, 1]). FITS files are
+            stretched to 8 bits first. Default: resize to the encoder's input size, scale to [0, 1] and
+            normalise as the model's encoder card says.
         input_size: image side for the default transform (default: the card's).
         batch_size: images per batch.
         num_workers: data-loading worker processes.
@@ -89,14 +135,13 @@ def predict_on_catalog(
         )
     if devices != 1:
         raise ValueError(f"Prediction runs on one device (got devices={devices!r}); use devices=1.")
-    if save_loc is not None and Path(save_loc).suffix.lower() not in (".csv", ".parquet"):
-        raise ValueError(f"save_loc {save_loc} must end in .csv or .parquet.")
+    if save_loc is not None:
+        _check_save_loc(save_loc)
     card = model.card
-    if inference_transform is None:
-        inference_transform = get_transforms(input_size or card.input_size, card.channels, card.mean,
-                                             card.std, augment=False)
-    dataset = GalaxyDataset(catalog, label_cols=None, transform=inference_transform,
-                            input_size=input_size or card.input_size, channels=card.channels)
+    size = input_size or card.input_size
+    transform = inference_transform or get_transforms(size, card.channels, card.mean, card.std, augment=False)
+    dataset = GalaxyDataset(catalog, label_cols=None, transform=transform, input_size=size, channels=card.channels,
+                            pil_images=inference_transform is not None)
     device = inference_device(accelerator)
     # Pinned host memory lets batches copy to the GPU asynchronously, overlapping the next batch's compute.
     loader = inference_loader(dataset, batch_size, num_workers, prefetch_factor, pin_memory=device.type == "cuda")
@@ -109,11 +154,22 @@ def predict_on_catalog(
         model.train(was_training)
     predictions = (outputs.numpy() if len(outputs)
                    else np.zeros((0, len(model.default_output_names())), dtype=np.float32))
-    table = model.prediction_columns(predictions, label_cols)
-    table.insert(0, "id_str", list(dataset.id_strs))
+    table = model.prediction_columns(predictions, label_cols, id_str=list(dataset.id_strs))
     if save_loc is not None:
-        write_table(table, save_loc)
+        from zoobot.finetune import FinetuneableZoobotRegressor
+
+        write_predictions(table, save_loc, squeeze_single_column=isinstance(model, FinetuneableZoobotRegressor))
     return table
+
+
+def _zoobot_20_positionals(save_loc: Any, inference_transform: Any, n_samples: int | None) -> tuple[Any, Any, int]:
+    """Zoobot 2.0's positional order ``(catalog, model, n_samples, label_cols, save_loc, ...)``: the
+    third argument is then a number and the fifth the file."""
+    if isinstance(save_loc, (int, np.integer)) and not isinstance(save_loc, bool):
+        if n_samples is not None:
+            raise TypeError("predict() got n_samples twice (as the third argument and by name).")
+        return inference_transform, None, int(save_loc)
+    return save_loc, inference_transform, 1 if n_samples is None else n_samples
 
 
 def predict(
@@ -121,32 +177,60 @@ def predict(
     model: L.LightningModule,
     save_loc: str | Path | None = None,
     label_cols: Sequence[str] | None = None,
+    inference_transform: Callable[[Any], torch.Tensor] | None = None,
     datamodule_kwargs: dict[str, Any] | None = None,
     trainer_kwargs: dict[str, Any] | None = None,
-    n_samples: int = 1,
+    n_samples: int | None = None,
 ) -> pd.DataFrame:
-    """Zoobot 2.x ``predict_on_catalog.predict``: the same as :func:`predict_on_catalog`.
+    """Zoobot 2.x ``predict_on_catalog.predict``: :func:`predict_on_catalog` with Zoobot's arguments.
+
+    Both spellings work: 2.9's ``predict(catalog, model, save_loc, label_cols, inference_transform,
+    datamodule_kwargs, trainer_kwargs)`` and 2.0's ``predict(catalog, model, n_samples, label_cols,
+    save_loc, datamodule_kwargs, trainer_kwargs)``, by position or by name. Returns the predictions
+    table (2.0 returned None); ``save_loc`` may end in ``.csv``, ``.parquet`` or ``.hdf5``.
 
     Args:
         catalog: rows with ``id_str`` and ``file_loc``.
         model: a finetuned model.
-        save_loc: ``.csv`` or ``.parquet`` path, or None.
+        save_loc: the file to write, or None.
         label_cols: names for the model's outputs.
-        datamodule_kwargs: any of ``batch_size``, ``num_workers``, ``prefetch_factor``,
-            ``input_size``, ``channels``/``mean``/``std`` (these three must match the model's card).
-        trainer_kwargs: any of ``accelerator``, ``devices``, ``precision``, ``enable_progress_bar``.
-        n_samples: forward passes per galaxy; only 1 is supported (dropout is off when predicting).
+        inference_transform: see :func:`predict_on_catalog` (optional here; 2.9 requires it).
+        datamodule_kwargs: any of ``batch_size``, ``num_workers``, ``prefetch_factor``, ``input_size``
+            (or 2.0's ``resize_after_crop``), ``custom_torchvision_transform`` (2.0's name for the
+            transform; a ``(train, test)`` pair uses the test one), ``channels`` / ``greyscale`` / ``mean``
+            / ``std`` (these must match the model's card), ``use_memory`` (no effect: images are streamed).
+        trainer_kwargs: any of ``accelerator``, ``devices``, ``precision``, ``enable_progress_bar``;
+            ``logger``, ``enable_checkpointing``, ``enable_model_summary`` have no effect (no Trainer runs).
+        n_samples: forward passes per galaxy (2.0); only 1 is supported: dropout is off when predicting,
+            so more passes would repeat the same numbers.
     """
+    save_loc, inference_transform, n_samples = _zoobot_20_positionals(save_loc, inference_transform, n_samples)
+    if n_samples != 1:
+        raise ValueError(f"n_samples={n_samples}: only n_samples=1 is supported here (one deterministic pass; "
+                         "dropout is off when predicting, so repeated passes would give the same numbers).")
     datamodule_kwargs = dict(datamodule_kwargs or {})
     trainer_kwargs = dict(trainer_kwargs or {})
-    if n_samples != 1:
-        raise ValueError(f"n_samples={n_samples}: only n_samples=1 is supported (one deterministic pass).")
+    if "custom_albumentation_transform" in datamodule_kwargs:
+        raise ValueError("custom_albumentation_transform (albumentations) is not supported: pass a torchvision "
+                         "transform as inference_transform (it receives a PIL image, as in Zoobot 2.9).")
     for given, allowed, what in [(datamodule_kwargs, DATAMODULE_KEYS, "datamodule_kwargs"),
                                  (trainer_kwargs, TRAINER_KEYS, "trainer_kwargs")]:
         unknown = sorted(set(given) - set(allowed))
         if unknown:
             raise ValueError(f"{what} has unsupported keys {unknown}; allowed: {list(allowed)}.")
+    for key in ("logger", "enable_checkpointing", "enable_model_summary"):
+        trainer_kwargs.pop(key, None)
+    datamodule_kwargs.pop("use_memory", None)
+    if "resize_after_crop" in datamodule_kwargs:
+        datamodule_kwargs.setdefault("input_size", datamodule_kwargs.pop("resize_after_crop"))
+    custom = datamodule_kwargs.pop("custom_torchvision_transform", None)
+    if custom is not None:
+        if inference_transform is not None:
+            raise ValueError("Give inference_transform or datamodule_kwargs['custom_torchvision_transform'], not both.")
+        inference_transform = custom[1] if isinstance(custom, (tuple, list)) else custom
     card = model.card
+    if "greyscale" in datamodule_kwargs:
+        datamodule_kwargs["channels"] = 1 if datamodule_kwargs.pop("greyscale") else 3
     for key in ("channels", "mean", "std"):
         if key in datamodule_kwargs:
             value = datamodule_kwargs.pop(key)
@@ -155,4 +239,4 @@ def predict(
                 raise ValueError(f"datamodule_kwargs {key}={value} differs from the encoder's {expected}; "
                                  f"leave it out to use the encoder's.")
     return predict_on_catalog(catalog, model, save_loc=save_loc, label_cols=label_cols,
-                              **datamodule_kwargs, **trainer_kwargs)
+                              inference_transform=inference_transform, **datamodule_kwargs, **trainer_kwargs)

@@ -63,7 +63,7 @@ def get_transforms(
     std: Sequence[float] = (1.0,),
     augment: bool = False,
 ) -> Transform:
-    """Transforms from a ``uint8`` ``(C, H, W)`` tensor to the encoder's normalised ``float32`` input.
+    """Transforms from a ``uint8`` ``(C, H, W)`` tensor (or a PIL image) to the encoder's normalised ``float32`` input.
 
     Training (``augment=True``) follows Zoobot: random rotation by any angle, horizontal and vertical
     flips, and a random resized crop (70-80% of the area, aspect 0.9-1.1) which also zooms. Evaluation
@@ -77,7 +77,7 @@ def get_transforms(
         augment: random training augmentations if True.
 
     Returns:
-        A callable ``(C, H, W) uint8 tensor -> (C, H', W') float32 tensor``.
+        A callable ``(C, H, W) uint8 tensor or PIL image -> (C, H', W') float32 tensor``.
     """
     hw = height_width(input_size)
     mean = _per_channel(mean, channels, "mean")
@@ -91,4 +91,5 @@ def get_transforms(
         ]
     else:
         geometry = [v2.Resize(hw, antialias=True)]
-    return v2.Compose([*geometry, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
+    # PILToTensor lets the same transform take a PIL image (as Zoobot's data modules give); tensors pass through.
+    return v2.Compose([v2.PILToTensor(), *geometry, v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])

@@ -67,7 +67,7 @@ def show_map(engine: Engine, session_id: str, colour: str | None = None) -> dict
     state = engine.state(session_id)
     choices = _colour_choices(points)
     if colour not in choices:
-        colour = next((c for c in ("pred_class", *state.label_cols) if c in choices), None)
+        colour = next((c for c in ("predicted_class", *state.label_cols) if c in choices), None)
     source = escape_md(map_source(engine, session_id))
     return {"status": f"Map of {len(points)} galaxies from the {source}. Hover for ids; "
                       "pick a galaxy below to see its most similar galaxies.",

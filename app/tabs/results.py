@@ -19,6 +19,7 @@ from app.errors import plain_text
 from app.escape import code, escape_md
 from app.runs import SessionError
 from app.wiring import listen, pick
+from zoobot.prediction_table import CATALOG_PREFIX, zoobot_columns
 from zoobot.runs import RunFolder
 
 logger = logging.getLogger(__name__)
@@ -50,22 +51,17 @@ def _classification(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     plot1 = plots.confusion_matrix(metrics["confusion_matrix"], metrics["classes"]) \
         if "confusion_matrix" in metrics else plots.empty_figure("No test metrics.")
     plot2 = plots.precision_recall(metrics.get("precision", {}), metrics.get("recall", {}))
+    # The class probabilities are Zoobot's columns; classes are named alike in predicted_class and catalog_<label>.
     if "confidence" not in preds:
-        prob_cols = [c for c in preds.columns if c.startswith("prob_")]
-        preds = preds.assign(confidence=preds[prob_cols].max(axis=1) if prob_cols else np.nan)
-    labelled = preds[preds[label].notna() & preds["split"].isin(["test", "val"])]
+        preds = preds.assign(confidence=preds[zoobot_columns(preds)].max(axis=1))
+    true = CATALOG_PREFIX + label
+    labelled = preds[preds[true].notna() & preds["split"].isin(["test", "val"])]
     confident = preds.sort_values("confidence", ascending=False)
-    wrong = labelled[labelled[label].astype(int) != labelled["pred_class"].astype(int)]
+    wrong = labelled[labelled[true].astype(str) != labelled["predicted_class"].astype(str)]
     wrong = wrong.sort_values("confidence", ascending=False)
-    names = list(config.get("class_names") or [])
-
-    def class_text(value: Any) -> str:  # the class's name when the run has one (e.g. 'weak'), else its number
-        index = int(value) if pd.notna(value) and float(value).is_integer() else -1
-        return names[index] if 0 <= index < len(names) else short_value(value)
-
     confident, wrong = (frame.assign(caption=[
-        f"{short_id(i)} · {class_text(p)}{f' ({c:.0%})' if pd.notna(c) else ''} · true {class_text(t)}"
-        for i, p, c, t in zip(frame["id_str"], frame["pred_class"], frame["confidence"], frame[label],
+        f"{short_id(i)} · {short_value(p)}{f' ({c:.0%})' if pd.notna(c) else ''} · true {short_value(t)}"
+        for i, p, c, t in zip(frame["id_str"], frame["predicted_class"], frame["confidence"], frame[true],
                               strict=True)])
         for frame in (confident, wrong))
     return summary, plot1, plot2, confident, wrong
@@ -79,16 +75,17 @@ def _regression(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
         summary += (f"\n\n**Warning: R² is below 0, so these predictions are worse than always predicting the "
                     f"average {escape_md(col)}.** The model has not learned the target yet: try more epochs, a full "
                     "finetune, more labels, or another encoder.")
+    true = CATALOG_PREFIX + col  # the predicted value is Zoobot's column, under the target's own name
     test = preds[preds["split"] == metrics.get("split", "test")]
-    plot1 = plots.predicted_vs_true(test[col], test[f"pred_{col}"], test["id_str"], col)
-    labelled = preds[preds[col].notna() & preds["split"].isin(["test", "val"])].copy()
-    labelled["error"] = (labelled[f"pred_{col}"] - labelled[col]).abs()
+    plot1 = plots.predicted_vs_true(test[true], test[col], test["id_str"], col)
+    labelled = preds[preds[true].notna() & preds["split"].isin(["test", "val"])].copy()
+    labelled["error"] = (labelled[col] - labelled[true]).abs()
     best = labelled.sort_values("error")
     wrong = labelled.sort_values("error", ascending=False)
     for frame in (best, wrong):
         frame["caption"] = [f"{short_id(i)} · {p:.3g} · true {t:.3g}"
-                            for i, p, t in zip(frame["id_str"], frame[f"pred_{col}"], frame[col], strict=True)]
-    errors = labelled[f"pred_{col}"] - labelled[col]
+                            for i, p, t in zip(frame["id_str"], frame[col], frame[true], strict=True)]
+    errors = labelled[col] - labelled[true]
     plot2 = plots.label_distribution(errors.rename("error"), f"prediction error of {col}")
     return summary, plot1, plot2, best, wrong
 
@@ -174,6 +171,12 @@ def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
         return {**shown, "summary": _unfinished_summary(engine, session_id, folder), "plot_1": empty, "plot_2": empty,
                 "confident": [], "wrong": [], "table": None, "downloads": _downloads(folder, None)}
     task = config.get("task")
+    if any(CATALOG_PREFIX + col not in preds for col in config.get("label_cols") or []):
+        empty = plots.empty_figure("Predictions in an older format.")
+        return {**shown, "summary": f"Run {code(folder.name)}'s predictions were written by an older version (without "
+                f"the `{CATALOG_PREFIX}` columns); start the run again to see its results here.", "plot_1": empty,
+                "plot_2": empty, "confident": [], "wrong": [], "table": readable(preds.head(TABLE_ROWS)),
+                "downloads": _downloads(folder, preds)}
     try:
         if task == "classification":
             summary, plot1, plot2, confident, wrong = _classification(config, metrics, preds)

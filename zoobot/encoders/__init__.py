@@ -2,7 +2,9 @@
 
 An encoder is a timm model built with ``num_classes=0``: ``encoder(x)`` maps images
 ``(B, C, H, W)`` to pooled features ``(B, feature_dim)``. Every encoder comes with an
-:class:`EncoderCard` saying how to prepare its images (size, channels, normalisation).
+:class:`EncoderCard` saying how to prepare its images (size, channels, normalisation). One
+preprocessing rule holds for every source: pixels scaled to [0, 1], no mean/std normalisation, as
+Zoobot feeds its encoders (see :mod:`~zoobot.encoders.cards`).
 
 Sources :func:`load_encoder` understands:
 
@@ -22,9 +24,13 @@ swapped into every encoder built here). Layer-wise learning-rate decay lives wit
 :mod:`zoobot.finetune.layer_decay`.
 """
 
+from pathlib import Path as _Path
+
+from zoobot._install import check_install as _check_install
 from zoobot.encoders.cards import (
     DEMO_DESCRIPTION,
     HUB_PREFIXES,
+    NORMALISATION_KEY,
     RANDOM_INIT_DESCRIPTION,
     ZOOBOT_LICENCE,
     EncoderCard,
@@ -35,6 +41,7 @@ from zoobot.encoders.cards import (
     get_encoder_dim,
     is_random_init,
     list_encoders,
+    zoobot_normalisation,
 )
 from zoobot.encoders.layers import MaxPool2d
 from zoobot.encoders.loading import encoder_from_card, load_encoder, save_encoder
@@ -42,6 +49,7 @@ from zoobot.encoders.loading import encoder_from_card, load_encoder, save_encode
 __all__ = [
     "DEMO_DESCRIPTION",
     "HUB_PREFIXES",
+    "NORMALISATION_KEY",
     "RANDOM_INIT_DESCRIPTION",
     "ZOOBOT_LICENCE",
     "EncoderCard",
@@ -56,4 +64,8 @@ __all__ = [
     "list_encoders",
     "load_encoder",
     "save_encoder",
+    "zoobot_normalisation",
 ]
+
+# Zoobot 2.x installed after this package replaces zoobot/__init__.py (and its check): check here too.
+_check_install(_Path(__file__).parent.parent)

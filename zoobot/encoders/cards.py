@@ -4,6 +4,14 @@ An :class:`EncoderCard` names an encoder's architecture, input size, channels, n
 dimension and licence. The registry (:func:`list_encoders`, :func:`get_encoder_card`) holds the
 bundled ``'demo'`` encoder and the published Zoobot encoders on the Hugging Face Hub; cards for other
 encoders are read from a timm model (:func:`card_from_model`) or a timm Hub ``config.json``.
+
+The preprocessing rule: every encoder is fed pixels scaled to [0, 1] with no mean/std normalisation
+(mean 0, std 1), whatever route it is loaded by, as Zoobot feeds its encoders. timm's ``pretrained_cfg``
+mean/std are ignored: timm copies them from the architecture's ImageNet defaults (the published Zoobot
+encoders' ``config.json`` carry ImageNet values they were never trained with), so they cannot say how
+an encoder was trained. Only a ``config.json`` that says so explicitly, with the key
+:data:`NORMALISATION_KEY` (``{"mean": [...], "std": [...]}``, written by :func:`save_encoder` for a
+card with another normalisation), gets another mean/std.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from zoobot.assets import demo_encoder_dir
 
 HUB_PREFIXES = ("hf_hub:", "hf-hub:")
 ZOOBOT_LICENCE = "apache-2.0"
+NORMALISATION_KEY = "zoobot_normalisation"
+"""The ``config.json`` key that gives an encoder a mean/std other than Zoobot's (0, 1)."""
 
 
 class EncoderUnavailableError(ValueError):
@@ -212,16 +222,20 @@ def get_encoder_dim(encoder: nn.Module, channels: int = 3, image_size: int = 64)
     return int(out.shape[-1])
 
 
+def zoobot_normalisation(channels: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Zoobot's normalisation, none: ``(mean, std)`` of 0 and 1 per channel, after scaling pixels to [0, 1]."""
+    return (0.0,) * channels, (1.0,) * channels
+
+
 def card_from_model(encoder: nn.Module, name: str, source: str, licence: str = "unknown",
                     description: str = "") -> EncoderCard:
-    """A card describing a timm ``encoder`` from its ``pretrained_cfg`` (mean/std/input size)."""
+    """A card describing a timm ``encoder``: architecture, input size and licence from its
+    ``pretrained_cfg``; mean 0, std 1 (the module's preprocessing rule: ``pretrained_cfg`` mean/std
+    are ignored)."""
     cfg = dict(getattr(encoder, "pretrained_cfg", {}) or {})
     channels = _first_conv_channels(encoder, cfg)
     size = tuple(cfg.get("input_size", (channels, 224, 224)))
-    mean = tuple(float(m) for m in cfg.get("mean", (0.0,) * channels))
-    std = tuple(float(s) for s in cfg.get("std", (1.0,) * channels))
-    if len(mean) != channels:
-        mean, std = (mean[0],) * channels, (std[0],) * channels
+    mean, std = zoobot_normalisation(channels)
     return EncoderCard(
         name=name,
         source=source,
@@ -238,13 +252,8 @@ def card_from_model(encoder: nn.Module, name: str, source: str, licence: str = "
 
 
 def card_for_module(encoder: nn.Module) -> EncoderCard:
-    """A card for an encoder module passed in directly, with Zoobot's preprocessing (mean 0, std 1).
-
-    A module's own ``pretrained_cfg`` describes the weights timm would download, not how the module
-    in hand was trained, so only its architecture, input size and feature dimension are read from it.
-    """
-    card = card_from_model(encoder, name=type(encoder).__name__, source="module")
-    return dataclasses.replace(card, mean=(0.0,) * card.channels, std=(1.0,) * card.channels)
+    """A card for an encoder module passed in directly, with Zoobot's preprocessing (mean 0, std 1)."""
+    return card_from_model(encoder, name=type(encoder).__name__, source="module")
 
 
 def _first_conv_channels(encoder: nn.Module, cfg: dict[str, Any]) -> int:
@@ -263,7 +272,7 @@ def _first_conv_channels(encoder: nn.Module, cfg: dict[str, Any]) -> int:
 
 
 def _card_from_config(config_path: Path, name: str, source: str) -> EncoderCard:
-    """A card read from a timm Hub ``config.json`` without building the model."""
+    """A card read from a timm Hub ``config.json`` without building the model (mean/std: the module's rule)."""
     import json
 
     import timm
@@ -277,14 +286,25 @@ def _card_from_config(config_path: Path, name: str, source: str) -> EncoderCard:
     with torch.device("meta"):
         model = timm.create_model(architecture, pretrained=False,
                                   **{**model_args, "num_classes": 0, "in_chans": channels})
+    mean, std = zoobot_normalisation(channels)
+    explicit = config.get(NORMALISATION_KEY)
+    if explicit is not None:
+        try:
+            mean = tuple(float(m) for m in explicit["mean"])
+            std = tuple(float(s) for s in explicit["std"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise EncoderUnavailableError(
+                f"{config_path} has a {NORMALISATION_KEY!r} entry that is not {{'mean': [...], 'std': [...]}} "
+                f"({err}). Fix or remove it (without it the encoder gets pixels in [0, 1], as Zoobot's do)."
+            ) from err
     return EncoderCard(
         name=name,
         source=source,
         architecture=architecture,
         input_size=(channels, int(size[1]), int(size[2])),
         channels=channels,
-        mean=tuple(float(m) for m in pretrained_cfg.get("mean", (0.0,) * channels)),
-        std=tuple(float(s) for s in pretrained_cfg.get("std", (1.0,) * channels)),
+        mean=mean,
+        std=std,
         feature_dim=int(config.get("num_features", model.num_features)),
         n_params=_count_params(model),
         licence=str(pretrained_cfg.get("license", "unknown")),

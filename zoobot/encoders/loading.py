@@ -13,6 +13,7 @@ from torch import nn
 
 from zoobot.encoders.cards import (
     HUB_PREFIXES,
+    NORMALISATION_KEY,
     RANDOM_INIT_DESCRIPTION,
     EncoderCard,
     EncoderUnavailableError,
@@ -24,6 +25,7 @@ from zoobot.encoders.cards import (
     _registered_by_source,
     _strip_hub_prefix,
     card_from_model,
+    zoobot_normalisation,
 )
 from zoobot.encoders.layers import use_fast_max_pooling
 
@@ -144,10 +146,7 @@ def load_encoder(source: str | Path, channels: int | None = None) -> tuple[nn.Mo
     if timm.is_model(source):
         encoder = _create_timm(source, pretrained=False, channels=channels)
         card = card_from_model(encoder, name=source, source=source, description=RANDOM_INIT_DESCRIPTION)
-        # Trained from scratch here on images scaled to [0, 1], like the Zoobot encoders.
-        card = dataclasses.replace(card, mean=(0.0,) * card.channels, std=(1.0,) * card.channels,
-                                   licence="n/a")
-        return encoder, card
+        return encoder, dataclasses.replace(card, licence="n/a")
     raise EncoderUnavailableError(
         f"Unknown encoder {source!r}: not a registered name ({_known_names()}), not 'hf_hub:owner/name', not "
         f"an existing directory or checkpoint, and not a timm architecture."
@@ -163,8 +162,9 @@ def save_encoder(encoder: nn.Module, card_or_arch: EncoderCard | str, directory:
 
     Args:
         encoder: a timm model with ``num_classes=0``.
-        card_or_arch: its card (input size, normalisation, licence, description are recorded), or
-            just its timm architecture name (then mean 0, std 1, the model's default input size).
+        card_or_arch: its card (input size, normalisation, licence, description are recorded; a
+            normalisation other than mean 0, std 1 under :data:`~zoobot.encoders.cards.NORMALISATION_KEY`),
+            or just its timm architecture name (then mean 0, std 1, the model's default input size).
         directory: folder to write (created if needed).
 
     Returns:
@@ -176,10 +176,8 @@ def save_encoder(encoder: nn.Module, card_or_arch: EncoderCard | str, directory:
 
     directory = Path(directory)
     if isinstance(card_or_arch, str):
-        card = card_from_model(encoder, name=card_or_arch, source=str(directory))
-        channels = card.channels
-        card = dataclasses.replace(card, architecture=card_or_arch, mean=(0.0,) * channels,
-                                   std=(1.0,) * channels)
+        card = dataclasses.replace(card_from_model(encoder, name=card_or_arch, source=str(directory)),
+                                   architecture=card_or_arch)
     else:
         card = card_or_arch
     if getattr(encoder, "num_classes", 0) != 0:
@@ -195,5 +193,8 @@ def save_encoder(encoder: nn.Module, card_or_arch: EncoderCard | str, directory:
     config = json.loads(config_path.read_text())
     if card.description:
         config["description"] = card.description
+    if (card.mean, card.std) != zoobot_normalisation(card.channels):
+        # Readers ignore timm's pretrained_cfg mean/std (see zoobot.encoders.cards): say it explicitly.
+        config[NORMALISATION_KEY] = {"mean": list(card.mean), "std": list(card.std)}
     config_path.write_text(json.dumps(config, indent=2))
     return directory

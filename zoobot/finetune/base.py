@@ -18,6 +18,7 @@ import torch
 import torchmetrics as tm
 from torch import nn
 
+from zoobot.batches import supervised_batch
 from zoobot.encoders import EncoderCard, card_for_module, encoder_from_card, is_random_init, load_encoder
 from zoobot.finetune.layer_decay import cosine_schedule, encoder_param_groups
 from zoobot.finetune.settings import (
@@ -215,6 +216,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
 
     def shared_step(self, batch: Mapping[str, Any], stage: Stage) -> torch.Tensor:
         """The one step for every stage: loss + metrics (train/val/test) or predictions (predict)."""
+        batch = supervised_batch(batch, self.label_cols, with_labels=stage != "predict")
         outputs = self.head(self._features(batch))
         if stage == "predict":
             return self.outputs_to_predictions(outputs)

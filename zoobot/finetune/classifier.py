@@ -113,32 +113,33 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         """Class probabilities ``(B, num_classes)`` (softmax; sigmoid per column for multi-label)."""
         return torch.sigmoid(outputs) if self.multilabel else F.softmax(outputs, dim=1)
 
-    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None) -> pd.DataFrame:
-        """Probability columns, plus ``pred_class`` (single-label) or ``pred_<col>`` 0/1 (multi-label).
+    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None,
+                           id_str: Sequence[str] | None = None) -> pd.DataFrame:
+        """Zoobot's columns (one probability per class), ``id_str`` (when given), then ``predicted_class``.
 
-        ``names``: one per class (probability column names). A single name (the label column) gives,
-        for a binary classifier, one column with the probability of class 1 (Zoobot's
-        ``label_cols=['ring']``), and for more classes ``<name>_prob_<class>``.
-        Default: ``prob_<class>`` (single-label) or ``prob_<label_col>`` (multi-label).
+        ``names``: one per class, the probability columns' names (Zoobot's ``label_cols``). A single name
+        for a binary classifier gives one column, the probability of class 1 (as Zoobot's README's
+        ``label_cols=['ring']`` means); for more classes, ``<name>_<k>``. Default: the class names the
+        model knows (``class_names``, set by a run), else ``<label_col>_<k>``
+        (:func:`zoobot.prediction_table.default_class_columns`). ``predicted_class`` is the name of the
+        most probable class's column (for the single binary column: its default name).
+        Multi-label: one probability column per label column, then ``predicted_<col>`` (0/1) each.
         """
-        out: dict[str, np.ndarray] = {}
+        from zoobot.prediction_table import class_name_array, default_class_columns, zoobot_table
+
         if self.multilabel:
-            cols = list(names) if names else [f"prob_{c}" for c in self.label_cols]
+            cols = list(names) if names is not None else list(self.label_cols)
             self._check_names(cols, self.num_classes)
-            for k, col in enumerate(cols):
-                out[col] = predictions[:, k]
-            for k, col in enumerate(self.label_cols):
-                out[f"pred_{col}"] = (predictions[:, k] >= 0.5).astype(int)
-            return pd.DataFrame(out)
+            extras = {f"predicted_{col}": (predictions[:, k] >= 0.5).astype(int) for k, col in enumerate(cols)}
+            return zoobot_table({col: predictions[:, k] for k, col in enumerate(cols)}, id_str, extras)
+        defaults = default_class_columns(self.num_classes, self.label_cols[0], getattr(self, "class_names", None))
+        predicted = predictions.argmax(axis=1)
         if names is not None and len(names) == 1 and self.num_classes == 2:
-            out[names[0]] = predictions[:, 1]
-        elif names is not None and len(names) == 1:
-            for k in range(self.num_classes):
-                out[f"{names[0]}_prob_{k}"] = predictions[:, k]
-        else:
-            cols = list(names) if names else [f"prob_{k}" for k in range(self.num_classes)]
-            self._check_names(cols, self.num_classes)
-            for k, col in enumerate(cols):
-                out[col] = predictions[:, k]
-        out["pred_class"] = predictions.argmax(axis=1)
-        return pd.DataFrame(out)
+            return zoobot_table({names[0]: predictions[:, 1]}, id_str,
+                                {"predicted_class": class_name_array(defaults, predicted)})
+        if names is not None and len(names) == 1:
+            names = [f"{names[0]}_{k}" for k in range(self.num_classes)]
+        cols = list(names) if names is not None else defaults
+        self._check_names(cols, self.num_classes)
+        return zoobot_table({col: predictions[:, k] for k, col in enumerate(cols)}, id_str,
+                            {"predicted_class": class_name_array(cols, predicted)})

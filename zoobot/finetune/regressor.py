@@ -85,8 +85,12 @@ class FinetuneableZoobotRegressor(FinetuneableZoobotAbstract):
         """Predicted values ``(B, n_targets)``."""
         return torch.sigmoid(outputs) if self.unit_interval else outputs
 
-    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None) -> pd.DataFrame:
-        """One ``pred_<target>`` column per target (``names`` replace the target names)."""
+    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None,
+                           id_str: Sequence[str] | None = None) -> pd.DataFrame:
+        """One column per target, under the target's name (``names`` replace them), then ``id_str``
+        (when given), as Zoobot writes them."""
+        from zoobot.prediction_table import zoobot_table
+
         cols = list(names) if names else list(self.label_cols)
         self._check_names(cols, len(self.label_cols))
-        return pd.DataFrame({f"pred_{c}": predictions[:, k] for k, c in enumerate(cols)})
+        return zoobot_table({c: predictions[:, k] for k, c in enumerate(cols)}, id_str)

@@ -83,25 +83,20 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
         """Dirichlet concentrations ``(B, n_answers)`` in (1, 101)."""
         return 1.0 + 100.0 * torch.sigmoid(outputs)
 
-    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None) -> pd.DataFrame:
-        """Per answer: ``<answer>_concentration``, expected ``<answer>_fraction`` and its 90% interval
-        ``<answer>_fraction_low`` / ``<answer>_fraction_high``."""
-        from zoobot.losses import expected_vote_fractions, vote_fraction_intervals
+    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None,
+                           id_str: Sequence[str] | None = None) -> pd.DataFrame:
+        """The Dirichlet concentrations under the bare answer names (Zoobot's columns), ``id_str`` (when
+        given), then per answer Zoobot's summary: ``<answer>_fraction`` (expected vote fraction), the 90%
+        interval ``<answer>_90pc-lower`` / ``<answer>_90pc-upper`` and ``<answer>_proportion-asked``
+        (:func:`zoobot.tree_summary.summary_columns`). ``names`` replace the answer names."""
+        from zoobot.prediction_table import zoobot_table
+        from zoobot.tree_summary import summary_columns
 
         cols = list(names) if names else list(self.label_cols)
         self._check_names(cols, len(self.label_cols))
-        concentrations = torch.as_tensor(predictions, dtype=torch.float64)
-        fractions = expected_vote_fractions(concentrations, self.question_index_groups).numpy()
-        low, high = (t.numpy() for t in vote_fraction_intervals(concentrations, self.question_index_groups, 0.9))
-        out: dict[str, np.ndarray] = {}
-        for k, col in enumerate(cols):
-            out[f"{col}_concentration"] = predictions[:, k]
-        for k, col in enumerate(cols):
-            out[f"{col}_fraction"] = fractions[:, k]
-            out[f"{col}_fraction_low"] = low[:, k]
-            out[f"{col}_fraction_high"] = high[:, k]
-        return pd.DataFrame(out)
-
+        summary = summary_columns(predictions, self.schema, cols)
+        return zoobot_table({c: predictions[:, k] for k, c in enumerate(cols)}, id_str,
+                            {c: summary[c].to_numpy() for c in summary.columns})
 
 def as_schema(schema: Any) -> Any:
     """A ``Schema`` from a Schema or its dict form."""

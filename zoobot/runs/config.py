@@ -72,6 +72,9 @@ class RunConfig:
         unit_interval: regression only: squash predictions into (0, 1) with a sigmoid, for fractions
             such as bulge-to-total; ``None`` (default) turns it on when every target lies in [0, 1].
         class_names: classification only: a name per class index (filled in from the data).
+        normalisation: written by the run, a record rather than a setting: the ``mean`` and ``std`` the
+            images were normalised with after scaling pixels to [0, 1], from the encoder's card
+            (``{'mean': [0.0, 0.0, 0.0], 'std': [1.0, 1.0, 1.0]}``: none, as Zoobot feeds its encoders).
     """
 
     task: Task
@@ -96,6 +99,7 @@ class RunConfig:
     regression_loss: Literal["mse", "mae"] = "mse"
     unit_interval: bool | None = None
     class_names: list[str] = field(default_factory=list)
+    normalisation: dict[str, list[float]] | None = None
 
     @property
     def effective_learning_rate(self) -> float:

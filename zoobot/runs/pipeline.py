@@ -50,6 +50,8 @@ def build_model(config: RunConfig, n_classes: int | None = None) -> L.LightningM
             num_classes=n_classes or max(2, len(config.class_names)),
             label_col=config.label_cols[0], **common,
         )
+        # Its predictions name the classes (zoobot.prediction_table.default_class_columns).
+        model.class_names = list(config.class_names)
     elif config.task == "regression":
         model = finetune.FinetuneableZoobotRegressor(
             label_cols=config.label_cols, loss=config.regression_loss, unit_interval=bool(config.unit_interval),
@@ -179,6 +181,8 @@ def _run_finetune(
     L.seed_everything(config.seed, workers=True, verbose=False)
     folder.write_progress(stage="loading the encoder")
     model = build_model(config, n_classes)
+    config.normalisation = {"mean": list(model.card.mean), "std": list(model.card.std)}
+    folder.write_config(config)
     datamodule = CatalogDataModule(
         label_cols=config.label_cols, catalog=catalog, train_fraction=config.train_fraction,
         val_fraction=config.val_fraction, test_fraction=config.test_fraction,
@@ -204,11 +208,9 @@ def _run_finetune(
     if best_path is not None and not has_test:
         _load_weights_from_checkpoint(model, best_path)
 
-    # Classifiers name their outputs prob_<k> / pred_class; the true label keeps its own column.
-    output_names = None if config.task == "classification" else config.label_cols
+    # The model names its outputs (classes by the run's class names, targets and answers by their columns).
     predictions = predict_on_catalog(
-        catalog, model, label_cols=output_names, batch_size=config.batch_size, num_workers=config.num_workers,
-        accelerator=accelerator,
+        catalog, model, batch_size=config.batch_size, num_workers=config.num_workers, accelerator=accelerator,
     )
     predictions = annotate_predictions(predictions, catalog, datamodule, config)
     folder.write_predictions(predictions)
@@ -232,34 +234,46 @@ def _load_weights_from_checkpoint(model: L.LightningModule, checkpoint: Path) ->
 def annotate_predictions(
     predictions: pd.DataFrame, catalog: pd.DataFrame, datamodule: Any, config: RunConfig
 ) -> pd.DataFrame:
-    """Add each row's split (``train``, ``val``, ``test`` or ``unlabelled``), its file and true labels
-    to the model's predictions: the table written to ``predictions.csv``.
+    """The table written to ``predictions.csv``: the model's predictions (Zoobot's columns, ``id_str``,
+    extras; see :mod:`zoobot.prediction_table`), then each row's ``split`` (``train``, ``val``,
+    ``test`` or ``unlabelled``), its ``file_loc`` and the catalog's labels as ``catalog_<column>``:
+    inputs, not predictions (a classifier's as class names, the names ``predicted_class`` uses; a
+    tree's as the volunteers' vote counts).
 
     Args:
         predictions: the model's output per ``id_str``.
         catalog: the run's catalog.
         datamodule: the run's datamodule (its ``train_catalog``, ``val_catalog``, ``test_catalog``).
-        config: the run's config (its label columns).
+        config: the run's config (its task, label columns and class names).
     """
-    split = pd.Series("unlabelled", index=catalog["id_str"].astype(str))
+    from zoobot.prediction_table import CATALOG_PREFIX, default_class_columns
+
+    ids = catalog["id_str"].astype(str)
+    split = pd.Series("unlabelled", index=ids)
     for name in ("train", "val", "test"):
         part = getattr(datamodule, f"{name}_catalog", None)
         if part is not None:
             split.loc[part["id_str"].astype(str)] = name
-    truth = catalog[["id_str", "file_loc", *config.label_cols]].copy()
-    truth["id_str"] = truth["id_str"].astype(str)
-    truth.insert(1, "split", truth["id_str"].map(split))
+    inputs = pd.DataFrame({"id_str": ids.to_numpy(), "split": ids.map(split).to_numpy(),
+                           "file_loc": catalog["file_loc"].to_numpy()})
+    for col in config.label_cols:
+        values = catalog[col]
+        if config.task == "classification":
+            names = default_class_columns(len(config.class_names), col, config.class_names)
+            values = values.map(lambda v, names=names: names[int(v)] if pd.notna(v) else None)
+        inputs[CATALOG_PREFIX + col] = values.to_numpy()
     predictions = predictions.copy()
     predictions["id_str"] = predictions["id_str"].astype(str)
-    overlap = [c for c in truth.columns if c in predictions.columns and c != "id_str"]
-    return truth.merge(predictions.drop(columns=overlap), on="id_str", how="left")
+    return predictions.merge(inputs, on="id_str", how="left")
 
 
 def evaluate_run_predictions(
     predictions: pd.DataFrame, config: RunConfig, schema: Any = None
 ) -> dict[str, Any]:
-    """Task metrics on the run's test split (or validation split if there is no test split)."""
+    """Task metrics on the run's test split (or validation split if there is no test split), from the
+    ``predictions.csv`` columns :func:`annotate_predictions` writes."""
     from zoobot import evaluate
+    from zoobot.prediction_table import CATALOG_PREFIX, default_class_columns
 
     split = "test" if (predictions["split"] == "test").any() else "val"
     rows = predictions[predictions["split"] == split]
@@ -267,11 +281,15 @@ def evaluate_run_predictions(
     if rows.empty:
         return metrics
     if config.task == "classification":
+        label = config.label_cols[0]
+        index = {name: k for k, name in enumerate(default_class_columns(len(config.class_names), label,
+                                                                        config.class_names))}
         metrics.update(evaluate.classification_metrics(
-            rows[config.label_cols[0]].astype(int), rows["pred_class"].astype(int), config.class_names))
+            rows[CATALOG_PREFIX + label].map(index), rows["predicted_class"].map(index), config.class_names))
     elif config.task == "regression":
         metrics.update(evaluate.regression_metrics(
-            rows[config.label_cols].to_numpy(), rows[[f"pred_{c}" for c in config.label_cols]].to_numpy()))
+            rows[[CATALOG_PREFIX + c for c in config.label_cols]].to_numpy(), rows[config.label_cols].to_numpy()))
     else:
-        metrics.update(evaluate.tree_metrics(rows, schema or resolve_schema(config.schema)))
+        metrics.update(evaluate.tree_metrics(rows, schema or resolve_schema(config.schema),
+                                             count_prefix=CATALOG_PREFIX))
     return metrics
