@@ -1,9 +1,11 @@
-"""The zoobot command: complete --help, listings, surveys and clear errors."""
+"""The zoobot command: complete --help, listings, surveys, prediction with any finetuned model, clear errors."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -58,3 +60,41 @@ def test_unknown_encoder_is_explained(tmp_path):
                    "--out", str(tmp_path / "r.csv"))
     assert done.returncode == 2
     assert "no_such_encoder_xyz" in done.stderr and "Traceback" not in done.stderr
+
+
+ZOOBOT_2_9 = Path(__file__).parent / "fixtures" / "zoobot" / "2.9"
+
+
+def test_predict_with_a_hub_name_from_the_offline_cache(tmp_path):
+    """End to end: a finetuned Zoobot repo on the Hub (read from the local cache), from a fresh process."""
+    env = {**os.environ, "HF_HOME": str(ZOOBOT_2_9 / "hf_home"), "HF_HUB_OFFLINE": "1"}
+    env.pop("HF_HUB_CACHE", None)
+    out = tmp_path / "predictions.csv"
+    done = subprocess.run([sys.executable, "-m", "zoobot.cli", "predict", "--model",
+                           "zoobot-fixtures/zoobot-finetuned-test_tree", "--catalog", str(ZOOBOT_2_9 / "catalog.csv"),
+                           "--out", str(out)], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    predictions = pd.read_csv(out)
+    assert len(predictions) == 12 and set(predictions["id_str"]) == set(pd.read_csv(ZOOBOT_2_9 / "catalog.csv").id_str)
+
+
+@pytest.mark.parametrize("model", [
+    str(ZOOBOT_2_9.parent / "2.0" / "checkpoints" / "regressor.ckpt"),  # a checkpoint real Zoobot 2.0 wrote
+    str(ZOOBOT_2_9 / "project_checkpoints" / "classifier.ckpt"),  # one this package wrote
+    "hf_hub:zoobot-fixtures/zoobot-finetuned-test_classifier",
+])
+def test_predict_with_a_checkpoint_or_a_hub_name(model, tmp_path, monkeypatch, capsys):
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(ZOOBOT_2_9 / "hf_home" / "hub"))
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", "--model", model, "--catalog", str(ZOOBOT_2_9 / "catalog.csv"), "--out", str(out)]) == 0
+    assert "Wrote predictions for 12 galaxies" in capsys.readouterr().out
+    assert len(pd.read_csv(out)) == 12
+
+
+def test_predict_with_nothing_to_load_is_explained(tmp_path, capsys):
+    code = main(["predict", "--model", str(tmp_path / "missing.ckpt"), "--catalog", str(ZOOBOT_2_9 / "catalog.csv"),
+                 "--out", str(tmp_path / "p.csv")])
+    assert code == 2 and "No finetuned model found" in capsys.readouterr().err

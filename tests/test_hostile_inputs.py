@@ -239,18 +239,20 @@ def test_a_pickled_checkpoint_is_refused_without_advice_to_switch_the_safety_off
     import torch
 
     from zoobot.encoders import EncoderUnavailableError, load_encoder
-    from zoobot.safe_load import UnsafeCheckpointError, load_checkpoint_file
+    from zoobot.finetune import FinetuneArgumentError
+    from zoobot.finetune.checkpoints import UnsafeCheckpointError, read_checkpoint
 
     path = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "payload": _Payload()}, path)
-    with pytest.raises(UnsafeCheckpointError, match=r"not a safe checkpoint \(it holds pickled code\); save it as "
+    with pytest.raises(UnsafeCheckpointError, match=r"not a safe checkpoint \(it holds pickled code.*save it as "
                                                     "safetensors") as caught:
-        load_checkpoint_file(path)
+        read_checkpoint(path)
     with pytest.raises(EncoderUnavailableError, match="not a safe checkpoint") as via_encoder:
-        load_encoder(path)
+        load_encoder(path)  # what the app's local encoder path does
     for message in (str(caught.value), str(via_encoder.value)):
         assert "weights_only" not in message and "\x1b[" not in message and "trust" not in message
     assert "this ran" not in capsys.readouterr().out
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
-    with pytest.raises(UnsafeCheckpointError, match="not a checkpoint PyTorch can read"):
-        load_checkpoint_file(tmp_path / "junk.ckpt")
+    with pytest.raises(FinetuneArgumentError, match="not a checkpoint PyTorch can read") as junk:
+        read_checkpoint(tmp_path / "junk.ckpt")
+    assert "Expected input" not in str(junk.value)

@@ -30,8 +30,8 @@ PACKAGE_MODULES = [
     "zoobot.encoders.cards", "zoobot.encoders.loading", "zoobot.encoders.layers",
     "zoobot.finetune.settings", "zoobot.finetune.base", "zoobot.finetune.classifier",
     "zoobot.finetune.regressor", "zoobot.finetune.tree", "zoobot.finetune.layer_decay",
-    "zoobot.finetune.trainer", "zoobot.finetune.checkpoints",
-    "zoobot.safe_load",
+    "zoobot.finetune.trainer", "zoobot.finetune.checkpoints", "zoobot.finetune.heads", "zoobot.finetune.losses",
+    "zoobot.finetune.encoder_source", "zoobot.finetune.encoder_module",
 ]
 
 

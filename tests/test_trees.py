@@ -24,6 +24,10 @@ SIZES = {
     'jwst': (12, 39),
     'decals_all_campaigns': (30, 98),
     'gz_evo': (76, 239),
+    'gz_hubble_v2': (9, 28),
+    'gz_evo_v1_public': (63, 194),
+    'gz_evo_v2': (86, 279),
+    'gz_evo_v2_public': (60, 188),
 }
 
 

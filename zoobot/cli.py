@@ -49,9 +49,9 @@ def _devices(value: str) -> int | str:
 def _predict(args: argparse.Namespace) -> int:
     from zoobot.catalog import read_catalog, resolve_file_locs
     from zoobot.predict import predict_on_catalog
-    from zoobot.runs import load_run_model
+    from zoobot.runs import load_finetuned_model
 
-    model = load_run_model(args.model)
+    model = load_finetuned_model(args.model)
     catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
     predictions = predict_on_catalog(catalog, model, save_loc=args.out, batch_size=args.batch_size,
                                      num_workers=args.num_workers, accelerator=args.accelerator)
@@ -64,9 +64,9 @@ def _representations(args: argparse.Namespace) -> int:
     from zoobot.representations import compute_umap, get_representations
 
     if args.model:
-        from zoobot.runs import load_run_model
+        from zoobot.runs import load_finetuned_model
 
-        encoder = load_run_model(args.model)
+        encoder = load_finetuned_model(args.model)
     else:
         encoder = args.encoder
     catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
@@ -170,8 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser(
         "predict", help="predict a catalog with a finetuned model",
-        description="Predict every galaxy of a catalog with a model finetuned by a run.")
-    predict.add_argument("--model", required=True, help="a run folder, or its model/ folder")
+        description="Predict every galaxy of a catalog with a finetuned model: one finetuned by a run, a checkpoint "
+        "(this package's or Zoobot 2.x's), or a finetuned Zoobot model on the Hugging Face Hub.")
+    predict.add_argument("--model", required=True,
+                         help="a run folder, its model/ folder, finetuned_model.zip, a .ckpt file, or a Hugging Face "
+                         "repo such as mwalmsley/zoobot-finetuned-is_tidal")
     predict.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
     predict.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     predict.add_argument("--batch-size", type=int, default=defaults.PREDICT_BATCH_SIZE,
@@ -185,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = reps.add_mutually_exclusive_group()
     source.add_argument("--encoder", default="demo",
                         help="encoder: 'demo', hf_hub:owner/name, a folder or a timm name (default demo)")
-    source.add_argument("--model", help="use the encoder of a finetuned run instead")
+    source.add_argument("--model", help="use the encoder of a finetuned model instead (as for predict --model)")
     reps.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
     reps.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     reps.add_argument("--pca", type=int, default=None, help="reduce to this many PCA components")

@@ -13,6 +13,10 @@ were built and the exact versions used:
         --cross-check tests/fixtures/zoobot/2.9
     # reload everything with real Zoobot and compare with the recorded outputs (max abs diff)
     /work/zb29/bin/python scripts/zoobot_fixtures/make_fixtures.py --out tests/fixtures/zoobot/2.9 --verify
+    # the other direction: real Zoobot loads checkpoints THIS project wrote (make_project_checkpoints.py, run first)
+    /work/zb29/bin/python scripts/zoobot_fixtures/make_fixtures.py --out tests/fixtures/zoobot/2.9 --load-project
+    # the signatures of the names users call (signatures.json)
+    /work/zb29/bin/python scripts/zoobot_fixtures/make_fixtures.py --out tests/fixtures/zoobot/2.9 --signatures
 
 What is written under ``--out`` (all seeded, so a rerun in the same environment gives the same bytes):
 
@@ -30,7 +34,10 @@ What is written under ``--out`` (all seeded, so a rerun in the same environment 
   ``mwalmsley/zoobot-finetuned-*`` repos, under the made-up owner ``zoobot-fixtures``;
 - ``schemas.json`` (every named schema in ``zoobot.shared.schemas``), ``checkpoint_summary.json`` (state_dict keys
   and shapes, hyper_parameters and their types), ``manifest.json`` (versions, settings, logged metric names,
-  behaviours observed) and, with ``--cross-check``, ``cross_version_loading.json``.
+  behaviours observed) and, with ``--cross-check``, ``cross_version_loading.json``;
+- with ``--signatures``: ``signatures.json``, the parameters of every name users call (see ``USER_FACING``);
+- with ``--load-project``: ``project_checkpoints/real_zoobot_outputs/`` and ``real_zoobot_loading.json``, what real
+  Zoobot does with the checkpoints this project wrote there.
 """
 
 from __future__ import annotations
@@ -126,6 +133,17 @@ def main() -> int:
         metavar="OTHER_DIR",
         help="load another version's checkpoints with this one",
     )
+    parser.add_argument(
+        "--signatures",
+        action="store_true",
+        help="record the signatures of the names Zoobot's README, docs and examples call (signatures.json)",
+    )
+    parser.add_argument(
+        "--load-project",
+        action="store_true",
+        help="load the checkpoints this project wrote into <out>/project_checkpoints (make_project_checkpoints.py) "
+        "and record what real Zoobot outputs",
+    )
     args = parser.parse_args()
     out = Path(args.out).resolve()
     # Hugging Face reads these when imported, so they are set before timm or huggingface_hub is imported.
@@ -143,6 +161,10 @@ def main() -> int:
     try:
         if args.cross_check:
             return cross_check(out, Path(cwd, args.cross_check).resolve())
+        if args.load_project:
+            return load_project(out)
+        if args.signatures:
+            return record_signatures(out)
         if args.verify:
             return verify(out)
         generate(out, work)
@@ -250,7 +272,7 @@ def vote_counts(rng, kind: int) -> dict[str, int]:
         spiral_yes,
         spiral_no,
     ]
-    return dict(zip(label_cols_of_tree(), (int(v) for v in values)))
+    return dict(zip(label_cols_of_tree(), (int(v) for v in values), strict=True))
 
 
 def label_cols_of_tree() -> list[str]:
@@ -1052,12 +1074,117 @@ def cross_check(out: Path, other: Path) -> int:
     return 0
 
 
+USER_FACING = {
+    "zoobot.pytorch.training.finetune": [
+        "FinetuneableZoobotAbstract", "FinetuneableZoobotClassifier", "FinetuneableZoobotRegressor",
+        "FinetuneableZoobotTree", "LinearHead", "cross_entropy_loss", "mse_loss", "l1_loss", "dirichlet_loss",
+        "load_pretrained_zoobot", "get_trainer", "download_from_name", "freeze_batchnorm_layers",
+    ],
+    "zoobot.pytorch.training.representations": ["ZoobotEncoder"],
+    "zoobot.pytorch.training.train_with_pytorch_lightning": ["train_default_zoobot_from_scratch",
+                                                             "get_default_callbacks"],
+    "zoobot.pytorch.training.losses": ["CustomMultiQuestionLoss", "calculate_multiquestion_loss", "dirichlet_loss",
+                                       "get_dirichlet_neg_log_prob", "log_prob"],
+    "zoobot.pytorch.estimators.define_model": ["ZoobotTree", "get_pytorch_encoder", "get_pytorch_dirichlet_head",
+                                               "get_encoder_dim", "get_dirichlet_loss_func", "dirichlet_loss",
+                                               "schema_to_campaigns"],
+    "zoobot.pytorch.estimators.efficientnet_custom": ["custom_top_dirichlet", "ScaledSigmoid"],
+    "zoobot.pytorch.estimators.custom_layers": ["PermaDropout"],
+    "zoobot.shared.schemas": ["Schema", "Question", "Answer"],
+}
+"""The names (per module) that Zoobot's README, docs guides and examples import or call, for ``--signatures``."""
+
+
+def describe_parameters(function) -> list[dict]:
+    """Each parameter's name, kind and default (repr), as ``inspect.signature`` shows them."""
+    return [{"name": p.name, "kind": p.kind.name,
+             "default": None if p.default is inspect.Parameter.empty else repr(p.default),
+             "required": p.default is inspect.Parameter.empty}
+            for p in inspect.signature(function).parameters.values() if p.name != "self"]
+
+
+def record_signatures(out: Path) -> int:
+    """Write ``signatures.json``: for each user-facing name that this version has, its parameters (classes: their
+    ``__init__``), the classmethods ``load_from_name`` and, for ``Schema``, its public attributes."""
+    import importlib
+
+    record: dict = {"zoobot_version": importlib.metadata.version("zoobot"), "names": {}}
+    for module_name, names in USER_FACING.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            if not hasattr(module, name):
+                continue
+            member = getattr(module, name)
+            entry: dict = {"kind": "class" if inspect.isclass(member) else "function"}
+            entry["parameters"] = describe_parameters(member.__init__ if inspect.isclass(member) else member)
+            if inspect.isclass(member) and "load_from_name" in vars(member):
+                entry["load_from_name"] = describe_parameters(member.load_from_name)
+            if inspect.isclass(member) and name in ("Schema", "Question", "Answer"):
+                entry["attributes"] = sorted(a for a in vars(member) if not a.startswith("_"))
+            record["names"][f"{module_name}.{name}"] = entry
+    schemas = importlib.import_module("zoobot.shared.schemas")
+    record["named_schemas"] = sorted(n for n, v in vars(schemas).items() if isinstance(v, schemas.Schema))
+    write_json(out / "signatures.json", record)
+    print(f"recorded {len(record['names'])} names")
+    return 0
+
+
+PROJECT_CLASSES = {"classifier": "FinetuneableZoobotClassifier", "regressor": "FinetuneableZoobotRegressor",
+                   "tree": "FinetuneableZoobotTree", "zoobot_tree": "ZoobotTree"}
+
+
+def load_project(out: Path) -> int:
+    """Load the checkpoints this project wrote (``<out>/project_checkpoints``, by make_project_checkpoints.py) with
+    real Zoobot's own ``load_from_checkpoint``; write its outputs on input.npy to
+    ``project_checkpoints/real_zoobot_outputs/`` and a report (``real_zoobot_loading.json``)."""
+    import numpy as np
+    import torch
+
+    from zoobot.pytorch.estimators import define_model
+
+    api = Api()
+    folder = out / "project_checkpoints"
+    written = folder / "real_zoobot_outputs"
+    written.mkdir(exist_ok=True)
+    x = torch.from_numpy(np.load(out / "input.npy"))
+    report: dict = {"loading_version": api.version}
+    for task, class_name in PROJECT_CLASSES.items():
+        path = folder / f"{task}.ckpt"
+        cls = define_model.ZoobotTree if task == "zoobot_tree" else getattr(api.finetune, class_name)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        entry = {"hparams_not_accepted": sorted(set(checkpoint["hyper_parameters"]) - accepted_kwargs(cls))}
+        try:
+            model = cls.load_from_checkpoint(str(path), map_location="cpu", **loading_kwargs(task))
+        except Exception as error:  # noqa: BLE001 - the failure is the observation, recorded in the report
+            entry["load_from_checkpoint"] = f"{type(error).__name__}: {error}"
+            report[f"{task}.ckpt"] = entry
+            continue
+        entry["load_from_checkpoint"] = "ok"
+        entry["class"] = f"{type(model).__module__}.{type(model).__name__}"
+        if task == "tree":
+            entry["schema_class"] = f"{type(model.schema).__module__}.{type(model.schema).__name__}"
+            entry["schema_label_cols"] = list(model.schema.label_cols)
+        model.eval()
+        with torch.no_grad():
+            outputs = {"forward": model(x).numpy(), "encoder": model.encoder(x).numpy()}
+        for kind, values in outputs.items():
+            np.save(written / f"{task}_{kind}.npy", values)
+            project = np.load(folder / "outputs" / f"{task}_{kind}.npy")
+            entry[f"{kind}_max_abs_diff_vs_project"] = float(np.max(np.abs(values - project)))
+        report[f"{task}.ckpt"] = entry
+    write_json(folder / "real_zoobot_loading.json", report)
+    print(json.dumps(report, indent=1))
+    ok = all(isinstance(e, dict) and e.get("load_from_checkpoint") == "ok" and not e["hparams_not_accepted"]
+             and e["forward_max_abs_diff_vs_project"] <= TOLERANCE for e in report.values() if isinstance(e, dict))
+    return 0 if ok else 1
+
+
 def accepted_kwargs(cls) -> set[str]:
     names = set()
     for klass in cls.__mro__:
         if "__init__" in vars(klass):
             names |= {p for p in inspect.signature(klass.__init__).parameters if p not in ("self", "super_kwargs")}
-        if klass.__name__ == "FinetuneableZoobotAbstract":
+        if klass.__name__ in ("FinetuneableZoobotAbstract", "ZoobotTree"):
             break
     return names
 

@@ -82,24 +82,10 @@ def encoder_from_card(card: EncoderCard) -> nn.Module:
 
 
 def _load_checkpoint(path: Path, channels: int | None) -> tuple[nn.Module, EncoderCard]:
-    from zoobot.safe_load import UnsafeCheckpointError, load_checkpoint_file
+    from zoobot.finetune.checkpoints import encoder_from_checkpoint  # this package's and Zoobot 2.x's checkpoints
 
-    try:
-        checkpoint = load_checkpoint_file(path)
-    except UnsafeCheckpointError as err:
-        raise EncoderUnavailableError(f"{err} Or pass an encoder directory.") from err
-    hparams = checkpoint.get("hyper_parameters", {}) if isinstance(checkpoint, dict) else {}
-    card_dict = hparams.get("encoder_card")
-    if card_dict is None:
-        raise EncoderUnavailableError(
-            f"{path} has no 'encoder_card' hyperparameter, so it was not written by this package. "
-            f"Load it with its own code, or pass an encoder directory instead."
-        )
-    card = dataclasses.replace(EncoderCard.from_dict(card_dict), source=str(path))
-    encoder = encoder_from_card(card)
-    state = {k.removeprefix("encoder."): v for k, v in checkpoint["state_dict"].items()
-             if k.startswith("encoder.")}
-    encoder.load_state_dict(state)
+    encoder, card = encoder_from_checkpoint(path)
+    card = dataclasses.replace(card, source=str(path))
     if channels is not None and channels != card.channels:
         raise EncoderUnavailableError(
             f"{path} holds an encoder for {card.channels}-channel images; it cannot be loaded for "

@@ -20,12 +20,25 @@ Modules: :mod:`~zoobot.finetune.settings` (the shared arguments, their translati
 :mod:`~zoobot.finetune.base` (the base task), :mod:`~zoobot.finetune.classifier`,
 :mod:`~zoobot.finetune.regressor`, :mod:`~zoobot.finetune.tree` (one per task),
 :mod:`~zoobot.finetune.layer_decay` (optimiser parameter groups, the cosine schedule),
-:mod:`~zoobot.finetune.trainer` (``get_trainer``), :mod:`~zoobot.finetune.checkpoints` (``load_finetuned``).
+:mod:`~zoobot.finetune.trainer` (``get_trainer``), :mod:`~zoobot.finetune.heads` (Zoobot's head modules),
+:mod:`~zoobot.finetune.encoder_source` (building the encoder), :mod:`~zoobot.finetune.checkpoints` (checkpoints in
+Zoobot's format both ways, ``load_finetuned``, Hub downloads).
 """
 
 from zoobot.finetune.base import FinetuneableZoobotAbstract, Stage
-from zoobot.finetune.checkpoints import FINETUNE_CLASSES, load_finetuned
+from zoobot.finetune.checkpoints import (
+    EXTRAS_KEY,
+    FINETUNE_CLASSES,
+    UnsafeCheckpointError,
+    download_finetuned,
+    download_from_name,
+    encoder_from_checkpoint,
+    load_finetuned,
+    read_checkpoint,
+)
 from zoobot.finetune.classifier import FinetuneableZoobotClassifier
+from zoobot.finetune.encoder_module import ZoobotEncoder
+from zoobot.finetune.heads import LinearHead, freeze_batchnorm_layers, get_pytorch_dirichlet_head
 from zoobot.finetune.layer_decay import cosine_schedule, cosine_with_warmup, count_blocks, encoder_param_groups
 from zoobot.finetune.regressor import FinetuneableZoobotRegressor
 from zoobot.finetune.settings import (
@@ -41,6 +54,7 @@ from zoobot.finetune.trainer import get_trainer
 from zoobot.finetune.tree import FinetuneableZoobotTree, as_schema
 
 __all__ = [
+    "EXTRAS_KEY",
     "FINETUNE_CLASSES",
     "SCHEDULER_KEYS",
     "SHARED_ARGUMENTS",
@@ -51,14 +65,23 @@ __all__ = [
     "FinetuneableZoobotClassifier",
     "FinetuneableZoobotRegressor",
     "FinetuneableZoobotTree",
+    "LinearHead",
     "Stage",
     "TrainingMode",
+    "UnsafeCheckpointError",
+    "ZoobotEncoder",
     "as_schema",
     "cosine_schedule",
     "cosine_with_warmup",
     "count_blocks",
+    "download_finetuned",
+    "download_from_name",
+    "encoder_from_checkpoint",
     "encoder_param_groups",
+    "freeze_batchnorm_layers",
+    "get_pytorch_dirichlet_head",
     "get_trainer",
     "load_finetuned",
+    "read_checkpoint",
     "resolve_finetune_settings",
 ]

@@ -2,14 +2,22 @@
 
 :class:`FinetuneableZoobotAbstract` builds the encoder, head and metrics, and has a single step for
 training, validation, test and prediction. Subclasses (classifier, regressor, tree) fill in small
-hooks: head size, loss, metrics, how outputs become predictions and table columns.
+hooks: head size, loss, metrics, how outputs become predictions and table columns. A subclass may
+also be written as Zoobot's docs show: call ``super().__init__(**kwargs)``, then set ``self.head`` and
+``self.loss``.
+
+Checkpoints are written in Zoobot 2.9's format (its hyperparameters and state-dict keys; this package's
+own settings under a separate key, see :mod:`zoobot.finetune.checkpoints`), and ``load_from_checkpoint``
+reads Zoobot 2.0 and 2.9 checkpoints as well as this package's.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from pathlib import Path
+from typing import IO, Any, Literal, cast
 
 import lightning as L
 import numpy as np
@@ -19,7 +27,9 @@ import torchmetrics as tm
 from torch import nn
 
 from zoobot.batches import supervised_batch
-from zoobot.encoders import EncoderCard, card_for_module, encoder_from_card, is_random_init, load_encoder
+from zoobot.encoders import is_random_init
+from zoobot.finetune.encoder_source import MODEL_ARGS_KEY, build_encoder, zoobot_encoder_name
+from zoobot.finetune.heads import LinearHead
 from zoobot.finetune.layer_decay import cosine_schedule, encoder_param_groups
 from zoobot.finetune.settings import (
     SHARED_ARGUMENTS,
@@ -29,6 +39,7 @@ from zoobot.finetune.settings import (
     check_call,
     finetune_args,
     resolve_finetune_settings,
+    scheduler_format,
 )
 from zoobot.inference import reuse_freed_memory
 
@@ -44,17 +55,27 @@ class FinetuneableZoobotAbstract(L.LightningModule):
     :class:`~zoobot.finetune.settings.FinetuneArgs` (encoder source, training mode, learning rate,
     layer decay, head dropout, schedule, the older Zoobot names, ...) as keyword arguments, besides its
     own; ``inspect.signature(cls)`` lists them all with their types and defaults. An unknown keyword
-    raises ``TypeError``. All of them are saved as hyperparameters, so ``load_from_checkpoint`` rebuilds
+    raises ``TypeError``. All of them are saved with a checkpoint, so ``load_from_checkpoint`` rebuilds
     the model.
+
+    To write your own task as Zoobot's docs show, subclass this class, call ``super().__init__(**kwargs)``
+    and then set ``self.head`` (a module on ``(B, encoder_dim)`` features) and ``self.loss`` (a callable
+    ``(outputs, labels) -> loss``); override :meth:`batch_to_supervised_tuple`, ``forward`` or a step where
+    your task differs.
 
     Attributes:
         encoder: the encoder, ``(B, C, H, W) -> (B, encoder_dim)``.
         card: its :class:`~zoobot.encoders.EncoderCard`.
-        head: dropout and a linear layer, ``(B, encoder_dim) -> (B, output_dim())``.
+        head: ``(B, encoder_dim) -> (B, output_dim())``: Zoobot's ``LinearHead`` (classifier, regressor)
+            or Dirichlet head (tree), so state-dict keys match Zoobot's.
         settings: the resolved :class:`~zoobot.finetune.settings.FinetuneSettings`.
     """
 
     __signature__ = ConstructorSignature()
+    betas: tuple[float, float] = (0.9, 0.999)
+    """AdamW's betas."""
+    ZOOBOT_METRICS: dict[str, str] = {}
+    """This package's metric names -> the suffix Zoobot logs them under (``finetuning/<stage>_<suffix>``)."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FinetuneableZoobotAbstract:
         # Arguments are checked before any subclass __init__ runs, so a misspelt name is a TypeError
@@ -74,24 +95,36 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             args.training_mode, args.layer_decay, args.head_dropout_prob, args.scheduler_kwargs, args.n_blocks,
             args.lr_decay, args.dropout_prob, args.cosine_schedule, args.warmup_epochs, args.max_cosine_epochs,
             args.max_learning_rate_reduction_factor, args.freeze_norm_stats, args.always_train_batchnorm,
+            from_scratch=args.from_scratch, n_layers=args.n_layers,
         )
+        if args.visualize_images:
+            warnings.warn("visualize_images=True: Zoobot uploads example images to Weights & Biases; this package "
+                          "does not. Log images with your own Lightning callback.", UserWarning, stacklevel=3)
+        channels = args.channels
+        if args.greyscale:
+            if channels not in (None, 1):
+                raise FinetuneArgumentError(f"greyscale=True means 1 channel, but channels={channels}.")
+            channels = 1
         self.learning_rate = args.learning_rate
         self.weight_decay = args.weight_decay
         self.prog_bar = args.prog_bar
-        self.encoder, self.card = self._build_encoder(
-            args.name, args.checkpoint_loc, args.encoder, args.zoobot_checkpoint_loc, args.channels,
-            args.encoder_card)
+        sources = {"name": args.name, "checkpoint_loc": args.checkpoint_loc, "encoder": args.encoder,
+                   "zoobot_checkpoint_loc": args.zoobot_checkpoint_loc}
+        self.encoder, self.card, self.encoder_model_args = build_encoder(
+            sources, channels, args.timm_kwargs or {}, args.encoder_card)
+        self._encoder_given = args.encoder is not None
         if settings.freeze_norm_stats is None:
             settings = dataclasses.replace(settings, freeze_norm_stats=not is_random_init(self.card))
         self.settings = settings
         self.encoder_dim = self.card.feature_dim
-        self.head = nn.Sequential(nn.Dropout(settings.head_dropout_prob),
-                                  nn.Linear(self.encoder_dim, self.output_dim()))
+        # None until a subclass written as Zoobot's docs show sets its own, after this __init__.
+        self.head: Any = self.build_head()
         if settings.training_mode == "head_only":
             self.encoder.requires_grad_(False)
             self.encoder.eval()
-        self.metrics = nn.ModuleDict({f"{stage}_metrics": self.build_metrics().clone(prefix=f"{stage}_")
-                                      for stage in ("train", "val", "test")})
+        metrics = self.build_metrics()
+        self.metrics = nn.ModuleDict({} if metrics is None else {
+            f"{stage}_metrics": metrics.clone(prefix=f"{stage}_") for stage in ("train", "val", "test")})
         self._stages_updated: set[str] = set()
         # Checkpoints store the canonical settings (so reloading warns about nothing) and the card.
         self.hparams.update(
@@ -100,34 +133,47 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             scheduler_kwargs=settings.scheduler_kwargs, lr_decay=None, dropout_prob=None,
             cosine_schedule=None, warmup_epochs=None, max_cosine_epochs=None,
             max_learning_rate_reduction_factor=None, freeze_norm_stats=settings.freeze_norm_stats,
-            always_train_batchnorm=None, encoder_card=self.card.to_dict(),
+            always_train_batchnorm=None, from_scratch=None, n_layers=None,
+            encoder_card={**self.card.to_dict(), MODEL_ARGS_KEY: dict(self.encoder_model_args)},
         )
 
     # --- hooks for subclasses ---
 
-    def output_dim(self) -> int:
-        """Size of the head's output."""
-        raise NotImplementedError
+    def output_dim(self) -> int | None:
+        """Size of the head's output; None when a subclass sets ``self.head`` itself (as Zoobot's docs show)."""
+        return None
 
-    def build_metrics(self) -> tm.MetricCollection:
-        """Task metrics (besides the loss), updated by :meth:`update_metrics`."""
-        raise NotImplementedError
+    def build_head(self) -> nn.Module | None:
+        """The head on the encoder's features: Zoobot's ``LinearHead`` of :meth:`output_dim` outputs."""
+        output_dim = self.output_dim()
+        if output_dim is None:
+            return None
+        return LinearHead(self.encoder_dim, output_dim, head_dropout_prob=self.settings.head_dropout_prob)
 
-    def targets_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
-        """Turn the batch's float ``label`` ``(B, n_label_cols)`` into what the loss expects."""
-        raise NotImplementedError
+    def build_metrics(self) -> tm.MetricCollection | None:
+        """Task metrics (besides the loss), updated by :meth:`update_metrics`; None for none."""
+        return None
 
-    def compute_loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Scalar loss from head outputs and targets."""
-        raise NotImplementedError
+    def targets_from_labels(self, labels: Any) -> Any:
+        """Turn the batch's labels (see :meth:`batch_to_supervised_tuple`) into what the loss expects."""
+        return labels
 
-    def update_metrics(self, metrics: tm.MetricCollection, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+    def compute_loss(self, outputs: torch.Tensor, targets: Any) -> torch.Tensor:
+        """Scalar loss from head outputs and targets: ``self.loss(outputs, targets).mean()`` (Zoobot's way)."""
+        loss_fn = getattr(self, "loss", None)
+        if not callable(loss_fn):
+            raise NotImplementedError(
+                f"{type(self).__name__} has no loss: set self.loss = <callable(outputs, labels)> in __init__, as "
+                "Zoobot's docs show, or override compute_loss."
+            )
+        return loss_fn(outputs, targets).mean()
+
+    def update_metrics(self, metrics: tm.MetricCollection, outputs: torch.Tensor, targets: Any) -> None:
         """Update the task metrics with one batch."""
-        raise NotImplementedError
 
     def outputs_to_predictions(self, outputs: torch.Tensor) -> torch.Tensor:
         """Head outputs -> what ``predict_step`` returns."""
-        raise NotImplementedError
+        return outputs
 
     def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None) -> pd.DataFrame:
         """Predictions ``(N, ...)`` as named table columns (see :func:`zoobot.predict.predict_on_catalog`)."""
@@ -137,6 +183,14 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         """Names of the prediction columns when the caller gives none."""
         raise NotImplementedError
 
+    def zoobot_loss_names(self, stage: str) -> list[str]:
+        """The names Zoobot logs the loss of ``stage`` under, besides this package's ``<stage>_loss``."""
+        return [f"finetuning/{stage}_loss"]
+
+    def zoobot_task_hparams(self) -> dict[str, Any]:
+        """The task's own hyperparameters as real Zoobot 2.9 names them (see :meth:`zoobot_hparams`)."""
+        return {}
+
     @staticmethod
     def _check_names(names: Sequence[str], expected: int) -> None:
         """Refuse output names that are not one per model output."""
@@ -145,33 +199,6 @@ class FinetuneableZoobotAbstract(L.LightningModule):
                              f"give one name per output, or none for the defaults.")
 
     # --- shared machinery ---
-
-    @staticmethod
-    def _build_encoder(
-        name: str | None, checkpoint_loc: str | None, encoder: nn.Module | None,
-        zoobot_checkpoint_loc: str | None, channels: int | None, encoder_card: dict[str, Any] | None,
-    ) -> tuple[nn.Module, EncoderCard]:
-        given = {k: v for k, v in [("name", name), ("checkpoint_loc", checkpoint_loc), ("encoder", encoder),
-                                   ("zoobot_checkpoint_loc", zoobot_checkpoint_loc)] if v is not None}
-        if len(given) > 1:
-            raise FinetuneArgumentError(
-                f"Give one encoder source, not {len(given)} ({', '.join(given)}): name, checkpoint_loc, "
-                f"zoobot_checkpoint_loc or encoder."
-            )
-        if encoder is not None:
-            if encoder_card is not None:
-                return encoder, EncoderCard.from_dict(encoder_card)
-            return encoder, card_for_module(encoder)
-        if encoder_card is not None:
-            card = EncoderCard.from_dict(encoder_card)
-            return encoder_from_card(card), card
-        if not given:
-            raise FinetuneArgumentError(
-                "No encoder given: pass name='demo' (bundled), name='hf_hub:mwalmsley/zoobot-encoder-"
-                "convnext_nano', a local encoder directory, or encoder=<nn.Module>."
-            )
-        source = str(next(iter(given.values())))
-        return load_encoder(source, channels=channels)
 
     @property
     def training_mode(self) -> TrainingMode:
@@ -197,57 +224,86 @@ class FinetuneableZoobotAbstract(L.LightningModule):
                     module.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Images ``(B, C, H, W)`` -> head outputs (logits, values or concentrations)."""
+        """Images ``(B, C, H, W)`` -> head outputs (logits, values or concentrations), as in Zoobot."""
+        if isinstance(x, (list, tuple)) and len(x) == 1:  # a 1-item batch list, as Zoobot accepted
+            x = x[0]
         return self.head(self.encoder(x))
 
     def on_fit_start(self) -> None:
         reuse_freed_memory()
-        datamodule = getattr(self.trainer, "datamodule", None)
+        datamodule: Any = getattr(self.trainer, "datamodule", None)
         if self.settings.training_mode == "head_only" and hasattr(datamodule, "cache_features"):
             datamodule.cache_features(self.encoder, self.device, splits=("train", "val"))
 
-    def _features(self, batch: Mapping[str, Any]) -> torch.Tensor:
-        if "features" in batch:
-            return batch["features"]
-        if self.settings.training_mode == "head_only":
-            with torch.no_grad():
-                return self.encoder(batch["image"])
-        return self.encoder(batch["image"])
+    def batch_label_cols(self) -> list[str]:
+        """The label columns a batch holds (galaxy-datasets' batches hold one key per column); ``['label']`` for a
+        subclass that names none (as Zoobot's docs write them)."""
+        cols = getattr(self, "label_cols", None)
+        if cols:
+            return list(cols)
+        label_col = getattr(self, "label_col", None)
+        return [label_col] if isinstance(label_col, str) else ["label"]
 
-    def shared_step(self, batch: Mapping[str, Any], stage: Stage) -> torch.Tensor:
+    def batch_to_supervised_tuple(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(images, labels)`` from any batch a user may have (Zoobot 2.9's name for this step; override it for a
+        batch of your own).
+
+        Read by :func:`zoobot.batches.supervised_batch`: this package's batches, galaxy-datasets' (Zoobot 2.9:
+        one key per label column) and Zoobot 2.0's ``(images, labels)`` tuples. Labels are float32
+        ``(B, len(label_cols))``; after ``cache_features`` the first item is the cached features.
+        """
+        read = supervised_batch(batch, self.batch_label_cols())
+        return read["features"] if "features" in read else read["image"], read["label"]
+
+    def shared_step(self, batch: Any, stage: Stage) -> torch.Tensor:
         """The one step for every stage: loss + metrics (train/val/test) or predictions (predict)."""
-        batch = supervised_batch(batch, self.label_cols, with_labels=stage != "predict")
-        outputs = self.head(self._features(batch))
+        if stage == "predict":
+            read = supervised_batch(batch, self.batch_label_cols(), with_labels=False)
+            inputs, labels = read.get("features", read.get("image")), None
+        else:
+            inputs, labels = self.batch_to_supervised_tuple(batch)
+        cached = isinstance(batch, Mapping) and "features" in batch
+        outputs = self.head(inputs) if cached else self(inputs)
         if stage == "predict":
             return self.outputs_to_predictions(outputs)
-        targets = self.targets_from_labels(batch["label"])
+        targets = self.targets_from_labels(labels)
         loss = self.compute_loss(outputs, targets)
-        batch_size = outputs.shape[0]
+        batch_size = len(inputs)
+        # This package's name, and Zoobot's (what its get_trainer monitors and its users plot).
         self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=self.prog_bar,
                  sync_dist=True, batch_size=batch_size)
-        self.update_metrics(self.metrics[f"{stage}_metrics"], outputs.detach(), targets)
-        self._stages_updated.add(stage)
+        for name in self.zoobot_loss_names(stage):
+            self.log(name, loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=batch_size)
+        if f"{stage}_metrics" in self.metrics:
+            self.update_metrics(self._stage_metrics(stage), outputs.detach(), targets)
+            self._stages_updated.add(stage)
         return loss
 
-    def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self.shared_step(batch, "train")
 
-    def validation_step(self, batch: Mapping[str, Any], batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+    def validation_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         return self.shared_step(batch, "val")
 
-    def test_step(self, batch: Mapping[str, Any], batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+    def test_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         return self.shared_step(batch, "test")
 
-    def predict_step(self, batch: Mapping[str, Any], batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
-        if isinstance(batch, torch.Tensor):  # plain image tensors, as in Zoobot 2.x
-            batch = {"image": batch}
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         return self.shared_step(batch, "predict")
 
+    def _stage_metrics(self, stage: str) -> tm.MetricCollection:
+        return cast(tm.MetricCollection, self.metrics[f"{stage}_metrics"])
+
     def _log_epoch_metrics(self, stage: str) -> None:
-        metrics = self.metrics[f"{stage}_metrics"]
+        if f"{stage}_metrics" not in self.metrics:
+            return
+        metrics = self._stage_metrics(stage)
         if stage in self._stages_updated:
             values = {k: v for k, v in metrics.compute().items() if v.numel() == 1}
             self.log_dict(values, prog_bar=False)
+            for name, suffix in self.ZOOBOT_METRICS.items():
+                if f"{stage}_{name}" in values:
+                    self.log(f"finetuning/{stage}_{suffix}", values[f"{stage}_{name}"])
             self._stages_updated.discard(stage)
         metrics.reset()
 
@@ -261,15 +317,116 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         self._log_epoch_metrics("test")
 
     def configure_optimizers(self) -> Any:
-        """AdamW: the head at ``learning_rate``; encoder layers with layer-wise decay (unless head-only)."""
+        """AdamW: the head at ``learning_rate``; encoder layers with layer-wise decay (unless head-only).
+
+        ``scheduler_kwargs`` in this package's form give the cosine schedule of
+        :func:`~zoobot.finetune.layer_decay.cosine_schedule`; in Zoobot 2.9's form (timm's
+        ``create_scheduler_v2`` arguments) timm's scheduler, stepped once per epoch.
+        """
         groups: list[dict[str, Any]] = [{"params": list(self.head.parameters()), "lr": self.learning_rate,
                                          "weight_decay": self.weight_decay}]
         if self.settings.training_mode == "full":
             groups += encoder_param_groups(self.encoder, self.learning_rate, self.weight_decay,
                                            self.settings.layer_decay, self.settings.n_blocks)
-        optimizer = torch.optim.AdamW(groups, lr=self.learning_rate, weight_decay=self.weight_decay)
-        if self.settings.scheduler_kwargs is None:
+        optimizer = torch.optim.AdamW(groups, lr=self.learning_rate, weight_decay=self.weight_decay,
+                                      betas=self.betas)
+        scheduler_kwargs = self.settings.scheduler_kwargs
+        if scheduler_kwargs is None:
             return optimizer
-        scheduler = cosine_schedule(optimizer, self.settings.scheduler_kwargs,
-                                    self.trainer.max_epochs if self._trainer else None)
+        if scheduler_format(scheduler_kwargs) == "timm":
+            from timm.scheduler import create_scheduler_v2
+
+            scheduler: Any = create_scheduler_v2(optimizer, **scheduler_kwargs)[0]
+        else:
+            scheduler = cosine_schedule(optimizer, scheduler_kwargs, self.trainer.max_epochs if self._trainer else None)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+    def lr_scheduler_step(self, scheduler: Any, metric: Any) -> None:
+        """Step a torch scheduler as Lightning does; a timm scheduler (Zoobot 2.9's) by the epoch reached."""
+        if isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+            super().lr_scheduler_step(scheduler, metric)
+        else:
+            scheduler.step(epoch=self.current_epoch + 1)
+
+    # --- checkpoints in Zoobot's format ---
+
+    def zoobot_hparams(self) -> dict[str, Any]:
+        """The hyperparameters real Zoobot 2.9 rebuilds this model from: what a checkpoint's ``hyper_parameters``
+        holds. Everything else this package needs goes under a separate checkpoint key."""
+        settings = self.settings
+        scheduler = settings.scheduler_kwargs
+        timm_kwargs = dict(self.hparams.get("timm_kwargs") or {})
+        timm_kwargs.pop("in_chans", None)
+        if is_random_init(self.card):  # Zoobot builds it from the name: give it the architecture's arguments
+            timm_kwargs = {**self.encoder_model_args, **timm_kwargs}
+        if self.card.channels not in (1, 3):
+            timm_kwargs["in_chans"] = self.card.channels
+        return {
+            "name": zoobot_encoder_name(self.card, self._encoder_given),
+            "zoobot_checkpoint_loc": None,
+            "training_mode": settings.training_mode,
+            "layer_decay": settings.layer_decay,
+            "weight_decay": self.weight_decay,
+            "learning_rate": self.learning_rate,
+            "head_dropout_prob": settings.head_dropout_prob,
+            "scheduler_kwargs": dict(scheduler) if scheduler and scheduler_format(scheduler) == "timm" else None,
+            "timm_kwargs": timm_kwargs,
+            "greyscale": self.card.channels == 1,
+            "prog_bar": self.prog_bar,
+            "visualize_images": False,
+            "seed": self.hparams.get("seed"),
+            **self.zoobot_task_hparams(),
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Write the checkpoint in Zoobot 2.9's format (see :func:`zoobot.finetune.checkpoints.to_zoobot_format`)."""
+        from zoobot.finetune.checkpoints import to_zoobot_format
+
+        to_zoobot_format(self, checkpoint)
+
+    @classmethod
+    def load_from_checkpoint(
+        cls,
+        checkpoint_path: str | Path | IO[bytes],
+        map_location: Any = None,
+        hparams_file: str | Path | None = None,
+        strict: bool | None = None,
+        weights_only: bool | None = None,
+        **kwargs: Any,
+    ) -> FinetuneableZoobotAbstract:
+        """Load a checkpoint written by this package, by Zoobot 2.9 or by Zoobot 2.0, without running pickled code.
+
+        Zoobot's older hyperparameter names are translated (with a ``DeprecationWarning``); a tree's pickled
+        ``Schema`` is rebuilt from its questions and answers. Called on the base class, the task is read from
+        the checkpoint. See :func:`zoobot.finetune.checkpoints.load_checkpoint`.
+
+        Args:
+            checkpoint_path: a ``.ckpt`` file (or an open binary file).
+            map_location: as for ``torch.load``; None puts tensors where they were saved (the CPU when there is
+                no GPU).
+            hparams_file: not supported (raises when given): pass changed hyperparameters as keyword arguments.
+            strict: require the checkpoint's weights to match the model's exactly (default True).
+            weights_only: accepted for Zoobot scripts; loading is always restricted to tensors, plain data and
+                this package's schema classes.
+            **kwargs: constructor arguments that replace the saved ones, e.g. ``encoder=`` for a checkpoint of
+                a model built with an in-memory encoder.
+        """
+        from zoobot.finetune.checkpoints import load_checkpoint
+
+        if hparams_file is not None:
+            raise FinetuneArgumentError("hparams_file is not supported; pass changed hyperparameters as keyword "
+                                        "arguments to load_from_checkpoint instead.")
+        return load_checkpoint(cls, checkpoint_path, map_location=map_location, strict=strict, **kwargs)
+
+    @classmethod
+    def load_from_name(cls, name: str, **kwargs: Any) -> FinetuneableZoobotAbstract:
+        """A finetuned model from the Hugging Face Hub (or its local cache), as Zoobot's ``load_from_name``.
+
+        Args:
+            name: a repo holding ``<ClassName>.ckpt``, e.g. ``'mwalmsley/zoobot-finetuned-is_tidal'`` (``hf_hub:``
+                prefix optional). Called on the base class, any finetuning class's file is found.
+            **kwargs: passed to :meth:`load_from_checkpoint` (e.g. ``map_location='cpu'``).
+        """
+        from zoobot.finetune.checkpoints import download_finetuned
+
+        return cls.load_from_checkpoint(download_finetuned(name, cls), **kwargs)

@@ -1,42 +1,375 @@
-"""Reloading a finetuned model from its Lightning checkpoint, whichever task it was trained for."""
+"""Checkpoints in Zoobot 2.x's format, both ways: the one place their names are translated.
+
+**Writing.** A checkpoint's ``hyper_parameters`` hold exactly the arguments real Zoobot 2.9 rebuilds the model
+from (``name``, ``training_mode``, ``layer_decay``, ... ``num_classes`` / ``loss`` / ``schema``); a tree's
+schema is pickled as ``zoobot.shared.schemas.Schema(question_answer_pairs, dependencies)``. The state-dict keys
+are Zoobot's (``head.linear.*``, ``head.1.0.*``). This package's own settings (the encoder card, ``channels``,
+``freeze_norm_stats``, ...) go under a separate key, :data:`EXTRAS_KEY`, which Zoobot ignores.
+
+**Reading** (:func:`load_checkpoint`, behind every ``load_from_checkpoint``): checkpoints of this package,
+of Zoobot 2.9 and of Zoobot 2.0. Zoobot 2.0's argument names reach the constructor, which translates them with a
+``DeprecationWarning`` (:func:`zoobot.finetune.settings.resolve_finetune_settings`); this package's older head
+keys (``head.1.*``) are renamed here (:func:`translate_state_dict`). Unknown hyperparameters are refused.
+
+**Safely.** Files are read with torch's ``weights_only`` unpickler: tensors, plain data, and Zoobot's pickled
+``Schema`` (rebuilt from its questions and answers by this package's own class). Anything else pickled is
+refused (:class:`UnsafeCheckpointError`).
+"""
 
 from __future__ import annotations
 
+import pickle
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import torch
 
 from zoobot.finetune.base import FinetuneableZoobotAbstract
 from zoobot.finetune.classifier import FinetuneableZoobotClassifier
 from zoobot.finetune.regressor import FinetuneableZoobotRegressor
 from zoobot.finetune.settings import FinetuneArgumentError
 from zoobot.finetune.tree import FinetuneableZoobotTree
-from zoobot.safe_load import load_checkpoint_file
+from zoobot.shared.schemas import Schema as ZoobotSchema
 
-__all__ = ["FINETUNE_CLASSES", "load_finetuned"]
+if TYPE_CHECKING:
+    from torch import nn
+
+    from zoobot.encoders import EncoderCard
+
+__all__ = [
+    "EXTRAS_KEY",
+    "FINETUNE_CLASSES",
+    "UnsafeCheckpointError",
+    "read_checkpoint",
+    "checkpoint_class",
+    "translate_state_dict",
+    "to_zoobot_format",
+    "load_checkpoint",
+    "load_finetuned",
+    "encoder_from_checkpoint",
+    "load_pretrained_zoobot",
+    "download_from_name",
+    "download_finetuned",
+]
+
+EXTRAS_KEY = "zoobot_app"
+"""Checkpoint key of this package's own settings: ``{'class': ..., 'hyper_parameters': {...}}``."""
 
 FINETUNE_CLASSES: tuple[type[FinetuneableZoobotAbstract], ...] = (
     FinetuneableZoobotClassifier, FinetuneableZoobotRegressor, FinetuneableZoobotTree)
 """The finetuning task classes."""
 
 
-def load_finetuned(checkpoint_path: str | Path, map_location: str = "cpu") -> FinetuneableZoobotAbstract:
-    """Reload a finetuned model from a Lightning checkpoint, whichever task it was (no pickled code runs).
+class UnsafeCheckpointError(FinetuneArgumentError):
+    """A checkpoint that holds pickled Python objects other than tensors, plain data and Zoobot's Schema."""
+
+
+class _ZoobotPickledObject:
+    """Stand-in for the ``Question``/``Answer`` objects inside Zoobot's pickled ``Schema``: plain state only.
+
+    The schema is rebuilt from its ``question_answer_pairs`` and ``dependencies``; these are then dropped.
+    """
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+# The only non-data classes a checkpoint may name. Registered once, so Lightning's own loads (e.g.
+# trainer.test(ckpt_path='best')) read tree checkpoints too.
+_SAFE_GLOBALS: list[Any] = [
+    (ZoobotSchema, "zoobot.shared.schemas.Schema"),
+    (_ZoobotPickledObject, "zoobot.shared.schemas.Question"),
+    (_ZoobotPickledObject, "zoobot.shared.schemas.Answer"),
+]
+torch.serialization.add_safe_globals(_SAFE_GLOBALS)
+
+
+_NOT_A_CHECKPOINT = ("{path} is not a checkpoint PyTorch can read (it is damaged, cut short or in another format); "
+                     "save it again, or as safetensors.")
+
+
+def read_checkpoint(path: str | Path | IO[bytes], map_location: Any = "cpu") -> dict[str, Any]:
+    """A checkpoint's contents, read without running pickled code.
 
     Raises:
-        UnsafeCheckpointError: the file holds pickled code, or is not a checkpoint.
-        FinetuneArgumentError: the checkpoint was not written by a finetuning class of this package.
+        UnsafeCheckpointError: it holds other pickled objects (classes or functions that would run on loading).
+        FinetuneArgumentError: it is not a checkpoint file.
     """
-    checkpoint = load_checkpoint_file(checkpoint_path)  # UnsafeCheckpointError for pickled code
-    hparams = checkpoint.get("hyper_parameters", {})
+    torch.serialization.add_safe_globals(_SAFE_GLOBALS)  # again, in case a safe_globals context removed them
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        names = ""
+        if isinstance(path, (str, Path)):
+            try:
+                found = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+            except (ValueError, RuntimeError, OSError, EOFError):  # not a checkpoint at all (damaged, another format)
+                raise FinetuneArgumentError(_NOT_A_CHECKPOINT.format(path=path)) from None
+            allowed = {name for _, name in _SAFE_GLOBALS}
+            names = f": {', '.join(n for n in found if n not in allowed)} would run when loaded"
+        # Never torch's own text: it advises switching the safety off.
+        raise UnsafeCheckpointError(
+            f"{path} is not a safe checkpoint (it holds pickled code{names}), so it is not read; save it as "
+            "safetensors (the model's weights), or as a checkpoint of this package or of Zoobot, and load that."
+        ) from None
+    except (RuntimeError, OSError, EOFError) as err:
+        raise FinetuneArgumentError(_NOT_A_CHECKPOINT.format(path=path)) from err
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise FinetuneArgumentError(f"{path} is not a Lightning checkpoint (no state_dict).")
+    return checkpoint
+
+
+def _known_classes() -> dict[str, type[FinetuneableZoobotAbstract]]:
+    """Every finetuning class imported so far, by name (this package's and users' subclasses)."""
+    from zoobot.scratch import ZoobotTree  # imports this module, so not at the top
+
+    found: dict[str, type[FinetuneableZoobotAbstract]] = {}
+    pending: list[type[FinetuneableZoobotAbstract]] = [FinetuneableZoobotAbstract, ZoobotTree]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.__name__, cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def _detect_class(checkpoint: Mapping[str, Any]) -> type[FinetuneableZoobotAbstract] | None:
+    """The class that wrote a checkpoint: named by this package's extras, else told by Zoobot's hyperparameters."""
+    known = _known_classes()
+    named = (checkpoint.get(EXTRAS_KEY) or {}).get("class")
+    if isinstance(named, str) and named in known:
+        return known[named]
+    hparams = checkpoint.get("hyper_parameters") or {}
+    if "output_dim" in hparams and "question_answer_pairs" in hparams:
+        return known["ZoobotTree"]
     if "schema" in hparams:
-        cls: type[FinetuneableZoobotAbstract] = FinetuneableZoobotTree
-    elif "num_classes" in hparams:
-        cls = FinetuneableZoobotClassifier
-    elif "unit_interval" in hparams:
-        cls = FinetuneableZoobotRegressor
-    else:
+        return FinetuneableZoobotTree
+    if "num_classes" in hparams:
+        return FinetuneableZoobotClassifier
+    if "unit_interval" in hparams or "loss" in hparams:
+        return FinetuneableZoobotRegressor
+    return None
+
+
+def checkpoint_class(cls: type[FinetuneableZoobotAbstract], checkpoint: Mapping[str, Any],
+                     path: Any = "checkpoint") -> type[FinetuneableZoobotAbstract]:
+    """The class to rebuild a checkpoint with, when ``cls.load_from_checkpoint`` is called.
+
+    The checkpoint's own class where it is ``cls`` or a subclass (so the base class loads any task), ``cls``
+    where ``cls`` subclasses it (a user's subclass).
+
+    Raises:
+        FinetuneArgumentError: the checkpoint holds another task, or no finetuning model at all.
+    """
+    found = _detect_class(checkpoint)
+    if found is None:
+        if cls is not FinetuneableZoobotAbstract:
+            return cls
         raise FinetuneArgumentError(
-            f"{checkpoint_path} is not a checkpoint of a FinetuneableZoobot model (no task hyperparameters)."
+            f"{path} is not a checkpoint of a finetuning model of this package or of Zoobot 2.x (its "
+            "hyperparameters name no task)."
         )
-    model = cls.load_from_checkpoint(checkpoint_path, map_location=map_location, weights_only=True)
+    if issubclass(found, cls):
+        return found
+    if issubclass(cls, found):
+        return cls
+    raise FinetuneArgumentError(
+        f"{path} holds a {found.__name__}, not a {cls.__name__}: load it with {found.__name__}.load_from_checkpoint "
+        "or zoobot.finetune.load_finetuned."
+    )
+
+
+def _published_card(name: Any) -> dict[str, Any] | None:
+    """The registry card of a published Zoobot encoder called ``name`` (a Hub name), so it is built without
+    downloading: the checkpoint holds its weights."""
+    from zoobot.encoders import list_encoders
+    from zoobot.finetune.encoder_source import MODEL_ARGS_KEY
+
+    if not isinstance(name, str) or not name.startswith(("hf_hub:", "hf-hub:")):
+        return None
+    repo = name.split(":", 1)[1]
+    for card in list_encoders():
+        if card.source.split(":", 1)[-1] == repo:
+            return {**card.to_dict(), MODEL_ARGS_KEY: {}}
+    return None
+
+
+def _constructor_kwargs(checkpoint: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments: Zoobot's hyperparameters, this package's extras over them, the caller's over both."""
+    kwargs = {k: v for k, v in (checkpoint.get("hyper_parameters") or {}).items()
+              if k not in ("_instantiator", "_class_path")}
+    extras = checkpoint.get(EXTRAS_KEY) or {}
+    kwargs.update(extras.get("hyper_parameters") or {})
+    if not extras and kwargs.get("encoder_card") is None:
+        card = _published_card(kwargs.get("name"))
+        if card is not None:
+            kwargs["encoder_card"] = card
+    if given.get("encoder") is not None:  # an in-memory encoder replaces whatever source was saved
+        for key in ("name", "checkpoint_loc", "zoobot_checkpoint_loc", "encoder_card"):
+            kwargs.pop(key, None)
+    kwargs.update(given)
+    return kwargs
+
+
+def translate_state_dict(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` with this package's older head keys (``head.1.weight``: before the heads took Zoobot's names)
+    renamed to the model's (``head.linear.weight`` or ``head.1.0.weight``); Zoobot's keys pass unchanged."""
+    own = model.state_dict()
+    renamed = {}
+    for key, value in state.items():
+        if key in own or not key.startswith("head.1."):
+            renamed[key] = value
+            continue
+        for new in ("head.linear." + key[len("head.1."):], "head.1.0." + key[len("head.1."):]):
+            if new in own:
+                renamed[new] = value
+                break
+        else:
+            renamed[key] = value
+    if renamed.keys() != state.keys():
+        warnings.warn("These weights were written by an older version of this package (head keys 'head.1.*'); "
+                      "they are renamed to Zoobot's. Save the model again to update the file.",
+                      DeprecationWarning, stacklevel=3)
+    return renamed
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+
+
+def to_zoobot_format(model: FinetuneableZoobotAbstract, checkpoint: dict[str, Any]) -> None:
+    """Make a checkpoint Lightning is writing one that real Zoobot 2.9 loads.
+
+    ``hyper_parameters`` become :meth:`~FinetuneableZoobotAbstract.zoobot_hparams`; every other saved argument
+    (or one whose value differs there) moves under :data:`EXTRAS_KEY`, from where :func:`load_checkpoint` reads it
+    back, so the model reloads here exactly as it was.
+    """
+    full = dict(checkpoint.get("hyper_parameters") or {})
+    zoobot = model.zoobot_hparams()
+    extras = {k: v for k, v in full.items() if k not in zoobot or not _same(zoobot[k], v)}
+    checkpoint["hyper_parameters"] = zoobot
+    checkpoint[EXTRAS_KEY] = {"class": type(model).__name__, "hyper_parameters": extras}
+
+
+def load_checkpoint(
+    cls: type[FinetuneableZoobotAbstract],
+    path: str | Path | IO[bytes],
+    map_location: Any = None,
+    strict: bool | None = None,
+    **kwargs: Any,
+) -> FinetuneableZoobotAbstract:
+    """``cls.load_from_checkpoint(path, ...)`` for a checkpoint of this package, of Zoobot 2.9 or of Zoobot 2.0.
+
+    Args:
+        cls: the class it was called on (the base class: whichever task the checkpoint holds).
+        path: the checkpoint file.
+        map_location: as for ``torch.load``; None: where the tensors were saved, or the CPU without a GPU.
+        strict: the weights must match the model's keys exactly (default True).
+        **kwargs: constructor arguments replacing the saved ones (``encoder=`` for an in-memory encoder).
+
+    Raises:
+        UnsafeCheckpointError: the file holds pickled code.
+        FinetuneArgumentError: another task's checkpoint, or hyperparameters the class does not accept.
+    """
+    if map_location is None and not torch.cuda.is_available():
+        map_location = "cpu"
+    checkpoint = read_checkpoint(path, map_location=map_location)
+    target = checkpoint_class(cls, checkpoint, path)
+    init_kwargs = _constructor_kwargs(checkpoint, kwargs)
+    try:
+        model = target(**init_kwargs)
+    except TypeError as err:
+        raise FinetuneArgumentError(f"{path} holds hyperparameters that {target.__name__} does not accept: {err}") \
+            from err
+    model.on_load_checkpoint(checkpoint)
+    state = translate_state_dict(model, checkpoint["state_dict"])
+    model.load_state_dict(state, strict=True if strict is None else strict)
+    device = next((t.device for t in state.values() if isinstance(t, torch.Tensor)), None)
+    return model.to(device) if device is not None else model
+
+
+def load_finetuned(checkpoint_path: str | Path, map_location: str = "cpu") -> FinetuneableZoobotAbstract:
+    """Reload a finetuned model from a checkpoint, whichever task it was (this package's, Zoobot 2.0 or 2.9's),
+    in eval mode. No pickled code runs.
+
+    Raises:
+        FinetuneArgumentError: not a checkpoint of a finetuning model (or an unsafe one).
+    """
+    model = FinetuneableZoobotAbstract.load_from_checkpoint(checkpoint_path, map_location=map_location)
     model.eval()
     return model
+
+
+def encoder_from_checkpoint(path: str | Path) -> tuple[nn.Module, EncoderCard]:
+    """The encoder of any checkpoint this package or Zoobot 2.x wrote, with its card (Zoobot's
+    ``load_pretrained_zoobot``, for every task).
+
+    Raises:
+        zoobot.encoders.EncoderUnavailableError: the checkpoint holds no encoder of either.
+    """
+    from zoobot.encoders import EncoderUnavailableError
+    from zoobot.finetune.encoder_source import build_encoder
+
+    try:
+        checkpoint = read_checkpoint(path)
+    except FinetuneArgumentError as err:
+        raise EncoderUnavailableError(str(err)) from err
+    saved = (checkpoint.get(EXTRAS_KEY) or {}).get("hyper_parameters") or checkpoint.get("hyper_parameters") or {}
+    if saved.get("encoder_card") is not None:
+        encoder, card, _ = build_encoder({}, None, saved.get("timm_kwargs") or {}, saved["encoder_card"])
+        encoder.load_state_dict({k.removeprefix("encoder."): v for k, v in checkpoint["state_dict"].items()
+                                 if k.startswith("encoder.")})
+        return encoder, card
+    if _detect_class(checkpoint) is None:
+        raise EncoderUnavailableError(
+            f"{path} was not written by this package nor by Zoobot 2.x (it has no encoder card and no finetuning "
+            "hyperparameters). Pass an encoder directory, a Hub name, or a checkpoint of this package or Zoobot."
+        )
+    model = FinetuneableZoobotAbstract.load_from_checkpoint(path, map_location="cpu")
+    return model.encoder, model.card
+
+
+def load_pretrained_zoobot(checkpoint_loc: str | Path) -> nn.Module:
+    """The encoder of a checkpoint (Zoobot's name): any task's, written by this package or by Zoobot 2.x."""
+    return encoder_from_checkpoint(checkpoint_loc)[0]
+
+
+def download_from_name(class_name: str, hub_name: str) -> str:
+    """The local path of ``<class_name>.ckpt`` from the Hub repo ``hub_name`` (downloaded, or from the cache).
+
+    As in Zoobot: ``download_from_name('FinetuneableZoobotClassifier', 'mwalmsley/zoobot-finetuned-is_tidal')``.
+    A leading ``hf_hub:`` is dropped. Works offline (``HF_HUB_OFFLINE=1``) when the file is in the cache.
+    """
+    from huggingface_hub import hf_hub_download
+
+    repo_id = hub_name.split(":", 1)[1] if hub_name.startswith(("hf_hub:", "hf-hub:")) else hub_name
+    return hf_hub_download(repo_id=repo_id, filename=f"{class_name}.ckpt")
+
+
+def download_finetuned(name: str, cls: type[FinetuneableZoobotAbstract] = FinetuneableZoobotAbstract) -> str:
+    """The local path of the finetuned checkpoint a Hub repo holds (``<ClassName>.ckpt``).
+
+    ``cls``'s own file is tried first, then every other finetuning class's, so the base class finds any task.
+
+    Raises:
+        FinetuneArgumentError: the repo (or, offline, the local cache) holds none of them.
+    """
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    names = [cls.__name__] + [c for c in _known_classes() if c not in (cls.__name__, "FinetuneableZoobotAbstract")]
+    for class_name in names:
+        try:
+            return download_from_name(class_name, name)
+        except (EntryNotFoundError, LocalEntryNotFoundError):
+            continue
+        except RepositoryNotFoundError as err:
+            raise FinetuneArgumentError(f"No Hugging Face repo called {name!r} ({err}). Check the name.") from err
+    raise FinetuneArgumentError(
+        f"The Hugging Face repo {name!r} holds no finetuned model ({', '.join(n + '.ckpt' for n in names[:4])}), or "
+        "it is not in the local Hugging Face cache while offline. Check the name, or download it once with a network "
+        "connection."
+    )

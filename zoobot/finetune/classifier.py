@@ -27,19 +27,26 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
     Args:
         num_classes: number of classes (single-label). For multi-label, the number of label columns.
         label_col: the class-index column (single-label).
-        label_cols: several 0/1 columns for multi-label classification.
         label_smoothing: cross-entropy label smoothing (single-label).
         class_weights: one loss weight per class (or per label column).
+        run_linear_sanity_check: as in Zoobot 2.9, before training fit a logistic regression on the frozen
+            encoder's features of the train split and log its accuracy on train and val
+            (``finetuning/linear_eval/train``, ``finetuning/linear_eval/val``): a floor the finetuned model
+            should beat (single-label only).
+        label_cols: several 0/1 columns for multi-label classification.
         **kwargs: the shared arguments, see :class:`~zoobot.finetune.settings.FinetuneArgs`.
     """
+
+    ZOOBOT_METRICS = {"accuracy": "acc"}
 
     def __init__(
         self,
         num_classes: int | None = None,
         label_col: str = "label",
-        label_cols: list[str] | None = None,
         label_smoothing: float = 0.0,
         class_weights: list[float] | None = None,
+        run_linear_sanity_check: bool = False,
+        label_cols: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         self.multilabel = label_cols is not None and len(label_cols) > 1
@@ -59,9 +66,13 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
             raise FinetuneArgumentError(
                 f"class_weights has {len(class_weights)} values but there are {num_classes} classes."
             )
+        if run_linear_sanity_check and self.multilabel:
+            raise FinetuneArgumentError("run_linear_sanity_check fits one class per galaxy; it does not apply to "
+                                        "multi-label classification.")
         self.num_classes = num_classes
         self.label_cols = list(label_cols) if label_cols else [label_col]
         self.label_smoothing = label_smoothing
+        self.run_linear_sanity_check = run_linear_sanity_check
         super().__init__(**kwargs)
         self.hparams.update(num_classes=num_classes,
                             class_weights=[float(w) for w in class_weights] if class_weights is not None else None)
@@ -70,6 +81,51 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
 
     def output_dim(self) -> int:
         return self.num_classes
+
+    def zoobot_task_hparams(self) -> dict[str, Any]:
+        return {"num_classes": self.num_classes, "label_col": self.label_cols[0],
+                "label_smoothing": self.label_smoothing, "class_weights": self.hparams.get("class_weights"),
+                "run_linear_sanity_check": self.run_linear_sanity_check}
+
+    def on_train_start(self) -> None:
+        if self.run_linear_sanity_check:
+            self.linear_sanity_check()
+
+    def linear_sanity_check(self) -> dict[str, float]:
+        """Accuracy of a logistic regression on the frozen encoder's features (train and val splits), logged as
+        ``finetuning/linear_eval/train`` and ``finetuning/linear_eval/val``, as in Zoobot 2.9.
+
+        Returns:
+            ``{'train': accuracy, 'val': accuracy}`` (val only when the datamodule has a val split).
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        datamodule: Any = getattr(self.trainer, "datamodule", None)
+        if datamodule is None:
+            raise FinetuneArgumentError("run_linear_sanity_check needs the datamodule passed to trainer.fit.")
+        splits = {"train": datamodule.train_dataloader()}
+        if getattr(datamodule, "val_catalog", True) is not None:
+            splits["val"] = datamodule.val_dataloader()
+        features: dict[str, list[np.ndarray]] = {name: [] for name in splits}
+        labels: dict[str, list[np.ndarray]] = {name: [] for name in splits}
+        was_training = self.encoder.training
+        self.encoder.eval()
+        with torch.no_grad():
+            for name, loader in splits.items():
+                for batch in loader:
+                    images, batch_labels = self.batch_to_supervised_tuple(batch)
+                    found = batch["features"] if isinstance(batch, dict) and "features" in batch else \
+                        self.encoder(torch.as_tensor(images).to(self.device))
+                    features[name].append(found.float().cpu().numpy())
+                    labels[name].append(self.targets_from_labels(batch_labels).cpu().numpy())
+        self.encoder.train(was_training)
+        x = {name: np.concatenate(values) for name, values in features.items()}
+        y = {name: np.concatenate(values) for name, values in labels.items()}
+        model = LogisticRegression(max_iter=200).fit(x["train"], y["train"])
+        scores = {name: float((model.predict(x[name]) == y[name]).mean()) for name in x}
+        for name, score in scores.items():
+            self.log(f"finetuning/linear_eval/{name}", score)
+        return scores
 
     def default_output_names(self) -> list[str]:
         return list(self.label_cols) if self.multilabel else [str(k) for k in range(self.num_classes)]

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = [
     "TrainingMode",
     "SCHEDULER_KEYS",
+    "scheduler_format",
+    "timm_scheduler_keys",
     "FinetuneArgumentError",
     "FinetuneArgs",
     "SHARED_ARGUMENTS",
@@ -44,6 +46,36 @@ __all__ = [
 ]
 
 SCHEDULER_KEYS = ("warmup_epochs", "max_epochs", "min_lr_factor")
+"""The keys of this package's cosine schedule in ``scheduler_kwargs``."""
+
+
+def timm_scheduler_keys() -> tuple[str, ...]:
+    """The arguments of timm's ``create_scheduler_v2`` (Zoobot 2.9's ``scheduler_kwargs``), without the optimiser."""
+    import inspect
+
+    from timm.scheduler import create_scheduler_v2
+
+    return tuple(name for name in inspect.signature(create_scheduler_v2).parameters if name != "optimizer")
+
+
+def scheduler_format(scheduler_kwargs: Mapping[str, Any]) -> str:
+    """``'cosine'`` for this package's schedule (:data:`SCHEDULER_KEYS`), ``'timm'`` for Zoobot 2.9's
+    (arguments of timm's ``create_scheduler_v2``).
+
+    Raises:
+        FinetuneArgumentError: keys of neither kind.
+    """
+    if set(scheduler_kwargs) <= set(SCHEDULER_KEYS):
+        return "cosine"
+    timm_keys = timm_scheduler_keys()
+    if set(scheduler_kwargs) <= set(timm_keys):
+        return "timm"
+    unknown = sorted(set(scheduler_kwargs) - set(SCHEDULER_KEYS) - set(timm_keys))
+    raise FinetuneArgumentError(
+        f"scheduler_kwargs has unknown keys {unknown or sorted(scheduler_kwargs)}; give either this package's "
+        f"cosine schedule {list(SCHEDULER_KEYS)} or, as in Zoobot 2.9, arguments of timm's create_scheduler_v2 "
+        f"(e.g. 'sched', 'num_epochs', 'warmup_epochs', 'min_lr')."
+    )
 
 
 class FinetuneArgumentError(ValueError):
@@ -64,6 +96,10 @@ class FinetuneArgs:
         encoder: an encoder module returning pooled features ``(B, D)``.
         zoobot_checkpoint_loc: encoder source (older Zoobot name).
         channels: image channels when different from the encoder's (1 for greyscale).
+        timm_kwargs: extra ``timm.create_model`` arguments for the encoder, as in Zoobot 2.9 (e.g.
+            ``{'drop_path_rate': 0.1}``); arguments that change the architecture apply only to an encoder
+            built from a plain timm architecture name. None: none.
+        greyscale: Zoobot 2.9's switch for 1-channel images: ``True`` means ``channels=1``.
         training_mode: ``'full'`` (train everything, layer-wise lr decay) or ``'head_only'``
             (frozen encoder). None: ``'full'`` (``zoobot.defaults.CLASS_TRAINING_MODE``).
         layer_decay: learning-rate factor per layer below the top, above 0 and at most 1.
@@ -88,9 +124,14 @@ class FinetuneArgs:
             few hundred labels. ``None`` (default): on for a pretrained encoder, off for a
             randomly initialised architecture (whose statistics mean nothing yet).
         always_train_batchnorm: Zoobot's older name: ``True`` means ``freeze_norm_stats=True``.
+        from_scratch: Zoobot 2.0: ``True`` trains every encoder layer at ``learning_rate``, i.e.
+            ``training_mode='full', layer_decay=1.0``.
+        n_layers: Zoobot 2.0 argument that had no effect there either; give ``n_blocks`` instead.
         encoder_card: set by ``load_from_checkpoint``: the saved card, from which the encoder is rebuilt
             without downloading (the checkpoint holds its weights).
         prog_bar: show loss and metrics in the progress bar.
+        visualize_images: Zoobot uploads example images to Weights & Biases with ``True``; this package does
+            not (a warning says so), log images with your own callback.
         seed: kept for reproducibility records (seed with ``L.seed_everything``).
     """
 
@@ -99,6 +140,8 @@ class FinetuneArgs:
     encoder: nn.Module | None = None
     zoobot_checkpoint_loc: str | None = None
     channels: int | None = None
+    timm_kwargs: dict[str, Any] | None = None
+    greyscale: bool = False
     training_mode: TrainingMode | None = None
     layer_decay: float | None = None
     learning_rate: float = defaults.LEARNING_RATE[defaults.CLASS_TRAINING_MODE]
@@ -114,8 +157,11 @@ class FinetuneArgs:
     max_learning_rate_reduction_factor: float | None = None
     freeze_norm_stats: bool | None = None
     always_train_batchnorm: bool | None = None
+    from_scratch: bool | None = None
+    n_layers: int | None = None
     encoder_card: dict[str, Any] | None = None
     prog_bar: bool = True
+    visualize_images: bool = False
     seed: int = defaults.SEED
 
 
@@ -219,6 +265,8 @@ def resolve_finetune_settings(
     max_learning_rate_reduction_factor: float | None,
     freeze_norm_stats: bool | None = None,
     always_train_batchnorm: bool | None = None,
+    from_scratch: bool | None = None,
+    n_layers: int | None = None,
 ) -> FinetuneSettings:
     """Translate old Zoobot argument names (the only place that does) and refuse contradictions.
 
@@ -228,7 +276,12 @@ def resolve_finetune_settings(
     ``cosine_schedule=True`` (with ``warmup_epochs``, ``max_cosine_epochs``,
     ``max_learning_rate_reduction_factor``) is ``scheduler_kwargs``. Zoobot's
     ``always_train_batchnorm=True`` ("do not update batchnorm stats during finetuning") is
-    ``freeze_norm_stats=True``.
+    ``freeze_norm_stats=True`` (``False``, Zoobot's default, changes nothing). Zoobot 2.0's
+    ``cosine_schedule=False`` means no schedule, whatever ``warmup_epochs``, ... say (2.0 checkpoints
+    record them so); its ``from_scratch=True`` is ``training_mode='full', layer_decay=1.0``; its
+    ``n_layers`` had no effect and has none here. ``scheduler_kwargs`` is either this package's
+    cosine schedule (:data:`SCHEDULER_KEYS`) or, as in Zoobot 2.9, arguments of timm's
+    ``create_scheduler_v2`` (e.g. ``{'sched': 'cosine', 'num_epochs': 20, 'warmup_epochs': 2}``).
 
     Raises:
         FinetuneArgumentError: an old and a new argument say different things.
@@ -237,6 +290,24 @@ def resolve_finetune_settings(
     def deprecated(old: str, new: str) -> None:
         warnings.warn(f"{old} is deprecated; use {new} instead.", DeprecationWarning, stacklevel=5)
 
+    def no_effect(old: str) -> None:
+        warnings.warn(f"{old} (Zoobot 2.0's default) is deprecated and changes nothing; leave it out.",
+                      DeprecationWarning, stacklevel=5)
+
+    if n_layers is not None:
+        deprecated("n_layers (it had no effect in Zoobot 2.0 either)", "n_blocks")
+    if from_scratch:
+        if training_mode == "head_only" or n_blocks is not None or layer_decay not in (None, 1.0) \
+                or lr_decay not in (None, 1.0):
+            raise FinetuneArgumentError(
+                "from_scratch=True trains every encoder layer at learning_rate, which contradicts "
+                f"training_mode={training_mode!r}, n_blocks={n_blocks}, layer_decay={layer_decay}, "
+                f"lr_decay={lr_decay}. Give training_mode='full', layer_decay=1.0 instead."
+            )
+        deprecated("from_scratch=True", "training_mode='full', layer_decay=1.0")
+        training_mode, layer_decay = "full", 1.0
+    elif from_scratch is not None:
+        no_effect("from_scratch=False")
     if n_blocks is not None:
         if n_blocks < 0:
             raise FinetuneArgumentError(f"n_blocks must be 0 or more, got {n_blocks}.")
@@ -285,27 +356,28 @@ def resolve_finetune_settings(
         scheduler_kwargs = {"warmup_epochs": warmup_epochs or 0, "max_epochs": max_cosine_epochs or 100,
                             "min_lr_factor": 0.01 if max_learning_rate_reduction_factor is None
                             else max_learning_rate_reduction_factor}
+    elif cosine_schedule is not None:
+        no_effect("cosine_schedule=False")
     elif any(v is not None for v in old_schedule):
         raise FinetuneArgumentError(
             "warmup_epochs, max_cosine_epochs and max_learning_rate_reduction_factor only apply with "
             "cosine_schedule=True; use scheduler_kwargs instead."
         )
     if scheduler_kwargs is not None:
-        unknown = sorted(set(scheduler_kwargs) - set(SCHEDULER_KEYS))
-        if unknown:
-            raise FinetuneArgumentError(
-                f"scheduler_kwargs has unknown keys {unknown}; allowed: {list(SCHEDULER_KEYS)}."
-            )
+        scheduler_format(scheduler_kwargs)
         scheduler_kwargs = dict(scheduler_kwargs)
     if always_train_batchnorm is not None:
-        if freeze_norm_stats is not None and freeze_norm_stats != always_train_batchnorm:
+        if always_train_batchnorm and freeze_norm_stats is False:
             raise FinetuneArgumentError(
                 f"always_train_batchnorm={always_train_batchnorm} and freeze_norm_stats={freeze_norm_stats} "
                 "disagree; in Zoobot, always_train_batchnorm=True meant 'do not update batchnorm statistics', "
                 "which is freeze_norm_stats=True. Give only freeze_norm_stats."
             )
-        deprecated("always_train_batchnorm", "freeze_norm_stats")
-        freeze_norm_stats = bool(always_train_batchnorm)
+        if always_train_batchnorm:
+            deprecated("always_train_batchnorm", "freeze_norm_stats")
+            freeze_norm_stats = True
+        else:
+            no_effect("always_train_batchnorm=False")
     return FinetuneSettings(training_mode, n_blocks, layer_decay, head_dropout_prob, scheduler_kwargs,
                             freeze_norm_stats)
 

@@ -1,4 +1,5 @@
-"""The Lightning Trainer for finetuning: early stopping and the best checkpoint on ``val_loss``, CSV logs.
+"""The Lightning Trainer for finetuning (Zoobot's ``get_trainer``): early stopping and the best checkpoint on
+the validation loss, CSV logs, the learning rate per epoch.
 
 Checkpoints are written in one background thread (:func:`_background_checkpoint_io`), and Lightning
 messages that tell someone finetuning nothing they can act on are left out (:data:`_LIGHTNING_NOISE`).
@@ -118,38 +119,43 @@ def get_trainer(
     patience: int = defaults.PATIENCE,
     devices: int | str | list[int] = "auto",
     accelerator: str = "auto",
+    logger: bool | Any = None,
     precision: str | None = None,
     num_nodes: int = 1,
     strategy: str | None = None,
     callbacks: Sequence[L.Callback] = (),
-    logger: bool | Any = True,
     enable_progress_bar: bool = True,
     log_every_n_steps: int = 10,
     deterministic: bool = False,
+    **trainer_kwargs: Any,
 ) -> L.Trainer:
-    """A Lightning Trainer for finetuning: early stopping and best checkpoint on ``val_loss``, CSV logs.
+    """A Lightning Trainer for finetuning, as Zoobot's ``get_trainer``: best checkpoints and early stopping on the
+    validation loss, the learning rate logged each epoch.
 
-    Checkpoints go to ``save_dir/checkpoints`` (the best by ``val_loss``; see
-    ``trainer.checkpoint_callback.best_model_path``), metrics to ``save_dir/csv_logs``.
+    The best checkpoints (weights only, in Zoobot's format) go to ``save_dir/checkpoints/<file_template>.ckpt``,
+    e.g. ``0.ckpt`` (see ``trainer.checkpoint_callback.best_model_path``); metrics to ``save_dir/csv_logs``.
+    The validation loss is logged as ``val_loss`` and, as Zoobot names it, ``finetuning/val_loss``.
 
     Args:
         save_dir: folder for checkpoints and logs.
-        file_template: checkpoint file name template.
+        file_template: checkpoint file name template, e.g. ``'{epoch}'``.
         save_top_k: how many best checkpoints to keep.
         max_epochs: most epochs to train.
         patience: epochs without ``val_loss`` improvement before stopping (``zoobot.defaults.PATIENCE``).
         devices: devices per node (``'auto'``, a count or a list); more than one trains with DDP.
         accelerator: ``'auto'``, ``'cpu'``, ``'gpu'``.
+        logger: None or True for a CSV logger in ``save_dir/csv_logs`` (Zoobot's None meant Lightning's default
+            logger), False for none (and no learning-rate log), or a Lightning logger (e.g. ``WandbLogger``).
         precision: None for 16-bit mixed on GPU and 32-bit on CPU; else a Lightning precision string.
         num_nodes: machines (DDP across nodes when more than 1).
         strategy: Lightning strategy; None for DDP with several devices or nodes, else automatic.
         callbacks: extra callbacks.
-        logger: True for a CSV logger, False for none, or a Lightning logger.
         enable_progress_bar: show the progress bar.
         log_every_n_steps: how often to log within an epoch.
         deterministic: use deterministic algorithms.
+        **trainer_kwargs: any other ``lightning.Trainer`` argument, as with Zoobot (they win over the above).
     """
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
     _quiet_lightning()
@@ -161,18 +167,20 @@ def get_trainer(
     if strategy is None:
         strategy = "ddp" if several or num_nodes > 1 else "auto"
     checkpoint = ModelCheckpoint(dirpath=save_dir / "checkpoints", filename=file_template, monitor="val_loss",
-                                 mode="min", save_top_k=save_top_k, save_last=False)
+                                 mode="min", save_top_k=save_top_k, save_last=False, every_n_epochs=1,
+                                 auto_insert_metric_name=False, save_weights_only=True)
     early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=patience)
-    if logger is True:
+    if logger is None or logger is True:
         logger = CSVLogger(save_dir=str(save_dir), name="csv_logs")
-    return L.Trainer(
+    monitors = [LearningRateMonitor(logging_interval="epoch")] if logger is not False else []
+    arguments: dict[str, Any] = dict(
         max_epochs=max_epochs,
         accelerator=accelerator,
         devices=devices,
         num_nodes=num_nodes,
         strategy=strategy,
         precision=precision,
-        callbacks=[checkpoint, early_stopping, *callbacks],
+        callbacks=[checkpoint, early_stopping, *monitors, *callbacks],
         plugins=[_background_checkpoint_io()],
         logger=logger,
         enable_progress_bar=enable_progress_bar,
@@ -180,3 +188,5 @@ def get_trainer(
         deterministic=deterministic,
         default_root_dir=str(save_dir),
     )
+    arguments.update(trainer_kwargs)
+    return L.Trainer(**arguments)

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import torch
 import torchmetrics as tm
+from torch import nn
 
 from zoobot.finetune.base import FinetuneableZoobotAbstract
+from zoobot.finetune.heads import get_pytorch_dirichlet_head
 from zoobot.finetune.settings import FinetuneArgumentError
 
 __all__ = ["FinetuneableZoobotTree", "as_schema"]
@@ -19,7 +21,8 @@ __all__ = ["FinetuneableZoobotTree", "as_schema"]
 class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
     """Finetune on Galaxy Zoo-style vote counts over a decision tree (Dirichlet-multinomial loss).
 
-    The head predicts one Dirichlet concentration per answer, in (1, 101).
+    The head predicts one Dirichlet concentration per answer, in (1, 101): Zoobot's head (dropout, then linear
+    and ``sigmoid * 100 + 1``), so ``forward`` returns concentrations, as Zoobot's does.
 
     Args:
         schema: the decision tree (``zoobot.schemas.Schema``, or its ``to_dict()``).
@@ -43,6 +46,14 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
     def output_dim(self) -> int:
         return len(self.label_cols)
 
+    def build_head(self) -> nn.Module:
+        return get_pytorch_dirichlet_head(self.encoder_dim, self.output_dim(), test_time_dropout=False,
+                                          dropout_rate=self.settings.head_dropout_prob)
+
+    def zoobot_task_hparams(self) -> dict[str, Any]:
+        # Pickled as zoobot.shared.schemas.Schema(question_answer_pairs, dependencies): real Zoobot rebuilds its own.
+        return {"schema": self.schema}
+
     def default_output_names(self) -> list[str]:
         return list(self.label_cols)
 
@@ -54,12 +65,12 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
         return labels.float()
 
     def compute_loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return self.loss_fn(self.outputs_to_predictions(outputs), targets).mean()
+        return self.loss_fn(outputs, targets).mean()
 
     def update_metrics(self, metrics: tm.MetricCollection, outputs: torch.Tensor, targets: torch.Tensor) -> None:
         from zoobot.losses import expected_vote_fractions
 
-        fractions = expected_vote_fractions(self.outputs_to_predictions(outputs), self.question_index_groups)
+        fractions = expected_vote_fractions(outputs, self.question_index_groups)
         for question, (start, end) in zip(self.schema.questions, self.question_index_groups, strict=False):
             counts = targets[:, start:end + 1]
             totals = counts.sum(dim=1, keepdim=True)
@@ -70,7 +81,7 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
 
     def _log_epoch_metrics(self, stage: str) -> None:
         # Questions nobody was asked this epoch have no error: leave them out of the mean.
-        metrics = self.metrics[f"{stage}_metrics"]
+        metrics = self._stage_metrics(stage)
         if stage in self._stages_updated:
             values = {k: v for k, v in metrics.compute().items() if not torch.isnan(v)}
             if values:
@@ -80,8 +91,8 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
         metrics.reset()
 
     def outputs_to_predictions(self, outputs: torch.Tensor) -> torch.Tensor:
-        """Dirichlet concentrations ``(B, n_answers)`` in (1, 101)."""
-        return 1.0 + 100.0 * torch.sigmoid(outputs)
+        """Dirichlet concentrations ``(B, n_answers)`` in (1, 101) (what the head outputs)."""
+        return outputs
 
     def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None,
                            id_str: Sequence[str] | None = None) -> pd.DataFrame:

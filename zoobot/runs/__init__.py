@@ -20,7 +20,7 @@ from typing import Any
 
 from zoobot.runs.config import TRAINING_MODES, ConfigError, RunConfig, rerun_command
 from zoobot.runs.folder import RunFolder, atomic_path, copy_atomic, write_atomic
-from zoobot.runs.model import export_model, load_run_model
+from zoobot.runs.model import export_model, load_finetuned_model, load_run_model
 from zoobot.runs.pipeline import (
     RunResult,
     annotate_predictions,
@@ -34,7 +34,8 @@ from zoobot.runs.pipeline import (
 __all__ = [
     "TRAINING_MODES", "ConfigError", "RunConfig", "RunFolder", "RunProgress", "RunResult", "annotate_predictions",
     "build_model", "device_name", "evaluate_run_predictions", "export_model", "load_run_catalog", "load_run_model",
-    "rerun_command", "resolve_schema", "run_finetune", "atomic_path", "copy_atomic", "write_atomic",
+    "load_finetuned_model", "rerun_command", "resolve_schema", "run_finetune", "atomic_path", "copy_atomic",
+    "write_atomic",
 ]
 
 _NEED_LIGHTNING = ("RunProgress", "device_name")

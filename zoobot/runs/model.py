@@ -1,11 +1,15 @@
-"""A run's finetuned model on disk: :func:`export_model` writes it, :func:`load_run_model` reads it back.
+"""A run's finetuned model on disk: :func:`export_model` writes it, :func:`load_run_model` reads it back;
+:func:`load_finetuned_model` loads any finetuned model a user may hold.
 
-The model is stored as safetensors weights beside the run's ``config.yaml``, so it loads without
-pickle: the config rebuilds the model, then the weights fill it.
+A run's model is stored as safetensors weights beside the run's ``config.yaml``, so it loads without
+pickle: the config rebuilds the model, then the weights fill it. :func:`load_finetuned_model` also reads
+Lightning checkpoints (this package's and Zoobot 2.x's) and finetuned models on the Hugging Face Hub, for the
+command line's and the app's prediction.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +19,9 @@ from zoobot.runs.pipeline import build_model
 
 if TYPE_CHECKING:
     import lightning as L
+
+# A Hugging Face repo name: owner/name (letters, digits, '-', '_', '.').
+_HUB_NAME = re.compile(r"^(hf[_-]hub:)?[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def export_model(model: L.LightningModule, config: RunConfig, directory: Path) -> Path:
@@ -72,7 +79,39 @@ def load_run_model(path: str | Path) -> L.LightningModule:
             )
         config = RunConfig.from_yaml(directory / config_name)
         state = load_file(str(directory / weights_name))
+    from zoobot.finetune.checkpoints import translate_state_dict
+
     model = build_model(config, len(config.class_names) or None)
-    model.load_state_dict(state)
+    model.load_state_dict(translate_state_dict(model, state))
     model.eval()
     return model
+
+
+def load_finetuned_model(source: str | Path) -> L.LightningModule:
+    """Any finetuned model, in eval mode on the CPU, for predicting: the one loader for the CLI and the app.
+
+    Args:
+        source: a run folder, its ``model/`` folder, the app's ``finetuned_model.zip`` download, a ``.ckpt``
+            checkpoint (written by this package or by Zoobot 2.0 / 2.9), or a Hugging Face repo holding a finetuned
+            Zoobot model (``<ClassName>.ckpt``), e.g. ``'mwalmsley/zoobot-finetuned-is_tidal'`` or
+            ``'hf_hub:owner/name'`` (from the local cache when offline).
+
+    Raises:
+        ConfigError: ``source`` is none of these.
+        zoobot.finetune.FinetuneArgumentError: a checkpoint or Hub repo that holds no finetuned model (or an unsafe
+            checkpoint).
+    """
+    from zoobot.finetune import download_finetuned, load_finetuned
+
+    path = Path(source).expanduser()
+    if path.is_dir() or path.suffix == ".zip":
+        return load_run_model(path)
+    if path.is_file():
+        return load_finetuned(path)
+    if _HUB_NAME.match(str(source)):
+        return load_finetuned(download_finetuned(str(source)))
+    raise ConfigError(
+        f"No finetuned model found at {source}: give a run folder, its {RunFolder.MODEL_DIR}/ folder, the app's "
+        "finetuned_model.zip, a .ckpt checkpoint (this package's or Zoobot 2.x's), or a Hugging Face repo such as "
+        "mwalmsley/zoobot-finetuned-is_tidal."
+    )

@@ -124,6 +124,9 @@ class Schema:
             or the dependencies form a loop.
     """
 
+    # Pickled under Zoobot 2.x's name, zoobot.shared.schemas.Schema (this class, re-exported there): a checkpoint
+    # holding a schema loads in real Zoobot, which rebuilds its own Schema from the two dicts, and back.
+    __module__ = 'zoobot.shared.schemas'
     __slots__ = ('_questions', '_answers', '_question_by_text', '_answer_by_text')
     _questions: tuple[Question, ...]
     _answers: tuple[Answer, ...]
@@ -140,7 +143,7 @@ class Schema:
 
         questions = [Question(text=q) for q in pairs]
         answers: list[Answer] = []
-        for question, suffixes in zip(questions, pairs.values()):
+        for question, suffixes in zip(questions, pairs.values(), strict=True):
             own = tuple(
                 Answer(text=question.text + s, index=len(answers) + i, question=question)
                 for i, s in enumerate(suffixes)
@@ -168,6 +171,19 @@ class Schema:
 
     def __reduce__(self) -> tuple[type[Schema], tuple[dict[str, list[str]], dict[str, str | None]]]:
         return (Schema, (self.question_answer_pairs, self.dependencies))
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        """Rebuild from the attributes Zoobot 2.x pickles (its ``Schema`` is pickled attribute by attribute):
+        only ``question_answer_pairs`` and ``dependencies`` are read, and checked as for a new schema.
+
+        Raises:
+            SchemaError: the state lacks them, or they describe an invalid tree.
+        """
+        if not isinstance(state, Mapping) or not isinstance(state.get('question_answer_pairs'), Mapping):
+            raise SchemaError(
+                "Cannot rebuild a Schema from this pickled state: it has no 'question_answer_pairs' dict."
+            )
+        Schema.__init__(self, state['question_answer_pairs'], state.get('dependencies') or {})
 
     def _key(self) -> tuple:
         return tuple(

@@ -21,7 +21,7 @@ exploring one catalog but should not be mixed with other campaigns in training:
   ``euclid_pairs``.
 
 The raw ``*_pairs`` / ``*_dependencies`` dicts are plain data, one module per survey family
-(:mod:`~zoobot.trees.decals`, :mod:`~zoobot.trees.gz2`, :mod:`~zoobot.trees.hst`,
+(:mod:`~zoobot.trees.decals`, :mod:`~zoobot.trees.gz2`, :mod:`~zoobot.trees.hst` (also GZ Hubble v2),
 :mod:`~zoobot.trees.cosmic_dawn`, :mod:`~zoobot.trees.jwst`, :mod:`~zoobot.trees.rings`,
 :mod:`~zoobot.trees.gz_evo`), all importable from here and re-exported under their Zoobot 2.x names
 by :mod:`zoobot.shared.label_metadata`. Treat them as read-only. The registry of named trees is
@@ -63,7 +63,16 @@ from zoobot.trees.gz2 import (
     ukidss_ortho_dependencies,
     ukidss_ortho_pairs,
 )
-from zoobot.trees.gz_evo import gz_evo_v1_dependencies, gz_evo_v1_pairs
+from zoobot.trees.gz_evo import (
+    gz_evo_v1_dependencies,
+    gz_evo_v1_pairs,
+    gz_evo_v1_public_dependencies,
+    gz_evo_v1_public_pairs,
+    gz_evo_v2_dependencies,
+    gz_evo_v2_pairs,
+    gz_evo_v2_public_dependencies,
+    gz_evo_v2_public_pairs,
+)
 from zoobot.trees.hst import (
     candels_ortho_dependencies,
     candels_ortho_pairs,
@@ -71,6 +80,9 @@ from zoobot.trees.hst import (
     hubble_ortho_dependencies,
     hubble_ortho_pairs,
     hubble_pairs,
+    hubble_v2_ortho_dependencies,
+    hubble_v2_ortho_pairs,
+    hubble_v2_pairs,
 )
 from zoobot.trees.jwst import jwst_ortho_dependencies, jwst_ortho_pairs
 from zoobot.trees.registry import describe_schema, detect_schema, get_schema, list_schemas
@@ -111,9 +123,18 @@ __all__ = [
     'gz2_pairs',
     'gz_evo_v1_dependencies',
     'gz_evo_v1_pairs',
+    'gz_evo_v1_public_dependencies',
+    'gz_evo_v1_public_pairs',
+    'gz_evo_v2_dependencies',
+    'gz_evo_v2_pairs',
+    'gz_evo_v2_public_dependencies',
+    'gz_evo_v2_public_pairs',
     'hubble_ortho_dependencies',
     'hubble_ortho_pairs',
     'hubble_pairs',
+    'hubble_v2_ortho_dependencies',
+    'hubble_v2_ortho_pairs',
+    'hubble_v2_pairs',
     'jwst_ortho_dependencies',
     'jwst_ortho_pairs',
     'list_schemas',

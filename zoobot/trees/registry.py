@@ -36,12 +36,23 @@ from zoobot.trees.gz2 import (
     ukidss_ortho_dependencies,
     ukidss_ortho_pairs,
 )
-from zoobot.trees.gz_evo import gz_evo_v1_dependencies, gz_evo_v1_pairs
+from zoobot.trees.gz_evo import (
+    gz_evo_v1_dependencies,
+    gz_evo_v1_pairs,
+    gz_evo_v1_public_dependencies,
+    gz_evo_v1_public_pairs,
+    gz_evo_v2_dependencies,
+    gz_evo_v2_pairs,
+    gz_evo_v2_public_dependencies,
+    gz_evo_v2_public_pairs,
+)
 from zoobot.trees.hst import (
     candels_ortho_dependencies,
     candels_ortho_pairs,
     hubble_ortho_dependencies,
     hubble_ortho_pairs,
+    hubble_v2_ortho_dependencies,
+    hubble_v2_ortho_pairs,
 )
 from zoobot.trees.jwst import jwst_ortho_dependencies, jwst_ortho_pairs
 from zoobot.trees.rings import rings_dependencies, rings_pairs
@@ -74,6 +85,8 @@ _TREES: dict[str, _Tree] = {
                         candels_ortho_dependencies),
     'gz_hubble': _Tree('Galaxy Zoo Hubble (HST); questions end in -hubble', hubble_ortho_pairs,
                        hubble_ortho_dependencies),
+    'gz_hubble_v2': _Tree('Galaxy Zoo Hubble (HST) without the clump questions (version 2, as in GZ Evo v2); '
+                          'questions end in -hubble', hubble_v2_ortho_pairs, hubble_v2_ortho_dependencies),
     'cosmic_dawn': _Tree('Galaxy Zoo Cosmic Dawn (HSC); questions end in -cd',
                          cosmic_dawn_ortho_pairs, cosmic_dawn_ortho_dependencies),
     'cosmic_dawn_unsuffixed': _Tree('Galaxy Zoo Cosmic Dawn (HSC) without the -cd suffix',
@@ -89,6 +102,12 @@ _TREES: dict[str, _Tree] = {
                   jwst_ortho_dependencies),
     'gz_evo': _Tree('GZ Evo v1: DECaLS, GZ2, CANDELS, Hubble and Cosmic Dawn side by side '
                     '(Zoobot 2.x pretraining)', gz_evo_v1_pairs, gz_evo_v1_dependencies),
+    'gz_evo_v1_public': _Tree('GZ Evo v1 without Cosmic Dawn (the campaigns whose votes are public)',
+                              gz_evo_v1_public_pairs, gz_evo_v1_public_dependencies),
+    'gz_evo_v2': _Tree('GZ Evo v2: DECaLS, GZ2, CANDELS, Hubble v2, Cosmic Dawn and Euclid side by side '
+                       '(Zoobot 2.9 pretraining)', gz_evo_v2_pairs, gz_evo_v2_dependencies),
+    'gz_evo_v2_public': _Tree('GZ Evo v2 without Cosmic Dawn and Euclid (the campaigns whose votes are public)',
+                              gz_evo_v2_public_pairs, gz_evo_v2_public_dependencies),
 }
 
 # Other names users know: Zoobot 2.x schema names (without "_schema") and survey nicknames.
@@ -113,6 +132,9 @@ _ALIASES: dict[str, str] = {
     'gz_jwst': 'jwst',
     'ceers': 'jwst',
     'gz_evo_v1': 'gz_evo',
+    'gz_hubble_v2_ortho': 'gz_hubble_v2',
+    'hubble_v2': 'gz_hubble_v2',
+    'jwst_ortho': 'jwst',
 }
 
 

@@ -1,5 +1,21 @@
-"""Zoobot 2.x import path: thin re-export of :mod:`zoobot.scratch`."""
+"""Zoobot 2.x import path: thin re-export of :mod:`zoobot.scratch` and the head and loss helpers.
 
-from zoobot.scratch import ZoobotTree, get_encoder_dim, get_pytorch_dirichlet_head, get_pytorch_encoder
+``dirichlet_loss`` is Zoobot 2.0's ``define_model.dirichlet_loss(preds, labels, question_index_groups,
+sum_over_questions=False)``; ``get_dirichlet_loss_func`` takes 2.9's ``question_answer_pairs`` or 2.0's
+``question_index_groups``.
+"""
 
-__all__ = ["ZoobotTree", "get_pytorch_encoder", "get_pytorch_dirichlet_head", "get_encoder_dim"]
+from zoobot.finetune.heads import get_pytorch_dirichlet_head
+from zoobot.finetune.losses import get_dirichlet_loss_func
+from zoobot.finetune.losses import multiquestion_dirichlet_loss as dirichlet_loss
+from zoobot.scratch import ZoobotTree, get_encoder_dim, get_pytorch_encoder, schema_to_campaigns
+
+__all__ = [
+    "ZoobotTree",
+    "dirichlet_loss",
+    "get_dirichlet_loss_func",
+    "get_encoder_dim",
+    "get_pytorch_dirichlet_head",
+    "get_pytorch_encoder",
+    "schema_to_campaigns",
+]

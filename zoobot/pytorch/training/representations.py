@@ -1,5 +1,6 @@
-"""Zoobot 2.x import path: thin re-export of :mod:`zoobot.representations`."""
+"""Zoobot 2.x import path: ``ZoobotEncoder`` and thin re-exports of :mod:`zoobot.representations`."""
 
+from zoobot.finetune.encoder_module import ZoobotEncoder
 from zoobot.representations import compute_umap, get_representations, nearest_neighbours
 
-__all__ = ["get_representations", "compute_umap", "nearest_neighbours"]
+__all__ = ["ZoobotEncoder", "get_representations", "compute_umap", "nearest_neighbours"]
