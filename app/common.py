@@ -1,5 +1,6 @@
-"""Small helpers the tabs share: turning library errors into messages on the page, thumbnails and
-their short captions, and the problem list with its one-click fixes."""
+"""Small helpers the tabs share: turning errors into plain, escaped messages on the page (see
+``app.errors`` and ``app.escape``), thumbnails and their short captions, and the problem list with
+its one-click fixes."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from app.errors import plain_text, user_message
+from app.escape import escape_html, escape_md
+
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 THUMBNAIL_SIZE = 128
+THUMBNAIL_MAX_PIXELS = 25_000_000
+"""Images with more pixels get no thumbnail (a PNG must be decoded whole to be shrunk): the galleries
+skip them whatever the mode's image limit, so a page never decodes a huge image to draw a small one."""
 _NOT_LABELS = ("id_str", "file_loc")
 
 
@@ -26,30 +33,53 @@ def label_columns(catalog: pd.DataFrame) -> list[str]:
 
 
 def plain_errors(fn: F) -> F:
-    """Show the library's user-facing errors (all ``ValueError`` subclasses whose message says
-    what to do) as a ``gr.Error`` pop-up instead of a stack trace; the app stays up. The pop-up
-    stays until the user closes it."""
+    """Show any error of a handler as a ``gr.Error`` pop-up in plain words (``app.errors.user_message``:
+    the app's and library's own messages, which say what to do; an ``OSError`` as what it means; an
+    unexpected error without its text, logged), escaped so names in it show as written, instead of a
+    stack trace; the app stays up. The pop-up stays until the user closes it."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except gr.Error as err:
-            err.duration = None  # stays until closed: it says what to do, so it must not vanish unread
-            raise
-        except ValueError as err:
+            # Stays until closed: it says what to do, so it must not vanish unread.
+            raise gr.Error(escape_html(user_message(err)), duration=None, print_exception=False) from err
+        except Exception as err:  # noqa: BLE001 - every failure becomes plain words; unexpected ones are logged
             logger.info("refused: %s", err)
-            raise gr.Error(str(err), duration=None, print_exception=False) from err
+            raise gr.Error(escape_html(user_message(err)), duration=None, print_exception=False) from err
 
     return wrapper  # type: ignore[return-value]
 
 
+def wait_text(manager: Any, job: Any) -> str:
+    """Where a queued job stands, in words: ``'position 2 in the queue, about 5 min'`` (the wait left out
+    when it cannot be estimated yet)."""
+    position = manager.queue_position(job.id)
+    if position is None:
+        return ""
+    wait = manager.estimated_wait(job.id)
+    text = f"position {position} in the queue"
+    if wait is not None:
+        text += f", about {_duration(wait)} to wait"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return "a minute" if seconds > 5 else "a few seconds"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def thumbnail(path: str, size: int = THUMBNAIL_SIZE) -> np.ndarray | None:
-    """A small RGB ``uint8`` array of an image (JPEG, PNG or FITS), or ``None`` if unreadable."""
-    from zoobot.images import ImageReadError, load_image
+    """A small RGB ``uint8`` array of an image (JPEG, PNG or FITS), at most ``size`` pixels across (decoded
+    at a reduced size where the format allows), or ``None`` if unreadable or over :data:`THUMBNAIL_MAX_PIXELS`."""
+    from zoobot.images import ImageReadError, load_thumbnail
 
     try:
-        return load_image(path, channels=3, size=size)
+        return load_thumbnail(path, size, channels=3, max_pixels=THUMBNAIL_MAX_PIXELS)
     except ImageReadError:
         return None
 
@@ -111,7 +141,7 @@ def problems_markdown(problems: Sequence[Any]) -> str:
     lines = []
     for p in ordered:
         badge = "Must fix" if p.severity == "error" else "Worth knowing"
-        lines.append(f"- **{badge}**: {p.message}")
+        lines.append(f"- **{badge}**: {escape_md(plain_text(p.message))}")
     return "\n".join(lines)
 
 

@@ -18,14 +18,15 @@ from typing import Any
 
 import gradio as gr
 
+from app.cleanup import start_janitor
 from app.engine import Engine
 from app.engine.sources import file_source
 from app.engine.training import LOCAL_ENCODER
 from app.jobs import JobManager
+from app.limits import Limits, add_limit_flags
 from app.runs import RunStore, SessionError, new_session_id
-from app.tabs import data, explore, results, schema, task, train
+from app.tabs import data, explore, files, results, schema, task, train
 from app.tabs.runs import build_runs_tab, list_runs
-from app.uploads import UploadLimits
 from app.wiring import listen, pick, prefixed
 
 logger = logging.getLogger(__name__)
@@ -59,19 +60,24 @@ def attach_session(engine: Engine, session_id: str | None) -> dict[str, Any]:
     return {"session_id": session_id}
 
 
-def build_app(runs_dir: str | Path, hosted: bool = False, max_upload_mb: float = 500.0,
-              max_upload_files: int = 20000) -> gr.Blocks:
+def build_app(runs_dir: str | Path, hosted: bool = False, limits: Limits | None = None,
+              expire_sessions: bool = False) -> gr.Blocks:
     """Build the app's page (without serving it).
 
     Args:
         runs_dir: Folder for sessions, uploads, runs and caches (created if missing).
         hosted: Hosted mode: uploads only, no server-side paths, file_loc kept inside the session's uploads.
-        max_upload_mb: Largest upload (unzipped), in megabytes.
-        max_upload_files: Most files in one upload (unzipped).
+        limits: What one session and all together may use; default: the mode's defaults (and the
+            ``ZOOBOT_APP_MAX_...`` environment variables).
+        expire_sessions: Start the thread that deletes sessions idle for ``limits.session_hours``.
     """
-    engine = Engine(store=RunStore(runs_dir), manager=JobManager(), hosted=hosted,
-                    limits=UploadLimits(max_mb=max_upload_mb, max_files=max_upload_files))
-    with gr.Blocks(title="Zoobot: finetune on your galaxies", analytics_enabled=False) as demo:
+    limits = limits or Limits.from_options(hosted)
+    engine = Engine(store=RunStore(runs_dir), manager=JobManager(), hosted=hosted, limits=limits)
+    if expire_sessions:
+        start_janitor(engine)
+    cache_s = int(limits.cache_hours * 3600) if limits.cache_hours else None
+    with gr.Blocks(title="Zoobot: finetune on your galaxies", analytics_enabled=False,
+                   delete_cache=(max(60, cache_s // 4), cache_s) if cache_s else None) as demo:
         session = gr.BrowserState(None, storage_key="zoobot_app_session")
         gr.Markdown(INTRO + ("\n\n*Hosted mode: upload your catalog and images; files on the server are not "
                              "reachable.*" if hosted else ""))
@@ -91,6 +97,7 @@ def build_app(runs_dir: str | Path, hosted: bool = False, max_upload_mb: float =
                 explore_tab = explore.build_explore_tab(engine, session)
             with gr.Tab("Runs", id="runs", elem_id="tab-runs") as runs_tab:
                 runs = build_runs_tab(engine, session, tabs, run_version)
+        files_panel = files.build_files_panel(engine, session)
         session_id = {"session_id": session}
         # A new catalog may bring a suggested tree: draw it once the Task tab has suggested it.
         listen(task_tab["suggested"].then, partial(schema.restore_schema, engine), session_id,
@@ -114,6 +121,7 @@ def build_app(runs_dir: str | Path, hosted: bool = False, max_upload_mb: float =
                 **prefixed("explore", pick(explore_tab, "encoder"))})
         listen(attached.then, partial(results.restore_results, engine), session_id,
                pick(results_tab, *results.VIEW))
+        listen(attached.then, partial(files.show_files, engine), session_id, pick(files_panel, *files.VIEW))
     return demo
 
 
@@ -155,7 +163,7 @@ def _inside(path: Path, folder: str | Path) -> bool:
     return path.resolve().is_relative_to(Path(folder).resolve())
 
 
-def launch_options(runs_dir: Path, hosted: bool, max_upload_mb: float) -> dict[str, Any]:
+def launch_options(runs_dir: Path, hosted: bool, max_upload_mb: float | None) -> dict[str, Any]:
     """Keyword arguments for ``Blocks.launch``: no server-side rendering (no node process), no
     monitoring endpoint, no MCP server, and as few served folders as possible.
 
@@ -169,22 +177,25 @@ def launch_options(runs_dir: Path, hosted: bool, max_upload_mb: float) -> dict[s
         logger.warning("the runs folder %s is outside the working folder and the temp folder, so Gradio serves "
                        "any file in it to whoever knows its path (paths hold the random session id); put "
                        "--runs-dir inside %s to serve only the copies handed to each session", runs_dir, os.getcwd())
+    # show_error=False: an error a handler did not turn into plain words (``app.common.plain_errors``) shows
+    # as "Error", never as its raw text.
     return dict(theme=theme(), css=CSS, allowed_paths=[str(runs_dir)] if served else [],
-                max_file_size=f"{int(max_upload_mb)}mb", show_error=True, footer_links=["gradio"],
-                ssr_mode=False, enable_monitoring=False, mcp_server=False)
+                max_file_size=f"{int(max_upload_mb)}mb" if max_upload_mb else None, show_error=False,
+                footer_links=["gradio"], ssr_mode=False, enable_monitoring=False, mcp_server=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``zoobot-app`` console script."""
-    parser = argparse.ArgumentParser(prog="zoobot-app",
-                                     description="Finetune Zoobot on your galaxies, point and click.")
+    parser = argparse.ArgumentParser(
+        prog="zoobot-app", description="Finetune Zoobot on your galaxies, point and click.",
+        epilog="Hosted mode caps what each visitor may use (the limits above); on your own computer most are off.")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this computer only)")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     parser.add_argument("--share", action="store_true", help="also make a temporary public gradio.live link")
     parser.add_argument("--runs-dir", default="zoobot_runs", help="folder for runs, uploads and caches")
     parser.add_argument("--hosted", action="store_true",
                         help="hosted mode (also on when SPACE_ID is set): uploads only, no server paths")
-    parser.add_argument("--max-upload-mb", type=float, default=500.0, help="largest upload in MB (unzipped)")
+    add_limit_flags(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Read when the page is built: no telemetry or version check, and up to 8 events at once (set
@@ -193,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.environ.setdefault("GRADIO_DEFAULT_CONCURRENCY_LIMIT", "8")
     hosted = args.hosted or bool(os.environ.get("SPACE_ID"))
     runs_dir = Path(args.runs_dir).expanduser().resolve()
-    options = launch_options(runs_dir, hosted, args.max_upload_mb)
-    demo = build_app(runs_dir, hosted=hosted, max_upload_mb=args.max_upload_mb)
+    try:
+        limits = Limits.from_options(hosted, vars(args))
+    except ValueError as err:
+        parser.error(str(err))
+    options = launch_options(runs_dir, hosted, limits.upload_mb)
+    demo = build_app(runs_dir, hosted=hosted, limits=limits, expire_sessions=True)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **options)

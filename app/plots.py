@@ -1,4 +1,8 @@
-"""Plotly figures and small HTML pieces the tabs show. Pure functions of tables and dicts."""
+"""Plotly figures and small HTML pieces the tabs show. Pure functions of tables and dicts.
+
+Plotly renders titles, tick labels, legends and hover text as (a subset of) HTML: every name from a
+catalog or a run goes through ``app.escape.escape_html`` on its way in (Plotly shows the entities as
+the characters they stand for)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from app.escape import escape_html
 from zoobot.tree_summary import interval_column_names
 
 _LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360,
@@ -25,7 +30,7 @@ _TITLE_WIDTH = 50
 def _figure(title: str) -> go.Figure:
     lines = textwrap.wrap(title, _TITLE_WIDTH) or [""]
     fig = go.Figure()
-    fig.update_layout(title="<br>".join(lines), **_LAYOUT)
+    fig.update_layout(title="<br>".join(escape_html(line) for line in lines), **_LAYOUT)
     if len(lines) > 1:
         fig.update_layout(margin=dict(_LAYOUT["margin"], t=_LAYOUT["margin"]["t"] + 22 * (len(lines) - 1)))
     return fig
@@ -145,11 +150,11 @@ def label_distribution(values: pd.Series, name: str) -> go.Figure:
     fig = _figure(f"{name}: {len(values)} labelled galaxies")
     if values.nunique() <= 20:
         counts = values.value_counts().sort_index()
-        fig.add_trace(go.Bar(x=[str(v) for v in counts.index], y=counts.to_numpy()))
-        fig.update_xaxes(title=name, type="category")
+        fig.add_trace(go.Bar(x=[escape_html(v) for v in counts.index], y=counts.to_numpy()))
+        fig.update_xaxes(title=escape_html(name), type="category")
     else:
         fig.add_trace(go.Histogram(x=values, nbinsx=30))
-        fig.update_xaxes(title=name)
+        fig.update_xaxes(title=escape_html(name))
     fig.update_yaxes(title="galaxies")
     return fig
 
@@ -158,7 +163,8 @@ def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str]) ->
     """Heatmap of the confusion matrix, true classes as rows."""
     values = np.asarray(matrix)
     fig = _figure("Confusion matrix (test set)")
-    fig.add_trace(go.Heatmap(z=values, x=list(classes), y=list(classes), colorscale="Blues",
+    names = [escape_html(c) for c in classes]
+    fig.add_trace(go.Heatmap(z=values, x=names, y=names, colorscale="Blues",
                              text=values, texttemplate="%{text}", showscale=False))
     fig.update_xaxes(title="predicted", type="category")
     fig.update_yaxes(title="true", type="category", autorange="reversed")
@@ -169,8 +175,9 @@ def precision_recall(precision: dict[str, float], recall: dict[str, float]) -> g
     """Per-class precision and recall as grouped bars."""
     fig = _figure("Precision and recall per class (test set)")
     classes = list(precision)
-    fig.add_trace(go.Bar(x=classes, y=[precision[c] for c in classes], name="precision"))
-    fig.add_trace(go.Bar(x=classes, y=[recall.get(c, np.nan) for c in classes], name="recall"))
+    names = [escape_html(c) for c in classes]
+    fig.add_trace(go.Bar(x=names, y=[precision[c] for c in classes], name="precision"))
+    fig.add_trace(go.Bar(x=names, y=[recall.get(c, np.nan) for c in classes], name="recall"))
     fig.update_xaxes(type="category", title="class")
     fig.update_yaxes(range=[0, 1.05])
     return fig
@@ -179,20 +186,20 @@ def precision_recall(precision: dict[str, float], recall: dict[str, float]) -> g
 def predicted_vs_true(truth: pd.Series, predicted: pd.Series, ids: pd.Series, name: str) -> go.Figure:
     """Scatter of predicted against true values, with the 1:1 line."""
     fig = _figure(f"{name}: predicted vs true (test set)")
-    fig.add_trace(go.Scatter(x=truth, y=predicted, mode="markers", text=ids, name="galaxies",
+    fig.add_trace(go.Scatter(x=truth, y=predicted, mode="markers", text=[escape_html(i) for i in ids], name="galaxies",
                              hovertemplate="%{text}<br>true %{x:.3g}<br>predicted %{y:.3g}<extra></extra>"))
     low, high = float(np.nanmin([truth.min(), predicted.min()])), float(np.nanmax([truth.max(), predicted.max()]))
     fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="1:1",
                              line=dict(dash="dash", color="#888")))
-    fig.update_xaxes(title=f"true {name}")
-    fig.update_yaxes(title=f"predicted {name}")
+    fig.update_xaxes(title=escape_html(f"true {name}"))
+    fig.update_yaxes(title=escape_html(f"predicted {name}"))
     return fig
 
 
 def question_errors(per_question: dict[str, float]) -> go.Figure:
     """Mean absolute error of the vote fractions, one bar per question."""
     fig = _figure("Vote-fraction error per question (test set)")
-    fig.add_trace(go.Bar(x=list(per_question.values()), y=list(per_question), orientation="h"))
+    fig.add_trace(go.Bar(x=list(per_question.values()), y=[escape_html(q) for q in per_question], orientation="h"))
     fig.update_xaxes(title="mean absolute error of vote fractions")
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=max(300, 28 * len(per_question) + 100))
@@ -205,13 +212,14 @@ def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: 
     middle = [float(row[f"{a}_fraction"]) for a in answers]
     low = [float(row.get(interval_column_names(a)[0], np.nan)) for a in answers]
     high = [float(row.get(interval_column_names(a)[1], np.nan)) for a in answers]
+    names = [escape_html(a) for a in answers]
     fig.add_trace(go.Scatter(
-        x=middle, y=list(answers), mode="markers", name="predicted",
+        x=middle, y=names, mode="markers", name="predicted",
         error_x=dict(type="data", symmetric=False, array=np.subtract(high, middle),
                      arrayminus=np.subtract(middle, low)),
     ))
     if true_fractions is not None:
-        fig.add_trace(go.Scatter(x=list(true_fractions), y=list(answers), mode="markers", name="volunteers",
+        fig.add_trace(go.Scatter(x=list(true_fractions), y=names, mode="markers", name="volunteers",
                                  marker=dict(symbol="x", size=9)))
     fig.update_xaxes(title="vote fraction", range=[-0.02, 1.02])
     fig.update_yaxes(autorange="reversed")
@@ -271,27 +279,29 @@ def umap_scatter(points: pd.DataFrame, colour: str | None, highlight: Sequence[s
     hover = "%{text}<extra></extra>"
     if colour and colour in points:
         values = points[colour]
-        labels = [f"{i}<br>{colour}: {v}" for i, v in zip(points["id_str"], values, strict=True)]
+        labels = [f"{escape_html(i)}<br>{escape_html(colour)}: {escape_html(v)}"
+                  for i, v in zip(points["id_str"], values, strict=True)]
         if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
             fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers", text=labels,
                                        hovertemplate=hover, showlegend=False,
                                        marker=dict(size=6, color=values, colorscale="Viridis",
-                                                   colorbar=dict(title=colour))))
+                                                   colorbar=dict(title=escape_html(colour)))))
         else:
             for value in sorted(values.astype(str).unique()):
                 mask = values.astype(str) == value
                 fig.add_trace(go.Scattergl(x=points.loc[mask, "umap_x"], y=points.loc[mask, "umap_y"],
-                                           mode="markers", name=value, marker=dict(size=6),
+                                           mode="markers", name=escape_html(value), marker=dict(size=6),
                                            text=[t for t, m in zip(labels, mask, strict=True) if m],
                                            hovertemplate=hover))
     else:
-        fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers", text=points["id_str"],
+        fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers",
+                                   text=[escape_html(i) for i in points["id_str"]],
                                    hovertemplate=hover, marker=dict(size=6), showlegend=False))
     if len(highlight):
         chosen = points[points["id_str"].isin(list(highlight))]
         fig.add_trace(go.Scatter(x=chosen["umap_x"], y=chosen["umap_y"], mode="markers", name="chosen + neighbours",
                                  marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(color="red", width=2)),
-                                 text=chosen["id_str"], hovertemplate=hover))
+                                 text=[escape_html(i) for i in chosen["id_str"]], hovertemplate=hover))
     fig.update_layout(height=520, legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
     fig.update_xaxes(title="UMAP 1")
     fig.update_yaxes(title="UMAP 2")

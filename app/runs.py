@@ -13,14 +13,25 @@ Layout under the runs folder::
         explore/<map_name>/             UMAP maps
 
 Everything a run writes is plain files, so the Runs tab works after an app restart and a run can
-be reopened, copied to a cluster, or re-run headless from its ``config.yaml``.
+be reopened, copied to a cluster, or re-run headless from its ``config.yaml``. Every file the app
+writes is written atomically (``zoobot.runs.write_atomic``); every reader here tolerates a damaged
+or half-written file: a damaged ``session.json`` starts a fresh state (the files stay), a damaged run
+is listed as ``unreadable`` with the reason.
+
+A session's owner can delete its uploads and runs (:meth:`RunStore.delete_uploads`,
+:meth:`RunStore.delete_run`); ``app.cleanup`` zips a session's files for download and expires idle
+sessions.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import secrets
+import shutil
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,13 +39,48 @@ from typing import Any
 
 import pandas as pd
 
-from zoobot.runs import RunConfig, RunFolder
+from app.uploads import folder_bytes
+from zoobot.runs import RunConfig, RunFolder, write_atomic
+
+logger = logging.getLogger(__name__)
 
 _SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 class SessionError(ValueError):
     """The browser sent a session id the app cannot use."""
+
+
+class FilesError(ValueError):
+    """A request about a session's files (deleting a run, ...) that cannot be honoured."""
+
+
+def _new_folder(parent: Path, stem: str) -> Path:
+    """A new, empty folder ``<stem>-<4 random hex digits>`` under ``parent`` (another name if taken)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = parent / f"{stem}-{secrets.token_hex(2)}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile
+        return 0.0
+
+
+def _check_state(state: SessionState) -> None:
+    """Raise ``TypeError`` if a loaded state holds values of the wrong kind (a file edited by hand)."""
+    texts = ("catalog_path", "catalog_name", "task", "schema_name", "schema_yaml", "run_dir", "map_dir")
+    if any(getattr(state, name) is not None and not isinstance(getattr(state, name), str) for name in texts):
+        raise TypeError("a value that should be text is not")
+    if not isinstance(state.label_cols, list) or not all(isinstance(c, str) for c in state.label_cols):
+        raise TypeError("label_cols is not a list of column names")
 
 
 def new_session_id() -> str:
@@ -74,9 +120,15 @@ class RunStore:
         runs_dir: The folder holding sessions, runs and caches; created if missing.
     """
 
+    STATE_FILE = "session.json"
+    SEEN_EVERY_S = 60.0
+    """A session's folder is stamped as seen at most this often (its modification time)."""
+
     def __init__(self, runs_dir: str | Path) -> None:
         self.root = Path(runs_dir).expanduser().resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     def session_dir(self, session_id: str) -> Path:
         """The folder of one browser session (created if missing).
@@ -90,7 +142,27 @@ class RunStore:
             raise SessionError("This page has no valid session; reload the page to start a new one.")
         path = self.root / "sessions" / session_id
         path.mkdir(parents=True, exist_ok=True)
+        self._mark_seen(session_id, path)
         return path
+
+    def _mark_seen(self, session_id: str, path: Path) -> None:
+        """Stamp the session's folder as visited (its modification time), at most once a minute."""
+        now = time.time()
+        if now - self._seen.get(session_id, 0.0) < self.SEEN_EVERY_S:
+            return
+        self._seen[session_id] = now
+        try:
+            os.utime(path, (now, now))
+        except OSError as err:  # the folder went away meanwhile (expired); the next call makes it again
+            logger.info("could not stamp session %s as seen: %s", session_id[:8], err)
+
+    def last_seen(self, session_id: str) -> float:
+        """When the session was last active (seconds since the epoch): its folder's stamp."""
+        path = self.root / "sessions" / session_id
+        try:
+            return max(path.stat().st_mtime, self._seen.get(session_id, 0.0))
+        except OSError:
+            return self._seen.get(session_id, 0.0)
 
     def uploads_dir(self, session_id: str) -> Path:
         """Where a session's uploads are kept."""
@@ -107,20 +179,38 @@ class RunStore:
         return self.root / "cache" / name
 
     def load_state(self, session_id: str) -> SessionState:
-        """The saved state of a session (empty if none saved yet)."""
-        path = self.session_dir(session_id) / "session.json"
-        if not path.is_file():
+        """The saved state of a session (empty if none saved yet).
+
+        A damaged ``session.json`` (cut short, edited by hand, values of the wrong kind) starts a fresh
+        state: the file is set aside as ``session.json.damaged`` and the session's files stay.
+        """
+        path = self.session_dir(session_id) / self.STATE_FILE
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
             return SessionState()
-        data = json.loads(path.read_text())
-        known = {k: v for k, v in data.items() if k in SessionState.__dataclass_fields__}
-        return SessionState(**known)
+        except (OSError, ValueError) as err:
+            return self._set_aside(path, err)
+        try:
+            known = {k: v for k, v in data.items() if k in SessionState.__dataclass_fields__}
+            state = SessionState(**known)
+            _check_state(state)
+        except (AttributeError, TypeError, ValueError) as err:
+            return self._set_aside(path, err)
+        return state
+
+    @staticmethod
+    def _set_aside(path: Path, why: BaseException) -> SessionState:
+        logger.warning("%s is damaged (%s); starting a fresh state, keeping the session's files", path, why)
+        try:
+            path.replace(path.with_name(path.name + ".damaged"))
+        except OSError as err:
+            logger.warning("could not set %s aside: %s", path, err)
+        return SessionState()
 
     def save_state(self, session_id: str, state: SessionState) -> None:
         """Save a session's state (atomically, so a reload never sees half a file)."""
-        path = self.session_dir(session_id) / "session.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(asdict(state), indent=1))
-        tmp.replace(path)
+        write_atomic(self.session_dir(session_id) / self.STATE_FILE, json.dumps(asdict(state), indent=1))
 
     def update_state(self, session_id: str, **changes: Any) -> SessionState:
         """Load, change and save a session's state; returns the new state."""
@@ -134,17 +224,17 @@ class RunStore:
 
     def new_run_dir(self, session_id: str, task: str) -> Path:
         """A fresh, empty run folder named by time and task, e.g. ``20250101-120000-tree-1a2b``."""
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{task}-{secrets.token_hex(2)}"
-        path = self.session_dir(session_id) / "runs" / name
-        path.mkdir(parents=True)
-        return path
+        return _new_folder(self.session_dir(session_id) / "runs", f"{time.strftime('%Y%m%d-%H%M%S')}-{task}")
 
     def new_map_dir(self, session_id: str) -> Path:
         """A fresh folder for one UMAP map."""
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-        path = self.session_dir(session_id) / "explore" / name
-        path.mkdir(parents=True)
-        return path
+        return _new_folder(self.session_dir(session_id) / "explore", time.strftime("%Y%m%d-%H%M%S"))
+
+    def new_upload_dir(self, session_id: str) -> Path:
+        """Where the session's next upload goes (``uploads/upload_007``; not created: the upload lands whole)."""
+        uploads = self.uploads_dir(session_id)
+        numbers = [int(m.group(1)) for p in uploads.iterdir() if (m := re.fullmatch(r"upload_(\d+)", p.name))]
+        return uploads / f"upload_{max(numbers, default=0) + 1:03d}"
 
     def run_dirs(self, session_id: str | None) -> list[Path]:
         """Run folders, newest first: the session's own, or (``None``) every session's and any
@@ -155,11 +245,60 @@ class RunStore:
             candidates = (list(self.root.glob(f"sessions/*/runs/*/{RunFolder.CONFIG_FILE}"))
                           + list(self.root.glob(f"*/{RunFolder.CONFIG_FILE}")))
         dirs = {p.parent for p in candidates}
-        return sorted(dirs, key=lambda p: p.stat().st_mtime, reverse=True)
+        return sorted(dirs, key=_mtime, reverse=True)
 
     def owns(self, session_id: str | None, run_dir: str | Path) -> bool:
         """Whether ``run_dir`` is one of the runs this session may open (``None``: any run here)."""
         return Path(run_dir).resolve() in set(self.run_dirs(session_id))
+
+    # --- a session's files: room, deleting, downloading, expiry ---------------------------------
+
+    def uploads_bytes(self, session_id: str) -> int:
+        """Bytes of everything the session has uploaded (unpacked)."""
+        return folder_bytes(self.session_dir(session_id) / "uploads")
+
+    def delete_run(self, session_id: str | None, run_dir: str | Path, busy: set[str] | frozenset[str] = frozenset()
+                   ) -> None:
+        """Delete one run's folder for good.
+
+        Args:
+            session_id: The session asking (``None``: local mode, any run in the runs folder).
+            run_dir: The run folder.
+            busy: Run folders a job is still working on (``JobManager.active_run_dirs()``).
+
+        Raises:
+            FilesError: The run is not this session's, or is still queued or training.
+        """
+        path = Path(run_dir).resolve()
+        if not self.owns(session_id, path):
+            raise FilesError("That run is not one of yours (or is gone already); refresh the list of runs.")
+        if str(path) in {str(Path(b).resolve()) for b in busy}:
+            raise FilesError(f"Run {path.name} is still queued or training; stop it first, then delete it.")
+        shutil.rmtree(path)
+        for owner in ([session_id] if session_id else self.session_ids()):
+            state = self.load_state(owner)
+            if state.run_dir and Path(state.run_dir).resolve() == path:
+                self.update_state(owner, run_dir=None)
+
+    def delete_uploads(self, session_id: str) -> None:
+        """Delete everything the session uploaded, and its working catalog (its runs keep their own copy
+        of their catalog, but their galleries lose the images)."""
+        folder = self.session_dir(session_id)
+        shutil.rmtree(folder / "uploads", ignore_errors=True)
+        self.catalog_path(session_id).unlink(missing_ok=True)
+        state = self.load_state(session_id)
+        if state.catalog_path and Path(state.catalog_path).resolve().is_relative_to(folder.resolve()):
+            self.update_state(session_id, catalog_path=None, catalog_name=None)
+
+    def session_ids(self) -> list[str]:
+        """Every session with a folder here."""
+        sessions = self.root / "sessions"
+        return [p.name for p in sessions.iterdir() if _SESSION_ID.match(p.name)] if sessions.is_dir() else []
+
+    def forget(self, session_id: str) -> None:
+        """Delete a session's folder with everything in it (see ``app.cleanup``)."""
+        shutil.rmtree(self.root / "sessions" / session_id, ignore_errors=True)
+        self._seen.pop(session_id, None)
 
 
 def read_progress(run_dir: str | Path) -> dict[str, Any] | None:
@@ -190,13 +329,14 @@ def read_config(run_dir: str | Path) -> RunConfig | None:
     file no longer reads as one."""
     try:
         return RunFolder(run_dir).read_config()
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):
         return None
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """One row of the Runs table."""
+    """One row of the Runs table. ``status`` is ``'unreadable'`` for a run whose files are damaged, with
+    the reason as its ``headline``; a failed run's ``headline`` says why, in plain words."""
 
     name: str
     path: str
@@ -207,26 +347,66 @@ class RunSummary:
     headline: str
 
 
+def run_problem(run_dir: str | Path) -> str | None:
+    """Why a run cannot be read, in words, or ``None`` if its files look whole (cheap: no table is read).
+
+    A run is unreadable when its ``config.yaml`` or ``progress.json`` is damaged (cut short, not a
+    mapping), or when it says it finished but its results are missing or damaged.
+    """
+    folder = RunFolder(run_dir)
+    if not folder.has_config():
+        return f"its {RunFolder.CONFIG_FILE} is missing"
+    config = folder.read_config_values()
+    if not config.get("task"):
+        return f"its {RunFolder.CONFIG_FILE} is damaged (cut short or edited)"
+    if folder.progress_path.is_file() and not folder.read_progress():
+        return f"its {RunFolder.PROGRESS_FILE} is damaged (cut short or edited)"
+    if folder.read_progress().get("status") in ("finished", "stopped"):
+        if folder.read_test_metrics() is None:
+            return f"its results ({RunFolder.TEST_METRICS_FILE}) are missing or damaged"
+        try:
+            if folder.predictions_path.stat().st_size == 0:
+                return f"its predictions ({RunFolder.PREDICTIONS_FILE}) are empty"
+        except OSError:
+            return f"its predictions ({RunFolder.PREDICTIONS_FILE}) are missing"
+    return None
+
+
 def summarise_run(run_dir: str | Path, live: bool = False) -> RunSummary:
-    """What the Runs table shows for one run.
+    """What the Runs table shows for one run; never raises (a damaged run is listed as unreadable).
 
     Args:
         run_dir: The run folder.
         live: Whether a job in this app process is still working on it. A run whose progress says
             ``running`` but which no job is working on was interrupted (e.g. the app restarted).
     """
+    from app.errors import plain_text
+
     folder = RunFolder(run_dir)
-    config = folder.read_config_values()
-    status = folder.read_progress().get("status", "unknown")
-    if status == "running" and not live:
-        status = "interrupted"
-    metrics = folder.read_test_metrics() or {}
+    try:
+        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(folder.config_path.stat().st_mtime))
+    except OSError:
+        started = "?"
+    try:
+        config = folder.read_config_values()
+        progress = folder.read_progress()
+        problem = None if live else run_problem(run_dir)
+    except OSError as err:  # unreadable folder or files (permissions, a disk error)
+        config, progress, problem = {}, {}, f"its files cannot be read ({type(err).__name__})"
+    status = progress.get("status", "unknown")
     headline = ""
-    for key in ("accuracy", "rmse", "mean_mae", "mae"):
-        value = metrics.get(key)
-        if isinstance(value, (int, float)):
-            headline = f"{key} {value:.3f}"
-            break
-    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(folder.config_path.stat().st_mtime))
+    if status == "failed":  # what went wrong first says more than what it left damaged
+        headline = plain_text(str(progress.get("error") or problem or "no reason was recorded"))
+    elif problem is not None:
+        status, headline = "unreadable", problem
+    elif status == "running" and not live:
+        status = "interrupted"
+    else:
+        metrics = folder.read_test_metrics() or {}
+        for key in ("accuracy", "rmse", "mean_mae", "mae"):
+            value = metrics.get(key)
+            if isinstance(value, (int, float)):
+                headline = f"{key} {value:.3f}"
+                break
     return RunSummary(name=folder.name, path=str(folder.path), task=str(config.get("task", "?")),
                       encoder=str(config.get("encoder", "?")), status=status, started=started, headline=headline)

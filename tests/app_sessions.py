@@ -13,9 +13,9 @@ import yaml
 
 from app.engine import Engine
 from app.jobs import JobManager
+from app.limits import Limits
 from app.runs import RunStore
 from app.tabs import data
-from app.uploads import UploadLimits
 from zoobot.runs import RunFolder
 
 TRAIN_FORM: dict[str, Any] = dict(encoder="demo", local_path="", training_mode="head_only", max_epochs=1,
@@ -28,7 +28,7 @@ def new_engine(tmp_path: Path, hosted: bool = False) -> Engine:
     """An engine on a fresh runs folder under ``tmp_path``."""
     folder = tmp_path / ("hosted_runs" if hosted else "runs")
     return Engine(store=RunStore(folder), manager=JobManager(), hosted=hosted,
-                  limits=UploadLimits(max_mb=50, max_files=500))
+                  limits=Limits.from_options(hosted, {"upload_mb": 50, "upload_files": 500}, env={}))
 
 
 def finish_catalog_job(engine: Engine, sid: str) -> dict[str, Any]:

@@ -1,8 +1,12 @@
 """The engine's core: :class:`Engine`, the app's state (runs folder, job manager, limits), and the
-session's working catalog: loading it as a job, checking it, fixing it, checking its labels."""
+session's working catalog: loading it as a job, checking it, fixing it, checking its labels.
+
+The engine applies :class:`~app.limits.Limits`: it caps the job manager's queues, and passes the
+caps on rows, image pixels, classes and schema size to every check it runs."""
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,8 +16,14 @@ import pandas as pd
 
 from app.engine.sources import DEMO_IMAGE_SIZE, DEMO_SURVEY_SIZE, CatalogSource, demo_source
 from app.jobs import Job, JobContext, JobManager
+from app.limits import Limits
 from app.runs import RunStore, SessionState
-from app.uploads import UploadError, UploadLimits, check_inside
+from app.uploads import UploadError, check_inside
+from zoobot.runs import atomic_path
+
+CHECK_LANES = ("data", "explore")
+"""Lanes of CPU work besides training: each runs up to two jobs at once (one per core on a 2-core
+Space), the free slot going to a session with none running there."""
 
 
 class AppInputError(ValueError):
@@ -39,19 +49,44 @@ class Engine:
 
     Args:
         store: Where sessions and runs live.
-        manager: Runs the background jobs.
+        manager: Runs the background jobs (its queues are capped here from ``limits``).
         hosted: Hosted mode: uploads only, no server-side paths, file_loc kept inside uploads.
-        limits: Caps on uploads.
+        limits: What one session, and all together, may use (default: the mode's defaults).
     """
 
     store: RunStore
     manager: JobManager
     hosted: bool = False
-    limits: UploadLimits = field(default_factory=UploadLimits)
+    limits: Limits | None = None
     _checks: dict[str, CatalogCheck] = field(default_factory=dict, repr=False)
     _label_reports: dict[str, Any] = field(default_factory=dict, repr=False)
     _devices_known: bool = field(default=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.limits is None:
+            self.limits = Limits.from_options(self.hosted)
+        limits = self.limits
+        self.manager.set_limits(per_owner=limits.jobs_per_session, queued=limits.queued_jobs,
+                                queued_per_lane={"train": limits.queued_runs} if limits.queued_runs else None)
+        for lane in CHECK_LANES:
+            self.manager.set_capacity(lane, max(1, min(2, os.cpu_count() or 1)))
+
+    def forget(self, session_id: str) -> None:
+        """Drop what the engine keeps in memory of a session (its files are gone)."""
+        self.forget_catalog(session_id)
+        self.manager.forget(session_id)
+
+    def forget_catalog(self, session_id: str) -> None:
+        """Drop the session's catalog checks kept in memory (its catalog was deleted)."""
+        self._checks.pop(session_id, None)
+        self._label_reports.pop(session_id, None)
+
+    def upload_room_mb(self, session_id: str) -> float | None:
+        """Megabytes the session may still upload (``None``: no per-session cap)."""
+        if self.limits.session_mb is None:
+            return None
+        return self.limits.session_mb - self.store.uploads_bytes(session_id) / 1e6
 
     # --- state -------------------------------------------------------------------------------
 
@@ -71,7 +106,11 @@ class Engine:
         path = self.state(session_id).catalog_path
         if not path or not Path(path).is_file():
             raise AppInputError("No catalog loaded yet: load the demo survey or upload a catalog on the Data tab.")
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError) as err:
+            raise AppInputError("The saved copy of your catalog is damaged; load the catalog again on the Data "
+                                "tab.") from err
 
     def check(self, session_id: str) -> CatalogCheck | None:
         """The last catalog check of this session (``None`` before a catalog is loaded)."""
@@ -96,13 +135,18 @@ class Engine:
             from zoobot.catalog import resolve_file_locs
 
             catalog, base_dir = source(ctx)
+            rows = self.limits.catalog_rows
+            if rows is not None and len(catalog) > rows:
+                raise UploadError(self.limits.refusal(f"The catalog has {len(catalog):,} rows; at most {rows:,} are "
+                                                      "checked here. Split it, or use a part of it."))
             ctx.report("Resolving image paths")
             if "file_loc" not in catalog.columns:
                 raise UploadError("The catalog has no file_loc column: add one giving each galaxy's image file "
                                   "(a path relative to the catalog, e.g. images/galaxy_001.png).")
             catalog = resolve_file_locs(catalog, base_dir=base_dir)
             if self.hosted and upload_root is not None:
-                check_inside(catalog["file_loc"].astype(str), upload_root)
+                filled = catalog["file_loc"][catalog["file_loc"].map(_is_path_text)]
+                check_inside(filled.astype(str), upload_root)
             return self._check_and_keep(session_id, ctx, catalog, name)
 
         return self.manager.submit("catalog", session_id, job, lane="data")
@@ -111,9 +155,10 @@ class Engine:
         from zoobot.catalog import validate_catalog
 
         ctx.report(f"Checking {len(catalog)} images")
-        report = validate_catalog(catalog, check_images=True, raise_on_error=False)
+        report = validate_catalog(catalog, check_images=True, raise_on_error=False,
+                                  max_pixels=self.limits.image_pixels)
         path = self.store.catalog_path(session_id)
-        catalog.to_parquet(path, index=False)
+        _write_parquet(catalog, path)
         self.store.update_state(session_id, catalog_path=str(path), catalog_name=name)
         check = CatalogCheck(catalog=catalog, report=report)
         self._checks[session_id] = check
@@ -136,7 +181,7 @@ class Engine:
     def replace_catalog(self, session_id: str, catalog: pd.DataFrame) -> None:
         """Save a changed working catalog (e.g. after a label fix), keeping the last image check."""
         path = self.store.catalog_path(session_id)
-        catalog.to_parquet(path, index=False)
+        _write_parquet(catalog, path)
         previous = self._checks.get(session_id)
         if previous is not None:
             self._checks[session_id] = CatalogCheck(catalog=catalog, report=previous.report)
@@ -148,24 +193,40 @@ class Engine:
         Raises:
             SchemaError: If the saved custom schema no longer parses.
         """
-        from zoobot.schemas import Schema
         from zoobot.trees import get_schema
 
         state = self.state(session_id)
         if state.schema_name:
             return get_schema(state.schema_name)
         if state.schema_yaml:
-            return Schema.from_yaml(state.schema_yaml)
+            return self.parse_schema(state.schema_yaml)
         return None
+
+    def parse_schema(self, text: str) -> Any:
+        """A :class:`~zoobot.schemas.Schema` from YAML, within the limits on its size and questions (checked
+        before parsing and building, so a huge paste is refused at once).
+
+        Raises:
+            SchemaError: The text is over a limit, or not a valid tree.
+        """
+        from zoobot.schemas import MAX_QUESTIONS, Schema, SchemaError
+
+        try:
+            return Schema.from_yaml(text, max_chars=self.limits.schema_chars,
+                                    max_questions=self.limits.schema_questions or MAX_QUESTIONS)
+        except SchemaError as err:
+            if "at most" in str(err) and self.limits.hosted_mode:
+                raise SchemaError(self.limits.refusal(str(err))) from err
+            raise
 
     def check_labels(self, session_id: str, task: str, label_cols: list[str]) -> Any:
         """Check the chosen target columns for ``task`` (no image reads); returns the report."""
-        from zoobot.catalog import validate_catalog
+        from zoobot.catalog import MAX_CLASSES, validate_catalog
 
         catalog = self.catalog(session_id)
         schema = self.schema(session_id) if task == "tree" else None
         report = validate_catalog(catalog, label_cols=label_cols, task=task, schema=schema, check_images=False,
-                                  raise_on_error=False)
+                                  raise_on_error=False, max_classes=self.limits.classes or MAX_CLASSES)
         self._label_reports[session_id] = report
         return report
 
@@ -187,3 +248,14 @@ class Engine:
             self.manager.set_capacity("train", max(1, n))
             self._devices_known = True
         return n
+
+
+def _is_path_text(loc: Any) -> bool:
+    """Whether a ``file_loc`` cell holds a path (blank cells are left for the check to report)."""
+    return isinstance(loc, str) and bool(loc.strip())
+
+
+def _write_parquet(catalog: pd.DataFrame, path: Path) -> None:
+    """Write the working catalog atomically: a reload or a crash never finds half of it."""
+    with atomic_path(path) as tmp:
+        catalog.to_parquet(tmp, index=False)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from app.engine.core import AppInputError, Engine
 from app.jobs import Job, JobContext
-from zoobot.runs import RunFolder
+from zoobot.runs import RunFolder, atomic_path, write_atomic
 
 MAP_FILE = "map.parquet"
 """In a map folder: ``id_str``, ``umap_x``, ``umap_y`` and the representation's columns."""
@@ -54,9 +54,10 @@ def submit_map(engine: Engine, session_id: str, encoder: str | None, run_dir: st
         coords = compute_umap(features[feature_cols].to_numpy())
         features.insert(1, "umap_x", coords[:, 0])
         features.insert(2, "umap_y", coords[:, 1])
-        features.to_parquet(map_dir / MAP_FILE, index=False)
-        (map_dir / MAP_SOURCE_FILE).write_text(f"finetuned model of run {Path(run_dir).name}" if run_dir
-                                               else f"pretrained encoder {encoder}")
+        with atomic_path(map_dir / MAP_FILE) as tmp:
+            features.to_parquet(tmp, index=False)
+        write_atomic(map_dir / MAP_SOURCE_FILE, f"finetuned model of run {Path(run_dir).name}" if run_dir
+                     else f"pretrained encoder {encoder}")
         engine.store.update_state(session_id, map_dir=str(map_dir))
         return map_dir
 

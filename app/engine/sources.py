@@ -16,6 +16,7 @@ import pandas as pd
 
 from app.jobs import JobContext
 from app.uploads import StoredUpload, match_uploaded_files, pick_base_dir
+from zoobot.runs import write_atomic
 
 DEMO_SURVEY_SIZE = 600
 DEMO_IMAGE_SIZE = 128
@@ -46,20 +47,21 @@ def demo_source(folder: Path, lock: threading.Lock) -> CatalogSource:
 
                 make_survey(DEMO_SURVEY_SIZE, size=DEMO_IMAGE_SIZE, out_dir=folder, seed=DEMO_SEED, overwrite=True,
                             progress=progress)
-                done_marker.write_text("ok")
+                write_atomic(done_marker, "ok")
         return read_catalog(folder / "catalog.csv"), folder
 
     return source
 
 
-def file_source(catalog_path: Path, base_dirs: tuple[Path, ...]) -> CatalogSource:
-    """A catalog file, its ``file_loc`` relative to the likeliest of ``base_dirs``."""
+def file_source(catalog_path: Path, base_dirs: tuple[Path, ...], max_rows: int | None = None) -> CatalogSource:
+    """A catalog file, its ``file_loc`` relative to the likeliest of ``base_dirs``; one of more than
+    ``max_rows`` rows is refused before it is read in full."""
 
     def source(ctx: JobContext) -> tuple[pd.DataFrame, Path]:
         from zoobot.catalog import read_catalog
 
         ctx.report(f"Reading {catalog_path.name}")
-        catalog = read_catalog(catalog_path)
+        catalog = read_catalog(catalog_path, max_rows=max_rows)
         if "file_loc" in catalog.columns:
             base = pick_base_dir(list(catalog["file_loc"].astype(str)), list(base_dirs))
         else:
@@ -69,10 +71,10 @@ def file_source(catalog_path: Path, base_dirs: tuple[Path, ...]) -> CatalogSourc
     return source
 
 
-def upload_source(upload: StoredUpload) -> CatalogSource:
+def upload_source(upload: StoredUpload, max_rows: int | None = None) -> CatalogSource:
     """An upload: each ``file_loc`` is matched to the uploaded image it names, by its path inside the
     upload or, when that differs, by file name (see ``match_uploaded_files``)."""
-    base_source = file_source(upload.catalog, upload.base_dirs)
+    base_source = file_source(upload.catalog, upload.base_dirs, max_rows)
 
     def source(ctx: JobContext) -> tuple[pd.DataFrame, Path]:
         catalog, base = base_source(ctx)

@@ -4,6 +4,7 @@ through ``zoobot.runs.RunFolder``."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from app.engine.core import AppInputError, Engine
-from app.jobs import Job, JobContext
+from app.jobs import Job, JobContext, JobLimitError
 from app.runs import SessionState, read_config
 from zoobot import defaults
-from zoobot.runs import RunConfig, RunFolder
+from zoobot.runs import RunConfig, RunFolder, copy_atomic
+
+logger = logging.getLogger(__name__)
 
 LOCAL_ENCODER = "local"
 """The encoder choice meaning "the local folder or checkpoint typed below"."""
@@ -86,6 +89,11 @@ def start_run(engine: Engine, session_id: str, encoder: str | None, local_path: 
     source = encoder_source(engine, encoder, local_path)
     form = dict(settings, image_size=settings.get("image_size") or 0)
     numbers = {name: checked_setting(name, value) for name, value in form.items()}
+    most = engine.limits.max_epochs
+    if most is not None and numbers.get("max_epochs", 0) > most:
+        label = defaults.SETTINGS["max_epochs"].label
+        raise AppInputError(engine.limits.refusal(f"'{label}' is {numbers['max_epochs']:g}; at most {most} epochs "
+                                                  "are allowed here."))
     _check_ready_to_train(engine, session_id, state)
     train_fraction, val_fraction = numbers["train_fraction"], numbers["val_fraction"]
     test_fraction = round(1.0 - train_fraction - val_fraction, 6)
@@ -100,7 +108,7 @@ def start_run(engine: Engine, session_id: str, encoder: str | None, local_path: 
     try:
         # The run keeps its own copy: the session's catalog file is overwritten by the next catalog
         # loaded, and the run's config must re-run on the data it was trained on.
-        shutil.copyfile(state.catalog_path, folder.catalog_path)
+        copy_atomic(state.catalog_path, folder.catalog_path)
         config = RunConfig(task=state.task, catalog=str(folder.catalog_path), label_cols=list(state.label_cols),
                            run_dir=str(folder.path), schema=schema, encoder=source, training_mode=training_mode,
                            test_fraction=test_fraction, **values)
@@ -125,18 +133,46 @@ def _check_ready_to_train(engine: Engine, session_id: str, state: SessionState) 
 
 
 def _submit_training(engine: Engine, session_id: str, config: RunConfig) -> Job:
-    """Queue ``zoobot.runs.run_finetune(config)``; one run per device at a time."""
+    """Queue ``zoobot.runs.run_finetune(config)``; one run per device at a time, stopped (keeping its best
+    weights) at the time limit. A failure is recorded in the run's ``progress.json`` in plain words."""
     n_gpus = engine.gpu_count()
+    folder = RunFolder(config.run_dir)
 
     def job(ctx: JobContext) -> Any:
         from zoobot.runs import run_finetune
 
-        if n_gpus:
-            return run_finetune(config, accelerator="gpu", devices=[ctx.slot], stop_event=ctx.stop_event)
-        return run_finetune(config, accelerator="cpu", devices=1, stop_event=ctx.stop_event)
+        try:
+            if n_gpus:
+                return run_finetune(config, accelerator="gpu", devices=[ctx.slot], stop_event=ctx.stop_event)
+            return run_finetune(config, accelerator="cpu", devices=1, stop_event=ctx.stop_event)
+        except Exception as err:
+            _record_failure(folder, err)
+            raise
 
+    def remaining() -> float | None:
+        eta = folder.read_progress().get("eta_s")
+        return float(eta) if isinstance(eta, (int, float)) else None
+
+    minutes = engine.limits.run_minutes
+    try:
+        submitted = engine.manager.submit("train", session_id, job, lane="train", run_dir=str(config.run_dir),
+                                          time_limit_s=minutes * 60 if minutes else None, remaining=remaining)
+    except JobLimitError:
+        shutil.rmtree(folder.path, ignore_errors=True)  # refused: no run folder is left to list
+        raise
     engine.store.update_state(session_id, run_dir=str(config.run_dir))
-    return engine.manager.submit("train", session_id, job, lane="train", run_dir=str(config.run_dir))
+    return submitted
+
+
+def _record_failure(folder: RunFolder, err: BaseException) -> None:
+    """Put why a run failed into its ``progress.json`` in plain words (the library writes the raw text), so
+    the Runs list and a reloaded page say it plainly, even after a restart."""
+    from app.errors import user_message
+
+    try:
+        folder.write_progress(status="failed", stage="failed", error=user_message(err))
+    except OSError:  # the disk is full or gone: the job's own error still reaches the page
+        logger.warning("could not record why run %s failed", folder.name, exc_info=True)
 
 
 def latest_run_dir(engine: Engine, session_id: str, job: Job | None = None) -> str | None:

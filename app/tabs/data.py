@@ -19,9 +19,12 @@ from app.common import (
     parse_fix_choice,
     plain_errors,
     problems_markdown,
+    wait_text,
 )
 from app.engine import AppInputError, Engine
 from app.engine.sources import file_source, upload_source
+from app.errors import hide_server_paths, plain_text
+from app.escape import code, escape_md
 from app.uploads import store_upload
 from app.wiring import listen, pick
 
@@ -47,11 +50,12 @@ def load_upload(engine: Engine, session_id: str, catalog_file: str | None,
     """Store an uploaded catalog and images (zip or files) in the session folder and check them."""
     if not catalog_file and not image_files:
         raise gr.Error("Nothing uploaded yet: add your catalog (.csv or .parquet) and a zip of its images.")
-    uploads = engine.store.uploads_dir(session_id)
-    folder = uploads / f"upload_{len(list(uploads.iterdir())) + 1:03d}"
-    stored = store_upload(catalog_file, list(image_files or []), folder, engine.limits)
-    engine.submit_catalog(session_id, stored.catalog.name, upload_source(stored), upload_root=uploads)
-    return _started(f"Checking {stored.catalog.name}…")
+    folder = engine.store.new_upload_dir(session_id)
+    stored = store_upload(catalog_file, list(image_files or []), folder, engine.limits.upload,
+                          room_mb=engine.upload_room_mb(session_id))
+    engine.submit_catalog(session_id, stored.catalog.name, upload_source(stored, engine.limits.catalog_rows),
+                          upload_root=folder.parent)
+    return _started(f"Checking {escape_md(stored.catalog.name)}…")
 
 
 @plain_errors
@@ -64,11 +68,12 @@ def load_path(engine: Engine, session_id: str, catalog_path: str) -> dict[str, A
     path = Path(catalog_path.strip()).expanduser()
     if not path.is_file():
         # In the status (not only a pop-up), so the last message about another file is not left standing.
-        return {"status": _not_loaded(engine, session_id, f"There is no file at `{path}`. Check the path (it is "
+        return {"status": _not_loaded(engine, session_id, f"There is no file at {code(path)}. Check the path (it is "
                                                           "read on the computer running the app)."),
                 "timer": gr.Timer(active=False)}
-    engine.submit_catalog(session_id, path.name, file_source(path.resolve(), (path.resolve().parent,)))
-    return _started(f"Checking {path.name}…")
+    engine.submit_catalog(session_id, path.name, file_source(path.resolve(), (path.resolve().parent,),
+                                                             engine.limits.catalog_rows))
+    return _started(f"Checking {escape_md(path.name)}…")
 
 
 def _default_label(engine: Engine, session_id: str, catalog: pd.DataFrame) -> tuple[str | None, Any]:
@@ -112,10 +117,12 @@ def show_catalog(engine: Engine, session_id: str) -> dict[str, Any]:
                 "label_plot": plots.empty_figure("Load a catalog to see its labels.")}
     catalog, report = check.catalog, check.report
     name = engine.state(session_id).catalog_name or "catalog"
-    summary = (f"### {name}\n**{report.n_rows}** galaxies · images: **{report.n_images_found}** found, "
+    summary = (f"### {escape_md(name)}\n**{report.n_rows}** galaxies · images: **{report.n_images_found}** found, "
                f"**{report.n_images_missing}** missing, **{report.n_images_unreadable}** unreadable.")
     if report.missing_examples:
-        summary += f"\n\nMissing images, e.g. `{report.missing_examples[0]}`."
+        summary += f"\n\nMissing images, e.g. {code(hide_server_paths(report.missing_examples[0]))}."
+    if engine.limits.hosted_mode and any(p.code == "images_too_large" for p in report.problems):
+        summary += f"\n\n{engine.limits.advice}"  # the pixel cap is this app's, not the data's fault
     if report.ok:
         summary += "\n\n**Ready:** go on to **2. Task**."
     label, schema = _default_label(engine, session_id, catalog)
@@ -139,8 +146,8 @@ def _not_loaded(engine: Engine, session_id: str, why: object) -> str:
     if engine.check(session_id) is None:
         still = "No catalog is loaded yet."
     else:
-        still = (f"**{engine.state(session_id).catalog_name or 'The previous catalog'}** (below) is still the "
-                 "one in use.")
+        still = (f"**{escape_md(engine.state(session_id).catalog_name or 'The previous catalog')}** (below) is still "
+                 "the one in use.")
     return f"**Could not load the catalog.** {why}\n\n{still}"
 
 
@@ -154,10 +161,12 @@ def poll_catalog_job(engine: Engine, session_id: str) -> dict[str, Any]:
     if job is None:
         return {**show_catalog(engine, session_id), "timer": gr.Timer(active=False)}
     if job.active:
-        return {"status": f"Working: {job.message or 'Waiting to start'}…", "timer": gr.Timer(active=True)}
+        waiting = wait_text(engine.manager, job)
+        message = f"Waiting ({waiting})" if waiting else (job.message or "Waiting to start")
+        return {"status": f"Working: {escape_md(message)}…", "timer": gr.Timer(active=True)}
     view = show_catalog(engine, session_id)
     if job.status == "failed":
-        view["status"] = _not_loaded(engine, session_id, job.error)
+        view["status"] = _not_loaded(engine, session_id, escape_md(plain_text(job.error or "")))
     return {**view, "timer": gr.Timer(active=False), "catalog_version": job.id}
 
 

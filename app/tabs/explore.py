@@ -14,6 +14,8 @@ from app.common import gallery_items, label_captions, plain_errors, short_id
 from app.engine import AppInputError, Engine
 from app.engine.maps import map_points, map_source, neighbours, submit_map
 from app.engine.training import LOCAL_ENCODER
+from app.errors import plain_text
+from app.escape import escape_md
 from app.wiring import listen, pick
 
 SOURCE_CHOICES = [("Pretrained encoder (before finetuning)", "pretrained"),
@@ -44,9 +46,10 @@ def poll_map(engine: Engine, session_id: str) -> dict[str, Any]:
     """Timer tick: the map job's progress, then the map: values for :data:`VIEW` and the ``timer``."""
     job = engine.manager.latest(session_id, "umap")
     if job is not None and job.active:
-        return {"status": f"Working: {job.message or 'Waiting to start'}…", "timer": gr.Timer(active=True)}
+        return {"status": f"Working: {escape_md(job.message or 'Waiting to start')}…", "timer": gr.Timer(active=True)}
     if job is not None and job.status == "failed":
-        return {"status": f"**The map failed:** {job.error}", "timer": gr.Timer(active=False)}
+        return {"status": f"**The map failed:** {escape_md(plain_text(job.error or ''))}",
+                "timer": gr.Timer(active=False)}
     return {**show_map(engine, session_id), "timer": gr.Timer(active=False)}
 
 
@@ -65,7 +68,8 @@ def show_map(engine: Engine, session_id: str, colour: str | None = None) -> dict
     choices = _colour_choices(points)
     if colour not in choices:
         colour = next((c for c in ("predicted_class", *state.label_cols) if c in choices), None)
-    return {"status": f"Map of {len(points)} galaxies from the {map_source(engine, session_id)}. Hover for ids; "
+    source = escape_md(map_source(engine, session_id))
+    return {"status": f"Map of {len(points)} galaxies from the {source}. Hover for ids; "
                       "pick a galaxy below to see its most similar galaxies.",
             "figure": plots.umap_scatter(points, colour), "colour": gr.Dropdown(choices=choices, value=colour),
             "galaxy": gr.Dropdown(choices=list(points["id_str"]), value=None)}

@@ -3,6 +3,7 @@ predictions table and downloads, the run's config and the command that re-runs i
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Any
 
@@ -14,10 +15,14 @@ from app import plots
 from app.common import gallery_items, plain_errors, short_id, short_value
 from app.engine import Engine
 from app.engine.training import current_run, run_state
+from app.errors import plain_text
+from app.escape import code, escape_md
 from app.runs import SessionError
 from app.wiring import listen, pick
 from zoobot.prediction_table import CATALOG_PREFIX, zoobot_columns
 from zoobot.runs import RunFolder
+
+logger = logging.getLogger(__name__)
 
 TABLE_ROWS = 200
 VIEW = ("summary", "plot_1", "plot_2", "confident", "wrong", "table", "downloads", "config", "command")
@@ -68,8 +73,8 @@ def _regression(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
                f"**R² {metrics.get('r2', float('nan')):.3f}** on {_galaxies(metrics)}.")
     if isinstance(metrics.get("r2"), (int, float)) and metrics["r2"] < 0:
         summary += (f"\n\n**Warning: R² is below 0, so these predictions are worse than always predicting the "
-                    f"average {col}.** The model has not learned the target yet: try more epochs, a full finetune, "
-                    "more labels, or another encoder.")
+                    f"average {escape_md(col)}.** The model has not learned the target yet: try more epochs, a full "
+                    "finetune, more labels, or another encoder.")
     true = CATALOG_PREFIX + col  # the predicted value is Zoobot's column, under the target's own name
     test = preds[preds["split"] == metrics.get("split", "test")]
     plot1 = plots.predicted_vs_true(test[true], test[col], test["id_str"], col)
@@ -143,10 +148,11 @@ def _unfinished_summary(engine: Engine, session_id: str, folder: RunFolder) -> s
     """What to say about a run that has no results: failed (with its error), still going, or not started."""
     state = run_state(engine, session_id, folder)
     if state.status == "failed":
-        which = "Your latest run" if state.latest else f"Run `{folder.name}`"
-        reason = str(state.error or "no error was recorded").rstrip(".")
+        which = "Your latest run" if state.latest else f"Run {code(folder.name)}"
+        reason = escape_md(plain_text(str(state.error or "no error was recorded"))).rstrip(".")
         return f"**{which} failed:** {reason}. Earlier runs are in the **Runs** tab."
-    return f"Run `{folder.name}` " + UNFINISHED.get(state.status, f"has no results yet (status: {state.status}).")
+    return f"Run {code(folder.name)} " + UNFINISHED.get(state.status,
+                                                        f"has no results yet (status: {escape_md(state.status)}).")
 
 
 @plain_errors
@@ -167,20 +173,29 @@ def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
     task = config.get("task")
     if any(CATALOG_PREFIX + col not in preds for col in config.get("label_cols") or []):
         empty = plots.empty_figure("Predictions in an older format.")
-        return {**shown, "summary": f"Run `{folder.name}`'s predictions were written by an older version (without "
+        return {**shown, "summary": f"Run {code(folder.name)}'s predictions were written by an older version (without "
                 f"the `{CATALOG_PREFIX}` columns); start the run again to see its results here.", "plot_1": empty,
                 "plot_2": empty, "confident": [], "wrong": [], "table": readable(preds.head(TABLE_ROWS)),
                 "downloads": _downloads(folder, preds)}
-    if task == "classification":
-        summary, plot1, plot2, confident, wrong = _classification(config, metrics, preds)
-    elif task == "regression":
-        summary, plot1, plot2, confident, wrong = _regression(config, metrics, preds)
-    else:
-        summary, plot1, plot2, confident, wrong = _tree(config, metrics, preds)
+    try:
+        if task == "classification":
+            summary, plot1, plot2, confident, wrong = _classification(config, metrics, preds)
+        elif task == "regression":
+            summary, plot1, plot2, confident, wrong = _regression(config, metrics, preds)
+        else:
+            summary, plot1, plot2, confident, wrong = _tree(config, metrics, preds)
+    except (KeyError, IndexError, TypeError, ValueError) as err:  # files cut short or edited: say so, not pandas
+        logger.warning("run %s has damaged results: %r", folder.path, err)
+        empty = plots.empty_figure("The run's result files are damaged.")
+        return {**shown, "summary": f"### Run {code(folder.name)}\nIts result files ({RunFolder.PREDICTIONS_FILE}, "
+                f"{RunFolder.TEST_METRICS_FILE}, {RunFolder.CONFIG_FILE}) are damaged (cut short or edited), so its "
+                "results cannot be shown. Download them below, or run it again.", "plot_1": empty, "plot_2": empty,
+                "confident": [], "wrong": [], "table": None, "downloads": _downloads(folder, None)}
     status = folder.read_progress().get("status", "finished")
     table = readable(preds.drop(columns=[c for c in ("file_loc",) if c in preds]).head(TABLE_ROWS))
-    return {**shown, "summary": f"### Run `{folder.name}` ({task}, {status})\n{summary}", "plot_1": plot1,
-            "plot_2": plot2, "confident": gallery_items(confident["file_loc"].astype(str), confident["caption"]),
+    return {**shown, "summary": f"### Run {code(folder.name)} ({escape_md(task)}, {escape_md(status)})\n{summary}",
+            "plot_1": plot1, "plot_2": plot2,
+            "confident": gallery_items(confident["file_loc"].astype(str), confident["caption"]),
             "wrong": gallery_items(wrong["file_loc"].astype(str), wrong["caption"]), "table": table,
             "downloads": _downloads(folder, preds)}
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from app.common import plain_errors
 from app.engine import AppInputError, Engine
+from app.escape import code
 from app.runs import summarise_run
 from app.wiring import listen, pick
 
@@ -44,7 +45,7 @@ def open_run(engine: Engine, session_id: str, picker: str | None) -> dict[str, A
     if not engine.store.owns(session_id if engine.hosted else None, picker):
         raise AppInputError("That run is not in your runs folder; refresh the list and pick again.")
     engine.store.update_state(session_id, run_dir=str(Path(picker)))
-    return {"status": f"Opened `{Path(picker).name}`.", "tabs": gr.Tabs(selected="results"),
+    return {"status": f"Opened {code(Path(picker).name)}.", "tabs": gr.Tabs(selected="results"),
             "run_version": str(picker)}
 
 

@@ -3,7 +3,6 @@ against the catalog's columns and drawn as a tree."""
 
 from __future__ import annotations
 
-import html
 from functools import partial
 from typing import Any
 
@@ -12,6 +11,7 @@ import gradio as gr
 from app import plots
 from app.common import plain_errors
 from app.engine import AppInputError, Engine
+from app.escape import code, escape_md
 from app.wiring import listen, pick
 
 CUSTOM = "custom (write it below)"
@@ -32,7 +32,7 @@ def _describe(schema: Any, columns: list[str] | None) -> str:
         return text + " Load a catalog to check its columns."
     missing = schema.validate_columns(columns)
     if missing:
-        shown = ", ".join(f"`{c}`" for c in missing[:8])
+        shown = ", ".join(code(c) for c in missing[:8])
         return (f"Problem: the catalog lacks {len(missing)} of the tree's answer columns: {shown}"
                 f"{'…' if len(missing) > 8 else ''}. Each answer needs a vote-count column named "
                 "`<question>_<answer>`; rename your columns or edit the tree.")
@@ -45,16 +45,17 @@ def check_schema_text(engine: Engine, session_id: str, tree_yaml: str) -> dict[s
     Returns:
         ``status`` and the tree ``figure`` (left as it is while the YAML does not parse).
     """
-    from zoobot.schemas import Schema, SchemaError
+    from zoobot.schemas import SchemaError
 
     if not tree_yaml or not tree_yaml.strip():
         return {"status": "Write a tree, or pick a Galaxy Zoo tree above.",
                 "figure": plots.empty_figure("No tree yet.")}
     try:
-        schema = Schema.from_yaml(tree_yaml)
+        schema = engine.parse_schema(tree_yaml)  # size and questions checked before parsing and drawing
     except SchemaError as err:
-        # Escaped: YAML errors name tokens such as "<block end>", which Markdown would drop as HTML tags.
-        return {"status": f"Not a valid tree yet: {html.escape(str(err))}"}
+        # Escaped: YAML errors name tokens such as "<block end>", and the tree's own names, which Markdown
+        # would take as HTML tags.
+        return {"status": f"Not a valid tree yet: {escape_md(err)}"}
     return {"status": _describe(schema, _catalog_columns(engine, session_id)), "figure": plots.schema_tree(schema)}
 
 
@@ -84,10 +85,9 @@ def use_schema(engine: Engine, session_id: str, tree_name: str | None, tree_yaml
     Raises:
         gr.Error: If the YAML is not a valid tree, or the catalog lacks its answer columns.
     """
-    from zoobot.schemas import Schema
     from zoobot.trees import get_schema
 
-    schema = Schema.from_yaml(tree_yaml or "")
+    schema = engine.parse_schema(tree_yaml or "")
     columns = _catalog_columns(engine, session_id)
     if columns is not None and schema.validate_columns(columns):
         raise gr.Error(_describe(schema, columns).replace("Problem: the catalog", "The catalog"))

@@ -10,6 +10,7 @@ import pandas as pd
 
 from app.common import fix_choices, label_columns, parse_fix_choice, plain_errors, problems_markdown
 from app.engine import AppInputError, Engine
+from app.escape import code, escape_md
 from app.wiring import listen, pick
 
 TASK_CHOICES = [
@@ -54,18 +55,18 @@ def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) ->
     columns = label_columns(catalog)
     if prefer_saved and state.task and all(c in catalog for c in state.label_cols):
         return _choice(gr.Radio(value=state.task), columns, state.label_cols,
-                       f"Your choice: **{state.task}** on {', '.join(state.label_cols[:6])}"
+                       f"Your choice: **{escape_md(state.task)}** on {escape_md(', '.join(state.label_cols[:6]))}"
                        + ("…" if len(state.label_cols) > 6 else "") + ".")
     try:
         task, label_cols, schema_name = propose_task(catalog)
     except ConfigError as err:
-        return _choice(gr.Radio(value=None), columns, [], f"No suggestion: {err}")
+        return _choice(gr.Radio(value=None), columns, [], f"No suggestion: {escape_md(err)}")
     if schema_name is not None:
         engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
         note = (f"Suggested: a **vote-count tree**: the columns match the Galaxy Zoo `{schema_name}` tree "
                 f"({len(label_cols)} answers). Check it on the **Schema** tab.")
     else:
-        note = f"Suggested: **{task}** on `{label_cols[0]}`. Change it if that is not what you want to predict."
+        note = f"Suggested: **{task}** on {code(label_cols[0])}. Change it if that is not what you want to predict."
     return _choice(gr.Radio(value=task), columns, label_cols, note)
 
 
@@ -96,19 +97,19 @@ def columns_for_task(engine: Engine, session_id: str, task: str | None,
             present = [c for c in schema.label_cols if c in catalog]
             if not present:
                 return _columns_and_status(columns, [], f"None of the chosen tree's {len(schema.label_cols)} vote "
-                                           f"columns (e.g. `{schema.label_cols[0]}`) is in your catalog: choose or "
+                                           f"columns (e.g. {code(schema.label_cols[0])}) is in your catalog: choose or "
                                            "write the tree that matches your columns on **3. Schema**.")
             return _columns_and_status(columns, present, "A vote-count tree learns every answer column of the tree "
                                        f"(**{len(present)}** found). Check the tree on **3. Schema**.")
     if task in ("classification", "regression") and len(current) == 1 and column_suits(catalog[current[0]], task):
-        return {"status": f"**{task}** on `{current[0]}`."}
+        return {"status": f"**{task}** on {code(current[0])}."}
     try:
         _, cols, schema_name = propose_task(catalog, task)
     except ConfigError as err:
-        return _columns_and_status(columns, [], f"Choose the column yourself: {err}")
+        return _columns_and_status(columns, [], f"Choose the column yourself: {escape_md(err)}")
     if schema_name is not None:  # the columns are a named Galaxy Zoo tree's: use that tree
         engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
-    return _columns_and_status(columns, cols, f"Suggested for **{task}**: `{cols[0]}`"
+    return _columns_and_status(columns, cols, f"Suggested for **{task}**: {code(cols[0])}"
                                + (f" and {len(cols) - 1} more" if len(cols) > 1 else "")
                                + ". Change it if that is not what you want to predict.")
 
@@ -120,7 +121,7 @@ def _as_list(label_cols: list[str] | str | None) -> list[str]:
 
 def _columns_text(cols: list[str], most: int = 6) -> str:
     """The first ``most`` column names as code, comma-separated, for a status line."""
-    return f"{', '.join(f'`{c}`' for c in cols[:most])}{'…' if len(cols) > most else ''}"
+    return f"{', '.join(code(c) for c in cols[:most])}{'…' if len(cols) > most else ''}"
 
 
 @plain_errors

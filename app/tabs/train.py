@@ -15,9 +15,11 @@ from typing import Any
 import gradio as gr
 
 from app import plots
-from app.common import plain_errors
+from app.common import plain_errors, wait_text
 from app.engine import Engine
 from app.engine.training import LOCAL_ENCODER, latest_config, latest_run_dir, start_run
+from app.errors import plain_text
+from app.escape import code, escape_md
 from app.runs import metrics_signature, read_metrics, read_progress
 from app.wiring import listen, pick
 from zoobot import defaults
@@ -73,7 +75,7 @@ def start_training(engine: Engine, session_id: str, *, encoder: str | None, loca
     job = start_run(engine, session_id, encoder, local_path, training_mode, settings)
     position = engine.manager.queue_position(job.id)
     return {"progress": plots.progress_html(None, position),
-            "status": f"Run `{Path(job.run_dir).name}` {'queued' if position else 'started'}.",
+            "status": f"Run {code(Path(job.run_dir).name)} {'queued' if position else 'started'}.",
             "timer": gr.Timer(active=True)}
 
 
@@ -130,28 +132,32 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> dict[str, Any]:
     if seen != [run_dir, signature]:
         metrics = read_metrics(run_dir)
         view.update(loss_plot=plots.loss_curves(metrics), metric_plot=plots.metric_curve(metrics))
-    name = Path(run_dir).name
+    name = code(Path(run_dir).name)
     if job is not None and job.status == "queued":
+        waiting = wait_text(engine.manager, job)
         return {**view, "progress": plots.progress_html(None, engine.manager.queue_position(job.id)),
-                "status": f"Run `{name}` is waiting in the queue."}
+                "status": f"Run {name} is waiting in the queue" + (f" ({waiting})." if waiting else ".")}
     if job is not None and job.status == "running":
         stopping = " Stopping after this step; the best weights so far are kept." if job.stop_event.is_set() else ""
         return {**view, "progress": plots.progress_html(progress or {"status": "running", "stage": "starting"}),
-                "status": f"Run `{name}` is training.{stopping}"}
+                "status": f"Run {name} is training.{stopping}"}
     if job is not None and job.status == "failed":
-        error = job.error or (progress or {}).get("error") or "unknown error"
+        error = escape_md(plain_text(job.error or (progress or {}).get("error") or "unknown error"))
         return {**view, "progress": plots.progress_html(dict(progress or {}, status="failed", stage="failed")),
-                "status": f"**Run `{name}` failed:** {error}"}
+                "status": f"**Run {name} failed:** {error}"}
     if job is not None and job.status == "cancelled":
         return {**view, "progress": '<div id="train-progress-text">Cancelled before it started.</div>',
-                "status": f"Run `{name}` was cancelled."}
+                "status": f"Run {name} was cancelled."}
     status = (progress or {}).get("status", "unknown")
     if status == "running" and job is None:
-        text = f"Run `{name}` was interrupted (the app stopped while it trained). Start it again."
+        text = f"Run {name} was interrupted (the app stopped while it trained). Start it again."
     elif status in ("finished", "stopped"):
-        text = f"Run `{name}` {status}. See **5. Results**."
+        text = f"Run {name} {status}. See **5. Results**."
+        if job is not None and job.timed_out:
+            text = (f"Run {name} reached the time limit of {engine.limits.run_minutes:g} min and stopped, keeping "
+                    "its best weights. See **5. Results**.")
     else:
-        text = f"Run `{name}`: {status}. {(progress or {}).get('error') or ''}"
+        text = f"Run {name}: {escape_md(status)}. {escape_md(plain_text(str((progress or {}).get('error') or '')))}"
     return {**view, "progress": plots.progress_html(progress), "status": text, "finished_run": run_dir}
 
 

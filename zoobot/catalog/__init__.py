@@ -14,7 +14,7 @@ from __future__ import annotations
 from zoobot.catalog.fixes import FIXES, apply_fix, class_numbers
 from zoobot.catalog.reading import read_catalog, resolve_file_locs
 from zoobot.catalog.report import CatalogError, CatalogProblem, CatalogReport, Severity
-from zoobot.catalog.validation import FEW_LABELLED, MAX_LISTED_CLASSES, Task, validate_catalog
+from zoobot.catalog.validation import FEW_LABELLED, MAX_CLASSES, MAX_LISTED_CLASSES, Task, validate_catalog
 
 __all__ = [
     "CatalogError",
@@ -27,6 +27,7 @@ __all__ = [
     "apply_fix",
     "class_numbers",
     "FEW_LABELLED",
+    "MAX_CLASSES",
     "MAX_LISTED_CLASSES",
     "Severity",
     "Task",

@@ -15,16 +15,22 @@ FIXES: dict[str, str] = {
     "drop_rows": "remove the affected rows from the catalog",
     "drop_duplicates": "keep only the first row of each repeated id_str",
     "round_votes": "round vote counts to whole numbers",
-    "number_classes": "number the class names 0, 1, 2, … in alphabetical order (the names are kept in a new column)",
+    "number_classes": "number the classes 0, 1, 2, … (names alphabetically, numbers in order; the old values are "
+                      "kept in a new column)",
 }
 
 
 def class_numbers(values: pd.Series) -> dict[str, int]:
-    """Class name -> class number for a column of class names: alphabetical, from 0.
+    """Class name -> class number for a column of class names: alphabetical, from 0 (a column of numbers
+    is numbered in numerical order: ``{'0': 0, '1': 1, '999999': 2}``).
 
     This is what the ``number_classes`` fix writes, e.g. ``{'none': 0, 'strong': 1, 'weak': 2}``.
     """
-    return {name: i for i, name in enumerate(sorted(values.dropna().astype(str).unique()))}
+    present = values.dropna()
+    names = sorted(present.astype(str).unique())
+    if pd.api.types.is_numeric_dtype(present):
+        names = [str(v) for v in sorted(present.unique())]
+    return {name: i for i, name in enumerate(names)}
 
 
 def _names_column(catalog: pd.DataFrame, col: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,33 +11,70 @@ import pandas as pd
 from zoobot.catalog.report import CatalogError
 
 
-def read_catalog(path: str | Path) -> pd.DataFrame:
+def read_catalog(path: str | Path, max_rows: int | None = None) -> pd.DataFrame:
     """Read a catalog from CSV (optionally gzipped) or Parquet; ``id_str`` is read as text.
 
+    Args:
+        path: The catalog file.
+        max_rows: Refuse a catalog with more rows than this (counted before the table is read in full).
+
     Raises:
-        CatalogError: the file is missing or not CSV/Parquet.
+        CatalogError: the file is missing, not CSV/Parquet, or has more than ``max_rows`` rows.
     """
     path = Path(path)
-    if not path.is_file():
+    if not _is_file(path):
         raise CatalogError(f"Catalog file {path} does not exist; check the path.")
     name = path.name.lower()
     if name.endswith((".csv", ".csv.gz")):
         try:
-            df = pd.read_csv(path, dtype={"id_str": str})
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise CatalogError(f"Could not read {path} as CSV: {err}. Save it as comma-separated text "
-                               "with a header row.") from err
+            df = pd.read_csv(path, dtype={"id_str": str}, nrows=None if max_rows is None else max_rows + 1)
+        except pd.errors.EmptyDataError as err:
+            raise CatalogError(f"{path.name} is empty; save the table as comma-separated text with a header "
+                               "row.") from err
+        except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as err:
+            raise CatalogError(f"Could not read {path.name} as CSV: {_csv_problem(err)}. Save it as "
+                               "comma-separated text (UTF-8) with a header row.") from err
+        _check_rows(path, len(df), max_rows)
     elif name.endswith((".parquet", ".pq")):
         try:
+            import pyarrow.parquet as pq
+
+            _check_rows(path, pq.ParquetFile(path).metadata.num_rows, max_rows)
             df = pd.read_parquet(path)
-        except (OSError, ValueError) as err:
-            raise CatalogError(f"Could not read {path} as Parquet: {err}.") from err
+        except CatalogError:
+            raise
+        except (OSError, ValueError, TypeError) as err:
+            raise CatalogError(f"Could not read {path.name} as Parquet: the file is damaged or is not a Parquet "
+                               "table. Save it again, or save it as CSV.") from err
         if "id_str" in df.columns:
             df["id_str"] = df["id_str"].map(lambda v: v if pd.isna(v) else str(v))
     else:
-        raise CatalogError(f"Catalog {path} is not a .csv or .parquet file; save the table in one of "
+        raise CatalogError(f"Catalog {path.name} is not a .csv or .parquet file; save the table in one of "
                            "those formats.")
     return df
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, or with a NUL in it
+        return False
+
+
+def _check_rows(path: Path, n_rows: int, max_rows: int | None) -> None:
+    if max_rows is not None and n_rows > max_rows:
+        raise CatalogError(f"{path.name} has more than {max_rows:,} rows; at most {max_rows:,} are allowed here. "
+                           "Split the catalog, or run the app on your own computer for larger ones.")
+
+
+def _csv_problem(err: BaseException) -> str:
+    """What is wrong with a CSV file, in words (pandas' own message names its parser's internals)."""
+    if isinstance(err, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    line = re.search(r"line (\d+)", str(err))
+    if isinstance(err, pd.errors.ParserError) and line:
+        return f"line {line.group(1)} has a different number of cells than the header"
+    return "it is not a comma-separated table"
 
 
 def resolve_file_locs(catalog: pd.DataFrame, base_dir: str | Path) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from zoobot.catalog.fixes import class_numbers
 from zoobot.catalog.report import _N_EXAMPLES, CatalogError, CatalogProblem, CatalogReport
-from zoobot.images import ImageReadError, verify_image
+from zoobot.images import MAX_IMAGE_PIXELS, ImageReadError, ImageTooLargeError, check_image
 
 if TYPE_CHECKING:
     from zoobot.schemas import Schema
@@ -28,6 +28,10 @@ MAX_LISTED_CLASSES = 8  # class names quoted at most in a message offering to nu
 
 # Below this many labelled galaxies a 70/10/20 split leaves one or two to validate and test on: a warning.
 FEW_LABELLED = 20
+
+MAX_CLASSES = 1000
+"""Default cap on the classes of one label column (the model has one output per class, numbered from 0
+to the largest class number, so a stray 999999 would ask for a million)."""
 
 
 def _rows_text(rows: Sequence[Any], catalog: pd.DataFrame) -> str:
@@ -41,11 +45,31 @@ def _rows_text(rows: Sequence[Any], catalog: pd.DataFrame) -> str:
     return f"{n} {noun} (e.g. rows {', '.join(str(r) for r in examples)})"
 
 
-def _check_images(catalog: pd.DataFrame, base_dir: Path | None, report: CatalogReport) -> None:
+def _blank(loc: Any) -> bool:
+    """Whether a ``file_loc`` cell is empty (NaN, None, blank text)."""
+    try:
+        if pd.isna(loc):
+            return True
+    except (TypeError, ValueError):  # a list or array in the cell: not blank, and not a path either
+        return False
+    return str(loc).strip() == ""
+
+
+def _exists(path: Path) -> bool:
+    """Whether a file is there (a name too long, or with a NUL in it, is not)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _check_images(catalog: pd.DataFrame, base_dir: Path | None, report: CatalogReport, max_pixels: int) -> None:
     missing_rows: list[Any] = []
     unreadable_rows: list[Any] = []
-    for index, loc in zip(catalog.index, catalog["file_loc"]):
-        if pd.isna(loc) or str(loc).strip() == "":
+    too_large: list[Any] = []
+    too_large_example = ""
+    for index, loc in zip(catalog.index, catalog["file_loc"], strict=True):
+        if _blank(loc):
             missing_rows.append(index)
             if len(report.missing_examples) < _N_EXAMPLES:
                 report.missing_examples.append("(blank file_loc)")
@@ -55,18 +79,25 @@ def _check_images(catalog: pd.DataFrame, base_dir: Path | None, report: CatalogR
             path = base_dir / path
         key = str(path)
         try:
-            verify_image(path)  # headers only, one file at a time: memory stays flat
+            # Decoded as training will decode it (a file cut short is found now), one at a time, at a
+            # reduced size where the format allows: memory stays flat.
+            check_image(path, max_pixels=max_pixels)
             status = None
+        except ImageTooLargeError:
+            status = "too_large"
         except ImageReadError:
-            status = "missing" if not path.is_file() else "unreadable"
+            status = "missing" if not _exists(path) else "unreadable"
         if status == "missing":
             missing_rows.append(index)
             if len(report.missing_examples) < _N_EXAMPLES:
                 report.missing_examples.append(key)
-        elif status == "unreadable":
+        elif status in ("unreadable", "too_large"):
             unreadable_rows.append(index)
             if len(report.unreadable_examples) < _N_EXAMPLES:
                 report.unreadable_examples.append(key)
+            if status == "too_large":
+                too_large.append(index)
+                too_large_example = too_large_example or key
     report.n_images_missing = len(missing_rows)
     report.n_images_unreadable = len(unreadable_rows)
     report.n_images_found = len(catalog) - len(missing_rows) - len(unreadable_rows)
@@ -77,12 +108,22 @@ def _check_images(catalog: pd.DataFrame, base_dir: Path | None, report: CatalogR
             f"{report.missing_examples[0]}. Check the image folder (relative paths are read from the "
             "catalog's folder), or remove those rows.",
             tuple(missing_rows), ("file_loc",), ("drop_rows",)))
-    if unreadable_rows:
+    unreadable_only = [r for r in unreadable_rows if r not in set(too_large)]
+    if unreadable_only:
+        example = next(e for e in report.unreadable_examples if e != too_large_example) \
+            if len(report.unreadable_examples) > 1 or not too_large else report.unreadable_examples[0]
         report.problems.append(CatalogProblem(
             "unreadable_images", "error",
-            f"{_rows_text(unreadable_rows, catalog)} point to files that are not readable JPEG, PNG or "
-            f"FITS images, e.g. {report.unreadable_examples[0]}. Re-export them, or remove those rows.",
-            tuple(unreadable_rows), ("file_loc",), ("drop_rows",)))
+            f"{_rows_text(unreadable_only, catalog)} point to files that are not readable JPEG, PNG or "
+            f"FITS images (or are cut short), e.g. {example}. Re-export them, or remove those rows.",
+            tuple(unreadable_only), ("file_loc",), ("drop_rows",)))
+    if too_large:
+        report.problems.append(CatalogProblem(
+            "images_too_large", "error",
+            f"{_rows_text(too_large, catalog)} point to images with more than {max_pixels:,} pixels, e.g. "
+            f"{too_large_example}. Cut them out smaller (a galaxy cutout is usually a few hundred pixels "
+            "across), or remove those rows.",
+            tuple(too_large), ("file_loc",), ("drop_rows",)))
 
 
 def _numeric(catalog: pd.DataFrame, col: str) -> tuple[pd.Series, list[Any]]:
@@ -159,7 +200,7 @@ def _text_cells_problem(catalog: pd.DataFrame, col: str, rows: list[Any], code: 
                           tuple(rows), (col,), fixes)
 
 
-def _check_classes(catalog: pd.DataFrame, label_cols: list[str], report: CatalogReport) -> None:
+def _check_classes(catalog: pd.DataFrame, label_cols: list[str], report: CatalogReport, max_classes: int) -> None:
     labelled_mask = pd.Series(True, index=catalog.index)
     for col in label_cols:
         values, text_rows = _numeric(catalog, col)
@@ -188,6 +229,20 @@ def _check_classes(catalog: pd.DataFrame, label_cols: list[str], report: Catalog
                 f"{_rows_text(not_int, catalog)}. Classes must be 0, 1, 2, ...; for a continuous target "
                 "choose the regression task instead.", tuple(not_int), (col,), ("drop_rows",)))
         good = finite.drop(index=not_int)
+        # The model gets one output per class number from 0 to the largest: check that before counting.
+        outputs = int(good.max()) + 1 if len(good) else 0
+        if outputs > max(max_classes, 2) or outputs > max(len(good), 2):
+            largest = good.index[good == good.max()].tolist()
+            report.problems.append(CatalogProblem(
+                "too_many_classes", "error",
+                f"Class column '{col}' has class numbers up to {int(good.max()):,} (e.g. in "
+                f"{_rows_text(largest, catalog)}), so the model would need {outputs:,} outputs: more than its "
+                f"{len(good)} labelled rows{'' if outputs <= max_classes else f' and the limit of {max_classes:,}'}. "
+                "Classes must be numbered 0, 1, 2, ...: use the fix that numbers them in order (the old values "
+                "are kept as class names), or correct the stray values.",
+                tuple(largest), (col,), ("number_classes", "drop_rows")))
+            labelled_mask &= values.notna() & ~catalog.index.isin(not_int)
+            continue
         counts = good.astype(int).value_counts().sort_index()
         report.label_distribution[col] = {int(k): int(v) for k, v in counts.items()}
         if len(counts) == 1:
@@ -262,6 +317,8 @@ def validate_catalog(
     base_dir: str | Path | None = None,
     check_images: bool = True,
     raise_on_error: bool = True,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+    max_classes: int = MAX_CLASSES,
 ) -> CatalogReport:
     """Check a catalog before training or prediction.
 
@@ -272,8 +329,12 @@ def validate_catalog(
             None checks only columns, ids and images.
         schema: decision tree whose vote columns must be present (tree task).
         base_dir: folder relative ``file_loc`` paths are read from (the catalog's folder).
-        check_images: open every image's header (streams; memory stays flat for large catalogs).
+        check_images: decode every image as training will (one at a time, at a reduced size where the
+            format allows; memory stays flat for large catalogs).
         raise_on_error: raise :class:`CatalogError` if any problem is an error.
+        max_pixels: images with more pixels than this are reported (``images_too_large``), not decoded.
+        max_classes: most classes a classification column may have (its largest class number + 1; never
+            more than its labelled rows either).
 
     Returns:
         The :class:`CatalogReport`.
@@ -313,13 +374,14 @@ def validate_catalog(
                 "its own id_str. Remove the repeats or give them new ids.",
                 tuple(rows), ("id_str",), ("drop_duplicates",)))
     if check_images and "file_loc" in catalog.columns and len(catalog):
-        _check_images(catalog, Path(base_dir).expanduser() if base_dir is not None else None, report)
+        _check_images(catalog, Path(base_dir).expanduser() if base_dir is not None else None, report,
+                      max_pixels)
     present = [c for c in label_cols if c in catalog.columns]
     if present and len(catalog) and len(present) == len(label_cols):
         if task == "tree":
             _check_votes(catalog, present, report)
         elif task == "classification":
-            _check_classes(catalog, present, report)
+            _check_classes(catalog, present, report, max_classes)
         elif task == "regression":
             _check_regression(catalog, present, report)
         else:

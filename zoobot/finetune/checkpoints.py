@@ -86,6 +86,10 @@ _SAFE_GLOBALS: list[Any] = [
 torch.serialization.add_safe_globals(_SAFE_GLOBALS)
 
 
+_NOT_A_CHECKPOINT = ("{path} is not a checkpoint PyTorch can read (it is damaged, cut short or in another format); "
+                     "save it again, or as safetensors.")
+
+
 def read_checkpoint(path: str | Path | IO[bytes], map_location: Any = "cpu") -> dict[str, Any]:
     """A checkpoint's contents, read without running pickled code.
 
@@ -96,19 +100,22 @@ def read_checkpoint(path: str | Path | IO[bytes], map_location: Any = "cpu") -> 
     torch.serialization.add_safe_globals(_SAFE_GLOBALS)  # again, in case a safe_globals context removed them
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
+    except pickle.UnpicklingError:
         names = ""
         if isinstance(path, (str, Path)):
-            found = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+            try:
+                found = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+            except (ValueError, RuntimeError, OSError, EOFError):  # not a checkpoint at all (damaged, another format)
+                raise FinetuneArgumentError(_NOT_A_CHECKPOINT.format(path=path)) from None
             allowed = {name for _, name in _SAFE_GLOBALS}
-            names = f" ({', '.join(n for n in found if n not in allowed)})"
+            names = f": {', '.join(n for n in found if n not in allowed)} would run when loaded"
+        # Never torch's own text: it advises switching the safety off.
         raise UnsafeCheckpointError(
-            f"{path} is not a safe checkpoint: it holds pickled Python objects{names} that would run code when "
-            "loaded, so it is not read. Save the model's weights as safetensors, or as a checkpoint of this package "
-            "or of Zoobot, and load that."
-        ) from err
+            f"{path} is not a safe checkpoint (it holds pickled code{names}), so it is not read; save it as "
+            "safetensors (the model's weights), or as a checkpoint of this package or of Zoobot, and load that."
+        ) from None
     except (RuntimeError, OSError, EOFError) as err:
-        raise FinetuneArgumentError(f"Could not read {path} as a checkpoint ({err}).") from err
+        raise FinetuneArgumentError(_NOT_A_CHECKPOINT.format(path=path)) from err
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise FinetuneArgumentError(f"{path} is not a Lightning checkpoint (no state_dict).")
     return checkpoint

@@ -3,7 +3,9 @@
 - :mod:`zoobot.runs.config`: :class:`RunConfig` (one YAML file per run), :class:`ConfigError`,
   :func:`rerun_command`.
 - :mod:`zoobot.runs.folder`: :class:`RunFolder`, the one place that knows a run folder's file names
-  and reads and writes them (config, progress, metrics, predictions, test metrics, the model).
+  and reads and writes them (config, progress, metrics, predictions, test metrics, the model); and
+  :func:`write_atomic`, :func:`copy_atomic`, :func:`atomic_path`, how every file is written (a
+  temporary file, then a rename), for the app's own files too.
 - :mod:`zoobot.runs.pipeline`: :func:`run_finetune`, the one path shared by the app and the CLI.
 - :mod:`zoobot.runs.progress`: :class:`RunProgress`, the Lightning callback writing progress.
 - :mod:`zoobot.runs.model`: :func:`export_model` and :func:`load_run_model`.
@@ -17,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from zoobot.runs.config import TRAINING_MODES, ConfigError, RunConfig, rerun_command
-from zoobot.runs.folder import RunFolder
+from zoobot.runs.folder import RunFolder, atomic_path, copy_atomic, write_atomic
 from zoobot.runs.model import export_model, load_finetuned_model, load_run_model
 from zoobot.runs.pipeline import (
     RunResult,
@@ -32,7 +34,8 @@ from zoobot.runs.pipeline import (
 __all__ = [
     "TRAINING_MODES", "ConfigError", "RunConfig", "RunFolder", "RunProgress", "RunResult", "annotate_predictions",
     "build_model", "device_name", "evaluate_run_predictions", "export_model", "load_run_catalog", "load_run_model",
-    "load_finetuned_model", "rerun_command", "resolve_schema", "run_finetune",
+    "load_finetuned_model", "rerun_command", "resolve_schema", "run_finetune", "atomic_path", "copy_atomic",
+    "write_atomic",
 ]
 
 _NEED_LIGHTNING = ("RunProgress", "device_name")

@@ -17,19 +17,22 @@ Layout of a run folder::
       predictions.parquet  predictions.csv as Parquet, written when first asked for (a download)
       finetuned_model.zip  model/ as one zip, written when first asked for (a download)
 
-Writes are atomic (a temporary file, then a rename), so a reader polling from another thread or
-process never sees half a file. Reads of files that may be missing or mid-run are tolerant: they
-return ``{}`` or ``None`` instead of raising.
+Writes are atomic (a temporary file, flushed to disk, then a rename: :func:`write_atomic`,
+:func:`atomic_path`), so a reader polling from another thread or process never sees half a file, and
+a process killed mid-write leaves the previous version. Reads of files that may be missing, mid-run
+or damaged are tolerant: they return ``{}`` or ``None`` instead of raising.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +200,7 @@ class RunFolder:
 
     def write_config(self, config: RunConfig) -> Path:
         """Write ``config.yaml`` (atomically); returns its path."""
-        return _write_atomic(self.config_path, config.to_yaml())
+        return write_atomic(self.config_path, config.to_yaml())
 
     # --- progress ------------------------------------------------------------------------------
 
@@ -218,7 +221,14 @@ class RunFolder:
         progress = self.read_progress()
         progress.update(values)
         progress["updated"] = time.time()
-        _write_atomic(self.progress_path, json.dumps(progress, default=_json_default))
+        text = json.dumps(progress, default=_json_default)
+        try:
+            write_atomic(self.progress_path, text)
+        except OSError as err:
+            # On a full disk the temporary file cannot be written, but the old progress.json's blocks can
+            # be overwritten in place: a run that failed for lack of space must not stay "running".
+            if err.errno != errno.ENOSPC or not _overwrite_in_place(self.progress_path, text):
+                raise
         return progress
 
     # --- per-epoch metrics -------------------------------------------------------------------
@@ -231,7 +241,7 @@ class RunFolder:
     def write_metrics(self, rows: Iterable[dict[str, float]] | pd.DataFrame) -> Path:
         """Write every epoch's row to ``metrics.csv`` (atomically); returns its path."""
         frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
-        return _write_atomic(self.metrics_path, frame.to_csv(index=False))
+        return write_atomic(self.metrics_path, frame.to_csv(index=False))
 
     def metrics_signature(self) -> list[int] | None:
         """``[modification time in ns, size]`` of ``metrics.csv`` (``None`` before it exists).
@@ -252,7 +262,7 @@ class RunFolder:
 
     def write_predictions(self, predictions: pd.DataFrame) -> Path:
         """Write ``predictions.csv`` (atomically); returns its path."""
-        return _write_atomic(self.predictions_path, predictions.to_csv(index=False))
+        return write_atomic(self.predictions_path, predictions.to_csv(index=False))
 
     def write_predictions_parquet(self, predictions: pd.DataFrame | None = None) -> Path | None:
         """``predictions.parquet``, written from ``predictions`` (default: ``predictions.csv``) unless it
@@ -262,12 +272,8 @@ class RunFolder:
         predictions = predictions if predictions is not None else self.read_predictions()
         if predictions is None:
             return None
-        tmp = self.path / f".{self.PREDICTIONS_PARQUET_FILE}.{os.getpid()}-{threading.get_ident()}.tmp"
-        try:
+        with atomic_path(self.predictions_parquet_path) as tmp:
             predictions.to_parquet(tmp, index=False)
-            tmp.replace(self.predictions_parquet_path)
-        finally:
-            tmp.unlink(missing_ok=True)
         return self.predictions_parquet_path
 
     def write_model_archive(self) -> Path | None:
@@ -280,6 +286,7 @@ class RunFolder:
         base = self.path / f".{self.model_archive_path.stem}.{os.getpid()}-{threading.get_ident()}"
         made = Path(shutil.make_archive(str(base), "zip", self.model_dir))
         try:
+            _fsync(made)
             made.replace(self.model_archive_path)
         finally:
             made.unlink(missing_ok=True)
@@ -295,7 +302,7 @@ class RunFolder:
 
     def write_test_metrics(self, metrics: dict[str, Any]) -> Path:
         """Write ``test_metrics.json`` (atomically; numpy numbers become plain numbers); returns its path."""
-        return _write_atomic(self.test_metrics_path, json.dumps(metrics, indent=2, default=_json_default))
+        return write_atomic(self.test_metrics_path, json.dumps(metrics, indent=2, default=_json_default))
 
 
     def read_calibration(self) -> dict[str, Any] | None:
@@ -312,26 +319,88 @@ class RunFolder:
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
+    """A CSV file, or ``None`` if it is missing or does not read as a table (cut short, not text)."""
     try:
         return pd.read_csv(path)
-    except (FileNotFoundError, pd.errors.EmptyDataError):
+    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
         return None
 
 
-def _write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file beside it and a rename.
+def _temporary_name(path: Path) -> Path:
+    """A temporary file beside ``path``: unique to the process and thread, so two writers never share
+    one, and starting with a dot, so it matches no run file's name while it exists."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
 
-    The temporary name is unique to the process and thread, so two writers never share one, and it
-    starts with a dot, so it matches no run file's name while it exists.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        tmp.write_text(text)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path to write ``path``'s new content to; on leaving the block it is flushed to disk
+    and renamed over ``path``. If the block raises, ``path`` is left as it was and the temporary file
+    is removed.
+
+    Example::
+
+        with atomic_path(folder / "catalog.parquet") as tmp:
+            catalog.to_parquet(tmp, index=False)
+
+    Args:
+        path: the file to replace (its folder is created if missing).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary_name(path)
+    try:
+        yield tmp
+        _fsync(tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8, or bytes) to ``path`` through a temporary file beside it, flushed
+    to disk, then a rename: a reader sees the old file or the new one, never half of one, even if the
+    writing process is killed.
+
+    Returns:
+        ``path``.
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as out:
+            out.write(data.encode("utf-8") if isinstance(data, str) else data)
     return path
+
+
+def copy_atomic(source: str | Path, path: str | Path) -> Path:
+    """Copy ``source`` to ``path`` atomically (see :func:`write_atomic`); returns ``path``."""
+    with atomic_path(path) as tmp:
+        shutil.copyfile(source, tmp)
+    return Path(path)
+
+
+def _overwrite_in_place(path: Path, text: str) -> bool:
+    """Overwrite an existing small file without allocating a new one (for a full disk): the text, padded
+    with spaces to the old length if shorter. Whether it was written."""
+    data = text.encode("utf-8")
+    try:
+        size = path.stat().st_size
+        with open(path, "r+b") as out:
+            out.write(data + b" " * max(0, size - len(data)))
+            out.truncate()
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError:
+        return False
+    return True
 
 
 def _json_default(value: Any) -> Any:

@@ -44,6 +44,6 @@ rules a tree obeys, and :class:`SchemaError`) and :mod:`~zoobot.schemas.formats`
 from __future__ import annotations
 
 from zoobot.schemas.schema import Answer, Question, Schema
-from zoobot.schemas.validation import SchemaError
+from zoobot.schemas.validation import MAX_ANSWERS, MAX_QUESTIONS, MAX_SCHEMA_CHARS, SchemaError
 
-__all__ = ['Answer', 'Question', 'Schema', 'SchemaError']
+__all__ = ['Answer', 'Question', 'Schema', 'SchemaError', 'MAX_ANSWERS', 'MAX_QUESTIONS', 'MAX_SCHEMA_CHARS']

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from zoobot.schemas.validation import SchemaError
+from zoobot.schemas.validation import MAX_ANSWERS, MAX_QUESTIONS, SchemaError, check_schema_counts
 
 if TYPE_CHECKING:
     from zoobot.schemas.schema import Answer, Schema
@@ -48,16 +48,22 @@ def _readable_dict(schema: Schema) -> dict[str, Any]:
 
 
 def _pairs_from_dict(
-    d: Mapping[str, Any],
+    d: Mapping[str, Any], max_questions: int = MAX_QUESTIONS, max_answers: int = MAX_ANSWERS,
 ) -> tuple[Mapping[str, Sequence[str]], Mapping[str, str | None]]:
-    """The pairs and dependencies a dict in either form describes (see :meth:`Schema.from_dict`)."""
+    """The pairs and dependencies a dict in either form describes (see :meth:`Schema.from_dict`), after
+    checking the number of questions and answers against the caps."""
     if not isinstance(d, Mapping):
         raise SchemaError(
             f"A schema must be a mapping with a 'questions' list, got {type(d).__name__}."
         )
     keys = set(d)
     if keys == {'questions'}:
-        return _pairs_from_questions(d['questions'])
+        questions = d['questions']
+        if isinstance(questions, list):
+            check_schema_counts(len(questions), sum(len(q.get('answers') or ()) for q in questions
+                                                   if isinstance(q, Mapping) and isinstance(q.get('answers'), list)),
+                                max_questions, max_answers)
+        return _pairs_from_questions(questions)
     if keys in ({'question_answer_pairs', 'dependencies'}, {'question_answer_pairs'}):
         pairs = d['question_answer_pairs']
         dependencies = d.get('dependencies') or {}
@@ -66,6 +72,8 @@ def _pairs_from_dict(
                 "'question_answer_pairs' and 'dependencies' must both be mappings "
                 "(question name -> answer suffixes, question name -> answer column or null)."
             )
+        check_schema_counts(len(pairs), sum(len(a) for a in pairs.values() if isinstance(a, list)),
+                            max_questions, max_answers)
         return pairs, dependencies
     raise SchemaError(
         f"A schema needs a 'questions' list (or Zoobot's 'question_answer_pairs' and "

@@ -15,7 +15,16 @@ from typing import Any
 import numpy as np
 
 from zoobot.schemas.formats import _json_text, _pairs_from_dict, _parse_json, _parse_yaml, _readable_dict, _yaml_text
-from zoobot.schemas.validation import SchemaError, _check_dependencies, _check_pairs, _did_you_mean
+from zoobot.schemas.validation import (
+    MAX_ANSWERS,
+    MAX_QUESTIONS,
+    MAX_SCHEMA_CHARS,
+    SchemaError,
+    _check_dependencies,
+    _check_pairs,
+    _did_you_mean,
+    check_schema_size,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -359,42 +368,56 @@ class Schema:
         return _readable_dict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Schema:
+    def from_dict(cls, d: Mapping[str, Any], max_questions: int = MAX_QUESTIONS,
+                  max_answers: int = MAX_ANSWERS) -> Schema:
         """Build a schema from :meth:`to_dict` output, or from a Zoobot-style dict.
 
         Args:
             d: ``{'questions': [{'name': ..., 'answers': [...], 'asked_after': ...}, ...]}``, or
                 ``{'question_answer_pairs': {...}, 'dependencies': {...}}``.
+            max_questions: Refuse more questions than this (counted before the tree is built).
+            max_answers: Refuse more answers, over all questions, than this.
 
         Raises:
-            SchemaError: the dict has neither form, or describes an invalid tree.
+            SchemaError: the dict has neither form, is over the caps, or describes an invalid tree.
         """
-        return cls(*_pairs_from_dict(d))
+        return cls(*_pairs_from_dict(d, max_questions, max_answers))
 
     def to_yaml(self) -> str:
         """YAML text in the format described in :mod:`zoobot.schemas`, with a short explanatory header."""
         return _yaml_text(self.to_dict())
 
     @classmethod
-    def from_yaml(cls, text: str) -> Schema:
+    def from_yaml(cls, text: str, max_chars: int = MAX_SCHEMA_CHARS, max_questions: int = MAX_QUESTIONS,
+                  max_answers: int = MAX_ANSWERS) -> Schema:
         """Build a schema from YAML text (the format is described in :mod:`zoobot.schemas`).
 
         Unquoted ``yes``/``no``/``on``/``off`` are read as text, not booleans.
 
+        Args:
+            text: The YAML.
+            max_chars: Refuse longer text, before parsing it.
+            max_questions: Refuse more questions than this, before building the tree.
+            max_answers: Refuse more answers, over all questions, than this.
+
         Raises:
-            SchemaError: the text is not valid YAML, or describes an invalid tree.
+            SchemaError: the text is too long, not valid YAML, over the caps, or describes an invalid tree.
         """
-        return cls.from_dict(_parse_yaml(text))
+        check_schema_size(text, max_chars)
+        return cls.from_dict(_parse_yaml(text), max_questions, max_answers)
 
     def to_json(self) -> str:
         """JSON text of :meth:`to_dict`."""
         return _json_text(self.to_dict())
 
     @classmethod
-    def from_json(cls, text: str) -> Schema:
-        """Build a schema from JSON text written by :meth:`to_json` (or a Zoobot-style dict).
+    def from_json(cls, text: str, max_chars: int = MAX_SCHEMA_CHARS, max_questions: int = MAX_QUESTIONS,
+                  max_answers: int = MAX_ANSWERS) -> Schema:
+        """Build a schema from JSON text written by :meth:`to_json` (or a Zoobot-style dict); the caps are
+        :meth:`from_yaml`'s.
 
         Raises:
-            SchemaError: the text is not valid JSON, or describes an invalid tree.
+            SchemaError: the text is too long, not valid JSON, over the caps, or describes an invalid tree.
         """
-        return cls.from_dict(_parse_json(text))
+        check_schema_size(text, max_chars)
+        return cls.from_dict(_parse_json(text), max_questions, max_answers)

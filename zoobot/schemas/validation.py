@@ -15,6 +15,45 @@ class SchemaError(ValueError):
     """A decision tree (schema) is invalid, or does not match the data it is used with."""
 
 
+MAX_SCHEMA_CHARS = 50_000
+"""Longest schema text :meth:`~zoobot.schemas.Schema.from_yaml` / ``from_json`` read by default (the
+largest Galaxy Zoo tree, GZ Evo, is 8 kB as YAML). Checked before parsing: YAML is parsed at about
+50 kB a second."""
+MAX_QUESTIONS = 200
+"""Most questions a schema read from text or a dict may have by default (GZ Evo has 76); checked
+before the tree is built."""
+MAX_ANSWERS = 1000
+"""Most answers, over all questions, a schema read from text or a dict may have by default (GZ Evo: 239)."""
+
+
+def check_schema_size(text: str, max_chars: int = MAX_SCHEMA_CHARS) -> None:
+    """Refuse schema text longer than ``max_chars``, before it is parsed.
+
+    Raises:
+        SchemaError: naming the size and the limit.
+    """
+    if len(text) > max_chars:
+        raise SchemaError(
+            f"The schema is {len(text):,} characters long; at most {max_chars:,} are read. The largest Galaxy "
+            "Zoo tree is under 10,000: check that this is the tree you meant to paste."
+        )
+
+
+def check_schema_counts(n_questions: int, n_answers: int, max_questions: int = MAX_QUESTIONS,
+                        max_answers: int = MAX_ANSWERS) -> None:
+    """Refuse a schema with more questions or answers than allowed, before the tree is built.
+
+    Raises:
+        SchemaError: naming the count and the limit.
+    """
+    if n_questions > max_questions:
+        raise SchemaError(f"The schema has {n_questions:,} questions; at most {max_questions:,} are allowed "
+                          "(the largest Galaxy Zoo tree has 76).")
+    if n_answers > max_answers:
+        raise SchemaError(f"The schema has {n_answers:,} answers; at most {max_answers:,} are allowed "
+                          "(the largest Galaxy Zoo tree has 239).")
+
+
 def _did_you_mean(text: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(text, list(known), n=3)
     return f" Did you mean {', '.join(map(repr, close))}?" if close else ''
