@@ -304,7 +304,6 @@ class RunFolder:
         """Write ``test_metrics.json`` (atomically; numpy numbers become plain numbers); returns its path."""
         return write_atomic(self.test_metrics_path, json.dumps(metrics, indent=2, default=_json_default))
 
-
     def read_calibration(self) -> dict[str, Any] | None:
         """``calibration.json``, or ``None`` if the run has no calibration report (or the file is damaged)."""
         try:
@@ -315,7 +314,7 @@ class RunFolder:
 
     def write_calibration(self, report: dict[str, Any]) -> Path:
         """Write ``calibration.json`` (atomically); returns its path."""
-        return _write_atomic(self.calibration_path, json.dumps(report, indent=2, default=_json_default))
+        return write_atomic(self.calibration_path, json.dumps(report, indent=2, default=_json_default))
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
