@@ -89,3 +89,38 @@ def test_ring_in_votes_reports_accuracy_from_the_votes_alone() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     accuracy, baseline = (float(x) for x in re.findall(r"([\d.]+)%", done.stdout))
     assert accuracy > baseline + 3  # visible rings sway the simulated volunteers
+
+
+def test_active_learning_benchmark_runs_its_loop_and_reports_labels_to_match_random(tmp_path) -> None:
+    out, image = tmp_path / "al.json", tmp_path / "al.png"
+    done = subprocess.run([sys.executable, "benchmarks/active_learning.py", "--tiny", "--out", str(out),
+                           "--plot", str(image)], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())["results"]
+    ring = results["ring"]["accuracy"]
+    assert set(ring["strategies"]) == {"random", "entropy", "bald"}
+    for strategy in ring["strategies"].values():
+        assert strategy["labels"] == [20, 40, 60] and len(strategy["runs"]) == 2
+        assert all(0 <= a <= 1 for a in strategy["mean"])
+    # random reaches its own last-round score by the last round; every strategy starts from the same labels
+    assert ring["strategies"]["random"]["labels_to_match_random"] <= 60
+    assert len({s["mean"][0] for s in ring["strategies"].values()}) == 1
+    assert {"log_likelihood", "vote_fraction_mae"} <= set(results["tree"])
+    assert "| ring | accuracy | bald |" in done.stdout
+    from PIL import Image
+
+    assert Image.open(image).size[0] > 1000
+
+
+def test_labels_to_match_interpolates_between_rounds() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_al", REPO / "benchmarks" / "active_learning.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    labels = [50, 100, 150, 200]
+    assert bench.labels_to_match(labels, [0.7, 0.8, 0.9, 0.95], 0.85, higher_is_better=True) == pytest.approx(125)
+    assert bench.labels_to_match(labels, [0.3, 0.2, 0.1, 0.05], 0.15, higher_is_better=False) == pytest.approx(125)
+    assert bench.labels_to_match(labels, [0.7, 0.8, 0.9, 0.95], 0.99, higher_is_better=True) is None
+    assert bench.labels_to_match(labels, [0.9, 0.8, 0.9, 0.95], 0.85, higher_is_better=True) == 50

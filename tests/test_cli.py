@@ -12,7 +12,8 @@ import pytest
 
 from zoobot.cli import build_parser, main
 
-COMMANDS = ["finetune", "predict", "representations", "make-survey", "pretrain", "encoders", "schemas"]
+COMMANDS = ["finetune", "predict", "calibrate", "suggest", "representations", "make-survey", "pretrain", "encoders",
+            "schemas"]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -154,7 +154,7 @@ def test_parquet_holds_the_whole_table_and_unknown_extensions_are_refused(tmp_pa
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "p.parquet"), table)
     with pytest.raises(ValueError, match="must end in .csv, .parquet or .hdf5"):
         predict(predict_catalog("2.9"), model, save_loc=str(tmp_path / "p.h5"), **kwargs)
-    with pytest.raises(ValueError, match="only n_samples=1"):
-        predict(predict_catalog("2.9"), model, 5, kwargs["label_cols"], str(tmp_path / "p.csv"))
+    with pytest.raises(ValueError, match="n_samples must be"):  # several passes are Monte Carlo dropout (#18)
+        predict(predict_catalog("2.9"), model, 0, kwargs["label_cols"], str(tmp_path / "p.csv"))
     with pytest.raises(ValueError, match="albumentations"):
         predict(predict_catalog("2.9"), model, datamodule_kwargs={"custom_albumentation_transform": None})

@@ -23,6 +23,10 @@ MODULES = [
     "zoobot.trees.hst", "zoobot.trees.cosmic_dawn", "zoobot.trees.jwst", "zoobot.trees.rings",
     "zoobot.trees.gz_evo",
     "zoobot.catalog.reading", "zoobot.catalog.validation", "zoobot.catalog.fixes", "zoobot.catalog.report",
+    "zoobot.survey.truth", "zoobot.active_learning", "zoobot.uncertainty", "zoobot.uncertainty.intervals",
+    "zoobot.uncertainty.sampling", "zoobot.uncertainty.information", "zoobot.uncertainty.calibration",
+    "zoobot.uncertainty.corrections", "zoobot.uncertainty.report", "zoobot.uncertainty.acquisition",
+    "zoobot.uncertainty.columns",
 ]
 # Modules inside the packages: their public names are checked where they are defined.
 PACKAGE_MODULES = [

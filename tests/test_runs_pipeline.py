@@ -55,10 +55,14 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     # Zoobot's columns, id_str, the extras, then the inputs: split, file and the catalog's labels
     inputs = ["split", "file_loc", *(f"catalog_{c}" for c in label_cols)]
     layout = {"classification": ["label_0", "label_1", "id_str", "predicted_class"],
-              "regression": ["target", "id_str"],
+              # the interval the run's calibration fitted on the validation split (#18)
+              "regression": ["target", "id_str", "target_predictive-90pc-lower", "target_predictive-90pc-upper"],
               "tree": [*label_cols, "id_str", *(c + "_fraction" for c in label_cols),
                        *(c + "_90pc-lower" for c in label_cols), *(c + "_90pc-upper" for c in label_cols),
-                       *(c + "_proportion-asked" for c in label_cols)]}[task]
+                       *(c + "_proportion-asked" for c in label_cols),
+                       # what the volunteers who answered would say (#18): the catalog has their counts
+                       *(c + "_predictive-90pc-lower" for c in label_cols),
+                       *(c + "_predictive-90pc-upper" for c in label_cols)]}[task]
     assert list(predictions.columns) == layout + inputs
     assert predictions["file_loc"].tolist() == catalog["file_loc"].tolist()
     if task == "classification":
@@ -77,6 +81,8 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     assert expected[task] in test_metrics and test_metrics["split"] == "test"
     folder = RunFolder(run_dir)  # the same files, read back the way the app reads them
     assert folder.read_test_metrics() == test_metrics and len(folder.read_predictions()) == len(catalog)
+    calibration = folder.read_calibration()  # fitted on the validation split, reported on the test split (#18)
+    assert calibration["task"] == task and calibration["n_val"] > 0 and calibration["test"]["after"]
     assert folder.read_metrics()["epoch"].tolist() == [0, 1]
     assert folder.best_checkpoint() == result.best_checkpoint is not None and folder.has_model()
     reloaded = load_run_model(run_dir)

@@ -1,4 +1,4 @@
-"""The ``zoobot`` command: headless finetuning, prediction, representations, surveys, pretraining.
+"""The ``zoobot`` command: headless finetuning, prediction, calibration, what to label next, representations, surveys.
 
 Every subcommand calls the same library functions the app uses, so a run started in the app can be
 re-run here from its ``config.yaml`` (on a GPU cluster too)::
@@ -34,6 +34,41 @@ def _finetune(args: argparse.Namespace) -> int:
                           num_nodes=args.num_nodes)
     print(f"Run {result.status}: outputs in {result.run_dir}")
     print(json.dumps(_headline(result.test_metrics), indent=2))
+    _print_calibration(result.run_dir)
+    return 0
+
+
+def _print_calibration(run_dir: Path) -> None:
+    """The run's calibration report in a few lines, when it has one (issue #18)."""
+    from zoobot.runs import RunFolder
+    from zoobot.uncertainty import format_calibration
+
+    report = RunFolder(run_dir).read_calibration()
+    if report:
+        print(format_calibration(report))
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from zoobot.uncertainty import calibrate_run, format_calibration
+
+    report = calibrate_run(args.model, n_samples=args.n_samples, seed=args.seed, num_workers=args.num_workers,
+                           accelerator=args.accelerator)
+    print(format_calibration(report))
+    print(f"Wrote {Path(report['run_dir']) / 'calibration.json'}")
+    return 0
+
+
+def _suggest(args: argparse.Namespace) -> int:
+    from zoobot.active_learning import suggest_galaxies
+    from zoobot.catalog import read_catalog, resolve_file_locs
+
+    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    table = suggest_galaxies(args.model, catalog, n=args.n, strategy=args.strategy, n_samples=args.n_samples,
+                             question=args.question, n_volunteers=args.n_volunteers,
+                             only_unlabelled=not args.include_labelled, seed=args.seed, batch_size=args.batch_size,
+                             num_workers=args.num_workers, accelerator=args.accelerator)
+    _write_table(table, Path(args.out))
+    print(f"Wrote the {len(table)} galaxies to label next ({args.strategy}) to {args.out}")
     return 0
 
 
@@ -54,9 +89,19 @@ def _predict(args: argparse.Namespace) -> int:
     model = load_finetuned_model(args.model)
     catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
     predictions = predict_on_catalog(catalog, model, save_loc=args.out, batch_size=args.batch_size,
-                                     num_workers=args.num_workers, accelerator=args.accelerator)
+                                     num_workers=args.num_workers, accelerator=args.accelerator,
+                                     **_uncertainty_options(args))
     print(f"Wrote predictions for {len(predictions)} galaxies to {args.out}")
     return 0
+
+
+def _uncertainty_options(args: argparse.Namespace) -> dict:
+    """``predict``'s Monte Carlo passes, volunteers, and a run folder's calibration correction (issue #18)."""
+    from zoobot.runs import RunFolder
+
+    model_path = Path(args.model).expanduser()
+    calibration = RunFolder(model_path).read_calibration() if model_path.is_dir() else None
+    return {"n_samples": args.n_samples, "n_volunteers": args.n_volunteers, "calibration": calibration}
 
 
 def _representations(args: argparse.Namespace) -> int:
@@ -142,6 +187,44 @@ def _add_device_args(parser: argparse.ArgumentParser, devices: bool = False) -> 
                             help="devices per node, e.g. 4; more than one trains with DDP")
 
 
+def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
+    """``zoobot calibrate`` and ``zoobot suggest`` (issue #18)."""
+    from zoobot.uncertainty import STRATEGIES
+
+    calibrate = commands.add_parser(
+        "calibrate", help="measure how far to trust a finished run's uncertainties, and correct them",
+        description="Fit a calibration correction on a finished run's validation galaxies and report it before and "
+        "after on its test galaxies; writes the run's calibration.json (every run writes one with one pass).")
+    calibrate.add_argument("--model", required=True, help="the run folder")
+    calibrate.add_argument("--n-samples", type=int, default=1, help="Monte Carlo dropout passes (default 1)")
+    calibrate.add_argument("--seed", type=int, default=0, help="seeds the dropout masks (default 0)")
+    _add_device_args(calibrate)
+    calibrate.set_defaults(func=_calibrate)
+
+    suggest = commands.add_parser(
+        "suggest", help="rank a catalog's unlabelled galaxies: which to label next",
+        description="Score every galaxy without a label by how much a label would teach the model (Monte Carlo "
+        "dropout; random, predictive entropy or BALD) and write the top N, best first, with their predictions "
+        "and why each was picked.")
+    suggest.add_argument("--model", required=True,
+                         help="a run folder (its calibration is applied), a .ckpt file or a Hugging Face repo")
+    suggest.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
+    suggest.add_argument("--out", required=True, help="output file (.csv or .parquet)")
+    suggest.add_argument("--n", type=int, default=50, help="how many galaxies (default 50)")
+    suggest.add_argument("--strategy", default="bald", choices=list(STRATEGIES),
+                         help="bald (the passes disagree), entropy (uncertain for any reason) or random (default bald)")
+    suggest.add_argument("--n-samples", type=int, default=20, help="Monte Carlo dropout passes (default 20)")
+    suggest.add_argument("--question", help="trees: rank by this question only (default: all questions)")
+    suggest.add_argument("--n-volunteers", type=float, default=40,
+                         help="trees: volunteers who would classify each galaxy (default 40)")
+    suggest.add_argument("--include-labelled", action="store_true", help="rank galaxies that have labels too")
+    suggest.add_argument("--seed", type=int, default=0, help="seeds the dropout masks and 'random' (default 0)")
+    suggest.add_argument("--batch-size", type=int, default=defaults.PREDICT_BATCH_SIZE,
+                         help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})")
+    _add_device_args(suggest)
+    suggest.set_defaults(func=_suggest)
+
+
 def _allowed(name: str) -> str:
     """A setting's allowed range in words, from :mod:`zoobot.defaults`."""
     return defaults.SETTINGS[name].allowed
@@ -179,8 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     predict.add_argument("--batch-size", type=int, default=defaults.PREDICT_BATCH_SIZE,
                          help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})")
+    predict.add_argument("--n-samples", type=int, default=1,
+                         help="passes per galaxy; above 1 the head's dropout is on (Monte Carlo dropout) and the "
+                         "table gains the spread across passes (default 1)")
+    predict.add_argument("--n-volunteers", type=int, default=None,
+                         help="trees: volunteers per question for the predictive interval (default: the catalog's "
+                         "vote counts, where it has them)")
     _add_device_args(predict)
     predict.set_defaults(func=_predict)
+
+    _add_uncertainty_commands(commands)
 
     reps = commands.add_parser(
         "representations", help="one embedding per galaxy, optionally with UMAP coordinates",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -98,10 +98,19 @@ def predict_on_catalog(
     devices: int = 1,
     precision: str | None = None,
     enable_progress_bar: bool = False,
+    n_samples: int = 1,
+    seed: int | None = 0,
+    n_volunteers: Any = None,
+    interval_levels: Sequence[float] = (0.9,),
+    calibration: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Predict every catalog row with a finetuned model; optionally write the table.
 
-    Images are read from ``file_loc`` one batch at a time; only the predictions are kept.
+    Images are read from ``file_loc`` one batch at a time; only the predictions are kept. With
+    ``n_samples`` above 1 the encoder runs once per image and the head ``n_samples`` times with its
+    dropout on (Monte Carlo dropout): the table holds the mean prediction, and uncertainty columns
+    follow the extras (:mod:`zoobot.uncertainty.columns`: spread across passes, mutual information,
+    a tree's latent and predictive intervals).
 
     Args:
         catalog: rows with ``id_str`` and ``file_loc``.
@@ -123,6 +132,14 @@ def predict_on_catalog(
         devices: must be 1 (prediction keeps catalog order on one device).
         precision: None for 16-bit mixed on GPU, 32-bit on CPU.
         enable_progress_bar: show a progress bar.
+        n_samples: forward passes per galaxy; above 1 the head's dropout is on.
+        seed: seeds the dropout masks (None: torch's global generator).
+        n_volunteers: trees: volunteers per question for the predictive intervals (a number, ``(rows,)``
+            or ``(rows, questions)``); default the catalog's own vote counts or ``<question>_total-votes``
+            where it has them, else no predictive interval.
+        interval_levels: levels of the uncertainty columns' intervals.
+        calibration: a run's ``calibration.json`` (or its ``'correction'``) to apply to the predictions
+            (:mod:`zoobot.uncertainty.corrections`).
 
     Returns:
         The predictions table (see the module docstring for its columns).
@@ -135,6 +152,8 @@ def predict_on_catalog(
         )
     if devices != 1:
         raise ValueError(f"Prediction runs on one device (got devices={devices!r}); use devices=1.")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}.")
     if save_loc is not None:
         _check_save_loc(save_loc)
     card = model.card
@@ -147,19 +166,49 @@ def predict_on_catalog(
     loader = inference_loader(dataset, batch_size, num_workers, prefetch_factor, pin_memory=device.type == "cuda")
     was_training = model.training
     model.to(device).eval()
+    # One pass: the model's own prediction step. Several: the encoder's features once, for the head's passes.
+    step: Callable[[torch.Tensor], torch.Tensor] = (
+        (lambda images: model.predict_step({"image": images}, 0)) if n_samples == 1
+        else cast(Callable[[torch.Tensor], torch.Tensor], model.encoder))
     try:
-        outputs = run_batches(lambda images: model.predict_step({"image": images}, 0), loader, device,
-                              precision, progress=enable_progress_bar)
+        outputs = run_batches(step, loader, device, precision, progress=enable_progress_bar)
     finally:
         model.train(was_training)
-    predictions = (outputs.numpy() if len(outputs)
-                   else np.zeros((0, len(model.default_output_names())), dtype=np.float32))
-    table = model.prediction_columns(predictions, label_cols, id_str=list(dataset.id_strs))
+    values = (outputs.numpy() if len(outputs) or n_samples > 1
+              else np.zeros((0, len(model.default_output_names())), dtype=np.float32))
+    table = _predictions_table(model, values, n_samples, seed, label_cols, list(dataset.id_strs), catalog,
+                               n_volunteers, interval_levels, calibration)
     if save_loc is not None:
         from zoobot.finetune import FinetuneableZoobotRegressor
 
         write_predictions(table, save_loc, squeeze_single_column=isinstance(model, FinetuneableZoobotRegressor))
     return table
+
+
+def _predictions_table(model: Any, outputs: Any, n_samples: int, seed: int | None, label_cols: Any,
+                       id_str: list[str], catalog: pd.DataFrame, n_volunteers: Any, interval_levels: Sequence[float],
+                       calibration: dict[str, Any] | None) -> pd.DataFrame:
+    """The table from one pass's predictions, or from the encoder's features for ``n_samples`` dropout passes.
+
+    A plain pass with nothing to add is the model's own table, exactly; uncertainty columns come from
+    :mod:`zoobot.uncertainty.columns`.
+    """
+    values = np.asarray(outputs)
+    tree = hasattr(model, "schema")
+    volunteers_known = n_volunteers is not None or (tree and _has_votes(catalog, model.schema))
+    if n_samples == 1 and calibration is None and not volunteers_known:
+        return model.prediction_columns(values, label_cols, id_str=id_str)
+    from zoobot.uncertainty.columns import prediction_samples, predictions_table
+
+    samples = prediction_samples(model, values, n_samples, seed, calibration)
+    return predictions_table(model, samples, label_cols, id_str, catalog, n_volunteers, interval_levels, calibration)
+
+
+def _has_votes(catalog: pd.DataFrame, schema: Any) -> bool:
+    """Whether the catalog says how many volunteers answered each question."""
+    from zoobot.uncertainty.intervals import catalog_volunteer_counts
+
+    return catalog_volunteer_counts(catalog, schema) is not None
 
 
 def _zoobot_20_positionals(save_loc: Any, inference_transform: Any, n_samples: int | None) -> tuple[Any, Any, int]:
@@ -201,13 +250,11 @@ def predict(
             / ``std`` (these must match the model's card), ``use_memory`` (no effect: images are streamed).
         trainer_kwargs: any of ``accelerator``, ``devices``, ``precision``, ``enable_progress_bar``;
             ``logger``, ``enable_checkpointing``, ``enable_model_summary`` have no effect (no Trainer runs).
-        n_samples: forward passes per galaxy (2.0); only 1 is supported: dropout is off when predicting,
-            so more passes would repeat the same numbers.
+        n_samples: forward passes per galaxy (2.0). Above 1 the head's dropout is on (Monte Carlo dropout:
+            the encoder once, the head ``n_samples`` times); the table holds the mean and uncertainty
+            columns (see :func:`predict_on_catalog`).
     """
     save_loc, inference_transform, n_samples = _zoobot_20_positionals(save_loc, inference_transform, n_samples)
-    if n_samples != 1:
-        raise ValueError(f"n_samples={n_samples}: only n_samples=1 is supported here (one deterministic pass; "
-                         "dropout is off when predicting, so repeated passes would give the same numbers).")
     datamodule_kwargs = dict(datamodule_kwargs or {})
     trainer_kwargs = dict(trainer_kwargs or {})
     if "custom_albumentation_transform" in datamodule_kwargs:
@@ -239,4 +286,5 @@ def predict(
                 raise ValueError(f"datamodule_kwargs {key}={value} differs from the encoder's {expected}; "
                                  f"leave it out to use the encoder's.")
     return predict_on_catalog(catalog, model, save_loc=save_loc, label_cols=label_cols,
-                              inference_transform=inference_transform, **datamodule_kwargs, **trainer_kwargs)
+                              inference_transform=inference_transform, n_samples=n_samples, **datamodule_kwargs,
+                              **trainer_kwargs)

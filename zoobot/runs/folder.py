@@ -11,6 +11,8 @@ Layout of a run folder::
       csv_logs/            Lightning's own log
       test_metrics.json    the task's metrics on the test split
       predictions.csv      every catalog row with its split, true labels and predictions
+      calibration.json     how far to trust the uncertainties: coverage / ECE on the held-out galaxies,
+                           the correction fitted on the validation split, before and after it
       model/               the finetuned model: model.safetensors and config.yaml
       predictions.parquet  predictions.csv as Parquet, written when first asked for (a download)
       finetuned_model.zip  model/ as one zip, written when first asked for (a download)
@@ -61,6 +63,7 @@ class RunFolder:
     METRICS_FILE = "metrics.csv"
     PREDICTIONS_FILE = "predictions.csv"
     TEST_METRICS_FILE = "test_metrics.json"
+    CALIBRATION_FILE = "calibration.json"
     CHECKPOINTS_DIR = "checkpoints"
     MODEL_DIR = "model"
     MODEL_WEIGHTS_FILE = "model.safetensors"
@@ -111,6 +114,11 @@ class RunFolder:
     def test_metrics_path(self) -> Path:
         """``test_metrics.json``: the task's metrics on the test split."""
         return self.path / self.TEST_METRICS_FILE
+
+    @property
+    def calibration_path(self) -> Path:
+        """``calibration.json``: the calibration report and the fitted correction (:mod:`zoobot.uncertainty`)."""
+        return self.path / self.CALIBRATION_FILE
 
     @property
     def checkpoints_dir(self) -> Path:
@@ -295,6 +303,18 @@ class RunFolder:
     def write_test_metrics(self, metrics: dict[str, Any]) -> Path:
         """Write ``test_metrics.json`` (atomically; numpy numbers become plain numbers); returns its path."""
         return write_atomic(self.test_metrics_path, json.dumps(metrics, indent=2, default=_json_default))
+
+    def read_calibration(self) -> dict[str, Any] | None:
+        """``calibration.json``, or ``None`` if the run has no calibration report (or the file is damaged)."""
+        try:
+            values = json.loads(self.calibration_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return values if isinstance(values, dict) else None
+
+    def write_calibration(self, report: dict[str, Any]) -> Path:
+        """Write ``calibration.json`` (atomically); returns its path."""
+        return write_atomic(self.calibration_path, json.dumps(report, indent=2, default=_json_default))
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:

@@ -1,4 +1,4 @@
-"""Running a config: :func:`run_finetune` checks the data, trains, tests, predicts every row and exports.
+"""Running a config: :func:`run_finetune` checks the data, trains, tests, calibrates, predicts every row and exports.
 
 The one path from a :class:`~zoobot.runs.RunConfig` to a finished run folder, shared by the app and
 ``zoobot finetune``. Everything it writes goes through :class:`~zoobot.runs.RunFolder`.
@@ -98,7 +98,11 @@ def run_finetune(
     num_nodes: int = 1,
     stop_event: threading.Event | None = None,
 ) -> RunResult:
-    """Run one finetuning job end to end: check data, train, test, predict every row, export.
+    """Run one finetuning job end to end: check data, train, test, calibrate, predict every row, export.
+
+    Calibrating fits a correction of the model's uncertainties on the validation split and writes the
+    report, before and after on the test split, to ``calibration.json``
+    (:func:`calibrate_run_model`); the predictions then carry the correction.
 
     Blocking. Progress goes to ``progress.json`` in the run folder as it trains, so another thread
     (the app) can poll it. Setting ``stop_event`` ends training early; the run then tests and
@@ -208,9 +212,11 @@ def _run_finetune(
     if best_path is not None and not has_test:
         _load_weights_from_checkpoint(model, best_path)
 
+    calibration = calibrate_run_model(model, config, datamodule, folder, accelerator)
     # The model names its outputs (classes by the run's class names, targets and answers by their columns).
     predictions = predict_on_catalog(
         catalog, model, batch_size=config.batch_size, num_workers=config.num_workers, accelerator=accelerator,
+        calibration=calibration,
     )
     predictions = annotate_predictions(predictions, catalog, datamodule, config)
     folder.write_predictions(predictions)
@@ -222,6 +228,21 @@ def _run_finetune(
     export_model(model, config, folder.model_dir)
     return RunResult(folder.path, "stopped" if stopped else "finished", test_metrics,
                      folder.predictions_path, best_path)
+
+
+def calibrate_run_model(model: L.LightningModule, config: RunConfig, datamodule: Any, folder: RunFolder,
+                        accelerator: str = "auto") -> dict[str, Any] | None:
+    """Fit the run's calibration correction on its validation split and write the report, before and
+    after on the test split, to ``calibration.json`` (:func:`zoobot.uncertainty.calibrate_model`, one
+    pass). Returns the report, which the run's predictions then apply; None without validation galaxies."""
+    from zoobot.uncertainty import calibrate_model
+
+    folder.write_progress(stage="calibrating the uncertainties")
+    report = calibrate_model(model, config, datamodule.val_catalog, datamodule.test_catalog,
+                             accelerator=accelerator)
+    if report is not None:
+        folder.write_calibration(report)
+    return report
 
 
 def _load_weights_from_checkpoint(model: L.LightningModule, checkpoint: Path) -> None:

@@ -11,7 +11,9 @@ pixel, so the same galaxy looks the same at 64 or 256 pixels. Fluxes are in nano
 
 One module per step: :mod:`~zoobot.survey.morphology` (the true parameters and their population),
 :mod:`~zoobot.survey.rendering` (the image), :mod:`~zoobot.survey.volunteers` (the votes) and
-:mod:`~zoobot.survey.writer` (the images and the catalog on disk).
+:mod:`~zoobot.survey.writer` (the images and the catalog on disk). :mod:`~zoobot.survey.truth` gives the exact
+answer probabilities behind the votes (:func:`answer_probabilities`), the truth a vote-count model
+estimates.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from zoobot.survey.morphology import (
     sample_morphology,
 )
 from zoobot.survey.rendering import render_galaxy
+from zoobot.survey.truth import answer_probabilities, catalog_answer_probabilities, params_from_row
 from zoobot.survey.volunteers import SCHEMA_NAME, sample_volunteer_count, simulate_votes
 from zoobot.survey.writer import CATALOG_NAME, IMAGE_FOLDER, ImageFormat, make_survey
 
@@ -46,7 +49,10 @@ __all__ = [
     "Morphology",
     "SurveyError",
     "Winding",
+    "answer_probabilities",
+    "catalog_answer_probabilities",
     "make_survey",
+    "params_from_row",
     "render_galaxy",
     "sample_morphology",
     "sample_volunteer_count",

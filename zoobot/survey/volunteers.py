@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 SCHEMA_NAME = "decals_dr5"
 """The tree the simulated volunteers know (named in :func:`zoobot.trees.get_schema`)."""
 
+CARELESSNESS_SHAPE, CARELESSNESS_SCALE = 4.0, 0.25
+"""Each volunteer's carelessness is drawn from a Gamma distribution of this shape and scale (mean 1)."""
+MAX_ERROR_RATE = 0.85
+"""No volunteer errs more often than this, however careless and however faint the galaxy."""
+
 # question (without campaign suffix) -> (base error rate, extra error for the faintest galaxies,
 # whether answers are ordered so that mistakes land on neighbouring answers)
 _DIFFICULTY: dict[str, tuple[float, float, bool]] = {
@@ -144,6 +149,29 @@ def _confusion(key: str, n_answers: int, ordinal: bool) -> np.ndarray:
     return weights / weights.sum(axis=1, keepdims=True)
 
 
+def _error_rate_per_carelessness(key: str, visibility: float) -> float:
+    """How often a volunteer of carelessness 1 errs on question ``key`` (before the 0.85 cap)."""
+    base, faint, _ = _DIFFICULTY[key]
+    return base + faint * (1 - visibility)
+
+
+def _answer_probabilities(question: Question, ideal: dict[str, float], key: str, visibility: float,
+                          carelessness: np.ndarray) -> np.ndarray:
+    """``(n_volunteers, n_answers)``: the chance that each volunteer gives each answer of ``question``.
+
+    A volunteer means the careful answer (``ideal``, normalised) and errs with a rate that grows with
+    their carelessness and the galaxy's faintness, capped at 0.85; a mistake lands on the other
+    answers as :func:`_confusion` says. :func:`simulate_votes` draws from these probabilities and
+    :func:`zoobot.survey.answer_probabilities` averages them over the carelessness distribution.
+    """
+    weights = np.array([ideal[answer.suffix.lstrip("_")] for answer in question.answers])
+    meant = weights / weights.sum()
+    _, _, ordinal = _DIFFICULTY[key]
+    error = np.clip(carelessness * _error_rate_per_carelessness(key, visibility), 0, MAX_ERROR_RATE)
+    mistaken = meant @ _confusion(key, len(meant), ordinal)
+    return (1 - error)[:, None] * meant + error[:, None] * mistaken
+
+
 def _walk_order(schema: Schema) -> list[Question]:
     """The schema's questions with every question after the one whose answer leads to it."""
     ordered: list = []
@@ -198,7 +226,7 @@ def simulate_votes(params: GalaxyParams, schema: Schema, rng: np.random.Generato
     elif n_volunteers < 1:
         raise SurveyError(f"n_volunteers must be at least 1; got {n_volunteers}.")
     ideal = _ideal_answers(params)
-    carelessness = rng.gamma(4.0, 0.25, n_volunteers)  # mean 1: some volunteers err more
+    carelessness = rng.gamma(CARELESSNESS_SHAPE, CARELESSNESS_SCALE, n_volunteers)  # mean 1: some err more
     chosen: dict[str, np.ndarray] = {}  # answer column -> which volunteers gave it
     votes: dict[str, int] = {}
     for question in _walk_order(schema):
@@ -209,14 +237,9 @@ def simulate_votes(params: GalaxyParams, schema: Schema, rng: np.random.Generato
         if unknown:
             raise SurveyError(f"The synthetic volunteers cannot give the answers {unknown}; they "
                               f"know the GZ DECaLS DR5 answers. Use the '{SCHEMA_NAME}' schema.")
-        weights = np.array([ideal[key][answer.suffix.lstrip("_")] for answer in question.answers])
-        meant = weights / weights.sum()
-        base, faint, ordinal = _DIFFICULTY[key]
-        error = np.clip(carelessness * (base + faint * (1 - params.visibility)), 0, 0.85)
-        mistaken = meant @ _confusion(key, len(meant), ordinal)
-        probs = (1 - error)[:, None] * meant + error[:, None] * mistaken
+        probs = _answer_probabilities(question, ideal[key], key, params.visibility, carelessness)
         picks = (probs.cumsum(axis=1) < rng.random(n_volunteers)[:, None]).sum(axis=1)
-        picks = np.minimum(picks, len(meant) - 1)  # guards the last bin against rounding
+        picks = np.minimum(picks, len(question.answers) - 1)  # guards the last bin against rounding
         for index, answer in enumerate(question.answers):
             gave = asked & (picks == index)
             chosen[answer.text] = gave

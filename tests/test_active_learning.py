@@ -1,0 +1,213 @@
+"""Monte Carlo dropout, acquisition scores and the ranked list of galaxies to label next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from zoobot.active_learning import suggest_galaxies, unlabelled_rows
+from zoobot.finetune import FinetuneableZoobotClassifier, FinetuneableZoobotRegressor, FinetuneableZoobotTree
+from zoobot.runs import RunConfig, RunFolder, run_finetune
+from zoobot.schemas import Schema
+from zoobot.trees import get_schema
+from zoobot.uncertainty import (
+    acquisition_scores,
+    calibrate_run,
+    ensemble_samples,
+    expected_question_volunteers,
+    format_calibration,
+    head_samples,
+    summarize_samples,
+)
+
+ENCODER = "test_convnext"
+
+
+@pytest.fixture(scope="module")
+def classifier() -> FinetuneableZoobotClassifier:
+    torch.manual_seed(0)
+    return FinetuneableZoobotClassifier(num_classes=3, name=ENCODER, label_col="label")
+
+
+def _features(n: int = 40, dim: int = 0, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 1, (n, dim)).astype(np.float32)
+
+
+def test_one_pass_is_the_ordinary_prediction_and_more_passes_turn_dropout_on(classifier):
+    x = _features(dim=classifier.encoder_dim)
+    classifier.train()
+    one = head_samples(classifier, x, 1)
+    classifier.eval()
+    with torch.no_grad():
+        expected = classifier.outputs_to_predictions(classifier.head(torch.as_tensor(x))).numpy()
+    np.testing.assert_allclose(one[0], expected, rtol=1e-6)
+    several = head_samples(classifier, x, 8, seed=3)
+    assert several.shape == (8, 40, 3) and not np.allclose(several[0], several[1])
+    np.testing.assert_array_equal(several, head_samples(classifier, x, 8, seed=3))
+    assert not classifier.head.training  # the mode it was in comes back
+    with pytest.raises(ValueError, match="n_samples"):
+        head_samples(classifier, x, 0)
+
+
+def test_dropout_passes_average_to_the_ordinary_prediction_of_a_linear_head():
+    torch.manual_seed(1)
+    regressor = FinetuneableZoobotRegressor(name=ENCODER, label_cols=["a", "b"]).eval()
+    x = _features(dim=regressor.encoder_dim, seed=1)
+    samples = head_samples(regressor, x, 2000, seed=0)
+    one = head_samples(regressor, x, 1)[0]
+    spread = samples.std(axis=0)
+    assert (spread > 0).all()
+    np.testing.assert_allclose(samples.mean(axis=0), one, atol=float(4 * spread.max() / np.sqrt(2000)))
+    summary = summarize_samples(samples, "regression")
+    assert summary["std"].shape == (40, 2)
+
+
+def test_an_ensemble_stacks_every_models_passes(classifier):
+    torch.manual_seed(2)
+    other = FinetuneableZoobotClassifier(num_classes=3, name=ENCODER)
+    x = _features(dim=classifier.encoder_dim)
+    samples = ensemble_samples([classifier, other], features=[x, x], n_samples=3)
+    assert samples.shape == (6, 40, 3)
+    summary = summarize_samples(samples, "classification")
+    assert summary["mutual_information"].shape == (40,) and (summary["mutual_information"] > 0).all()
+    with pytest.raises(ValueError, match="one per model"):
+        ensemble_samples([classifier, other], features=[x])
+
+
+def test_bald_prefers_galaxies_the_passes_disagree_on_and_entropy_the_ambiguous_ones():
+    agree_sure = np.tile([[0.95, 0.05]], (10, 1))
+    agree_ambiguous = np.tile([[0.5, 0.5]], (10, 1))
+    disagree = np.array([[0.9, 0.1], [0.1, 0.9]] * 5)
+    samples = np.stack([agree_sure, agree_ambiguous, disagree], axis=1)  # (10 passes, 3 galaxies, 2)
+    bald, _ = acquisition_scores(samples, "classification", "bald")
+    entropy, _ = acquisition_scores(samples, "classification", "entropy")
+    assert np.argmax(bald) == 2 and bald[1] == pytest.approx(0, abs=1e-12)
+    assert entropy[1] == pytest.approx(entropy[2]) and entropy[0] < entropy[1]
+    random_a, _ = acquisition_scores(samples, "classification", "random", seed=4)
+    random_b, _ = acquisition_scores(samples, "classification", "random", seed=4)
+    np.testing.assert_array_equal(random_a, random_b)
+    with pytest.raises(ValueError, match="several Monte Carlo"):
+        acquisition_scores(samples[:1], "classification", "bald")
+    with pytest.raises(ValueError, match="strategy must be"):
+        acquisition_scores(samples, "classification", "margin")
+
+
+def test_tree_scores_come_per_question_and_follow_the_tree():
+    schema = get_schema("decals_dr5")
+    rng = np.random.default_rng(5)
+    n_answers = len(schema.label_cols)
+    smooth = schema.label_cols.index("smooth-or-featured-dr5_smooth")
+    base = rng.uniform(2, 20, (1, 6, n_answers))
+    base[0, :3, smooth] = 100.0  # three galaxies almost surely smooth: few volunteers see the disk questions
+    samples = base * np.exp(rng.normal(0, 0.5, (12, 6, n_answers)))
+    volunteers = expected_question_volunteers(samples, schema, 40)
+    bar = [q.text for q in schema.questions].index("bar-dr5")
+    assert (volunteers[:, 0] == 40).all() and volunteers[:3, bar].max() < volunteers[3:, bar].min()
+    scores, per_question = acquisition_scores(samples, "tree", "bald", schema)
+    assert list(per_question.columns) == [q.text for q in schema.questions]
+    np.testing.assert_allclose(scores, per_question.sum(axis=1))
+    only_bar, _ = acquisition_scores(samples, "tree", "bald", schema, question="bar-dr5")
+    np.testing.assert_allclose(only_bar, per_question["bar-dr5"])
+    assert only_bar[:3].max() < only_bar[3:].min()
+    agreeing = np.repeat(base, 12, axis=0)
+    calm, _ = acquisition_scores(agreeing, "tree", "bald", schema)
+    assert (calm < 1e-9).all() and (scores > 0.05).all()
+    with pytest.raises(ValueError, match="not in the schema"):
+        acquisition_scores(samples, "tree", "bald", schema, question="rings")
+
+
+def test_unlabelled_rows_are_those_with_every_label_missing():
+    catalog = pd.DataFrame({"a": [1, np.nan, np.nan], "b": [np.nan, 2, np.nan]})
+    np.testing.assert_array_equal(unlabelled_rows(catalog, ["a", "b"]), [False, False, True])
+    assert unlabelled_rows(catalog, ["c"]).all()
+
+
+def test_suggestions_rank_unlabelled_galaxies_with_predictions_and_reasons(classifier):
+    catalog = pd.DataFrame({"id_str": [f"g{i}" for i in range(40)], "file_loc": [f"g{i}.png" for i in range(40)],
+                            "label": [0.0] * 10 + [np.nan] * 30})
+    x = _features(dim=classifier.encoder_dim)
+    table = suggest_galaxies(classifier, catalog, n=5, strategy="bald", n_samples=10, features=x)
+    assert list(table["rank"]) == [1, 2, 3, 4, 5]
+    assert set(table["id_str"]) <= {f"g{i}" for i in range(10, 40)}
+    assert (np.diff(table["score"]) <= 0).all() and table["reason"].str.contains("mutual information").all()
+    assert {"prob_0", "prob_1", "prob_2", "pred_class", "file_loc"} <= set(table.columns)
+    everything = suggest_galaxies(classifier, catalog, n=40, strategy="bald", n_samples=10, features=x,
+                                  only_unlabelled=False)
+    assert len(everything) == 40
+    with pytest.raises(ValueError, match="already has a label"):
+        suggest_galaxies(classifier, catalog.assign(label=1.0), n=5, features=x)
+    with pytest.raises(ValueError, match="n must be"):
+        suggest_galaxies(classifier, catalog, n=0, features=x)
+
+
+@pytest.fixture(scope="module")
+def tiny_tree_run(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """A finished two-epoch tree run on 36 galaxies of a synthetic survey, and the survey with 12 more unlabelled."""
+    from zoobot.survey import make_survey
+
+    root = tmp_path_factory.mktemp("al")
+    catalog = make_survey(48, 32, out_dir=root / "survey", seed=7)
+    schema = get_schema("decals_dr5")
+    catalog.iloc[:36].to_csv(root / "survey" / "labelled.csv", index=False)  # the run trains on these
+    catalog.loc[36:, list(schema.label_cols)] = np.nan  # 12 new galaxies, not yet classified
+    config = RunConfig(task="tree", catalog=str(root / "survey" / "labelled.csv"), label_cols=list(schema.label_cols),
+                       schema="decals_dr5", run_dir=str(root / "run"), encoder=ENCODER, image_size=32,
+                       batch_size=8, max_epochs=2, learning_rate=1e-3, train_fraction=0.5, val_fraction=0.25,
+                       test_fraction=0.25)
+    run_finetune(config, accelerator="cpu")
+    return root / "run", catalog
+
+
+def test_a_runs_calibration_is_written_and_its_correction_used_for_suggestions(tiny_tree_run):
+    run_dir, catalog = tiny_tree_run
+    report = calibrate_run(run_dir, n_samples=3, accelerator="cpu")
+    assert RunFolder(run_dir).read_calibration()["correction"] == report["correction"]
+    assert report["n_val"] == 9 and report["n_test"] == 9
+    assert "latent" in report["test"]["before"]  # the synthetic survey's true probabilities were found
+    assert "predictive intervals hold" in format_calibration(report)
+    table = suggest_galaxies(run_dir, catalog, n=4, strategy="bald", n_samples=4, accelerator="cpu")
+    assert len(table) == 4 and set(table["id_str"]) <= set(catalog["id_str"].iloc[36:])
+    assert table["question"].isin([q.text for q in get_schema("decals_dr5").questions]).all()
+    fractions = [c for c in table.columns if c.endswith("_fraction")]
+    assert len(fractions) == 34
+
+
+def test_a_model_without_a_head_is_refused():
+    with pytest.raises(ValueError, match="finetuning head"):
+        head_samples(torch.nn.Linear(3, 2), np.zeros((2, 3)), 2)
+
+
+def test_tree_models_sample_concentrations(tiny_schema_pairs):
+    pairs, dependencies = tiny_schema_pairs
+    tree = FinetuneableZoobotTree(schema=Schema(pairs, dependencies), name=ENCODER)
+    samples = head_samples(tree, _features(dim=tree.encoder_dim), 4)
+    assert samples.shape == (4, 40, 4) and (samples > 1).all() and (samples < 101).all()
+    summary = summarize_samples(samples, "tree", tree.schema, n_volunteers=20)
+    assert summary["fraction_mean"].shape == (40, 4) and summary["mutual_information"].shape == (40, 2)
+
+
+def test_the_command_line_calibrates_a_run_suggests_galaxies_and_predicts_with_passes(tiny_tree_run, tmp_path,
+                                                                                      capsys):
+    from zoobot.cli import main
+
+    run_dir, catalog = tiny_tree_run
+    catalog.to_csv(tmp_path / "new.csv", index=False)
+    assert main(["calibrate", "--model", str(run_dir), "--accelerator", "cpu"]) == 0
+    assert "Calibration on the test split" in capsys.readouterr().out
+    assert main(["suggest", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--n", "5",
+                 "--n-samples", "4", "--out", str(tmp_path / "next.csv"), "--accelerator", "cpu"]) == 0
+    suggested = pd.read_csv(tmp_path / "next.csv")
+    assert len(suggested) == 5 and set(suggested["id_str"]) <= set(catalog["id_str"].iloc[36:])
+    assert main(["suggest", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--strategy", "bald",
+                 "--n-samples", "1", "--out", str(tmp_path / "x.csv")]) == 2  # a user error, explained
+    assert "several Monte Carlo" in capsys.readouterr().err
+    assert main(["predict", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--n-samples", "3",
+                 "--out", str(tmp_path / "p.csv"), "--accelerator", "cpu"]) == 0
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert "bar-dr5_mutual-information" in predictions.columns and len(predictions) == 48
+    labelled = predictions["smooth-or-featured-dr5_smooth_predictive-90pc-lower"].notna()
+    assert labelled.sum() == 36  # the catalog's vote counts give the volunteers; the 12 new galaxies have none

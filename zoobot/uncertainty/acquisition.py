@@ -1,0 +1,114 @@
+"""Acquisition functions: which galaxies a label would help most, from Monte Carlo dropout predictions.
+
+Strategies (:data:`STRATEGIES`):
+
+- ``'random'``: a seeded random order (the baseline every other strategy must beat).
+- ``'entropy'``: predictive entropy, how uncertain the prediction is for any reason, including
+  galaxies that are simply ambiguous (volunteers disagree about them however well the model is trained).
+- ``'bald'``: mutual information between the outcome and the model's weights (Houlsby et al. 2011,
+  "Bayesian Active Learning by Disagreement"): high where the Monte Carlo passes disagree, the part of
+  the uncertainty a label would remove. It needs several passes (``n_samples > 1``).
+
+For a classifier the outcome is the class. For a vote-count tree it is the votes that ``N`` volunteers
+would give each question (Dirichlet-multinomial, as in Walmsley et al. 2020); ``N`` for a question is
+the volunteers who classify the galaxy times the predicted chance that a volunteer is asked that
+question, so follow-up questions that would rarely be asked count little. Per question, or the sum
+over questions (the outcomes of different questions are independent given the weights, so the sum
+bounds the information of all the votes together). For a regressor (no likelihood of its own) both
+'entropy' and 'bald' rank by the spread of the passes: with Gaussian noise of fixed scale, both grow
+with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from zoobot.uncertainty.intervals import as_passes
+
+__all__ = ["STRATEGIES", "Strategy", "acquisition_scores", "expected_question_volunteers"]
+
+Strategy = Literal["random", "entropy", "bald"]
+STRATEGIES: tuple[str, ...] = ("random", "entropy", "bald")
+
+
+def expected_question_volunteers(concentrations: Any, schema: Any, n_volunteers: float = 40) -> np.ndarray:
+    """``(B, n_questions)`` volunteers expected to answer each question when ``n_volunteers`` classify a galaxy.
+
+    The chance that a volunteer is asked a question is the product of the predicted vote fractions of
+    the answers leading to it (mean over passes), as in :func:`zoobot.losses.prob_question_asked`.
+    """
+    import torch
+
+    from zoobot.losses import prob_question_asked
+
+    passes = as_passes(concentrations)
+    fractions = np.empty_like(passes)
+    for start, end in schema.question_index_groups:
+        q = passes[..., start:end + 1]
+        fractions[..., start:end + 1] = q / q.sum(axis=-1, keepdims=True)
+    asked = prob_question_asked(torch.as_tensor(fractions.mean(axis=0)), schema).numpy()
+    return np.rint(np.asarray(n_volunteers, dtype=np.float64).reshape(-1, 1) * asked).astype(np.int64)
+
+
+def _check_strategy(strategy: str, n_passes: int) -> None:
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
+    if strategy == "bald" and n_passes < 2:
+        raise ValueError("'bald' needs several Monte Carlo dropout passes (n_samples of 2 or more; 20 is usual): "
+                         "with one pass the model cannot disagree with itself.")
+
+
+def acquisition_scores(
+    samples: Any,
+    task: str,
+    strategy: Strategy = "bald",
+    schema: Any = None,
+    question: str | None = None,
+    n_volunteers: float = 40,
+    seed: int = 0,
+) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Score every galaxy for labelling: higher is more useful.
+
+    Args:
+        samples: ``(S, B, K)`` Monte Carlo passes (probabilities, values or concentrations); ``(B, K)`` for one.
+        task: ``'classification'``, ``'regression'`` or ``'tree'``.
+        strategy: ``'random'``, ``'entropy'`` or ``'bald'``.
+        schema: the tree (tree only).
+        question: tree only: score this question alone (its text, e.g. ``'bar-dr5'``); None sums all.
+        n_volunteers: tree only: volunteers who would classify each galaxy.
+        seed: seeds ``'random'`` and any sampled vote splits.
+
+    Returns:
+        ``(scores (B,), per_question)``; ``per_question`` is a ``(B, n_questions)`` table of the tree's
+        scores by question (None for other tasks and for ``'random'``).
+    """
+    passes = as_passes(samples)
+    _check_strategy(strategy, passes.shape[0])
+    n = passes.shape[1]
+    if strategy == "random":
+        return np.asarray(np.random.default_rng(seed).random(n)), None
+    if task == "classification":
+        from zoobot.uncertainty.information import categorical_information
+
+        entropy, information = categorical_information(passes)
+        return (entropy if strategy == "entropy" else information), None
+    if task == "regression":
+        return np.asarray(passes.std(axis=0).sum(axis=-1)), None
+    if task != "tree":
+        raise ValueError(f"task must be 'classification', 'regression' or 'tree', not {task!r}.")
+    if schema is None:
+        raise ValueError("Scoring a tree's galaxies needs its schema.")
+    from zoobot.uncertainty.information import dirichlet_multinomial_information
+
+    names = [q.text for q in schema.questions]
+    if question is not None and question not in names:
+        raise ValueError(f"Question {question!r} is not in the schema; choose one of {names}.")
+    volunteers = expected_question_volunteers(passes, schema, n_volunteers)
+    entropy, information = dirichlet_multinomial_information(
+        passes, [tuple(g) for g in schema.question_index_groups], volunteers, seed=seed)
+    per_question = pd.DataFrame(entropy if strategy == "entropy" else information, columns=names)
+    scores = per_question[question].to_numpy() if question else per_question.to_numpy().sum(axis=1)
+    return scores, per_question
