@@ -52,6 +52,7 @@ kept = reuse_freed_memory() if sys.argv[1] == "reuse" else None
 def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 / 2**20
+torch.ones(2**10).sum()  # torch's lazy set-up (thread pools, first-use buffers) is not what we measure
 before = rss_mb()
 activations = torch.ones(4 * 2**20)  # 16 MB, touched
 del activations
@@ -69,5 +70,6 @@ def test_freed_tensor_memory_stays_with_the_process_for_reuse():
 
     (_, default_mb), (kept, reuse_mb) = probe("default"), probe("reuse")
     assert kept == "True"
-    assert default_mb < 4  # glibc's default hands a freed 16 MB block straight back
-    assert reuse_mb > 12
+    # glibc's default hands a freed 16 MB block straight back; with reuse_freed_memory it stays mapped.
+    # Compared with each other, not with zero: a process may keep a few MB of its own either way.
+    assert reuse_mb > 12 and reuse_mb - default_mb > 8
