@@ -9,6 +9,7 @@ can post files to it, so a flood must not fill the disk before they expire).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -111,10 +112,8 @@ def trim_cache(folder: Path, max_bytes: int, min_age_s: float = 60.0) -> int:
             continue  # gone meanwhile, or in use on a system that forbids deleting it
         parent = os.path.dirname(path)
         if parent != str(folder):
-            try:
+            with contextlib.suppress(OSError):  # not empty: other files are still there
                 os.rmdir(parent)  # Gradio keeps each file in a folder of its own
-            except OSError:
-                pass  # not empty: other files are still there
     return freed
 
 
@@ -151,5 +150,7 @@ def expiry_note(engine: Engine, session_id: str | None) -> str:
     if session_id:
         left = engine.store.last_seen(session_id) + hours * 3600 - time.time()
         when = f" (now: in about {max(left, 0) / 3600:.0f} h)" if left > 3600 else ""
-    return (f"On this hosted app your uploads and runs are deleted **{hours:g} hours after your last visit**{when}. "
-            "Download everything before then to keep it.")
+    return (
+        f"On this hosted app your uploads and runs are deleted **{hours:g} hours after your last visit**{when}. "
+        "Download everything before then to keep it."
+    )

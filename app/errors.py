@@ -22,7 +22,7 @@ ERRNO_WORDS: dict[int, str] = {
     errno.ENOSPC: "the server's disk is full. Delete runs or uploads you no longer need, or try again later",
     errno.EDQUOT: "the server's disk is full. Delete runs or uploads you no longer need, or try again later",
     errno.ENAMETOOLONG: "a file or folder name is too long (over 255 characters). Shorten the names in your "
-                        "catalog or zip",
+    "catalog or zip",
     errno.EEXIST: "a file of the same name is already there. Try again (a new name is chosen each time)",
     errno.ENOENT: "a file it needs is missing (it may have been deleted meanwhile). Load your catalog again",
     errno.EACCES: "the app may not read or write one of the files. Check the file's permissions",
@@ -39,8 +39,10 @@ ERRNO_WORDS: dict[int, str] = {
 
 _ERRNO_IN_TEXT = re.compile(r"\[Errno (\d+)\][^\n]*")
 # Folders the app makes on the server: a session's (random id), Gradio's upload cache (hash), the demo cache.
-_SESSION_PATH = re.compile(r"(?:[A-Za-z]:)?[^\s'\"(]*?/sessions/[0-9a-f]{32}/(?:uploads/(?:\.?upload_\d+[^/\s'\"]*/)?"
-                           r"|runs/|explore/)?")
+_SESSION_PATH = re.compile(
+    r"(?:[A-Za-z]:)?[^\s'\"(]*?/sessions/[0-9a-f]{32}/(?:uploads/(?:\.?upload_\d+[^/\s'\"]*/)?"
+    r"|runs/|explore/)?"
+)
 _GRADIO_PATH = re.compile(r"[^\s'\"(]*?/gradio/[0-9a-f]{16,}/")
 _CACHE_PATH = re.compile(r"[^\s'\"(]*?/cache/(demo_survey)_\d+_\d+/")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -91,5 +93,7 @@ def user_message(err: BaseException) -> str:
     if isinstance(err, OSError):
         return "Could not finish: a file could not be read or written. Try again."
     logger.error("unexpected error shown to the user in plain words", exc_info=err)
-    return ("Something went wrong that the app did not expect (the details are in the server's log). Try again; "
-            "if it happens again, reload the page.")
+    return (
+        "Something went wrong that the app did not expect (the details are in the server's log). Try again; "
+        "if it happens again, reload the page."
+    )

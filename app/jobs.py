@@ -130,8 +130,9 @@ class JobManager:
         self._queued_per_lane: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def set_limits(self, per_owner: int | None = None, queued: int | None = None,
-                   queued_per_lane: dict[str, int] | None = None) -> None:
+    def set_limits(
+        self, per_owner: int | None = None, queued: int | None = None, queued_per_lane: dict[str, int] | None = None
+    ) -> None:
         """Cap the jobs :meth:`submit` accepts (``None``: no cap).
 
         Args:
@@ -153,9 +154,18 @@ class JobManager:
             self._capacity[lane] = max(1, int(n))
             self._start_waiting(lane)
 
-    def submit(self, kind: str, owner: str, fn: Callable[[JobContext], Any], *, lane: str | None = None,
-               run_dir: str | None = None, expected_s: float | None = None, time_limit_s: float | None = None,
-               remaining: Callable[[], float | None] | None = None) -> Job:
+    def submit(
+        self,
+        kind: str,
+        owner: str,
+        fn: Callable[[JobContext], Any],
+        *,
+        lane: str | None = None,
+        run_dir: str | None = None,
+        expected_s: float | None = None,
+        time_limit_s: float | None = None,
+        remaining: Callable[[], float | None] | None = None,
+    ) -> Job:
         """Queue ``fn`` as a new job and start it if its lane has a free slot.
 
         Args:
@@ -175,8 +185,17 @@ class JobManager:
         Raises:
             JobLimitError: The session, the lane or the whole queue already holds as many jobs as allowed.
         """
-        job = Job(id=uuid.uuid4().hex, kind=kind, owner=owner, lane=lane or kind, fn=fn, run_dir=run_dir,
-                  expected_s=expected_s, time_limit_s=time_limit_s, remaining=remaining)
+        job = Job(
+            id=uuid.uuid4().hex,
+            kind=kind,
+            owner=owner,
+            lane=lane or kind,
+            fn=fn,
+            run_dir=run_dir,
+            expected_s=expected_s,
+            time_limit_s=time_limit_s,
+            remaining=remaining,
+        )
         with self._lock:
             self._check_limits(job)
             self._jobs[job.id] = job
@@ -189,19 +208,23 @@ class JobManager:
         active = [j for j in self._jobs.values() if j.active]
         mine = sum(j.owner == job.owner for j in active)
         if self._per_owner is not None and mine >= self._per_owner:
-            raise JobLimitError(f"You already have {mine} jobs queued or running, the most allowed at once here; "
-                                "wait for one to finish, or stop one.")
+            raise JobLimitError(
+                f"You already have {mine} jobs queued or running, the most allowed at once here; "
+                "wait for one to finish, or stop one."
+            )
         lane_queue = len(self._queues.get(job.lane, []))
         lane_cap = self._queued_per_lane.get(job.lane)
         free = len(self._busy_slots.get(job.lane, set())) < self.capacity(job.lane)
         if lane_cap is not None and lane_queue >= lane_cap and not free:
             what = "training runs are" if job.lane == "train" else "jobs are"
-            raise JobLimitError(f"{lane_queue} {what} already waiting, the most allowed here; try again when the "
-                                "queue is shorter.")
+            raise JobLimitError(
+                f"{lane_queue} {what} already waiting, the most allowed here; try again when the queue is shorter."
+            )
         waiting = sum(len(q) for q in self._queues.values())
         if self._queued_total is not None and waiting >= self._queued_total and not free:
-            raise JobLimitError(f"{waiting} jobs are already waiting, the most allowed here; try again in a few "
-                                "minutes.")
+            raise JobLimitError(
+                f"{waiting} jobs are already waiting, the most allowed here; try again in a few minutes."
+            )
 
     def get(self, job_id: str | None, owner: str | None = None) -> Job | None:
         """The job with ``job_id``, or ``None`` if unknown (or owned by another session)."""
@@ -238,7 +261,7 @@ class JobManager:
             if job is None or job.status != "queued":
                 return None
             queue = self._queues[job.lane]
-            ahead = [self._jobs[i] for i in queue[:queue.index(job_id)]]
+            ahead = [self._jobs[i] for i in queue[: queue.index(job_id)]]
             running = [j for j in self._jobs.values() if j.lane == job.lane and j.status == "running"]
         now = time.time()
         slots, totals = [], []
@@ -331,8 +354,10 @@ class JobManager:
                 if other.lane == lane and other.status == "running":
                     running[other.owner] = running.get(other.owner, 0) + 1
             owners = [self._jobs[job_id].owner for job_id in queue]
-            turns = [(running.get(owner, 0), self._last_start.get((lane, owner), 0.0), position)
-                     for position, owner in enumerate(owners)]
+            turns = [
+                (running.get(owner, 0), self._last_start.get((lane, owner), 0.0), position)
+                for position, owner in enumerate(owners)
+            ]
             next_id = queue[min(turns)[2]]
             queue.remove(next_id)
             job = self._jobs[next_id]
@@ -341,8 +366,9 @@ class JobManager:
             busy.add(slot)
             job.status = "running"
             job.started_at = time.time()
-            thread = threading.Thread(target=self._run, args=(job, slot), name=f"job-{job.kind}-{job.id[:8]}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=self._run, args=(job, slot), name=f"job-{job.kind}-{job.id[:8]}", daemon=True
+            )
             thread.start()
 
     def _run(self, job: Job, slot: int) -> None:
@@ -350,6 +376,7 @@ class JobManager:
         _lower_priority()
         timer = None
         if job.time_limit_s is not None:
+
             def time_up() -> None:
                 job.timed_out = True
                 job.stop_event.set()
@@ -358,8 +385,11 @@ class JobManager:
             timer.daemon = True
             timer.start()
         try:
-            result = job.fn(JobContext(stop_event=job.stop_event, slot=slot,
-                                       report=lambda message: setattr(job, "message", message)))
+            result = job.fn(
+                JobContext(
+                    stop_event=job.stop_event, slot=slot, report=lambda message: setattr(job, "message", message)
+                )
+            )
         except Exception as exc:  # noqa: BLE001 - any failure must reach the page, not kill the thread
             logger.exception("job %s (%s) failed", job.id, job.kind)
             job.error = self.describe_error(exc)

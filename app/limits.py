@@ -18,8 +18,10 @@ from typing import Any
 
 from app.uploads import UploadLimits
 
-LOCAL_ADVICE = ("run Zoobot App on your own computer (`pip install .` in a copy of its repository, then "
-                "`zoobot-app`), where these limits are off")
+LOCAL_ADVICE = (
+    "run Zoobot App on your own computer (`pip install .` in a copy of its repository, then "
+    "`zoobot-app`), where these limits are off"
+)
 """How to get past a hosted limit, for the end of a refusal."""
 
 ENV_PREFIX = "ZOOBOT_APP_"
@@ -40,27 +42,41 @@ class Limits:
     upload_mb: float | None = _limit(200, 500, "largest upload, unpacked (a zip counts as its contents)", "MB")
     upload_files: int | None = _limit(20000, 20000, "most files in one upload, unpacked")
     session_mb: float | None = _limit(1000, None, "all of one session's uploads together, unpacked", "MB")
-    image_megapixels: float | None = _limit(4, 100, "largest image (width x height), read from its header "
-                                            "before decoding; larger images are refused one by one", "Mpx")
+    image_megapixels: float | None = _limit(
+        4,
+        100,
+        "largest image (width x height), read from its header before decoding; larger images are refused one by one",
+        "Mpx",
+    )
     catalog_rows: int | None = _limit(20000, None, "most rows in one catalog")
     schema_kb: float | None = _limit(50, 50, "longest decision-tree (schema) text, checked before parsing", "kB")
-    schema_questions: int | None = _limit(200, 200, "most questions in a decision tree, checked before building "
-                                          "or drawing it")
-    classes: int | None = _limit(100, 1000, "most classes in a classification label (never more than its "
-                                 "labelled rows either)")
+    schema_questions: int | None = _limit(
+        200, 200, "most questions in a decision tree, checked before building or drawing it"
+    )
+    classes: int | None = _limit(
+        100, 1000, "most classes in a classification label (never more than its labelled rows either)"
+    )
     max_epochs: int | None = _limit(50, None, "most epochs one run may ask for")
-    run_minutes: float | None = _limit(60, None, "longest a run may train (it then stops and keeps its best "
-                                       "weights)", "min")
-    jobs_per_session: int | None = _limit(3, None, "most jobs (checks, runs, maps) one session may have queued or "
-                                          "running at once")
+    run_minutes: float | None = _limit(
+        60, None, "longest a run may train (it then stops and keeps its best weights)", "min"
+    )
+    jobs_per_session: int | None = _limit(
+        3, None, "most jobs (checks, runs, maps) one session may have queued or running at once"
+    )
     queued_runs: int | None = _limit(4, None, "most training runs waiting in the queue, all sessions together")
     queued_jobs: int | None = _limit(20, None, "most jobs of any kind waiting, all sessions together")
-    session_hours: float | None = _limit(24, None, "hours after its last visit that a session's uploads and runs "
-                                         "are deleted", "h")
-    cache_hours: float | None = _limit(6, 24, "hours Gradio keeps the copies of files it hands out or takes in "
-                                       "(uploads, downloads, images)", "h")
-    cache_mb: float | None = _limit(5000, None, "disk Gradio's cache of those copies may take; past it the oldest "
-                                    "go first (checked every minute)", "MB")
+    session_hours: float | None = _limit(
+        24, None, "hours after its last visit that a session's uploads and runs are deleted", "h"
+    )
+    cache_hours: float | None = _limit(
+        6, 24, "hours Gradio keeps the copies of files it hands out or takes in (uploads, downloads, images)", "h"
+    )
+    cache_mb: float | None = _limit(
+        5000,
+        None,
+        "disk Gradio's cache of those copies may take; past it the oldest go first (checked every minute)",
+        "MB",
+    )
     hosted_mode: bool = False
 
     @classmethod
@@ -74,8 +90,9 @@ class Limits:
         return cls.from_options(False, changes, env={})
 
     @classmethod
-    def from_options(cls, hosted: bool, options: Mapping[str, Any] | None = None,
-                     env: Mapping[str, str] | None = None) -> Limits:
+    def from_options(
+        cls, hosted: bool, options: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    ) -> Limits:
         """Limits for a mode: each field from ``options`` (e.g. parsed flags; ``None`` = not given), else
         from ``ZOOBOT_APP_MAX_<NAME>`` in ``env`` (default: the process environment), else the mode's
         default. A value of 0 turns the limit off.
@@ -108,9 +125,11 @@ class Limits:
     @property
     def upload(self) -> UploadLimits:
         """The caps one upload is checked against."""
-        return UploadLimits(max_mb=self.upload_mb if self.upload_mb is not None else float("inf"),
-                            max_files=self.upload_files if self.upload_files is not None else 10**12,
-                            advice=self.advice)
+        return UploadLimits(
+            max_mb=self.upload_mb if self.upload_mb is not None else float("inf"),
+            max_files=self.upload_files if self.upload_files is not None else 10**12,
+            advice=self.advice,
+        )
 
     @property
     def image_pixels(self) -> int:
@@ -156,14 +175,22 @@ def env_name(name: str) -> str:
 def add_limit_flags(parser: argparse.ArgumentParser) -> None:
     """Add one ``--max-...`` flag per limit to ``parser`` (the parsed value is ``None`` when not given)."""
     group = parser.add_argument_group(
-        "limits", "Caps per visitor and in total. Each also reads ZOOBOT_APP_MAX_<NAME> (e.g. "
-        "ZOOBOT_APP_MAX_RUN_MINUTES); 0 turns a limit off. Defaults: hosted / local.")
+        "limits",
+        "Caps per visitor and in total. Each also reads ZOOBOT_APP_MAX_<NAME> (e.g. "
+        "ZOOBOT_APP_MAX_RUN_MINUTES); 0 turns a limit off. Defaults: hosted / local.",
+    )
     for f in limit_fields():
         kind = int if f.type in ("int | None", int) else float
         unit = f" ({f.metadata['unit']})" if f.metadata["unit"] else ""
         defaults = " / ".join("off" if v is None else f"{v:g}" for v in (f.metadata["hosted"], f.metadata["local"]))
-        group.add_argument(flag_name(f.name), dest=f.name, type=kind, default=None, metavar="N",
-                           help=f"{f.metadata['help']}{unit}; default {defaults}")
+        group.add_argument(
+            flag_name(f.name),
+            dest=f.name,
+            type=kind,
+            default=None,
+            metavar="N",
+            help=f"{f.metadata['help']}{unit}; default {defaults}",
+        )
 
 
 def limits_table() -> str:

@@ -35,11 +35,15 @@ SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica N
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 # Gallery captions wrap instead of being cut to a few characters; a long encoder name ends in "…"
 # before the dropdown's arrow instead of running under it.
-CSS = (".zoobot-gallery .caption-label { white-space: normal; max-width: 100%; }\n"
-       "#train-encoder input, #explore-encoder input { text-overflow: ellipsis; padding-right: 1.5em; }")
-INTRO = ("## Zoobot: finetune a galaxy model on your own labels\n"
-         "Go through the tabs in order: **Data** → **Task** → (**Schema** for vote counts) → **Train** → "
-         "**Results** → **Explore**. Nothing here needs code; every run can be re-run headless from its config file.")
+CSS = (
+    ".zoobot-gallery .caption-label { white-space: normal; max-width: 100%; }\n"
+    "#train-encoder input, #explore-encoder input { text-overflow: ellipsis; padding-right: 1.5em; }"
+)
+INTRO = (
+    "## Zoobot: finetune a galaxy model on your own labels\n"
+    "Go through the tabs in order: **Data** → **Task** → (**Schema** for vote counts) → **Train** → "
+    "**Results** → **Explore**. Nothing here needs code; every run can be re-run headless from its config file."
+)
 
 
 def theme() -> gr.themes.Base:
@@ -60,8 +64,9 @@ def attach_session(engine: Engine, session_id: str | None) -> dict[str, Any]:
     return {"session_id": session_id}
 
 
-def build_app(runs_dir: str | Path, hosted: bool = False, limits: Limits | None = None,
-              expire_sessions: bool = False) -> gr.Blocks:
+def build_app(
+    runs_dir: str | Path, hosted: bool = False, limits: Limits | None = None, expire_sessions: bool = False
+) -> gr.Blocks:
     """Build the app's page (without serving it).
 
     Args:
@@ -76,11 +81,20 @@ def build_app(runs_dir: str | Path, hosted: bool = False, limits: Limits | None 
     if expire_sessions:
         start_janitor(engine)
     cache_s = int(limits.cache_hours * 3600) if limits.cache_hours else None
-    with gr.Blocks(title="Zoobot: finetune on your galaxies", analytics_enabled=False,
-                   delete_cache=(max(60, cache_s // 4), cache_s) if cache_s else None) as demo:
+    with gr.Blocks(
+        title="Zoobot: finetune on your galaxies",
+        analytics_enabled=False,
+        delete_cache=(max(60, cache_s // 4), cache_s) if cache_s else None,
+    ) as demo:
         session = gr.BrowserState(None, storage_key="zoobot_app_session")
-        gr.Markdown(INTRO + ("\n\n*Hosted mode: upload your catalog and images; files on the server are not "
-                             "reachable.*" if hosted else ""))
+        gr.Markdown(
+            INTRO
+            + (
+                "\n\n*Hosted mode: upload your catalog and images; files on the server are not reachable.*"
+                if hosted
+                else ""
+            )
+        )
         run_version = gr.State(None)
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("1. Data", id="data", elem_id="tab-data"):
@@ -100,27 +114,42 @@ def build_app(runs_dir: str | Path, hosted: bool = False, limits: Limits | None 
         files_panel = files.build_files_panel(engine, session)
         session_id = {"session_id": session}
         # A new catalog may bring a suggested tree: draw it once the Task tab has suggested it.
-        listen(task_tab["suggested"].then, partial(schema.restore_schema, engine), session_id,
-               pick(schema_tab, *schema.VIEW))
-        listen(train_tab["finished_run"].change, lambda finished_run: {"run_version": finished_run},
-               pick(train_tab, "finished_run"), {"run_version": run_version})
+        listen(
+            task_tab["suggested"].then,
+            partial(schema.restore_schema, engine),
+            session_id,
+            pick(schema_tab, *schema.VIEW),
+        )
+        listen(
+            train_tab["finished_run"].change,
+            lambda finished_run: {"run_version": finished_run},
+            pick(train_tab, "finished_run"),
+            {"run_version": run_version},
+        )
         # Past runs are read when the Runs tab is opened, not on every page load.
         listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, "table", "picker"))
 
-        page = {**prefixed("data", pick(data_tab, *data.VIEW, "timer")),
-                **prefixed("task", pick(task_tab, *task.CHOICE)),
-                **prefixed("schema", pick(schema_tab, *schema.VIEW)),
-                **prefixed("train", pick(train_tab, *train.POLL, *train.FORM)),
-                **prefixed("explore", pick(explore_tab, *explore.VIEW))}
+        page = {
+            **prefixed("data", pick(data_tab, *data.VIEW, "timer")),
+            **prefixed("task", pick(task_tab, *task.CHOICE)),
+            **prefixed("schema", pick(schema_tab, *schema.VIEW)),
+            **prefixed("train", pick(train_tab, *train.POLL, *train.FORM)),
+            **prefixed("explore", pick(explore_tab, *explore.VIEW)),
+        }
         attached = listen(demo.load, partial(attach_session, engine), session_id, session_id)
         filled = listen(attached.then, partial(on_load, engine), session_id, page)
         # Listing the encoders imports torch and timm (seconds, once per process): done after the rest
         # of the page is filled in, so that does not wait for it (this also loads them for training).
-        listen(filled.then, partial(encoder_dropdowns, engine), session_id,
-               {**prefixed("train", pick(train_tab, "encoder", "local_path")),
-                **prefixed("explore", pick(explore_tab, "encoder"))})
-        listen(attached.then, partial(results.restore_results, engine), session_id,
-               pick(results_tab, *results.VIEW))
+        listen(
+            filled.then,
+            partial(encoder_dropdowns, engine),
+            session_id,
+            {
+                **prefixed("train", pick(train_tab, "encoder", "local_path")),
+                **prefixed("explore", pick(explore_tab, "encoder")),
+            },
+        )
+        listen(attached.then, partial(results.restore_results, engine), session_id, pick(results_tab, *results.VIEW))
         listen(attached.then, partial(files.show_files, engine), session_id, pick(files_panel, *files.VIEW))
     return demo
 
@@ -138,12 +167,15 @@ def on_load(engine: Engine, session_id: str) -> dict[str, Any]:
         path = Path(state.catalog_path)
         engine.submit_catalog(session_id, state.catalog_name or path.name, file_source(path, (path.parent,)))
         data_view.update(status="Checking your catalog again…", timer=gr.Timer(active=True))
-    return {**prefixed("data", data_view),
-            **prefixed("task", task.suggest_task(engine, session_id, prefer_saved=True)),
-            **prefixed("schema", schema.restore_schema(engine, session_id)),
-            **prefixed("train", {**train.poll_training(engine, session_id, None),
-                                 **train.restore_train_form(engine, session_id)}),
-            **prefixed("explore", explore.show_map(engine, session_id))}
+    return {
+        **prefixed("data", data_view),
+        **prefixed("task", task.suggest_task(engine, session_id, prefer_saved=True)),
+        **prefixed("schema", schema.restore_schema(engine, session_id)),
+        **prefixed(
+            "train", {**train.poll_training(engine, session_id, None), **train.restore_train_form(engine, session_id)}
+        ),
+        **prefixed("explore", explore.show_map(engine, session_id)),
+    }
 
 
 def encoder_dropdowns(engine: Engine, session_id: str | None) -> dict[str, Any]:
@@ -154,8 +186,10 @@ def encoder_dropdowns(engine: Engine, session_id: str | None) -> dict[str, Any]:
     listed = [c for c in choices if c[1] != LOCAL_ENCODER]
     default = "demo" if any(c[1] == "demo" for c in listed) else (listed[0][1] if listed else None)
     saved, local_path = train.saved_encoder(engine, session_id)
-    dropdowns = {"train.encoder": gr.Dropdown(choices=choices, value=saved or default),
-                 "explore.encoder": gr.Dropdown(choices=listed, value=default)}
+    dropdowns = {
+        "train.encoder": gr.Dropdown(choices=choices, value=saved or default),
+        "explore.encoder": gr.Dropdown(choices=listed, value=default),
+    }
     return {**dropdowns, "train.local_path": local_path} if local_path else dropdowns
 
 
@@ -174,27 +208,44 @@ def launch_options(runs_dir: Path, hosted: bool, max_upload_mb: float | None) ->
     """
     served = not (_inside(runs_dir, os.getcwd()) or _inside(runs_dir, tempfile.gettempdir()))
     if served and hosted:
-        logger.warning("the runs folder %s is outside the working folder and the temp folder, so Gradio serves "
-                       "any file in it to whoever knows its path (paths hold the random session id); put "
-                       "--runs-dir inside %s to serve only the copies handed to each session", runs_dir, os.getcwd())
+        logger.warning(
+            "the runs folder %s is outside the working folder and the temp folder, so Gradio serves "
+            "any file in it to whoever knows its path (paths hold the random session id); put "
+            "--runs-dir inside %s to serve only the copies handed to each session",
+            runs_dir,
+            os.getcwd(),
+        )
     # show_error=False: an error a handler did not turn into plain words (``app.common.plain_errors``) shows
     # as "Error", never as its raw text.
-    return dict(theme=theme(), css=CSS, allowed_paths=[str(runs_dir)] if served else [],
-                max_file_size=f"{int(max_upload_mb)}mb" if max_upload_mb else None, show_error=False,
-                footer_links=["gradio"], ssr_mode=False, enable_monitoring=False, mcp_server=False)
+    return dict(
+        theme=theme(),
+        css=CSS,
+        allowed_paths=[str(runs_dir)] if served else [],
+        max_file_size=f"{int(max_upload_mb)}mb" if max_upload_mb else None,
+        show_error=False,
+        footer_links=["gradio"],
+        ssr_mode=False,
+        enable_monitoring=False,
+        mcp_server=False,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``zoobot-app`` console script."""
     parser = argparse.ArgumentParser(
-        prog="zoobot-app", description="Finetune Zoobot on your galaxies, point and click.",
-        epilog="Hosted mode caps what each visitor may use (the limits above); on your own computer most are off.")
+        prog="zoobot-app",
+        description="Finetune Zoobot on your galaxies, point and click.",
+        epilog="Hosted mode caps what each visitor may use (the limits above); on your own computer most are off.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this computer only)")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     parser.add_argument("--share", action="store_true", help="also make a temporary public gradio.live link")
     parser.add_argument("--runs-dir", default="zoobot_runs", help="folder for runs, uploads and caches")
-    parser.add_argument("--hosted", action="store_true",
-                        help="hosted mode (also on when SPACE_ID is set): uploads only, no server paths")
+    parser.add_argument(
+        "--hosted",
+        action="store_true",
+        help="hosted mode (also on when SPACE_ID is set): uploads only, no server paths",
+    )
     add_limit_flags(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

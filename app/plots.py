@@ -19,8 +19,9 @@ import plotly.graph_objects as go
 from app.escape import escape_html
 from zoobot.tree_summary import interval_column_names
 
-_LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360,
-               font=dict(family="system-ui, sans-serif"))
+_LAYOUT = dict(
+    template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360, font=dict(family="system-ui, sans-serif")
+)
 
 
 # Characters per title line: a long column name wraps instead of running off a half-width plot.
@@ -39,8 +40,9 @@ def _figure(title: str) -> go.Figure:
 def empty_figure(message: str) -> go.Figure:
     """A blank figure carrying a short message in its middle."""
     fig = _figure("")
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font=dict(size=14, color="#666"))
+    fig.add_annotation(
+        text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=dict(size=14, color="#666")
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
@@ -99,8 +101,14 @@ def metric_curve(metrics: pd.DataFrame | None) -> go.Figure:
     fig = _figure(f"Validation {' and '.join(names)} per epoch")
     for column in task_metric_columns(metrics):
         rows = metrics[["epoch", column]].dropna()
-        fig.add_trace(go.Scatter(x=rows["epoch"] + 1, y=rows[column], mode="lines+markers",
-                                 name=metric_name(column).removeprefix("validation ")))
+        fig.add_trace(
+            go.Scatter(
+                x=rows["epoch"] + 1,
+                y=rows[column],
+                mode="lines+markers",
+                name=metric_name(column).removeprefix("validation "),
+            )
+        )
     _epoch_axis(fig, metrics)
     fig.update_yaxes(title="validation " + " / ".join(names))
     return fig
@@ -109,8 +117,10 @@ def metric_curve(metrics: pd.DataFrame | None) -> go.Figure:
 def progress_html(progress: dict[str, Any] | None, queue_position: int | None = None) -> str:
     """A progress bar with the stage, epoch, ETA and device, as HTML."""
     if queue_position is not None:
-        return (f'<div id="train-progress-text"><b>Waiting in the queue</b>: position {queue_position}. '
-                "Training starts when the runs ahead of yours finish.</div>")
+        return (
+            f'<div id="train-progress-text"><b>Waiting in the queue</b>: position {queue_position}. '
+            "Training starts when the runs ahead of yours finish.</div>"
+        )
     if not progress:
         return '<div id="train-progress-text">No training run yet.</div>'
     status = progress.get("status", "running")
@@ -121,8 +131,11 @@ def progress_html(progress: dict[str, Any] | None, queue_position: int | None = 
     eta = progress.get("eta_s")
     eta_text = f" · about {_duration(eta)} left" if status == "running" and eta else ""
     epoch = progress.get("epoch")
-    epoch_text = (f" · epoch {int(epoch) + 1} of {progress.get('max_epochs')}"
-                  if status == "running" and epoch is not None and progress.get("max_epochs") else "")
+    epoch_text = (
+        f" · epoch {int(epoch) + 1} of {progress.get('max_epochs')}"
+        if status == "running" and epoch is not None and progress.get("max_epochs")
+        else ""
+    )
     device = progress.get("device")
     device_text = f" · on {html.escape(str(device))}" if device else ""
     stage = html.escape(str(progress.get("stage") or status))
@@ -164,8 +177,9 @@ def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str]) ->
     values = np.asarray(matrix)
     fig = _figure("Confusion matrix (test set)")
     names = [escape_html(c) for c in classes]
-    fig.add_trace(go.Heatmap(z=values, x=names, y=names, colorscale="Blues",
-                             text=values, texttemplate="%{text}", showscale=False))
+    fig.add_trace(
+        go.Heatmap(z=values, x=names, y=names, colorscale="Blues", text=values, texttemplate="%{text}", showscale=False)
+    )
     fig.update_xaxes(title="predicted", type="category")
     fig.update_yaxes(title="true", type="category", autorange="reversed")
     return fig
@@ -186,11 +200,20 @@ def precision_recall(precision: dict[str, float], recall: dict[str, float]) -> g
 def predicted_vs_true(truth: pd.Series, predicted: pd.Series, ids: pd.Series, name: str) -> go.Figure:
     """Scatter of predicted against true values, with the 1:1 line."""
     fig = _figure(f"{name}: predicted vs true (test set)")
-    fig.add_trace(go.Scatter(x=truth, y=predicted, mode="markers", text=[escape_html(i) for i in ids], name="galaxies",
-                             hovertemplate="%{text}<br>true %{x:.3g}<br>predicted %{y:.3g}<extra></extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=truth,
+            y=predicted,
+            mode="markers",
+            text=[escape_html(i) for i in ids],
+            name="galaxies",
+            hovertemplate="%{text}<br>true %{x:.3g}<br>predicted %{y:.3g}<extra></extra>",
+        )
+    )
     low, high = float(np.nanmin([truth.min(), predicted.min()])), float(np.nanmax([truth.max(), predicted.max()]))
-    fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", name="1:1",
-                             line=dict(dash="dash", color="#888")))
+    fig.add_trace(
+        go.Scatter(x=[low, high], y=[low, high], mode="lines", name="1:1", line=dict(dash="dash", color="#888"))
+    )
     fig.update_xaxes(title=escape_html(f"true {name}"))
     fig.update_yaxes(title=escape_html(f"predicted {name}"))
     return fig
@@ -213,14 +236,23 @@ def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: 
     low = [float(row.get(interval_column_names(a)[0], np.nan)) for a in answers]
     high = [float(row.get(interval_column_names(a)[1], np.nan)) for a in answers]
     names = [escape_html(a) for a in answers]
-    fig.add_trace(go.Scatter(
-        x=middle, y=names, mode="markers", name="predicted",
-        error_x=dict(type="data", symmetric=False, array=np.subtract(high, middle),
-                     arrayminus=np.subtract(middle, low)),
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=middle,
+            y=names,
+            mode="markers",
+            name="predicted",
+            error_x=dict(
+                type="data", symmetric=False, array=np.subtract(high, middle), arrayminus=np.subtract(middle, low)
+            ),
+        )
+    )
     if true_fractions is not None:
-        fig.add_trace(go.Scatter(x=list(true_fractions), y=names, mode="markers", name="volunteers",
-                                 marker=dict(symbol="x", size=9)))
+        fig.add_trace(
+            go.Scatter(
+                x=list(true_fractions), y=names, mode="markers", name="volunteers", marker=dict(symbol="x", size=9)
+            )
+        )
     fig.update_xaxes(title="vote fraction", range=[-0.02, 1.02])
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(height=max(320, 22 * len(answers) + 120))
@@ -247,20 +279,47 @@ def schema_tree(schema: Any) -> go.Figure:
         if q.asked_after is None:
             continue
         (x0, y0), (x1, y1) = pos[q.asked_after.question.text], pos[q.text]
-        fig.add_annotation(x=x1, y=y1 + 0.18, ax=x0, ay=y0 - 0.18, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=2, arrowcolor="#999", text="")
-        fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=html.escape(_answer_label(q.asked_after)),
-                           showarrow=False, font=dict(size=10, color="#555"), bgcolor="white")
+        fig.add_annotation(
+            x=x1,
+            y=y1 + 0.18,
+            ax=x0,
+            ay=y0 - 0.18,
+            xref="x",
+            yref="y",
+            axref="x",
+            ayref="y",
+            showarrow=True,
+            arrowhead=2,
+            arrowcolor="#999",
+            text="",
+        )
+        fig.add_annotation(
+            x=(x0 + x1) / 2,
+            y=(y0 + y1) / 2,
+            text=html.escape(_answer_label(q.asked_after)),
+            showarrow=False,
+            font=dict(size=10, color="#555"),
+            bgcolor="white",
+        )
     # Alternate labels above and below the nodes so neighbours in a crowded row do not overlap.
-    label_side = {name: ("top center" if i % 2 == 0 else "bottom center")
-                  for names in rows.values() for i, name in enumerate(names)}
-    fig.add_trace(go.Scatter(
-        x=[pos[q.text][0] for q in questions], y=[pos[q.text][1] for q in questions], mode="markers+text",
-        text=[f"<b>{html.escape(q.text)}</b>" for q in questions], textposition=[label_side[q.text] for q in questions],
-        marker=dict(size=14, color="#2e86de"),
-        hovertext=["<br>".join(html.escape(_answer_label(a)) for a in q.answers) for q in questions],
-        hoverinfo="text", showlegend=False,
-    ))
+    label_side = {
+        name: ("top center" if i % 2 == 0 else "bottom center")
+        for names in rows.values()
+        for i, name in enumerate(names)
+    }
+    fig.add_trace(
+        go.Scatter(
+            x=[pos[q.text][0] for q in questions],
+            y=[pos[q.text][1] for q in questions],
+            mode="markers+text",
+            text=[f"<b>{html.escape(q.text)}</b>" for q in questions],
+            textposition=[label_side[q.text] for q in questions],
+            marker=dict(size=14, color="#2e86de"),
+            hovertext=["<br>".join(html.escape(_answer_label(a)) for a in q.answers) for q in questions],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
     levels = max(rows) + 1
     fig.update_xaxes(visible=False, range=[0, 1])
     fig.update_yaxes(visible=False, range=[-levels + 0.5, 0.6])
@@ -270,7 +329,7 @@ def schema_tree(schema: Any) -> go.Figure:
 
 def _answer_label(answer: Any) -> str:
     question = answer.question.text
-    return answer.text[len(question):].lstrip("_-") if answer.text.startswith(question) else answer.text
+    return answer.text[len(question) :].lstrip("_-") if answer.text.startswith(question) else answer.text
 
 
 def umap_scatter(points: pd.DataFrame, colour: str | None, highlight: Sequence[str] = ()) -> go.Figure:
@@ -279,29 +338,61 @@ def umap_scatter(points: pd.DataFrame, colour: str | None, highlight: Sequence[s
     hover = "%{text}<extra></extra>"
     if colour and colour in points:
         values = points[colour]
-        labels = [f"{escape_html(i)}<br>{escape_html(colour)}: {escape_html(v)}"
-                  for i, v in zip(points["id_str"], values, strict=True)]
+        labels = [
+            f"{escape_html(i)}<br>{escape_html(colour)}: {escape_html(v)}"
+            for i, v in zip(points["id_str"], values, strict=True)
+        ]
         if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
-            fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers", text=labels,
-                                       hovertemplate=hover, showlegend=False,
-                                       marker=dict(size=6, color=values, colorscale="Viridis",
-                                                   colorbar=dict(title=escape_html(colour)))))
+            fig.add_trace(
+                go.Scattergl(
+                    x=points["umap_x"],
+                    y=points["umap_y"],
+                    mode="markers",
+                    text=labels,
+                    hovertemplate=hover,
+                    showlegend=False,
+                    marker=dict(size=6, color=values, colorscale="Viridis", colorbar=dict(title=escape_html(colour))),
+                )
+            )
         else:
             for value in sorted(values.astype(str).unique()):
                 mask = values.astype(str) == value
-                fig.add_trace(go.Scattergl(x=points.loc[mask, "umap_x"], y=points.loc[mask, "umap_y"],
-                                           mode="markers", name=escape_html(value), marker=dict(size=6),
-                                           text=[t for t, m in zip(labels, mask, strict=True) if m],
-                                           hovertemplate=hover))
+                fig.add_trace(
+                    go.Scattergl(
+                        x=points.loc[mask, "umap_x"],
+                        y=points.loc[mask, "umap_y"],
+                        mode="markers",
+                        name=escape_html(value),
+                        marker=dict(size=6),
+                        text=[t for t, m in zip(labels, mask, strict=True) if m],
+                        hovertemplate=hover,
+                    )
+                )
     else:
-        fig.add_trace(go.Scattergl(x=points["umap_x"], y=points["umap_y"], mode="markers",
-                                   text=[escape_html(i) for i in points["id_str"]],
-                                   hovertemplate=hover, marker=dict(size=6), showlegend=False))
+        fig.add_trace(
+            go.Scattergl(
+                x=points["umap_x"],
+                y=points["umap_y"],
+                mode="markers",
+                text=[escape_html(i) for i in points["id_str"]],
+                hovertemplate=hover,
+                marker=dict(size=6),
+                showlegend=False,
+            )
+        )
     if len(highlight):
         chosen = points[points["id_str"].isin(list(highlight))]
-        fig.add_trace(go.Scatter(x=chosen["umap_x"], y=chosen["umap_y"], mode="markers", name="chosen + neighbours",
-                                 marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(color="red", width=2)),
-                                 text=[escape_html(i) for i in chosen["id_str"]], hovertemplate=hover))
+        fig.add_trace(
+            go.Scatter(
+                x=chosen["umap_x"],
+                y=chosen["umap_y"],
+                mode="markers",
+                name="chosen + neighbours",
+                marker=dict(size=12, color="rgba(0,0,0,0)", line=dict(color="red", width=2)),
+                text=[escape_html(i) for i in chosen["id_str"]],
+                hovertemplate=hover,
+            )
+        )
     fig.update_layout(height=520, legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
     fig.update_xaxes(title="UMAP 1")
     fig.update_yaxes(title="UMAP 2")

@@ -242,8 +242,9 @@ class RunStore:
         if session_id is not None:
             candidates = list((self.session_dir(session_id) / "runs").glob(f"*/{RunFolder.CONFIG_FILE}"))
         else:
-            candidates = (list(self.root.glob(f"sessions/*/runs/*/{RunFolder.CONFIG_FILE}"))
-                          + list(self.root.glob(f"*/{RunFolder.CONFIG_FILE}")))
+            candidates = list(self.root.glob(f"sessions/*/runs/*/{RunFolder.CONFIG_FILE}")) + list(
+                self.root.glob(f"*/{RunFolder.CONFIG_FILE}")
+            )
         dirs = {p.parent for p in candidates}
         return sorted(dirs, key=_mtime, reverse=True)
 
@@ -257,8 +258,9 @@ class RunStore:
         """Bytes of everything the session has uploaded (unpacked)."""
         return folder_bytes(self.session_dir(session_id) / "uploads")
 
-    def delete_run(self, session_id: str | None, run_dir: str | Path, busy: set[str] | frozenset[str] = frozenset()
-                   ) -> None:
+    def delete_run(
+        self, session_id: str | None, run_dir: str | Path, busy: set[str] | frozenset[str] = frozenset()
+    ) -> None:
         """Delete one run's folder for good.
 
         Args:
@@ -275,7 +277,7 @@ class RunStore:
         if str(path) in {str(Path(b).resolve()) for b in busy}:
             raise FilesError(f"Run {path.name} is still queued or training; stop it first, then delete it.")
         shutil.rmtree(path)
-        for owner in ([session_id] if session_id else self.session_ids()):
+        for owner in [session_id] if session_id else self.session_ids():
             state = self.load_state(owner)
             if state.run_dir and Path(state.run_dir).resolve() == path:
                 self.update_state(owner, run_dir=None)
@@ -408,5 +410,12 @@ def summarise_run(run_dir: str | Path, live: bool = False) -> RunSummary:
             if isinstance(value, (int, float)):
                 headline = f"{key} {value:.3f}"
                 break
-    return RunSummary(name=folder.name, path=str(folder.path), task=str(config.get("task", "?")),
-                      encoder=str(config.get("encoder", "?")), status=status, started=started, headline=headline)
+    return RunSummary(
+        name=folder.name,
+        path=str(folder.path),
+        task=str(config.get("task", "?")),
+        encoder=str(config.get("encoder", "?")),
+        status=status,
+        started=started,
+        headline=headline,
+    )

@@ -80,15 +80,16 @@ def safe_member_path(name: str) -> PurePosixPath:
         UploadError: If the member would land outside the folder it is unpacked into.
     """
     path = PurePosixPath(name.replace("\\", "/"))
-    if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") \
-            or ".." in path.parts:
+    if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in path.parts:
         raise UploadError(
             f"The zip file holds '{name}', a path that points outside the archive. "
             "Zip the image folder again with relative paths only (no '..', no leading '/')."
         )
     if any(len(part.encode("utf-8")) > MAX_NAME_BYTES for part in path.parts) or "\x00" in name:
-        raise UploadError(f"The zip file holds a file or folder whose name is too long (over {MAX_NAME_BYTES} "
-                          f"characters) or not a name, e.g. '{name[:60]}…'. Rename it and zip the files again.")
+        raise UploadError(
+            f"The zip file holds a file or folder whose name is too long (over {MAX_NAME_BYTES} "
+            f"characters) or not a name, e.g. '{name[:60]}…'. Rename it and zip the files again."
+        )
     return path
 
 
@@ -98,8 +99,13 @@ def _zip_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     Raises:
         UploadError: A member with a path outside the archive, a name too long, or a link.
     """
-    members = [m for m in archive.infolist() if not m.is_dir()
-               and not m.filename.startswith("__MACOSX/") and not PurePosixPath(m.filename).name.startswith("._")]
+    members = [
+        m
+        for m in archive.infolist()
+        if not m.is_dir()
+        and not m.filename.startswith("__MACOSX/")
+        and not PurePosixPath(m.filename).name.startswith("._")
+    ]
     for member in members:
         safe_member_path(member.filename)
         if stat.S_ISLNK(member.external_attr >> 16):
@@ -119,8 +125,9 @@ def _open_zip(zip_path: Path) -> zipfile.ZipFile:
     )
 
 
-def extract_zip(zip_path: str | Path, dest: str | Path, limits: UploadLimits,
-                budget: list[int] | None = None) -> list[Path]:
+def extract_zip(
+    zip_path: str | Path, dest: str | Path, limits: UploadLimits, budget: list[int] | None = None
+) -> list[Path]:
     """Unpack an uploaded zip archive into ``dest``, checking every member first.
 
     Args:
@@ -142,8 +149,9 @@ def extract_zip(zip_path: str | Path, dest: str | Path, limits: UploadLimits,
         members = _zip_members(archive)
         declared = sum(m.file_size for m in members)
         _check_limits(len(members), declared, limits)
-        budget = budget if budget is not None else [int(limits.max_mb * 1e6) if limits.max_mb != float("inf")
-                                                     else 2**62]
+        budget = (
+            budget if budget is not None else [int(limits.max_mb * 1e6) if limits.max_mb != float("inf") else 2**62]
+        )
         dest.mkdir(parents=True, exist_ok=True)
         written = []
         for member in members:
@@ -153,11 +161,14 @@ def extract_zip(zip_path: str | Path, dest: str | Path, limits: UploadLimits,
                 with archive.open(member) as src, open(target, "xb") as out:
                     _copy_within(src, out, budget, limits)
             except (FileExistsError, IsADirectoryError, NotADirectoryError) as err:
-                raise UploadError(f"The zip file holds '{member.filename}' twice, or as both a file and a folder; "
-                                  "zip the images again so each path is used once.") from err
+                raise UploadError(
+                    f"The zip file holds '{member.filename}' twice, or as both a file and a folder; "
+                    "zip the images again so each path is used once."
+                ) from err
             except (zipfile.BadZipFile, EOFError) as err:
-                raise UploadError(f"'{zip_path.name}' is damaged ('{member.filename}' does not unpack); zip the "
-                                  "images again.") from err
+                raise UploadError(
+                    f"'{zip_path.name}' is damaged ('{member.filename}' does not unpack); zip the images again."
+                ) from err
             written.append(target)
     return written
 
@@ -167,18 +178,22 @@ def _copy_within(src: Any, out: Any, budget: list[int], limits: UploadLimits) ->
     while block := src.read(1 << 20):
         budget[0] -= len(block)
         if budget[0] < 0:
-            raise UploadError(f"The upload unpacks to more than {limits.max_mb:.0f} MB, the most allowed here. "
-                              + limits.advice)
+            raise UploadError(
+                f"The upload unpacks to more than {limits.max_mb:.0f} MB, the most allowed here. " + limits.advice
+            )
         out.write(block)
 
 
 def _check_limits(n_files: int, n_bytes: int, limits: UploadLimits) -> None:
     if n_files > limits.max_files:
-        raise UploadError(f"The upload holds {n_files} files; at most {limits.max_files} are allowed here. "
-                          + limits.advice)
+        raise UploadError(
+            f"The upload holds {n_files} files; at most {limits.max_files} are allowed here. " + limits.advice
+        )
     if n_bytes > limits.max_mb * 1e6:
-        raise UploadError(f"The upload is {n_bytes / 1e6:.0f} MB unpacked; at most {limits.max_mb:.0f} MB is allowed "
-                          "here. " + limits.advice)
+        raise UploadError(
+            f"The upload is {n_bytes / 1e6:.0f} MB unpacked; at most {limits.max_mb:.0f} MB is allowed "
+            "here. " + limits.advice
+        )
 
 
 def _unpacked_size(paths: Sequence[Path]) -> tuple[int, int]:
@@ -196,8 +211,13 @@ def _unpacked_size(paths: Sequence[Path]) -> tuple[int, int]:
     return n_files, n_bytes
 
 
-def store_upload(catalog_file: str | Path | None, image_files: Sequence[str | Path], dest: str | Path,
-                 limits: UploadLimits, room_mb: float | None = None) -> StoredUpload:
+def store_upload(
+    catalog_file: str | Path | None,
+    image_files: Sequence[str | Path],
+    dest: str | Path,
+    limits: UploadLimits,
+    room_mb: float | None = None,
+) -> StoredUpload:
     """Copy an upload (a catalog, plus zips of images or many image files) into ``dest``, whole or not at all.
 
     The catalog goes to ``dest``, loose images to ``dest`` and a zip is unpacked into ``dest``, so
@@ -220,22 +240,33 @@ def store_upload(catalog_file: str | Path | None, image_files: Sequence[str | Pa
     dest = Path(dest)
     images = [Path(p) for p in image_files or []]
     if catalog_file is not None and not _is_catalog(str(catalog_file)):
-        raise UploadError(f"'{Path(catalog_file).name}' is not a catalog: upload a .csv or .parquet table with "
-                          "one row per galaxy (columns id_str, file_loc and your labels).")
+        raise UploadError(
+            f"'{Path(catalog_file).name}' is not a catalog: upload a .csv or .parquet table with "
+            "one row per galaxy (columns id_str, file_loc and your labels)."
+        )
     for path in images:
-        if (path.suffix.lower() == ".zip" or not _is_image(path.name)) and path.suffix.lower() != ".zip" \
-                and not zipfile.is_zipfile(path):
+        if (
+            (path.suffix.lower() == ".zip" or not _is_image(path.name))
+            and path.suffix.lower() != ".zip"
+            and not zipfile.is_zipfile(path)
+        ):
             raise UploadError(f"'{path.name}' is neither an image (PNG, JPEG, FITS) nor a zip archive of images.")
     n_files, n_bytes = _unpacked_size(images)
     n_files += 1 if catalog_file else 0
     n_bytes += Path(catalog_file).stat().st_size if catalog_file else 0
     _check_limits(n_files, n_bytes, limits)
     if room_mb is not None and n_bytes > room_mb * 1e6:
-        raise UploadError(f"This upload is {n_bytes / 1e6:.0f} MB unpacked, but your session has only "
-                          f"{max(room_mb, 0):.0f} MB of room left. Delete uploads you no longer need (Your files, at "
-                          "the bottom of the page), or upload less. " + limits.advice)
-    budget = [min(int(limits.max_mb * 1e6) if limits.max_mb != float("inf") else 2**62,
-                  int(room_mb * 1e6) if room_mb is not None else 2**62)]
+        raise UploadError(
+            f"This upload is {n_bytes / 1e6:.0f} MB unpacked, but your session has only "
+            f"{max(room_mb, 0):.0f} MB of room left. Delete uploads you no longer need (Your files, at "
+            "the bottom of the page), or upload less. " + limits.advice
+        )
+    budget = [
+        min(
+            int(limits.max_mb * 1e6) if limits.max_mb != float("inf") else 2**62,
+            int(room_mb * 1e6) if room_mb is not None else 2**62,
+        )
+    ]
     staging = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.partial")
     try:
         stored = _store(catalog_file, images, staging, limits, budget)
@@ -247,8 +278,9 @@ def store_upload(catalog_file: str | Path | None, image_files: Sequence[str | Pa
     return StoredUpload(folder=dest, catalog=moved[stored.catalog], base_dirs=tuple(moved[p] for p in stored.base_dirs))
 
 
-def _store(catalog_file: str | Path | None, images: list[Path], dest: Path, limits: UploadLimits,
-           budget: list[int]) -> StoredUpload:
+def _store(
+    catalog_file: str | Path | None, images: list[Path], dest: Path, limits: UploadLimits, budget: list[int]
+) -> StoredUpload:
     dest.mkdir(parents=True)
     base_dirs: list[Path] = [dest]
     found_catalogs: list[Path] = []
@@ -260,8 +292,10 @@ def _store(catalog_file: str | Path | None, images: list[Path], dest: Path, limi
             if len(tops) == 1:
                 base_dirs.append(dest / tops.pop())
         elif (dest / path.name).exists():
-            raise UploadError(f"Two uploaded images are both called '{path.name}'; rename one, or upload the images "
-                              "as a zip that keeps their folders.")
+            raise UploadError(
+                f"Two uploaded images are both called '{path.name}'; rename one, or upload the images "
+                "as a zip that keeps their folders."
+            )
         else:
             shutil.copy(path, dest / path.name)
     if catalog_file is not None:

@@ -69,8 +69,13 @@ def to_gradio(result: Mapping[str, Any] | None, names: tuple[str, ...], source: 
     return values[0] if len(values) == 1 else values
 
 
-def listen(trigger: Callable[..., Any], fn: Callable[..., Mapping[str, Any] | None], inputs: Components | None,
-           outputs: Components | None, **options: Any) -> Any:
+def listen(
+    trigger: Callable[..., Any],
+    fn: Callable[..., Mapping[str, Any] | None],
+    inputs: Components | None,
+    outputs: Components | None,
+    **options: Any,
+) -> Any:
     """Wire ``fn`` to an event by name.
 
     Args:

@@ -94,15 +94,19 @@ def train_head(x: torch.Tensor, y: torch.Tensor, task: str, loss_fn: Any, steps:
     for _ in range(steps):
         optimiser.zero_grad()
         out = head.head(x)
-        loss = loss_fn(head.outputs_to_predictions(out), y).mean() if task == "tree" \
+        loss = (
+            loss_fn(head.outputs_to_predictions(out), y).mean()
+            if task == "tree"
             else nn.functional.cross_entropy(out, y)
+        )
         loss.backward()
         optimiser.step()
     return head.eval()
 
 
-def evaluate(head: Head, x: torch.Tensor, y: torch.Tensor, task: str, loss_fn: Any,
-             groups: list[tuple[int, int]]) -> dict[str, float]:
+def evaluate(
+    head: Head, x: torch.Tensor, y: torch.Tensor, task: str, loss_fn: Any, groups: list[tuple[int, int]]
+) -> dict[str, float]:
     """Test metrics of one deterministic pass."""
     with torch.no_grad():
         predictions = head.outputs_to_predictions(head.head(x))
@@ -113,7 +117,7 @@ def evaluate(head: Head, x: torch.Tensor, y: torch.Tensor, task: str, loss_fn: A
     nll = float(loss_fn(predictions, y).mean())
     errors = []
     for start, end in groups:
-        counts, conc = y[:, start:end + 1], predictions[:, start:end + 1]
+        counts, conc = y[:, start : end + 1], predictions[:, start : end + 1]
         total = counts.sum(1, keepdim=True)
         asked = total[:, 0] > 0
         errors.append((conc / conc.sum(1, keepdim=True) - counts / total.clamp(min=1)).abs().mean(1)[asked].mean())
@@ -136,14 +140,20 @@ def run_loop(task: str, strategy: str, repetition: int, data: dict[str, Any], ar
         if len(labelled) >= args.stop:
             return history
         remaining = np.setdiff1d(pool, labelled)
-        samples = head_samples(head, data["x"][torch.as_tensor(remaining)].numpy(), args.passes,
-                               seed=1000 * repetition + len(labelled)) if strategy != "random" else np.zeros((1, 1, 1))
+        samples = (
+            head_samples(
+                head, data["x"][torch.as_tensor(remaining)].numpy(), args.passes, seed=1000 * repetition + len(labelled)
+            )
+            if strategy != "random"
+            else np.zeros((1, 1, 1))
+        )
         if strategy == "random":
             scores = rng.random(len(remaining))
         else:
-            scores, _ = acquisition_scores(samples, "tree" if task == "tree" else "classification", strategy,
-                                           data.get("schema"), seed=repetition)
-        labelled += list(remaining[np.argsort(-scores, kind="stable")[:args.step]])
+            scores, _ = acquisition_scores(
+                samples, "tree" if task == "tree" else "classification", strategy, data.get("schema"), seed=repetition
+            )
+        labelled += list(remaining[np.argsort(-scores, kind="stable")[: args.step]])
 
 
 def labels_to_match(labels: list[int], means: list[float], target: float, higher_is_better: bool) -> float | None:
@@ -164,8 +174,12 @@ def summarise(task: str, histories: dict[str, list[list[dict]]], metric: str, hi
     for strategy, runs in histories.items():
         labels = [h["labels"] for h in runs[0]]
         values = np.array([[h[metric] for h in run] for run in runs])
-        out["strategies"][strategy] = {"labels": labels, "mean": values.mean(0).tolist(),
-                                       "std": values.std(0).tolist(), "runs": values.tolist()}
+        out["strategies"][strategy] = {
+            "labels": labels,
+            "mean": values.mean(0).tolist(),
+            "std": values.std(0).tolist(),
+            "runs": values.tolist(),
+        }
     if "random" in out["strategies"]:
         target = out["strategies"]["random"]["mean"][-1]
         out["random_at_last_round"] = target
@@ -192,8 +206,9 @@ def plot(panels: list[dict[str, Any]], path: Path) -> None:
         pad = 0.05 * (y_max - y_min or 1)
         y_min, y_max = y_min - pad, y_max + pad
 
-        def to_xy(count: float, value: float, x0: int = x0, y_min: float = y_min, y_max: float = y_max,
-                  labels: list = labels) -> tuple:
+        def to_xy(
+            count: float, value: float, x0: int = x0, y_min: float = y_min, y_max: float = y_max, labels: list = labels
+        ) -> tuple:
             fx = (count - labels[0]) / ((labels[-1] - labels[0]) or 1)
             fy = (value - y_min) / ((y_max - y_min) or 1)
             return x0 + margin + fx * (width - margin - 20), 40 + (1 - fy) * (height - margin)
@@ -272,9 +287,16 @@ def main() -> None:
             y = torch.as_tensor(catalog[list(schema.label_cols)].to_numpy(dtype=np.float32))
             metrics = [("log_likelihood", True), ("vote_fraction_mae", False)]
         groups = [tuple(g) for g in schema.question_index_groups]
-        data = {"x": x[:n_pool], "y": y[:n_pool], "x_test": x[n_pool:], "y_test": y[n_pool:],
-                "pool": np.arange(n_pool), "loss": CustomMultiQuestionLoss(groups), "groups": groups,
-                "schema": schema}
+        data = {
+            "x": x[:n_pool],
+            "y": y[:n_pool],
+            "x_test": x[n_pool:],
+            "y_test": y[n_pool:],
+            "pool": np.arange(n_pool),
+            "loss": CustomMultiQuestionLoss(groups),
+            "groups": groups,
+            "schema": schema,
+        }
         histories: dict[str, list] = {s: [] for s in args.strategies}
         for repetition in range(args.repetitions):
             for strategy in args.strategies:
@@ -285,30 +307,41 @@ def main() -> None:
         results[task] = {}
         for metric, higher in metrics:
             results[task][metric] = summarise(task, histories, metric, higher)
-    out = {"date": datetime.date.today().isoformat(),
-           "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
-           "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-           "wall_s": round(time.time() - started), "results": results}
+    out = {
+        "date": datetime.date.today().isoformat(),
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "wall_s": round(time.time() - started),
+        "results": results,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1))
     plot(panels_of(results), args.plot)
     print(table(results))
 
 
-TITLES = {"accuracy": "test accuracy", "log_likelihood": "test log-likelihood per galaxy",
-          "vote_fraction_mae": "test vote-fraction error"}
+TITLES = {
+    "accuracy": "test accuracy",
+    "log_likelihood": "test log-likelihood per galaxy",
+    "vote_fraction_mae": "test vote-fraction error",
+}
 
 
 def panels_of(results: dict[str, Any]) -> list[dict[str, Any]]:
     """One plot panel per task and metric."""
-    return [{"title": f"{task}: {TITLES[metric]}", **result}
-            for task, metrics in results.items() for metric, result in metrics.items()]
+    return [
+        {"title": f"{task}: {TITLES[metric]}", **result}
+        for task, metrics in results.items()
+        for metric, result in metrics.items()
+    ]
 
 
 def table(results: dict[str, Any]) -> str:
     """Markdown: each metric at the first and last round, and the labels needed to match random."""
-    lines = ["| task | metric | strategy | at start | at the end | labels to match random's end |",
-             "|---|---|---|---:|---:|---:|"]
+    lines = [
+        "| task | metric | strategy | at start | at the end | labels to match random's end |",
+        "|---|---|---|---:|---:|---:|",
+    ]
     for task, metrics in results.items():
         for metric, result in metrics.items():
             for strategy, r in result["strategies"].items():
@@ -316,8 +349,10 @@ def table(results: dict[str, Any]) -> str:
                 need_text = "-" if need is None else f"{need:.0f}"
                 if need is None:
                     need_text = f"> {r['labels'][-1]}"
-                lines.append(f"| {task} | {metric} | {strategy} | {r['mean'][0]:.4f} ± {r['std'][0]:.4f} | "
-                             f"{r['mean'][-1]:.4f} ± {r['std'][-1]:.4f} | {need_text} |")
+                lines.append(
+                    f"| {task} | {metric} | {strategy} | {r['mean'][0]:.4f} ± {r['std'][0]:.4f} | "
+                    f"{r['mean'][-1]:.4f} ± {r['std'][-1]:.4f} | {need_text} |"
+                )
     return "\n".join(lines)
 
 

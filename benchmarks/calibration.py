@@ -65,8 +65,9 @@ def summary_row(task: str, epochs: int, n_samples: int, report: dict) -> dict:
         row["significant"] = report["correction"]["significant"]
     else:
         row["coverage_after"] = {lvl: c["all"] for lvl, c in test["after"]["coverage"].items()}
-        row["coverage_before"] = ({lvl: c["all"] for lvl, c in test["before"]["coverage"].items()}
-                                  if test["before"] else None)
+        row["coverage_before"] = (
+            {lvl: c["all"] for lvl, c in test["before"]["coverage"].items()} if test["before"] else None
+        )
         row["residual_scale"] = report["correction"]["scales"]
     return row
 
@@ -80,36 +81,54 @@ def compact(report: dict) -> dict:
             part = dict(part)
             for kind in ("predictive", "latent"):
                 if kind in part:
-                    part[kind] = {level: (cell if level == "90" else
-                                          {k: v for k, v in cell.items() if k not in ("per_question", "by_volunteers")})
-                                  for level, cell in part[kind].items()}
+                    part[kind] = {
+                        level: (
+                            cell
+                            if level == "90"
+                            else {k: v for k, v in cell.items() if k not in ("per_question", "by_volunteers")}
+                        )
+                        for level, cell in part[kind].items()
+                    }
             out["test"][when] = part
     return out
 
 
 def markdown(rows: list[dict]) -> str:
     """The results as a Markdown table."""
+
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{100 * x:.1f}%"
 
     lines = ["| task | epochs | passes | before | after | correction |", "|---|---:|---:|---|---|---|"]
     for r in rows:
         if r["task"] == "tree":
-            before = (f"predictive 90%: {pct(r['predictive_90_before'])} ({pct(r['predictive_90_pit_before'])} "
-                      f"PIT); latent 90%: {pct(r['latent_90_before'])}")
-            after = (f"predictive 90%: {pct(r['predictive_90_after'])} ({pct(r['predictive_90_pit_after'])} "
-                     f"PIT); latent 90%: {pct(r['latent_90_after'])}")
-            corr = "scales " + ", ".join(f"{q.removesuffix('-dr5')} {c}{'*' if r['significant'][q] else ''}"
-                                         for q, c in r["scales"].items())
+            before = (
+                f"predictive 90%: {pct(r['predictive_90_before'])} ({pct(r['predictive_90_pit_before'])} "
+                f"PIT); latent 90%: {pct(r['latent_90_before'])}"
+            )
+            after = (
+                f"predictive 90%: {pct(r['predictive_90_after'])} ({pct(r['predictive_90_pit_after'])} "
+                f"PIT); latent 90%: {pct(r['latent_90_after'])}"
+            )
+            corr = "scales " + ", ".join(
+                f"{q.removesuffix('-dr5')} {c}{'*' if r['significant'][q] else ''}" for q, c in r["scales"].items()
+            )
         elif r["task"] == "classification":
-            before = (f"ECE {r['ece_before']:.3f} (ref {r['ece_reference_before']['mean']:.3f}, 95% "
-                      f"{r['ece_reference_before']['q95']:.3f}); Brier {r['brier_before']:.3f}")
-            after = (f"ECE {r['ece_after']:.3f} (ref {r['ece_reference_after']['mean']:.3f}, 95% "
-                     f"{r['ece_reference_after']['q95']:.3f}); Brier {r['brier_after']:.3f}")
+            before = (
+                f"ECE {r['ece_before']:.3f} (ref {r['ece_reference_before']['mean']:.3f}, 95% "
+                f"{r['ece_reference_before']['q95']:.3f}); Brier {r['brier_before']:.3f}"
+            )
+            after = (
+                f"ECE {r['ece_after']:.3f} (ref {r['ece_reference_after']['mean']:.3f}, 95% "
+                f"{r['ece_reference_after']['q95']:.3f}); Brier {r['brier_after']:.3f}"
+            )
             corr = f"T = {r['temperature']:.3f}" + ("" if r["significant"] else " (not significant on validation)")
         else:
-            before = ("-" if r["coverage_before"] is None else
-                      "dropout spread only: " + ", ".join(f"{k}%: {pct(v)}" for k, v in r["coverage_before"].items()))
+            before = (
+                "-"
+                if r["coverage_before"] is None
+                else "dropout spread only: " + ", ".join(f"{k}%: {pct(v)}" for k, v in r["coverage_before"].items())
+            )
             after = ", ".join(f"{k}%: {pct(v)}" for k, v in r["coverage_after"].items())
             corr = "s = " + ", ".join(f"{v:.4f}" for v in r["residual_scale"].values())
         lines.append(f"| {r['task']} | {r['max_epochs']} | {r['n_samples']} | {before} | {after} | {corr} |")
@@ -145,9 +164,18 @@ def main() -> None:
             spec["label_cols"] = list(get_schema("decals_dr5").label_cols)
         for epochs in args.epochs:
             run_dir = args.runs_dir / f"{task}-{epochs}"
-            config = RunConfig(catalog=str(catalog), run_dir=str(run_dir), encoder="demo", training_mode="head_only",
-                               max_epochs=epochs, train_fraction=0.6, val_fraction=0.1, test_fraction=0.3,
-                               num_workers=1, **spec)
+            config = RunConfig(
+                catalog=str(catalog),
+                run_dir=str(run_dir),
+                encoder="demo",
+                training_mode="head_only",
+                max_epochs=epochs,
+                train_fraction=0.6,
+                val_fraction=0.1,
+                test_fraction=0.3,
+                num_workers=1,
+                **spec,
+            )
             t0 = time.time()
             folder = RunFolder(run_dir)
             if args.reuse_runs and folder.has_model() and folder.read_progress().get("status") == "finished":
@@ -162,10 +190,14 @@ def main() -> None:
                 row.update(train_s=train_s, status=status, epochs_run=0 if metrics is None else len(metrics))
                 rows.append(row)
                 print(markdown([row]).splitlines()[-1], flush=True)
-    out = {"date": datetime.date.today().isoformat(), "machine": {"cpu": platform.processor() or platform.machine(),
-                                                                 "cores": os.cpu_count()},
-           "survey": {"n": args.n, "size": 64, "seed": 3, "split": "60/10/30"}, "wall_s": round(time.time() - started),
-           "rows": rows, "reports": reports}
+    out = {
+        "date": datetime.date.today().isoformat(),
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
+        "survey": {"n": args.n, "size": 64, "seed": 3, "split": "60/10/30"},
+        "wall_s": round(time.time() - started),
+        "rows": rows,
+        "reports": reports,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1, default=float))
     print(markdown(rows))

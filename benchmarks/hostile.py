@@ -78,8 +78,11 @@ def bombs(work: Path) -> list[dict[str, Any]]:
 
     cap = Limits.hosted().image_pixels
     rows = []
-    for kind, width, height, uncapped in [("png", 12000, 12000, True), ("png", 30000, 30000, False),
-                                          ("fits.gz", 4000, 4000, True)]:
+    for kind, width, height, uncapped in [
+        ("png", 12000, 12000, True),
+        ("png", 30000, 30000, False),
+        ("fits.gz", 4000, 4000, True),
+    ]:
         path = work / f"bomb_{width}x{height}.{kind}"
         started = time.perf_counter()
         (png_bomb if kind == "png" else fits_gz_bomb)(path, width, height)
@@ -87,18 +90,30 @@ def bombs(work: Path) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"file": path.name, "bytes": path.stat().st_size, "made_s": made_s}
         for label, limit in [("hosted", cap), ("no cap", 10**12)] if uncapped else [("hosted", cap)]:
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-c", _BOMB_CODE.format(path=str(path), cap=limit)],
-                                  capture_output=True, text=True, timeout=600, env=_env())
-            result = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else {
-                "outcome": f"error {done.returncode}", "peak_mb": None}
+            done = subprocess.run(
+                [sys.executable, "-c", _BOMB_CODE.format(path=str(path), cap=limit)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                env=_env(),
+            )
+            result = (
+                json.loads(done.stdout.strip().splitlines()[-1])
+                if done.returncode == 0
+                else {"outcome": f"error {done.returncode}", "peak_mb": None}
+            )
             row[label] = {**result, "seconds": time.perf_counter() - started}
         rows.append(row)
-        print(f"   {path.name} ({row['bytes'] / 1e3:.0f} kB): hosted {row['hosted']['outcome']}, "
-              f"{row['hosted']['peak_mb']:.0f} MB", flush=True)
+        print(
+            f"   {path.name} ({row['bytes'] / 1e3:.0f} kB): hosted {row['hosted']['outcome']}, "
+            f"{row['hosted']['peak_mb']:.0f} MB",
+            flush=True,
+        )
     return rows
 
 
 # --- lanes --------------------------------------------------------------------------------------
+
 
 def lanes(work: Path) -> dict[str, Any]:
     """A catalog at the row cap checked by one session while another checks 40 rows."""
@@ -123,8 +138,13 @@ def lanes(work: Path) -> dict[str, Any]:
 
     def catalog(name: str, n: int) -> Path:
         path = work / f"{name}.parquet"
-        pd.DataFrame({"id_str": [f"{name}{i}" for i in range(n)], "file_loc": [files[i % 200] for i in range(n)],
-                      "label": [i % 2 for i in range(n)]}).to_parquet(path)
+        pd.DataFrame(
+            {
+                "id_str": [f"{name}{i}" for i in range(n)],
+                "file_loc": [files[i % 200] for i in range(n)],
+                "label": [i % 2 for i in range(n)],
+            }
+        ).to_parquet(path)
         return path
 
     engine = Engine(store=RunStore(work / "lane_runs"), manager=JobManager(), hosted=False, limits=limits)
@@ -138,20 +158,33 @@ def lanes(work: Path) -> dict[str, Any]:
     engine.manager.wait(small_job.id, timeout=600)
     small_s = time.perf_counter() - small_started
     huge_started = time.perf_counter()
-    huge_job = engine.manager.wait(engine.submit_catalog(c, huge.name, file_source(huge, (images,),
-                                                                                   limits.catalog_rows)).id, 600)
+    huge_job = engine.manager.wait(
+        engine.submit_catalog(c, huge.name, file_source(huge, (images,), limits.catalog_rows)).id, 600
+    )
     huge_s = time.perf_counter() - huge_started
     engine.manager.wait(big_job.id, timeout=1200)
     big_s = time.perf_counter() - started
-    out = {"big_rows": limits.catalog_rows, "big_check_s": big_s, "small_rows": 40, "small_check_s": small_s,
-           "small_status": small_job.status, "huge_rows": 100_000, "huge_refused_s": huge_s,
-           "huge_status": huge_job.status, "huge_message": huge_job.error}
-    print(f"   {out['big_rows']}-row check {big_s:.1f} s; meanwhile a 40-row check took {small_s:.2f} s; "
-          f"100,000 rows {huge_job.status} in {huge_s:.2f} s", flush=True)
+    out = {
+        "big_rows": limits.catalog_rows,
+        "big_check_s": big_s,
+        "small_rows": 40,
+        "small_check_s": small_s,
+        "small_status": small_job.status,
+        "huge_rows": 100_000,
+        "huge_refused_s": huge_s,
+        "huge_status": huge_job.status,
+        "huge_message": huge_job.error,
+    }
+    print(
+        f"   {out['big_rows']}-row check {big_s:.1f} s; meanwhile a 40-row check took {small_s:.2f} s; "
+        f"100,000 rows {huge_job.status} in {huge_s:.2f} s",
+        flush=True,
+    )
     return out
 
 
 # --- schema -------------------------------------------------------------------------------------
+
 
 def schema(work: Path) -> dict[str, Any]:
     """The issue's 548 kB schema of 10,000 questions through the live check and "Use this tree"."""
@@ -164,8 +197,10 @@ def schema(work: Path) -> dict[str, Any]:
     from app.runs import RunStore, new_session_id
     from app.tabs import schema as schema_tab
 
-    questions = [{"name": f"q{i}", "answers": ["a", "b"], "asked_after": None if i == 0 else f"q{i - 1}_a"}
-                 for i in range(10_000)]
+    questions = [
+        {"name": f"q{i}", "answers": ["a", "b"], "asked_after": None if i == 0 else f"q{i - 1}_a"}
+        for i in range(10_000)
+    ]
     text = yaml.safe_dump({"questions": questions})
     engine = Engine(store=RunStore(work / "schema_runs"), manager=JobManager(), limits=Limits.hosted())
     sid = new_session_id()
@@ -179,13 +214,20 @@ def schema(work: Path) -> dict[str, Any]:
     except gr.Error as err:
         used = err.message
     use_s = time.perf_counter() - started
-    out = {"chars": len(text), "questions": 10_000, "live_check_s": live_s, "live_status": status,
-           "use_s": use_s, "use_message": used}
+    out = {
+        "chars": len(text),
+        "questions": 10_000,
+        "live_check_s": live_s,
+        "live_status": status,
+        "use_s": use_s,
+        "use_message": used,
+    }
     print(f"   {len(text) / 1e3:.0f} kB schema: live check {live_s * 1e3:.1f} ms, use {use_s * 1e3:.1f} ms", flush=True)
     return out
 
 
 # --- poll ---------------------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -194,8 +236,12 @@ def _free_port() -> int:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
 
 
 def call(base: str, name: str, *data: Any, page: str | None = None, timeout: float = 120) -> list[Any]:
@@ -205,8 +251,9 @@ def call(base: str, name: str, *data: Any, page: str | None = None, timeout: flo
     last drew) are kept between the events of one page, as in the browser.
     """
     body = {"data": list(data), **({"session_hash": page} if page else {})}
-    request = urllib.request.Request(f"{base}gradio_api/call/{name}", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base}gradio_api/call/{name}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         event_id = json.loads(response.read())["event_id"]
     with urllib.request.urlopen(f"{base}gradio_api/call/{name}/{event_id}", timeout=timeout) as response:
@@ -226,12 +273,17 @@ def call(base: str, name: str, *data: Any, page: str | None = None, timeout: flo
 def poll(work: Path, sessions: int = 5, seconds: float = 150.0, epochs: int = 3) -> dict[str, Any]:
     """Five sessions training (one at a time, the rest queued) while five clients poll once a second."""
     port = _free_port()
-    log = open(work / "server.log", "w")
+    log = open(work / "server.log", "w")  # noqa: SIM115 (open while the server runs)
     script = shutil.which("zoobot-app") or str(Path(sys.executable).with_name("zoobot-app"))
     # Its own Gradio cache: the hosted server trims its cache by size, and must not touch another's.
     env = {**_env(), "GRADIO_TEMP_DIR": str(work / "gradio_cache")}
-    server = subprocess.Popen([script, "--hosted", "--port", str(port), "--runs-dir", str(work / "poll_runs")],
-                              stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
+    server = subprocess.Popen(
+        [script, "--hosted", "--port", str(port), "--runs-dir", str(work / "poll_runs")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=work,
+    )
     base = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 120
@@ -251,8 +303,12 @@ def poll(work: Path, sessions: int = 5, seconds: float = 150.0, epochs: int = 3)
                 time.sleep(1)
             call(base, "suggest_task", sid)  # the demo's vote counts: the decals_dr5 tree, as the page suggests
             call(base, "use_task", sid, "tree", [])
-        started = [call(base, "start_training", sid, "demo", "", "head_only", epochs, 1e-3, 32, 0, 0.7, 0.15, 0.05,
-                        0.75, 10, 0)[1] for sid in ids]
+        started = [
+            call(
+                base, "start_training", sid, "demo", "", "head_only", epochs, 1e-3, 32, 0, 0.7, 0.15, 0.05, 0.75, 10, 0
+            )[1]
+            for sid in ids
+        ]
         latencies: list[float] = []
         statuses: list[str] = []
         lock = threading.Lock()
@@ -275,14 +331,25 @@ def poll(work: Path, sessions: int = 5, seconds: float = 150.0, epochs: int = 3)
         for thread in threads:
             thread.join()
         ms = np.array(latencies) * 1e3
-        out = {"sessions": sessions, "seconds": seconds, "epochs": epochs, "started": started, "polls": len(ms),
-               "median_ms": float(np.median(ms)), "p95_ms": float(np.percentile(ms, 95)), "max_ms": float(ms.max()),
-               "training_polls": sum("is training" in s for s in statuses),
-               "queued_polls": sum("waiting in the queue" in s for s in statuses),
-               "finished_polls": sum("finished" in s for s in statuses),
-               "example_queued_status": next((s for s in statuses if "waiting in the queue" in s), None)}
-        print(f"   {len(ms)} polls: median {out['median_ms']:.0f} ms, p95 {out['p95_ms']:.0f} ms, "
-              f"max {out['max_ms']:.0f} ms", flush=True)
+        out = {
+            "sessions": sessions,
+            "seconds": seconds,
+            "epochs": epochs,
+            "started": started,
+            "polls": len(ms),
+            "median_ms": float(np.median(ms)),
+            "p95_ms": float(np.percentile(ms, 95)),
+            "max_ms": float(ms.max()),
+            "training_polls": sum("is training" in s for s in statuses),
+            "queued_polls": sum("waiting in the queue" in s for s in statuses),
+            "finished_polls": sum("finished" in s for s in statuses),
+            "example_queued_status": next((s for s in statuses if "waiting in the queue" in s), None),
+        }
+        print(
+            f"   {len(ms)} polls: median {out['median_ms']:.0f} ms, p95 {out['p95_ms']:.0f} ms, "
+            f"max {out['max_ms']:.0f} ms",
+            flush=True,
+        )
         return out
     finally:
         server.terminate()
@@ -295,34 +362,45 @@ def poll(work: Path, sessions: int = 5, seconds: float = 150.0, epochs: int = 3)
 
 # --- report -------------------------------------------------------------------------------------
 
+
 def table(results: dict[str, Any]) -> str:
     """The results as a Markdown table."""
     rows = ["| case | measured | target | met |", "|---|---|---|---|"]
     for row in results.get("bombs", []):
         hosted = row["hosted"]
         extra = f"; with no cap: {row['no cap']['peak_mb']:.0f} MB" if "no cap" in row else ""
-        rows.append(f"| {row['file']} ({row['bytes'] / 1e3:.0f} kB) | {hosted['outcome']}, peak "
-                    f"{hosted['peak_mb']:.0f} MB{extra} | refused, < 20 MB | "
-                    f"{'yes' if hosted['outcome'] == 'refused' and hosted['peak_mb'] < 20 else 'no'} |")
+        rows.append(
+            f"| {row['file']} ({row['bytes'] / 1e3:.0f} kB) | {hosted['outcome']}, peak "
+            f"{hosted['peak_mb']:.0f} MB{extra} | refused, < 20 MB | "
+            f"{'yes' if hosted['outcome'] == 'refused' and hosted['peak_mb'] < 20 else 'no'} |"
+        )
     if "lanes" in results:
         lane = results["lanes"]
-        rows.append(f"| 40-row check while another session checks {lane['big_rows']:,} rows "
-                    f"({lane['big_check_s']:.0f} s) | {lane['small_check_s']:.1f} s | < 10 s | "
-                    f"{'yes' if lane['small_check_s'] < 10 else 'no'} |")
+        rows.append(
+            f"| 40-row check while another session checks {lane['big_rows']:,} rows "
+            f"({lane['big_check_s']:.0f} s) | {lane['small_check_s']:.1f} s | < 10 s | "
+            f"{'yes' if lane['small_check_s'] < 10 else 'no'} |"
+        )
         refused = lane["huge_status"] == "failed" and lane["huge_refused_s"] < 5
-        rows.append(f"| 100,000-row catalog | {'refused' if lane['huge_status'] == 'failed' else lane['huge_status']} "
-                    f"in {lane['huge_refused_s']:.1f} s | refused, < 5 s | {'yes' if refused else 'no'} |")
+        rows.append(
+            f"| 100,000-row catalog | {'refused' if lane['huge_status'] == 'failed' else lane['huge_status']} "
+            f"in {lane['huge_refused_s']:.1f} s | refused, < 5 s | {'yes' if refused else 'no'} |"
+        )
     if "schema" in results:
         sch = results["schema"]
         met = sch["live_check_s"] < 1 and sch["use_s"] < 1 and sch["use_message"] != "accepted"
-        rows.append(f"| {sch['chars'] / 1e3:.0f} kB schema, 10,000 questions | live check "
-                    f"{sch['live_check_s'] * 1e3:.0f} ms, use {sch['use_s'] * 1e3:.0f} ms, refused | < 1 s | "
-                    f"{'yes' if met else 'no'} |")
+        rows.append(
+            f"| {sch['chars'] / 1e3:.0f} kB schema, 10,000 questions | live check "
+            f"{sch['live_check_s'] * 1e3:.0f} ms, use {sch['use_s'] * 1e3:.0f} ms, refused | < 1 s | "
+            f"{'yes' if met else 'no'} |"
+        )
     if "poll" in results:
         pol = results["poll"]
-        rows.append(f"| page poll, {pol['sessions']} sessions training ({pol['polls']} polls over HTTP) | median "
-                    f"{pol['median_ms']:.0f} ms, p95 {pol['p95_ms']:.0f} ms, max {pol['max_ms']:.0f} ms | p95 < 1 s | "
-                    f"{'yes' if pol['p95_ms'] < 1000 else 'no'} |")
+        rows.append(
+            f"| page poll, {pol['sessions']} sessions training ({pol['polls']} polls over HTTP) | median "
+            f"{pol['median_ms']:.0f} ms, p95 {pol['p95_ms']:.0f} ms, max {pol['max_ms']:.0f} ms | p95 < 1 s | "
+            f"{'yes' if pol['p95_ms'] < 1000 else 'no'} |"
+        )
     return "\n".join(rows)
 
 
@@ -335,9 +413,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
-                               "cores": os.cpu_count(), "python": platform.python_version(),
-                               "load_average_at_start": os.getloadavg()[0]}
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average_at_start": os.getloadavg()[0],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for section in SECTIONS:

@@ -41,8 +41,10 @@ def main() -> None:
     model = LogisticRegression(max_iter=3000).fit(counts[:n_fit], ring[:n_fit])
     accuracy = model.score(counts[n_fit:], ring[n_fit:])
     baseline = 1 - ring[n_fit:].mean()
-    print(f"ring from DR5 vote counts alone: {100 * accuracy:.1f}% test accuracy "
-          f"({args.n - n_fit} test galaxies; always 'no ring': {100 * baseline:.1f}%)")
+    print(
+        f"ring from DR5 vote counts alone: {100 * accuracy:.1f}% test accuracy "
+        f"({args.n - n_fit} test galaxies; always 'no ring': {100 * baseline:.1f}%)"
+    )
 
 
 if __name__ == "__main__":

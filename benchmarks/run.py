@@ -44,8 +44,9 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,7 +77,7 @@ class EncoderSpec:
     """One encoder to benchmark: a name for the table, how to get it, its input side and batch size."""
 
     label: str
-    architecture: Optional[str]  # timm architecture for a random-init stand-in, None for the registry name
+    architecture: str | None  # timm architecture for a random-init stand-in, None for the registry name
     input_size: int
     batch_size: int
     n_predict: int
@@ -109,13 +110,33 @@ def make_scale(mode: str) -> Scale:
     if mode == "tiny":
         return Scale((tiny,), 0.5, (40, 200), tiny, 300, 64, True, 24, image_size=64)
     if mode == "quick":
-        return Scale((_demo_spec(512, 256), EncoderSpec("convnext_nano (random init, 224 px)", "convnext_nano",
-                                                         224, 16, 64, 80)),
-                     3.0, (2_000, 20_000), tiny, 10_000, 640, True, 128)
+        return Scale(
+            (
+                _demo_spec(512, 256),
+                EncoderSpec("convnext_nano (random init, 224 px)", "convnext_nano", 224, 16, 64, 80),
+            ),
+            3.0,
+            (2_000, 20_000),
+            tiny,
+            10_000,
+            640,
+            True,
+            128,
+        )
     # 2,000 JPEGs for prediction (the issue's figure) for both encoders: ~2 min per nano pass on 2 cores.
-    return Scale((_demo_spec(2000, 512), EncoderSpec("convnext_nano (random init, 224 px)", "convnext_nano",
-                                                      224, 16, 2000, 128)),
-                 5.0, (10_000, 100_000), tiny, 10_000, 640, True, 256)
+    return Scale(
+        (
+            _demo_spec(2000, 512),
+            EncoderSpec("convnext_nano (random init, 224 px)", "convnext_nano", 224, 16, 2000, 128),
+        ),
+        5.0,
+        (10_000, 100_000),
+        tiny,
+        10_000,
+        640,
+        True,
+        256,
+    )
 
 
 def default_split(cores: int) -> tuple[int, int]:
@@ -159,9 +180,13 @@ def survey_catalog(cache_dir: Path, n: int, size: int = SURVEY_SIZE) -> pd.DataF
 def repeated_catalog(base: pd.DataFrame, n: int) -> pd.DataFrame:
     """``n`` rows cycling over ``base``'s image files (for big catalogs without big disks)."""
     index = np.arange(n) % len(base)
-    return pd.DataFrame({"id_str": [f"row-{i:07d}" for i in range(n)],
-                         "file_loc": base["file_loc"].to_numpy()[index],
-                         "ring": base["ring"].to_numpy()[index]})
+    return pd.DataFrame(
+        {
+            "id_str": [f"row-{i:07d}" for i in range(n)],
+            "file_loc": base["file_loc"].to_numpy()[index],
+            "ring": base["ring"].to_numpy()[index],
+        }
+    )
 
 
 def encoder_source(spec: EncoderSpec, cache_dir: Path) -> str:
@@ -178,8 +203,13 @@ def encoder_source(spec: EncoderSpec, cache_dir: Path) -> str:
         torch.manual_seed(0)
         encoder = timm.create_model(spec.architecture, pretrained=False, num_classes=0)
         card = card_from_model(encoder, name=spec.architecture, source=str(directory))
-        card = dataclasses.replace(card, input_size=(3, spec.input_size, spec.input_size),
-                                   mean=(0.0,) * 3, std=(1.0,) * 3, description="random init, for benchmarks")
+        card = dataclasses.replace(
+            card,
+            input_size=(3, spec.input_size, spec.input_size),
+            mean=(0.0,) * 3,
+            std=(1.0,) * 3,
+            description="random init, for benchmarks",
+        )
         save_encoder(encoder, card, directory)
     return str(directory)
 
@@ -197,8 +227,16 @@ def images_per_second(step: Callable[[], None], batch_size: int, seconds: float,
     return steps * batch_size / (time.perf_counter() - start)
 
 
-def ceilings(encoder: Any, input_size: int, batch_size: int, seconds: float, backward: bool = True,
-             device: str = "cpu", amp: bool = False, channels_last: bool = False) -> dict[str, float]:
+def ceilings(
+    encoder: Any,
+    input_size: int,
+    batch_size: int,
+    seconds: float,
+    backward: bool = True,
+    device: str = "cpu",
+    amp: bool = False,
+    channels_last: bool = False,
+) -> dict[str, float]:
     """Bare-encoder images/s on random tensors: ``forward`` (inference mode) and ``forward_backward``."""
     import torch
 
@@ -246,8 +284,9 @@ def bracketed(measure: Callable[[], float], ceiling: Callable[[], float]) -> dic
 # --- per-encoder benchmarks ----------------------------------------------------------------------
 
 
-def bench_encoder(spec: EncoderSpec, scale: Scale, cache_dir: Path, threads: int, workers: int,
-                  work_dir: Path) -> dict[str, Any]:
+def bench_encoder(
+    spec: EncoderSpec, scale: Scale, cache_dir: Path, threads: int, workers: int, work_dir: Path
+) -> dict[str, Any]:
     """Ceilings, prediction, head-only and full finetuning for one encoder."""
     import torch
 
@@ -258,15 +297,25 @@ def bench_encoder(spec: EncoderSpec, scale: Scale, cache_dir: Path, threads: int
     torch.set_num_threads(threads)
     source = encoder_source(spec, cache_dir)
     catalog = survey_catalog(cache_dir, max(spec.n_predict, spec.n_train), scale.image_size)
-    predict_catalog = catalog.iloc[:spec.n_predict].reset_index(drop=True)
+    predict_catalog = catalog.iloc[: spec.n_predict].reset_index(drop=True)
     model = FinetuneableZoobotClassifier(name=source, num_classes=2, training_mode="head_only", prog_bar=False)
     card = model.card
     size, batch = card.input_size[1], spec.batch_size
-    result: dict[str, Any] = {"encoder": spec.label, "architecture": card.architecture, "input_size": size,
-                              "batch_size": batch, "torch_threads": threads, "loader_workers": workers,
-                              "n_predict": spec.n_predict, "n_train": spec.n_train}
-    print(f"\n== {spec.label}: {card.architecture} at {size} px, batch {batch}, {threads} torch threads, "
-          f"{workers} loader workers", flush=True)
+    result: dict[str, Any] = {
+        "encoder": spec.label,
+        "architecture": card.architecture,
+        "input_size": size,
+        "batch_size": batch,
+        "torch_threads": threads,
+        "loader_workers": workers,
+        "n_predict": spec.n_predict,
+        "n_train": spec.n_train,
+    }
+    print(
+        f"\n== {spec.label}: {card.architecture} at {size} px, batch {batch}, {threads} torch threads, "
+        f"{workers} loader workers",
+        flush=True,
+    )
 
     def ceiling_forward() -> float:
         return ceilings(model.encoder, size, batch, scale.seconds_per_ceiling, backward=False)["forward"]
@@ -277,17 +326,18 @@ def bench_encoder(spec: EncoderSpec, scale: Scale, cache_dir: Path, threads: int
     result["ceiling_all_cores"]["threads"] = all_cores
     torch.set_num_threads(threads)
     result["ceiling"] = ceilings(model.encoder, size, batch, scale.seconds_per_ceiling)
-    print(f"   ceiling: forward {result['ceiling']['forward']:.1f} img/s, forward+backward "
-          f"{result['ceiling']['forward_backward']:.1f} img/s ({threads} threads); all {all_cores} cores: "
-          f"{result['ceiling_all_cores']['forward']:.1f} / {result['ceiling_all_cores']['forward_backward']:.1f}",
-          flush=True)
+    print(
+        f"   ceiling: forward {result['ceiling']['forward']:.1f} img/s, forward+backward "
+        f"{result['ceiling']['forward_backward']:.1f} img/s ({threads} threads); all {all_cores} cores: "
+        f"{result['ceiling_all_cores']['forward']:.1f} / {result['ceiling_all_cores']['forward_backward']:.1f}",
+        flush=True,
+    )
 
     predict_wall: dict[str, float] = {}
 
     def run_predict() -> float:
         start = time.perf_counter()
-        table = predict_on_catalog(predict_catalog, model, batch_size=batch, num_workers=workers,
-                                   accelerator="cpu")
+        table = predict_on_catalog(predict_catalog, model, batch_size=batch, num_workers=workers, accelerator="cpu")
         predict_wall["s"] = time.perf_counter() - start
         if len(table) != len(predict_catalog):
             raise RuntimeError(f"predict_on_catalog returned {len(table)} rows for {len(predict_catalog)}.")
@@ -299,35 +349,59 @@ def bench_encoder(spec: EncoderSpec, scale: Scale, cache_dir: Path, threads: int
     while len(passes) < PREDICT_PASSES and sum(p["wall_s"] for p in passes) < PREDICT_REPEAT_BUDGET_S:
         passes.append({**bracketed(run_predict, ceiling_forward), "wall_s": predict_wall["s"]})
     predict = sorted(passes, key=lambda p: p["ratio"])[(len(passes) - 1) // 2]
-    result["predict"] = {"images_per_s": predict["value"], "wall_s": predict["wall_s"],
-                         "forward_ceiling_before": predict["ceiling_before"],
-                         "forward_ceiling_after": predict["ceiling_after"],
-                         "ratio_vs_forward": predict["ratio"], "pass_ratios": [p["ratio"] for p in passes]}
-    print(f"   predict: {predict['value']:.1f} img/s ({predict['wall_s']:.1f} s for {len(predict_catalog)}), "
-          f"ratio {predict['ratio']:.3f} (median of {len(passes)} passes: "
-          f"{', '.join(f'{p:.3f}' for p in result['predict']['pass_ratios'])})", flush=True)
+    result["predict"] = {
+        "images_per_s": predict["value"],
+        "wall_s": predict["wall_s"],
+        "forward_ceiling_before": predict["ceiling_before"],
+        "forward_ceiling_after": predict["ceiling_after"],
+        "ratio_vs_forward": predict["ratio"],
+        "pass_ratios": [p["ratio"] for p in passes],
+    }
+    print(
+        f"   predict: {predict['value']:.1f} img/s ({predict['wall_s']:.1f} s for {len(predict_catalog)}), "
+        f"ratio {predict['ratio']:.3f} (median of {len(passes)} passes: "
+        f"{', '.join(f'{p:.3f}' for p in result['predict']['pass_ratios'])})",
+        flush=True,
+    )
 
     # Head-only: the same images, labelled; features once, then 20 epochs of the head.
     train_catalog = predict_catalog
-    datamodule = CatalogDataModule(label_cols=["ring"], catalog=train_catalog, batch_size=batch,
-                                   num_workers=workers, card=card, seed=0)
-    head_model = FinetuneableZoobotClassifier(name=source, num_classes=2, training_mode="head_only",
-                                              learning_rate=1e-3, prog_bar=False)
-    trainer = get_trainer(work_dir / f"head-{spec.architecture or 'demo'}", max_epochs=HEAD_ONLY_EPOCHS,
-                          patience=HEAD_ONLY_EPOCHS, accelerator="cpu", devices=1, logger=False,
-                          enable_progress_bar=False)
+    datamodule = CatalogDataModule(
+        label_cols=["ring"], catalog=train_catalog, batch_size=batch, num_workers=workers, card=card, seed=0
+    )
+    head_model = FinetuneableZoobotClassifier(
+        name=source, num_classes=2, training_mode="head_only", learning_rate=1e-3, prog_bar=False
+    )
+    trainer = get_trainer(
+        work_dir / f"head-{spec.architecture or 'demo'}",
+        max_epochs=HEAD_ONLY_EPOCHS,
+        patience=HEAD_ONLY_EPOCHS,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_progress_bar=False,
+    )
     start = time.perf_counter()
     trainer.fit(head_model, datamodule=datamodule)
     head_wall = time.perf_counter() - start
-    result["head_only"] = {"epochs": trainer.current_epoch, "wall_s": head_wall,
-                           "predict_wall_s": predict["wall_s"],
-                           "ratio_vs_predict": head_wall / predict["wall_s"]}
-    print(f"   head-only: {trainer.current_epoch} epochs in {head_wall:.1f} s, "
-          f"{head_wall / predict['wall_s']:.2f} x one prediction pass", flush=True)
+    result["head_only"] = {
+        "epochs": trainer.current_epoch,
+        "wall_s": head_wall,
+        "predict_wall_s": predict["wall_s"],
+        "ratio_vs_predict": head_wall / predict["wall_s"],
+    }
+    print(
+        f"   head-only: {trainer.current_epoch} epochs in {head_wall:.1f} s, "
+        f"{head_wall / predict['wall_s']:.2f} x one prediction pass",
+        flush=True,
+    )
 
     result["full_finetune"] = bench_full_finetune(spec, source, catalog, scale, workers, work_dir)
-    print(f"   full finetune: {result['full_finetune']['images_per_s']:.1f} img/s, ratio "
-          f"{result['full_finetune']['ratio_vs_forward_backward']:.3f}", flush=True)
+    print(
+        f"   full finetune: {result['full_finetune']['images_per_s']:.1f} img/s, ratio "
+        f"{result['full_finetune']['ratio_vs_forward_backward']:.3f}",
+        flush=True,
+    )
     return result
 
 
@@ -343,24 +417,32 @@ class BatchClock:
                 self.times: list[float] = []
                 self.sizes: list[int] = []
 
-            def on_train_batch_end(self, trainer: Any, module: Any, outputs: Any, batch: Any,
-                                   batch_idx: int) -> None:
+            def on_train_batch_end(self, trainer: Any, module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
                 self.times.append(time.perf_counter())
                 self.sizes.append(len(batch["id_str"]))
 
             def images_per_second(self) -> float:
                 if len(self.times) <= self.warmup:
-                    raise RuntimeError(f"Only {len(self.times)} training batches: too few to time; "
-                                       "use more training images.")
-                images = sum(self.sizes[self.warmup:])
+                    raise RuntimeError(
+                        f"Only {len(self.times)} training batches: too few to time; use more training images."
+                    )
+                images = sum(self.sizes[self.warmup :])
                 return images / (self.times[-1] - self.times[self.warmup - 1])
 
         return _Clock()
 
 
-def bench_full_finetune(spec: EncoderSpec, source: str, catalog: pd.DataFrame, scale: Scale, workers: int,
-                        work_dir: Path, accelerator: str = "cpu", amp: bool = False,
-                        channels_last: bool = False) -> dict[str, Any]:
+def bench_full_finetune(
+    spec: EncoderSpec,
+    source: str,
+    catalog: pd.DataFrame,
+    scale: Scale,
+    workers: int,
+    work_dir: Path,
+    accelerator: str = "cpu",
+    amp: bool = False,
+    channels_last: bool = False,
+) -> dict[str, Any]:
     """Full finetuning (augmented images, layer-decayed AdamW): training images/s vs fwd+bwd ceiling."""
     import lightning as L
     import torch
@@ -373,28 +455,54 @@ def bench_full_finetune(spec: EncoderSpec, source: str, catalog: pd.DataFrame, s
         model = model.to(memory_format=torch.channels_last)
     card = model.card
     device = "cuda" if accelerator == "gpu" else "cpu"
-    train = catalog.iloc[:spec.n_train].reset_index(drop=True)
-    datamodule = CatalogDataModule(label_cols=["ring"], train_catalog=train, batch_size=spec.batch_size,
-                                   num_workers=workers, card=card, augment=True)
+    train = catalog.iloc[: spec.n_train].reset_index(drop=True)
+    datamodule = CatalogDataModule(
+        label_cols=["ring"],
+        train_catalog=train,
+        batch_size=spec.batch_size,
+        num_workers=workers,
+        card=card,
+        augment=True,
+    )
     clock = BatchClock(warmup=2)
 
     def measure() -> float:
-        trainer = L.Trainer(max_epochs=1, accelerator=accelerator, devices=1, logger=False,
-                            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                            precision="16-mixed" if amp else "32-true", callbacks=[clock],
-                            limit_val_batches=0, num_sanity_val_steps=0)
+        trainer = L.Trainer(
+            max_epochs=1,
+            accelerator=accelerator,
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            precision="16-mixed" if amp else "32-true",
+            callbacks=[clock],
+            limit_val_batches=0,
+            num_sanity_val_steps=0,
+        )
         trainer.fit(model, datamodule=datamodule)
         return clock.images_per_second()
 
     def ceiling() -> float:
         model.to(device)
-        return ceilings(model.encoder, card.input_size[1], spec.batch_size, scale.seconds_per_ceiling,
-                        device=device, amp=amp, channels_last=channels_last)["forward_backward"]
+        return ceilings(
+            model.encoder,
+            card.input_size[1],
+            spec.batch_size,
+            scale.seconds_per_ceiling,
+            device=device,
+            amp=amp,
+            channels_last=channels_last,
+        )["forward_backward"]
 
     out = bracketed(measure, ceiling)
-    return {"images_per_s": out["value"], "images_timed": sum(clock.sizes[clock.warmup:]),
-            "forward_backward_ceiling_before": out["ceiling_before"],
-            "forward_backward_ceiling_after": out["ceiling_after"], "ratio_vs_forward_backward": out["ratio"]}
+    return {
+        "images_per_s": out["value"],
+        "images_timed": sum(clock.sizes[clock.warmup :]),
+        "forward_backward_ceiling_before": out["ceiling_before"],
+        "forward_backward_ceiling_after": out["ceiling_after"],
+        "ratio_vs_forward_backward": out["ratio"],
+    }
 
 
 # --- app -----------------------------------------------------------------------------------------
@@ -410,11 +518,23 @@ def free_port() -> int:
 def time_app_start(runs_dir: Path, timeout_s: float = 120.0) -> float:
     """Seconds from launching ``zoobot-app`` to the first page served (HTTP 200 on ``/``)."""
     port = free_port()
-    command = [sys.executable, "-c", "from app.main import main; main()", "--port", str(port),
-               "--runs-dir", str(runs_dir)]
+    command = [
+        sys.executable,
+        "-c",
+        "from app.main import main; main()",
+        "--port",
+        str(port),
+        "--runs-dir",
+        str(runs_dir),
+    ]
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"})
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"},
+    )
     try:
         while time.perf_counter() - start < timeout_s:
             if process.poll() is not None:
@@ -456,8 +576,17 @@ def bench_app(cache_dir: Path, work_dir: Path, source: str, n_images: int, image
     catalog.to_parquet(catalog_path, index=False)
     engine.store.update_state(session, catalog_path=str(catalog_path), catalog_name="benchmark")
     run_dir = engine.store.session_dir(session) / "runs" / "benchmark"
-    config = RunConfig(task="classification", catalog=str(catalog_path), label_cols=["ring"], run_dir=str(run_dir),
-                       encoder=source, training_mode="full", max_epochs=50, batch_size=16, patience=50)
+    config = RunConfig(
+        task="classification",
+        catalog=str(catalog_path),
+        label_cols=["ring"],
+        run_dir=str(run_dir),
+        encoder=source,
+        training_mode="full",
+        max_epochs=50,
+        batch_size=16,
+        patience=50,
+    )
     train_job = engine.submit_training(session, config)
     map_job = engine.submit_map(session, source, None)
     latencies: list[float] = []
@@ -480,15 +609,24 @@ def bench_app(cache_dir: Path, work_dir: Path, source: str, n_images: int, image
     engine.manager.wait(train_job.id, timeout=300)
     engine.manager.wait(map_job.id, timeout=300)
     ms = np.array(latencies) * 1000
-    out = {"start_cold_s": cold, "start_warm_s": warm, "poll_measured": "in-process: the handlers the "
-           "gr.Timer ticks call (app.tabs.train.poll_training, app.tabs.explore.poll_map)",
-           "poll_n": int(len(ms)), "poll_median_ms": float(np.median(ms)) if len(ms) else None,
-           "poll_p95_ms": float(np.percentile(ms, 95)) if len(ms) else None,
-           "poll_max_ms": float(ms.max()) if len(ms) else None,
-           "jobs_still_running_at_end": both_running,
-           "map_job_status": map_job.status, "train_job_status": train_job.status}
-    print(f"   status poll: median {out['poll_median_ms']:.1f} ms, p95 {out['poll_p95_ms']:.1f} ms, "
-          f"max {out['poll_max_ms']:.1f} ms over {len(ms)} calls", flush=True)
+    out = {
+        "start_cold_s": cold,
+        "start_warm_s": warm,
+        "poll_measured": "in-process: the handlers the "
+        "gr.Timer ticks call (app.tabs.train.poll_training, app.tabs.explore.poll_map)",
+        "poll_n": int(len(ms)),
+        "poll_median_ms": float(np.median(ms)) if len(ms) else None,
+        "poll_p95_ms": float(np.percentile(ms, 95)) if len(ms) else None,
+        "poll_max_ms": float(ms.max()) if len(ms) else None,
+        "jobs_still_running_at_end": both_running,
+        "map_job_status": map_job.status,
+        "train_job_status": train_job.status,
+    }
+    print(
+        f"   status poll: median {out['poll_median_ms']:.1f} ms, p95 {out['poll_p95_ms']:.1f} ms, "
+        f"max {out['poll_max_ms']:.1f} ms over {len(ms)} calls",
+        flush=True,
+    )
     return out
 
 
@@ -523,10 +661,18 @@ def bench_umap(rows: int, dim: int, cores: int) -> dict[str, Any]:
             command = ["taskset", "-c", ",".join(map(str, cpus)), *command] if shutil.which("taskset") else command
         done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    out = {"rows": rows, "dim": dim, "cores": cores, "first_run": runs[0], "umap_s": runs[1]["umap_s"],
-           "import_s": runs[1]["import_s"]}
-    print(f"   umap {rows} x {dim}: {out['umap_s']:.1f} s (first run {runs[0]['umap_s']:.1f} s) on {cores} cores",
-          flush=True)
+    out = {
+        "rows": rows,
+        "dim": dim,
+        "cores": cores,
+        "first_run": runs[0],
+        "umap_s": runs[1]["umap_s"],
+        "import_s": runs[1]["import_s"],
+    }
+    print(
+        f"   umap {rows} x {dim}: {out['umap_s']:.1f} s (first run {runs[0]['umap_s']:.1f} s) on {cores} cores",
+        flush=True,
+    )
     return out
 
 
@@ -565,8 +711,7 @@ def memory_probe(what: str, catalog_path: str, source: str, batch_size: int) -> 
         baseline = peak_rss_mb()
         start = time.perf_counter()
         predict_on_catalog(catalog, model, batch_size=batch_size, num_workers=0, accelerator="cpu")
-    return {"baseline_mb": baseline, "peak_mb": peak_rss_mb(),
-            "seconds": time.perf_counter() - start}
+    return {"baseline_mb": baseline, "peak_mb": peak_rss_mb(), "seconds": time.perf_counter() - start}
 
 
 def bench_memory(scale: Scale, cache_dir: Path, work_dir: Path) -> dict[str, Any]:
@@ -582,19 +727,38 @@ def bench_memory(scale: Scale, cache_dir: Path, work_dir: Path) -> dict[str, Any
             path = work_dir / f"memory-{rows}.parquet"
             if not path.is_file():
                 repeated_catalog(base, rows).to_parquet(path, index=False)
-            done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--memory-probe", what,
-                                   str(path), source, str(spec.batch_size)],
-                                  cwd=REPO, capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "--memory-probe",
+                    what,
+                    str(path),
+                    source,
+                    str(spec.batch_size),
+                ],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             probe = json.loads(done.stdout.strip().splitlines()[-1])
             peaks.append(probe)
         small, large = peaks
         growth = (large["peak_mb"] - large["baseline_mb"]) / max(small["peak_mb"] - small["baseline_mb"], 1.0)
-        out[what] = {"peak_mb": [p["peak_mb"] for p in peaks], "baseline_mb": [p["baseline_mb"] for p in peaks],
-                     "seconds": [p["seconds"] for p in peaks],
-                     "peak_growth_mb": large["peak_mb"] - small["peak_mb"],
-                     "peak_ratio": large["peak_mb"] / small["peak_mb"], "work_growth_ratio": growth}
-        print(f"   memory {what}: peak {small['peak_mb']:.0f} MB at {scale.memory_rows[0]} rows, "
-              f"{large['peak_mb']:.0f} MB at {scale.memory_rows[1]} rows", flush=True)
+        out[what] = {
+            "peak_mb": [p["peak_mb"] for p in peaks],
+            "baseline_mb": [p["baseline_mb"] for p in peaks],
+            "seconds": [p["seconds"] for p in peaks],
+            "peak_growth_mb": large["peak_mb"] - small["peak_mb"],
+            "peak_ratio": large["peak_mb"] / small["peak_mb"],
+            "work_growth_ratio": growth,
+        }
+        print(
+            f"   memory {what}: peak {small['peak_mb']:.0f} MB at {scale.memory_rows[0]} rows, "
+            f"{large['peak_mb']:.0f} MB at {scale.memory_rows[1]} rows",
+            flush=True,
+        )
     return out
 
 
@@ -611,8 +775,14 @@ def bench_gpu(scale: Scale, cache_dir: Path, work_dir: Path) -> dict[str, Any]:
     from zoobot.finetune import FinetuneableZoobotClassifier
     from zoobot.predict import predict_on_catalog
 
-    spec = EncoderSpec("convnext_nano (random init, 224 px)", "convnext_nano", 224, 128,
-                       max(s.n_predict for s in scale.encoders), 2048 if len(scale.encoders) > 1 else 256)
+    spec = EncoderSpec(
+        "convnext_nano (random init, 224 px)",
+        "convnext_nano",
+        224,
+        128,
+        max(s.n_predict for s in scale.encoders),
+        2048 if len(scale.encoders) > 1 else 256,
+    )
     workers = max(2, usable_cores() - 1)
     source = encoder_source(spec, cache_dir)
     catalog = survey_catalog(cache_dir, max(spec.n_predict, spec.n_train), scale.image_size)
@@ -621,33 +791,56 @@ def bench_gpu(scale: Scale, cache_dir: Path, work_dir: Path) -> dict[str, Any]:
     size = model.card.input_size[1]
 
     def ceiling() -> float:
-        return ceilings(model.encoder, size, spec.batch_size, scale.seconds_per_ceiling, backward=False,
-                        device="cuda", amp=True, channels_last=True)["forward"]
+        return ceilings(
+            model.encoder,
+            size,
+            spec.batch_size,
+            scale.seconds_per_ceiling,
+            backward=False,
+            device="cuda",
+            amp=True,
+            channels_last=True,
+        )["forward"]
 
     wall: dict[str, float] = {}
 
     def run_predict() -> float:
         start = time.perf_counter()
-        predict_on_catalog(catalog.iloc[:spec.n_predict], model, batch_size=spec.batch_size, num_workers=workers,
-                           accelerator="gpu", precision="16-mixed")
+        predict_on_catalog(
+            catalog.iloc[: spec.n_predict],
+            model,
+            batch_size=spec.batch_size,
+            num_workers=workers,
+            accelerator="gpu",
+            precision="16-mixed",
+        )
         wall["s"] = time.perf_counter() - start
         return spec.n_predict / wall["s"]
 
     predict = bracketed(run_predict, ceiling)
-    full = bench_full_finetune(spec, source, catalog, scale, workers, work_dir, accelerator="gpu", amp=True,
-                               channels_last=True)
-    return {"status": "measured", "device": torch.cuda.get_device_name(), "batch_size": spec.batch_size,
-            "loader_workers": workers,
-            "predict": {"images_per_s": predict["value"], "wall_s": wall["s"], "ratio_vs_forward": predict["ratio"],
-                        "forward_ceiling_before": predict["ceiling_before"],
-                        "forward_ceiling_after": predict["ceiling_after"]},
-            "full_finetune": full}
+    full = bench_full_finetune(
+        spec, source, catalog, scale, workers, work_dir, accelerator="gpu", amp=True, channels_last=True
+    )
+    return {
+        "status": "measured",
+        "device": torch.cuda.get_device_name(),
+        "batch_size": spec.batch_size,
+        "loader_workers": workers,
+        "predict": {
+            "images_per_s": predict["value"],
+            "wall_s": wall["s"],
+            "ratio_vs_forward": predict["ratio"],
+            "forward_ceiling_before": predict["ceiling_before"],
+            "forward_ceiling_after": predict["ceiling_after"],
+        },
+        "full_finetune": full,
+    }
 
 
 # --- report --------------------------------------------------------------------------------------
 
 
-def verdict(name: str, value: Optional[float]) -> str:
+def verdict(name: str, value: float | None) -> str:
     """'yes'/'no' against the target, or '-' when not measured."""
     if value is None:
         return "-"
@@ -661,52 +854,120 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
     for enc in results.get("encoders", []):
         name = enc["encoder"]
         c = enc["ceiling"]
-        rows.append(("1 encoder ceiling", name, f"fwd {c['forward']:.1f} img/s, fwd+bwd "
-                     f"{c['forward_backward']:.1f} img/s", f"{enc['torch_threads']} threads, batch "
-                     f"{enc['batch_size']}", "-", "-"))
+        rows.append(
+            (
+                "1 encoder ceiling",
+                name,
+                f"fwd {c['forward']:.1f} img/s, fwd+bwd {c['forward_backward']:.1f} img/s",
+                f"{enc['torch_threads']} threads, batch {enc['batch_size']}",
+                "-",
+                "-",
+            )
+        )
         p = enc["predict"]
-        rows.append(("2 predict_on_catalog", name, f"{p['images_per_s']:.1f} img/s ({enc['n_predict']} JPEGs, "
-                     f"{p['wall_s']:.1f} s)", f"fwd {p['forward_ceiling_before']:.1f}/{p['forward_ceiling_after']:.1f}",
-                     f"{p['ratio_vs_forward']:.3f} (>= 0.95)", verdict("predict_vs_forward", p["ratio_vs_forward"])))
+        rows.append(
+            (
+                "2 predict_on_catalog",
+                name,
+                f"{p['images_per_s']:.1f} img/s ({enc['n_predict']} JPEGs, {p['wall_s']:.1f} s)",
+                f"fwd {p['forward_ceiling_before']:.1f}/{p['forward_ceiling_after']:.1f}",
+                f"{p['ratio_vs_forward']:.3f} (>= 0.95)",
+                verdict("predict_vs_forward", p["ratio_vs_forward"]),
+            )
+        )
         h = enc["head_only"]
-        rows.append(("3 head-only finetune", name, f"{h['epochs']} epochs in {h['wall_s']:.1f} s",
-                     f"predict pass {h['predict_wall_s']:.1f} s", f"{h['ratio_vs_predict']:.2f}x (<= 1.5)",
-                     verdict("head_only_vs_predict", h["ratio_vs_predict"])))
+        rows.append(
+            (
+                "3 head-only finetune",
+                name,
+                f"{h['epochs']} epochs in {h['wall_s']:.1f} s",
+                f"predict pass {h['predict_wall_s']:.1f} s",
+                f"{h['ratio_vs_predict']:.2f}x (<= 1.5)",
+                verdict("head_only_vs_predict", h["ratio_vs_predict"]),
+            )
+        )
         f = enc["full_finetune"]
-        rows.append(("4 full finetune", name, f"{f['images_per_s']:.1f} img/s",
-                     f"fwd+bwd {f['forward_backward_ceiling_before']:.1f}/{f['forward_backward_ceiling_after']:.1f}",
-                     f"{f['ratio_vs_forward_backward']:.3f} (>= 0.9)",
-                     verdict("full_train_vs_forward_backward", f["ratio_vs_forward_backward"])))
+        rows.append(
+            (
+                "4 full finetune",
+                name,
+                f"{f['images_per_s']:.1f} img/s",
+                f"fwd+bwd {f['forward_backward_ceiling_before']:.1f}/{f['forward_backward_ceiling_after']:.1f}",
+                f"{f['ratio_vs_forward_backward']:.3f} (>= 0.9)",
+                verdict("full_train_vs_forward_backward", f["ratio_vs_forward_backward"]),
+            )
+        )
     app = results.get("app")
     if app:
-        rows.append(("5 app start (warm)", "-", f"{app['start_warm_s']:.2f} s (cold {app['start_cold_s']:.2f} s)",
-                     "first page", f"{app['start_warm_s']:.2f} s (<= 5)", verdict("app_start_s", app["start_warm_s"])))
+        rows.append(
+            (
+                "5 app start (warm)",
+                "-",
+                f"{app['start_warm_s']:.2f} s (cold {app['start_cold_s']:.2f} s)",
+                "first page",
+                f"{app['start_warm_s']:.2f} s (<= 5)",
+                verdict("app_start_s", app["start_warm_s"]),
+            )
+        )
         if app.get("poll_p95_ms") is not None:
-            rows.append(("5 status poll", "-", f"median {app['poll_median_ms']:.1f} ms, max {app['poll_max_ms']:.1f} ms",
-                         "training + map jobs running", f"p95 {app['poll_p95_ms']:.1f} ms (< 200)",
-                         verdict("app_poll_ms", app["poll_p95_ms"])))
+            rows.append(
+                (
+                    "5 status poll",
+                    "-",
+                    f"median {app['poll_median_ms']:.1f} ms, max {app['poll_max_ms']:.1f} ms",
+                    "training + map jobs running",
+                    f"p95 {app['poll_p95_ms']:.1f} ms (< 200)",
+                    verdict("app_poll_ms", app["poll_p95_ms"]),
+                )
+            )
     umap = results.get("umap")
     if umap:
-        rows.append(("6 UMAP", "-", f"{umap['rows']} x {umap['dim']} in {umap['umap_s']:.1f} s",
-                     f"{umap['cores']} cores (first run {umap['first_run']['umap_s']:.1f} s)",
-                     f"{umap['umap_s']:.1f} s (<= 20)", verdict("umap_s", umap["umap_s"])))
+        rows.append(
+            (
+                "6 UMAP",
+                "-",
+                f"{umap['rows']} x {umap['dim']} in {umap['umap_s']:.1f} s",
+                f"{umap['cores']} cores (first run {umap['first_run']['umap_s']:.1f} s)",
+                f"{umap['umap_s']:.1f} s (<= 20)",
+                verdict("umap_s", umap["umap_s"]),
+            )
+        )
     memory = results.get("memory")
     if memory:
         for what in ("validate", "predict"):
             m = memory[what]
-            rows.append((f"7 memory: {what}", memory["encoder"] if what == "predict" else "-",
-                         f"peak {m['peak_mb'][0]:.0f} MB -> {m['peak_mb'][1]:.0f} MB",
-                         f"{memory['rows'][0]} -> {memory['rows'][1]} rows",
-                         f"+{m['peak_growth_mb']:.0f} MB (x{m['peak_ratio']:.2f})",
-                         verdict("memory_growth_ratio", m["peak_ratio"])))
+            rows.append(
+                (
+                    f"7 memory: {what}",
+                    memory["encoder"] if what == "predict" else "-",
+                    f"peak {m['peak_mb'][0]:.0f} MB -> {m['peak_mb'][1]:.0f} MB",
+                    f"{memory['rows'][0]} -> {memory['rows'][1]} rows",
+                    f"+{m['peak_growth_mb']:.0f} MB (x{m['peak_ratio']:.2f})",
+                    verdict("memory_growth_ratio", m["peak_ratio"]),
+                )
+            )
     gpu = results.get("gpu", {})
     if gpu.get("status") == "measured":
-        rows.append(("8 GPU predict", gpu["device"], f"{gpu['predict']['images_per_s']:.0f} img/s", "amp fwd",
-                     f"{gpu['predict']['ratio_vs_forward']:.3f}", verdict("predict_vs_forward",
-                                                                          gpu["predict"]["ratio_vs_forward"])))
-        rows.append(("8 GPU full finetune", gpu["device"], f"{gpu['full_finetune']['images_per_s']:.0f} img/s",
-                     "amp fwd+bwd", f"{gpu['full_finetune']['ratio_vs_forward_backward']:.3f}",
-                     verdict("full_train_vs_forward_backward", gpu["full_finetune"]["ratio_vs_forward_backward"])))
+        rows.append(
+            (
+                "8 GPU predict",
+                gpu["device"],
+                f"{gpu['predict']['images_per_s']:.0f} img/s",
+                "amp fwd",
+                f"{gpu['predict']['ratio_vs_forward']:.3f}",
+                verdict("predict_vs_forward", gpu["predict"]["ratio_vs_forward"]),
+            )
+        )
+        rows.append(
+            (
+                "8 GPU full finetune",
+                gpu["device"],
+                f"{gpu['full_finetune']['images_per_s']:.0f} img/s",
+                "amp fwd+bwd",
+                f"{gpu['full_finetune']['ratio_vs_forward_backward']:.3f}",
+                verdict("full_train_vs_forward_backward", gpu["full_finetune"]["ratio_vs_forward_backward"]),
+            )
+        )
     else:
         rows.append(("8 GPU", "convnext_nano 224 px", gpu.get("status", "not run"), "-", "-", "-"))
     return rows
@@ -727,16 +988,29 @@ def machine() -> dict[str, Any]:
     model = platform.processor()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
         model = names[0] if names else model
-    return {"cpu": model, "cores": usable_cores(), "python": platform.python_version(), "torch": torch.__version__,
-            "platform": platform.platform(), "load_average_at_start": list(os.getloadavg()),
-            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+    return {
+        "cpu": model,
+        "cores": usable_cores(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "load_average_at_start": list(os.getloadavg()),
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    }
 
 
-def run_suite(mode: str, out: Path, cache_dir: Path, only: Optional[set[str]] = None,
-              threads: Optional[int] = None, workers: Optional[int] = None) -> dict[str, Any]:
+def run_suite(
+    mode: str,
+    out: Path,
+    cache_dir: Path,
+    only: set[str] | None = None,
+    threads: int | None = None,
+    workers: int | None = None,
+) -> dict[str, Any]:
     """Run the benchmarks of ``mode`` and write the JSON to ``out``; returns the results."""
     from zoobot.inference import reuse_freed_memory
 
@@ -751,15 +1025,20 @@ def run_suite(mode: str, out: Path, cache_dir: Path, only: Optional[set[str]] = 
     threads = threads or default_threads
     workers = default_workers if workers is None else workers
     started = time.perf_counter()
-    results: dict[str, Any] = {"mode": mode, "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-                               "machine": machine(), "targets": {k: list(v) for k, v in TARGETS.items()},
-                               "freed_memory_reused": freed_memory_reused}
+    results: dict[str, Any] = {
+        "mode": mode,
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "targets": {k: list(v) for k, v in TARGETS.items()},
+        "freed_memory_reused": freed_memory_reused,
+    }
     wanted = only or {"encoders", "app", "umap", "memory", "gpu"}
     with tempfile.TemporaryDirectory(prefix="zoobot-bench-") as tmp:
         work_dir = Path(tmp)
         if "encoders" in wanted:
-            results["encoders"] = [bench_encoder(spec, scale, cache_dir, threads, workers, work_dir)
-                                   for spec in scale.encoders]
+            results["encoders"] = [
+                bench_encoder(spec, scale, cache_dir, threads, workers, work_dir) for spec in scale.encoders
+            ]
         if "umap" in wanted:
             print("\n== UMAP", flush=True)
             results["umap"] = bench_umap(scale.umap_rows, scale.umap_dim, min(2, cores))
@@ -769,20 +1048,23 @@ def run_suite(mode: str, out: Path, cache_dir: Path, only: Optional[set[str]] = 
         if "app" in wanted and scale.app:
             print("\n== app", flush=True)
             spec = scale.encoders[0]
-            results["app"] = bench_app(cache_dir, work_dir, encoder_source(spec, cache_dir), scale.app_train_images,
-                                       scale.image_size)
+            results["app"] = bench_app(
+                cache_dir, work_dir, encoder_source(spec, cache_dir), scale.app_train_images, scale.image_size
+            )
         if "gpu" in wanted:
             results["gpu"] = bench_gpu(scale, cache_dir, work_dir)
     results["suite_wall_s"] = time.perf_counter() - started
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=float) + "\n")
     print("\n" + format_table(results))
-    print(f"\n{results['machine']['cpu']}, {cores} cores, {results['date']}; suite took "
-          f"{results['suite_wall_s'] / 60:.1f} min; JSON: {out}")
+    print(
+        f"\n{results['machine']['cpu']}, {cores} cores, {results['date']}; suite took "
+        f"{results['suite_wall_s'] / 60:.1f} min; JSON: {out}"
+    )
     return results
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     size = parser.add_mutually_exclusive_group()
@@ -790,12 +1072,14 @@ def main(argv: Optional[list[str]] = None) -> None:
     size.add_argument("--tiny", action="store_true", help="test_convnext at 32 px, a few images (seconds)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON file to write")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="where generated images are kept")
-    parser.add_argument("--only", nargs="+", choices=["encoders", "app", "umap", "memory", "gpu"],
-                        help="run only these benchmarks")
+    parser.add_argument(
+        "--only", nargs="+", choices=["encoders", "app", "umap", "memory", "gpu"], help="run only these benchmarks"
+    )
     parser.add_argument("--threads", type=int, help="torch threads (default: cores minus loader workers)")
     parser.add_argument("--workers", type=int, help="data-loading worker processes (default: cores // 4, >= 1)")
-    parser.add_argument("--memory-probe", nargs=4, metavar=("WHAT", "CATALOG", "SOURCE", "BATCH"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--memory-probe", nargs=4, metavar=("WHAT", "CATALOG", "SOURCE", "BATCH"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.memory_probe:
         what, catalog, source, batch = args.memory_probe

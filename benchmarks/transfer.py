@@ -14,8 +14,8 @@ labels:
 
 Each cell is one :class:`zoobot.finetune.FinetuneableZoobotClassifier` (2 classes, ``label_col='ring'``)
 with ``name='demo'`` (pretrained) or the demo's timm architecture by name (``'resnet10t'``: the
-same architecture, random initialisation), trained ``head_only`` (linear probe on frozen features) or ``full``; test accuracy
-comes from :func:`zoobot.predict.predict_on_catalog`. Only the public library API is used.
+same architecture, random initialisation), trained ``head_only`` (linear probe on frozen features) or ``full``;
+test accuracy comes from :func:`zoobot.predict.predict_on_catalog`. Only the public library API is used.
 
     zoobot make-survey --n 2500 --size 128 --seed 2 --out data/transfer_survey
     python benchmarks/transfer.py --survey data/transfer_survey
@@ -60,8 +60,13 @@ MODES = ("head_only", "full")
 HEAD_ONLY = {"learning_rate": 1e-2, "max_epochs": 100, "patience": 15}
 # The epoch caps are high enough that random init, which learns slowest, stops early rather than
 # being cut off (at 30 epochs it was still improving with 200 labels).
-FULL = {"learning_rate": 1e-3, "layer_decay": {"pretrained": 0.75, "random init": 1.0},
-        "max_epochs": {50: 60, 200: 60, 1000: 30}, "patience": 10, "warmup_epochs": 1}
+FULL = {
+    "learning_rate": 1e-3,
+    "layer_decay": {"pretrained": 0.75, "random init": 1.0},
+    "max_epochs": {50: 60, 200: 60, 1000: 30},
+    "patience": 10,
+    "warmup_epochs": 1,
+}
 BATCH_SIZE = 32
 NUM_WORKERS = 1
 
@@ -89,53 +94,107 @@ def label_splits(catalog: pd.DataFrame, n_labels: int, seed: int) -> tuple[pd.Da
     return chosen.iloc[n_val:].reset_index(drop=True), chosen.iloc[:n_val].reset_index(drop=True)
 
 
-def run_cell(catalog: pd.DataFrame, test: pd.DataFrame, n_labels: int, arm: str, mode: str,
-             input_size: int, work_dir: Path, seed: int) -> dict[str, Any]:
+def run_cell(
+    catalog: pd.DataFrame,
+    test: pd.DataFrame,
+    n_labels: int,
+    arm: str,
+    mode: str,
+    input_size: int,
+    work_dir: Path,
+    seed: int,
+) -> dict[str, Any]:
     """Train one classifier and measure its test accuracy."""
     started = time.time()
     train, val = label_splits(catalog, n_labels, seed)
     L.seed_everything(seed, workers=True, verbose=False)
     if mode == "head_only":
         model = FinetuneableZoobotClassifier(
-            num_classes=2, label_col="ring", name=ENCODERS[arm], training_mode="head_only",
-            learning_rate=HEAD_ONLY["learning_rate"], prog_bar=False, seed=seed)
+            num_classes=2,
+            label_col="ring",
+            name=ENCODERS[arm],
+            training_mode="head_only",
+            learning_rate=HEAD_ONLY["learning_rate"],
+            prog_bar=False,
+            seed=seed,
+        )
         max_epochs, patience = HEAD_ONLY["max_epochs"], HEAD_ONLY["patience"]
     else:
         max_epochs, patience = FULL["max_epochs"][n_labels], FULL["patience"]
         model = FinetuneableZoobotClassifier(
-            num_classes=2, label_col="ring", name=ENCODERS[arm], training_mode="full",
-            learning_rate=FULL["learning_rate"], layer_decay=FULL["layer_decay"][arm],
+            num_classes=2,
+            label_col="ring",
+            name=ENCODERS[arm],
+            training_mode="full",
+            learning_rate=FULL["learning_rate"],
+            layer_decay=FULL["layer_decay"][arm],
             scheduler_kwargs={"warmup_epochs": FULL["warmup_epochs"], "max_epochs": max_epochs},
-            prog_bar=False, seed=seed)
-    datamodule = CatalogDataModule(label_cols=["ring"], train_catalog=train, val_catalog=val,
-                                   batch_size=BATCH_SIZE, num_workers=NUM_WORKERS, input_size=input_size,
-                                   card=model.card, seed=seed)
+            prog_bar=False,
+            seed=seed,
+        )
+    datamodule = CatalogDataModule(
+        label_cols=["ring"],
+        train_catalog=train,
+        val_catalog=val,
+        batch_size=BATCH_SIZE,
+        num_workers=NUM_WORKERS,
+        input_size=input_size,
+        card=model.card,
+        seed=seed,
+    )
     save_dir = work_dir / f"{n_labels}_{arm.replace(' ', '_')}_{mode}_seed{seed}"
-    trainer = get_trainer(save_dir, max_epochs=max_epochs, patience=patience, accelerator="cpu", devices=1,
-                          logger=False, enable_progress_bar=False)
+    trainer = get_trainer(
+        save_dir,
+        max_epochs=max_epochs,
+        patience=patience,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_progress_bar=False,
+    )
     trainer.fit(model, datamodule)
     best = load_finetuned(trainer.checkpoint_callback.best_model_path)
-    predictions = predict_on_catalog(test, best, label_cols=["ring"], input_size=input_size,
-                                     batch_size=64, num_workers=NUM_WORKERS, accelerator="cpu")
+    predictions = predict_on_catalog(
+        test,
+        best,
+        label_cols=["ring"],
+        input_size=input_size,
+        batch_size=64,
+        num_workers=NUM_WORKERS,
+        accelerator="cpu",
+    )
     # label_cols=["ring"] on a binary classifier: one column, P(ring); the predicted class is 1 above 0.5
     predicted = (predictions["ring"].to_numpy() > 0.5).astype(int)
     accuracy = float((predicted == test["ring"].to_numpy()).mean())
-    return {"n_labels": n_labels, "n_train": len(train), "n_val": len(val), "encoder": arm, "mode": mode,
-            "seed": seed, "test_accuracy": accuracy, "epochs_run": trainer.current_epoch,
-            "minutes": round((time.time() - started) / 60, 2)}
+    return {
+        "n_labels": n_labels,
+        "n_train": len(train),
+        "n_val": len(val),
+        "encoder": arm,
+        "mode": mode,
+        "seed": seed,
+        "test_accuracy": accuracy,
+        "epochs_run": trainer.current_epoch,
+        "minutes": round((time.time() - started) / 60, 2),
+    }
 
 
 def markdown_table(cells: list[dict[str, Any]], labels: list[int]) -> str:
     """Test accuracy (%) per label count (rows) and encoder/mode (columns): mean ± sd over seeds."""
     columns = [(arm, mode) for mode in MODES for arm in ENCODERS]
     names = {"head_only": "head only", "full": "full finetune"}
-    lines = ["| labels | " + " | ".join(f"{arm}, {names[mode]}" for arm, mode in columns) + " |",
-             "|---:|" + "---:|" * len(columns)]
+    lines = [
+        "| labels | " + " | ".join(f"{arm}, {names[mode]}" for arm, mode in columns) + " |",
+        "|---:|" + "---:|" * len(columns),
+    ]
     for n in labels:
         row = []
         for arm, mode in columns:
-            found = [100 * c["test_accuracy"] for c in cells
-                     if c["n_labels"] == n and c["encoder"] == arm and c["mode"] == mode]
+            found = [
+                100 * c["test_accuracy"]
+                for c in cells
+                if c["n_labels"] == n and c["encoder"] == arm and c["mode"] == mode
+            ]
             if not found:
                 row.append("-")
             elif len(found) == 1:
@@ -151,8 +210,12 @@ def main() -> None:
     parser.add_argument("--survey", type=Path, required=True, help="the held-out survey folder")
     parser.add_argument("--labels", type=int, nargs="+", default=[50, 200, 1000])
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results" / "transfer.json")
-    parser.add_argument("--seeds", type=int, default=SEEDS,
-                        help="repeat every cell with seeds 0..SEEDS-1 (label draw and initialisation)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=SEEDS,
+        help="repeat every cell with seeds 0..SEEDS-1 (label draw and initialisation)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     args = parser.parse_args()
     bad = [n for n in args.labels if n not in FULL["max_epochs"]]
@@ -169,21 +232,31 @@ def main() -> None:
     ENCODERS["random init"] = demo_card.architecture
     majority = int(pool["ring"].mode()[0])
     summary: dict[str, Any] = {
-        "survey": str(args.survey), "pool": f"first {POOL_SIZE} galaxies", "test": f"last {TEST_SIZE} galaxies",
+        "survey": str(args.survey),
+        "pool": f"first {POOL_SIZE} galaxies",
+        "test": f"last {TEST_SIZE} galaxies",
         "test_ring_rate": float(test["ring"].mean()),
         "majority_class_accuracy": float((test["ring"] == majority).mean()),
         "encoders": dict(ENCODERS),
-        "input_size": input_size, "seeds": list(range(args.seeds)), "val_fraction": VAL_FRACTION, "batch_size": BATCH_SIZE,
-        "head_only": HEAD_ONLY, "full": {**FULL, "max_epochs": {str(k): v for k, v in FULL["max_epochs"].items()}},
+        "input_size": input_size,
+        "seeds": list(range(args.seeds)),
+        "val_fraction": VAL_FRACTION,
+        "batch_size": BATCH_SIZE,
+        "head_only": HEAD_ONLY,
+        "full": {**FULL, "max_epochs": {str(k): v for k, v in FULL["max_epochs"].items()}},
         "machine": f"{platform.machine()} CPU, {args.threads} torch threads, no GPU",
         "cells": [],
     }
     load_before = os.getloadavg()[0]
     summary["inference_images_per_second"] = round(inference_throughput("demo", input_size), 1)
-    summary["inference_note"] = (f"pure forward, batch 64, {args.threads} torch threads, {input_size} px; "
-                                 f"1-minute load average {load_before:.1f} on this shared machine")
-    print(f"demo encoder inference: {summary['inference_images_per_second']} images/s "
-          f"({summary['inference_note']})", flush=True)
+    summary["inference_note"] = (
+        f"pure forward, batch 64, {args.threads} torch threads, {input_size} px; "
+        f"1-minute load average {load_before:.1f} on this shared machine"
+    )
+    print(
+        f"demo encoder inference: {summary['inference_images_per_second']} images/s ({summary['inference_note']})",
+        flush=True,
+    )
     args.results.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
         for n in args.labels:
@@ -194,8 +267,10 @@ def main() -> None:
                         print(json.dumps(cell), flush=True)
                         summary["cells"].append(cell)
                         args.results.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"\nring base rate in the test set: {100 * summary['test_ring_rate']:.1f}%; "
-          f"majority class (no ring) accuracy: {100 * summary['majority_class_accuracy']:.1f}%\n")
+    print(
+        f"\nring base rate in the test set: {100 * summary['test_ring_rate']:.1f}%; "
+        f"majority class (no ring) accuracy: {100 * summary['majority_class_accuracy']:.1f}%\n"
+    )
     print(markdown_table(summary["cells"], args.labels))
 
 

@@ -23,8 +23,16 @@ COLUMNS = 6
 def _base(morphology: str, **changes: object) -> GalaxyParams:
     """A bright, well-resolved galaxy of the given type, changed as asked."""
     params = GalaxyParams(
-        morphology=morphology, magnitude=15.6, radius=0.1, axis_ratio=0.8, position_angle=0.6,
-        sersic_n=3.0, bulge_to_total=0.2, bulge_colour=0.85, disk_colour=0.35)
+        morphology=morphology,
+        magnitude=15.6,
+        radius=0.1,
+        axis_ratio=0.8,
+        position_angle=0.6,
+        sersic_n=3.0,
+        bulge_to_total=0.2,
+        bulge_colour=0.85,
+        disk_colour=0.35,
+    )
     if morphology == "elliptical":
         params = replace(params, bulge_to_total=1.0, sersic_n=4.0, radius=0.09)
     if morphology == "edge_on":
@@ -56,11 +64,14 @@ TILES: list[tuple[str, GalaxyParams]] = [
     ("strong bar", _spiral(2, "medium", bar="strong", bar_fraction=0.16)),
     ("barred, no arms", _base("disk", bar="strong", bar_fraction=0.18, bulge_to_total=0.25)),
     ("ring", _base("disk", ring=True, ring_fraction=0.18, ring_radius=1.3, bulge_to_total=0.3)),
-    ("ring + bar", _base("disk", ring=True, ring_fraction=0.15, ring_radius=1.1, bar="strong",
-                         bar_fraction=0.15, bulge_to_total=0.25)),
+    (
+        "ring + bar",
+        _base(
+            "disk", ring=True, ring_fraction=0.15, ring_radius=1.1, bar="strong", bar_fraction=0.15, bulge_to_total=0.25
+        ),
+    ),
     ("ring + arms", _spiral(2, "tight", ring=True, ring_fraction=0.12, ring_radius=0.9)),
-    ("ring lenticular", _base("elliptical", ring=True, ring_fraction=0.12, ring_radius=2.0,
-                              bulge_to_total=0.88)),
+    ("ring lenticular", _base("elliptical", ring=True, ring_fraction=0.12, ring_radius=2.0, bulge_to_total=0.88)),
     ("edge-on, no bulge", _base("edge_on", edge_on_bulge="none")),
     ("edge-on, rounded", _base("edge_on", edge_on_bulge="rounded", bulge_to_total=0.35)),
     ("edge-on, boxy", _base("edge_on", edge_on_bulge="boxy", bulge_to_total=0.25)),

@@ -83,8 +83,12 @@ class EpochLog(L.Callback):
         # After this epoch's validation, with this epoch's train loss (at validation end it was
         # still the epoch before's).
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.endswith("loss")}
-        row = {"epoch": trainer.current_epoch, "minutes": round((time.time() - self.start) / 60, 2),
-               "lr": trainer.optimizers[0].param_groups[0]["lr"], **metrics}
+        row = {
+            "epoch": trainer.current_epoch,
+            "minutes": round((time.time() - self.start) / 60, 2),
+            "lr": trainer.optimizers[0].param_groups[0]["lr"],
+            **metrics,
+        }
         self.history.append(row)
         print(json.dumps(row), flush=True)
 
@@ -127,21 +131,42 @@ def main() -> None:
     parser.add_argument("--survey", type=Path, help="folder written by `zoobot make-survey` (to train)")
     parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, logs, encoder)")
     parser.add_argument("--install", action="store_true", help="copy the encoder into assets/demo_encoder/")
-    parser.add_argument("--install-only", action="store_true",
-                        help="do not train: install the encoder of the finished run in --out")
-    parser.add_argument("--epochs", type=int, default=SETTINGS["epochs"],
-                        help="epochs to run (the cosine schedule keeps its length); default %(default)s")
-    parser.add_argument("--architecture", default=SETTINGS["architecture_name"],
-                        help="timm architecture to pretrain; default %(default)s")
-    parser.add_argument("--input-size", type=int, default=SETTINGS["input_size"],
-                        help="input size in pixels; default %(default)s")
-    parser.add_argument("--accelerator", default=SETTINGS["accelerator"], choices=["cpu", "gpu", "auto"],
-                        help="Lightning accelerator; default %(default)s (the demo was trained on a CPU)")
+    parser.add_argument(
+        "--install-only", action="store_true", help="do not train: install the encoder of the finished run in --out"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=SETTINGS["epochs"],
+        help="epochs to run (the cosine schedule keeps its length); default %(default)s",
+    )
+    parser.add_argument(
+        "--architecture",
+        default=SETTINGS["architecture_name"],
+        help="timm architecture to pretrain; default %(default)s",
+    )
+    parser.add_argument(
+        "--input-size", type=int, default=SETTINGS["input_size"], help="input size in pixels; default %(default)s"
+    )
+    parser.add_argument(
+        "--accelerator",
+        default=SETTINGS["accelerator"],
+        choices=["cpu", "gpu", "auto"],
+        help="Lightning accelerator; default %(default)s (the demo was trained on a CPU)",
+    )
     parser.add_argument("--batch-size", type=int, default=SETTINGS["batch_size"], help="default %(default)s")
-    parser.add_argument("--num-workers", type=int, default=SETTINGS["num_workers"],
-                        help="data loader workers (a GPU needs several); default %(default)s")
-    parser.add_argument("--max-minutes", type=float, default=SETTINGS["max_minutes"],
-                        help="stop after this many minutes of training; default %(default)s")
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        default=SETTINGS["num_workers"],
+        help="data loader workers (a GPU needs several); default %(default)s",
+    )
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=SETTINGS["max_minutes"],
+        help="stop after this many minutes of training; default %(default)s",
+    )
     args = parser.parse_args()
     if args.install_only:
         install(args.out)
@@ -149,38 +174,62 @@ def main() -> None:
     if args.survey is None:
         parser.error("--survey is needed to train (or give --install-only).")
 
-    s = {**SETTINGS, "epochs": args.epochs, "architecture_name": args.architecture,
-         "input_size": args.input_size, "accelerator": args.accelerator, "max_minutes": args.max_minutes,
-         "batch_size": args.batch_size, "num_workers": args.num_workers}
+    s = {
+        **SETTINGS,
+        "epochs": args.epochs,
+        "architecture_name": args.architecture,
+        "input_size": args.input_size,
+        "accelerator": args.accelerator,
+        "max_minutes": args.max_minutes,
+        "batch_size": args.batch_size,
+        "num_workers": args.num_workers,
+    }
     torch.set_num_threads(s["torch_threads"])
     catalog = vote_catalog(args.survey, s["schema"])
     log = EpochLog()
     timer = Timer(duration={"minutes": s["max_minutes"]})
     started = time.time()
     model, trainer = train_default_zoobot_from_scratch(
-        save_dir=args.out, schema=get_schema(s["schema"]), catalog=catalog,
-        architecture_name=s["architecture_name"], input_size=s["input_size"], batch_size=s["batch_size"],
-        epochs=s["epochs"], patience=s["patience"], learning_rate=s["learning_rate"],
-        weight_decay=s["weight_decay"], dropout_rate=s["dropout_rate"], scheduler_kwargs=s["scheduler_kwargs"],
-        train_fraction=s["train_fraction"], val_fraction=s["val_fraction"], test_fraction=s["test_fraction"],
-        augment=s["augment"], num_workers=s["num_workers"], prefetch_factor=s["prefetch_factor"],
-        accelerator=s["accelerator"], devices=s["devices"], seed=s["seed"], enable_progress_bar=False,
+        save_dir=args.out,
+        schema=get_schema(s["schema"]),
+        catalog=catalog,
+        architecture_name=s["architecture_name"],
+        input_size=s["input_size"],
+        batch_size=s["batch_size"],
+        epochs=s["epochs"],
+        patience=s["patience"],
+        learning_rate=s["learning_rate"],
+        weight_decay=s["weight_decay"],
+        dropout_rate=s["dropout_rate"],
+        scheduler_kwargs=s["scheduler_kwargs"],
+        train_fraction=s["train_fraction"],
+        val_fraction=s["val_fraction"],
+        test_fraction=s["test_fraction"],
+        augment=s["augment"],
+        num_workers=s["num_workers"],
+        prefetch_factor=s["prefetch_factor"],
+        accelerator=s["accelerator"],
+        devices=s["devices"],
+        seed=s["seed"],
+        enable_progress_bar=False,
         callbacks=[log, timer],
     )
     minutes = (time.time() - started) / 60
     best = min(log.history, key=lambda row: row.get("val_loss", float("inf")))
     record = {
         "command": "python scripts/pretrain_demo_encoder.py " + " ".join(sys.argv[1:]),
-        "survey": {"command": "zoobot make-survey --n 12000 --size 128 --seed 1 --out data/pretrain_survey",
-                   "n_galaxies": len(catalog), "label_cols": "decals_dr5 vote counts only"},
+        "survey": {
+            "command": "zoobot make-survey --n 12000 --size 128 --seed 1 --out data/pretrain_survey",
+            "n_galaxies": len(catalog),
+            "label_cols": "decals_dr5 vote counts only",
+        },
         "settings": s,
         "epochs_run": len(log.history),
         "best_epoch": best["epoch"],
         "best_val_loss": best.get("val_loss"),
         "wall_minutes": round(minutes, 1),
         "machine": machine(trainer),
-        "versions": {"torch": torch.__version__, "lightning": L.__version__,
-                     "timm": __import__("timm").__version__},
+        "versions": {"torch": torch.__version__, "lightning": L.__version__, "timm": __import__("timm").__version__},
         "history": log.history,
     }
     print(json.dumps({k: v for k, v in record.items() if k != "history"}, indent=2), flush=True)

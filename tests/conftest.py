@@ -9,8 +9,9 @@ Fixtures other test files rely on (keep the names stable):
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -35,8 +36,14 @@ def tiny_schema_pairs() -> tuple[dict[str, list[str]], dict[str, str | None]]:
     )
 
 
-def _galaxy(size: int, rng: np.random.Generator, brightness: float, axis_ratio: float,
-            bar: float, colour: tuple[float, float, float]) -> np.ndarray:
+def _galaxy(
+    size: int,
+    rng: np.random.Generator,
+    brightness: float,
+    axis_ratio: float,
+    bar: float,
+    colour: tuple[float, float, float],
+) -> np.ndarray:
     """A float (H, W, 3) image in [0, 1]: an elliptical Gaussian blob, an optional bar, noise."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     c = (size - 1) / 2 + rng.normal(0, size * 0.02, size=2)
@@ -110,8 +117,7 @@ def make_catalog(tmp_path: Path) -> CatalogFactory:
             if task == "classification":
                 k = i % n_classes
                 t = k / max(n_classes - 1, 1)
-                pixels = _galaxy(size, rng, 0.4 + 0.5 * t, 1.0 - 0.6 * t, 0.0,
-                                 (1.0 - 0.7 * t, 0.6, 0.3 + 0.7 * t))
+                pixels = _galaxy(size, rng, 0.4 + 0.5 * t, 1.0 - 0.6 * t, 0.0, (1.0 - 0.7 * t, 0.6, 0.3 + 0.7 * t))
                 row["label"] = k
             elif task == "regression":
                 t = float(rng.uniform(0, 1))
@@ -123,14 +129,15 @@ def make_catalog(tmp_path: Path) -> CatalogFactory:
                 featured = int(rng.binomial(total, p_featured))
                 p_bar = float(rng.choice([0.1, 0.9]))
                 bar_yes = int(rng.binomial(featured, p_bar))
-                pixels = _galaxy(size, rng, 0.8, 1.0 - 0.6 * p_featured, 0.6 * p_bar * p_featured,
-                                 (1.0, 0.8, 0.6))
-                row.update({
-                    "smooth-or-featured_smooth": total - featured,
-                    "smooth-or-featured_featured": featured,
-                    "has-bar_yes": bar_yes,
-                    "has-bar_no": featured - bar_yes,
-                })
+                pixels = _galaxy(size, rng, 0.8, 1.0 - 0.6 * p_featured, 0.6 * p_bar * p_featured, (1.0, 0.8, 0.6))
+                row.update(
+                    {
+                        "smooth-or-featured_smooth": total - featured,
+                        "smooth-or-featured_featured": featured,
+                        "has-bar_yes": bar_yes,
+                        "has-bar_no": featured - bar_yes,
+                    }
+                )
             else:
                 raise ValueError(f"unknown task {task!r}")
             path = image_dir / f"{row['id_str']}.{image_format}"

@@ -127,16 +127,22 @@ def test_unlabelled_rows_are_those_with_every_label_missing():
 
 
 def test_suggestions_rank_unlabelled_galaxies_with_predictions_and_reasons(classifier):
-    catalog = pd.DataFrame({"id_str": [f"g{i}" for i in range(40)], "file_loc": [f"g{i}.png" for i in range(40)],
-                            "label": [0.0] * 10 + [np.nan] * 30})
+    catalog = pd.DataFrame(
+        {
+            "id_str": [f"g{i}" for i in range(40)],
+            "file_loc": [f"g{i}.png" for i in range(40)],
+            "label": [0.0] * 10 + [np.nan] * 30,
+        }
+    )
     x = _features(dim=classifier.encoder_dim)
     table = suggest_galaxies(classifier, catalog, n=5, strategy="bald", n_samples=10, features=x)
     assert list(table["rank"]) == [1, 2, 3, 4, 5]
     assert set(table["id_str"]) <= {f"g{i}" for i in range(10, 40)}
     assert (np.diff(table["score"]) <= 0).all() and table["reason"].str.contains("mutual information").all()
     assert {"prob_0", "prob_1", "prob_2", "pred_class", "file_loc"} <= set(table.columns)
-    everything = suggest_galaxies(classifier, catalog, n=40, strategy="bald", n_samples=10, features=x,
-                                  only_unlabelled=False)
+    everything = suggest_galaxies(
+        classifier, catalog, n=40, strategy="bald", n_samples=10, features=x, only_unlabelled=False
+    )
     assert len(everything) == 40
     with pytest.raises(ValueError, match="already has a label"):
         suggest_galaxies(classifier, catalog.assign(label=1.0), n=5, features=x)
@@ -154,10 +160,21 @@ def tiny_tree_run(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     schema = get_schema("decals_dr5")
     catalog.iloc[:36].to_csv(root / "survey" / "labelled.csv", index=False)  # the run trains on these
     catalog.loc[36:, list(schema.label_cols)] = np.nan  # 12 new galaxies, not yet classified
-    config = RunConfig(task="tree", catalog=str(root / "survey" / "labelled.csv"), label_cols=list(schema.label_cols),
-                       schema="decals_dr5", run_dir=str(root / "run"), encoder=ENCODER, image_size=32,
-                       batch_size=8, max_epochs=2, learning_rate=1e-3, train_fraction=0.5, val_fraction=0.25,
-                       test_fraction=0.25)
+    config = RunConfig(
+        task="tree",
+        catalog=str(root / "survey" / "labelled.csv"),
+        label_cols=list(schema.label_cols),
+        schema="decals_dr5",
+        run_dir=str(root / "run"),
+        encoder=ENCODER,
+        image_size=32,
+        batch_size=8,
+        max_epochs=2,
+        learning_rate=1e-3,
+        train_fraction=0.5,
+        val_fraction=0.25,
+        test_fraction=0.25,
+    )
     run_finetune(config, accelerator="cpu")
     return root / "run", catalog
 
@@ -190,23 +207,72 @@ def test_tree_models_sample_concentrations(tiny_schema_pairs):
     assert summary["fraction_mean"].shape == (40, 4) and summary["mutual_information"].shape == (40, 2)
 
 
-def test_the_command_line_calibrates_a_run_suggests_galaxies_and_predicts_with_passes(tiny_tree_run, tmp_path,
-                                                                                      capsys):
+def test_the_command_line_calibrates_a_run_suggests_galaxies_and_predicts_with_passes(tiny_tree_run, tmp_path, capsys):
     from zoobot.cli import main
 
     run_dir, catalog = tiny_tree_run
     catalog.to_csv(tmp_path / "new.csv", index=False)
     assert main(["calibrate", "--model", str(run_dir), "--accelerator", "cpu"]) == 0
     assert "Calibration on the test split" in capsys.readouterr().out
-    assert main(["suggest", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--n", "5",
-                 "--n-samples", "4", "--out", str(tmp_path / "next.csv"), "--accelerator", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "suggest",
+                "--model",
+                str(run_dir),
+                "--catalog",
+                str(tmp_path / "new.csv"),
+                "--n",
+                "5",
+                "--n-samples",
+                "4",
+                "--out",
+                str(tmp_path / "next.csv"),
+                "--accelerator",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     suggested = pd.read_csv(tmp_path / "next.csv")
     assert len(suggested) == 5 and set(suggested["id_str"]) <= set(catalog["id_str"].iloc[36:])
-    assert main(["suggest", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--strategy", "bald",
-                 "--n-samples", "1", "--out", str(tmp_path / "x.csv")]) == 2  # a user error, explained
+    assert (
+        main(
+            [
+                "suggest",
+                "--model",
+                str(run_dir),
+                "--catalog",
+                str(tmp_path / "new.csv"),
+                "--strategy",
+                "bald",
+                "--n-samples",
+                "1",
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )  # a user error, explained
     assert "several Monte Carlo" in capsys.readouterr().err
-    assert main(["predict", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--n-samples", "3",
-                 "--out", str(tmp_path / "p.csv"), "--accelerator", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(run_dir),
+                "--catalog",
+                str(tmp_path / "new.csv"),
+                "--n-samples",
+                "3",
+                "--out",
+                str(tmp_path / "p.csv"),
+                "--accelerator",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     predictions = pd.read_csv(tmp_path / "p.csv")
     assert "bar-dr5_mutual-information" in predictions.columns and len(predictions) == 48
     labelled = predictions["smooth-or-featured-dr5_smooth_predictive-90pc-lower"].notna()

@@ -22,9 +22,13 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
-              pytest.mark.skipif(not Path(CHROMIUM).is_file(),
-                                 reason=f"{CHROMIUM} is missing; install it with `apt-get install chromium`")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).is_file(), reason=f"{CHROMIUM} is missing; install it with `apt-get install chromium`"
+    ),
+]
 
 
 def _free_port() -> int:
@@ -59,11 +63,15 @@ def _tiny_encoder(folder: Path) -> Path:
 @pytest.fixture
 def server(tmp_path):
     port = _free_port()
-    log = open(tmp_path / "server.log", "w")
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 (open while the server runs)
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     script = shutil.which("zoobot-app") or str(Path(sys.executable).with_name("zoobot-app"))
-    process = subprocess.Popen([script, "--port", str(port), "--runs-dir", str(tmp_path / "runs")],
-                               stdout=log, stderr=subprocess.STDOUT, env=env)
+    process = subprocess.Popen(
+        [script, "--port", str(port), "--runs-dir", str(tmp_path / "runs")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         startup = _wait_for_http(url, process, timeout=60)
@@ -102,14 +110,21 @@ def test_whole_path_on_the_demo_survey(server, tmp_path):
     external: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
             viewport={"width": 1400, "height": 1000},
         )
         page = browser.new_page()
-        page.on("request", lambda r: external.append(r.url)
+        page.on(
+            "request",
+            lambda r: (
+                external.append(r.url)
                 if urlparse(r.url).hostname not in ("127.0.0.1", "localhost", None) and r.url.startswith("http")
-                else None)
+                else None
+            ),
+        )
         t0 = time.monotonic()
         page.goto(url)
         expect(page.locator("#data-status")).to_contain_text("No catalog loaded yet", timeout=30_000)

@@ -20,8 +20,15 @@ def engine(tmp_path) -> Engine:
 
 def _map(engine: Engine, sid: str, ids) -> None:
     map_dir = engine.store.new_map_dir(sid)
-    pd.DataFrame({"id_str": ids, "umap_x": [0.0, 1, 2, 3], "umap_y": [0.0, 1, 2, 3],
-                  "f0": [1.0, 1, 0, -1], "f1": [0.0, 0.1, 1, 0]}).to_parquet(map_dir / MAP_FILE)
+    pd.DataFrame(
+        {
+            "id_str": ids,
+            "umap_x": [0.0, 1, 2, 3],
+            "umap_y": [0.0, 1, 2, 3],
+            "f0": [1.0, 1, 0, -1],
+            "f1": [0.0, 0.1, 1, 0],
+        }
+    ).to_parquet(map_dir / MAP_FILE)
     engine.store.update_state(sid, map_dir=str(map_dir))
 
 
@@ -34,8 +41,11 @@ def test_neighbour_captions_give_rank_and_label_or_similarity(engine, make_catal
     assert [caption for _, caption in gallery] == ["chosen …_00000 · 1.000", "1. …_00001 · 0.995", "2. …_00002 · 0.000"]
     task.use_task(engine, sid, "classification", ["label"])
     gallery = explore.show_neighbours(engine, sid, "gal_00000", 2, None)["neighbours"]
-    assert [caption for _, caption in gallery] == ["chosen …_00000 · label 0", "1. …_00001 · label 1",
-                                                   "2. …_00002 · label 0"]
+    assert [caption for _, caption in gallery] == [
+        "chosen …_00000 · label 0",
+        "1. …_00001 · label 1",
+        "2. …_00002 · label 0",
+    ]
 
 
 def test_the_map_joins_the_catalog_and_names_a_galaxy_not_on_it(engine, make_catalog):

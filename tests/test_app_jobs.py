@@ -17,6 +17,7 @@ def _blocking_job(release: threading.Event):
         while not (release.is_set() or ctx.stop_event.is_set()):
             ctx.stop_event.wait(0.01)
         return "stopped early" if ctx.stop_event.is_set() else "done"
+
     return fn
 
 

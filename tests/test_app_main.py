@@ -14,16 +14,23 @@ from app.main import launch_options
 
 def test_the_page_is_built_and_filled_in_without_importing_torch(tmp_path):
     """Building the page and filling it in for a new session (all but the encoder list) stay light."""
-    code = ("import sys, app.main\n"
-            f"demo = app.main.build_app({str(tmp_path / 'runs')!r})\n"
-            "fns = {getattr(f.fn, 'func', f.fn).__name__: f.fn for f in demo.fns.values()}\n"
-            "session = fns['attach_session'](None)\n"
-            "fns['on_load'](session)\n"
-            "fns['restore_results'](session)\n"
-            "heavy = [m for m in ('torch', 'timm', 'lightning', 'umap', 'zoobot.encoders') if m in sys.modules]\n"
-            "assert not heavy, heavy\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env=dict(os.environ, GRADIO_ANALYTICS_ENABLED="False"))
+    code = (
+        "import sys, app.main\n"
+        f"demo = app.main.build_app({str(tmp_path / 'runs')!r})\n"
+        "fns = {getattr(f.fn, 'func', f.fn).__name__: f.fn for f in demo.fns.values()}\n"
+        "session = fns['attach_session'](None)\n"
+        "fns['on_load'](session)\n"
+        "fns['restore_results'](session)\n"
+        "heavy = [m for m in ('torch', 'timm', 'lightning', 'umap', 'zoobot.encoders') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, GRADIO_ANALYTICS_ENABLED="False"),
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 

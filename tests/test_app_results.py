@@ -18,8 +18,13 @@ from app.runs import new_session_id
 from app.tabs import results, runs
 from zoobot.runs import RunFolder
 
-CLASSIFICATION = {"accuracy": 0.5, "classes": [0, 1], "confusion_matrix": [[3, 0], [3, 0]],
-                  "precision": {"0": 0.5, "1": 0.0}, "recall": {"0": 1.0, "1": 0.0}}
+CLASSIFICATION = {
+    "accuracy": 0.5,
+    "classes": [0, 1],
+    "confusion_matrix": [[3, 0], [3, 0]],
+    "precision": {"0": 0.5, "1": 0.0},
+    "recall": {"0": 1.0, "1": 0.0},
+}
 
 
 @pytest.fixture
@@ -39,8 +44,9 @@ def image(make_catalog) -> str:
 
 def test_classification_results_give_the_baseline_and_warn_of_a_one_class_model(engine, image):
     sid = new_session_id()
-    finished_run(engine, sid, image, "classification", dict(CLASSIFICATION, majority_accuracy=0.72,
-                                                              predicted_classes=1))
+    finished_run(
+        engine, sid, image, "classification", dict(CLASSIFICATION, majority_accuracy=0.72, predicted_classes=1)
+    )
     shown = results.show_results(engine, sid)
     assert set(shown) == set(results.VIEW)
     assert "Always answering the most common class would score 72%" in shown["summary"]
@@ -73,8 +79,10 @@ def test_a_failed_latest_run_is_explained_with_its_error(engine):
     job = engine.manager.submit("train", sid, failing, run_dir=str(folder.path))
     engine.manager.wait(job.id, timeout=5)
     summary = results.show_results(engine, sid)["summary"]
-    assert summary == ("**Your latest run failed:** Column 'ring' has only one class; choose a column with at "
-                       "least two classes. Earlier runs are in the **Runs** tab.")
+    assert summary == (
+        "**Your latest run failed:** Column 'ring' has only one class; choose a column with at "
+        "least two classes. Earlier runs are in the **Runs** tab."
+    )
     assert "is failed" not in summary
 
 
@@ -91,17 +99,32 @@ def test_a_failed_run_found_after_a_restart_reads_its_error_from_progress(engine
 
 def test_result_galleries_name_the_classes_when_the_run_has_names():
     config = {"label_cols": ["bar"], "class_names": ["none", "strong", "weak"]}
-    metrics = {"accuracy": 0.5, "n": 2, "confusion_matrix": [[1, 0, 0], [0, 0, 0], [1, 0, 0]],
-               "classes": ["none", "strong", "weak"], "precision": {}, "recall": {}}
+    metrics = {
+        "accuracy": 0.5,
+        "n": 2,
+        "confusion_matrix": [[1, 0, 0], [0, 0, 0], [1, 0, 0]],
+        "classes": ["none", "strong", "weak"],
+        "precision": {},
+        "recall": {},
+    }
     # a run's predictions.csv names the classes: probability columns, predicted_class and catalog_<label>
-    preds = pd.DataFrame({"none": [0.9, 0.8], "strong": [0.05, 0.1], "weak": [0.05, 0.1], "id_str": ["a", "b"],
-                          "predicted_class": ["none", "none"], "split": ["test", "test"],
-                          "catalog_bar": ["none", "weak"]})
+    preds = pd.DataFrame(
+        {
+            "none": [0.9, 0.8],
+            "strong": [0.05, 0.1],
+            "weak": [0.05, 0.1],
+            "id_str": ["a", "b"],
+            "predicted_class": ["none", "none"],
+            "split": ["test", "test"],
+            "catalog_bar": ["none", "weak"],
+        }
+    )
     _, _, _, confident, wrong = results._classification(config, metrics, preds)
     assert list(confident["caption"]) == ["a · none (90%) · true none", "b · none (80%) · true weak"]
     assert list(wrong["caption"]) == ["b · none (80%) · true weak"]
     numbered = preds.rename(columns={"none": "bar_0", "strong": "bar_1", "weak": "bar_2"}).assign(
-        predicted_class=["bar_0", "bar_0"], catalog_bar=["bar_0", "bar_2"])  # a run whose classes have no names
+        predicted_class=["bar_0", "bar_0"], catalog_bar=["bar_0", "bar_2"]
+    )  # a run whose classes have no names
     _, _, _, numbered, _ = results._classification({"label_cols": ["bar"]}, metrics, numbered)
     assert numbered["caption"].iloc[1] == "b · bar_0 (80%) · true bar_2"
 

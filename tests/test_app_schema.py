@@ -11,8 +11,10 @@ from app.engine import Engine
 from app.runs import new_session_id
 from app.tabs import schema
 
-TREE = ("questions:\n- name: smooth-or-featured\n  answers: [smooth, featured]\n"
-        "- name: has-bar\n  answers: [yes, no]\n  asked_after: smooth-or-featured_featured\n")
+TREE = (
+    "questions:\n- name: smooth-or-featured\n  answers: [smooth, featured]\n"
+    "- name: has-bar\n  answers: [yes, no]\n  asked_after: smooth-or-featured_featured\n"
+)
 
 
 @pytest.fixture

@@ -90,8 +90,10 @@ def test_blank_votes_show_the_task_fix_button_and_the_fix_hides_it(engine, make_
     catalog.loc[2, "has-bar_yes"] = np.nan
     _save(catalog)
     load_catalog(engine, sid, catalog)
-    tree = ("questions:\n- name: smooth-or-featured\n  answers: [smooth, featured]\n"
-            "- name: has-bar\n  answers: [yes, no]\n  asked_after: smooth-or-featured_featured\n")
+    tree = (
+        "questions:\n- name: smooth-or-featured\n  answers: [smooth, featured]\n"
+        "- name: has-bar\n  answers: [yes, no]\n  asked_after: smooth-or-featured_featured\n"
+    )
     schema.use_schema(engine, sid, schema.CUSTOM, tree)
     labels = ["smooth-or-featured_smooth", "smooth-or-featured_featured", "has-bar_yes", "has-bar_no"]
     checked = task.use_task(engine, sid, "tree", labels)

@@ -54,7 +54,7 @@ def test_the_form_shows_zoobots_defaults_ranges_labels_and_help(engine):
     assert ui["training_mode"].value == defaults.RUN_TRAINING_MODE == "head_only"
     assert ui["learning_rate"].value == defaults.learning_rate_for("head_only") == 1e-3
     assert ui["train_fraction"].value == defaults.TRAIN_FRACTION
-    assert 0 < ui["val_fraction"].minimum and ui["val_fraction"].maximum < 1  # the open range (0, 1)
+    assert ui["val_fraction"].minimum > 0 and ui["val_fraction"].maximum < 1  # the open range (0, 1)
 
 
 def test_training_without_data_or_task_is_refused(engine):
@@ -89,13 +89,16 @@ def test_training_is_refused_while_the_data_tab_lists_problems(engine, make_cata
     assert engine.store.run_dirs(sid) == []
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("max_epochs", 0, "'Epochs (at most)' is 0; it must be a whole number from 1 to 1000"),
-    ("learning_rate", None, "'Learning rate' is empty: enter above 0 and at most 0.5"),
-    ("batch_size", 5000, "'Batch size' is 5000; it must be a whole number from 1 to 1024"),
-    ("layer_decay", 2.0, "'Layer decay (full finetune)' is 2; it must be above 0 and at most 1"),
-    ("patience", 0, "'Early-stopping patience (epochs)' is 0; it must be a whole number from 1 to 1000"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("max_epochs", 0, "'Epochs (at most)' is 0; it must be a whole number from 1 to 1000"),
+        ("learning_rate", None, "'Learning rate' is empty: enter above 0 and at most 0.5"),
+        ("batch_size", 5000, "'Batch size' is 5000; it must be a whole number from 1 to 1024"),
+        ("layer_decay", 2.0, "'Layer decay (full finetune)' is 2; it must be above 0 and at most 1"),
+        ("patience", 0, "'Early-stopping patience (epochs)' is 0; it must be a whole number from 1 to 1000"),
+    ],
+)
 def test_out_of_range_settings_are_named(engine, make_catalog, field, value, message):
     sid = _ready(engine, make_catalog)
     with pytest.raises(gr.Error, match=re.escape(message)):
@@ -103,10 +106,13 @@ def test_out_of_range_settings_are_named(engine, make_catalog, field, value, mes
     assert engine.store.run_dirs(sid) == []  # nothing half-made
 
 
-@pytest.mark.parametrize("mode, now, expected", [
-    ("full", 1e-3, 1e-4),
-    ("head_only", 1e-4, 1e-3),
-])
+@pytest.mark.parametrize(
+    "mode, now, expected",
+    [
+        ("full", 1e-3, 1e-4),
+        ("head_only", 1e-4, 1e-3),
+    ],
+)
 def test_the_learning_rate_follows_the_mode_while_it_is_a_default(mode, now, expected):
     assert train.learning_rate_for_mode(mode, now) == {"learning_rate": expected}
     assert expected == defaults.learning_rate_for(mode)
@@ -126,8 +132,19 @@ def test_a_reload_shows_the_latest_runs_settings_not_the_defaults(engine, make_c
     load_catalog(engine, sid, make_catalog(n=8, size=32))
     task.use_task(engine, sid, "classification", ["label"])
     # full finetuning at a learning rate the user chose (the head-only default)
-    chosen = dict(training_mode="full", max_epochs=7, learning_rate=1e-3, batch_size=16, image_size=48,
-                  train_fraction=0.6, val_fraction=0.2, weight_decay=0.01, layer_decay=0.5, patience=4, seed=11)
+    chosen = dict(
+        training_mode="full",
+        max_epochs=7,
+        learning_rate=1e-3,
+        batch_size=16,
+        image_size=48,
+        train_fraction=0.6,
+        val_fraction=0.2,
+        weight_decay=0.01,
+        layer_decay=0.5,
+        patience=4,
+        seed=11,
+    )
     train.start_training(engine, sid, encoder="demo", local_path="", **chosen)
     assert train.restore_train_form(engine, sid) == chosen
     dropdowns = encoder_dropdowns(engine, sid)
@@ -165,8 +182,9 @@ def test_training_error_reaches_the_page_and_a_reload_reattaches(engine):
 def test_queued_runs_show_their_position_and_can_be_cancelled(engine):
     first, second = new_session_id(), new_session_id()
     release = threading.Event()
-    engine.manager.submit("train", first, lambda ctx: release.wait(5),
-                          run_dir=str(engine.store.new_run_dir(first, "tree")))
+    engine.manager.submit(
+        "train", first, lambda ctx: release.wait(5), run_dir=str(engine.store.new_run_dir(first, "tree"))
+    )
     engine.manager.submit("train", second, lambda ctx: None, run_dir=str(engine.store.new_run_dir(second, "tree")))
     polled = train.poll_training(engine, second, None)
     assert "position 1" in polled["progress"] and "waiting in the queue" in polled["status"]
@@ -176,16 +194,20 @@ def test_queued_runs_show_their_position_and_can_be_cancelled(engine):
         train.stop_training(engine, second)
 
 
-@pytest.mark.parametrize("column, words", [
-    ("val_accuracy", "validation accuracy"),
-    ("val_rmse", "validation RMSE"),
-    ("val_vote_fraction_mae", "validation vote-fraction error (mean absolute)"),
-])
+@pytest.mark.parametrize(
+    "column, words",
+    [
+        ("val_accuracy", "validation accuracy"),
+        ("val_rmse", "validation RMSE"),
+        ("val_vote_fraction_mae", "validation vote-fraction error (mean absolute)"),
+    ],
+)
 def test_the_validation_metric_plot_names_its_metric(engine, column, words):
     sid = new_session_id()
     folder = RunFolder(engine.store.new_run_dir(sid, "classification"))
-    folder.write_metrics(pd.DataFrame({"epoch": [0, 1], "train_loss": [1.0, 0.8], "val_loss": [1.1, 0.9],
-                                       column: [0.5, 0.6]}))
+    folder.write_metrics(
+        pd.DataFrame({"epoch": [0, 1], "train_loss": [1.0, 0.8], "val_loss": [1.1, 0.9], column: [0.5, 0.6]})
+    )
     engine.store.update_state(sid, run_dir=str(folder.path))
     layout = train.poll_training(engine, sid, None)["metric_plot"].to_dict()["layout"]
     assert words in layout["yaxis"]["title"]["text"]

@@ -85,5 +85,6 @@ def test_two_loose_images_with_one_name_are_refused(tmp_path):
         (tmp_path / night).mkdir()
         (tmp_path / night / "a.png").write_bytes(b"x")
     with pytest.raises(UploadError, match="both called 'a.png'"):
-        store_upload(catalog, [tmp_path / "night1" / "a.png", tmp_path / "night2" / "a.png"], tmp_path / "up",
-                     UploadLimits())
+        store_upload(
+            catalog, [tmp_path / "night1" / "a.png", tmp_path / "night2" / "a.png"], tmp_path / "up", UploadLimits()
+        )

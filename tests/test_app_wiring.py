@@ -24,15 +24,22 @@ def handler(session_id: str, epochs: int) -> dict[str, Any]:
     return {"status": f"{session_id} trains {epochs} epochs", "progress": epochs / 10}
 
 
-@pytest.mark.parametrize("input_order, output_order", [
-    (("session_id", "epochs"), ("status", "progress")),
-    (("epochs", "session_id"), ("progress", "status")),
-])
+@pytest.mark.parametrize(
+    "input_order, output_order",
+    [
+        (("session_id", "epochs"), ("status", "progress")),
+        (("epochs", "session_id"), ("progress", "status")),
+    ],
+)
 def test_reordering_components_cannot_shift_a_value(input_order, output_order):
     components = {"session_id": "SESSION", "epochs": "EPOCHS", "status": "STATUS", "progress": "PROGRESS"}
     trigger = Recorder()
-    assert listen(trigger, handler, pick(components, *input_order), pick(components, *output_order),
-                  show_progress="hidden") == "dependency"
+    assert (
+        listen(
+            trigger, handler, pick(components, *input_order), pick(components, *output_order), show_progress="hidden"
+        )
+        == "dependency"
+    )
     assert trigger.inputs == [components[n] for n in input_order]
     assert trigger.outputs == [components[n] for n in output_order]
     assert trigger.options == {"show_progress": "hidden"}

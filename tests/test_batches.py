@@ -16,8 +16,12 @@ IMAGES = torch.rand(4, 3, 32, 32)
 
 
 def test_zoobot_29_dict_batch_reads_the_label_col():
-    batch = {"id_str": ["a", "b", "c", "d"], "image": IMAGES, "ring": torch.tensor([0, 1, 1, 0]),
-             "other": torch.tensor([5.0, 6.0, 7.0, 8.0])}
+    batch = {
+        "id_str": ["a", "b", "c", "d"],
+        "image": IMAGES,
+        "ring": torch.tensor([0, 1, 1, 0]),
+        "other": torch.tensor([5.0, 6.0, 7.0, 8.0]),
+    }
     out = supervised_batch(batch, ["ring"])
     assert out["image"] is IMAGES
     assert out["label"].dtype == torch.float32 and out["label"].tolist() == [[0.0], [1.0], [1.0], [0.0]]
@@ -35,8 +39,9 @@ def test_zoobot_20_tuple_batches():
     assert tree["label"].shape == (4, 3) and tree["label"][1].tolist() == [3.0, 4.0, 5.0]
 
 
-@pytest.mark.parametrize("batch", [IMAGES, [IMAGES], (IMAGES, torch.zeros(4)),
-                                   {"image": IMAGES, "id_str": list("abcd")}])
+@pytest.mark.parametrize(
+    "batch", [IMAGES, [IMAGES], (IMAGES, torch.zeros(4)), {"image": IMAGES, "id_str": list("abcd")}]
+)
 def test_prediction_batches_give_the_images(batch):
     assert supervised_batch(batch, ["label"], with_labels=False) == {"image": IMAGES}
 
@@ -70,8 +75,9 @@ def test_this_projects_batches_have_both_forms(make_catalog, tiny_schema_pairs):
 def test_a_label_column_called_label_among_several_is_that_column(make_catalog):
     catalog = make_catalog(n=4, size=32, task="classification")
     catalog["second"] = 7.0
-    batch = next(iter(DataLoader(GalaxyDataset(catalog, ["second", "label"], get_transforms(32), input_size=32),
-                                 batch_size=4)))
+    batch = next(
+        iter(DataLoader(GalaxyDataset(catalog, ["second", "label"], get_transforms(32), input_size=32), batch_size=4))
+    )
     assert batch["label"].shape == (4,)  # the column, as galaxy-datasets would give it
     assert supervised_batch(batch, ["second", "label"])["label"][:, 0].tolist() == [7.0] * 4
 
@@ -109,14 +115,26 @@ def test_models_train_on_galaxy_datasets_batches(kind, tiny_schema_pairs):
         model = FinetuneableZoobotTree(schema=schema, **common)
         columns = {col: [3, 1, 0, 2] for col in schema.label_cols}
     dicts = DataLoader(_Zoobot29Batches(columns), batch_size=2)
-    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(model, dicts)
     assert trainer.global_step == 2
     labels = torch.tensor(list(zip(*columns.values(), strict=True)), dtype=torch.float32)
     tuples = DataLoader(torch.utils.data.TensorDataset(IMAGES, labels.squeeze(1)), batch_size=2)
-    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(model, tuples)
     assert trainer.global_step == 2
     assert model.predict_step(IMAGES, 0).shape[0] == 4

@@ -17,9 +17,27 @@ def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "suite.json"
     done = subprocess.run(
-        [sys.executable, "benchmarks/run.py", "--tiny", "--only", "encoders", "memory", "gpu",
-         "--out", str(out), "--cache-dir", str(tmp / "cache"), "--threads", "1", "--workers", "1"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "benchmarks/run.py",
+            "--tiny",
+            "--only",
+            "encoders",
+            "memory",
+            "gpu",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp / "cache"),
+            "--threads",
+            "1",
+            "--workers",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -84,8 +102,13 @@ def test_ceilings_leave_the_measured_model_as_it_was(monkeypatch: pytest.MonkeyP
 
 
 def test_ring_in_votes_reports_accuracy_from_the_votes_alone() -> None:
-    done = subprocess.run([sys.executable, "benchmarks/ring_in_votes.py", "--n", "800"], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "benchmarks/ring_in_votes.py", "--n", "800"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     accuracy, baseline = (float(x) for x in re.findall(r"([\d.]+)%", done.stdout))
     assert accuracy > baseline + 3  # visible rings sway the simulated volunteers
@@ -93,9 +116,14 @@ def test_ring_in_votes_reports_accuracy_from_the_votes_alone() -> None:
 
 def test_active_learning_benchmark_runs_its_loop_and_reports_labels_to_match_random(tmp_path) -> None:
     out, image = tmp_path / "al.json", tmp_path / "al.png"
-    done = subprocess.run([sys.executable, "benchmarks/active_learning.py", "--tiny", "--out", str(out),
-                           "--plot", str(image)], cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    done = subprocess.run(
+        [sys.executable, "benchmarks/active_learning.py", "--tiny", "--out", str(out), "--plot", str(image)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())["results"]
     ring = results["ring"]["accuracy"]

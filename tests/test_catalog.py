@@ -24,8 +24,7 @@ def problem(report: CatalogReport, code: str):
     return matches[0]
 
 
-@pytest.mark.parametrize("task, cols", [("classification", ["label"]), ("regression", ["target"]),
-                                        ("tree", VOTE_COLS)])
+@pytest.mark.parametrize("task, cols", [("classification", ["label"]), ("regression", ["target"]), ("tree", VOTE_COLS)])
 def test_clean_catalogs_pass(make_catalog, task, cols):
     df = make_catalog(n=8, task=task)
     report = validate_catalog(df, label_cols=cols, task=task)
@@ -45,8 +44,9 @@ def test_tree_task_takes_columns_from_schema(make_catalog):
 def test_read_csv_and_parquet_with_relative_paths(make_catalog, tmp_path):
     df = make_catalog(n=4)
     folder = Path(df.file_loc[0]).parent.parent
-    relative = df.assign(file_loc=[os.path.relpath(p, folder) for p in df.file_loc],
-                         id_str=["001", "002", "003", "004"])
+    relative = df.assign(
+        file_loc=[os.path.relpath(p, folder) for p in df.file_loc], id_str=["001", "002", "003", "004"]
+    )
     relative.to_csv(folder / "rel.csv", index=False)
     relative.to_parquet(folder / "rel.parquet")
     for name in ["rel.csv", "rel.parquet"]:
@@ -134,8 +134,9 @@ def test_single_class_refused(make_catalog):
         validate_catalog(df, label_cols=["label"], task="classification")
 
 
-@pytest.mark.parametrize("values, match", [(["spiral", "elliptical"] * 3, "holds text"),
-                                           ([0, 1, 0.5, 1, 0, 1], "not whole numbers")])
+@pytest.mark.parametrize(
+    "values, match", [(["spiral", "elliptical"] * 3, "holds text"), ([0, 1, 0.5, 1, 0, 1], "not whole numbers")]
+)
 def test_class_labels_must_be_integers(make_catalog, values, match):
     df = make_catalog(n=6).assign(label=values)
     with pytest.raises(CatalogError, match=match):
@@ -199,8 +200,9 @@ def test_fix_not_offered_is_refused(make_catalog):
 
 
 def test_dropping_rows_is_not_offered_when_every_row_is_affected(tmp_path):
-    catalog = pd.DataFrame({"id_str": ["a", "b", "c"],
-                            "file_loc": [str(tmp_path / f"{i}.png") for i in "abc"], "label": [0, 1, 0]})
+    catalog = pd.DataFrame(
+        {"id_str": ["a", "b", "c"], "file_loc": [str(tmp_path / f"{i}.png") for i in "abc"], "label": [0, 1, 0]}
+    )
     report = validate_catalog(catalog, label_cols=["label"], task="classification", raise_on_error=False)
     missing = next(p for p in report.problems if p.rows and len(p.rows) == 3)
     assert "drop_rows" not in missing.fixes

@@ -12,13 +12,21 @@ import pytest
 
 from zoobot.cli import build_parser, main
 
-COMMANDS = ["finetune", "predict", "calibrate", "suggest", "representations", "make-survey", "pretrain", "encoders",
-            "schemas"]
+COMMANDS = [
+    "finetune",
+    "predict",
+    "calibrate",
+    "suggest",
+    "representations",
+    "make-survey",
+    "pretrain",
+    "encoders",
+    "schemas",
+]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "zoobot.cli", *args], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-m", "zoobot.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -57,8 +65,15 @@ def test_make_survey_writes_a_catalog_and_refuses_to_overwrite(tmp_path):
 def test_unknown_encoder_is_explained(tmp_path):
     catalog = tmp_path / "c.csv"
     pd.DataFrame({"id_str": ["a"], "file_loc": ["a.png"]}).to_csv(catalog, index=False)
-    done = run_cli("representations", "--encoder", "no_such_encoder_xyz", "--catalog", str(catalog),
-                   "--out", str(tmp_path / "r.csv"))
+    done = run_cli(
+        "representations",
+        "--encoder",
+        "no_such_encoder_xyz",
+        "--catalog",
+        str(catalog),
+        "--out",
+        str(tmp_path / "r.csv"),
+    )
     assert done.returncode == 2
     assert "no_such_encoder_xyz" in done.stderr and "Traceback" not in done.stderr
 
@@ -71,19 +86,37 @@ def test_predict_with_a_hub_name_from_the_offline_cache(tmp_path):
     env = {**os.environ, "HF_HOME": str(ZOOBOT_2_9 / "hf_home"), "HF_HUB_OFFLINE": "1"}
     env.pop("HF_HUB_CACHE", None)
     out = tmp_path / "predictions.csv"
-    done = subprocess.run([sys.executable, "-m", "zoobot.cli", "predict", "--model",
-                           "zoobot-fixtures/zoobot-finetuned-test_tree", "--catalog", str(ZOOBOT_2_9 / "catalog.csv"),
-                           "--out", str(out)], capture_output=True, text=True, timeout=300, env=env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zoobot.cli",
+            "predict",
+            "--model",
+            "zoobot-fixtures/zoobot-finetuned-test_tree",
+            "--catalog",
+            str(ZOOBOT_2_9 / "catalog.csv"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     predictions = pd.read_csv(out)
     assert len(predictions) == 12 and set(predictions["id_str"]) == set(pd.read_csv(ZOOBOT_2_9 / "catalog.csv").id_str)
 
 
-@pytest.mark.parametrize("model", [
-    str(ZOOBOT_2_9.parent / "2.0" / "checkpoints" / "regressor.ckpt"),  # a checkpoint real Zoobot 2.0 wrote
-    str(ZOOBOT_2_9 / "project_checkpoints" / "classifier.ckpt"),  # one this package wrote
-    "hf_hub:zoobot-fixtures/zoobot-finetuned-test_classifier",
-])
+@pytest.mark.parametrize(
+    "model",
+    [
+        str(ZOOBOT_2_9.parent / "2.0" / "checkpoints" / "regressor.ckpt"),  # a checkpoint real Zoobot 2.0 wrote
+        str(ZOOBOT_2_9 / "project_checkpoints" / "classifier.ckpt"),  # one this package wrote
+        "hf_hub:zoobot-fixtures/zoobot-finetuned-test_classifier",
+    ],
+)
 def test_predict_with_a_checkpoint_or_a_hub_name(model, tmp_path, monkeypatch, capsys):
     import huggingface_hub.constants as hf_constants
 
@@ -96,6 +129,15 @@ def test_predict_with_a_checkpoint_or_a_hub_name(model, tmp_path, monkeypatch, c
 
 
 def test_predict_with_nothing_to_load_is_explained(tmp_path, capsys):
-    code = main(["predict", "--model", str(tmp_path / "missing.ckpt"), "--catalog", str(ZOOBOT_2_9 / "catalog.csv"),
-                 "--out", str(tmp_path / "p.csv")])
+    code = main(
+        [
+            "predict",
+            "--model",
+            str(tmp_path / "missing.ckpt"),
+            "--catalog",
+            str(ZOOBOT_2_9 / "catalog.csv"),
+            "--out",
+            str(tmp_path / "p.csv"),
+        ]
+    )
     assert code == 2 and "No finetuned model found" in capsys.readouterr().err

@@ -47,16 +47,16 @@ def test_unlabelled_rows_go_to_prediction_not_training(make_catalog):
 
 def test_explicit_catalogs_drop_unlabelled_rows(make_catalog):
     df = make_catalog(n=10, n_unlabelled=3)
-    dm = CatalogDataModule(label_cols=["label"], train_catalog=df, val_catalog=df.iloc[:4],
-                           batch_size=4, num_workers=0, input_size=32)
+    dm = CatalogDataModule(
+        label_cols=["label"], train_catalog=df, val_catalog=df.iloc[:4], batch_size=4, num_workers=0, input_size=32
+    )
     assert len(dm.train_catalog) == 7 and len(dm.val_catalog) == 4
     assert dm.test_dataloader() == []
     with pytest.raises(ValueError, match="not both"):
         CatalogDataModule(label_cols=["label"], catalog=df, train_catalog=df)
 
 
-@pytest.mark.parametrize("task, cols", [("classification", ["label"]), ("regression", ["target"]),
-                                        ("tree", VOTE_COLS)])
+@pytest.mark.parametrize("task, cols", [("classification", ["label"]), ("regression", ["target"]), ("tree", VOTE_COLS)])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_batch_shapes_and_dtypes(make_catalog, task, cols, channels):
     df = make_catalog(n=12, task=task, image_format="jpg")
@@ -131,7 +131,9 @@ def test_cache_features_yields_features(make_catalog):
     assert torch.allclose(val["features"][0], expected, atol=1e-5)
     test = list(dm.test_dataloader())
     assert sum(len(b["id_str"]) for b in test) == len(dm.test_catalog)
-    assert [b["id_str"] for b in test] == [list(dm.test_catalog["id_str"])[i:i + 4] for i in range(0, len(test) * 4, 4)]
+    assert [b["id_str"] for b in test] == [
+        list(dm.test_catalog["id_str"])[i : i + 4] for i in range(0, len(test) * 4, 4)
+    ]
     only = module(df, augment=True)
     only.setup("fit")
     only.cache_features(encoder, splits=("train", "val"))

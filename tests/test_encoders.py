@@ -53,8 +53,17 @@ def _same_features(a: torch.nn.Module, b: torch.nn.Module, channels: int = 3) ->
 
 def test_published_cards_describe_zoobot_encoders():
     cards = {c.name: c for c in list_encoders()}
-    for name in ["convnext_pico", "convnext_nano", "convnext_tiny", "convnext_small", "convnext_base",
-                 "maxvit_tiny_rw_224", "efficientnet_b0", "resnet18", "resnet50"]:
+    for name in [
+        "convnext_pico",
+        "convnext_nano",
+        "convnext_tiny",
+        "convnext_small",
+        "convnext_base",
+        "maxvit_tiny_rw_224",
+        "efficientnet_b0",
+        "resnet18",
+        "resnet50",
+    ]:
         card = cards[name]
         assert card.source == f"hf_hub:mwalmsley/zoobot-encoder-{name}"
         assert card.input_size == (3, 224, 224)
@@ -119,8 +128,15 @@ def test_cpu_max_pooling_fast_path_gives_the_same_features_and_gradients():
 @pytest.mark.parametrize("architecture", ["test_convnext", "test_efficientnet", "test_resnet"])
 def test_save_then_load_local_directory_round_trip(tmp_path, architecture):
     original, card = load_encoder(architecture)
-    card = EncoderCard(**{**card.to_dict(), "input_size": (3, 48, 48), "mean": (0.1, 0.2, 0.3),
-                          "std": (0.5, 0.5, 0.5), "licence": "cc-by-4.0"})
+    card = EncoderCard(
+        **{
+            **card.to_dict(),
+            "input_size": (3, 48, 48),
+            "mean": (0.1, 0.2, 0.3),
+            "std": (0.5, 0.5, 0.5),
+            "licence": "cc-by-4.0",
+        }
+    )
     directory = save_encoder(original, card, tmp_path / "enc")
     assert (directory / "config.json").is_file() and (directory / "model.safetensors").is_file()
     assert not list(directory.glob("*.bin"))
@@ -149,9 +165,18 @@ def test_hub_encoder_from_local_cache_offline(offline_hub):
 
 
 def test_registered_hub_encoder_uses_registry_card_when_cached(offline_hub, monkeypatch):
-    tiny = EncoderCard(name="tiny", source="hf_hub:mwalmsley/zoobot-encoder-tiny",
-                       architecture="test_convnext", input_size=(3, 224, 224), channels=3,
-                       mean=(0.0,) * 3, std=(1.0,) * 3, feature_dim=64, n_params=1, licence="apache-2.0")
+    tiny = EncoderCard(
+        name="tiny",
+        source="hf_hub:mwalmsley/zoobot-encoder-tiny",
+        architecture="test_convnext",
+        input_size=(3, 224, 224),
+        channels=3,
+        mean=(0.0,) * 3,
+        std=(1.0,) * 3,
+        feature_dim=64,
+        n_params=1,
+        licence="apache-2.0",
+    )
     monkeypatch.setattr(cards, "_published_cards", lambda: [tiny])
     original, _ = load_encoder("test_convnext")
     _cache_encoder(offline_hub, "mwalmsley/zoobot-encoder-tiny", original, "test_convnext")
@@ -162,8 +187,9 @@ def test_registered_hub_encoder_uses_registry_card_when_cached(offline_hub, monk
 
 
 def test_hub_encoder_not_cached_offline_raises_one_clear_error(offline_hub):
-    with pytest.raises(EncoderUnavailableError,
-                       match=r"convnext_nano.*could not be downloaded.*not in the local.*'demo'"):
+    with pytest.raises(
+        EncoderUnavailableError, match=r"convnext_nano.*could not be downloaded.*not in the local.*'demo'"
+    ):
         load_encoder("convnext_nano")
 
 
@@ -188,8 +214,17 @@ def test_foreign_checkpoint_is_refused(tmp_path):
 
 def test_card_must_be_consistent():
     with pytest.raises(ValueError, match="one value per channel"):
-        EncoderCard(name="x", source="x", architecture="x", input_size=(3, 8, 8), channels=3,
-                    mean=(0.0,), std=(1.0,), feature_dim=1, n_params=1)
+        EncoderCard(
+            name="x",
+            source="x",
+            architecture="x",
+            input_size=(3, 8, 8),
+            channels=3,
+            mean=(0.0,),
+            std=(1.0,),
+            feature_dim=1,
+            n_params=1,
+        )
 
 
 def test_card_round_trips_through_dict():

@@ -37,13 +37,18 @@ def test_tree_metrics_skip_unasked_questions(tiny_schema_pairs):
     from zoobot.schemas import Schema
 
     schema = Schema(*tiny_schema_pairs)
-    rows = pd.DataFrame({  # a run's predictions.csv: the catalog's vote counts are catalog_<answer>
-        "catalog_smooth-or-featured_smooth": [3, 0], "catalog_smooth-or-featured_featured": [1, 4],
-        "catalog_has-bar_yes": [0, 2], "catalog_has-bar_no": [0, 2],
-        "smooth-or-featured_smooth_fraction": [0.75, 0.0],
-        "smooth-or-featured_featured_fraction": [0.25, 1.0],
-        "has-bar_yes_fraction": [0.9, 0.7], "has-bar_no_fraction": [0.1, 0.3],
-    })
+    rows = pd.DataFrame(
+        {  # a run's predictions.csv: the catalog's vote counts are catalog_<answer>
+            "catalog_smooth-or-featured_smooth": [3, 0],
+            "catalog_smooth-or-featured_featured": [1, 4],
+            "catalog_has-bar_yes": [0, 2],
+            "catalog_has-bar_no": [0, 2],
+            "smooth-or-featured_smooth_fraction": [0.75, 0.0],
+            "smooth-or-featured_featured_fraction": [0.25, 1.0],
+            "has-bar_yes_fraction": [0.9, 0.7],
+            "has-bar_no_fraction": [0.1, 0.3],
+        }
+    )
     metrics = tree_metrics(rows, schema)
     assert metrics["vote_fraction_mae"]["smooth-or-featured"] == 0.0
     assert metrics["vote_fraction_mae"]["has-bar"] == pytest.approx(0.2)  # only row 2 was asked
@@ -62,10 +67,18 @@ def test_vote_fractions_per_galaxy_with_their_errors_and_interval_widths(tiny_sc
 
     has_bar = Schema(*tiny_schema_pairs).questions[1]
     assert np.array_equal(vote_fractions([[3, 1], [0, 0]]), [[0.75, 0.25], [np.nan, np.nan]], equal_nan=True)
-    rows = pd.DataFrame({"catalog_has-bar_yes": [0, 2, 1], "catalog_has-bar_no": [0, 2, np.nan],
-                         "has-bar_yes_fraction": [0.9, 0.7, 0.5], "has-bar_no_fraction": [0.1, 0.3, 0.5],
-                         "has-bar_yes_90pc-lower": [0.8, 0.5, 0.0], "has-bar_yes_90pc-upper": [1.0, 0.9, 1.0],
-                         "has-bar_no_90pc-lower": [0.0, 0.2, 0.0], "has-bar_no_90pc-upper": [0.2, 0.4, 1.0]})
+    rows = pd.DataFrame(
+        {
+            "catalog_has-bar_yes": [0, 2, 1],
+            "catalog_has-bar_no": [0, 2, np.nan],
+            "has-bar_yes_fraction": [0.9, 0.7, 0.5],
+            "has-bar_no_fraction": [0.1, 0.3, 0.5],
+            "has-bar_yes_90pc-lower": [0.8, 0.5, 0.0],
+            "has-bar_yes_90pc-upper": [1.0, 0.9, 1.0],
+            "has-bar_no_90pc-lower": [0.0, 0.2, 0.0],
+            "has-bar_no_90pc-upper": [0.2, 0.4, 1.0],
+        }
+    )
     true, predicted = question_vote_fractions(rows, has_bar)
     assert np.isnan(true[[0, 2]]).all() and true[1].tolist() == [0.5, 0.5]  # not asked; a blank count
     assert predicted[1].tolist() == [0.7, 0.3]

@@ -42,22 +42,32 @@ def _task_setup(task: str, make_catalog, schema: Schema, **model_kwargs):
         label_cols = ["label"]
     elif task == "regression":
         catalog = make_catalog(n=24, size=32, task="regression")
-        model = FinetuneableZoobotRegressor(label_col="target", unit_interval=True, name=ENCODER,
-                                            learning_rate=1e-3, **model_kwargs)
+        model = FinetuneableZoobotRegressor(
+            label_col="target", unit_interval=True, name=ENCODER, learning_rate=1e-3, **model_kwargs
+        )
         label_cols = ["target"]
     else:
         catalog = make_catalog(n=24, size=32, task="tree")
         model = FinetuneableZoobotTree(schema=schema, name=ENCODER, learning_rate=1e-3, **model_kwargs)
         label_cols = schema.label_cols
-    datamodule = CatalogDataModule(label_cols=label_cols, catalog=catalog, batch_size=8, num_workers=0,
-                                   card=model.card, input_size=32, train_fraction=0.6, val_fraction=0.2,
-                                   test_fraction=0.2)
+    datamodule = CatalogDataModule(
+        label_cols=label_cols,
+        catalog=catalog,
+        batch_size=8,
+        num_workers=0,
+        card=model.card,
+        input_size=32,
+        train_fraction=0.6,
+        val_fraction=0.2,
+        test_fraction=0.2,
+    )
     return model, datamodule
 
 
 def _trainer(save_dir: Path, max_epochs: int = 2):
-    return get_trainer(save_dir, max_epochs=max_epochs, accelerator="cpu", enable_progress_bar=False,
-                       log_every_n_steps=1)
+    return get_trainer(
+        save_dir, max_epochs=max_epochs, accelerator="cpu", enable_progress_bar=False, log_every_n_steps=1
+    )
 
 
 EXPECTED_METRICS = {
@@ -140,8 +150,9 @@ def test_old_argument_names_translate_with_deprecation_warning(schema):
         model = FinetuneableZoobotTree(schema=schema, name=ENCODER, n_blocks=0)
     assert model.training_mode == "head_only"
     with pytest.warns(DeprecationWarning, match="lr_decay"):
-        model = FinetuneableZoobotTree(schema=schema, zoobot_checkpoint_loc=ENCODER, lr_decay=0.5,
-                                       dropout_prob=0.3, n_blocks=2)
+        model = FinetuneableZoobotTree(
+            schema=schema, zoobot_checkpoint_loc=ENCODER, lr_decay=0.5, dropout_prob=0.3, n_blocks=2
+        )
     assert model.settings.layer_decay == 0.5 and model.settings.head_dropout_prob == 0.3
     assert model.training_mode == "full" and model.settings.n_blocks == 2
     assert model.hparams["lr_decay"] is None and model.hparams["layer_decay"] == 0.5
@@ -149,8 +160,9 @@ def test_old_argument_names_translate_with_deprecation_warning(schema):
     trained = {id(p) for g in optimizer.param_groups for p in g["params"]}
     assert id(model.encoder.stem[0].weight) not in trained
     with pytest.warns(DeprecationWarning, match="cosine_schedule"):
-        model = FinetuneableZoobotTree(schema=schema, name=ENCODER, cosine_schedule=True, warmup_epochs=2,
-                                       max_cosine_epochs=10)
+        model = FinetuneableZoobotTree(
+            schema=schema, name=ENCODER, cosine_schedule=True, warmup_epochs=2, max_cosine_epochs=10
+        )
     assert model.settings.scheduler_kwargs == {"warmup_epochs": 2, "max_epochs": 10, "min_lr_factor": 0.01}
 
 
@@ -178,18 +190,19 @@ def test_pretrained_encoders_keep_their_batchnorm_statistics_when_fully_finetune
     # Through a real Lightning fit too (Lightning sets submodule modes without calling train()).
     model = FinetuneableZoobotTree(schema=schema, name=str(tmp_path / "pretrained"), training_mode="full")
     catalog = make_catalog(n=16, size=32, task="tree")
-    datamodule = CatalogDataModule(label_cols=schema.label_cols, catalog=catalog, batch_size=8, num_workers=0,
-                                   input_size=32, card=model.card)
+    datamodule = CatalogDataModule(
+        label_cols=schema.label_cols, catalog=catalog, batch_size=8, num_workers=0, input_size=32, card=model.card
+    )
     before = [m.running_mean.clone() for m in _batchnorms(model)]
-    get_trainer(tmp_path / "fit", max_epochs=3, accelerator="cpu", logger=False,
-                enable_progress_bar=False).fit(model, datamodule)
+    get_trainer(tmp_path / "fit", max_epochs=3, accelerator="cpu", logger=False, enable_progress_bar=False).fit(
+        model, datamodule
+    )
     assert all(torch.equal(a, m.running_mean) for a, m in zip(before, _batchnorms(model), strict=True))
     with pytest.warns(DeprecationWarning, match="always_train_batchnorm"):
         old = FinetuneableZoobotTree(schema=schema, name="test_resnet", always_train_batchnorm=True)
     assert old.settings.freeze_norm_stats is True
     with pytest.raises(FinetuneArgumentError, match="freeze_norm_stats=True"):
-        FinetuneableZoobotTree(schema=schema, name="test_resnet", always_train_batchnorm=True,
-                               freeze_norm_stats=False)
+        FinetuneableZoobotTree(schema=schema, name="test_resnet", always_train_batchnorm=True, freeze_norm_stats=False)
 
 
 def test_training_leaves_out_lightning_noise_but_not_its_messages(make_catalog, schema, tmp_path, caplog):
@@ -208,20 +221,24 @@ def test_training_leaves_out_lightning_noise_but_not_its_messages(make_catalog, 
 def test_new_argument_names_do_not_warn(schema):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
-        FinetuneableZoobotTree(schema=schema, name=ENCODER, training_mode="head_only", layer_decay=0.5,
-                               head_dropout_prob=0.1)
+        FinetuneableZoobotTree(
+            schema=schema, name=ENCODER, training_mode="head_only", layer_decay=0.5, head_dropout_prob=0.1
+        )
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"training_mode": "head_only", "n_blocks": 2}, "contradicts n_blocks"),
-    ({"layer_decay": 0.5, "lr_decay": 0.9}, "lr_decay=0.9 and layer_decay=0.5 disagree"),
-    ({"head_dropout_prob": 0.1, "dropout_prob": 0.5}, "disagree"),
-    ({"cosine_schedule": True, "scheduler_kwargs": {"warmup_epochs": 1}}, "not both"),
-    ({"scheduler_kwargs": {"warmup": 1}}, "unknown keys"),
-    ({"warmup_epochs": 3}, "only apply with cosine_schedule"),
-    ({"training_mode": "partial"}, "'full' or 'head_only'"),
-    ({"checkpoint_loc": ENCODER}, "one encoder source"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"training_mode": "head_only", "n_blocks": 2}, "contradicts n_blocks"),
+        ({"layer_decay": 0.5, "lr_decay": 0.9}, "lr_decay=0.9 and layer_decay=0.5 disagree"),
+        ({"head_dropout_prob": 0.1, "dropout_prob": 0.5}, "disagree"),
+        ({"cosine_schedule": True, "scheduler_kwargs": {"warmup_epochs": 1}}, "not both"),
+        ({"scheduler_kwargs": {"warmup": 1}}, "unknown keys"),
+        ({"warmup_epochs": 3}, "only apply with cosine_schedule"),
+        ({"training_mode": "partial"}, "'full' or 'head_only'"),
+        ({"checkpoint_loc": ENCODER}, "one encoder source"),
+    ],
+)
 def test_contradictory_arguments_raise(schema, kwargs, message):
     with pytest.raises(FinetuneArgumentError, match=message):
         FinetuneableZoobotTree(schema=schema, name=ENCODER, **kwargs)
@@ -254,8 +271,9 @@ def test_classifier_argument_checks():
 
 def test_multilabel_and_weighted_classifier_losses():
     torch.manual_seed(0)
-    multi = FinetuneableZoobotClassifier(label_cols=["bar", "ring", "merger"], name=ENCODER,
-                                         class_weights=[1.0, 2.0, 1.0])
+    multi = FinetuneableZoobotClassifier(
+        label_cols=["bar", "ring", "merger"], name=ENCODER, class_weights=[1.0, 2.0, 1.0]
+    )
     assert multi.multilabel and multi.num_classes == 3
     outputs = torch.randn(4, 3)
     targets = multi.targets_from_labels(torch.tensor([[0, 1, 1], [1, 0, 0], [0, 0, 0], [1, 1, 1]]).float())
@@ -332,8 +350,14 @@ def test_ddp_on_two_cpu_processes(make_catalog, tmp_path):
     script = tmp_path / "ddp_finetune.py"
     script.write_text(textwrap.dedent(DDP_SCRIPT))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, str(script), str(catalog_path), str(tmp_path / "run")],
-                            capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(script), str(catalog_path), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "WORLD_SIZE 2" in result.stdout
     assert list((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
@@ -353,8 +377,15 @@ def test_checkpoints_written_in_the_background_keep_only_the_best(make_catalog, 
             if best is None or trainer.callback_metrics["val_loss"] <= best:
                 best_state.update({k: v.detach().clone() for k, v in pl_module.state_dict().items()})
 
-    trainer = get_trainer(tmp_path / "run", max_epochs=6, patience=6, accelerator="cpu",
-                          enable_progress_bar=False, logger=False, callbacks=[RememberBest()])
+    trainer = get_trainer(
+        tmp_path / "run",
+        max_epochs=6,
+        patience=6,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        logger=False,
+        callbacks=[RememberBest()],
+    )
     trainer.fit(model, datamodule)
     files = list((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
     assert [str(f) for f in files] == [trainer.checkpoint_callback.best_model_path]

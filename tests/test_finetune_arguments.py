@@ -31,9 +31,18 @@ TASK_ARGUMENTS = {
     FinetuneableZoobotTree: {"schema": Schema({"q": ["a", "b"]}, {"q": None})},
 }
 # A value other than the default for each shared argument that can be given on its own with name=.
-GIVEN = {"channels": 1, "training_mode": "head_only", "layer_decay": 0.5, "learning_rate": 3e-4,
-         "weight_decay": 0.01, "head_dropout_prob": 0.2, "scheduler_kwargs": {"warmup_epochs": 1},
-         "freeze_norm_stats": True, "prog_bar": False, "seed": 7}
+GIVEN = {
+    "channels": 1,
+    "training_mode": "head_only",
+    "layer_decay": 0.5,
+    "learning_rate": 3e-4,
+    "weight_decay": 0.01,
+    "head_dropout_prob": 0.2,
+    "scheduler_kwargs": {"warmup_epochs": 1},
+    "freeze_norm_stats": True,
+    "prog_bar": False,
+    "seed": 7,
+}
 
 
 def test_the_task_classes_declare_none_of_the_shared_arguments_themselves():
@@ -75,8 +84,15 @@ def test_every_class_accepts_and_records_every_shared_argument(cls):
     assert model.learning_rate == 3e-4 and model.card.channels == 1 and model.settings.head_dropout_prob == 0.2
     default = cls(**TASK_ARGUMENTS[cls], name=ENCODER)
     for name in SHARED_ARGUMENTS:
-        if name not in ("encoder", "encoder_card", "name", "training_mode", "layer_decay", "head_dropout_prob",
-                        "freeze_norm_stats"):  # the last four are stored resolved
+        if name not in (
+            "encoder",
+            "encoder_card",
+            "name",
+            "training_mode",
+            "layer_decay",
+            "head_dropout_prob",
+            "freeze_norm_stats",
+        ):  # the last four are stored resolved
             assert default.hparams[name] == getattr(FinetuneArgs(), name), name
 
 
@@ -95,23 +111,33 @@ def test_a_misspelt_task_argument_is_a_type_error_before_the_class_checks_its_ow
         FinetuneableZoobotRegressor("mse", False, "label", None, ENCODER)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"layer_decay": 0.0}, "layer_decay must be above 0 and at most 1, got 0.0"),
-    ({"layer_decay": 1.5}, "layer_decay must be above 0 and at most 1, got 1.5"),
-    ({"lr_decay": -0.1}, "layer_decay must be above 0 and at most 1"),
-    ({"head_dropout_prob": 1.0}, "head_dropout_prob must be at least 0 and below 1, got 1.0"),
-    ({"head_dropout_prob": -0.5}, "head_dropout_prob must be at least 0 and below 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"layer_decay": 0.0}, "layer_decay must be above 0 and at most 1, got 0.0"),
+        ({"layer_decay": 1.5}, "layer_decay must be above 0 and at most 1, got 1.5"),
+        ({"lr_decay": -0.1}, "layer_decay must be above 0 and at most 1"),
+        ({"head_dropout_prob": 1.0}, "head_dropout_prob must be at least 0 and below 1, got 1.0"),
+        ({"head_dropout_prob": -0.5}, "head_dropout_prob must be at least 0 and below 1"),
+    ],
+)
 def test_out_of_range_settings_name_the_allowed_range(kwargs, message):
-    with pytest.warns(DeprecationWarning) if "lr_decay" in kwargs else contextlib.nullcontext():
-        with pytest.raises(FinetuneArgumentError, match=message):
-            FinetuneableZoobotRegressor(name=ENCODER, **kwargs)
+    warns = pytest.warns(DeprecationWarning) if "lr_decay" in kwargs else contextlib.nullcontext()
+    with warns, pytest.raises(FinetuneArgumentError, match=message):
+        FinetuneableZoobotRegressor(name=ENCODER, **kwargs)
     assert issubclass(FinetuneArgumentError, ValueError)
 
 
 def test_shared_arguments_survive_a_checkpoint(tmp_path: Path):
-    model = FinetuneableZoobotClassifier(num_classes=2, name=ENCODER, learning_rate=3e-4, weight_decay=0.01,
-                                         head_dropout_prob=0.2, layer_decay=0.6, seed=7)
+    model = FinetuneableZoobotClassifier(
+        num_classes=2,
+        name=ENCODER,
+        learning_rate=3e-4,
+        weight_decay=0.01,
+        head_dropout_prob=0.2,
+        layer_decay=0.6,
+        seed=7,
+    )
     trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, accelerator="cpu")
     trainer.strategy.connect(model)
     trainer.save_checkpoint(tmp_path / "model.ckpt")
@@ -120,4 +146,3 @@ def test_shared_arguments_survive_a_checkpoint(tmp_path: Path):
     assert reloaded.learning_rate == 3e-4 and reloaded.weight_decay == 0.01
     assert reloaded.settings.head_dropout_prob == 0.2 and reloaded.settings.layer_decay == 0.6
     assert reloaded.hparams["seed"] == 7 and dict(reloaded.hparams) == dict(model.hparams)
-

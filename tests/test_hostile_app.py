@@ -63,9 +63,11 @@ def _upload_parts(make_catalog, tmp_path: Path, n: int = 6) -> tuple[Path, Path]
 
 # --- uploads ------------------------------------------------------------------------------------
 
+
 def test_three_zips_under_the_cap_each_are_refused_together(tmp_path):
-    zips = [_zip(tmp_path / f"part{i}.zip", {f"p{i}/img{j}.png": b"0" * 400_000 for j in range(10)})
-            for i in range(3)]  # 4 MB unpacked each, 12 MB together
+    zips = [
+        _zip(tmp_path / f"part{i}.zip", {f"p{i}/img{j}.png": b"0" * 400_000 for j in range(10)}) for i in range(3)
+    ]  # 4 MB unpacked each, 12 MB together
     catalog = tmp_path / "c.csv"
     catalog.write_text("id_str,file_loc\n")
     with pytest.raises(UploadError, match="12 MB unpacked; at most 10 MB"):
@@ -74,8 +76,9 @@ def test_three_zips_under_the_cap_each_are_refused_together(tmp_path):
 
 
 def test_a_session_cannot_upload_past_its_room(tmp_path, make_catalog):
-    engine = Engine(store=RunStore(tmp_path / "runs"), manager=new_engine(tmp_path).manager,
-                    limits=Limits.local(session_mb=0.05))
+    engine = Engine(
+        store=RunStore(tmp_path / "runs"), manager=new_engine(tmp_path).manager, limits=Limits.local(session_mb=0.05)
+    )
     sid = new_session_id()
     csv, archive = _upload_parts(make_catalog, tmp_path)
     data.load_upload(engine, sid, str(csv), [str(archive)])
@@ -88,8 +91,7 @@ def test_a_session_cannot_upload_past_its_room(tmp_path, make_catalog):
     assert not [p for p in uploads.iterdir() if p.name.startswith(".")]  # nothing half-written stays
 
 
-def test_an_upload_cut_by_a_full_disk_leaves_nothing_and_says_so_plainly(engine, make_catalog, tmp_path,
-                                                                          monkeypatch):
+def test_an_upload_cut_by_a_full_disk_leaves_nothing_and_says_so_plainly(engine, make_catalog, tmp_path, monkeypatch):
     import app.uploads
 
     def full(src, out, budget, limits):
@@ -104,11 +106,14 @@ def test_an_upload_cut_by_a_full_disk_leaves_nothing_and_says_so_plainly(engine,
     assert list(engine.store.uploads_dir(sid).iterdir()) == []
 
 
-@pytest.mark.parametrize("members, words", [
-    ({"a": b"x", "a/b.png": b"y"}, "both a file and a folder"),
-    ({"x" * 300 + ".png": b"y"}, "too long"),
-    ({"../../etc/evil.png": b"y"}, "outside the archive"),
-])
+@pytest.mark.parametrize(
+    "members, words",
+    [
+        ({"a": b"x", "a/b.png": b"y"}, "both a file and a folder"),
+        ({"x" * 300 + ".png": b"y"}, "too long"),
+        ({"../../etc/evil.png": b"y"}, "outside the archive"),
+    ],
+)
 def test_zips_with_clashing_long_or_escaping_names_are_refused_in_plain_words(tmp_path, members, words):
     archive = _zip(tmp_path / "bad.zip", members)
     catalog = tmp_path / "c.csv"
@@ -123,13 +128,14 @@ def test_a_zip_holding_a_link_is_refused(tmp_path):
     archive = tmp_path / "link.zip"
     with zipfile.ZipFile(archive, "w") as out:
         info = zipfile.ZipInfo("images/passwd.png")
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         out.writestr(info, "/etc/passwd")
     with pytest.raises(UploadError, match="link"):
         store_upload(None, [archive], tmp_path / "up", UploadLimits())
 
 
 # --- paths (hosted) -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bad", ["", "x" * 300 + ".png", "/etc/passwd"])
 def test_blank_long_or_outside_file_locs_in_a_hosted_upload_are_named_plainly(hosted, make_catalog, tmp_path, bad):
@@ -149,8 +155,7 @@ def test_blank_long_or_outside_file_locs_in_a_hosted_upload_are_named_plainly(ho
         assert leak not in text
 
 
-def test_a_hosted_upload_with_an_image_over_the_pixel_cap_names_the_row_and_the_way_out(hosted, make_catalog,
-                                                                                          tmp_path):
+def test_a_hosted_upload_with_an_image_over_the_pixel_cap_names_the_row_and_the_way_out(hosted, make_catalog, tmp_path):
     from hostile_files import png_header
 
     sid = new_session_id()
@@ -168,8 +173,10 @@ def test_a_hosted_upload_with_an_image_over_the_pixel_cap_names_the_row_and_the_
 
 # --- sessions -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("damage", ['{"catalog_path": "/x", "task": "tree", "label_c', '[1, 2]',
-                                    '{"label_cols": "not a list"}', '\x00\xff'])
+
+@pytest.mark.parametrize(
+    "damage", ['{"catalog_path": "/x", "task": "tree", "label_c', "[1, 2]", '{"label_cols": "not a list"}', "\x00\xff"]
+)
 def test_a_damaged_session_file_starts_afresh_and_keeps_the_files(engine, damage):
     sid = new_session_id()
     folder = engine.store.session_dir(sid)
@@ -234,6 +241,7 @@ def test_idle_sessions_expire_with_their_files_but_busy_and_recent_ones_stay(tmp
 
 # --- faults -------------------------------------------------------------------------------------
 
+
 def test_a_config_cut_short_lists_that_run_as_unreadable_and_the_rest_as_usual(engine):
     from app.tabs.runs import list_runs
 
@@ -249,8 +257,13 @@ def test_a_config_cut_short_lists_that_run_as_unreadable_and_the_rest_as_usual(e
 @pytest.mark.parametrize("keep", [0.05, 0.3, 0.6, 0.95])
 def test_predictions_cut_short_show_what_they_can_never_a_pandas_error(engine, keep):
     sid = new_session_id()
-    run = finished_run(engine, sid, "x.png", "classification", {"accuracy": 0.5, "confusion_matrix": [[1, 0], [0, 1]],
-                                                                 "classes": ["label_0", "label_1"]})
+    run = finished_run(
+        engine,
+        sid,
+        "x.png",
+        "classification",
+        {"accuracy": 0.5, "confusion_matrix": [[1, 0], [0, 1]], "classes": ["label_0", "label_1"]},
+    )
     cut_short(run.predictions_path, run.predictions_path, keep=keep)
     summary = results.show_results(engine, sid)["summary"]  # a pop-up would raise gr.Error here
     for raw in ("convert", "NaN", "Traceback", "KeyError", "dtype"):
@@ -259,8 +272,13 @@ def test_predictions_cut_short_show_what_they_can_never_a_pandas_error(engine, k
 
 def test_predictions_edited_by_hand_are_shown_as_damaged(engine):
     sid = new_session_id()
-    run = finished_run(engine, sid, "x.png", "classification", {"accuracy": 0.5, "confusion_matrix": [[1, 0], [0, 1]],
-                                                                 "classes": ["label_0", "label_1"]})
+    run = finished_run(
+        engine,
+        sid,
+        "x.png",
+        "classification",
+        {"accuracy": 0.5, "confusion_matrix": [[1, 0], [0, 1]], "classes": ["label_0", "label_1"]},
+    )
     predictions = run.read_predictions()
     predictions["label_0"] = "high"  # a probability column holding text
     run.write_predictions(predictions)
@@ -331,8 +349,16 @@ def test_a_damaged_working_catalog_asks_to_load_it_again(engine, make_catalog):
 
 # --- plain errors -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("number, words", [(errno.ENAMETOOLONG, "name is too long"), (errno.EEXIST, "already there"),
-                                           (errno.ENOSPC, "disk is full"), (errno.EACCES, "may not read or write")])
+
+@pytest.mark.parametrize(
+    "number, words",
+    [
+        (errno.ENAMETOOLONG, "name is too long"),
+        (errno.EEXIST, "already there"),
+        (errno.ENOSPC, "disk is full"),
+        (errno.EACCES, "may not read or write"),
+    ],
+)
 def test_os_errors_become_plain_words_without_paths_or_errno(number, words):
     message = user_message(OSError(number, os.strerror(number), SERVER_PATH))
     assert words in message and "Errno" not in message and "/srv" not in message
@@ -355,6 +381,7 @@ def test_an_unexpected_error_is_logged_and_shown_without_its_text(caplog):
 
 
 # --- limits -------------------------------------------------------------------------------------
+
 
 def test_limits_come_from_flags_then_variables_then_the_modes_defaults():
     env = {env_name("run_minutes"): "30", env_name("catalog_rows"): "0"}
@@ -390,8 +417,12 @@ def test_a_hosted_run_asking_too_many_epochs_is_refused_with_the_way_out(hosted,
 
 
 def test_a_catalog_over_the_row_cap_is_refused_with_the_way_out(tmp_path, make_catalog):
-    engine = Engine(store=RunStore(tmp_path / "runs"), manager=new_engine(tmp_path).manager, hosted=False,
-                    limits=Limits.hosted(catalog_rows=5))
+    engine = Engine(
+        store=RunStore(tmp_path / "runs"),
+        manager=new_engine(tmp_path).manager,
+        hosted=False,
+        limits=Limits.hosted(catalog_rows=5),
+    )
     sid = new_session_id()
     shown = load_catalog(engine, sid, make_catalog(n=8, size=16))
     assert "more than 5 rows" in shown["status"] and "own computer" in shown["status"]

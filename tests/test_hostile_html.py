@@ -23,8 +23,18 @@ from app.runs import new_session_id
 from app.tabs import data, explore, results, schema, task, train
 from app.tabs.runs import open_run
 
-SHOWN_AS_TEXT = {"tree_yaml", "config", "command", "tree_name", "local_path", "catalog_path", "seen", "finished_run",
-                 "run_version", "catalog_version"}
+SHOWN_AS_TEXT = {
+    "tree_yaml",
+    "config",
+    "command",
+    "tree_name",
+    "local_path",
+    "catalog_path",
+    "seen",
+    "finished_run",
+    "run_version",
+    "catalog_version",
+}
 """Outputs that are code editors, text boxes, dropdown values or state: never rendered as markup."""
 _CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.S)
 _RAW_TAG = re.compile(r"<\s*(img|script|iframe|svg)\b", re.I)
@@ -115,8 +125,10 @@ def test_a_shared_catalogs_html_names_never_reach_the_page_as_tags(engine, make_
 
 def test_html_question_and_answer_names_stay_text_in_the_schema_tab(engine, make_catalog):
     sid = new_session_id()
-    tree = (f"questions:\n- name: '{HTML_NAME}'\n  answers: ['{HTML_NAME}', 'no']\n"
-            f"- name: 'q2'\n  answers: [yes, no]\n  asked_after: '{HTML_NAME}_{HTML_NAME}'\n")
+    tree = (
+        f"questions:\n- name: '{HTML_NAME}'\n  answers: ['{HTML_NAME}', 'no']\n"
+        f"- name: 'q2'\n  answers: [yes, no]\n  asked_after: '{HTML_NAME}_{HTML_NAME}'\n"
+    )
     call("check_schema_text", schema.check_schema_text, engine, sid, tree)
     call("check_schema_text (broken)", schema.check_schema_text, engine, sid, tree + f"  {HTML_NAME}: [\n")
     call("use_schema", schema.use_schema, engine, sid, schema.CUSTOM, tree)
@@ -143,21 +155,24 @@ def test_html_run_names_labels_and_errors_stay_text_in_train_results_runs_and_ex
     call("poll_training", train.poll_training, engine, sid, None)
     call("open_run", open_run, engine, sid, str(renamed))
 
-    failing = engine.manager.submit("train", sid, lambda ctx: (_ for _ in ()).throw(ValueError(HTML_NAME)),
-                                    run_dir=str(renamed))
+    failing = engine.manager.submit(
+        "train", sid, lambda ctx: (_ for _ in ()).throw(ValueError(HTML_NAME)), run_dir=str(renamed)
+    )
     engine.manager.wait(failing.id, timeout=5)
     call("poll_training (failed)", train.poll_training, engine, sid, None)
     call("show_results (failed)", results.show_results, engine, sid)
 
     map_dir = engine.store.new_map_dir(sid)
-    pd.DataFrame({"id_str": [f"{HTML_NAME}{i}" for i in range(6)], "umap_x": range(6), "umap_y": range(6),
-                  "f0": range(6)}).to_parquet(map_dir / MAP_FILE)
+    pd.DataFrame(
+        {"id_str": [f"{HTML_NAME}{i}" for i in range(6)], "umap_x": range(6), "umap_y": range(6), "f0": range(6)}
+    ).to_parquet(map_dir / MAP_FILE)
     (map_dir / MAP_SOURCE_FILE).write_text(f"finetuned model of run {HTML_NAME}")
     engine.store.update_state(sid, map_dir=str(map_dir))
     call("show_map", explore.show_map, engine, sid, HTML_NAME)
     call("recolour", explore.recolour, engine, sid, "id_str", f"{HTML_NAME}0", 3)
-    failed_map = engine.manager.submit("umap", sid, lambda ctx: (_ for _ in ()).throw(ValueError(HTML_NAME)),
-                                       lane="explore")
+    failed_map = engine.manager.submit(
+        "umap", sid, lambda ctx: (_ for _ in ()).throw(ValueError(HTML_NAME)), lane="explore"
+    )
     engine.manager.wait(failed_map.id, timeout=5)
     call("poll_map (failed)", explore.poll_map, engine, sid)
 

@@ -32,8 +32,8 @@ def _jpeg(path: Path, size: int = 96) -> Path:
 
 # --- images -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("reader", [check_image, verify_image, load_image,
-                                    lambda p, **kw: load_thumbnail(p, 64, **kw)])
+
+@pytest.mark.parametrize("reader", [check_image, verify_image, load_image, lambda p, **kw: load_thumbnail(p, 64, **kw)])
 @pytest.mark.parametrize("make", ["png", "fits.gz"])
 def test_an_image_over_the_pixel_cap_is_refused_from_its_header(tmp_path, reader, make):
     bomb = (png_bomb if make == "png" else fits_gz_bomb)(tmp_path / f"bomb.{make}", 1200, 1000)
@@ -87,7 +87,7 @@ def test_decompression_bombs_cost_no_memory(tmp_path, kind, width, height):
         from hostile_files import png_bomb, fits_gz_bomb
         from zoobot.images import ImageTooLargeError, check_image
         path = Path({str(tmp_path)!r}) / "bomb.{kind}"
-        ({'png_bomb' if kind == 'png' else 'fits_gz_bomb'})(path, {width}, {height})
+        ({"png_bomb" if kind == "png" else "fits_gz_bomb"})(path, {width}, {height})
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         try:
             check_image(path, max_pixels=4_000_000)
@@ -105,6 +105,7 @@ def test_decompression_bombs_cost_no_memory(tmp_path, kind, width, height):
 
 # --- catalogs -----------------------------------------------------------------------------------
 
+
 def _catalog(make_catalog, **kwargs) -> pd.DataFrame:
     return make_catalog(n=8, size=32, **kwargs)
 
@@ -118,8 +119,9 @@ def test_one_huge_image_is_one_row_refused_not_the_whole_catalog(make_catalog, t
     assert report.n_images_found == 7 and "drop_rows" in problem.fixes
 
 
-@pytest.mark.parametrize("bad", [np.nan, "", "   ", None, "x" * 300 + ".png", "a\x00b.png",
-                                 "/" + "d/" * 3000 + "a.png"])
+@pytest.mark.parametrize(
+    "bad", [np.nan, "", "   ", None, "x" * 300 + ".png", "a\x00b.png", "/" + "d/" * 3000 + "a.png"]
+)
 def test_blank_long_or_broken_file_locs_are_reported_per_row(make_catalog, bad):
     catalog = _catalog(make_catalog).astype({"file_loc": object})
     catalog.at[2, "file_loc"] = bad
@@ -139,11 +141,14 @@ def test_a_catalog_over_the_row_cap_is_refused_before_it_is_read(tmp_path):
     assert len(read_catalog(path, max_rows=1000)) == 1000
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"id_str,file_loc\na,b\nc,d,e,f\n", "line 3 has a different number of cells"),
-    (b"\xff\xfe\x00\x01garbage", "not UTF-8"),
-    (b"", "is empty"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"id_str,file_loc\na,b\nc,d,e,f\n", "line 3 has a different number of cells"),
+        (b"\xff\xfe\x00\x01garbage", "not UTF-8"),
+        (b"", "is empty"),
+    ],
+)
 def test_a_broken_csv_is_refused_in_plain_words(tmp_path, content, words):
     path = tmp_path / "broken.csv"
     path.write_bytes(content)
@@ -163,33 +168,39 @@ def test_a_damaged_parquet_is_refused_without_pyarrows_words(tmp_path):
 
 # --- labels -------------------------------------------------------------------------------------
 
+
 def test_a_stray_class_number_would_build_an_absurd_head_and_is_refused(make_catalog):
     catalog = make_catalog(n=40, size=16, n_classes=2)
     catalog.loc[5, "label"] = 999999
-    report = validate_catalog(catalog, label_cols=["label"], task="classification", check_images=False,
-                              raise_on_error=False)
+    report = validate_catalog(
+        catalog, label_cols=["label"], task="classification", check_images=False, raise_on_error=False
+    )
     (problem,) = [p for p in report.problems if p.code == "too_many_classes"]
     assert "1,000,000 outputs" in problem.message and "40 labelled rows" in problem.message
     assert problem.rows == (5,) and problem.fix == "number_classes"
     fixed = apply_fix(catalog, problem)
     assert sorted(fixed["label"].unique()) == [0, 1, 2] and fixed.loc[5, "label_name"] == 999999
-    assert validate_catalog(fixed, label_cols=["label"], task="classification", check_images=False,
-                            raise_on_error=False).ok
+    assert validate_catalog(
+        fixed, label_cols=["label"], task="classification", check_images=False, raise_on_error=False
+    ).ok
 
 
 def test_more_classes_than_the_cap_are_refused_even_with_rows_enough(make_catalog):
     catalog = make_catalog(n=60, size=16)
     catalog["label"] = np.arange(60)
-    report = validate_catalog(catalog, label_cols=["label"], task="classification", check_images=False,
-                              raise_on_error=False, max_classes=50)
+    report = validate_catalog(
+        catalog, label_cols=["label"], task="classification", check_images=False, raise_on_error=False, max_classes=50
+    )
     assert any(p.code == "too_many_classes" and "limit of 50" in p.message for p in report.problems)
 
 
 # --- schemas ------------------------------------------------------------------------------------
 
+
 def _questions(n: int) -> list[dict]:
-    return [{"name": f"q{i}", "answers": ["a", "b"], "asked_after": None if i == 0 else f"q{i - 1}_a"}
-            for i in range(n)]
+    return [
+        {"name": f"q{i}", "answers": ["a", "b"], "asked_after": None if i == 0 else f"q{i - 1}_a"} for i in range(n)
+    ]
 
 
 def test_a_huge_schema_paste_is_refused_before_parsing(monkeypatch):
@@ -230,6 +241,7 @@ def test_html_in_a_schema_stays_text_in_the_tree(tmp_path):
 
 # --- models -------------------------------------------------------------------------------------
 
+
 class _Payload:
     def __reduce__(self):
         return (print, ("this ran",))
@@ -244,8 +256,11 @@ def test_a_pickled_checkpoint_is_refused_without_advice_to_switch_the_safety_off
 
     path = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "payload": _Payload()}, path)
-    with pytest.raises(UnsafeCheckpointError, match=r"not a safe checkpoint \(it holds pickled code.*save it as "
-                                                    "safetensors") as caught:
+    with pytest.raises(
+        UnsafeCheckpointError,
+        match=r"not a safe checkpoint \(it holds pickled code.*save it as "
+        "safetensors",
+    ) as caught:
         read_checkpoint(path)
     with pytest.raises(EncoderUnavailableError, match="not a safe checkpoint") as via_encoder:
         load_encoder(path)  # what the app's local encoder path does

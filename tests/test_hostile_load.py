@@ -27,6 +27,7 @@ def _hold(release: threading.Event):
         while not (release.is_set() or ctx.stop_event.is_set()):
             ctx.stop_event.wait(0.01)
         return "done"
+
     return fn
 
 
@@ -48,6 +49,7 @@ def test_a_session_queueing_many_jobs_takes_turns_with_the_others():
         def fn(ctx):
             order.append(name)
             release.wait(5)
+
         return fn
 
     first = manager.submit("catalog", "a", job("a1"), lane="data")
@@ -89,8 +91,9 @@ def test_six_sessions_cannot_take_the_training_slot_for_days(tmp_path, make_cata
 
     release = threading.Event()
     monkeypatch.setattr(zoobot.runs, "run_finetune", lambda config, stop_event, **kw: stop_event.wait(10))
-    engine = Engine(store=RunStore(tmp_path / "runs"), manager=JobManager(), hosted=False,
-                    limits=Limits.hosted(queued_runs=4))
+    engine = Engine(
+        store=RunStore(tmp_path / "runs"), manager=JobManager(), hosted=False, limits=Limits.hosted(queued_runs=4)
+    )
     catalog = make_catalog(n=8, size=16)
     sessions = [new_session_id() for _ in range(6)]
     refused = []

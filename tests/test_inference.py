@@ -63,9 +63,11 @@ print(kept, rss_mb() - before)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
 def test_freed_tensor_memory_stays_with_the_process_for_reuse():
     """Freed activations are kept for the next batch instead of being faulted in afresh."""
+
     def probe(mode: str) -> tuple[str, float]:
-        out = subprocess.run([sys.executable, "-c", _FREED_MEMORY_PROBE, mode], capture_output=True,
-                             text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", _FREED_MEMORY_PROBE, mode], capture_output=True, text=True, check=True
+        ).stdout.split()
         return out[0], float(out[1])
 
     (_, default_mb), (kept, reuse_mb) = probe("default"), probe("reuse")

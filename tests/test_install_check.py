@@ -67,8 +67,9 @@ def test_import_zoobot_fails_clearly_on_a_mixed_install(tmp_path):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoobot\nVersion: 2.9.0\n")
     (info / "RECORD").write_text("zoobot/__init__.py,,\nzoobot/shared/stats.py,,\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", "import zoobot"], env=env, capture_output=True, text=True,
-                            cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", "import zoobot"], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert result.returncode != 0
     assert "MixedInstallError" in result.stderr and "both install a package named zoobot" in result.stderr
 
@@ -84,7 +85,8 @@ def test_zoobot_installed_after_this_package_is_caught_by_zoobot_encoders(tmp_pa
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoobot\nVersion: 2.9.0\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     check = "import zoobot; print('imported'); import zoobot.encoders"
-    result = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, cwd=tmp_path,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert result.stdout.strip() == "imported" and result.returncode != 0
     assert "MixedInstallError" in result.stderr and "files are mixed" in result.stderr

@@ -121,8 +121,8 @@ def test_intervals_hold_ninety_percent_of_dirichlet_samples():
     assert (low < mean).all() and (mean < high).all()
     torch.manual_seed(0)
     for start, end in [(0, 1), (2, 3)]:
-        samples = torch.distributions.Dirichlet(conc[:, start:end + 1]).sample((20000,))
-        inside = ((samples >= low[:, start:end + 1]) & (samples <= high[:, start:end + 1])).float().mean(0)
+        samples = torch.distributions.Dirichlet(conc[:, start : end + 1]).sample((20000,))
+        inside = ((samples >= low[:, start : end + 1]) & (samples <= high[:, start : end + 1])).float().mean(0)
         assert torch.allclose(inside, torch.full_like(inside, 0.9), atol=0.01)
 
 

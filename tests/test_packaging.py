@@ -133,8 +133,9 @@ def _third_party_imports(folder: str) -> set[str]:
     return names - set(sys.stdlib_module_names) - local - {"zoobot", "app", "__future__"}
 
 
-@pytest.mark.parametrize("folder, extras", [("zoobot", []), ("app", []), ("scripts", []),
-                                            ("benchmarks", []), ("tests", ["test"])])
+@pytest.mark.parametrize(
+    "folder, extras", [("zoobot", []), ("app", []), ("scripts", []), ("benchmarks", []), ("tests", ["test"])]
+)
 def test_every_imported_package_is_declared(folder, extras):
     from importlib.metadata import packages_distributions
 
@@ -143,10 +144,13 @@ def test_every_imported_package_is_declared(folder, extras):
     for extra in extras:
         declared |= _declared(project["optional-dependencies"][extra])
     providers = packages_distributions()
-    undeclared = {name for name in _third_party_imports(folder)
-                  if not _declared(providers.get(name, [name])) & declared}
-    assert not undeclared, (f"{folder}/ imports {sorted(undeclared)}, which pyproject.toml does not "
-                            f"declare in dependencies{' or ' + ', '.join(extras) if extras else ''}")
+    undeclared = {
+        name for name in _third_party_imports(folder) if not _declared(providers.get(name, [name])) & declared
+    }
+    assert not undeclared, (
+        f"{folder}/ imports {sorted(undeclared)}, which pyproject.toml does not "
+        f"declare in dependencies{' or ' + ', '.join(extras) if extras else ''}"
+    )
 
 
 def test_the_zoobot_fixture_script_declares_its_imports_in_its_own_requirements():
@@ -157,6 +161,9 @@ def test_the_zoobot_fixture_script_declares_its_imports_in_its_own_requirements(
         lines = [line.strip() for line in requirements.read_text().splitlines()]
         declared |= _declared([line for line in lines if line and not line.startswith("#")])
     providers = packages_distributions()
-    undeclared = {name for name in _third_party_imports("scripts/zoobot_fixtures")
-                  if not _declared(providers.get(name, [name])) & declared}
+    undeclared = {
+        name
+        for name in _third_party_imports("scripts/zoobot_fixtures")
+        if not _declared(providers.get(name, [name])) & declared
+    }
     assert not undeclared, f"scripts/zoobot_fixtures imports {sorted(undeclared)}, missing from its requirements files"

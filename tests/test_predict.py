@@ -81,8 +81,7 @@ def test_predictions_match_a_direct_forward_pass(make_catalog):
     model = FinetuneableZoobotClassifier(num_classes=2, name=ENCODER).eval()
     table = _predict(catalog, model)
     card = model.card
-    dataset = GalaxyDataset(catalog, transform=get_transforms(32, card.channels, card.mean, card.std),
-                            input_size=32)
+    dataset = GalaxyDataset(catalog, transform=get_transforms(32, card.channels, card.mean, card.std), input_size=32)
     images = torch.stack([dataset[i]["image"] for i in range(len(dataset))])
     with torch.no_grad():
         expected = torch.softmax(model(images), dim=1).numpy()
@@ -92,18 +91,26 @@ def test_predictions_match_a_direct_forward_pass(make_catalog):
 def test_zoobot_predict_signature(make_catalog, tmp_path):
     catalog = make_catalog(n=5, size=32, task="classification")
     model = FinetuneableZoobotClassifier(num_classes=2, name=ENCODER).eval()
-    table = predict(catalog, model, save_loc=str(tmp_path / "p.csv"), label_cols=["not_ring", "ring"],
-                    datamodule_kwargs={"batch_size": 2, "num_workers": 0, "input_size": 32},
-                    trainer_kwargs={"accelerator": "cpu", "devices": 1})
+    table = predict(
+        catalog,
+        model,
+        save_loc=str(tmp_path / "p.csv"),
+        label_cols=["not_ring", "ring"],
+        datamodule_kwargs={"batch_size": 2, "num_workers": 0, "input_size": 32},
+        trainer_kwargs={"accelerator": "cpu", "devices": 1},
+    )
     assert list(table.columns) == ["not_ring", "ring", "id_str", "predicted_class"]
     assert (tmp_path / "p.csv").is_file()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"save_loc": "preds.txt"}, r"must end in \.csv, \.parquet or \.hdf5"),
-    ({"label_cols": ["a", "b", "c"]}, "3 output names"),
-    ({"devices": 2}, "one device"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"save_loc": "preds.txt"}, r"must end in \.csv, \.parquet or \.hdf5"),
+        ({"label_cols": ["a", "b", "c"]}, "3 output names"),
+        ({"devices": 2}, "one device"),
+    ],
+)
 def test_bad_arguments_raise(make_catalog, kwargs, message):
     catalog = make_catalog(n=3, size=32, task="classification")
     model = FinetuneableZoobotClassifier(num_classes=2, name=ENCODER).eval()

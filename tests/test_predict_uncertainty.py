@@ -41,8 +41,9 @@ def test_several_passes_give_the_mean_and_how_much_the_passes_disagree(make_cata
     np.testing.assert_allclose(table["label_0"] + table["label_1"], 1, rtol=1e-5)
     np.testing.assert_allclose(table["label_1"], plain["label_1"], atol=0.15)  # dropout averages out
     pd.testing.assert_frame_equal(table, _predict(catalog, classifier, n_samples=30, seed=1))
-    zoobot = predict(catalog, classifier, n_samples=30, datamodule_kwargs={"batch_size": 8},
-                     trainer_kwargs={"accelerator": "cpu"})
+    zoobot = predict(
+        catalog, classifier, n_samples=30, datamodule_kwargs={"batch_size": 8}, trainer_kwargs={"accelerator": "cpu"}
+    )
     pd.testing.assert_frame_equal(zoobot, _predict(catalog, classifier, n_samples=30, seed=0))
 
 
@@ -80,8 +81,12 @@ def test_tree_passes_give_spread_and_information_per_question(make_catalog, tiny
     torch.manual_seed(3)
     tree = FinetuneableZoobotTree(schema=Schema(*tiny_schema_pairs), name=ENCODER).eval()
     table = _predict(catalog[["id_str", "file_loc"]], tree, n_samples=10)
-    assert {"smooth-or-featured_mutual-information", "has-bar_mutual-information",
-            "has-bar_yes_fraction-std", "has-bar_yes_latent-90pc-upper"} <= set(table.columns)
+    assert {
+        "smooth-or-featured_mutual-information",
+        "has-bar_mutual-information",
+        "has-bar_yes_fraction-std",
+        "has-bar_yes_latent-90pc-upper",
+    } <= set(table.columns)
     fractions = table[["smooth-or-featured_smooth_fraction", "smooth-or-featured_featured_fraction"]].sum(axis=1)
     np.testing.assert_allclose(fractions, 1, rtol=1e-6)
 

@@ -47,8 +47,12 @@ def zoobot_state_dict(version: str, task: str, own_keys) -> dict[str, torch.Tens
     """The weights of a checkpoint real Zoobot wrote, head keys renamed where this model names them otherwise
     (``head.linear.*`` / ``head.1.0.*`` -> ``head.1.*``)."""
     pickle_module = types.SimpleNamespace(Unpickler=_StateDictUnpickler, load=pickle.load, __name__="pickle")
-    checkpoint = torch.load(FIXTURES / version / "checkpoints" / f"{task}.ckpt", map_location="cpu",
-                            weights_only=False, pickle_module=pickle_module)
+    checkpoint = torch.load(
+        FIXTURES / version / "checkpoints" / f"{task}.ckpt",
+        map_location="cpu",
+        weights_only=False,
+        pickle_module=pickle_module,
+    )
     renames = {"head.linear.": "head.1.", "head.1.0.": "head.1."}
     state = {}
     for key, value in checkpoint["state_dict"].items():
@@ -74,8 +78,9 @@ def zoobot_model(version: str, task: str):
         model = FinetuneableZoobotRegressor(label_col="target", encoder=encoder)
     else:
         tree = manifest(version)["tree_schema"]
-        model = FinetuneableZoobotTree(schema=Schema(tree["question_answer_pairs"], tree["dependencies"]),
-                                       encoder=encoder)
+        model = FinetuneableZoobotTree(
+            schema=Schema(tree["question_answer_pairs"], tree["dependencies"]), encoder=encoder
+        )
     model.load_state_dict(zoobot_state_dict(version, task, set(model.state_dict())))
     return model.eval()
 
@@ -99,9 +104,15 @@ def label_cols(version: str, task: str) -> list[str]:
 @pytest.mark.parametrize("task", TASKS)
 def test_zoobot_29_predict_csv_columns_order_dtypes_and_values(task, tmp_path):
     cols = label_cols("2.9", task)
-    table = predict(predict_catalog("2.9"), zoobot_model("2.9", task), save_loc=str(tmp_path / f"{task}.csv"),
-                    label_cols=cols, inference_transform=pixels_over_255(), datamodule_kwargs=DATAMODULE_KWARGS,
-                    trainer_kwargs=TRAINER_KWARGS)
+    table = predict(
+        predict_catalog("2.9"),
+        zoobot_model("2.9", task),
+        save_loc=str(tmp_path / f"{task}.csv"),
+        label_cols=cols,
+        inference_transform=pixels_over_255(),
+        datamodule_kwargs=DATAMODULE_KWARGS,
+        trainer_kwargs=TRAINER_KWARGS,
+    )
     theirs = pd.read_csv(FIXTURES / "2.9" / "predictions" / f"{task}.csv")
     ours = pd.read_csv(tmp_path / f"{task}.csv")
     zoobot = list(theirs.columns)
@@ -114,18 +125,23 @@ def test_zoobot_29_predict_csv_columns_order_dtypes_and_values(task, tmp_path):
     np.testing.assert_allclose(table[cols].to_numpy(), expected.reshape(6, -1), rtol=1e-5)
     # Zoobot's values as Zoobot writes them: float32 text
     assert table[cols].dtypes.eq(np.float32).all()
-    extras = list(ours.columns[len(zoobot):])
+    extras = list(ours.columns[len(zoobot) :])
     if task == "classifier":
         assert extras == ["predicted_class"]
         assert list(ours["predicted_class"]) == [cols[k] for k in theirs[cols].to_numpy().argmax(1)]
     elif task == "regressor":
         assert extras == []
     else:
-        assert extras == ([c + "_fraction" for c in cols] + [c + "_90pc-lower" for c in cols]
-                          + [c + "_90pc-upper" for c in cols] + [c + "_proportion-asked" for c in cols])
+        assert extras == (
+            [c + "_fraction" for c in cols]
+            + [c + "_90pc-lower" for c in cols]
+            + [c + "_90pc-upper" for c in cols]
+            + [c + "_proportion-asked" for c in cols]
+        )
         # the extras are Zoobot's own summary of the same concentrations
-        _, advanced = load_predictions.prediction_csv_to_summary_parquet(theirs, str(tmp_path / "s.parquet"),
-                                                                         zoobot_model("2.9", task).schema)
+        _, advanced = load_predictions.prediction_csv_to_summary_parquet(
+            theirs, str(tmp_path / "s.parquet"), zoobot_model("2.9", task).schema
+        )
         np.testing.assert_allclose(ours[extras].to_numpy(), advanced[extras].to_numpy(), rtol=1e-4, atol=1e-6)
 
 
@@ -134,8 +150,15 @@ def test_zoobot_20_predict_spelling_writes_zoobots_hdf5(task, tmp_path):
     cols = label_cols("2.0", task)
     ours_loc = str(tmp_path / f"{task}_n1.hdf5")
     # 2.0's positional order: (catalog, model, n_samples, label_cols, save_loc, datamodule_kwargs, trainer_kwargs)
-    predict(predict_catalog("2.0"), zoobot_model("2.0", task), 1, cols, ours_loc,
-            {**DATAMODULE_KWARGS, "custom_torchvision_transform": pixels_over_255()}, TRAINER_KWARGS)
+    predict(
+        predict_catalog("2.0"),
+        zoobot_model("2.0", task),
+        1,
+        cols,
+        ours_loc,
+        {**DATAMODULE_KWARGS, "custom_torchvision_transform": pixels_over_255()},
+        TRAINER_KWARGS,
+    )
     ours = load_predictions.load_hdf5s([ours_loc])
     theirs = load_predictions.load_hdf5s([str(FIXTURES / "2.0" / "predictions" / f"{task}_n1.hdf5")])
     assert ours[1].shape == theirs[1].shape and ours[1].dtype == theirs[1].dtype
@@ -148,8 +171,12 @@ def test_zoobot_20_predict_spelling_writes_zoobots_hdf5(task, tmp_path):
 
 def test_parquet_holds_the_whole_table_and_unknown_extensions_are_refused(tmp_path):
     model = zoobot_model("2.9", "classifier")
-    kwargs = dict(label_cols=label_cols("2.9", "classifier"), inference_transform=pixels_over_255(),
-                  datamodule_kwargs=DATAMODULE_KWARGS, trainer_kwargs=TRAINER_KWARGS)
+    kwargs = dict(
+        label_cols=label_cols("2.9", "classifier"),
+        inference_transform=pixels_over_255(),
+        datamodule_kwargs=DATAMODULE_KWARGS,
+        trainer_kwargs=TRAINER_KWARGS,
+    )
     table = predict(predict_catalog("2.9"), model, save_loc=str(tmp_path / "p.parquet"), **kwargs)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "p.parquet"), table)
     with pytest.raises(ValueError, match="must end in .csv, .parquet or .hdf5"):

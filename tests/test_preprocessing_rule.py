@@ -88,8 +88,14 @@ def test_only_an_explicit_entry_gives_another_normalisation(tmp_path):
     assert NORMALISATION_KEY not in plain and load_encoder(tmp_path / "plain")[1].mean == (0.0, 0.0, 0.0)
 
     _, card = load_encoder(tmp_path / "plain")
-    imagenet = EncoderCard(**{**card.to_dict(), "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225),
-                              "input_size": tuple(card.input_size)})
+    imagenet = EncoderCard(
+        **{
+            **card.to_dict(),
+            "mean": (0.485, 0.456, 0.406),
+            "std": (0.229, 0.224, 0.225),
+            "input_size": tuple(card.input_size),
+        }
+    )
     save_encoder(encoder, imagenet, tmp_path / "imagenet")
     written = json.loads((tmp_path / "imagenet" / "config.json").read_text())
     assert written[NORMALISATION_KEY] == {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}

@@ -10,32 +10,82 @@ import sys
 import pytest
 
 MODULES = [
-    "zoobot.schemas", "zoobot.trees", "zoobot.losses", "zoobot.images", "zoobot.catalog",
-    "zoobot.data", "zoobot.encoders", "zoobot.finetune", "zoobot.predict",
-    "zoobot.representations", "zoobot.scratch", "zoobot.survey", "zoobot.config",
-    "zoobot.evaluate", "zoobot.assets", "zoobot.cli", "zoobot.tasks", "zoobot.runs", "zoobot.runs.config",
-    "zoobot.runs.folder", "zoobot.runs.progress", "zoobot.runs.pipeline", "zoobot.runs.model",
+    "zoobot.schemas",
+    "zoobot.trees",
+    "zoobot.losses",
+    "zoobot.images",
+    "zoobot.catalog",
+    "zoobot.data",
+    "zoobot.encoders",
+    "zoobot.finetune",
+    "zoobot.predict",
+    "zoobot.representations",
+    "zoobot.scratch",
+    "zoobot.survey",
+    "zoobot.config",
+    "zoobot.evaluate",
+    "zoobot.assets",
+    "zoobot.cli",
+    "zoobot.tasks",
+    "zoobot.runs",
+    "zoobot.runs.config",
+    "zoobot.runs.folder",
+    "zoobot.runs.progress",
+    "zoobot.runs.pipeline",
+    "zoobot.runs.model",
     # the modules behind the packages above (a member is checked in the module that defines it)
-    "zoobot.survey.errors", "zoobot.survey.morphology", "zoobot.survey.rendering",
-    "zoobot.survey.volunteers", "zoobot.survey.writer",
-    "zoobot.schemas.schema", "zoobot.schemas.validation", "zoobot.schemas.formats",
-    "zoobot.trees.registry", "zoobot.trees.dicts", "zoobot.trees.decals", "zoobot.trees.gz2",
-    "zoobot.trees.hst", "zoobot.trees.cosmic_dawn", "zoobot.trees.jwst", "zoobot.trees.rings",
+    "zoobot.survey.errors",
+    "zoobot.survey.morphology",
+    "zoobot.survey.rendering",
+    "zoobot.survey.volunteers",
+    "zoobot.survey.writer",
+    "zoobot.schemas.schema",
+    "zoobot.schemas.validation",
+    "zoobot.schemas.formats",
+    "zoobot.trees.registry",
+    "zoobot.trees.dicts",
+    "zoobot.trees.decals",
+    "zoobot.trees.gz2",
+    "zoobot.trees.hst",
+    "zoobot.trees.cosmic_dawn",
+    "zoobot.trees.jwst",
+    "zoobot.trees.rings",
     "zoobot.trees.gz_evo",
-    "zoobot.catalog.reading", "zoobot.catalog.validation", "zoobot.catalog.fixes", "zoobot.catalog.report",
-    "zoobot.survey.truth", "zoobot.active_learning", "zoobot.uncertainty", "zoobot.uncertainty.intervals",
-    "zoobot.uncertainty.sampling", "zoobot.uncertainty.information", "zoobot.uncertainty.calibration",
-    "zoobot.uncertainty.corrections", "zoobot.uncertainty.report", "zoobot.uncertainty.acquisition",
+    "zoobot.catalog.reading",
+    "zoobot.catalog.validation",
+    "zoobot.catalog.fixes",
+    "zoobot.catalog.report",
+    "zoobot.survey.truth",
+    "zoobot.active_learning",
+    "zoobot.uncertainty",
+    "zoobot.uncertainty.intervals",
+    "zoobot.uncertainty.sampling",
+    "zoobot.uncertainty.information",
+    "zoobot.uncertainty.calibration",
+    "zoobot.uncertainty.corrections",
+    "zoobot.uncertainty.report",
+    "zoobot.uncertainty.acquisition",
     "zoobot.uncertainty.columns",
 ]
 # Modules inside the packages: their public names are checked where they are defined.
 PACKAGE_MODULES = [
-    "zoobot.inference", "zoobot.transforms",
-    "zoobot.encoders.cards", "zoobot.encoders.loading", "zoobot.encoders.layers",
-    "zoobot.finetune.settings", "zoobot.finetune.base", "zoobot.finetune.classifier",
-    "zoobot.finetune.regressor", "zoobot.finetune.tree", "zoobot.finetune.layer_decay",
-    "zoobot.finetune.trainer", "zoobot.finetune.checkpoints", "zoobot.finetune.heads", "zoobot.finetune.losses",
-    "zoobot.finetune.encoder_source", "zoobot.finetune.encoder_module",
+    "zoobot.inference",
+    "zoobot.transforms",
+    "zoobot.encoders.cards",
+    "zoobot.encoders.loading",
+    "zoobot.encoders.layers",
+    "zoobot.finetune.settings",
+    "zoobot.finetune.base",
+    "zoobot.finetune.classifier",
+    "zoobot.finetune.regressor",
+    "zoobot.finetune.tree",
+    "zoobot.finetune.layer_decay",
+    "zoobot.finetune.trainer",
+    "zoobot.finetune.checkpoints",
+    "zoobot.finetune.heads",
+    "zoobot.finetune.losses",
+    "zoobot.finetune.encoder_source",
+    "zoobot.finetune.encoder_module",
 ]
 
 
@@ -63,8 +113,7 @@ def test_public_functions_and_classes_have_docstrings_and_type_hints(module_name
         except (TypeError, ValueError):
             continue
         for parameter in signature.parameters.values():
-            if parameter.name in ("self", "cls") or parameter.kind in (parameter.VAR_POSITIONAL,
-                                                                       parameter.VAR_KEYWORD):
+            if parameter.name in ("self", "cls") or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
                 continue
             if parameter.annotation is inspect.Parameter.empty:
                 untyped.append(f"{name}({parameter.name})")
@@ -73,9 +122,11 @@ def test_public_functions_and_classes_have_docstrings_and_type_hints(module_name
 
 
 def test_the_library_never_imports_gradio():
-    code = ("import sys, zoobot.config, zoobot.finetune, zoobot.predict, zoobot.representations, "
-            "zoobot.survey, zoobot.cli, zoobot.scratch, zoobot.catalog; "
-            "print('gradio' in sys.modules)")
+    code = (
+        "import sys, zoobot.config, zoobot.finetune, zoobot.predict, zoobot.representations, "
+        "zoobot.survey, zoobot.cli, zoobot.scratch, zoobot.catalog; "
+        "print('gradio' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -50,8 +50,14 @@ def test_command_line_walkthrough_runs(tmp_path):
     scripts = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ['PATH']}", "HF_HUB_OFFLINE": "1"}
     assert shutil.which("zoobot", path=env["PATH"]), "the zoobot console script is installed"
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", walkthrough], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", walkthrough],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     predictions = pd.read_csv(tmp_path / "ring_predictions.csv")
     assert len(predictions) == 200
@@ -65,8 +71,11 @@ def test_custom_schema_yaml_is_valid():
 
     schema = Schema.from_yaml(blocks("yaml")[0])
     assert schema.label_cols == [
-        "smooth-or-featured_smooth", "smooth-or-featured_featured-or-disk",
-        "smooth-or-featured_artifact", "has-ring_yes", "has-ring_no",
+        "smooth-or-featured_smooth",
+        "smooth-or-featured_featured-or-disk",
+        "smooth-or-featured_artifact",
+        "has-ring_yes",
+        "has-ring_no",
     ]
     assert schema.get_question("has-ring").asked_after.text == "smooth-or-featured_featured-or-disk"
 
@@ -75,7 +84,8 @@ def test_every_cli_command_named_in_the_readme_exists():
     from zoobot.cli import build_parser
 
     commands = set(re.findall(r"`zoobot ([a-z-]+)", README)) | set(
-        re.findall(r"^zoobot ([a-z-]+)", "\n".join(blocks("bash")), re.M))
+        re.findall(r"^zoobot ([a-z-]+)", "\n".join(blocks("bash")), re.M)
+    )
     known = set(build_parser()._subparsers._group_actions[0].choices)
     assert commands and commands <= known, commands - known
 
@@ -94,10 +104,13 @@ def test_long_reproduction_commands_are_accepted_as_written():
 
     from zoobot.cli import build_parser
 
-    walkthrough_and_quickstart = [b for b in blocks("bash") if "zoobot finetune --config" in b
-                                  or "pip install" in b]
-    lines = [line.split("#")[0].strip() for block in blocks("bash")
-             if block not in walkthrough_and_quickstart for line in block.splitlines()]
+    walkthrough_and_quickstart = [b for b in blocks("bash") if "zoobot finetune --config" in b or "pip install" in b]
+    lines = [
+        line.split("#")[0].strip()
+        for block in blocks("bash")
+        if block not in walkthrough_and_quickstart
+        for line in block.splitlines()
+    ]
     lines = [line for line in lines if line]
     assert any(line.startswith("python benchmarks/") for line in lines)
     assert any(line.startswith("python scripts/") for line in lines)
@@ -106,8 +119,13 @@ def test_long_reproduction_commands_are_accepted_as_written():
         if words[0] == "zoobot":
             build_parser().parse_args(words[1:])
         elif words[0] == "python" and words[1].startswith(("benchmarks/", "scripts/")):
-            help_text = subprocess.run([sys.executable, str(ROOT / words[1]), "--help"],
-                                       capture_output=True, text=True, timeout=120, check=True).stdout
+            help_text = subprocess.run(
+                [sys.executable, str(ROOT / words[1]), "--help"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            ).stdout
             for flag in (w for w in words[2:] if w.startswith("--")):
                 assert flag in help_text, f"{words[1]} has no option {flag}"
         else:

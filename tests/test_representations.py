@@ -16,8 +16,14 @@ def test_features_from_source_module_and_finetuned_model_agree(make_catalog, tmp
     encoder, card = load_encoder("test_convnext")
     save_encoder(encoder, card, tmp_path / "enc")
     from_module = get_representations(catalog, encoder, batch_size=4, input_size=32, accelerator="cpu")
-    from_source = get_representations(catalog, str(tmp_path / "enc"), batch_size=4, input_size=32,
-                                      accelerator="cpu", save_loc=tmp_path / "features.parquet")
+    from_source = get_representations(
+        catalog,
+        str(tmp_path / "enc"),
+        batch_size=4,
+        input_size=32,
+        accelerator="cpu",
+        save_loc=tmp_path / "features.parquet",
+    )
     model = FinetuneableZoobotClassifier(num_classes=2, encoder=encoder)
     from_model = get_representations(catalog, model, batch_size=4, input_size=32, accelerator="cpu")
     assert list(from_module.columns) == ["id_str"] + [f"feat_{i}" for i in range(64)]
@@ -29,8 +35,9 @@ def test_features_from_source_module_and_finetuned_model_agree(make_catalog, tmp
 
 def test_pca_reduces_features(make_catalog):
     catalog = make_catalog(n=8, size=32, task="classification")
-    table = get_representations(catalog, "test_convnext", batch_size=8, input_size=32, pca_components=3,
-                                accelerator="cpu")
+    table = get_representations(
+        catalog, "test_convnext", batch_size=8, input_size=32, pca_components=3, accelerator="cpu"
+    )
     assert list(table.columns) == ["id_str", "feat_0", "feat_1", "feat_2"]
     variances = table[["feat_0", "feat_1", "feat_2"]].var().to_numpy()
     assert variances[0] >= variances[1] >= variances[2]

@@ -14,14 +14,20 @@ def make_config(**overrides) -> RunConfig:
 
 
 def test_yaml_round_trip_keeps_every_setting(tmp_path):
-    config = make_config(encoder="hf_hub:mwalmsley/zoobot-encoder-convnext_nano",
-                         training_mode="full", max_epochs=3, learning_rate=1e-4, image_size=96)
+    config = make_config(
+        encoder="hf_hub:mwalmsley/zoobot-encoder-convnext_nano",
+        training_mode="full",
+        max_epochs=3,
+        learning_rate=1e-4,
+        image_size=96,
+    )
     path = tmp_path / "config.yaml"
     config.to_yaml(path)
     assert RunConfig.from_yaml(path) == config
     assert RunConfig.from_yaml(path.read_text()) == config
-    assert rerun_command(path) == (f"zoobot finetune --config {path} "
-                                   f"--run-dir {tmp_path.parent / (tmp_path.name + '-rerun')}")
+    assert rerun_command(path) == (
+        f"zoobot finetune --config {path} --run-dir {tmp_path.parent / (tmp_path.name + '-rerun')}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,8 +77,17 @@ def test_defaults_come_from_zoobot_defaults():
     from zoobot import defaults
 
     config = make_config()
-    for name in ("max_epochs", "batch_size", "weight_decay", "layer_decay", "patience", "train_fraction",
-                 "val_fraction", "test_fraction", "seed"):
+    for name in (
+        "max_epochs",
+        "batch_size",
+        "weight_decay",
+        "layer_decay",
+        "patience",
+        "train_fraction",
+        "val_fraction",
+        "test_fraction",
+        "seed",
+    ):
         assert getattr(config, name) == defaults.default(name), name
     assert config.training_mode == defaults.RUN_TRAINING_MODE == "head_only"
     assert config.patience == 10
@@ -87,20 +102,29 @@ def test_a_learning_rate_left_out_is_the_training_modes_default():
     make_config(learning_rate=None).validate()  # left out is valid
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"max_epochs": 5000}, r"max_epochs 5000 is outside its range \(a whole number from 1 to 1000\): "
-                           r"max_epochs must be at most 1000\."),
-    ({"batch_size": 0}, r"batch_size 0 is outside its range \(a whole number from 1 to 1024\)"),
-    ({"learning_rate": 0.0}, r"learning_rate must be above 0; try 1e-3 for head-only or 1e-4 for full finetuning\."),
-    ({"layer_decay": 1.5}, r"layer_decay must be at most 1"),
-    ({"weight_decay": -0.1}, r"weight_decay must be at least 0"),
-    ({"patience": 0}, r"patience 0 is outside its range"),
-    ({"seed": -1}, r"seed must be at least 0"),
-    ({"test_fraction": -0.1, "train_fraction": 0.95}, r"test_fraction must be at least 0"),
-    ({"image_size": 4096}, r"image_size must be at most 1024"),
-    ({"max_epochs": 2.5}, r"max_epochs 2.5 is not a whole number; it must be a whole number from 1 to 1000"),
-    ({"max_epochs": "ten"}, r"max_epochs is 'ten', not a number"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"max_epochs": 5000},
+            r"max_epochs 5000 is outside its range \(a whole number from 1 to 1000\): "
+            r"max_epochs must be at most 1000\.",
+        ),
+        ({"batch_size": 0}, r"batch_size 0 is outside its range \(a whole number from 1 to 1024\)"),
+        (
+            {"learning_rate": 0.0},
+            r"learning_rate must be above 0; try 1e-3 for head-only or 1e-4 for full finetuning\.",
+        ),
+        ({"layer_decay": 1.5}, r"layer_decay must be at most 1"),
+        ({"weight_decay": -0.1}, r"weight_decay must be at least 0"),
+        ({"patience": 0}, r"patience 0 is outside its range"),
+        ({"seed": -1}, r"seed must be at least 0"),
+        ({"test_fraction": -0.1, "train_fraction": 0.95}, r"test_fraction must be at least 0"),
+        ({"image_size": 4096}, r"image_size must be at most 1024"),
+        ({"max_epochs": 2.5}, r"max_epochs 2.5 is not a whole number; it must be a whole number from 1 to 1000"),
+        ({"max_epochs": "ten"}, r"max_epochs is 'ten', not a number"),
+    ],
+)
 def test_out_of_range_settings_name_the_setting_and_its_range(overrides, message):
     with pytest.raises(ConfigError, match=message):
         make_config(**overrides).validate()
@@ -111,9 +135,20 @@ def test_the_old_import_path_gives_the_same_objects():
     import zoobot.runs
     import zoobot.tasks
 
-    for name in ("RunConfig", "ConfigError", "RunResult", "run_finetune", "rerun_command", "build_model",
-                 "resolve_schema", "load_run_catalog", "evaluate_run_predictions", "export_model", "load_run_model",
-                 "TRAINING_MODES"):
+    for name in (
+        "RunConfig",
+        "ConfigError",
+        "RunResult",
+        "run_finetune",
+        "rerun_command",
+        "build_model",
+        "resolve_schema",
+        "load_run_catalog",
+        "evaluate_run_predictions",
+        "export_model",
+        "load_run_model",
+        "TRAINING_MODES",
+    ):
         assert getattr(zoobot.config, name) is getattr(zoobot.runs, name), name
     for name in ("Task", "TASKS", "column_suits", "propose_task", "MAX_CLASSES_FOR_PROPOSAL"):
         assert getattr(zoobot.config, name) is getattr(zoobot.tasks, name), name

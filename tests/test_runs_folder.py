@@ -15,8 +15,15 @@ from zoobot.runs import ConfigError, RunConfig, RunFolder
 
 
 def make_config(run_dir) -> RunConfig:
-    return RunConfig(task="classification", catalog="catalog.csv", label_cols=["ring"], run_dir=str(run_dir),
-                     max_epochs=3, learning_rate=1e-4, class_names=["no ring", "ring"])
+    return RunConfig(
+        task="classification",
+        catalog="catalog.csv",
+        label_cols=["ring"],
+        run_dir=str(run_dir),
+        max_epochs=3,
+        learning_rate=1e-4,
+        class_names=["no ring", "ring"],
+    )
 
 
 def test_file_names_are_the_ones_the_app_and_the_cli_know(tmp_path):
@@ -79,14 +86,19 @@ def test_metrics_round_trip_and_signature(tmp_path):
 
 def test_predictions_and_test_metrics_round_trip(tmp_path):
     folder = RunFolder(tmp_path)
-    predictions = pd.DataFrame({"id_str": ["a", "b"], "split": ["test", "train"], "ring": [1, 0],
-                                "pred_class": [1, 1], "prob_1": [0.75, 0.5]})
+    predictions = pd.DataFrame(
+        {"id_str": ["a", "b"], "split": ["test", "train"], "ring": [1, 0], "pred_class": [1, 1], "prob_1": [0.75, 0.5]}
+    )
     assert folder.write_predictions(predictions) == folder.predictions_path
     pd.testing.assert_frame_equal(folder.read_predictions(), predictions)
     metrics = {"split": "test", "accuracy": np.float64(0.5), "n": np.int64(2), "confusion_matrix": np.eye(2)}
     folder.write_test_metrics(metrics)
-    assert folder.read_test_metrics() == {"split": "test", "accuracy": 0.5, "n": 2,
-                                          "confusion_matrix": [[1.0, 0.0], [0.0, 1.0]]}
+    assert folder.read_test_metrics() == {
+        "split": "test",
+        "accuracy": 0.5,
+        "n": 2,
+        "confusion_matrix": [[1.0, 0.0], [0.0, 1.0]],
+    }
 
 
 def test_the_best_checkpoint_and_the_model(tmp_path):
@@ -123,12 +135,15 @@ def test_an_empty_metrics_file_reads_as_none(tmp_path):
     assert folder.read_metrics() is None
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("task: classification\ncatalog: c.csv\nlabel_cols: [x\n", "not valid YAML"),
-    ("task: classification\ncatalog: c.csv\n", "missing: label_cols, run_dir"),
-    ("- just\n- a list\n", "must be a YAML mapping"),
-    ("task: classification\ncatalog: c.csv\nlabel_cols: [x]\nrun_dir: r\nmax_epochs: 0\n", "max_epochs must be"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("task: classification\ncatalog: c.csv\nlabel_cols: [x\n", "not valid YAML"),
+        ("task: classification\ncatalog: c.csv\n", "missing: label_cols, run_dir"),
+        ("- just\n- a list\n", "must be a YAML mapping"),
+        ("task: classification\ncatalog: c.csv\nlabel_cols: [x]\nrun_dir: r\nmax_epochs: 0\n", "max_epochs must be"),
+    ],
+)
 def test_a_damaged_or_partial_config_is_explained_naming_the_file(tmp_path, text, message):
     folder = RunFolder(tmp_path)
     folder.config_path.write_text(text)
@@ -198,5 +213,9 @@ def test_the_downloads_are_made_only_when_the_run_has_something_to_download(tmp_
     archive = folder.write_model_archive()
     assert archive == tmp_path / "finetuned_model.zip"
     assert zipfile.ZipFile(archive).namelist() == ["model.safetensors"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["finetuned_model.zip", "model", "predictions.csv",
-                                                           "predictions.parquet"]  # no temporary left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "finetuned_model.zip",
+        "model",
+        "predictions.csv",
+        "predictions.parquet",
+    ]  # no temporary left

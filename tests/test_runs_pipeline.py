@@ -29,10 +29,17 @@ def tree_schema_dict(tiny_schema_pairs) -> dict:
 def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pairs, tmp_path):
     catalog = make_catalog(n=30, size=32, task=task, n_unlabelled=4 if task != "tree" else 0)
     label_cols = {"classification": ["label"], "regression": ["target"]}.get(
-        task, [c for c in catalog.columns if c not in ("id_str", "file_loc")])
-    config = RunConfig(task=task, catalog=catalog_path(catalog), label_cols=label_cols,
-                       run_dir=str(tmp_path / "run"), training_mode="full",
-                       schema=tree_schema_dict(tiny_schema_pairs) if task == "tree" else None, **TINY)
+        task, [c for c in catalog.columns if c not in ("id_str", "file_loc")]
+    )
+    config = RunConfig(
+        task=task,
+        catalog=catalog_path(catalog),
+        label_cols=label_cols,
+        run_dir=str(tmp_path / "run"),
+        training_mode="full",
+        schema=tree_schema_dict(tiny_schema_pairs) if task == "tree" else None,
+        **TINY,
+    )
     result = run_finetune(config, accelerator="cpu")
 
     run_dir = tmp_path / "run"
@@ -54,25 +61,35 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     assert len(predictions) == len(catalog)
     # Zoobot's columns, id_str, the extras, then the inputs: split, file and the catalog's labels
     inputs = ["split", "file_loc", *(f"catalog_{c}" for c in label_cols)]
-    layout = {"classification": ["label_0", "label_1", "id_str", "predicted_class"],
-              # the interval the run's calibration fitted on the validation split (#18)
-              "regression": ["target", "id_str", "target_predictive-90pc-lower", "target_predictive-90pc-upper"],
-              "tree": [*label_cols, "id_str", *(c + "_fraction" for c in label_cols),
-                       *(c + "_90pc-lower" for c in label_cols), *(c + "_90pc-upper" for c in label_cols),
-                       *(c + "_proportion-asked" for c in label_cols),
-                       # what the volunteers who answered would say (#18): the catalog has their counts
-                       *(c + "_predictive-90pc-lower" for c in label_cols),
-                       *(c + "_predictive-90pc-upper" for c in label_cols)]}[task]
+    layout = {
+        "classification": ["label_0", "label_1", "id_str", "predicted_class"],
+        # the interval the run's calibration fitted on the validation split (#18)
+        "regression": ["target", "id_str", "target_predictive-90pc-lower", "target_predictive-90pc-upper"],
+        "tree": [
+            *label_cols,
+            "id_str",
+            *(c + "_fraction" for c in label_cols),
+            *(c + "_90pc-lower" for c in label_cols),
+            *(c + "_90pc-upper" for c in label_cols),
+            *(c + "_proportion-asked" for c in label_cols),
+            # what the volunteers who answered would say (#18): the catalog has their counts
+            *(c + "_predictive-90pc-lower" for c in label_cols),
+            *(c + "_predictive-90pc-upper" for c in label_cols),
+        ],
+    }[task]
     assert list(predictions.columns) == layout + inputs
     assert predictions["file_loc"].tolist() == catalog["file_loc"].tolist()
     if task == "classification":
         assert set(predictions["predicted_class"]) <= {"label_0", "label_1"}
         labelled = predictions["catalog_label"].notna()
         assert predictions.loc[labelled, "catalog_label"].tolist() == [
-            f"label_{int(v)}" for v in catalog.loc[labelled.to_numpy(), "label"]]
+            f"label_{int(v)}" for v in catalog.loc[labelled.to_numpy(), "label"]
+        ]
     if task == "tree":
-        assert predictions[[f"catalog_{c}" for c in label_cols]].to_numpy().tolist() == \
-            catalog[label_cols].to_numpy().tolist()
+        assert (
+            predictions[[f"catalog_{c}" for c in label_cols]].to_numpy().tolist()
+            == catalog[label_cols].to_numpy().tolist()
+        )
     assert set(predictions["split"]) >= {"train", "val", "test"}
     if task != "tree":
         assert (predictions["split"] == "unlabelled").sum() == 4
@@ -106,8 +123,13 @@ def test_class_names_come_from_the_numbered_names_column(make_catalog, tmp_path)
     catalog["label_name"] = "unrelated"  # an older column of that name: the fix wrote label_name_2
     catalog["label_name_2"] = catalog["label"].map({0: "smooth", 1: "featured"})
     catalog.to_csv(catalog_path(catalog), index=False)
-    config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
-                       run_dir=str(tmp_path / "run"), **TINY)
+    config = RunConfig(
+        task="classification",
+        catalog=catalog_path(catalog),
+        label_cols=["label"],
+        run_dir=str(tmp_path / "run"),
+        **TINY,
+    )
     run_finetune(config, accelerator="cpu")
     assert RunConfig.from_yaml(tmp_path / "run" / "config.yaml").class_names == ["smooth", "featured"]
     test_metrics = json.loads((tmp_path / "run" / "test_metrics.json").read_text())
@@ -125,8 +147,13 @@ def test_class_names_come_from_the_numbered_names_column(make_catalog, tmp_path)
 
 def test_stop_event_ends_early_and_keeps_best_weights(make_catalog, tmp_path):
     catalog = make_catalog(n=24, size=32)
-    config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
-                       run_dir=str(tmp_path / "run"), **{**TINY, "max_epochs": 50})
+    config = RunConfig(
+        task="classification",
+        catalog=catalog_path(catalog),
+        label_cols=["label"],
+        run_dir=str(tmp_path / "run"),
+        **{**TINY, "max_epochs": 50},
+    )
     stop = threading.Event()
     stop.set()  # asked to stop before the first step ends
     result = run_finetune(config, accelerator="cpu", stop_event=stop)
@@ -139,8 +166,14 @@ def test_stop_event_ends_early_and_keeps_best_weights(make_catalog, tmp_path):
 def test_a_learning_rate_left_out_is_the_modes_default_and_recorded(make_catalog, tmp_path):
     catalog = make_catalog(n=24, size=32)
     settings = {k: v for k, v in TINY.items() if k != "learning_rate"}
-    config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
-                       run_dir=str(tmp_path / "run"), training_mode="full", **settings)
+    config = RunConfig(
+        task="classification",
+        catalog=catalog_path(catalog),
+        label_cols=["label"],
+        run_dir=str(tmp_path / "run"),
+        training_mode="full",
+        **settings,
+    )
     stop = threading.Event()
     stop.set()
     run_finetune(config, accelerator="cpu", stop_event=stop)
@@ -150,8 +183,13 @@ def test_a_learning_rate_left_out_is_the_modes_default_and_recorded(make_catalog
 
 def test_failure_is_recorded_with_its_message(make_catalog, tmp_path):
     catalog = make_catalog(n=12, size=32)
-    config = RunConfig(task="regression", catalog=catalog_path(catalog), label_cols=["no_such_column"],
-                       run_dir=str(tmp_path / "run"), **TINY)
+    config = RunConfig(
+        task="regression",
+        catalog=catalog_path(catalog),
+        label_cols=["no_such_column"],
+        run_dir=str(tmp_path / "run"),
+        **TINY,
+    )
     with pytest.raises(ValueError, match="no_such_column"):
         run_finetune(config, accelerator="cpu")
     progress = RunFolder(tmp_path / "run").read_progress()
@@ -167,31 +205,50 @@ def test_a_folder_without_a_model_is_explained(tmp_path):
 
 
 def test_missing_catalog_is_a_config_error(tmp_path):
-    config = RunConfig(task="classification", catalog=str(tmp_path / "nope.csv"), label_cols=["x"],
-                       run_dir=str(tmp_path / "run"))
+    config = RunConfig(
+        task="classification", catalog=str(tmp_path / "nope.csv"), label_cols=["x"], run_dir=str(tmp_path / "run")
+    )
     with pytest.raises(ConfigError, match="does not exist"):
         run_finetune(config)
 
 
 def test_cli_reruns_an_exported_config_and_predicts(make_catalog, tmp_path):
     catalog = make_catalog(n=24, size=32)
-    config = RunConfig(task="classification", catalog=catalog_path(catalog), label_cols=["label"],
-                       run_dir=str(tmp_path / "run"), **TINY)
+    config = RunConfig(
+        task="classification",
+        catalog=catalog_path(catalog),
+        label_cols=["label"],
+        run_dir=str(tmp_path / "run"),
+        **TINY,
+    )
     config_path = tmp_path / "run" / "config.yaml"  # where the app exports it
     config.to_yaml(config_path)
     command = rerun_command(config_path).split()
     assert command[:2] == ["zoobot", "finetune"]
     assert command[-2:] == ["--run-dir", str(tmp_path / "run-rerun")]
     cli = [sys.executable, "-m", "zoobot.cli"]
-    done = subprocess.run([*cli, *command[1:], "--accelerator", "cpu"], capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run([*cli, *command[1:], "--accelerator", "cpu"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Run finished" in done.stdout
     assert not (tmp_path / "run" / "predictions.csv").exists()  # the original run is left alone
     out = tmp_path / "predictions.parquet"
-    done = subprocess.run([*cli, "predict", "--model", str(tmp_path / "run-rerun"), "--catalog",
-                           catalog_path(catalog), "--out", str(out), "--accelerator", "cpu"],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            *cli,
+            "predict",
+            "--model",
+            str(tmp_path / "run-rerun"),
+            "--catalog",
+            catalog_path(catalog),
+            "--out",
+            str(out),
+            "--accelerator",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(pd.read_parquet(out)) == 24
 
@@ -199,8 +256,12 @@ def test_cli_reruns_an_exported_config_and_predicts(make_catalog, tmp_path):
 def test_cli_explains_bad_config_without_a_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("task: classification\ncatalog: c.csv\nlabel_cols: [x]\nrun_dir: r\nepochs: 3\n")
-    done = subprocess.run([sys.executable, "-m", "zoobot.cli", "finetune", "--config", str(bad)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "zoobot.cli", "finetune", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert "Unknown setting(s) in the run config: epochs" in done.stderr
     assert "Traceback" not in done.stderr

@@ -15,8 +15,14 @@ def test_time_left_is_measured_after_the_first_batch_so_start_up_does_not_inflat
     clock = {"now": 0.0}
     monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock["now"])
     callback = progress_module.RunProgress(RunFolder(tmp_path), stop_event=None)
-    trainer = SimpleNamespace(num_training_batches=10, max_epochs=2, global_step=0, current_epoch=0,
-                              strategy=SimpleNamespace(root_device=torch.device("cpu")), should_stop=False)
+    trainer = SimpleNamespace(
+        num_training_batches=10,
+        max_epochs=2,
+        global_step=0,
+        current_epoch=0,
+        strategy=SimpleNamespace(root_device=torch.device("cpu")),
+        should_stop=False,
+    )
     callback.on_fit_start(trainer, None)
     assert RunFolder(tmp_path).read_progress()["eta_s"] is None
     clock["now"] = 30.0  # start-up and the first batch: 30 s, once
@@ -42,10 +48,17 @@ def test_each_epochs_row_is_written_once_its_metrics_are_logged_and_a_stop_reque
     stop = threading.Event()
     folder = RunFolder(tmp_path)
     callback = RunProgress(folder, stop_event=stop)
-    trainer = SimpleNamespace(num_training_batches=4, max_epochs=3, global_step=4, current_epoch=0,
-                              strategy=SimpleNamespace(root_device=torch.device("cpu")), should_stop=False,
-                              sanity_checking=False, is_global_zero=True,
-                              callback_metrics={"val_loss": torch.tensor(0.5), "train_loss_step": torch.tensor(9.0)})
+    trainer = SimpleNamespace(
+        num_training_batches=4,
+        max_epochs=3,
+        global_step=4,
+        current_epoch=0,
+        strategy=SimpleNamespace(root_device=torch.device("cpu")),
+        should_stop=False,
+        sanity_checking=False,
+        is_global_zero=True,
+        callback_metrics={"val_loss": torch.tensor(0.5), "train_loss_step": torch.tensor(9.0)},
+    )
     callback.on_fit_start(trainer, None)
     callback.on_train_epoch_end(trainer, None)
     assert folder.read_metrics() is None  # not before the model has logged the epoch's train metrics

@@ -43,9 +43,19 @@ def test_zoobot_tree_from_question_index_groups():
 def test_train_from_scratch_exports_a_loadable_encoder(make_catalog, schema, tmp_path):
     catalog = make_catalog(n=20, size=32, task="tree")
     model, trainer = train_default_zoobot_from_scratch(
-        tmp_path / "pretrain", schema, catalog=catalog, architecture_name="test_convnext", input_size=32,
-        batch_size=8, epochs=2, patience=2, accelerator="cpu", devices=1, num_workers=0,
-        enable_progress_bar=False, seed=1,
+        tmp_path / "pretrain",
+        schema,
+        catalog=catalog,
+        architecture_name="test_convnext",
+        input_size=32,
+        batch_size=8,
+        epochs=2,
+        patience=2,
+        accelerator="cpu",
+        devices=1,
+        num_workers=0,
+        enable_progress_bar=False,
+        seed=1,
     )
     assert trainer.current_epoch == 2
     best = trainer.checkpoint_callback.best_model_path
@@ -75,5 +85,6 @@ def test_train_from_scratch_exports_a_loadable_encoder(make_catalog, schema, tmp
 def test_resize_after_crop_is_input_size(schema, make_catalog, tmp_path):
     catalog = make_catalog(n=6, size=32, task="tree")
     with pytest.raises(ValueError, match="disagree"):
-        train_default_zoobot_from_scratch(tmp_path, schema, catalog=catalog, architecture_name="test_convnext",
-                                          input_size=64, resize_after_crop=32)
+        train_default_zoobot_from_scratch(
+            tmp_path, schema, catalog=catalog, architecture_name="test_convnext", input_size=64, resize_after_crop=32
+        )

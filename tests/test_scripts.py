@@ -18,10 +18,29 @@ def test_pretraining_records_each_epochs_own_losses(tmp_path: Path) -> None:
 
     make_survey(n=48, size=32, seed=0, out_dir=tmp_path / "survey")
     done = subprocess.run(
-        [sys.executable, "scripts/pretrain_demo_encoder.py", "--survey", str(tmp_path / "survey"),
-         "--out", str(tmp_path / "run"), "--epochs", "2", "--architecture", "test_resnet",
-         "--input-size", "32", "--batch-size", "8", "--num-workers", "0"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        [
+            sys.executable,
+            "scripts/pretrain_demo_encoder.py",
+            "--survey",
+            str(tmp_path / "survey"),
+            "--out",
+            str(tmp_path / "run"),
+            "--epochs",
+            "2",
+            "--architecture",
+            "test_resnet",
+            "--input-size",
+            "32",
+            "--batch-size",
+            "8",
+            "--num-workers",
+            "0",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads((tmp_path / "run" / "pretraining.json").read_text())
@@ -37,8 +56,13 @@ def test_pretraining_records_each_epochs_own_losses(tmp_path: Path) -> None:
 
 def test_survey_grid_has_one_labelled_tile_per_morphology(tmp_path: Path) -> None:
     out = tmp_path / "grid.png"
-    done = subprocess.run([sys.executable, "scripts/make_survey_grid.py", "--out", str(out)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "scripts/make_survey_grid.py", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     with Image.open(out) as grid:
         # 30 tiles of 128 px under a 16 px label, six to a row, in a 256-colour palette

@@ -37,9 +37,17 @@ def survey(tmp_path_factory) -> tuple[pd.DataFrame, Path]:
 
 
 def _galaxy(morphology: str, **changes) -> GalaxyParams:
-    params = GalaxyParams(morphology=morphology, magnitude=15.5, radius=0.11, axis_ratio=0.85,
-                          position_angle=0.4, sersic_n=3.0, bulge_to_total=0.2, bulge_colour=0.85,
-                          disk_colour=0.35)
+    params = GalaxyParams(
+        morphology=morphology,
+        magnitude=15.5,
+        radius=0.11,
+        axis_ratio=0.85,
+        position_angle=0.4,
+        sersic_n=3.0,
+        bulge_to_total=0.2,
+        bulge_colour=0.85,
+        disk_colour=0.35,
+    )
     if morphology == "edge_on":
         params = replace(params, axis_ratio=0.12, bulge_to_total=0.0)
     if morphology == "elliptical":
@@ -123,12 +131,15 @@ def test_progress_is_reported_after_each_galaxy(tmp_path):
     assert calls == [(1, 3), (2, 3), (3, 3)]
 
 
-@pytest.mark.parametrize("arguments, match", [
-    ({"n": 0}, "n must be"),
-    ({"size": 8}, "size must be"),
-    ({"seed": -1}, "seed must be"),
-    ({"image_format": "tif"}, "image_format must be 'png' or 'jpg'"),
-])
+@pytest.mark.parametrize(
+    "arguments, match",
+    [
+        ({"n": 0}, "n must be"),
+        ({"size": 8}, "size must be"),
+        ({"seed": -1}, "seed must be"),
+        ({"image_format": "tif"}, "image_format must be 'png' or 'jpg'"),
+    ],
+)
 def test_bad_arguments_are_refused(tmp_path, arguments, match):
     with pytest.raises(SurveyError, match=match):
         make_survey(**{"n": 2, "size": 32, "out_dir": tmp_path, **arguments})
@@ -141,12 +152,15 @@ def test_an_existing_survey_is_not_overwritten_by_accident(tmp_path):
     assert len(make_survey(3, 32, out_dir=tmp_path, overwrite=True)) == 3
 
 
-@pytest.mark.parametrize("changes, match", [
-    ({"axis_ratio": 0.0}, "axis_ratio must be in"),
-    ({"morphology": "irregular"}, "morphology must be one of"),
-    ({"arm_count": 2}, "arm_winding must be 'none' exactly when arm_count is 0"),
-    ({"bulge_to_total": 0.8, "ring_fraction": 0.3}, "sum to at most 1"),
-])
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"axis_ratio": 0.0}, "axis_ratio must be in"),
+        ({"morphology": "irregular"}, "morphology must be one of"),
+        ({"arm_count": 2}, "arm_winding must be 'none' exactly when arm_count is 0"),
+        ({"bulge_to_total": 0.8, "ring_fraction": 0.3}, "sum to at most 1"),
+    ],
+)
 def test_impossible_galaxies_are_refused(changes, match):
     galaxy = _galaxy("disk")
     with pytest.raises(SurveyError, match=match):
@@ -159,8 +173,7 @@ def test_population_has_enough_rings_and_every_type():
     assert 0.25 <= ring_fraction <= 0.35
     assert {p.morphology for p in draws} == {"elliptical", "disk", "edge_on"}
     assert {p.arm_count for p in draws} == {0, 1, 2, 3, 4, 5}
-    assert {p.disturbance for p in draws} == {"none", "minor_disturbance", "major_disturbance",
-                                              "merger"}
+    assert {p.disturbance for p in draws} == {"none", "minor_disturbance", "major_disturbance", "merger"}
     for p in draws:
         assert p.bulge_to_total + p.bar_fraction + p.arm_fraction + p.ring_fraction <= 1 + 1e-9
         assert not (p.ring and p.morphology == "edge_on")  # an edge-on ring would be invisible
@@ -185,8 +198,9 @@ def test_edge_on_disks_look_thin_and_ellipticals_round():
 
 
 def test_bulges_are_redder_than_disks():
-    image = render_galaxy(_galaxy("disk", arm_count=2, arm_winding="medium", arm_fraction=0.4),
-                          128, np.random.default_rng(1)).astype(float)
+    image = render_galaxy(
+        _galaxy("disk", arm_count=2, arm_winding="medium", arm_fraction=0.4), 128, np.random.default_rng(1)
+    ).astype(float)
     rows, cols = np.indices(image.shape[:2])
     r = np.hypot(rows - 63.5, cols - 63.5)
     centre, outskirts = image[r < 3], image[(r > 12) & (r < 25)]
@@ -206,18 +220,26 @@ def _fraction(votes: dict[str, int], answer: str, question: str, schema) -> floa
     return votes[answer] / total
 
 
-@pytest.mark.parametrize("params, answer, question", [
-    (_galaxy("elliptical"), "smooth-or-featured-dr5_smooth", "smooth-or-featured-dr5"),
-    (_galaxy("edge_on"), "disk-edge-on-dr5_yes", "disk-edge-on-dr5"),
-    (_galaxy("disk", bar="strong", bar_fraction=0.15), "bar-dr5_strong", "bar-dr5"),
-    (_galaxy("disk", arm_count=3, arm_winding="loose", arm_fraction=0.4),
-     "spiral-arm-count-dr5_3", "spiral-arm-count-dr5"),
-    (_galaxy("disk", arm_count=2, arm_winding="tight", arm_fraction=0.4),
-     "spiral-winding-dr5_tight", "spiral-winding-dr5"),
-    (_galaxy("elliptical", disturbance="merger"), "merging-dr5_merger", "merging-dr5"),
-    (_galaxy("elliptical", artifact="star"), "smooth-or-featured-dr5_artifact",
-     "smooth-or-featured-dr5"),
-])
+@pytest.mark.parametrize(
+    "params, answer, question",
+    [
+        (_galaxy("elliptical"), "smooth-or-featured-dr5_smooth", "smooth-or-featured-dr5"),
+        (_galaxy("edge_on"), "disk-edge-on-dr5_yes", "disk-edge-on-dr5"),
+        (_galaxy("disk", bar="strong", bar_fraction=0.15), "bar-dr5_strong", "bar-dr5"),
+        (
+            _galaxy("disk", arm_count=3, arm_winding="loose", arm_fraction=0.4),
+            "spiral-arm-count-dr5_3",
+            "spiral-arm-count-dr5",
+        ),
+        (
+            _galaxy("disk", arm_count=2, arm_winding="tight", arm_fraction=0.4),
+            "spiral-winding-dr5_tight",
+            "spiral-winding-dr5",
+        ),
+        (_galaxy("elliptical", disturbance="merger"), "merging-dr5_merger", "merging-dr5"),
+        (_galaxy("elliptical", artifact="star"), "smooth-or-featured-dr5_artifact", "smooth-or-featured-dr5"),
+    ],
+)
 def test_most_volunteers_give_the_true_answer(schema, params, answer, question):
     votes = simulate_votes(params, schema, np.random.default_rng(0), n_volunteers=400)
     assert _fraction(votes, answer, question, schema) > 0.5
@@ -228,16 +250,21 @@ def test_fainter_smaller_galaxies_confuse_volunteers_more(schema):
     faint = replace(bright, magnitude=18.2, radius=0.05)
     assert faint.visibility < bright.visibility
     answer, question = "has-spiral-arms-dr5_yes", "has-spiral-arms-dr5"
-    fractions = [_fraction(simulate_votes(p, schema, np.random.default_rng(0), n_volunteers=400),
-                           answer, question, schema) for p in (bright, faint)]
+    fractions = [
+        _fraction(simulate_votes(p, schema, np.random.default_rng(0), n_volunteers=400), answer, question, schema)
+        for p in (bright, faint)
+    ]
     assert fractions[0] > fractions[1] + 0.1
 
 
-@pytest.mark.parametrize("morphology, answer, question", [
-    ("elliptical", "smooth-or-featured-dr5_featured-or-disk", "smooth-or-featured-dr5"),  # a ring means a disk
-    ("disk", "has-spiral-arms-dr5_yes", "has-spiral-arms-dr5"),  # a ring looks like tight arms
-    ("disk", "spiral-winding-dr5_tight", "spiral-winding-dr5"),
-])
+@pytest.mark.parametrize(
+    "morphology, answer, question",
+    [
+        ("elliptical", "smooth-or-featured-dr5_featured-or-disk", "smooth-or-featured-dr5"),  # a ring means a disk
+        ("disk", "has-spiral-arms-dr5_yes", "has-spiral-arms-dr5"),  # a ring looks like tight arms
+        ("disk", "spiral-winding-dr5_tight", "spiral-winding-dr5"),
+    ],
+)
 def test_a_visible_ring_sways_the_volunteers_and_a_faint_one_less(schema, morphology, answer, question):
     plain = _galaxy(morphology)
     ringed = replace(plain, ring=True, ring_fraction=0.14, bulge_to_total=plain.bulge_to_total - 0.14)

@@ -23,8 +23,14 @@ def test_propose_task_from_columns():
 
 def test_propose_task_for_a_chosen_task():
     rng = np.random.default_rng(0)
-    both = pd.DataFrame({"id_str": [str(i) for i in range(50)], "file_loc": ["x.png"] * 50,
-                         "merger": rng.integers(0, 2, 50), "mass": rng.normal(10, 1, 50)})
+    both = pd.DataFrame(
+        {
+            "id_str": [str(i) for i in range(50)],
+            "file_loc": ["x.png"] * 50,
+            "merger": rng.integers(0, 2, 50),
+            "mass": rng.normal(10, 1, 50),
+        }
+    )
     assert propose_task(both, "regression") == ("regression", ["mass"], None)
     assert propose_task(both, "classification") == ("classification", ["merger"], None)
     with pytest.raises(ConfigError, match="for a vote-count tree: a vote-count tree needs"):
@@ -40,14 +46,17 @@ def test_propose_task_for_a_chosen_task():
         propose_task(few.drop(columns="merger"))  # no task chosen: 2 values is not clearly a measurement
 
 
-@pytest.mark.parametrize("values, classification, regression, clear_regression", [
-    ([0, 1, 2] * 10, True, False, False),                       # class numbers
-    (["none", "weak", "strong"] * 10, True, False, False),      # class names (numbered by a fix)
-    (list(np.linspace(0, 1, 30)), False, True, True),           # a measured value
-    ([0.1, 0.2] * 15, False, True, False),                      # decimals, few values
-    (list(range(30)), False, True, False),                      # whole numbers, many values
-    ([3.0] * 30, False, False, False),                          # one value: nothing to learn
-])
+@pytest.mark.parametrize(
+    "values, classification, regression, clear_regression",
+    [
+        ([0, 1, 2] * 10, True, False, False),  # class numbers
+        (["none", "weak", "strong"] * 10, True, False, False),  # class names (numbered by a fix)
+        (list(np.linspace(0, 1, 30)), False, True, True),  # a measured value
+        ([0.1, 0.2] * 15, False, True, False),  # decimals, few values
+        (list(range(30)), False, True, False),  # whole numbers, many values
+        ([3.0] * 30, False, False, False),  # one value: nothing to learn
+    ],
+)
 def test_which_columns_suit_which_task(values, classification, regression, clear_regression):
     column = pd.Series(values)
     assert column_suits(column, "classification") is classification

@@ -43,8 +43,8 @@ GROUPS = [(0, 1), (2, 4)]
 def _rest(concentrations: np.ndarray) -> np.ndarray:
     rest = np.empty_like(concentrations)
     for start, end in GROUPS:
-        q = concentrations[..., start:end + 1]
-        rest[..., start:end + 1] = q.sum(-1, keepdims=True) - q
+        q = concentrations[..., start : end + 1]
+        rest[..., start : end + 1] = q.sum(-1, keepdims=True) - q
     return rest
 
 
@@ -84,8 +84,9 @@ def test_a_question_nobody_answered_has_no_predictive_interval():
     assert np.isnan(low[0, 2:]).all() and np.isnan(low[1, :2]).all() and np.isfinite(high[0, :2]).all()
 
 
-@pytest.mark.parametrize("bad, match", [(np.full((3, 3), 5), "n_volunteers must be"),
-                                        (np.full((3, 2), 2.5), "whole numbers")])
+@pytest.mark.parametrize(
+    "bad, match", [(np.full((3, 3), 5), "n_volunteers must be"), (np.full((3, 2), 2.5), "whole numbers")]
+)
 def test_volunteer_counts_that_do_not_fit_are_refused(bad, match):
     with pytest.raises(ValueError, match=match):
         predictive_intervals(np.full((3, 5), 3.0), GROUPS, bad)
@@ -99,8 +100,9 @@ def test_levels_outside_0_1_are_refused():
 def test_interval_columns_say_which_interval_they_are():
     schema = get_schema("decals_dr5")
     c = np.full((3, len(schema.label_cols)), 4.0)
-    table = fraction_interval_columns(c, schema, n_volunteers=np.full((3, len(schema.questions)), 10),
-                                      levels=(0.5, 0.9))
+    table = fraction_interval_columns(
+        c, schema, n_volunteers=np.full((3, len(schema.questions)), 10), levels=(0.5, 0.9)
+    )
     answer = schema.label_cols[0]
     assert interval_column(answer, "predictive", 0.9, "lower") == f"{answer}_predictive-90pc-lower"
     for kind in ("latent", "predictive"):
@@ -150,6 +152,7 @@ def test_vote_information_drawn_from_the_mixture_agrees_with_the_exact_sum():
 
 # --- calibration: trees -------------------------------------------------------------------------
 
+
 def _tree_world(n: int, seed: int, overconfidence: float = 1.0):
     """Galaxies whose answer probabilities are drawn from a known Dirichlet, and votes from them.
 
@@ -161,10 +164,10 @@ def _tree_world(n: int, seed: int, overconfidence: float = 1.0):
     concentrations = rng.uniform(0.5, 8, (n, len(schema.label_cols))) * rng.uniform(1, 5, (n, 1))
     truth, counts = np.empty_like(concentrations), np.zeros_like(concentrations)
     for start, end in schema.question_index_groups:
-        p = np.array([rng.dirichlet(a) for a in concentrations[:, start:end + 1]])
+        p = np.array([rng.dirichlet(a) for a in concentrations[:, start : end + 1]])
         volunteers = np.maximum(1, (rng.choice([8, 35], n) * rng.uniform(0, 1, n)).astype(int))
-        truth[:, start:end + 1] = p
-        counts[:, start:end + 1] = [rng.multinomial(v, row) for v, row in zip(volunteers, p, strict=True)]
+        truth[:, start : end + 1] = p
+        counts[:, start : end + 1] = [rng.multinomial(v, row) for v, row in zip(volunteers, p, strict=True)]
     return schema, concentrations * overconfidence, counts, truth
 
 
@@ -192,8 +195,9 @@ def test_a_calibrated_tree_model_covers_the_stated_share(calibrated_tree):
 def test_an_overconfident_tree_model_is_caught_and_corrected_on_held_out_galaxies():
     schema, val_c, val_counts, val_truth = _tree_world(500, seed=6, overconfidence=6.0)
     _, test_c, test_counts, test_truth = _tree_world(500, seed=7, overconfidence=6.0)
-    report = calibrate_predictions("tree", val_c, val_counts, test_c, test_counts, schema=schema,
-                                   val_truth=val_truth, test_truth=test_truth)
+    report = calibrate_predictions(
+        "tree", val_c, val_counts, test_c, test_counts, schema=schema, val_truth=val_truth, test_truth=test_truth
+    )
     scales = report["correction"]["scales"]
     assert all(report["correction"]["significant"].values())
     assert np.median(list(scales.values())) == pytest.approx(1 / 6, rel=0.25)
@@ -217,6 +221,7 @@ def test_a_calibrated_tree_model_is_hardly_changed(calibrated_tree):
 
 
 # --- calibration: classifiers --------------------------------------------------------------------
+
 
 def _classifier_world(n: int, seed: int):
     rng = np.random.default_rng(seed)
@@ -244,8 +249,9 @@ def test_a_calibrated_classifier_is_within_its_finite_sample_reference():
 def test_an_overconfident_classifier_gets_a_temperature_that_brings_ece_within_reference():
     logits, _, labels = _classifier_world(450, seed=9)
     test_logits, _, test_labels = _classifier_world(450, seed=10)
-    report = calibrate_predictions("classification", _softmax(3 * logits), labels, _softmax(3 * test_logits),
-                                   test_labels)
+    report = calibrate_predictions(
+        "classification", _softmax(3 * logits), labels, _softmax(3 * test_logits), test_labels
+    )
     assert report["correction"]["significant"] and report["correction"]["temperature"] == pytest.approx(3, rel=0.2)
     before, after = report["test"]["before"], report["test"]["after"]
     assert not before["ece_within_reference"] and after["ece_within_reference"]
@@ -261,6 +267,7 @@ def test_ece_reference_shrinks_with_more_galaxies():
 
 # --- calibration: regressors ---------------------------------------------------------------------
 
+
 def test_the_regressors_residual_scale_makes_its_intervals_hold():
     rng = np.random.default_rng(12)
     mean = rng.uniform(0, 1, (2, 900, 1))
@@ -270,8 +277,9 @@ def test_the_regressors_residual_scale_makes_its_intervals_hold():
     assert correction["scales"]["bulge_to_total"] == pytest.approx(0.07, rel=0.1)
     assert correction["multipliers"]["bulge_to_total"]["90"] == pytest.approx(1.645, rel=0.1)  # Gaussian
     scale = regressor_scale(spread, [correction["scales"]["bulge_to_total"]])
-    report = regressor_calibration(mean[1], scale, targets[1], ["bulge_to_total"],
-                                   multipliers=correction["multipliers"])
+    report = regressor_calibration(
+        mean[1], scale, targets[1], ["bulge_to_total"], multipliers=correction["multipliers"]
+    )
     for level, nominal in (("50", 0.5), ("80", 0.8), ("90", 0.9)):
         assert report["coverage"][level]["all"] == pytest.approx(nominal, abs=0.04)
     low, high = regressor_intervals(mean[1], spread, correction, ["bulge_to_total"], 0.9)
@@ -288,8 +296,9 @@ def test_heavy_tailed_residuals_get_intervals_that_hold_at_every_level():
     targets = mean + 0.05 * rng.standard_t(2.5, mean.shape)
     spread = np.zeros_like(mean[0])
     report = calibrate_predictions("regression", mean[0], targets[0], mean[1], targets[1], names=["t"])
-    gaussian = regressor_calibration(mean[1], regressor_scale(spread, [report["correction"]["scales"]["t"]]),
-                                     targets[1])
+    gaussian = regressor_calibration(
+        mean[1], regressor_scale(spread, [report["correction"]["scales"]["t"]]), targets[1]
+    )
     assert gaussian["coverage"]["50"]["all"] > 0.6
     after = report["test"]["after"]
     for level, nominal in (("50", 0.5), ("80", 0.8), ("90", 0.9)):

@@ -34,13 +34,24 @@ from zoobot.scratch import ZoobotTree
 
 FIXTURES = Path(__file__).parent / "fixtures" / "zoobot"
 VERSIONS = ["2.0", "2.9"]
-TASKS = {"classifier": FinetuneableZoobotClassifier, "regressor": FinetuneableZoobotRegressor,
-         "tree": FinetuneableZoobotTree}
+TASKS = {
+    "classifier": FinetuneableZoobotClassifier,
+    "regressor": FinetuneableZoobotRegressor,
+    "tree": FinetuneableZoobotTree,
+}
 TOLERANCE = 1e-5
-TREE = Schema({"smooth-or-featured": ["_smooth", "_featured-or-disk", "_artifact"], "disk-edge-on": ["_yes", "_no"],
-               "has-spiral-arms": ["_yes", "_no"]},
-              {"smooth-or-featured": None, "disk-edge-on": "smooth-or-featured_featured-or-disk",
-               "has-spiral-arms": "disk-edge-on_no"})
+TREE = Schema(
+    {
+        "smooth-or-featured": ["_smooth", "_featured-or-disk", "_artifact"],
+        "disk-edge-on": ["_yes", "_no"],
+        "has-spiral-arms": ["_yes", "_no"],
+    },
+    {
+        "smooth-or-featured": None,
+        "disk-edge-on": "smooth-or-featured_featured-or-disk",
+        "has-spiral-arms": "disk-edge-on_no",
+    },
+)
 
 
 def use_hub_cache(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
@@ -187,11 +198,17 @@ def pickled_classes(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("cls", PROJECT_CLASSES.values(), ids=lambda c: c.__name__)
 def test_a_saved_checkpoint_holds_only_zoobot_2_9_hyperparameters_and_reloads_exactly(cls, tmp_path):
-    kwargs = {FinetuneableZoobotClassifier: {"num_classes": 3, "class_weights": [1.0, 2.0, 1.0], "name": "demo"},
-              FinetuneableZoobotRegressor: {"label_cols": ["a", "b"], "unit_interval": True, "channels": 1,
-                                            "name": "test_convnext"},
-              FinetuneableZoobotTree: {"schema": TREE, "name": "test_convnext", "freeze_norm_stats": True},
-              ZoobotTree: {"schema": TREE, "architecture_name": "test_convnext", "input_size": 32}}[cls]
+    kwargs = {
+        FinetuneableZoobotClassifier: {"num_classes": 3, "class_weights": [1.0, 2.0, 1.0], "name": "demo"},
+        FinetuneableZoobotRegressor: {
+            "label_cols": ["a", "b"],
+            "unit_interval": True,
+            "channels": 1,
+            "name": "test_convnext",
+        },
+        FinetuneableZoobotTree: {"schema": TREE, "name": "test_convnext", "freeze_norm_stats": True},
+        ZoobotTree: {"schema": TREE, "architecture_name": "test_convnext", "input_size": 32},
+    }[cls]
     model = cls(**kwargs)
     path = save(model, tmp_path / "model.ckpt")
     checkpoint = read_checkpoint(path)
@@ -239,9 +256,18 @@ def test_a_published_encoder_is_rebuilt_from_the_registry_without_the_hub(tmp_pa
     from zoobot.encoders import EncoderCard, cards
 
     use_hub_cache(monkeypatch, tmp_path / "empty_cache")  # nothing cached, offline: no download possible
-    tiny = EncoderCard(name="tiny", source="hf_hub:mwalmsley/zoobot-encoder-tiny", architecture="test_convnext",
-                       input_size=(3, 224, 224), channels=3, mean=(0.0,) * 3, std=(1.0,) * 3, feature_dim=64,
-                       n_params=1, licence="apache-2.0")
+    tiny = EncoderCard(
+        name="tiny",
+        source="hf_hub:mwalmsley/zoobot-encoder-tiny",
+        architecture="test_convnext",
+        input_size=(3, 224, 224),
+        channels=3,
+        mean=(0.0,) * 3,
+        std=(1.0,) * 3,
+        feature_dim=64,
+        n_params=1,
+        licence="apache-2.0",
+    )
     monkeypatch.setattr(cards, "_published_cards", lambda: [tiny])
     model = FinetuneableZoobotClassifier(num_classes=2, name="test_convnext").eval()
     checkpoint = read_checkpoint(save(model, tmp_path / "model.ckpt"))

@@ -23,43 +23,52 @@ def test_zoobot_docs_script(make_catalog, tmp_path):
     # 1. Binary classification: "is this galaxy a ring?"
     catalog = make_catalog(n=20, size=32, task="classification")
     datamodule = CatalogDataModule(label_cols=["label"], catalog=catalog, input_size=32, **datamodule_kwargs)
-    model = finetune.FinetuneableZoobotClassifier(name=encoder_name, num_classes=2, n_blocks=1,
-                                                  learning_rate=1e-3)
-    trainer = finetune.get_trainer(tmp_path / "classifier", max_epochs=1, enable_progress_bar=False,
-                                   **trainer_kwargs)
+    model = finetune.FinetuneableZoobotClassifier(name=encoder_name, num_classes=2, n_blocks=1, learning_rate=1e-3)
+    trainer = finetune.get_trainer(tmp_path / "classifier", max_epochs=1, enable_progress_bar=False, **trainer_kwargs)
     trainer.fit(model, datamodule)
-    best = finetune.FinetuneableZoobotClassifier.load_from_checkpoint(
-        trainer.checkpoint_callback.best_model_path)
+    best = finetune.FinetuneableZoobotClassifier.load_from_checkpoint(trainer.checkpoint_callback.best_model_path)
     classes = predict_on_catalog.predict(
-        catalog, best, save_loc=str(tmp_path / "ring_predictions.csv"), label_cols=["ring"],
-        datamodule_kwargs={**datamodule_kwargs, "input_size": 32}, trainer_kwargs=trainer_kwargs)
+        catalog,
+        best,
+        save_loc=str(tmp_path / "ring_predictions.csv"),
+        label_cols=["ring"],
+        datamodule_kwargs={**datamodule_kwargs, "input_size": 32},
+        trainer_kwargs=trainer_kwargs,
+    )
 
     # 2. Regression: a continuous value in [0, 1].
     catalog = make_catalog(n=20, size=32, task="regression")
     datamodule = CatalogDataModule(label_cols=["target"], catalog=catalog, input_size=32, **datamodule_kwargs)
-    model = finetune.FinetuneableZoobotRegressor(name=encoder_name, label_col="target", unit_interval=True,
-                                                 training_mode="head_only", learning_rate=1e-3)
-    trainer = finetune.get_trainer(tmp_path / "regressor", max_epochs=2, enable_progress_bar=False,
-                                   **trainer_kwargs)
+    model = finetune.FinetuneableZoobotRegressor(
+        name=encoder_name, label_col="target", unit_interval=True, training_mode="head_only", learning_rate=1e-3
+    )
+    trainer = finetune.get_trainer(tmp_path / "regressor", max_epochs=2, enable_progress_bar=False, **trainer_kwargs)
     trainer.fit(model, datamodule)
     values = predict_on_catalog.predict(
-        catalog, model, save_loc=str(tmp_path / "regression_predictions.parquet"),
-        datamodule_kwargs={**datamodule_kwargs, "input_size": 32}, trainer_kwargs=trainer_kwargs)
+        catalog,
+        model,
+        save_loc=str(tmp_path / "regression_predictions.parquet"),
+        datamodule_kwargs={**datamodule_kwargs, "input_size": 32},
+        trainer_kwargs=trainer_kwargs,
+    )
 
     # 3. A decision tree of Galaxy Zoo vote counts.
     question_answer_pairs = {"smooth-or-featured": ["_smooth", "_featured"], "has-bar": ["_yes", "_no"]}
     dependencies = {"smooth-or-featured": None, "has-bar": "smooth-or-featured_featured"}
     schema = Schema(question_answer_pairs, dependencies)
     catalog = make_catalog(n=20, size=32, task="tree")
-    datamodule = CatalogDataModule(label_cols=schema.label_cols, catalog=catalog, input_size=32,
-                                   **datamodule_kwargs)
+    datamodule = CatalogDataModule(label_cols=schema.label_cols, catalog=catalog, input_size=32, **datamodule_kwargs)
     model = finetune.FinetuneableZoobotTree(name=encoder_name, schema=schema, learning_rate=1e-3)
-    trainer = finetune.get_trainer(tmp_path / "tree", max_epochs=1, enable_progress_bar=False,
-                                   **trainer_kwargs)
+    trainer = finetune.get_trainer(tmp_path / "tree", max_epochs=1, enable_progress_bar=False, **trainer_kwargs)
     trainer.fit(model, datamodule)
     votes = predict_on_catalog.predict(
-        catalog, model, save_loc=str(tmp_path / "tree_predictions.csv"), label_cols=schema.label_cols,
-        datamodule_kwargs={**datamodule_kwargs, "input_size": 32}, trainer_kwargs=trainer_kwargs)
+        catalog,
+        model,
+        save_loc=str(tmp_path / "tree_predictions.csv"),
+        label_cols=schema.label_cols,
+        datamodule_kwargs={**datamodule_kwargs, "input_size": 32},
+        trainer_kwargs=trainer_kwargs,
+    )
 
     # -- what the user gets --
     assert list(pd.read_csv(tmp_path / "ring_predictions.csv").columns) == ["ring", "id_str", "predicted_class"]

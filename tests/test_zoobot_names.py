@@ -89,13 +89,14 @@ def test_every_name_exists_with_zoobots_arguments_and_defaults(version):
             if (name, key) in DIFFERENT_DEFAULTS or ("*", key) in DIFFERENT_DEFAULTS:
                 assert default is None, f"{qualified}({key})"
                 continue
-            assert default is not inspect.Parameter.empty and repr(default) == parameter["default"], \
+            assert default is not inspect.Parameter.empty and repr(default) == parameter["default"], (
                 f"{qualified}({key}): {default!r} here, {parameter['default']} in Zoobot {version}"
+            )
         if entry["kind"] == "function" and (name, "*") not in DIFFERENT_PARAMETERS:
             positional = [p["name"] for p in theirs if p["kind"] == "POSITIONAL_OR_KEYWORD"]
-            positional = positional[:ORDER_CHECKED_UP_TO.get(name, len(positional))]
+            positional = positional[: ORDER_CHECKED_UP_TO.get(name, len(positional))]
             if not any((name, p) in DIFFERENT_PARAMETERS for p in positional):
-                assert list(ours)[:len(positional)] == positional, f"{qualified}: positional order"
+                assert list(ours)[: len(positional)] == positional, f"{qualified}: positional order"
 
 
 def test_defaults_left_as_none_resolve_to_zoobots():
@@ -111,8 +112,18 @@ def test_schema_has_zoobots_attributes_and_every_named_schema_of_2_9():
     from zoobot.shared import schemas
 
     schema = schemas.decals_dr5_ortho_schema
-    for attribute in ("question_answer_pairs", "dependencies", "label_cols", "questions", "question_index_groups",
-                      "named_index_groups", "get_answer", "get_question", "joint_p", "answers"):
+    for attribute in (
+        "question_answer_pairs",
+        "dependencies",
+        "label_cols",
+        "questions",
+        "question_index_groups",
+        "named_index_groups",
+        "get_answer",
+        "get_question",
+        "joint_p",
+        "answers",
+    ):
         assert hasattr(schema, attribute), attribute
     for version in ("2.0", "2.9"):
         for name in recorded(version)["names"]["zoobot.shared.schemas.Schema"]["attributes"]:
@@ -126,8 +137,9 @@ def test_schema_has_zoobots_attributes_and_every_named_schema_of_2_9():
         assert [list(g) for g in ours.question_index_groups] == tree["question_index_groups"], name
         # Zoobot keeps the whole shared dependencies dict; the schema's own questions must agree with it
         assert all(tree["dependencies"][q] == parent for q, parent in ours.dependencies.items()), name
-        assert [q.asked_after.text if q.asked_after else None for q in ours.questions] == \
-            [q["asked_after"] for q in tree["questions"]], name
+        assert [q.asked_after.text if q.asked_after else None for q in ours.questions] == [
+            q["asked_after"] for q in tree["questions"]
+        ], name
 
 
 def test_linear_head_takes_both_names_of_its_dropout():
@@ -151,8 +163,9 @@ def test_loss_functions_with_each_versions_argument_order():
     counts = torch.randint(0, 10, (4, 5)).float()
     expected = dirichlet_multinomial_nll(concentrations[:, :2], counts[:, :2])
     assert torch.equal(losses.get_dirichlet_neg_log_prob(concentrations[:, :2], counts[:, :2]), expected)  # 2.9
-    assert torch.equal(losses.get_dirichlet_neg_log_prob(counts[:, :2], counts[:, :2].sum(1), concentrations[:, :2]),
-                       expected)  # 2.0
+    assert torch.equal(
+        losses.get_dirichlet_neg_log_prob(counts[:, :2], counts[:, :2].sum(1), concentrations[:, :2]), expected
+    )  # 2.0
     assert torch.equal(losses.dirichlet_loss(counts[:, :2], concentrations[:, :2]), expected)  # 2.0, per question
     with pytest.raises(ValueError, match="total_count"):
         losses.get_dirichlet_neg_log_prob(counts[:, :2], counts[:, :2].sum(1) + 1, concentrations[:, :2])
@@ -164,12 +177,14 @@ def test_loss_functions_with_each_versions_argument_order():
     assert per_question.shape == (4, 2) and torch.equal(per_question[:, 0], expected)
     loss = losses.CustomMultiQuestionLoss(pairs, losses.get_dirichlet_neg_log_prob)  # 2.9
     columns = dict(zip(["q1_a", "q1_b", "q2_x", "q2_y", "q2_z"], counts.T, strict=True))
-    assert torch.equal(loss(concentrations, columns), per_question) and torch.equal(loss(concentrations, counts),
-                                                                                    per_question)
+    assert torch.equal(loss(concentrations, columns), per_question) and torch.equal(
+        loss(concentrations, counts), per_question
+    )
     assert torch.equal(define_model.get_dirichlet_loss_func(pairs)(concentrations, columns), per_question)
     assert torch.equal(define_model.get_dirichlet_loss_func(groups)(concentrations, counts), per_question)
-    assert torch.equal(define_model.dirichlet_loss(concentrations, counts, groups, sum_over_questions=True),
-                       per_question.sum(1))
+    assert torch.equal(
+        define_model.dirichlet_loss(concentrations, counts, groups, sum_over_questions=True), per_question.sum(1)
+    )
     assert torch.equal(finetune.dirichlet_loss(concentrations, counts, groups), per_question.sum(1).mean())
     with pytest.raises(ValueError, match="NaN or infinite"):
         losses.calculate_multiquestion_loss(counts, concentrations * float("nan"), groups)
@@ -183,11 +198,16 @@ def test_zoobot_tree_as_zoobots_own_test_builds_it():
     from zoobot.shared import schemas
 
     schema = schemas.decals_dr8_ortho_schema
-    model = define_model.ZoobotTree(output_dim=12, question_answer_pairs=schema.question_answer_pairs,
-                                    dependencies=schema.dependencies, architecture_name="test_convnext")
+    model = define_model.ZoobotTree(
+        output_dim=12,
+        question_answer_pairs=schema.question_answer_pairs,
+        dependencies=schema.dependencies,
+        architecture_name="test_convnext",
+    )
     assert model.head[1][0].out_features == 12 and model.schema == schema
     assert sorted(model.zoobot_hparams()) == sorted(
-        p["name"] for p in recorded("2.9")["names"]["zoobot.pytorch.estimators.define_model.ZoobotTree"]["parameters"])
+        p["name"] for p in recorded("2.9")["names"]["zoobot.pytorch.estimators.define_model.ZoobotTree"]["parameters"]
+    )
     concentrations = define_model.get_pytorch_dirichlet_head(8, 3, True, 0.5).eval()(torch.rand(2, 8))
     assert ((concentrations > 1) & (concentrations < 101)).all()
     assert define_model.schema_to_campaigns(schema)[:2] == ["dr8", "dr8"]
@@ -206,12 +226,14 @@ def test_zoobots_hub_tests_on_the_fixture_cache(monkeypatch):
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
     model = timm.create_model("hf_hub:zoobot-fixtures/zoobot-encoder-test_convnext", pretrained=True)
     assert model(torch.rand(1, 3, 224, 224)).shape == (1, 16)
-    loc = hf_hub_download(repo_id="zoobot-fixtures/zoobot-finetuned-test_classifier",
-                          filename="FinetuneableZoobotClassifier.ckpt")
+    loc = hf_hub_download(
+        repo_id="zoobot-fixtures/zoobot-finetuned-test_classifier", filename="FinetuneableZoobotClassifier.ckpt"
+    )
     model = finetune.FinetuneableZoobotClassifier.load_from_checkpoint(loc, map_location="cpu")
     assert model(torch.rand(1, 3, 224, 224)).shape == (1, 3)
-    model = finetune.FinetuneableZoobotClassifier.load_from_name("zoobot-fixtures/zoobot-finetuned-test_classifier",
-                                                                map_location="cpu")
+    model = finetune.FinetuneableZoobotClassifier.load_from_name(
+        "zoobot-fixtures/zoobot-finetuned-test_classifier", map_location="cpu"
+    )
     assert model(torch.rand(1, 3, 224, 224)).shape == (1, 3)
 
 
@@ -233,16 +255,27 @@ def test_get_trainer_as_zoobots_logs_both_names_and_a_subclass_from_the_docs_tra
     catalog = make_catalog(n=12, size=32, task="classification", n_classes=2)
     L.seed_everything(0)
     for model, expected in [
-        (finetune.FinetuneableZoobotClassifier(name="test_convnext", num_classes=2, run_linear_sanity_check=True),
-         ["finetuning/val_acc", "finetuning/train_acc", "finetuning/linear_eval/val", "lr-AdamW/pg1"]),
+        (
+            finetune.FinetuneableZoobotClassifier(name="test_convnext", num_classes=2, run_linear_sanity_check=True),
+            ["finetuning/val_acc", "finetuning/train_acc", "finetuning/linear_eval/val", "lr-AdamW/pg1"],
+        ),
         (FinetuneableZoobotCustomRegression(foo=3, name="test_convnext"), []),
     ]:
-        datamodule = CatalogDataModule(label_cols=["label"], catalog=catalog, batch_size=4, num_workers=0,
-                                       card=model.card, input_size=32, train_fraction=0.5, val_fraction=0.5,
-                                       test_fraction=0.0)
+        datamodule = CatalogDataModule(
+            label_cols=["label"],
+            catalog=catalog,
+            batch_size=4,
+            num_workers=0,
+            card=model.card,
+            input_size=32,
+            train_fraction=0.5,
+            val_fraction=0.5,
+            test_fraction=0.0,
+        )
         save_dir = tmp_path / type(model).__name__
-        trainer = finetune.get_trainer(save_dir, max_epochs=1, accelerator="cpu", enable_progress_bar=False,
-                                       num_sanity_val_steps=0)  # any Trainer argument, as with Zoobot
+        trainer = finetune.get_trainer(
+            save_dir, max_epochs=1, accelerator="cpu", enable_progress_bar=False, num_sanity_val_steps=0
+        )  # any Trainer argument, as with Zoobot
         assert trainer.num_sanity_val_steps == 0
         trainer.fit(model, datamodule)
         logged = trainer.callback_metrics
@@ -272,8 +305,17 @@ def test_train_from_scratch_with_zoobots_arguments(make_catalog, tiny_schema_pai
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # color is 2.0's
         model, trainer = train_default_zoobot_from_scratch(
-            tmp_path / "run", schema, catalog=catalog, gpus=0, nodes=1, random_state=7, color=True,
-            resize_after_crop=32, enable_progress_bar=False, **common)
+            tmp_path / "run",
+            schema,
+            catalog=catalog,
+            gpus=0,
+            nodes=1,
+            random_state=7,
+            color=True,
+            resize_after_crop=32,
+            enable_progress_bar=False,
+            **common,
+        )
     assert model.card.input_size == (3, 32, 32) and model.hparams["seed"] == 7
     import pandas as pd
 

@@ -87,7 +87,8 @@ def test_prediction_hdf5_to_summary_parquet_writes_zoobots_tables(tmp_path):
     want = recorded("2.0")["prediction_hdf5_to_summary_parquet(tree_n1.hdf5, tree_summary.parquet, schema)"]
     shutil.copy(V20 / "tree_n1.hdf5", tmp_path)
     friendly, advanced = load_predictions.prediction_hdf5_to_summary_parquet(
-        str(tmp_path / "tree_n1.hdf5"), str(tmp_path / "tree_summary.parquet"), fixture_schema())
+        str(tmp_path / "tree_n1.hdf5"), str(tmp_path / "tree_summary.parquet"), fixture_schema()
+    )
     # 2.0 wrote no CSV (2.9 does, and so does this project)
     assert set(want["files_written"]) < {p.name for p in tmp_path.glob("tree_summary*")}
     for name in want["files_written"]:
@@ -99,14 +100,16 @@ def test_prediction_hdf5_to_summary_parquet_writes_zoobots_tables(tmp_path):
 def test_prediction_csv_to_summary_parquet_as_zoobot_29(tmp_path):
     want = recorded("2.9")["prediction_csv_to_summary_parquet(pd.read_csv(tree.csv), tree_summary.parquet, schema)"]
     frames = load_predictions.prediction_csv_to_summary_parquet(
-        pd.read_csv(V29 / "tree.csv"), str(tmp_path / "tree_summary.parquet"), fixture_schema())
+        pd.read_csv(V29 / "tree.csv"), str(tmp_path / "tree_summary.parquet"), fixture_schema()
+    )
     for frame, expected in zip(frames, want["returns"], strict=True):
         assert_frame_like(frame, expected)
     assert sorted(p.name for p in tmp_path.iterdir()) == want["files_written"]
     for name in want["files_written"]:
         path = tmp_path / name
-        assert_frame_like(pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path),
-                          want["files"][name])
+        assert_frame_like(
+            pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path), want["files"][name]
+        )
 
 
 @pytest.mark.parametrize("name", [n for n in HDF5_FILES if n != "representations.hdf5"])

@@ -41,8 +41,9 @@ def prediction_summary(samples: np.ndarray, task: str, model: Any) -> pd.DataFra
     mean = samples.mean(axis=0)
     if task == "classification":
         names = model.default_output_names()
-        table = pd.DataFrame({f"prob_{n}" if not str(n).startswith("prob_") else n: mean[:, k]
-                              for k, n in enumerate(names)})
+        table = pd.DataFrame(
+            {f"prob_{n}" if not str(n).startswith("prob_") else n: mean[:, k] for k, n in enumerate(names)}
+        )
         table["pred_class"] = mean.argmax(axis=1)
         return table
     if task == "regression":
@@ -53,8 +54,8 @@ def prediction_summary(samples: np.ndarray, task: str, model: Any) -> pd.DataFra
         return pd.DataFrame(out)
     fractions = np.empty_like(samples)
     for start, end in model.schema.question_index_groups:
-        q = samples[..., start:end + 1]
-        fractions[..., start:end + 1] = q / q.sum(axis=-1, keepdims=True)
+        q = samples[..., start : end + 1]
+        fractions[..., start : end + 1] = q / q.sum(axis=-1, keepdims=True)
     fractions = fractions.mean(axis=0)
     return pd.DataFrame({f"{col}_fraction": fractions[:, k] for k, col in enumerate(model.label_cols)})
 
@@ -116,8 +117,10 @@ def suggest_galaxies(
     task = model_task(loaded)
     pool = unlabelled_rows(catalog, list(loaded.label_cols)) if only_unlabelled else np.ones(len(catalog), bool)
     if not pool.any():
-        raise ValueError("Every galaxy in the catalog already has a label: there is nothing to suggest. Give a "
-                         "catalog with unlabelled rows, or only_unlabelled=False to rank them all.")
+        raise ValueError(
+            "Every galaxy in the catalog already has a label: there is nothing to suggest. Give a "
+            "catalog with unlabelled rows, or only_unlabelled=False to rank them all."
+        )
     rows = catalog[pool].reset_index(drop=True)
     if features is None:
         features = encoder_features(loaded, rows, batch_size, num_workers, accelerator)
@@ -132,7 +135,7 @@ def suggest_galaxies(
         table["file_loc"] = rows["file_loc"].to_numpy()[order]
     table["strategy"] = strategy
     table["score"] = scores[order]
-    table["question"] = (per_question.to_numpy().argmax(axis=1)[order] if per_question is not None else None)
+    table["question"] = per_question.to_numpy().argmax(axis=1)[order] if per_question is not None else None
     if per_question is not None:
         table["question"] = [per_question.columns[i] if question is None else question for i in table["question"]]
     table["reason"] = [_reason(strategy, task, s, q) for s, q in zip(table["score"], table["question"], strict=True)]

@@ -61,8 +61,10 @@ def supervised_batch(batch: Any, label_cols: Sequence[str], with_labels: bool = 
         else:
             raise ValueError(f"A tuple batch must be (images, labels) or (images,); got {len(batch)} items.")
     if not isinstance(batch, Mapping):
-        raise ValueError(f"Unsupported batch of type {type(batch).__name__}: expected a dict, an (images, "
-                         "labels) tuple or an image tensor.")
+        raise ValueError(
+            f"Unsupported batch of type {type(batch).__name__}: expected a dict, an (images, "
+            "labels) tuple or an image tensor."
+        )
     key = "features" if "features" in batch else "image"
     if key not in batch:
         raise ValueError(f"The batch has no 'image' (or 'features') key; its keys are {sorted(batch)}.")
@@ -76,11 +78,14 @@ def supervised_batch(batch: Any, label_cols: Sequence[str], with_labels: bool = 
         labels = _as_columns(batch["label"], size)
     else:
         missing = [col for col in label_cols if col not in batch]
-        raise ValueError(f"The batch has no labels for {missing} (its keys are {sorted(batch)}). Give the "
-                         "data module the model's label columns (label_cols / label_col, or the tree's answers).")
+        raise ValueError(
+            f"The batch has no labels for {missing} (its keys are {sorted(batch)}). Give the "
+            "data module the model's label columns (label_cols / label_col, or the tree's answers)."
+        )
     if labels.shape[1] != len(label_cols):
-        raise ValueError(f"The batch's labels have {labels.shape[1]} columns but the model has {len(label_cols)} "
-                         f"label columns ({list(label_cols)}).")
+        raise ValueError(
+            f"The batch's labels have {labels.shape[1]} columns but the model has {len(label_cols)} "
+            f"label columns ({list(label_cols)})."
+        )
     out["label"] = labels
     return out
-

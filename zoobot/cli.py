@@ -25,13 +25,13 @@ def _finetune(args: argparse.Namespace) -> int:
     config = RunConfig.from_yaml(args.config)
     if args.run_dir:
         config.run_dir = args.run_dir
-    overrides = {"max_epochs": args.max_epochs, "batch_size": args.batch_size,
-                 "num_workers": args.num_workers}
+    overrides = {"max_epochs": args.max_epochs, "batch_size": args.batch_size, "num_workers": args.num_workers}
     for name, value in overrides.items():
         if value is not None:
             setattr(config, name, value)
-    result = run_finetune(config, accelerator=args.accelerator, devices=_devices(args.devices),
-                          num_nodes=args.num_nodes)
+    result = run_finetune(
+        config, accelerator=args.accelerator, devices=_devices(args.devices), num_nodes=args.num_nodes
+    )
     print(f"Run {result.status}: outputs in {result.run_dir}")
     print(json.dumps(_headline(result.test_metrics), indent=2))
     _print_calibration(result.run_dir)
@@ -51,8 +51,9 @@ def _print_calibration(run_dir: Path) -> None:
 def _calibrate(args: argparse.Namespace) -> int:
     from zoobot.uncertainty import calibrate_run, format_calibration
 
-    report = calibrate_run(args.model, n_samples=args.n_samples, seed=args.seed, num_workers=args.num_workers,
-                           accelerator=args.accelerator)
+    report = calibrate_run(
+        args.model, n_samples=args.n_samples, seed=args.seed, num_workers=args.num_workers, accelerator=args.accelerator
+    )
     print(format_calibration(report))
     print(f"Wrote {Path(report['run_dir']) / 'calibration.json'}")
     return 0
@@ -63,10 +64,20 @@ def _suggest(args: argparse.Namespace) -> int:
     from zoobot.catalog import read_catalog, resolve_file_locs
 
     catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
-    table = suggest_galaxies(args.model, catalog, n=args.n, strategy=args.strategy, n_samples=args.n_samples,
-                             question=args.question, n_volunteers=args.n_volunteers,
-                             only_unlabelled=not args.include_labelled, seed=args.seed, batch_size=args.batch_size,
-                             num_workers=args.num_workers, accelerator=args.accelerator)
+    table = suggest_galaxies(
+        args.model,
+        catalog,
+        n=args.n,
+        strategy=args.strategy,
+        n_samples=args.n_samples,
+        question=args.question,
+        n_volunteers=args.n_volunteers,
+        only_unlabelled=not args.include_labelled,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        accelerator=args.accelerator,
+    )
     _write_table(table, Path(args.out))
     print(f"Wrote the {len(table)} galaxies to label next ({args.strategy}) to {args.out}")
     return 0
@@ -88,9 +99,15 @@ def _predict(args: argparse.Namespace) -> int:
 
     model = load_finetuned_model(args.model)
     catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
-    predictions = predict_on_catalog(catalog, model, save_loc=args.out, batch_size=args.batch_size,
-                                     num_workers=args.num_workers, accelerator=args.accelerator,
-                                     **_uncertainty_options(args))
+    predictions = predict_on_catalog(
+        catalog,
+        model,
+        save_loc=args.out,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        accelerator=args.accelerator,
+        **_uncertainty_options(args),
+    )
     print(f"Wrote predictions for {len(predictions)} galaxies to {args.out}")
     return 0
 
@@ -115,8 +132,9 @@ def _representations(args: argparse.Namespace) -> int:
     else:
         encoder = args.encoder
     catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
-    features = get_representations(catalog, encoder, batch_size=args.batch_size,
-                                   num_workers=args.num_workers, pca_components=args.pca)
+    features = get_representations(
+        catalog, encoder, batch_size=args.batch_size, num_workers=args.num_workers, pca_components=args.pca
+    )
     if args.umap:
         feature_cols = [c for c in features.columns if c != "id_str"]
         coords = compute_umap(features[feature_cols].to_numpy(), seed=args.seed)
@@ -137,8 +155,9 @@ def _write_table(table, path: Path) -> None:
 def _make_survey(args: argparse.Namespace) -> int:
     from zoobot.survey import make_survey
 
-    catalog = make_survey(n=args.n, size=args.size, out_dir=args.out, seed=args.seed,
-                          image_format=args.format, overwrite=args.overwrite)
+    catalog = make_survey(
+        n=args.n, size=args.size, out_dir=args.out, seed=args.seed, image_format=args.format, overwrite=args.overwrite
+    )
     print(f"Wrote {len(catalog)} galaxies and their catalog to {args.out}")
     return 0
 
@@ -150,11 +169,19 @@ def _pretrain(args: argparse.Namespace) -> int:
 
     catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
     train_default_zoobot_from_scratch(
-        save_dir=args.out, schema=get_schema(args.schema), catalog=catalog,
-        architecture_name=args.architecture, input_size=args.image_size,
-        batch_size=args.batch_size, epochs=args.epochs, patience=args.patience,
-        accelerator=args.accelerator, devices=_devices(args.devices), seed=args.seed,
-        learning_rate=args.learning_rate, num_workers=args.num_workers,
+        save_dir=args.out,
+        schema=get_schema(args.schema),
+        catalog=catalog,
+        architecture_name=args.architecture,
+        input_size=args.image_size,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        patience=args.patience,
+        accelerator=args.accelerator,
+        devices=_devices(args.devices),
+        seed=args.seed,
+        learning_rate=args.learning_rate,
+        num_workers=args.num_workers,
     )
     print(f"Encoder written to {Path(args.out) / 'encoder'}; load it with load_encoder('{Path(args.out) / 'encoder'}')")
     return 0
@@ -178,13 +205,15 @@ def _list_schemas(args: argparse.Namespace) -> int:
 
 
 def _add_device_args(parser: argparse.ArgumentParser, devices: bool = False) -> None:
-    parser.add_argument("--accelerator", default="auto", choices=["auto", "cpu", "gpu", "cuda", "mps"],
-                        help="where to run (default: auto, a GPU when there is one)")
-    parser.add_argument("--num-workers", type=int, default=None if devices else 0,
-                        help="data-loading processes")
+    parser.add_argument(
+        "--accelerator",
+        default="auto",
+        choices=["auto", "cpu", "gpu", "cuda", "mps"],
+        help="where to run (default: auto, a GPU when there is one)",
+    )
+    parser.add_argument("--num-workers", type=int, default=None if devices else 0, help="data-loading processes")
     if devices:
-        parser.add_argument("--devices", default="auto",
-                            help="devices per node, e.g. 4; more than one trains with DDP")
+        parser.add_argument("--devices", default="auto", help="devices per node, e.g. 4; more than one trains with DDP")
 
 
 def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
@@ -192,9 +221,11 @@ def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
     from zoobot.uncertainty import STRATEGIES
 
     calibrate = commands.add_parser(
-        "calibrate", help="measure how far to trust a finished run's uncertainties, and correct them",
+        "calibrate",
+        help="measure how far to trust a finished run's uncertainties, and correct them",
         description="Fit a calibration correction on a finished run's validation galaxies and report it before and "
-        "after on its test galaxies; writes the run's calibration.json (every run writes one with one pass).")
+        "after on its test galaxies; writes the run's calibration.json (every run writes one with one pass).",
+    )
     calibrate.add_argument("--model", required=True, help="the run folder")
     calibrate.add_argument("--n-samples", type=int, default=1, help="Monte Carlo dropout passes (default 1)")
     calibrate.add_argument("--seed", type=int, default=0, help="seeds the dropout masks (default 0)")
@@ -202,25 +233,37 @@ def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
     calibrate.set_defaults(func=_calibrate)
 
     suggest = commands.add_parser(
-        "suggest", help="rank a catalog's unlabelled galaxies: which to label next",
+        "suggest",
+        help="rank a catalog's unlabelled galaxies: which to label next",
         description="Score every galaxy without a label by how much a label would teach the model (Monte Carlo "
         "dropout; random, predictive entropy or BALD) and write the top N, best first, with their predictions "
-        "and why each was picked.")
-    suggest.add_argument("--model", required=True,
-                         help="a run folder (its calibration is applied), a .ckpt file or a Hugging Face repo")
+        "and why each was picked.",
+    )
+    suggest.add_argument(
+        "--model", required=True, help="a run folder (its calibration is applied), a .ckpt file or a Hugging Face repo"
+    )
     suggest.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
     suggest.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     suggest.add_argument("--n", type=int, default=50, help="how many galaxies (default 50)")
-    suggest.add_argument("--strategy", default="bald", choices=list(STRATEGIES),
-                         help="bald (the passes disagree), entropy (uncertain for any reason) or random (default bald)")
+    suggest.add_argument(
+        "--strategy",
+        default="bald",
+        choices=list(STRATEGIES),
+        help="bald (the passes disagree), entropy (uncertain for any reason) or random (default bald)",
+    )
     suggest.add_argument("--n-samples", type=int, default=20, help="Monte Carlo dropout passes (default 20)")
     suggest.add_argument("--question", help="trees: rank by this question only (default: all questions)")
-    suggest.add_argument("--n-volunteers", type=float, default=40,
-                         help="trees: volunteers who would classify each galaxy (default 40)")
+    suggest.add_argument(
+        "--n-volunteers", type=float, default=40, help="trees: volunteers who would classify each galaxy (default 40)"
+    )
     suggest.add_argument("--include-labelled", action="store_true", help="rank galaxies that have labels too")
     suggest.add_argument("--seed", type=int, default=0, help="seeds the dropout masks and 'random' (default 0)")
-    suggest.add_argument("--batch-size", type=int, default=defaults.PREDICT_BATCH_SIZE,
-                         help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})")
+    suggest.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.PREDICT_BATCH_SIZE,
+        help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})",
+    )
     _add_device_args(suggest)
     suggest.set_defaults(func=_suggest)
 
@@ -232,91 +275,121 @@ def _allowed(name: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``zoobot`` command."""
-    parser = argparse.ArgumentParser(prog="zoobot", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="zoobot", description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     finetune = commands.add_parser(
-        "finetune", help="run a finetuning job from a run config (as exported by the app)",
+        "finetune",
+        help="run a finetuning job from a run config (as exported by the app)",
         description="Finetune a pretrained encoder as described by a run config YAML file "
         "(the app writes one into each run folder). Writes checkpoints, metrics, test metrics, "
-        "predictions for every catalog row and the finetuned model into the run folder.")
+        "predictions for every catalog row and the finetuned model into the run folder.",
+    )
     finetune.add_argument("--config", required=True, help="path to the run's config.yaml")
     finetune.add_argument("--run-dir", help="write outputs here instead of the config's run_dir")
-    finetune.add_argument("--max-epochs", type=int,
-                          help=f"override the config's max_epochs ({_allowed('max_epochs')})")
-    finetune.add_argument("--batch-size", type=int,
-                          help=f"override the config's batch_size ({_allowed('batch_size')})")
+    finetune.add_argument("--max-epochs", type=int, help=f"override the config's max_epochs ({_allowed('max_epochs')})")
+    finetune.add_argument("--batch-size", type=int, help=f"override the config's batch_size ({_allowed('batch_size')})")
     finetune.add_argument("--num-nodes", type=int, default=1, help="machines to train on (default 1)")
     _add_device_args(finetune, devices=True)
     finetune.set_defaults(func=_finetune)
 
     predict = commands.add_parser(
-        "predict", help="predict a catalog with a finetuned model",
+        "predict",
+        help="predict a catalog with a finetuned model",
         description="Predict every galaxy of a catalog with a finetuned model: one finetuned by a run, a checkpoint "
-        "(this package's or Zoobot 2.x's), or a finetuned Zoobot model on the Hugging Face Hub.")
-    predict.add_argument("--model", required=True,
-                         help="a run folder, its model/ folder, finetuned_model.zip, a .ckpt file, or a Hugging Face "
-                         "repo such as mwalmsley/zoobot-finetuned-is_tidal")
+        "(this package's or Zoobot 2.x's), or a finetuned Zoobot model on the Hugging Face Hub.",
+    )
+    predict.add_argument(
+        "--model",
+        required=True,
+        help="a run folder, its model/ folder, finetuned_model.zip, a .ckpt file, or a Hugging Face "
+        "repo such as mwalmsley/zoobot-finetuned-is_tidal",
+    )
     predict.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
     predict.add_argument("--out", required=True, help="output file (.csv or .parquet)")
-    predict.add_argument("--batch-size", type=int, default=defaults.PREDICT_BATCH_SIZE,
-                         help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})")
-    predict.add_argument("--n-samples", type=int, default=1,
-                         help="passes per galaxy; above 1 the head's dropout is on (Monte Carlo dropout) and the "
-                         "table gains the spread across passes (default 1)")
-    predict.add_argument("--n-volunteers", type=int, default=None,
-                         help="trees: volunteers per question for the predictive interval (default: the catalog's "
-                         "vote counts, where it has them)")
+    predict.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.PREDICT_BATCH_SIZE,
+        help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})",
+    )
+    predict.add_argument(
+        "--n-samples",
+        type=int,
+        default=1,
+        help="passes per galaxy; above 1 the head's dropout is on (Monte Carlo dropout) and the "
+        "table gains the spread across passes (default 1)",
+    )
+    predict.add_argument(
+        "--n-volunteers",
+        type=int,
+        default=None,
+        help="trees: volunteers per question for the predictive interval (default: the catalog's "
+        "vote counts, where it has them)",
+    )
     _add_device_args(predict)
     predict.set_defaults(func=_predict)
 
     _add_uncertainty_commands(commands)
 
     reps = commands.add_parser(
-        "representations", help="one embedding per galaxy, optionally with UMAP coordinates",
-        description="Compute an encoder's representation of every galaxy in a catalog.")
+        "representations",
+        help="one embedding per galaxy, optionally with UMAP coordinates",
+        description="Compute an encoder's representation of every galaxy in a catalog.",
+    )
     source = reps.add_mutually_exclusive_group()
-    source.add_argument("--encoder", default="demo",
-                        help="encoder: 'demo', hf_hub:owner/name, a folder or a timm name (default demo)")
+    source.add_argument(
+        "--encoder", default="demo", help="encoder: 'demo', hf_hub:owner/name, a folder or a timm name (default demo)"
+    )
     source.add_argument("--model", help="use the encoder of a finetuned model instead (as for predict --model)")
     reps.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
     reps.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     reps.add_argument("--pca", type=int, default=None, help="reduce to this many PCA components")
     reps.add_argument("--umap", action="store_true", help="add 2-D UMAP coordinates umap_x, umap_y")
-    reps.add_argument("--batch-size", type=int, default=defaults.PREDICT_BATCH_SIZE,
-                      help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})")
+    reps.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.PREDICT_BATCH_SIZE,
+        help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})",
+    )
     reps.add_argument("--seed", type=int, default=defaults.SEED, help=f"UMAP random seed (default {defaults.SEED})")
     _add_device_args(reps)
     reps.set_defaults(func=_representations)
 
     survey = commands.add_parser(
-        "make-survey", help="render a synthetic galaxy survey with simulated volunteer votes",
+        "make-survey",
+        help="render a synthetic galaxy survey with simulated volunteer votes",
         description="Render synthetic galaxies with known morphology and Galaxy Zoo DECaLS DR5 "
-        "volunteer votes; writes images and catalog.csv into --out.")
+        "volunteer votes; writes images and catalog.csv into --out.",
+    )
     survey.add_argument("--n", type=int, default=1000, help="number of galaxies (default 1000)")
     survey.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
     survey.add_argument("--out", required=True, help="output folder")
     survey.add_argument("--seed", type=int, default=0, help="random seed; same seed, same survey")
     survey.add_argument("--format", default="png", choices=["png", "jpg"], help="image format")
-    survey.add_argument("--overwrite", action="store_true",
-                        help="replace a survey already in --out (otherwise refused)")
+    survey.add_argument(
+        "--overwrite", action="store_true", help="replace a survey already in --out (otherwise refused)"
+    )
     survey.set_defaults(func=_make_survey)
 
     pretrain = commands.add_parser(
-        "pretrain", help="train an encoder from scratch on Galaxy Zoo vote counts",
+        "pretrain",
+        help="train an encoder from scratch on Galaxy Zoo vote counts",
         description="Train a timm architecture from scratch with a Dirichlet head over a Galaxy Zoo "
-        "tree (as the demo encoder was). Writes checkpoints and the encoder folder into --out.")
+        "tree (as the demo encoder was). Writes checkpoints and the encoder folder into --out.",
+    )
     pretrain.add_argument("--catalog", required=True, help="catalog with the tree's vote columns")
     pretrain.add_argument("--schema", default="decals_dr5", help="named tree (default decals_dr5)")
     pretrain.add_argument("--architecture", default="convnext_atto", help="timm architecture")
-    pretrain.add_argument("--out", required=True,
-                          help="output folder (checkpoints, and the encoder in OUT/encoder)")
+    pretrain.add_argument("--out", required=True, help="output folder (checkpoints, and the encoder in OUT/encoder)")
     pretrain.add_argument("--image-size", type=int, default=128, help="input side in px (default 128)")
     pretrain.add_argument("--batch-size", type=int, default=64, help="galaxies per step (default 64)")
     pretrain.add_argument("--epochs", type=int, default=30, help="most epochs (default 30)")
-    pretrain.add_argument("--patience", type=int, default=5,
-                          help="epochs without validation improvement before stopping (default 5)")
+    pretrain.add_argument(
+        "--patience", type=int, default=5, help="epochs without validation improvement before stopping (default 5)"
+    )
     pretrain.add_argument("--learning-rate", type=float, default=1e-3, help="AdamW learning rate")
     pretrain.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _add_device_args(pretrain, devices=True)

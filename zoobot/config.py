@@ -28,9 +28,24 @@ from zoobot.runs import (
 from zoobot.tasks import MAX_CLASSES_FOR_PROPOSAL, TASKS, Task, column_suits, propose_task
 
 __all__ = [
-    "MAX_CLASSES_FOR_PROPOSAL", "TASKS", "TRAINING_MODES", "ConfigError", "RunConfig", "RunResult", "Task",
-    "build_model", "column_suits", "evaluate_run_predictions", "export_model", "load_run_catalog",
-    "load_run_model", "propose_task", "read_progress", "rerun_command", "resolve_schema", "run_finetune",
+    "MAX_CLASSES_FOR_PROPOSAL",
+    "TASKS",
+    "TRAINING_MODES",
+    "ConfigError",
+    "RunConfig",
+    "RunResult",
+    "Task",
+    "build_model",
+    "column_suits",
+    "evaluate_run_predictions",
+    "export_model",
+    "load_run_catalog",
+    "load_run_model",
+    "propose_task",
+    "read_progress",
+    "rerun_command",
+    "resolve_schema",
+    "run_finetune",
     "write_progress",
 ]
 

@@ -46,11 +46,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+
 def _labels_array(catalog: pd.DataFrame, label_cols: Sequence[str]) -> np.ndarray:
     reserved = [c for c in label_cols if c in RESERVED_KEYS]
     if reserved:
-        raise ValueError(f"Label column(s) {reserved} cannot be used: batches use {list(RESERVED_KEYS)} for "
-                         "images, features and identifiers. Rename the column(s) in the catalog.")
+        raise ValueError(
+            f"Label column(s) {reserved} cannot be used: batches use {list(RESERVED_KEYS)} for "
+            "images, features and identifiers. Rename the column(s) in the catalog."
+        )
     missing = [c for c in label_cols if c not in catalog.columns]
     if missing:
         raise ValueError(f"The catalog has no label column(s) {missing}; check label_cols.")
@@ -58,8 +61,10 @@ def _labels_array(catalog: pd.DataFrame, label_cols: Sequence[str]) -> np.ndarra
         # A copy: pandas may hand back a read-only view, which torch.from_numpy warns about.
         return catalog[list(label_cols)].to_numpy(dtype=np.float32, na_value=np.nan, copy=True)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"Label columns {list(label_cols)} must hold numbers (NaN for no label): {err}. "
-                         "Run zoobot.catalog.validate_catalog to find the rows.") from err
+        raise ValueError(
+            f"Label columns {list(label_cols)} must hold numbers (NaN for no label): {err}. "
+            "Run zoobot.catalog.validate_catalog to find the rows."
+        ) from err
 
 
 def _label_items(labels: np.ndarray, label_cols: Sequence[str]) -> dict[str, torch.Tensor]:
@@ -141,8 +146,13 @@ class FeatureDataset(Dataset):
     """Precomputed encoder features: items ``{'features': (D,), 'id_str'}`` and, with labels, one key per
     label column plus ``'label'`` ``(n_labels,)``, as :class:`GalaxyDataset`."""
 
-    def __init__(self, features: torch.Tensor, labels: np.ndarray | None, id_strs: Sequence[str],
-                 label_cols: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        features: torch.Tensor,
+        labels: np.ndarray | None,
+        id_strs: Sequence[str],
+        label_cols: Sequence[str] | None = None,
+    ) -> None:
         self.features = features
         self.labels = labels
         self.id_strs = list(id_strs)
@@ -245,8 +255,9 @@ class CatalogDataModule(L.LightningDataModule):
         if catalog is not None and split_given:
             raise ValueError("Give either catalog (to be split) or train/val/test/predict catalogs, not both.")
         if catalog is None and not split_given:
-            raise ValueError("Give a catalog, or at least one of train_catalog, val_catalog, test_catalog, "
-                             "predict_catalog.")
+            raise ValueError(
+                "Give a catalog, or at least one of train_catalog, val_catalog, test_catalog, predict_catalog."
+            )
         if batch_size < 1 or num_workers < 0:
             raise ValueError(f"batch_size must be >= 1 and num_workers >= 0 (got {batch_size}, {num_workers}).")
         self.label_cols = list(label_cols) if label_cols else None
@@ -259,8 +270,11 @@ class CatalogDataModule(L.LightningDataModule):
         card_size = card.input_size if card is not None else 224
         self.input_size = height_width(input_size if input_size is not None else card_size)
         if channels is None:
-            channels = card.channels if card is not None else (
-                card_size[0] if isinstance(card_size, tuple) and len(card_size) == 3 else 3)
+            channels = (
+                card.channels
+                if card is not None
+                else (card_size[0] if isinstance(card_size, tuple) and len(card_size) == 3 else 3)
+            )
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 (greyscale) or 3 (colour), got {channels}.")
         self.channels = channels
@@ -274,7 +288,8 @@ class CatalogDataModule(L.LightningDataModule):
             labelled, unlabelled = self._separate_unlabelled(catalog)
             self.unlabelled_catalog = unlabelled
             self.train_catalog, self.val_catalog, self.test_catalog = split_catalog(
-                labelled, train_fraction, val_fraction, test_fraction, seed)
+                labelled, train_fraction, val_fraction, test_fraction, seed
+            )
             self.predict_catalog: pd.DataFrame | None = catalog.reset_index(drop=True)
         else:
             self.train_catalog = self._labelled_only(train_catalog, "train")
@@ -301,20 +316,22 @@ class CatalogDataModule(L.LightningDataModule):
         return get_transforms(self.input_size, self.channels, self.mean, self.std, augment=augment)
 
     def _dataset(self, catalog: pd.DataFrame, augment: bool, with_labels: bool = True) -> GalaxyDataset:
-        return GalaxyDataset(catalog, self.label_cols if with_labels else None, self._transform(augment),
-                             self.input_size, self.channels)
+        return GalaxyDataset(
+            catalog, self.label_cols if with_labels else None, self._transform(augment), self.input_size, self.channels
+        )
 
     def setup(self, stage: str | None = None) -> None:
         """Build the image datasets for the catalogs this module has."""
-        self.train_dataset = (self._dataset(self.train_catalog, self.augment)
-                              if self.train_catalog is not None else None)
+        self.train_dataset = self._dataset(self.train_catalog, self.augment) if self.train_catalog is not None else None
         self.val_dataset = self._dataset(self.val_catalog, False) if self.val_catalog is not None else None
         self.test_dataset = self._dataset(self.test_catalog, False) if self.test_catalog is not None else None
-        self.predict_dataset = (self._dataset(self.predict_catalog, False, with_labels=False)
-                                if self.predict_catalog is not None else None)
+        self.predict_dataset = (
+            self._dataset(self.predict_catalog, False, with_labels=False) if self.predict_catalog is not None else None
+        )
 
-    def _loader(self, dataset: Dataset, shuffle: bool, batch_size: int | None = None,
-                num_workers: int | None = None) -> DataLoader:
+    def _loader(
+        self, dataset: Dataset, shuffle: bool, batch_size: int | None = None, num_workers: int | None = None
+    ) -> DataLoader:
         workers = self.num_workers if num_workers is None else num_workers
         return DataLoader(
             dataset,
@@ -356,9 +373,13 @@ class CatalogDataModule(L.LightningDataModule):
         return self._split_loader("predict", shuffle=False)
 
     @torch.no_grad()
-    def cache_features(self, encoder: nn.Module, device: str | torch.device = "cpu",
-                       batch_size: int | None = None,
-                       splits: Sequence[str] = ("train", "val", "test")) -> None:
+    def cache_features(
+        self,
+        encoder: nn.Module,
+        device: str | torch.device = "cpu",
+        batch_size: int | None = None,
+        splits: Sequence[str] = ("train", "val", "test"),
+    ) -> None:
         """Compute a frozen encoder's features once for the given splits (eval transforms, no augmentation).
 
         Afterwards those splits' loaders yield ``{'features', 'label', 'id_str'}``. The splits' images
@@ -377,8 +398,13 @@ class CatalogDataModule(L.LightningDataModule):
         if not catalogs:
             return
         dataset = self._dataset(pd.concat(list(catalogs.values()), ignore_index=True), augment=False)
-        loader = inference_loader(dataset, batch_size or self.batch_size, self.num_workers, self.prefetch_factor,
-                                  pin_memory=torch.device(device).type == "cuda")
+        loader = inference_loader(
+            dataset,
+            batch_size or self.batch_size,
+            self.num_workers,
+            self.prefetch_factor,
+            pin_memory=torch.device(device).type == "cuda",
+        )
         was_training = encoder.training
         encoder.to(device).eval()
         try:
@@ -386,8 +412,9 @@ class CatalogDataModule(L.LightningDataModule):
         finally:
             encoder.train(was_training)
         if features.ndim != 2:
-            raise ValueError(f"The encoder returned features of shape {tuple(features.shape)}; "
-                             "expected pooled (batch, feature_dim).")
+            raise ValueError(
+                f"The encoder returned features of shape {tuple(features.shape)}; expected pooled (batch, feature_dim)."
+            )
         start = 0
         for name, catalog in catalogs.items():
             rows = slice(start, start + len(catalog))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 TrainingMode = Literal["full", "head_only"]
 
@@ -54,7 +54,7 @@ class Setting:
 
     name: str
     label: str
-    default: Optional[float]
+    default: float | None
     low: float
     high: float
     whole: bool = False
@@ -74,7 +74,7 @@ class Setting:
             span = f"from {low} to {high}"
         return f"{'a whole number ' if self.whole else ''}{span}"
 
-    def check(self, value: Optional[float]) -> float:
+    def check(self, value: float | None) -> float:
         """The value, if allowed (whole numbers rounded).
 
         Raises:
@@ -103,32 +103,117 @@ def _settings(*settings: Setting) -> dict[str, Setting]:
 
 
 SETTINGS: dict[str, Setting] = _settings(
-    Setting("max_epochs", "Epochs (at most)", 10, 1, 1000, whole=True,
-            help="How many times training goes through your labelled galaxies at most; it stops earlier "
-                 "when the validation loss stops improving."),
-    Setting("learning_rate", "Learning rate", None, 0, 0.5, low_open=True,
-            help="How big each training step is: 1e-3 for the head only, 1e-4 for full finetuning. "
-                 "Lower it if the loss jumps about; raise it if the loss hardly moves."),
-    Setting("batch_size", "Batch size", 32, 1, 1024, whole=True,
-            help="Galaxies per training step; lower it if you run out of memory."),
-    Setting("image_size", "Image size (px; 0 = the encoder's own)", 0, 0, 1024, whole=True,
-            help="Side in pixels the images are resized to; 0 uses the size the encoder was trained at."),
-    Setting("weight_decay", "Weight decay", 0.05, 0, 1,
-            help="AdamW weight decay: pulls weights towards zero, against overfitting."),
-    Setting("layer_decay", "Layer decay (full finetune)", 0.75, 0, 1, low_open=True,
-            help="Full finetuning: each encoder block below the top learns this much slower than the one above."),
-    Setting("head_dropout_prob", "Head dropout", 0.5, 0, 1, high_open=True,
-            help="Share of features dropped at random before the head during training."),
-    Setting("patience", "Early-stopping patience (epochs)", 10, 1, 1000, whole=True,
-            help="Epochs without a better validation loss before training stops."),
-    Setting("train_fraction", "Train fraction", 0.7, 0, 1, low_open=True, high_open=True,
-            help="Share of the labelled galaxies the model learns from."),
-    Setting("val_fraction", "Validation fraction", 0.15, 0, 1, low_open=True, high_open=True,
-            help="Share of the labelled galaxies used to pick the best epoch and stop early."),
-    Setting("test_fraction", "Test fraction", 0.15, 0, 1, high_open=True,
-            help="Share of the labelled galaxies held out to measure the finished model."),
-    Setting("seed", "Seed", 42, 0, 2**31 - 1, whole=True,
-            help="Same seed, same split and same training: runs can be repeated exactly."),
+    Setting(
+        "max_epochs",
+        "Epochs (at most)",
+        10,
+        1,
+        1000,
+        whole=True,
+        help="How many times training goes through your labelled galaxies at most; it stops earlier "
+        "when the validation loss stops improving.",
+    ),
+    Setting(
+        "learning_rate",
+        "Learning rate",
+        None,
+        0,
+        0.5,
+        low_open=True,
+        help="How big each training step is: 1e-3 for the head only, 1e-4 for full finetuning. "
+        "Lower it if the loss jumps about; raise it if the loss hardly moves.",
+    ),
+    Setting(
+        "batch_size",
+        "Batch size",
+        32,
+        1,
+        1024,
+        whole=True,
+        help="Galaxies per training step; lower it if you run out of memory.",
+    ),
+    Setting(
+        "image_size",
+        "Image size (px; 0 = the encoder's own)",
+        0,
+        0,
+        1024,
+        whole=True,
+        help="Side in pixels the images are resized to; 0 uses the size the encoder was trained at.",
+    ),
+    Setting(
+        "weight_decay",
+        "Weight decay",
+        0.05,
+        0,
+        1,
+        help="AdamW weight decay: pulls weights towards zero, against overfitting.",
+    ),
+    Setting(
+        "layer_decay",
+        "Layer decay (full finetune)",
+        0.75,
+        0,
+        1,
+        low_open=True,
+        help="Full finetuning: each encoder block below the top learns this much slower than the one above.",
+    ),
+    Setting(
+        "head_dropout_prob",
+        "Head dropout",
+        0.5,
+        0,
+        1,
+        high_open=True,
+        help="Share of features dropped at random before the head during training.",
+    ),
+    Setting(
+        "patience",
+        "Early-stopping patience (epochs)",
+        10,
+        1,
+        1000,
+        whole=True,
+        help="Epochs without a better validation loss before training stops.",
+    ),
+    Setting(
+        "train_fraction",
+        "Train fraction",
+        0.7,
+        0,
+        1,
+        low_open=True,
+        high_open=True,
+        help="Share of the labelled galaxies the model learns from.",
+    ),
+    Setting(
+        "val_fraction",
+        "Validation fraction",
+        0.15,
+        0,
+        1,
+        low_open=True,
+        high_open=True,
+        help="Share of the labelled galaxies used to pick the best epoch and stop early.",
+    ),
+    Setting(
+        "test_fraction",
+        "Test fraction",
+        0.15,
+        0,
+        1,
+        high_open=True,
+        help="Share of the labelled galaxies held out to measure the finished model.",
+    ),
+    Setting(
+        "seed",
+        "Seed",
+        42,
+        0,
+        2**31 - 1,
+        whole=True,
+        help="Same seed, same split and same training: runs can be repeated exactly.",
+    ),
 )
 """The numeric finetuning settings by name."""
 
@@ -141,7 +226,7 @@ def default(name: str) -> float:
     return int(setting.default) if setting.whole else float(setting.default)
 
 
-def check(name: str, value: Optional[float]) -> float:
+def check(name: str, value: float | None) -> float:
     """``SETTINGS[name].check(value)``: the value, or a :class:`SettingError` naming the range."""
     return SETTINGS[name].check(value)
 

@@ -15,9 +15,7 @@ import pandas as pd
 from zoobot.prediction_table import CATALOG_PREFIX
 
 
-def classification_metrics(
-    y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]
-) -> dict[str, Any]:
+def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]) -> dict[str, Any]:
     """Accuracy, per-class precision and recall, and the confusion matrix.
 
     Args:

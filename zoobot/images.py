@@ -13,8 +13,18 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ImageReadError", "ImageTooLargeError", "FITS_SUFFIXES", "MAX_IMAGE_PIXELS", "is_fits", "load_image",
-           "load_thumbnail", "check_image", "verify_image", "stretch_to_uint8"]
+__all__ = [
+    "ImageReadError",
+    "ImageTooLargeError",
+    "FITS_SUFFIXES",
+    "MAX_IMAGE_PIXELS",
+    "is_fits",
+    "load_image",
+    "load_thumbnail",
+    "check_image",
+    "verify_image",
+    "stretch_to_uint8",
+]
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fits.fz")
 
@@ -85,8 +95,9 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def stretch_to_uint8(data: np.ndarray, low_percentile: float = 0.5, high_percentile: float = 99.5,
-                     softening: float = 10.0) -> np.ndarray:
+def stretch_to_uint8(
+    data: np.ndarray, low_percentile: float = 0.5, high_percentile: float = 99.5, softening: float = 10.0
+) -> np.ndarray:
     """Map fluxes to 0-255: clip to a percentile range (over all channels, keeping colour), asinh stretch.
 
     Args:
@@ -203,8 +214,9 @@ def _declared_pixels(err: Image.DecompressionBombError) -> int:
     return int(digits) if digits else 0
 
 
-def _load_pil(path: Path, channels: int, size: int | tuple[int, int] | None, max_pixels: int,
-              thumbnail: bool = False) -> np.ndarray:
+def _load_pil(
+    path: Path, channels: int, size: int | tuple[int, int] | None, max_pixels: int, thumbnail: bool = False
+) -> np.ndarray:
     mode: Literal["L", "RGB"] = "L" if channels == 1 else "RGB"
     try:
         with _open_pil(path, max_pixels) as img:
@@ -230,8 +242,9 @@ def _load_pil(path: Path, channels: int, size: int | tuple[int, int] | None, max
     return _match_channels(pixels, channels)
 
 
-def load_image(path: str | Path, channels: int = 3, size: int | tuple[int, int] | None = None,
-               max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+def load_image(
+    path: str | Path, channels: int = 3, size: int | tuple[int, int] | None = None, max_pixels: int = MAX_IMAGE_PIXELS
+) -> np.ndarray:
     """Read one image as ``uint8`` ``(H, W, channels)``.
 
     Args:
@@ -323,4 +336,3 @@ def verify_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> None:
         raise
     except (UnidentifiedImageError, *_READ_ERRORS) as err:
         raise _fail(path, err) from err
-

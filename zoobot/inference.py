@@ -33,8 +33,14 @@ def inference_device(accelerator: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-_AUTOCAST = {"16-mixed": torch.float16, "16": torch.float16, "bf16-mixed": torch.bfloat16, "bf16": torch.bfloat16,
-             "32-true": None, "32": None}
+_AUTOCAST = {
+    "16-mixed": torch.float16,
+    "16": torch.float16,
+    "bf16-mixed": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "32-true": None,
+    "32": None,
+}
 
 
 # glibc mallopt parameters (malloc.h); mallopt returns 1 on success.
@@ -66,8 +72,10 @@ def reuse_freed_memory() -> bool:
         except (AttributeError, OSError):  # not glibc (macOS, Windows, musl builds without it)
             return False
         mb = 1 << 20
-        _freed_memory_kept = bool(mallopt(_M_MMAP_THRESHOLD, _KEEP_FREED_MB["mmap_threshold"] * mb)
-                                  and mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_MB["trim_threshold"] * mb))
+        _freed_memory_kept = bool(
+            mallopt(_M_MMAP_THRESHOLD, _KEEP_FREED_MB["mmap_threshold"] * mb)
+            and mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_MB["trim_threshold"] * mb)
+        )
     return _freed_memory_kept
 
 
@@ -102,8 +110,9 @@ class RampBatchSampler(Sampler[list[int]]):
         return len(self._sizes())
 
 
-def inference_loader(dataset: Dataset, batch_size: int = 64, num_workers: int = 0, prefetch_factor: int = 4,
-                     pin_memory: bool = False) -> DataLoader:
+def inference_loader(
+    dataset: Dataset, batch_size: int = 64, num_workers: int = 0, prefetch_factor: int = 4, pin_memory: bool = False
+) -> DataLoader:
     """One in-order pass over ``dataset`` for :func:`run_batches` (prediction, representations, feature caching).
 
     With worker processes the first batches are smaller (:class:`RampBatchSampler`) so the model
@@ -111,8 +120,13 @@ def inference_loader(dataset: Dataset, batch_size: int = 64, num_workers: int = 
     """
     if num_workers <= 0:
         return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0, pin_memory=pin_memory)
-    return DataLoader(dataset, batch_sampler=RampBatchSampler(len(dataset), batch_size),  # type: ignore[arg-type]
-                      num_workers=num_workers, prefetch_factor=prefetch_factor, pin_memory=pin_memory)
+    return DataLoader(
+        dataset,
+        batch_sampler=RampBatchSampler(len(dataset), batch_size),  # type: ignore[arg-type]
+        num_workers=num_workers,
+        prefetch_factor=prefetch_factor,
+        pin_memory=pin_memory,
+    )
 
 
 def run_batches(

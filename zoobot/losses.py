@@ -12,7 +12,8 @@ index pairs with ``end`` inclusive, as in Zoobot 2.x.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -135,7 +136,7 @@ def calculate_multiquestion_loss(
     """
     _check_groups(question_index_groups, predictions.shape[-1])
     q_losses = [
-        question_functional_loss(predictions[:, start:end + 1], labels[:, start:end + 1])
+        question_functional_loss(predictions[:, start : end + 1], labels[:, start : end + 1])
         for start, end in question_index_groups
     ]
     return torch.stack(q_losses, dim=1)
@@ -184,8 +185,8 @@ def expected_vote_fractions(concentrations: torch.Tensor, question_index_groups:
     _check_groups(question_index_groups, concentrations.shape[-1])
     fractions = torch.empty_like(concentrations)
     for start, end in question_index_groups:
-        q = concentrations[:, start:end + 1]
-        fractions[:, start:end + 1] = q / q.sum(dim=1, keepdim=True)
+        q = concentrations[:, start : end + 1]
+        fractions[:, start : end + 1] = q / q.sum(dim=1, keepdim=True)
     return fractions
 
 
@@ -215,8 +216,8 @@ def vote_fraction_intervals(
     alpha = concentrations.detach().to("cpu", torch.float64).numpy()
     beta = np.empty_like(alpha)
     for start, end in question_index_groups:
-        q = alpha[:, start:end + 1]
-        beta[:, start:end + 1] = q.sum(axis=1, keepdims=True) - q
+        q = alpha[:, start : end + 1]
+        beta[:, start : end + 1] = q.sum(axis=1, keepdims=True) - q
     tail = (1.0 - interval) / 2
     low = betaincinv(alpha, beta, tail)
     high = betaincinv(alpha, beta, 1.0 - tail)
@@ -224,7 +225,7 @@ def vote_fraction_intervals(
     return torch.as_tensor(low, **like), torch.as_tensor(high, **like)
 
 
-def prob_question_asked(expected_fractions: torch.Tensor, schema: "Schema") -> torch.Tensor:
+def prob_question_asked(expected_fractions: torch.Tensor, schema: Schema) -> torch.Tensor:
     """Probability that a volunteer is asked each question: the product of the expected fractions of
     the answers leading to it (1 for root questions).
 

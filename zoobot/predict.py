@@ -36,10 +36,28 @@ from zoobot.transforms import get_transforms
 __all__ = ["PREDICTION_SUFFIXES", "predict_on_catalog", "predict", "write_predictions", "write_table"]
 
 PREDICTION_SUFFIXES = (".csv", ".parquet", ".hdf5")
-DATAMODULE_KEYS = ("batch_size", "num_workers", "prefetch_factor", "input_size", "channels", "mean", "std",
-                   "resize_after_crop", "custom_torchvision_transform", "greyscale", "use_memory")
-TRAINER_KEYS = ("accelerator", "devices", "precision", "enable_progress_bar",
-                "logger", "enable_checkpointing", "enable_model_summary")
+DATAMODULE_KEYS = (
+    "batch_size",
+    "num_workers",
+    "prefetch_factor",
+    "input_size",
+    "channels",
+    "mean",
+    "std",
+    "resize_after_crop",
+    "custom_torchvision_transform",
+    "greyscale",
+    "use_memory",
+)
+TRAINER_KEYS = (
+    "accelerator",
+    "devices",
+    "precision",
+    "enable_progress_bar",
+    "logger",
+    "enable_checkpointing",
+    "enable_model_summary",
+)
 
 
 def write_table(table: pd.DataFrame, save_loc: str | Path) -> Path:
@@ -159,8 +177,14 @@ def predict_on_catalog(
     card = model.card
     size = input_size or card.input_size
     transform = inference_transform or get_transforms(size, card.channels, card.mean, card.std, augment=False)
-    dataset = GalaxyDataset(catalog, label_cols=None, transform=transform, input_size=size, channels=card.channels,
-                            pil_images=inference_transform is not None)
+    dataset = GalaxyDataset(
+        catalog,
+        label_cols=None,
+        transform=transform,
+        input_size=size,
+        channels=card.channels,
+        pil_images=inference_transform is not None,
+    )
     device = inference_device(accelerator)
     # Pinned host memory lets batches copy to the GPU asynchronously, overlapping the next batch's compute.
     loader = inference_loader(dataset, batch_size, num_workers, prefetch_factor, pin_memory=device.type == "cuda")
@@ -168,16 +192,31 @@ def predict_on_catalog(
     model.to(device).eval()
     # One pass: the model's own prediction step. Several: the encoder's features once, for the head's passes.
     step: Callable[[torch.Tensor], torch.Tensor] = (
-        (lambda images: model.predict_step({"image": images}, 0)) if n_samples == 1
-        else cast(Callable[[torch.Tensor], torch.Tensor], model.encoder))
+        (lambda images: model.predict_step({"image": images}, 0))
+        if n_samples == 1
+        else cast(Callable[[torch.Tensor], torch.Tensor], model.encoder)
+    )
     try:
         outputs = run_batches(step, loader, device, precision, progress=enable_progress_bar)
     finally:
         model.train(was_training)
-    values = (outputs.numpy() if len(outputs) or n_samples > 1
-              else np.zeros((0, len(model.default_output_names())), dtype=np.float32))
-    table = _predictions_table(model, values, n_samples, seed, label_cols, list(dataset.id_strs), catalog,
-                               n_volunteers, interval_levels, calibration)
+    values = (
+        outputs.numpy()
+        if len(outputs) or n_samples > 1
+        else np.zeros((0, len(model.default_output_names())), dtype=np.float32)
+    )
+    table = _predictions_table(
+        model,
+        values,
+        n_samples,
+        seed,
+        label_cols,
+        list(dataset.id_strs),
+        catalog,
+        n_volunteers,
+        interval_levels,
+        calibration,
+    )
     if save_loc is not None:
         from zoobot.finetune import FinetuneableZoobotRegressor
 
@@ -185,9 +224,18 @@ def predict_on_catalog(
     return table
 
 
-def _predictions_table(model: Any, outputs: Any, n_samples: int, seed: int | None, label_cols: Any,
-                       id_str: list[str], catalog: pd.DataFrame, n_volunteers: Any, interval_levels: Sequence[float],
-                       calibration: dict[str, Any] | None) -> pd.DataFrame:
+def _predictions_table(
+    model: Any,
+    outputs: Any,
+    n_samples: int,
+    seed: int | None,
+    label_cols: Any,
+    id_str: list[str],
+    catalog: pd.DataFrame,
+    n_volunteers: Any,
+    interval_levels: Sequence[float],
+    calibration: dict[str, Any] | None,
+) -> pd.DataFrame:
     """The table from one pass's predictions, or from the encoder's features for ``n_samples`` dropout passes.
 
     A plain pass with nothing to add is the model's own table, exactly; uncertainty columns come from
@@ -258,10 +306,14 @@ def predict(
     datamodule_kwargs = dict(datamodule_kwargs or {})
     trainer_kwargs = dict(trainer_kwargs or {})
     if "custom_albumentation_transform" in datamodule_kwargs:
-        raise ValueError("custom_albumentation_transform (albumentations) is not supported: pass a torchvision "
-                         "transform as inference_transform (it receives a PIL image, as in Zoobot 2.9).")
-    for given, allowed, what in [(datamodule_kwargs, DATAMODULE_KEYS, "datamodule_kwargs"),
-                                 (trainer_kwargs, TRAINER_KEYS, "trainer_kwargs")]:
+        raise ValueError(
+            "custom_albumentation_transform (albumentations) is not supported: pass a torchvision "
+            "transform as inference_transform (it receives a PIL image, as in Zoobot 2.9)."
+        )
+    for given, allowed, what in [
+        (datamodule_kwargs, DATAMODULE_KEYS, "datamodule_kwargs"),
+        (trainer_kwargs, TRAINER_KEYS, "trainer_kwargs"),
+    ]:
         unknown = sorted(set(given) - set(allowed))
         if unknown:
             raise ValueError(f"{what} has unsupported keys {unknown}; allowed: {list(allowed)}.")
@@ -283,8 +335,17 @@ def predict(
             value = datamodule_kwargs.pop(key)
             expected = getattr(card, key)
             if (tuple(value) if isinstance(value, (list, tuple)) else value) != expected:
-                raise ValueError(f"datamodule_kwargs {key}={value} differs from the encoder's {expected}; "
-                                 f"leave it out to use the encoder's.")
-    return predict_on_catalog(catalog, model, save_loc=save_loc, label_cols=label_cols,
-                              inference_transform=inference_transform, n_samples=n_samples, **datamodule_kwargs,
-                              **trainer_kwargs)
+                raise ValueError(
+                    f"datamodule_kwargs {key}={value} differs from the encoder's {expected}; "
+                    f"leave it out to use the encoder's."
+                )
+    return predict_on_catalog(
+        catalog,
+        model,
+        save_loc=save_loc,
+        label_cols=label_cols,
+        inference_transform=inference_transform,
+        n_samples=n_samples,
+        **datamodule_kwargs,
+        **trainer_kwargs,
+    )

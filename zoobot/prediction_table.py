@@ -23,8 +23,9 @@ ID_COLUMN = "id_str"
 CATALOG_PREFIX = "catalog_"
 
 
-def zoobot_table(block: Mapping[str, Any], id_str: Sequence[str] | None,
-                 extras: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def zoobot_table(
+    block: Mapping[str, Any], id_str: Sequence[str] | None, extras: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """A predictions table: ``block`` (Zoobot's columns), ``id_str`` (when given), then ``extras``.
 
     Raises:
@@ -33,8 +34,10 @@ def zoobot_table(block: Mapping[str, Any], id_str: Sequence[str] | None,
     names = [*block, *([ID_COLUMN] if id_str is not None else []), *(extras or {})]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated or ID_COLUMN in block:
-        raise ValueError(f"Prediction column name(s) {repeated or [ID_COLUMN]} would appear twice in the predictions "
-                         f"table; give other names (label_cols) for the model's outputs.")
+        raise ValueError(
+            f"Prediction column name(s) {repeated or [ID_COLUMN]} would appear twice in the predictions "
+            f"table; give other names (label_cols) for the model's outputs."
+        )
     columns: dict[str, Any] = dict(block)
     if id_str is not None:
         n_rows = len(next(iter(block.values()))) if block else 0

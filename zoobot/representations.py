@@ -17,8 +17,9 @@ from zoobot.transforms import get_transforms
 EncoderLike = str | Path | nn.Module
 
 
-def _resolve_encoder(encoder: EncoderLike, card: EncoderCard | None,
-                     channels: int | None) -> tuple[nn.Module, EncoderCard]:
+def _resolve_encoder(
+    encoder: EncoderLike, card: EncoderCard | None, channels: int | None
+) -> tuple[nn.Module, EncoderCard]:
     """An encoder module and its card from a source string, a finetuned model or a module."""
     if isinstance(encoder, (str, Path)):
         return load_encoder(encoder, channels=channels)
@@ -67,8 +68,12 @@ def get_representations(
             f"{min(len(catalog), card.feature_dim)}."
         )
     size = input_size or card.input_size
-    dataset = GalaxyDataset(catalog, transform=get_transforms(size, card.channels, card.mean, card.std),
-                            input_size=size, channels=card.channels)
+    dataset = GalaxyDataset(
+        catalog,
+        transform=get_transforms(size, card.channels, card.mean, card.std),
+        input_size=size,
+        channels=card.channels,
+    )
     device = inference_device(accelerator)
     loader = inference_loader(dataset, batch_size, num_workers, pin_memory=device.type == "cuda")
     was_training = module.training
@@ -118,8 +123,14 @@ def _cache_umap_jit() -> None:
                 value.enable_caching()
 
 
-def compute_umap(features: np.ndarray, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 42,
-                 pca_components: int | None = 50, n_epochs: int | None = 200) -> np.ndarray:
+def compute_umap(
+    features: np.ndarray,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    seed: int = 42,
+    pca_components: int | None = 50,
+    n_epochs: int | None = 200,
+) -> np.ndarray:
     """A 2-D UMAP embedding ``(N, 2)`` of ``features`` ``(N, D)`` (umap-learn, seeded).
 
     ``n_neighbors`` is capped at ``N - 1`` so small catalogs work. Features wider than
@@ -145,11 +156,19 @@ def compute_umap(features: np.ndarray, n_neighbors: int = 15, min_dist: float = 
         # recompile its numba code in every new process (~1 min on 2 cores).
         from sklearn.neighbors import NearestNeighbors
 
-        distances, indices = NearestNeighbors(n_neighbors=n_neighbors, algorithm="brute").fit(
-            features).kneighbors(features)
+        distances, indices = (
+            NearestNeighbors(n_neighbors=n_neighbors, algorithm="brute").fit(features).kneighbors(features)
+        )
         knn = (indices, distances.astype(np.float32))
-    reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=n_epochs,
-                        low_memory=True, random_state=seed, precomputed_knn=knn[:2] if knn[0] is not None else knn)
+    reducer = umap.UMAP(
+        n_components=2,
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        n_epochs=n_epochs,
+        low_memory=True,
+        random_state=seed,
+        precomputed_knn=knn[:2] if knn[0] is not None else knn,
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")  # no index: fine, no .transform
         return reducer.fit_transform(features)

@@ -40,8 +40,9 @@ __all__ = [
 
 def _architecture(name: str) -> str:
     if name == "efficientnet":  # Zoobot's older spelling
-        warnings.warn("architecture_name='efficientnet' is deprecated; use 'efficientnet_b0'.", DeprecationWarning,
-                      stacklevel=3)
+        warnings.warn(
+            "architecture_name='efficientnet' is deprecated; use 'efficientnet_b0'.", DeprecationWarning, stacklevel=3
+        )
         return "efficientnet_b0"
     return name
 
@@ -64,8 +65,10 @@ def _schema_from_groups(question_index_groups: Sequence[Sequence[int]]) -> Any:
     """A flat schema (every question always asked) with generic names, for Zoobot 2.x index groups."""
     from zoobot.schemas import Schema
 
-    pairs = {f"question_{q}": [f"_answer_{a}" for a in range(int(end) - int(start) + 1)]
-             for q, (start, end) in enumerate(question_index_groups)}
+    pairs = {
+        f"question_{q}": [f"_answer_{a}" for a in range(int(end) - int(start) + 1)]
+        for q, (start, end) in enumerate(question_index_groups)
+    }
     return Schema(pairs, {q: None for q in pairs})
 
 
@@ -131,8 +134,10 @@ class ZoobotTree(FinetuneableZoobotTree):
 
         given = [question_answer_pairs is not None, schema is not None, question_index_groups is not None]
         if sum(given) != 1:
-            raise ValueError("Give the tree once: question_answer_pairs and dependencies (as Zoobot does), schema, "
-                             "or question_index_groups (exactly one).")
+            raise ValueError(
+                "Give the tree once: question_answer_pairs and dependencies (as Zoobot does), schema, "
+                "or question_index_groups (exactly one)."
+            )
         if question_answer_pairs is not None:
             tree = Schema(question_answer_pairs, dependencies or {})
         elif schema is not None:
@@ -149,25 +154,39 @@ class ZoobotTree(FinetuneableZoobotTree):
             encoder, card = random_encoder(architecture_name, channels, timm_kwargs)
             saved_card = {**card.to_dict(), MODEL_ARGS_KEY: dict(timm_kwargs or {})}
         super().__init__(
-            schema=tree, encoder=encoder, encoder_card=saved_card, training_mode="full", layer_decay=1.0,
-            learning_rate=learning_rate, weight_decay=weight_decay, head_dropout_prob=dropout_rate,
+            schema=tree,
+            encoder=encoder,
+            encoder_card=saved_card,
+            training_mode="full",
+            layer_decay=1.0,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            head_dropout_prob=dropout_rate,
             scheduler_kwargs=schedule,
             # Trained from scratch, its batch-norm statistics are learned too, also when a reloaded
             # checkpoint goes on training.
-            freeze_norm_stats=False, prog_bar=prog_bar, seed=seed,
+            freeze_norm_stats=False,
+            prog_bar=prog_bar,
+            seed=seed,
         )
         self._encoder_given = False
         self.betas = (float(betas[0]), float(betas[1]))
         if compile_encoder:
             self.encoder.compile()
-        self.card = dataclasses.replace(self.card, input_size=(self.card.channels, input_size, input_size),
-                                        description=f"{architecture_name} trained from scratch by Zoobot")
+        self.card = dataclasses.replace(
+            self.card,
+            input_size=(self.card.channels, input_size, input_size),
+            description=f"{architecture_name} trained from scratch by Zoobot",
+        )
         # Hyperparameters: this class's own arguments only (those of the base classes are fixed here).
         self.hparams.clear()
         self.save_hyperparameters(frame=inspect.currentframe())
         self.hparams.update(
-            output_dim=self.output_dim(), question_answer_pairs=self.schema.question_answer_pairs,
-            dependencies=self.schema.dependencies, schema=None, question_index_groups=None,
+            output_dim=self.output_dim(),
+            question_answer_pairs=self.schema.question_answer_pairs,
+            dependencies=self.schema.dependencies,
+            schema=None,
+            question_index_groups=None,
             architecture_name=architecture_name,
             encoder_card={**self.card.to_dict(), MODEL_ARGS_KEY: dict(self.encoder_model_args)},
         )
@@ -176,8 +195,9 @@ class ZoobotTree(FinetuneableZoobotTree):
         return self._output_dim if self._output_dim is not None else len(self.label_cols)
 
     def build_head(self) -> nn.Module:
-        return get_pytorch_dirichlet_head(self.encoder_dim, self.output_dim(), self.test_time_dropout,
-                                          self.settings.head_dropout_prob)
+        return get_pytorch_dirichlet_head(
+            self.encoder_dim, self.output_dim(), self.test_time_dropout, self.settings.head_dropout_prob
+        )
 
     def zoobot_loss_names(self, stage: str) -> list[str]:
         return [f"{_ZOOBOT_STAGES[stage]}/supervised_loss"]
@@ -205,15 +225,19 @@ class ZoobotTree(FinetuneableZoobotTree):
         """AdamW over every parameter; with ``scheduler_params={'name': 'plateau'}``, Zoobot's plateau schedule."""
         if self.scheduler_params.get("name") != "plateau":
             return super().configure_optimizers()
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.learning_rate, betas=self.betas,
-                                      weight_decay=self.weight_decay)
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.learning_rate, betas=self.betas, weight_decay=self.weight_decay
+        )
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, min_lr=1e-6, patience=int(self.scheduler_params.get("patience", 5)))
+            optimizer, min_lr=1e-6, patience=int(self.scheduler_params.get("patience", 5))
+        )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
 
 
-def _scheduler_from_params(scheduler_params: Mapping[str, Any], scheduler_kwargs: dict[str, Any] | None,
-                           ) -> dict[str, Any] | None:
+def _scheduler_from_params(
+    scheduler_params: Mapping[str, Any],
+    scheduler_kwargs: dict[str, Any] | None,
+) -> dict[str, Any] | None:
     """Zoobot's ``scheduler_params`` cosine schedule as this package's ``scheduler_kwargs``."""
     if not scheduler_params.get("cosine_schedule"):
         if scheduler_params and scheduler_params.get("name") != "plateau":
@@ -225,9 +249,11 @@ def _scheduler_from_params(scheduler_params: Mapping[str, Any], scheduler_kwargs
         return scheduler_kwargs
     if scheduler_kwargs is not None:
         raise FinetuneArgumentError("Give scheduler_params (Zoobot's) or scheduler_kwargs, not both.")
-    return {"warmup_epochs": int(scheduler_params.get("warmup_epochs", 0)),
-            "max_epochs": int(scheduler_params.get("max_cosine_epochs", 100)),
-            "min_lr_factor": float(scheduler_params.get("max_learning_rate_reduction_factor", 0.01))}
+    return {
+        "warmup_epochs": int(scheduler_params.get("warmup_epochs", 0)),
+        "max_epochs": int(scheduler_params.get("max_cosine_epochs", 100)),
+        "min_lr_factor": float(scheduler_params.get("max_learning_rate_reduction_factor", 0.01)),
+    }
 
 
 def get_default_callbacks(
@@ -245,9 +271,15 @@ def get_default_callbacks(
     """
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-    checkpoint = ModelCheckpoint(dirpath=str(Path(save_dir) / "checkpoints"), monitor="validation/supervised_loss",
-                                 save_weights_only=True, mode="min", filename=checkpoint_file_template,
-                                 auto_insert_metric_name=auto_insert_metric_name, save_top_k=save_top_k)
+    checkpoint = ModelCheckpoint(
+        dirpath=str(Path(save_dir) / "checkpoints"),
+        monitor="validation/supervised_loss",
+        save_weights_only=True,
+        mode="min",
+        filename=checkpoint_file_template,
+        auto_insert_metric_name=auto_insert_metric_name,
+        save_top_k=save_top_k,
+    )
     early_stopping = EarlyStopping(monitor="validation/supervised_loss", patience=patience, check_finite=True)
     return checkpoint, [checkpoint, early_stopping]
 
@@ -341,9 +373,15 @@ def train_default_zoobot_from_scratch(
     from zoobot.data import CatalogDataModule
     from zoobot.finetune import as_schema
 
-    refused = {"transform_cfg": transform_cfg, "train_transform_cfg": train_transform_cfg,
-               "test_transform_cfg": test_transform_cfg, "train_urls": train_urls, "val_urls": val_urls,
-               "test_urls": test_urls, "cache_dir": cache_dir}
+    refused = {
+        "transform_cfg": transform_cfg,
+        "train_transform_cfg": train_transform_cfg,
+        "test_transform_cfg": test_transform_cfg,
+        "train_urls": train_urls,
+        "val_urls": val_urls,
+        "test_urls": test_urls,
+        "cache_dir": cache_dir,
+    }
     given = [name for name, value in refused.items() if value is not None]
     if given:
         raise FinetuneArgumentError(
@@ -352,11 +390,14 @@ def train_default_zoobot_from_scratch(
             "Give catalog (or train/val/test_catalog), input_size, channels and augment instead."
         )
     if tuple(crop_scale_bounds) != (0.7, 0.8) or tuple(crop_ratio_bounds) != (0.9, 1.1):
-        raise FinetuneArgumentError("The training crops are fixed to Zoobot's defaults (crop_scale_bounds=(0.7, 0.8), "
-                                    "crop_ratio_bounds=(0.9, 1.1)); other bounds cannot be set here.")
+        raise FinetuneArgumentError(
+            "The training crops are fixed to Zoobot's defaults (crop_scale_bounds=(0.7, 0.8), "
+            "crop_ratio_bounds=(0.9, 1.1)); other bounds cannot be set here."
+        )
     if color is not None:
-        warnings.warn("color is deprecated; use channels (color=False is channels=1).", DeprecationWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "color is deprecated; use channels (color=False is channels=1).", DeprecationWarning, stacklevel=2
+        )
         channels = _one("channels", channels, "color", 3 if color else 1, 3)
     input_size = _one("input_size", input_size, "resize_after_crop", resize_after_crop, 224)
     num_nodes = _one("num_nodes", num_nodes, "nodes", nodes, 1)
@@ -364,40 +405,75 @@ def train_default_zoobot_from_scratch(
     if gpus is not None:
         wanted = ("gpu", gpus) if gpus > 0 else ("cpu", "auto")
         if (accelerator, devices) not in (("auto", "auto"), wanted):
-            raise FinetuneArgumentError(f"gpus={gpus} and accelerator={accelerator!r}, devices={devices!r} disagree; "
-                                        "give only accelerator and devices.")
+            raise FinetuneArgumentError(
+                f"gpus={gpus} and accelerator={accelerator!r}, devices={devices!r} disagree; "
+                "give only accelerator and devices."
+            )
         accelerator, devices = wanted
     if mixed_precision:
         precision = _one("precision", precision, "mixed_precision", "16-mixed", None)
     schema = as_schema(schema)
     save_dir = Path(save_dir)
     L.seed_everything(seed, workers=True, verbose=False)
-    model = ZoobotTree(question_answer_pairs=schema.question_answer_pairs, dependencies=schema.dependencies,
-                       architecture_name=architecture_name, channels=channels, compile_encoder=compile_encoder,
-                       timm_kwargs=timm_kwargs, dropout_rate=dropout_rate, learning_rate=learning_rate, betas=betas,
-                       weight_decay=weight_decay, scheduler_params=scheduler_params, input_size=input_size,
-                       scheduler_kwargs=scheduler_kwargs, prog_bar=enable_progress_bar, seed=seed)
-    splits: dict[str, Any] = (
-        {"catalog": catalog, "train_fraction": train_fraction, "val_fraction": val_fraction,
-         "test_fraction": test_fraction}
-        if catalog is not None else
-        {"train_catalog": train_catalog, "val_catalog": val_catalog, "test_catalog": test_catalog}
+    model = ZoobotTree(
+        question_answer_pairs=schema.question_answer_pairs,
+        dependencies=schema.dependencies,
+        architecture_name=architecture_name,
+        channels=channels,
+        compile_encoder=compile_encoder,
+        timm_kwargs=timm_kwargs,
+        dropout_rate=dropout_rate,
+        learning_rate=learning_rate,
+        betas=betas,
+        weight_decay=weight_decay,
+        scheduler_params=scheduler_params,
+        input_size=input_size,
+        scheduler_kwargs=scheduler_kwargs,
+        prog_bar=enable_progress_bar,
+        seed=seed,
     )
-    datamodule = CatalogDataModule(label_cols=schema.label_cols, batch_size=batch_size, num_workers=num_workers,
-                                   prefetch_factor=prefetch_factor, input_size=input_size, channels=channels,
-                                   augment=augment, seed=seed, card=model.card, **splits)
-    checkpoint, default_callbacks = get_default_callbacks(save_dir, patience, checkpoint_file_template,
-                                                          auto_insert_metric_name, save_top_k)
+    splits: dict[str, Any] = (
+        {
+            "catalog": catalog,
+            "train_fraction": train_fraction,
+            "val_fraction": val_fraction,
+            "test_fraction": test_fraction,
+        }
+        if catalog is not None
+        else {"train_catalog": train_catalog, "val_catalog": val_catalog, "test_catalog": test_catalog}
+    )
+    datamodule = CatalogDataModule(
+        label_cols=schema.label_cols,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        prefetch_factor=prefetch_factor,
+        input_size=input_size,
+        channels=channels,
+        augment=augment,
+        seed=seed,
+        card=model.card,
+        **splits,
+    )
+    checkpoint, default_callbacks = get_default_callbacks(
+        save_dir, patience, checkpoint_file_template, auto_insert_metric_name, save_top_k
+    )
     _quiet_lightning()
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
     chosen_precision: Any = precision or ("16-mixed" if on_gpu else "32-true")
     trainer = L.Trainer(
-        max_epochs=epochs, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+        max_epochs=epochs,
+        accelerator=accelerator,
+        devices=devices,
+        num_nodes=num_nodes,
         precision=chosen_precision,
         callbacks=[*default_callbacks, *(extra_callbacks or ()), *callbacks],
         logger=wandb_logger if wandb_logger is not None else CSVLogger(save_dir=str(save_dir), name="csv_logs"),
-        accumulate_grad_batches=accumulate_gradients, sync_batchnorm=sync_batchnorm, gradient_clip_val=0.3,
-        num_sanity_val_steps=0, enable_progress_bar=enable_progress_bar, default_root_dir=str(save_dir),
+        accumulate_grad_batches=accumulate_gradients,
+        sync_batchnorm=sync_batchnorm,
+        gradient_clip_val=0.3,
+        num_sanity_val_steps=0,
+        enable_progress_bar=enable_progress_bar,
+        default_root_dir=str(save_dir),
     )
     trainer.fit(model, datamodule)
     if checkpoint.best_model_path:
@@ -406,7 +482,8 @@ def train_default_zoobot_from_scratch(
     if datamodule.test_catalog is not None and len(datamodule.test_catalog):
         trainer.test(model, datamodule, verbose=False)
     if trainer.is_global_zero:
-        card = dataclasses.replace(model.card, name=save_dir.name or architecture_name,
-                                   source=str(save_dir / "encoder"))
+        card = dataclasses.replace(
+            model.card, name=save_dir.name or architecture_name, source=str(save_dir / "encoder")
+        )
         save_encoder(model.encoder.cpu(), card, save_dir / "encoder")
     return model, trainer

@@ -74,12 +74,12 @@ def propose_task(catalog: pd.DataFrame, task: Task | None = None) -> tuple[Task,
                     return candidate_task, [column], None
     wanted = {
         None: "add a column of class numbers (0, 1, ...) for classification, of measured values for "
-              "regression, or Galaxy Zoo vote counts",
+        "regression, or Galaxy Zoo vote counts",
         "classification": "classification needs a column of class numbers (0, 1, 2, ...) with at least two "
-                          "different classes among the labelled rows",
+        "different classes among the labelled rows",
         "regression": "regression needs a column of measured values (decimal numbers)",
         "tree": "a vote-count tree needs the vote-count columns of a Galaxy Zoo tree (or choose your own "
-                "tree on the Schema tab)",
+        "tree on the Schema tab)",
     }[task]
     task_words = {None: "any task", "tree": "a vote-count tree"}.get(task, task)
     raise ConfigError(f"No column looks like a label for {task_words}: {wanted}.")

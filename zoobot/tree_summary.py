@@ -41,8 +41,10 @@ def _as_samples(concentrations: Any, schema: Any) -> np.ndarray:
     values = np.asarray(concentrations)
     n_answers = len(schema.label_cols)
     if values.ndim < 2 or values.shape[1] != n_answers:
-        raise ValueError(f"Expected concentrations of shape (galaxies, {n_answers}, ...) for this schema's "
-                         f"{n_answers} answers, got {values.shape}. Keep the columns in schema.label_cols order.")
+        raise ValueError(
+            f"Expected concentrations of shape (galaxies, {n_answers}, ...) for this schema's "
+            f"{n_answers} answers, got {values.shape}. Keep the columns in schema.label_cols order."
+        )
     return values.reshape(values.shape[0], n_answers, -1)
 
 
@@ -54,8 +56,8 @@ def expected_fractions(concentrations: Any, schema: Any) -> np.ndarray:
     values = _as_samples(concentrations, schema)
     fractions = np.empty_like(values)
     for start, end in schema.question_index_groups:
-        question = values[:, start:end + 1]
-        fractions[:, start:end + 1] = question / question.sum(axis=1, keepdims=True)
+        question = values[:, start : end + 1]
+        fractions[:, start : end + 1] = question / question.sum(axis=1, keepdims=True)
     return fractions.mean(axis=2)
 
 
@@ -65,8 +67,9 @@ def interval_column_names(label_col: str, width: float = INTERVAL_WIDTH) -> tupl
     return f"{label_col}_{percent}-lower", f"{label_col}_{percent}-upper"
 
 
-def interval_columns(concentrations: Any, schema: Any, label_cols: Sequence[str] | None = None,
-                     width: float = INTERVAL_WIDTH) -> dict[str, np.ndarray]:
+def interval_columns(
+    concentrations: Any, schema: Any, label_cols: Sequence[str] | None = None, width: float = INTERVAL_WIDTH
+) -> dict[str, np.ndarray]:
     """The interval columns of every answer: all lower edges, then all upper edges (float64).
 
     One answer's fraction follows ``Beta(a, A - a)`` (``a`` its concentration, ``A`` its question's
@@ -87,14 +90,16 @@ def interval_columns(concentrations: Any, schema: Any, label_cols: Sequence[str]
     values = _as_samples(concentrations, schema).astype(np.float64)
     rest = np.empty_like(values)
     for start, end in schema.question_index_groups:
-        question = values[:, start:end + 1]
-        rest[:, start:end + 1] = question.sum(axis=1, keepdims=True) - question
+        question = values[:, start : end + 1]
+        rest[:, start : end + 1] = question.sum(axis=1, keepdims=True) - question
     marginal = beta(a=values, b=rest)
     lower = np.median(marginal.ppf(0.5 - width / 2), axis=2)
     upper = np.median(marginal.ppf(0.5 + width / 2), axis=2)
     names = [interval_column_names(c, width) for c in cols]
-    return {**{names[k][0]: lower[:, k] for k in range(len(cols))},
-            **{names[k][1]: upper[:, k] for k in range(len(cols))}}
+    return {
+        **{names[k][0]: lower[:, k] for k in range(len(cols))},
+        **{names[k][1]: upper[:, k] for k in range(len(cols))},
+    }
 
 
 def proportion_asked(fractions: Any, schema: Any) -> np.ndarray:

@@ -67,8 +67,11 @@ class Engine:
         if self.limits is None:
             self.limits = Limits.from_options(self.hosted)
         limits = self.limits
-        self.manager.set_limits(per_owner=limits.jobs_per_session, queued=limits.queued_jobs,
-                                queued_per_lane={"train": limits.queued_runs} if limits.queued_runs else None)
+        self.manager.set_limits(
+            per_owner=limits.jobs_per_session,
+            queued=limits.queued_jobs,
+            queued_per_lane={"train": limits.queued_runs} if limits.queued_runs else None,
+        )
         for lane in CHECK_LANES:
             self.manager.set_capacity(lane, max(1, min(2, os.cpu_count() or 1)))
 
@@ -109,8 +112,9 @@ class Engine:
         try:
             return pd.read_parquet(path)
         except (OSError, ValueError) as err:
-            raise AppInputError("The saved copy of your catalog is damaged; load the catalog again on the Data "
-                                "tab.") from err
+            raise AppInputError(
+                "The saved copy of your catalog is damaged; load the catalog again on the Data tab."
+            ) from err
 
     def check(self, session_id: str) -> CatalogCheck | None:
         """The last catalog check of this session (``None`` before a catalog is loaded)."""
@@ -118,8 +122,7 @@ class Engine:
 
     # --- catalogs ----------------------------------------------------------------------------
 
-    def submit_catalog(self, session_id: str, name: str,
-                       source: CatalogSource, upload_root: Path | None = None) -> Job:
+    def submit_catalog(self, session_id: str, name: str, source: CatalogSource, upload_root: Path | None = None) -> Job:
         """Load a catalog in the background: read it, resolve ``file_loc``, check every image.
 
         Args:
@@ -137,12 +140,18 @@ class Engine:
             catalog, base_dir = source(ctx)
             rows = self.limits.catalog_rows
             if rows is not None and len(catalog) > rows:
-                raise UploadError(self.limits.refusal(f"The catalog has {len(catalog):,} rows; at most {rows:,} are "
-                                                      "checked here. Split it, or use a part of it."))
+                raise UploadError(
+                    self.limits.refusal(
+                        f"The catalog has {len(catalog):,} rows; at most {rows:,} are "
+                        "checked here. Split it, or use a part of it."
+                    )
+                )
             ctx.report("Resolving image paths")
             if "file_loc" not in catalog.columns:
-                raise UploadError("The catalog has no file_loc column: add one giving each galaxy's image file "
-                                  "(a path relative to the catalog, e.g. images/galaxy_001.png).")
+                raise UploadError(
+                    "The catalog has no file_loc column: add one giving each galaxy's image file "
+                    "(a path relative to the catalog, e.g. images/galaxy_001.png)."
+                )
             catalog = resolve_file_locs(catalog, base_dir=base_dir)
             if self.hosted and upload_root is not None:
                 filled = catalog["file_loc"][catalog["file_loc"].map(_is_path_text)]
@@ -155,8 +164,7 @@ class Engine:
         from zoobot.catalog import validate_catalog
 
         ctx.report(f"Checking {len(catalog)} images")
-        report = validate_catalog(catalog, check_images=True, raise_on_error=False,
-                                  max_pixels=self.limits.image_pixels)
+        report = validate_catalog(catalog, check_images=True, raise_on_error=False, max_pixels=self.limits.image_pixels)
         path = self.store.catalog_path(session_id)
         _write_parquet(catalog, path)
         self.store.update_state(session_id, catalog_path=str(path), catalog_name=name)
@@ -212,8 +220,9 @@ class Engine:
         from zoobot.schemas import MAX_QUESTIONS, Schema, SchemaError
 
         try:
-            return Schema.from_yaml(text, max_chars=self.limits.schema_chars,
-                                    max_questions=self.limits.schema_questions or MAX_QUESTIONS)
+            return Schema.from_yaml(
+                text, max_chars=self.limits.schema_chars, max_questions=self.limits.schema_questions or MAX_QUESTIONS
+            )
         except SchemaError as err:
             if "at most" in str(err) and self.limits.hosted_mode:
                 raise SchemaError(self.limits.refusal(str(err))) from err
@@ -225,8 +234,15 @@ class Engine:
 
         catalog = self.catalog(session_id)
         schema = self.schema(session_id) if task == "tree" else None
-        report = validate_catalog(catalog, label_cols=label_cols, task=task, schema=schema, check_images=False,
-                                  raise_on_error=False, max_classes=self.limits.classes or MAX_CLASSES)
+        report = validate_catalog(
+            catalog,
+            label_cols=label_cols,
+            task=task,
+            schema=schema,
+            check_images=False,
+            raise_on_error=False,
+            max_classes=self.limits.classes or MAX_CLASSES,
+        )
         self._label_reports[session_id] = report
         return report
 

@@ -56,8 +56,10 @@ def submit_map(engine: Engine, session_id: str, encoder: str | None, run_dir: st
         features.insert(2, "umap_y", coords[:, 1])
         with atomic_path(map_dir / MAP_FILE) as tmp:
             features.to_parquet(tmp, index=False)
-        write_atomic(map_dir / MAP_SOURCE_FILE, f"finetuned model of run {Path(run_dir).name}" if run_dir
-                     else f"pretrained encoder {encoder}")
+        write_atomic(
+            map_dir / MAP_SOURCE_FILE,
+            f"finetuned model of run {Path(run_dir).name}" if run_dir else f"pretrained encoder {encoder}",
+        )
         engine.store.update_state(session_id, map_dir=str(map_dir))
         return map_dir
 

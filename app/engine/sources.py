@@ -45,8 +45,14 @@ def demo_source(folder: Path, lock: threading.Lock) -> CatalogSource:
                 def progress(done: int, total: int, *args: Any) -> None:
                     ctx.report(f"Drawing synthetic galaxies: {done} of {total}")
 
-                make_survey(DEMO_SURVEY_SIZE, size=DEMO_IMAGE_SIZE, out_dir=folder, seed=DEMO_SEED, overwrite=True,
-                            progress=progress)
+                make_survey(
+                    DEMO_SURVEY_SIZE,
+                    size=DEMO_IMAGE_SIZE,
+                    out_dir=folder,
+                    seed=DEMO_SEED,
+                    overwrite=True,
+                    progress=progress,
+                )
                 write_atomic(done_marker, "ok")
         return read_catalog(folder / "catalog.csv"), folder
 

@@ -53,13 +53,21 @@ def encoder_source(engine: Engine, encoder: str | None, local_path: str | None) 
         raise AppInputError("This hosted app cannot load encoders from the server's disk; choose a listed encoder.")
     path = Path((local_path or "").strip()).expanduser()
     if not local_path or not path.exists():
-        raise AppInputError(f"No encoder folder or checkpoint at '{local_path or ''}'. Give the path of a folder "
-                            "with config.json + model.safetensors, or of a .ckpt file written by Zoobot.")
+        raise AppInputError(
+            f"No encoder folder or checkpoint at '{local_path or ''}'. Give the path of a folder "
+            "with config.json + model.safetensors, or of a .ckpt file written by Zoobot."
+        )
     return str(path.resolve())
 
 
-def start_run(engine: Engine, session_id: str, encoder: str | None, local_path: str | None, training_mode: str,
-              settings: Mapping[str, float | None]) -> Job:
+def start_run(
+    engine: Engine,
+    session_id: str,
+    encoder: str | None,
+    local_path: str | None,
+    training_mode: str,
+    settings: Mapping[str, float | None],
+) -> Job:
     """Check the session is ready to train, make the run folder (with its own copy of the catalog and
     its ``config.yaml``) and queue ``zoobot.runs.run_finetune`` for it.
 
@@ -92,16 +100,20 @@ def start_run(engine: Engine, session_id: str, encoder: str | None, local_path: 
     most = engine.limits.max_epochs
     if most is not None and numbers.get("max_epochs", 0) > most:
         label = defaults.SETTINGS["max_epochs"].label
-        raise AppInputError(engine.limits.refusal(f"'{label}' is {numbers['max_epochs']:g}; at most {most} epochs "
-                                                  "are allowed here."))
+        raise AppInputError(
+            engine.limits.refusal(f"'{label}' is {numbers['max_epochs']:g}; at most {most} epochs are allowed here.")
+        )
     _check_ready_to_train(engine, session_id, state)
     train_fraction, val_fraction = numbers["train_fraction"], numbers["val_fraction"]
     test_fraction = round(1.0 - train_fraction - val_fraction, 6)
     if test_fraction < 0:
-        raise AppInputError(f"Train ({train_fraction:.2f}) and validation ({val_fraction:.2f}) fractions add up to "
-                            "more than 1; lower one of them.")
-    values: dict[str, Any] = {name: int(value) if defaults.SETTINGS[name].whole else value
-                              for name, value in numbers.items()}
+        raise AppInputError(
+            f"Train ({train_fraction:.2f}) and validation ({val_fraction:.2f}) fractions add up to "
+            "more than 1; lower one of them."
+        )
+    values: dict[str, Any] = {
+        name: int(value) if defaults.SETTINGS[name].whole else value for name, value in numbers.items()
+    }
     values["image_size"] = values["image_size"] or None
     schema = (state.schema_name or engine.schema(session_id).to_dict()) if state.task == "tree" else None
     folder = RunFolder(engine.store.new_run_dir(session_id, state.task))
@@ -109,9 +121,17 @@ def start_run(engine: Engine, session_id: str, encoder: str | None, local_path: 
         # The run keeps its own copy: the session's catalog file is overwritten by the next catalog
         # loaded, and the run's config must re-run on the data it was trained on.
         copy_atomic(state.catalog_path, folder.catalog_path)
-        config = RunConfig(task=state.task, catalog=str(folder.catalog_path), label_cols=list(state.label_cols),
-                           run_dir=str(folder.path), schema=schema, encoder=source, training_mode=training_mode,
-                           test_fraction=test_fraction, **values)
+        config = RunConfig(
+            task=state.task,
+            catalog=str(folder.catalog_path),
+            label_cols=list(state.label_cols),
+            run_dir=str(folder.path),
+            schema=schema,
+            encoder=source,
+            training_mode=training_mode,
+            test_fraction=test_fraction,
+            **values,
+        )
         config.validate()
     except (OSError, ValueError):
         shutil.rmtree(folder.path)
@@ -124,12 +144,14 @@ def _check_ready_to_train(engine: Engine, session_id: str, state: SessionState) 
     """Refuse to train while the Data tab lists must-fix problems or the labels have some."""
     data_check = engine.check(session_id)
     if data_check is not None and not data_check.report.ok:
-        raise AppInputError("Fix the problems listed on the Data tab first: "
-                            + " ".join(p.message for p in data_check.report.errors))
+        raise AppInputError(
+            "Fix the problems listed on the Data tab first: " + " ".join(p.message for p in data_check.report.errors)
+        )
     report = engine.check_labels(session_id, state.task, state.label_cols)
     if not report.ok:
-        raise AppInputError("The labels have problems to fix first (see the Task tab): "
-                            + " ".join(p.message for p in report.errors))
+        raise AppInputError(
+            "The labels have problems to fix first (see the Task tab): " + " ".join(p.message for p in report.errors)
+        )
 
 
 def _submit_training(engine: Engine, session_id: str, config: RunConfig) -> Job:
@@ -155,8 +177,15 @@ def _submit_training(engine: Engine, session_id: str, config: RunConfig) -> Job:
 
     minutes = engine.limits.run_minutes
     try:
-        submitted = engine.manager.submit("train", session_id, job, lane="train", run_dir=str(config.run_dir),
-                                          time_limit_s=minutes * 60 if minutes else None, remaining=remaining)
+        submitted = engine.manager.submit(
+            "train",
+            session_id,
+            job,
+            lane="train",
+            run_dir=str(config.run_dir),
+            time_limit_s=minutes * 60 if minutes else None,
+            remaining=remaining,
+        )
     except JobLimitError:
         shutil.rmtree(folder.path, ignore_errors=True)  # refused: no run folder is left to list
         raise

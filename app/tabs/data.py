@@ -45,16 +45,19 @@ def load_demo(engine: Engine, session_id: str) -> dict[str, Any]:
 
 
 @plain_errors
-def load_upload(engine: Engine, session_id: str, catalog_file: str | None,
-                image_files: list[str] | None) -> dict[str, Any]:
+def load_upload(
+    engine: Engine, session_id: str, catalog_file: str | None, image_files: list[str] | None
+) -> dict[str, Any]:
     """Store an uploaded catalog and images (zip or files) in the session folder and check them."""
     if not catalog_file and not image_files:
         raise gr.Error("Nothing uploaded yet: add your catalog (.csv or .parquet) and a zip of its images.")
     folder = engine.store.new_upload_dir(session_id)
-    stored = store_upload(catalog_file, list(image_files or []), folder, engine.limits.upload,
-                          room_mb=engine.upload_room_mb(session_id))
-    engine.submit_catalog(session_id, stored.catalog.name, upload_source(stored, engine.limits.catalog_rows),
-                          upload_root=folder.parent)
+    stored = store_upload(
+        catalog_file, list(image_files or []), folder, engine.limits.upload, room_mb=engine.upload_room_mb(session_id)
+    )
+    engine.submit_catalog(
+        session_id, stored.catalog.name, upload_source(stored, engine.limits.catalog_rows), upload_root=folder.parent
+    )
     return _started(f"Checking {escape_md(stored.catalog.name)}…")
 
 
@@ -68,11 +71,17 @@ def load_path(engine: Engine, session_id: str, catalog_path: str) -> dict[str, A
     path = Path(catalog_path.strip()).expanduser()
     if not path.is_file():
         # In the status (not only a pop-up), so the last message about another file is not left standing.
-        return {"status": _not_loaded(engine, session_id, f"There is no file at {code(path)}. Check the path (it is "
-                                                          "read on the computer running the app)."),
-                "timer": gr.Timer(active=False)}
-    engine.submit_catalog(session_id, path.name, file_source(path.resolve(), (path.resolve().parent,),
-                                                             engine.limits.catalog_rows))
+        return {
+            "status": _not_loaded(
+                engine,
+                session_id,
+                f"There is no file at {code(path)}. Check the path (it is read on the computer running the app).",
+            ),
+            "timer": gr.Timer(active=False),
+        }
+    engine.submit_catalog(
+        session_id, path.name, file_source(path.resolve(), (path.resolve().parent,), engine.limits.catalog_rows)
+    )
     return _started(f"Checking {escape_md(path.name)}…")
 
 
@@ -110,15 +119,21 @@ def show_catalog(engine: Engine, session_id: str) -> dict[str, Any]:
     """
     check = engine.check(session_id)
     if check is None:
-        return {"status": "No catalog loaded yet. Click **Load the demo survey** to try the app, or upload your own.",
-                "problems": "", "fix_choice": gr.Radio(choices=[], value=None, visible=False),
-                "fix_button": gr.Button(visible=False), "gallery": [],
-                "label_column": gr.Dropdown(choices=[], value=None),
-                "label_plot": plots.empty_figure("Load a catalog to see its labels.")}
+        return {
+            "status": "No catalog loaded yet. Click **Load the demo survey** to try the app, or upload your own.",
+            "problems": "",
+            "fix_choice": gr.Radio(choices=[], value=None, visible=False),
+            "fix_button": gr.Button(visible=False),
+            "gallery": [],
+            "label_column": gr.Dropdown(choices=[], value=None),
+            "label_plot": plots.empty_figure("Load a catalog to see its labels."),
+        }
     catalog, report = check.catalog, check.report
     name = engine.state(session_id).catalog_name or "catalog"
-    summary = (f"### {escape_md(name)}\n**{report.n_rows}** galaxies · images: **{report.n_images_found}** found, "
-               f"**{report.n_images_missing}** missing, **{report.n_images_unreadable}** unreadable.")
+    summary = (
+        f"### {escape_md(name)}\n**{report.n_rows}** galaxies · images: **{report.n_images_found}** found, "
+        f"**{report.n_images_missing}** missing, **{report.n_images_unreadable}** unreadable."
+    )
     if report.missing_examples:
         summary += f"\n\nMissing images, e.g. {code(hide_server_paths(report.missing_examples[0]))}."
     if engine.limits.hosted_mode and any(p.code == "images_too_large" for p in report.problems):
@@ -136,8 +151,9 @@ def show_catalog(engine: Engine, session_id: str) -> dict[str, Any]:
         "fix_button": gr.Button(visible=bool(choices)),
         "gallery": gallery_items(sample["file_loc"].astype(str), captions),
         "label_column": gr.Dropdown(choices=label_columns(catalog), value=label),
-        "label_plot": plots.label_distribution(catalog[label], label) if label else plots.empty_figure(
-            "No label columns."),
+        "label_plot": plots.label_distribution(catalog[label], label)
+        if label
+        else plots.empty_figure("No label columns."),
     }
 
 
@@ -146,8 +162,10 @@ def _not_loaded(engine: Engine, session_id: str, why: object) -> str:
     if engine.check(session_id) is None:
         still = "No catalog is loaded yet."
     else:
-        still = (f"**{escape_md(engine.state(session_id).catalog_name or 'The previous catalog')}** (below) is still "
-                 "the one in use.")
+        still = (
+            f"**{escape_md(engine.state(session_id).catalog_name or 'The previous catalog')}** (below) is still "
+            "the one in use."
+        )
     return f"**Could not load the catalog.** {why}\n\n{still}"
 
 
@@ -192,29 +210,38 @@ def label_plot(engine: Engine, session_id: str, label_column: str | None) -> dic
 
 def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     """Lay out the Data tab and wire its events; returns its components by name."""
-    gr.Markdown("Start with a catalog: one row per galaxy, with `id_str`, `file_loc` (the image file) and "
-                "your labels. Not sure yet? Try the built-in demo survey of synthetic galaxies.")
+    gr.Markdown(
+        "Start with a catalog: one row per galaxy, with `id_str`, `file_loc` (the image file) and "
+        "your labels. Not sure yet? Try the built-in demo survey of synthetic galaxies."
+    )
     ui: dict[str, Any] = {"session_id": session}
     with gr.Row():
         ui["demo"] = gr.Button("Load the demo survey (600 synthetic galaxies)", variant="primary", elem_id="data-demo")
     with gr.Accordion("Upload your own catalog", open=False, elem_id="data-upload-panel"):
         with gr.Row():
-            ui["catalog_file"] = gr.File(label="Catalog (.csv or .parquet)", file_types=[".csv", ".parquet", ".pq"],
-                                         elem_id="data-catalog-file")
-            ui["image_files"] = gr.File(label="Images: one .zip, or many image files", file_count="multiple",
-                                        elem_id="data-image-files")
+            ui["catalog_file"] = gr.File(
+                label="Catalog (.csv or .parquet)", file_types=[".csv", ".parquet", ".pq"], elem_id="data-catalog-file"
+            )
+            ui["image_files"] = gr.File(
+                label="Images: one .zip, or many image files", file_count="multiple", elem_id="data-image-files"
+            )
         ui["upload"] = gr.Button("Check my upload", elem_id="data-upload")
     if not engine.hosted:
-        with gr.Accordion("Or use a catalog on this computer", open=False):
-            with gr.Row():
-                ui["catalog_path"] = gr.Textbox(label="Catalog path", placeholder="/data/my_survey/catalog.csv",
-                                                scale=4, elem_id="data-path")
-                ui["load_path"] = gr.Button("Check this catalog", scale=1, elem_id="data-path-load")
+        with gr.Accordion("Or use a catalog on this computer", open=False), gr.Row():
+            ui["catalog_path"] = gr.Textbox(
+                label="Catalog path", placeholder="/data/my_survey/catalog.csv", scale=4, elem_id="data-path"
+            )
+            ui["load_path"] = gr.Button("Check this catalog", scale=1, elem_id="data-path-load")
     ui["status"] = gr.Markdown(elem_id="data-status")
     with gr.Row():
         with gr.Column(scale=3):
-            ui["gallery"] = gr.Gallery(label="First galaxies, with their labels", columns=4, height=420,
-                                       elem_id="data-gallery", elem_classes=["zoobot-gallery"])
+            ui["gallery"] = gr.Gallery(
+                label="First galaxies, with their labels",
+                columns=4,
+                height=420,
+                elem_id="data-gallery",
+                elem_classes=["zoobot-gallery"],
+            )
         with gr.Column(scale=2):
             ui["label_column"] = gr.Dropdown(label="Show the distribution of", choices=[], elem_id="data-dist-col")
             ui["label_plot"] = gr.Plot(elem_id="data-dist-plot", show_label=False)
@@ -226,13 +253,23 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
 
     started = pick(ui, "status", "timer")
     listen(ui["demo"].click, partial(load_demo, engine), pick(ui, "session_id"), started)
-    listen(ui["upload"].click, partial(load_upload, engine), pick(ui, "session_id", "catalog_file", "image_files"),
-           started)
+    listen(
+        ui["upload"].click, partial(load_upload, engine), pick(ui, "session_id", "catalog_file", "image_files"), started
+    )
     if not engine.hosted:
         listen(ui["load_path"].click, partial(load_path, engine), pick(ui, "session_id", "catalog_path"), started)
     listen(ui["fix_button"].click, partial(apply_data_fix, engine), pick(ui, "session_id", "fix_choice"), started)
-    listen(ui["timer"].tick, partial(poll_catalog_job, engine), pick(ui, "session_id"),
-           pick(ui, *VIEW, "timer", "catalog_version"), show_progress="hidden")
-    listen(ui["label_column"].input, partial(label_plot, engine), pick(ui, "session_id", "label_column"),
-           pick(ui, "label_plot"))
+    listen(
+        ui["timer"].tick,
+        partial(poll_catalog_job, engine),
+        pick(ui, "session_id"),
+        pick(ui, *VIEW, "timer", "catalog_version"),
+        show_progress="hidden",
+    )
+    listen(
+        ui["label_column"].input,
+        partial(label_plot, engine),
+        pick(ui, "session_id", "label_column"),
+        pick(ui, "label_plot"),
+    )
     return ui

@@ -18,8 +18,10 @@ from app.errors import plain_text
 from app.escape import escape_md
 from app.wiring import listen, pick
 
-SOURCE_CHOICES = [("Pretrained encoder (before finetuning)", "pretrained"),
-                  ("Finetuned model of my latest run", "finetuned")]
+SOURCE_CHOICES = [
+    ("Pretrained encoder (before finetuning)", "pretrained"),
+    ("Finetuned model of my latest run", "finetuned"),
+]
 VIEW = ("status", "figure", "colour", "galaxy")
 """The map and its pickers (:func:`show_map`'s names)."""
 
@@ -48,8 +50,10 @@ def poll_map(engine: Engine, session_id: str) -> dict[str, Any]:
     if job is not None and job.active:
         return {"status": f"Working: {escape_md(job.message or 'Waiting to start')}…", "timer": gr.Timer(active=True)}
     if job is not None and job.status == "failed":
-        return {"status": f"**The map failed:** {escape_md(plain_text(job.error or ''))}",
-                "timer": gr.Timer(active=False)}
+        return {
+            "status": f"**The map failed:** {escape_md(plain_text(job.error or ''))}",
+            "timer": gr.Timer(active=False),
+        }
     return {**show_map(engine, session_id), "timer": gr.Timer(active=False)}
 
 
@@ -61,18 +65,24 @@ def show_map(engine: Engine, session_id: str, colour: str | None = None) -> dict
     """
     points = map_points(engine, session_id)
     if points is None:
-        return {"status": "Draw a map to see how the encoder arranges your galaxies.",
-                "figure": plots.empty_figure("No map yet."), "colour": gr.Dropdown(choices=[], value=None),
-                "galaxy": gr.Dropdown(choices=[], value=None)}
+        return {
+            "status": "Draw a map to see how the encoder arranges your galaxies.",
+            "figure": plots.empty_figure("No map yet."),
+            "colour": gr.Dropdown(choices=[], value=None),
+            "galaxy": gr.Dropdown(choices=[], value=None),
+        }
     state = engine.state(session_id)
     choices = _colour_choices(points)
     if colour not in choices:
         colour = next((c for c in ("predicted_class", *state.label_cols) if c in choices), None)
     source = escape_md(map_source(engine, session_id))
-    return {"status": f"Map of {len(points)} galaxies from the {source}. Hover for ids; "
-                      "pick a galaxy below to see its most similar galaxies.",
-            "figure": plots.umap_scatter(points, colour), "colour": gr.Dropdown(choices=choices, value=colour),
-            "galaxy": gr.Dropdown(choices=list(points["id_str"]), value=None)}
+    return {
+        "status": f"Map of {len(points)} galaxies from the {source}. Hover for ids; "
+        "pick a galaxy below to see its most similar galaxies.",
+        "figure": plots.umap_scatter(points, colour),
+        "colour": gr.Dropdown(choices=choices, value=colour),
+        "galaxy": gr.Dropdown(choices=list(points["id_str"]), value=None),
+    }
 
 
 @plain_errors
@@ -86,8 +96,9 @@ def recolour(engine: Engine, session_id: str, colour: str | None, galaxy: str | 
 
 
 @plain_errors
-def show_neighbours(engine: Engine, session_id: str, galaxy: str | None, k: float,
-                    colour: str | None) -> dict[str, Any]:
+def show_neighbours(
+    engine: Engine, session_id: str, galaxy: str | None, k: float, colour: str | None
+) -> dict[str, Any]:
     """The chosen galaxy and its ``k`` nearest neighbours in representation space, captioned with their
     rank and label (the cosine similarity to the chosen galaxy when no task is chosen yet).
 
@@ -109,39 +120,68 @@ def show_neighbours(engine: Engine, session_id: str, galaxy: str | None, k: floa
     else:
         labels = label_captions(rows, label, schema)
     captions = [f"chosen {labels[0]}", *[f"{rank}. {text}" for rank, text in enumerate(labels[1:], 1)]]
-    return {"neighbours": gallery_items(rows["file_loc"].astype(str), captions, limit=len(rows)),
-            "figure": plots.umap_scatter(points, colour, chosen)}
+    return {
+        "neighbours": gallery_items(rows["file_loc"].astype(str), captions, limit=len(rows)),
+        "figure": plots.umap_scatter(points, colour, chosen),
+    }
 
 
 def build_explore_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     """Lay out the Explore tab and wire its events; returns its components by name."""
-    gr.Markdown("The encoder turns each galaxy into a list of numbers (its representation). UMAP squeezes them "
-                "onto a flat map: similar galaxies land close together.")
+    gr.Markdown(
+        "The encoder turns each galaxy into a list of numbers (its representation). UMAP squeezes them "
+        "onto a flat map: similar galaxies land close together."
+    )
     ui: dict[str, Any] = {"session_id": session}
     with gr.Row():
-        ui["source"] = gr.Radio(label="Representations from", choices=SOURCE_CHOICES, value="pretrained",
-                                elem_id="explore-source")
-        ui["encoder"] = gr.Dropdown(label="Pretrained encoder", choices=[("demo", "demo")], value="demo",
-                                    elem_id="explore-encoder")
+        ui["source"] = gr.Radio(
+            label="Representations from", choices=SOURCE_CHOICES, value="pretrained", elem_id="explore-source"
+        )
+        ui["encoder"] = gr.Dropdown(
+            label="Pretrained encoder", choices=[("demo", "demo")], value="demo", elem_id="explore-encoder"
+        )
         ui["draw"] = gr.Button("Draw the map", variant="primary", elem_id="explore-draw")
     ui["status"] = gr.Markdown(elem_id="explore-status")
     ui["colour"] = gr.Dropdown(label="Colour by", choices=[], elem_id="explore-colour")
     ui["figure"] = gr.Plot(show_label=False, elem_id="explore-map")
     with gr.Row():
-        ui["galaxy"] = gr.Dropdown(label="Galaxy (type to search its id)", choices=[], filterable=True,
-                                   elem_id="explore-galaxy")
+        ui["galaxy"] = gr.Dropdown(
+            label="Galaxy (type to search its id)", choices=[], filterable=True, elem_id="explore-galaxy"
+        )
         ui["k"] = gr.Slider(3, 24, value=8, step=1, label="Similar galaxies to show", elem_id="explore-k")
-    ui["neighbours"] = gr.Gallery(label="The chosen galaxy and its most similar galaxies, most similar first",
-                                  columns=6, height=440, elem_id="explore-neighbours", elem_classes=["zoobot-gallery"])
+    ui["neighbours"] = gr.Gallery(
+        label="The chosen galaxy and its most similar galaxies, most similar first",
+        columns=6,
+        height=440,
+        elem_id="explore-neighbours",
+        elem_classes=["zoobot-gallery"],
+    )
     ui["timer"] = gr.Timer(1.0, active=False)
 
-    listen(ui["draw"].click, partial(start_map, engine), pick(ui, "session_id", "source", "encoder"),
-           pick(ui, "status", "timer"))
-    listen(ui["timer"].tick, partial(poll_map, engine), pick(ui, "session_id"), pick(ui, *VIEW, "timer"),
-           show_progress="hidden")
-    listen(ui["colour"].input, partial(recolour, engine), pick(ui, "session_id", "colour", "galaxy", "k"),
-           pick(ui, "figure"))
+    listen(
+        ui["draw"].click,
+        partial(start_map, engine),
+        pick(ui, "session_id", "source", "encoder"),
+        pick(ui, "status", "timer"),
+    )
+    listen(
+        ui["timer"].tick,
+        partial(poll_map, engine),
+        pick(ui, "session_id"),
+        pick(ui, *VIEW, "timer"),
+        show_progress="hidden",
+    )
+    listen(
+        ui["colour"].input,
+        partial(recolour, engine),
+        pick(ui, "session_id", "colour", "galaxy", "k"),
+        pick(ui, "figure"),
+    )
     for trigger in (ui["galaxy"].input, ui["k"].release):
-        listen(trigger, partial(show_neighbours, engine), pick(ui, "session_id", "galaxy", "k", "colour"),
-               pick(ui, "neighbours", "figure"))
+        listen(
+            trigger,
+            partial(show_neighbours, engine),
+            pick(ui, "session_id", "galaxy", "k", "colour"),
+            pick(ui, "neighbours", "figure"),
+        )
     return ui

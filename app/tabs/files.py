@@ -45,8 +45,11 @@ def delete_uploads(engine: Engine, session_id: str) -> dict[str, Any]:
         raise AppInputError("A catalog check is still running on your uploads; wait for it, then delete them.")
     engine.store.delete_uploads(session_id)
     engine.forget_catalog(session_id)
-    return {"status": "Your uploads and working catalog are deleted; your runs stay (delete them on the **Runs** "
-                      "tab). Reload the page to start afresh.", **show_files(engine, session_id)}
+    return {
+        "status": "Your uploads and working catalog are deleted; your runs stay (delete them on the **Runs** "
+        "tab). Reload the page to start afresh.",
+        **show_files(engine, session_id),
+    }
 
 
 def build_files_panel(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
@@ -59,7 +62,8 @@ def build_files_panel(engine: Engine, session: gr.BrowserState) -> dict[str, Any
             ui["delete"] = gr.Button("Delete my uploads", variant="stop", elem_id="session-delete-uploads")
         ui["archive"] = gr.File(label="Everything of this session", interactive=False, elem_id="session-archive")
         ui["status"] = gr.Markdown(elem_id="session-status")
-    listen(ui["download"].click, partial(download_everything, engine), pick(ui, "session_id"),
-           pick(ui, "archive", "note"))
+    listen(
+        ui["download"].click, partial(download_everything, engine), pick(ui, "session_id"), pick(ui, "archive", "note")
+    )
     listen(ui["delete"].click, partial(delete_uploads, engine), pick(ui, "session_id"), pick(ui, "status", "note"))
     return ui

@@ -43,13 +43,20 @@ def _classification(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     label = config["label_cols"][0]
     summary = f"**Accuracy {metrics.get('accuracy', float('nan')):.1%}** on {_galaxies(metrics)}."
     if isinstance(metrics.get("majority_accuracy"), (int, float)):
-        summary += (f" Always answering the most common class would score {metrics['majority_accuracy']:.0%}, "
-                    "so that is the score to beat.")
+        summary += (
+            f" Always answering the most common class would score {metrics['majority_accuracy']:.0%}, "
+            "so that is the score to beat."
+        )
     if metrics.get("predicted_classes") == 1:
-        summary += ("\n\n**Warning: the model predicts only one class for every galaxy: it has not learned to tell "
-                    "the classes apart.** Try more epochs, a full finetune, more labels, or another encoder.")
-    plot1 = plots.confusion_matrix(metrics["confusion_matrix"], metrics["classes"]) \
-        if "confusion_matrix" in metrics else plots.empty_figure("No test metrics.")
+        summary += (
+            "\n\n**Warning: the model predicts only one class for every galaxy: it has not learned to tell "
+            "the classes apart.** Try more epochs, a full finetune, more labels, or another encoder."
+        )
+    plot1 = (
+        plots.confusion_matrix(metrics["confusion_matrix"], metrics["classes"])
+        if "confusion_matrix" in metrics
+        else plots.empty_figure("No test metrics.")
+    )
     plot2 = plots.precision_recall(metrics.get("precision", {}), metrics.get("recall", {}))
     # The class probabilities are Zoobot's columns; classes are named alike in predicted_class and catalog_<label>.
     if "confidence" not in preds:
@@ -59,22 +66,32 @@ def _classification(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     confident = preds.sort_values("confidence", ascending=False)
     wrong = labelled[labelled[true].astype(str) != labelled["predicted_class"].astype(str)]
     wrong = wrong.sort_values("confidence", ascending=False)
-    confident, wrong = (frame.assign(caption=[
-        f"{short_id(i)} · {short_value(p)}{f' ({c:.0%})' if pd.notna(c) else ''} · true {short_value(t)}"
-        for i, p, c, t in zip(frame["id_str"], frame["predicted_class"], frame["confidence"], frame[true],
-                              strict=True)])
-        for frame in (confident, wrong))
+    confident, wrong = (
+        frame.assign(
+            caption=[
+                f"{short_id(i)} · {short_value(p)}{f' ({c:.0%})' if pd.notna(c) else ''} · true {short_value(t)}"
+                for i, p, c, t in zip(
+                    frame["id_str"], frame["predicted_class"], frame["confidence"], frame[true], strict=True
+                )
+            ]
+        )
+        for frame in (confident, wrong)
+    )
     return summary, plot1, plot2, confident, wrong
 
 
 def _regression(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     col = config["label_cols"][0]
-    summary = (f"**RMSE {metrics.get('rmse', float('nan')):.3g}**, MAE {metrics.get('mae', float('nan')):.3g}, "
-               f"**R² {metrics.get('r2', float('nan')):.3f}** on {_galaxies(metrics)}.")
+    summary = (
+        f"**RMSE {metrics.get('rmse', float('nan')):.3g}**, MAE {metrics.get('mae', float('nan')):.3g}, "
+        f"**R² {metrics.get('r2', float('nan')):.3f}** on {_galaxies(metrics)}."
+    )
     if isinstance(metrics.get("r2"), (int, float)) and metrics["r2"] < 0:
-        summary += (f"\n\n**Warning: R² is below 0, so these predictions are worse than always predicting the "
-                    f"average {escape_md(col)}.** The model has not learned the target yet: try more epochs, a full "
-                    "finetune, more labels, or another encoder.")
+        summary += (
+            f"\n\n**Warning: R² is below 0, so these predictions are worse than always predicting the "
+            f"average {escape_md(col)}.** The model has not learned the target yet: try more epochs, a full "
+            "finetune, more labels, or another encoder."
+        )
     true = CATALOG_PREFIX + col  # the predicted value is Zoobot's column, under the target's own name
     test = preds[preds["split"] == metrics.get("split", "test")]
     plot1 = plots.predicted_vs_true(test[true], test[col], test["id_str"], col)
@@ -83,8 +100,10 @@ def _regression(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     best = labelled.sort_values("error")
     wrong = labelled.sort_values("error", ascending=False)
     for frame in (best, wrong):
-        frame["caption"] = [f"{short_id(i)} · {p:.3g} · true {t:.3g}"
-                            for i, p, t in zip(frame["id_str"], frame[col], frame[true], strict=True)]
+        frame["caption"] = [
+            f"{short_id(i)} · {p:.3g} · true {t:.3g}"
+            for i, p, t in zip(frame["id_str"], frame[col], frame[true], strict=True)
+        ]
     errors = labelled[col] - labelled[true]
     plot2 = plots.label_distribution(errors.rename("error"), f"prediction error of {col}")
     return summary, plot1, plot2, best, wrong
@@ -96,8 +115,10 @@ def _tree(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
 
     schema = resolve_schema(config["schema"])
     per_question = metrics.get("vote_fraction_mae", {})
-    summary = (f"**Mean vote-fraction error {metrics.get('mean_vote_fraction_mae', float('nan')):.3f}** "
-               f"(averaged over {len(per_question)} questions, {_galaxies(metrics)}).")
+    summary = (
+        f"**Mean vote-fraction error {metrics.get('mean_vote_fraction_mae', float('nan')):.3f}** "
+        f"(averaged over {len(per_question)} questions, {_galaxies(metrics)})."
+    )
     plot1 = plots.question_errors(per_question) if per_question else plots.empty_figure("No test metrics.")
     first_question = schema.questions[0]
     answers = [a.text for a in first_question.answers]
@@ -107,8 +128,10 @@ def _tree(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     lead = predicted.argmax(axis=1)
     top = [answers[k].removeprefix(first_question.text).lstrip("_-") for k in lead]
     voted = true[np.arange(len(lead)), lead]
-    captions = [f"{short_id(i)} · {t} {p:.0%}" + (f" · votes {v:.0%}" if not np.isnan(v) else "")
-                for i, t, p, v in zip(preds["id_str"], top, predicted.max(axis=1), voted, strict=True)]
+    captions = [
+        f"{short_id(i)} · {t} {p:.0%}" + (f" · votes {v:.0%}" if not np.isnan(v) else "")
+        for i, t, p, v in zip(preds["id_str"], top, predicted.max(axis=1), voted, strict=True)
+    ]
     # One concat, not a column at a time: a tree's predictions have hundreds of columns already.
     added = pd.DataFrame({"width": widths, "error": error, "caption": captions}, index=preds.index)
     frame = pd.concat([preds.drop(columns=[c for c in added.columns if c in preds]), added], axis=1)
@@ -138,7 +161,7 @@ UNFINISHED = {
     "running": "is still training; its results appear here when it has finished.",
     "cancelled": "was cancelled before it started, so it has no results. Earlier runs are in the **Runs** tab.",
     "interrupted": "was interrupted (the app stopped while it trained), so it has no results. Start it again "
-                   "on the Train tab; earlier runs are in the **Runs** tab.",
+    "on the Train tab; earlier runs are in the **Runs** tab.",
     "not started": "has not started yet; its results appear here when it has finished.",
 }
 """What to say about a run without results, by its status."""
@@ -151,8 +174,9 @@ def _unfinished_summary(engine: Engine, session_id: str, folder: RunFolder) -> s
         which = "Your latest run" if state.latest else f"Run {code(folder.name)}"
         reason = escape_md(plain_text(str(state.error or "no error was recorded"))).rstrip(".")
         return f"**{which} failed:** {reason}. Earlier runs are in the **Runs** tab."
-    return f"Run {code(folder.name)} " + UNFINISHED.get(state.status,
-                                                        f"has no results yet (status: {escape_md(state.status)}).")
+    return f"Run {code(folder.name)} " + UNFINISHED.get(
+        state.status, f"has no results yet (status: {escape_md(state.status)})."
+    )
 
 
 @plain_errors
@@ -168,15 +192,30 @@ def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
     shown = {"config": config_text, "command": rerun_command(folder.config_path)}
     if metrics is None or preds is None:
         empty = plots.empty_figure("Results appear when the run has finished.")
-        return {**shown, "summary": _unfinished_summary(engine, session_id, folder), "plot_1": empty, "plot_2": empty,
-                "confident": [], "wrong": [], "table": None, "downloads": _downloads(folder, None)}
+        return {
+            **shown,
+            "summary": _unfinished_summary(engine, session_id, folder),
+            "plot_1": empty,
+            "plot_2": empty,
+            "confident": [],
+            "wrong": [],
+            "table": None,
+            "downloads": _downloads(folder, None),
+        }
     task = config.get("task")
     if any(CATALOG_PREFIX + col not in preds for col in config.get("label_cols") or []):
         empty = plots.empty_figure("Predictions in an older format.")
-        return {**shown, "summary": f"Run {code(folder.name)}'s predictions were written by an older version (without "
-                f"the `{CATALOG_PREFIX}` columns); start the run again to see its results here.", "plot_1": empty,
-                "plot_2": empty, "confident": [], "wrong": [], "table": readable(preds.head(TABLE_ROWS)),
-                "downloads": _downloads(folder, preds)}
+        return {
+            **shown,
+            "summary": f"Run {code(folder.name)}'s predictions were written by an older version (without "
+            f"the `{CATALOG_PREFIX}` columns); start the run again to see its results here.",
+            "plot_1": empty,
+            "plot_2": empty,
+            "confident": [],
+            "wrong": [],
+            "table": readable(preds.head(TABLE_ROWS)),
+            "downloads": _downloads(folder, preds),
+        }
     try:
         if task == "classification":
             summary, plot1, plot2, confident, wrong = _classification(config, metrics, preds)
@@ -187,24 +226,46 @@ def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
     except (KeyError, IndexError, TypeError, ValueError) as err:  # files cut short or edited: say so, not pandas
         logger.warning("run %s has damaged results: %r", folder.path, err)
         empty = plots.empty_figure("The run's result files are damaged.")
-        return {**shown, "summary": f"### Run {code(folder.name)}\nIts result files ({RunFolder.PREDICTIONS_FILE}, "
-                f"{RunFolder.TEST_METRICS_FILE}, {RunFolder.CONFIG_FILE}) are damaged (cut short or edited), so its "
-                "results cannot be shown. Download them below, or run it again.", "plot_1": empty, "plot_2": empty,
-                "confident": [], "wrong": [], "table": None, "downloads": _downloads(folder, None)}
+        return {
+            **shown,
+            "summary": f"### Run {code(folder.name)}\nIts result files ({RunFolder.PREDICTIONS_FILE}, "
+            f"{RunFolder.TEST_METRICS_FILE}, {RunFolder.CONFIG_FILE}) are damaged (cut short or edited), so its "
+            "results cannot be shown. Download them below, or run it again.",
+            "plot_1": empty,
+            "plot_2": empty,
+            "confident": [],
+            "wrong": [],
+            "table": None,
+            "downloads": _downloads(folder, None),
+        }
     status = folder.read_progress().get("status", "finished")
     table = readable(preds.drop(columns=[c for c in ("file_loc",) if c in preds]).head(TABLE_ROWS))
-    return {**shown, "summary": f"### Run {code(folder.name)} ({escape_md(task)}, {escape_md(status)})\n{summary}",
-            "plot_1": plot1, "plot_2": plot2,
-            "confident": gallery_items(confident["file_loc"].astype(str), confident["caption"]),
-            "wrong": gallery_items(wrong["file_loc"].astype(str), wrong["caption"]), "table": table,
-            "downloads": _downloads(folder, preds)}
+    return {
+        **shown,
+        "summary": f"### Run {code(folder.name)} ({escape_md(task)}, {escape_md(status)})\n{summary}",
+        "plot_1": plot1,
+        "plot_2": plot2,
+        "confident": gallery_items(confident["file_loc"].astype(str), confident["caption"]),
+        "wrong": gallery_items(wrong["file_loc"].astype(str), wrong["caption"]),
+        "table": table,
+        "downloads": _downloads(folder, preds),
+    }
 
 
 def restore_results(engine: Engine, session_id: str | None) -> dict[str, Any]:
     """Page load: the session's current run's results if it has finished, else the empty tab."""
     empty = plots.empty_figure(WAITING)
-    blank = {"summary": WAITING, "plot_1": empty, "plot_2": empty, "confident": [], "wrong": [], "table": None,
-             "downloads": None, "config": "", "command": ""}
+    blank = {
+        "summary": WAITING,
+        "plot_1": empty,
+        "plot_2": empty,
+        "confident": [],
+        "wrong": [],
+        "table": None,
+        "downloads": None,
+        "config": "",
+        "command": "",
+    }
     if not session_id:
         return blank
     try:
@@ -231,19 +292,42 @@ def build_results_tab(engine: Engine, session: gr.BrowserState, run_version: gr.
         ui["plot_1"] = gr.Plot(show_label=False, elem_id="results-plot-1")
         ui["plot_2"] = gr.Plot(show_label=False, elem_id="results-plot-2")
     with gr.Row():
-        ui["confident"] = gr.Gallery(label="Most confident predictions (predicted · true)", columns=3, height=380,
-                                     elem_id="results-confident", elem_classes=["zoobot-gallery"])
-        ui["wrong"] = gr.Gallery(label="Most wrong validation and test galaxies (predicted · true)", columns=3,
-                                 height=380, elem_id="results-wrong", elem_classes=["zoobot-gallery"])
-    ui["table"] = gr.Dataframe(label=f"Predictions (first {TABLE_ROWS} rows; download for all)", interactive=False,
-                               max_height=360, elem_id="results-table")
-    ui["downloads"] = gr.File(label="Downloads: config, predictions (CSV, Parquet), finetuned model",
-                              file_count="multiple", interactive=False, elem_id="results-downloads")
+        ui["confident"] = gr.Gallery(
+            label="Most confident predictions (predicted · true)",
+            columns=3,
+            height=380,
+            elem_id="results-confident",
+            elem_classes=["zoobot-gallery"],
+        )
+        ui["wrong"] = gr.Gallery(
+            label="Most wrong validation and test galaxies (predicted · true)",
+            columns=3,
+            height=380,
+            elem_id="results-wrong",
+            elem_classes=["zoobot-gallery"],
+        )
+    ui["table"] = gr.Dataframe(
+        label=f"Predictions (first {TABLE_ROWS} rows; download for all)",
+        interactive=False,
+        max_height=360,
+        elem_id="results-table",
+    )
+    ui["downloads"] = gr.File(
+        label="Downloads: config, predictions (CSV, Parquet), finetuned model",
+        file_count="multiple",
+        interactive=False,
+        elem_id="results-downloads",
+    )
     with gr.Row():
-        ui["config"] = gr.Code(label=f"Run config ({RunFolder.CONFIG_FILE})", language="yaml", interactive=False,
-                               elem_id="results-config")
-        ui["command"] = gr.Code(label="Re-run this headless (e.g. on a GPU cluster)", language="shell",
-                                interactive=False, elem_id="results-command")
+        ui["config"] = gr.Code(
+            label=f"Run config ({RunFolder.CONFIG_FILE})", language="yaml", interactive=False, elem_id="results-config"
+        )
+        ui["command"] = gr.Code(
+            label="Re-run this headless (e.g. on a GPU cluster)",
+            language="shell",
+            interactive=False,
+            elem_id="results-command",
+        )
     for trigger in (ui["refresh"].click, run_version.change):
         listen(trigger, partial(show_results, engine), pick(ui, "session_id"), pick(ui, *VIEW))
     return ui

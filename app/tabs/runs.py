@@ -26,8 +26,9 @@ def list_runs(engine: Engine, session_id: str) -> dict[str, Any]:
         The runs ``table`` and the run ``picker`` dropdown.
     """
     live = engine.manager.active_run_dirs()
-    summaries = [summarise_run(d, live=str(d) in live)
-                 for d in engine.store.run_dirs(session_id if engine.hosted else None)]
+    summaries = [
+        summarise_run(d, live=str(d) in live) for d in engine.store.run_dirs(session_id if engine.hosted else None)
+    ]
     table = pd.DataFrame([asdict(s) for s in summaries], columns=[*COLUMNS, "path"])
     choices = [(f"{s.name} ({s.task}, {s.status})", s.path) for s in summaries]
     return {"table": table[COLUMNS], "picker": gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)}
@@ -45,8 +46,11 @@ def open_run(engine: Engine, session_id: str, picker: str | None) -> dict[str, A
     if not engine.store.owns(session_id if engine.hosted else None, picker):
         raise AppInputError("That run is not in your runs folder; refresh the list and pick again.")
     engine.store.update_state(session_id, run_dir=str(Path(picker)))
-    return {"status": f"Opened {code(Path(picker).name)}.", "tabs": gr.Tabs(selected="results"),
-            "run_version": str(picker)}
+    return {
+        "status": f"Opened {code(Path(picker).name)}.",
+        "tabs": gr.Tabs(selected="results"),
+        "run_version": str(picker),
+    }
 
 
 def build_runs_tab(engine: Engine, session: gr.BrowserState, tabs: gr.Tabs, run_version: gr.State) -> dict[str, Any]:
@@ -59,6 +63,10 @@ def build_runs_tab(engine: Engine, session: gr.BrowserState, tabs: gr.Tabs, run_
         ui["open"] = gr.Button("Open its results", variant="primary", scale=1, elem_id="runs-open")
     ui["status"] = gr.Markdown(elem_id="runs-status")
     listen(ui["refresh"].click, partial(list_runs, engine), pick(ui, "session_id"), pick(ui, "table", "picker"))
-    listen(ui["open"].click, partial(open_run, engine), pick(ui, "session_id", "picker"),
-           pick(ui, "status", "tabs", "run_version"))
+    listen(
+        ui["open"].click,
+        partial(open_run, engine),
+        pick(ui, "session_id", "picker"),
+        pick(ui, "status", "tabs", "run_version"),
+    )
     return ui

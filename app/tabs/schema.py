@@ -33,9 +33,11 @@ def _describe(schema: Any, columns: list[str] | None) -> str:
     missing = schema.validate_columns(columns)
     if missing:
         shown = ", ".join(code(c) for c in missing[:8])
-        return (f"Problem: the catalog lacks {len(missing)} of the tree's answer columns: {shown}"
-                f"{'…' if len(missing) > 8 else ''}. Each answer needs a vote-count column named "
-                "`<question>_<answer>`; rename your columns or edit the tree.")
+        return (
+            f"Problem: the catalog lacks {len(missing)} of the tree's answer columns: {shown}"
+            f"{'…' if len(missing) > 8 else ''}. Each answer needs a vote-count column named "
+            "`<question>_<answer>`; rename your columns or edit the tree."
+        )
     return text + " The catalog has every answer column."
 
 
@@ -48,8 +50,10 @@ def check_schema_text(engine: Engine, session_id: str, tree_yaml: str) -> dict[s
     from zoobot.schemas import SchemaError
 
     if not tree_yaml or not tree_yaml.strip():
-        return {"status": "Write a tree, or pick a Galaxy Zoo tree above.",
-                "figure": plots.empty_figure("No tree yet.")}
+        return {
+            "status": "Write a tree, or pick a Galaxy Zoo tree above.",
+            "figure": plots.empty_figure("No tree yet."),
+        }
     try:
         schema = engine.parse_schema(tree_yaml)  # size and questions checked before parsing and drawing
     except SchemaError as err:
@@ -71,8 +75,11 @@ def pick_schema(engine: Engine, session_id: str, tree_name: str | None) -> dict[
     if not tree_name or tree_name == CUSTOM:
         return {"status": "Write your tree in the editor; it is checked as you type."}
     schema = get_schema(tree_name)
-    return {"tree_yaml": schema.to_yaml(), "status": _describe(schema, _catalog_columns(engine, session_id)),
-            "figure": plots.schema_tree(schema)}
+    return {
+        "tree_yaml": schema.to_yaml(),
+        "status": _describe(schema, _catalog_columns(engine, session_id)),
+        "figure": plots.schema_tree(schema),
+    }
 
 
 @plain_errors
@@ -92,10 +99,17 @@ def use_schema(engine: Engine, session_id: str, tree_name: str | None, tree_yaml
     if columns is not None and schema.validate_columns(columns):
         raise gr.Error(_describe(schema, columns).replace("Problem: the catalog", "The catalog"))
     named = tree_name if tree_name and tree_name != CUSTOM and get_schema(tree_name) == schema else None
-    engine.store.update_state(session_id, schema_name=named, schema_yaml=None if named else tree_yaml,
-                              task="tree", label_cols=list(schema.label_cols))
-    return {"status": f"Using {'the Galaxy Zoo `' + named + '` tree' if named else 'your tree'} "
-                      f"({len(schema.label_cols)} answer columns). Go on to **4. Train**."}
+    engine.store.update_state(
+        session_id,
+        schema_name=named,
+        schema_yaml=None if named else tree_yaml,
+        task="tree",
+        label_cols=list(schema.label_cols),
+    )
+    return {
+        "status": f"Using {'the Galaxy Zoo `' + named + '` tree' if named else 'your tree'} "
+        f"({len(schema.label_cols)} answer columns). Go on to **4. Train**."
+    }
 
 
 def restore_schema(engine: Engine, session_id: str) -> dict[str, Any]:
@@ -104,33 +118,56 @@ def restore_schema(engine: Engine, session_id: str) -> dict[str, Any]:
     if state.schema_name:
         return {"tree_name": state.schema_name, **pick_schema(engine, session_id, state.schema_name)}
     if state.schema_yaml:
-        return {"tree_name": CUSTOM, "tree_yaml": state.schema_yaml,
-                **check_schema_text(engine, session_id, state.schema_yaml)}
-    return {"tree_name": None, "tree_yaml": "", "status": "Pick a Galaxy Zoo tree, or write your own.",
-            "figure": plots.empty_figure("No tree yet.")}
+        return {
+            "tree_name": CUSTOM,
+            "tree_yaml": state.schema_yaml,
+            **check_schema_text(engine, session_id, state.schema_yaml),
+        }
+    return {
+        "tree_name": None,
+        "tree_yaml": "",
+        "status": "Pick a Galaxy Zoo tree, or write your own.",
+        "figure": plots.empty_figure("No tree yet."),
+    }
 
 
 def build_schema_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     """Lay out the Schema tab and wire its events; returns its components by name."""
     from zoobot.trees import list_schemas
 
-    gr.Markdown("Only for vote-count trees. A tree lists questions, their answers, and which answer leads to "
-                "which next question. Each answer needs a vote-count column `<question>_<answer>` in the catalog.")
+    gr.Markdown(
+        "Only for vote-count trees. A tree lists questions, their answers, and which answer leads to "
+        "which next question. Each answer needs a vote-count column `<question>_<answer>` in the catalog."
+    )
     ui: dict[str, Any] = {"session_id": session}
     ui["tree_name"] = gr.Dropdown(label="Galaxy Zoo tree", choices=[*list_schemas(), CUSTOM], elem_id="schema-name")
     with gr.Row():
         with gr.Column(scale=1):
-            ui["tree_yaml"] = gr.Code(label="Tree (YAML)", language="yaml", lines=18, max_lines=30,
-                                      elem_id="schema-yaml")
+            ui["tree_yaml"] = gr.Code(
+                label="Tree (YAML)", language="yaml", lines=18, max_lines=30, elem_id="schema-yaml"
+            )
         with gr.Column(scale=1):
             ui["status"] = gr.Markdown(elem_id="schema-status")
             ui["figure"] = gr.Plot(show_label=False, elem_id="schema-plot")
     ui["use"] = gr.Button("Use this tree", variant="primary", elem_id="schema-use")
 
-    listen(ui["tree_name"].input, partial(pick_schema, engine), pick(ui, "session_id", "tree_name"),
-           pick(ui, "tree_yaml", "status", "figure"))
-    listen(ui["tree_yaml"].input, partial(check_schema_text, engine), pick(ui, "session_id", "tree_yaml"),
-           pick(ui, "status", "figure"), show_progress="hidden")
-    listen(ui["use"].click, partial(use_schema, engine), pick(ui, "session_id", "tree_name", "tree_yaml"),
-           pick(ui, "status"))
+    listen(
+        ui["tree_name"].input,
+        partial(pick_schema, engine),
+        pick(ui, "session_id", "tree_name"),
+        pick(ui, "tree_yaml", "status", "figure"),
+    )
+    listen(
+        ui["tree_yaml"].input,
+        partial(check_schema_text, engine),
+        pick(ui, "session_id", "tree_yaml"),
+        pick(ui, "status", "figure"),
+        show_progress="hidden",
+    )
+    listen(
+        ui["use"].click,
+        partial(use_schema, engine),
+        pick(ui, "session_id", "tree_name", "tree_yaml"),
+        pick(ui, "status"),
+    )
     return ui

@@ -54,25 +54,31 @@ def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) ->
     state = engine.state(session_id)
     columns = label_columns(catalog)
     if prefer_saved and state.task and all(c in catalog for c in state.label_cols):
-        return _choice(gr.Radio(value=state.task), columns, state.label_cols,
-                       f"Your choice: **{escape_md(state.task)}** on {escape_md(', '.join(state.label_cols[:6]))}"
-                       + ("…" if len(state.label_cols) > 6 else "") + ".")
+        return _choice(
+            gr.Radio(value=state.task),
+            columns,
+            state.label_cols,
+            f"Your choice: **{escape_md(state.task)}** on {escape_md(', '.join(state.label_cols[:6]))}"
+            + ("…" if len(state.label_cols) > 6 else "")
+            + ".",
+        )
     try:
         task, label_cols, schema_name = propose_task(catalog)
     except ConfigError as err:
         return _choice(gr.Radio(value=None), columns, [], f"No suggestion: {escape_md(err)}")
     if schema_name is not None:
         engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
-        note = (f"Suggested: a **vote-count tree**: the columns match the Galaxy Zoo `{schema_name}` tree "
-                f"({len(label_cols)} answers). Check it on the **Schema** tab.")
+        note = (
+            f"Suggested: a **vote-count tree**: the columns match the Galaxy Zoo `{schema_name}` tree "
+            f"({len(label_cols)} answers). Check it on the **Schema** tab."
+        )
     else:
         note = f"Suggested: **{task}** on {code(label_cols[0])}. Change it if that is not what you want to predict."
     return _choice(gr.Radio(value=task), columns, label_cols, note)
 
 
 @plain_errors
-def columns_for_task(engine: Engine, session_id: str, task: str | None,
-                     label_cols: list[str] | None) -> dict[str, Any]:
+def columns_for_task(engine: Engine, session_id: str, task: str | None, label_cols: list[str] | None) -> dict[str, Any]:
     """When the user switches task, swap the chosen columns for ones that suit the new task.
 
     A tree takes its schema's vote columns; classification and regression keep the user's single
@@ -96,11 +102,19 @@ def columns_for_task(engine: Engine, session_id: str, task: str | None,
         if schema is not None:
             present = [c for c in schema.label_cols if c in catalog]
             if not present:
-                return _columns_and_status(columns, [], f"None of the chosen tree's {len(schema.label_cols)} vote "
-                                           f"columns (e.g. {code(schema.label_cols[0])}) is in your catalog: choose or "
-                                           "write the tree that matches your columns on **3. Schema**.")
-            return _columns_and_status(columns, present, "A vote-count tree learns every answer column of the tree "
-                                       f"(**{len(present)}** found). Check the tree on **3. Schema**.")
+                return _columns_and_status(
+                    columns,
+                    [],
+                    f"None of the chosen tree's {len(schema.label_cols)} vote "
+                    f"columns (e.g. {code(schema.label_cols[0])}) is in your catalog: choose or "
+                    "write the tree that matches your columns on **3. Schema**.",
+                )
+            return _columns_and_status(
+                columns,
+                present,
+                "A vote-count tree learns every answer column of the tree "
+                f"(**{len(present)}** found). Check the tree on **3. Schema**.",
+            )
     if task in ("classification", "regression") and len(current) == 1 and column_suits(catalog[current[0]], task):
         return {"status": f"**{task}** on {code(current[0])}."}
     try:
@@ -109,9 +123,13 @@ def columns_for_task(engine: Engine, session_id: str, task: str | None,
         return _columns_and_status(columns, [], f"Choose the column yourself: {escape_md(err)}")
     if schema_name is not None:  # the columns are a named Galaxy Zoo tree's: use that tree
         engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
-    return _columns_and_status(columns, cols, f"Suggested for **{task}**: {code(cols[0])}"
-                               + (f" and {len(cols) - 1} more" if len(cols) > 1 else "")
-                               + ". Change it if that is not what you want to predict.")
+    return _columns_and_status(
+        columns,
+        cols,
+        f"Suggested for **{task}**: {code(cols[0])}"
+        + (f" and {len(cols) - 1} more" if len(cols) > 1 else "")
+        + ". Change it if that is not what you want to predict.",
+    )
 
 
 def _as_list(label_cols: list[str] | str | None) -> list[str]:
@@ -145,10 +163,9 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
         cols = list(schema.label_cols)
     if not cols:
         raise gr.Error("Choose the column to predict.")
-    if task == "classification":
-        if len(cols) != 1:
-            raise gr.Error("Classification learns one column of class numbers; choose exactly one column.")
-        # A column of class names is reported below, with a one-click fix that numbers the classes.
+    # A column of class names is reported below, with a one-click fix that numbers the classes.
+    if task == "classification" and len(cols) != 1:
+        raise gr.Error("Classification learns one column of class numbers; choose exactly one column.")
     if task == "regression":
         text_cols = [c for c in cols if not pd.api.types.is_numeric_dtype(catalog[c].dropna())]
         if text_cols:
@@ -160,18 +177,24 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
     if not report.ok:
         status = f"{chosen}: **fix the problems below before training.**"
     else:
-        status = (f"{chosen}: **{labelled}** labelled galaxies will be used to train, validate and test; "
-                  f"**{report.n_rows - labelled}** without a label will only get predictions.\n\n**Ready:** go on to "
-                  "**4. Train**" + (" (check the tree on **3. Schema**)." if task == "tree" else "."))
+        status = (
+            f"{chosen}: **{labelled}** labelled galaxies will be used to train, validate and test; "
+            f"**{report.n_rows - labelled}** without a label will only get predictions.\n\n**Ready:** go on to "
+            "**4. Train**" + (" (check the tree on **3. Schema**)." if task == "tree" else ".")
+        )
     choices = fix_choices(report.problems)
-    return {"status": status, "problems": problems_markdown(report.problems),
-            "fix_choice": gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)),
-            "fix_button": gr.Button(visible=bool(choices))}
+    return {
+        "status": status,
+        "problems": problems_markdown(report.problems),
+        "fix_choice": gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)),
+        "fix_button": gr.Button(visible=bool(choices)),
+    }
 
 
 @plain_errors
-def apply_task_fix(engine: Engine, session_id: str, fix_choice: str | None, task: str | None,
-                   label_cols: list[str] | None) -> dict[str, Any]:
+def apply_task_fix(
+    engine: Engine, session_id: str, fix_choice: str | None, task: str | None, label_cols: list[str] | None
+) -> dict[str, Any]:
     """Apply a one-click label fix (e.g. fill blank votes with 0), save the catalog, check again.
 
     Returns:
@@ -184,22 +207,31 @@ def apply_task_fix(engine: Engine, session_id: str, fix_choice: str | None, task
         raise AppInputError("Click 'Use this task' first.")
     problem, fix = parse_fix_choice(fix_choice, report.problems)
     engine.replace_catalog(session_id, apply_fix(engine.catalog(session_id), problem, fix))
-    return {**use_task(engine, session_id, task, label_cols),
-            "label_cols": gr.Dropdown(choices=label_columns(engine.catalog(session_id)), value=label_cols,
-                                      multiselect=True)}
+    return {
+        **use_task(engine, session_id, task, label_cols),
+        "label_cols": gr.Dropdown(
+            choices=label_columns(engine.catalog(session_id)), value=label_cols, multiselect=True
+        ),
+    }
 
 
 def clear_checks() -> dict[str, Any]:
     """Hide the problems and fixes of the last 'Use this task' check (the choice has changed)."""
-    return {"problems": "", "fix_choice": gr.Radio(choices=[], value=None, visible=False),
-            "fix_button": gr.Button(visible=False)}
+    return {
+        "problems": "",
+        "fix_choice": gr.Radio(choices=[], value=None, visible=False),
+        "fix_button": gr.Button(visible=False),
+    }
 
 
 def columns_chosen(label_cols: list[str] | str | None) -> dict[str, Any]:
     """The user picked columns by hand: say what comes next instead of an older suggestion or check."""
     cols = _as_list(label_cols)
-    status = (f"Chosen: {_columns_text(cols)}. Click **Use this task** to check it." if cols
-              else "Choose the column(s) to predict.")
+    status = (
+        f"Chosen: {_columns_text(cols)}. Click **Use this task** to check it."
+        if cols
+        else "Choose the column(s) to predict."
+    )
     return {"status": status, **clear_checks()}
 
 
@@ -209,8 +241,12 @@ def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr
     gr.Markdown("What should the model learn? Rows without a label are not trained on; they get predictions.")
     ui: dict[str, Any] = {"session_id": session}
     ui["task"] = gr.Radio(label="Task", choices=TASK_CHOICES, elem_id="task-task")
-    ui["label_cols"] = gr.Dropdown(label="Column(s) to predict (for a tree: set by the schema)", choices=[],
-                                   multiselect=True, elem_id="task-labels")
+    ui["label_cols"] = gr.Dropdown(
+        label="Column(s) to predict (for a tree: set by the schema)",
+        choices=[],
+        multiselect=True,
+        elem_id="task-labels",
+    )
     with gr.Row():
         ui["suggest"] = gr.Button("Suggest from my columns", elem_id="task-suggest")
         ui["use"] = gr.Button("Use this task", variant="primary", elem_id="task-use")
@@ -225,9 +261,14 @@ def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr
     # A new choice makes the last check's problems and fixes stale.
     listen(ui["task"].input, clear_checks, None, pick(ui, *CHECKS))
     listen(ui["label_cols"].input, columns_chosen, pick(ui, "label_cols"), pick(ui, "status", *CHECKS))
-    ui["suggested"] = listen(catalog_version.change, partial(suggest_task, engine), pick(ui, "session_id"),
-                             pick(ui, *CHOICE))
+    ui["suggested"] = listen(
+        catalog_version.change, partial(suggest_task, engine), pick(ui, "session_id"), pick(ui, *CHOICE)
+    )
     listen(ui["use"].click, partial(use_task, engine), choice, pick(ui, "status", *CHECKS))
-    listen(ui["fix_button"].click, partial(apply_task_fix, engine), {**choice, "fix_choice": ui["fix_choice"]},
-           pick(ui, "status", *CHECKS, "label_cols"))
+    listen(
+        ui["fix_button"].click,
+        partial(apply_task_fix, engine),
+        {**choice, "fix_choice": ui["fix_choice"]},
+        pick(ui, "status", *CHECKS, "label_cols"),
+    )
     return ui

@@ -25,10 +25,22 @@ from app.wiring import listen, pick
 from zoobot import defaults
 from zoobot.runs import TRAINING_MODES
 
-MODE_CHOICES = [("Fast: train the head only (encoder frozen)", "head_only"),
-                ("Full finetune: train every layer (slower, best with a GPU)", "full")]
-SETTINGS = ("max_epochs", "learning_rate", "batch_size", "image_size", "train_fraction", "val_fraction",
-            "weight_decay", "layer_decay", "patience", "seed")
+MODE_CHOICES = [
+    ("Fast: train the head only (encoder frozen)", "head_only"),
+    ("Full finetune: train every layer (slower, best with a GPU)", "full"),
+]
+SETTINGS = (
+    "max_epochs",
+    "learning_rate",
+    "batch_size",
+    "image_size",
+    "train_fraction",
+    "val_fraction",
+    "weight_decay",
+    "layer_decay",
+    "patience",
+    "seed",
+)
 """The form's numbers, by their ``zoobot.defaults`` names."""
 FORM = ("training_mode", *SETTINGS)
 """What a reloaded page restores from the latest run (the encoder follows once the encoders are listed)."""
@@ -48,19 +60,33 @@ def encoder_choices(hosted: bool) -> list[tuple[str, str]]:
     choices = []
     for card in list_encoders():
         size = card.input_size[-1]
-        choices.append((f"{card.name}: {card.description} ({card.n_params / 1e6:.1f} M parameters, {size} px)",
-                        card.name))
+        choices.append(
+            (f"{card.name}: {card.description} ({card.n_params / 1e6:.1f} M parameters, {size} px)", card.name)
+        )
     if not hosted:
         choices.append(("A local encoder folder or checkpoint (path below)", LOCAL_ENCODER))
     return choices
 
 
 @plain_errors
-def start_training(engine: Engine, session_id: str, *, encoder: str | None, local_path: str | None,
-                   training_mode: str, max_epochs: float | None, learning_rate: float | None,
-                   batch_size: float | None, image_size: float | None, train_fraction: float,
-                   val_fraction: float, weight_decay: float | None, layer_decay: float | None,
-                   patience: float | None, seed: float | None) -> dict[str, Any]:
+def start_training(
+    engine: Engine,
+    session_id: str,
+    *,
+    encoder: str | None,
+    local_path: str | None,
+    training_mode: str,
+    max_epochs: float | None,
+    learning_rate: float | None,
+    batch_size: float | None,
+    image_size: float | None,
+    train_fraction: float,
+    val_fraction: float,
+    weight_decay: float | None,
+    layer_decay: float | None,
+    patience: float | None,
+    seed: float | None,
+) -> dict[str, Any]:
     """Start a run with the form's settings (``app.engine.training.start_run``).
 
     Returns:
@@ -69,14 +95,25 @@ def start_training(engine: Engine, session_id: str, *, encoder: str | None, loca
     Raises:
         gr.Error: If no catalog or task is chosen yet, the labels have problems, or a setting is invalid.
     """
-    settings = dict(max_epochs=max_epochs, learning_rate=learning_rate, batch_size=batch_size, image_size=image_size,
-                    train_fraction=train_fraction, val_fraction=val_fraction, weight_decay=weight_decay,
-                    layer_decay=layer_decay, patience=patience, seed=seed)
+    settings = dict(
+        max_epochs=max_epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        image_size=image_size,
+        train_fraction=train_fraction,
+        val_fraction=val_fraction,
+        weight_decay=weight_decay,
+        layer_decay=layer_decay,
+        patience=patience,
+        seed=seed,
+    )
     job = start_run(engine, session_id, encoder, local_path, training_mode, settings)
     position = engine.manager.queue_position(job.id)
-    return {"progress": plots.progress_html(None, position),
-            "status": f"Run {code(Path(job.run_dir).name)} {'queued' if position else 'started'}.",
-            "timer": gr.Timer(active=True)}
+    return {
+        "progress": plots.progress_html(None, position),
+        "status": f"Run {code(Path(job.run_dir).name)} {'queued' if position else 'started'}.",
+        "timer": gr.Timer(active=True),
+    }
 
 
 def restore_train_form(engine: Engine, session_id: str) -> dict[str, Any]:
@@ -89,8 +126,11 @@ def restore_train_form(engine: Engine, session_id: str) -> dict[str, Any]:
     config = latest_config(engine, session_id)
     if config is None:
         return {}
-    return {**{name: getattr(config, name) for name in FORM}, "learning_rate": config.effective_learning_rate,
-            "image_size": config.image_size or 0}
+    return {
+        **{name: getattr(config, name) for name in FORM},
+        "learning_rate": config.effective_learning_rate,
+        "image_size": config.image_size or 0,
+    }
 
 
 def saved_encoder(engine: Engine, session_id: str | None) -> tuple[str | None, str | None]:
@@ -135,27 +175,41 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> dict[str, Any]:
     name = code(Path(run_dir).name)
     if job is not None and job.status == "queued":
         waiting = wait_text(engine.manager, job)
-        return {**view, "progress": plots.progress_html(None, engine.manager.queue_position(job.id)),
-                "status": f"Run {name} is waiting in the queue" + (f" ({waiting})." if waiting else ".")}
+        return {
+            **view,
+            "progress": plots.progress_html(None, engine.manager.queue_position(job.id)),
+            "status": f"Run {name} is waiting in the queue" + (f" ({waiting})." if waiting else "."),
+        }
     if job is not None and job.status == "running":
         stopping = " Stopping after this step; the best weights so far are kept." if job.stop_event.is_set() else ""
-        return {**view, "progress": plots.progress_html(progress or {"status": "running", "stage": "starting"}),
-                "status": f"Run {name} is training.{stopping}"}
+        return {
+            **view,
+            "progress": plots.progress_html(progress or {"status": "running", "stage": "starting"}),
+            "status": f"Run {name} is training.{stopping}",
+        }
     if job is not None and job.status == "failed":
         error = escape_md(plain_text(job.error or (progress or {}).get("error") or "unknown error"))
-        return {**view, "progress": plots.progress_html(dict(progress or {}, status="failed", stage="failed")),
-                "status": f"**Run {name} failed:** {error}"}
+        return {
+            **view,
+            "progress": plots.progress_html(dict(progress or {}, status="failed", stage="failed")),
+            "status": f"**Run {name} failed:** {error}",
+        }
     if job is not None and job.status == "cancelled":
-        return {**view, "progress": '<div id="train-progress-text">Cancelled before it started.</div>',
-                "status": f"Run {name} was cancelled."}
+        return {
+            **view,
+            "progress": '<div id="train-progress-text">Cancelled before it started.</div>',
+            "status": f"Run {name} was cancelled.",
+        }
     status = (progress or {}).get("status", "unknown")
     if status == "running" and job is None:
         text = f"Run {name} was interrupted (the app stopped while it trained). Start it again."
     elif status in ("finished", "stopped"):
         text = f"Run {name} {status}. See **5. Results**."
         if job is not None and job.timed_out:
-            text = (f"Run {name} reached the time limit of {engine.limits.run_minutes:g} min and stopped, keeping "
-                    "its best weights. See **5. Results**.")
+            text = (
+                f"Run {name} reached the time limit of {engine.limits.run_minutes:g} min and stopped, keeping "
+                "its best weights. See **5. Results**."
+            )
     else:
         text = f"Run {name}: {escape_md(status)}. {escape_md(plain_text(str((progress or {}).get('error') or '')))}"
     return {**view, "progress": plots.progress_html(progress), "status": text, "finished_run": run_dir}
@@ -185,8 +239,11 @@ def stop_training(engine: Engine, session_id: str) -> dict[str, Any]:
     if job is None or not job.active:
         raise gr.Error("No run is queued or training.")
     engine.manager.stop(job.id, owner=session_id)
-    return {"status": "Cancelled the queued run." if job.status == "cancelled"
-            else "Stopping: the run ends after the current step, then tests and predicts with the best weights."}
+    return {
+        "status": "Cancelled the queued run."
+        if job.status == "cancelled"
+        else "Stopping: the run ends after the current step, then tests and predicts with the best weights."
+    }
 
 
 def _number(name: str, **options: Any) -> gr.Number:
@@ -194,8 +251,9 @@ def _number(name: str, **options: Any) -> gr.Number:
     is checked on start (not by Gradio's minimum/maximum), so that the message names the field."""
     setting = defaults.SETTINGS[name]
     value = setting.default if setting.default is not None else defaults.learning_rate_for(defaults.RUN_TRAINING_MODE)
-    return gr.Number(label=setting.label, value=value, precision=0 if setting.whole else None, info=setting.help,
-                     **options)
+    return gr.Number(
+        label=setting.label, value=value, precision=0 if setting.whole else None, info=setting.help, **options
+    )
 
 
 def _fraction(name: str, **options: Any) -> gr.Slider:
@@ -203,8 +261,9 @@ def _fraction(name: str, **options: Any) -> gr.Slider:
     setting = defaults.SETTINGS[name]
     low = setting.low + FRACTION_STEP if setting.low_open else setting.low
     high = setting.high - FRACTION_STEP if setting.high_open else setting.high
-    return gr.Slider(low, high, value=setting.default, step=FRACTION_STEP, label=setting.label, info=setting.help,
-                     **options)
+    return gr.Slider(
+        low, high, value=setting.default, step=FRACTION_STEP, label=setting.label, info=setting.help, **options
+    )
 
 
 def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
@@ -212,14 +271,23 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     ``zoobot.defaults`` names)."""
     ui: dict[str, Any] = {"session_id": session}
     with gr.Row():
-        ui["encoder"] = gr.Dropdown(label="Pretrained encoder", choices=[("demo", "demo")], value="demo", scale=3,
-                                    elem_id="train-encoder", info="Published Zoobot encoders are downloaded from "
-                                    "the Hugging Face Hub on first use.")
-        ui["training_mode"] = gr.Radio(label="Training", choices=MODE_CHOICES, value=defaults.RUN_TRAINING_MODE,
-                                       scale=2, elem_id="train-mode")
-    ui["local_path"] = gr.Textbox(label="Local encoder folder or checkpoint", visible=not engine.hosted,
-                                  placeholder="/models/my_encoder (config.json + model.safetensors) or run.ckpt",
-                                  elem_id="train-local-encoder")
+        ui["encoder"] = gr.Dropdown(
+            label="Pretrained encoder",
+            choices=[("demo", "demo")],
+            value="demo",
+            scale=3,
+            elem_id="train-encoder",
+            info="Published Zoobot encoders are downloaded from the Hugging Face Hub on first use.",
+        )
+        ui["training_mode"] = gr.Radio(
+            label="Training", choices=MODE_CHOICES, value=defaults.RUN_TRAINING_MODE, scale=2, elem_id="train-mode"
+        )
+    ui["local_path"] = gr.Textbox(
+        label="Local encoder folder or checkpoint",
+        visible=not engine.hosted,
+        placeholder="/models/my_encoder (config.json + model.safetensors) or run.ckpt",
+        elem_id="train-local-encoder",
+    )
     with gr.Row():
         ui["max_epochs"] = _number("max_epochs", elem_id="train-epochs")
         ui["learning_rate"] = _number("learning_rate", elem_id="train-lr")
@@ -245,11 +313,24 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     ui["finished_run"] = gr.State(None)
 
     # .input, not .change: restoring a run's mode and learning rate on page load must not move the rate
-    listen(ui["training_mode"].input, learning_rate_for_mode, pick(ui, "training_mode", "learning_rate"),
-           pick(ui, "learning_rate"))
-    listen(ui["start"].click, partial(start_training, engine), pick(ui, "session_id", "encoder", "local_path", *FORM),
-           pick(ui, "progress", "status", "timer"))
+    listen(
+        ui["training_mode"].input,
+        learning_rate_for_mode,
+        pick(ui, "training_mode", "learning_rate"),
+        pick(ui, "learning_rate"),
+    )
+    listen(
+        ui["start"].click,
+        partial(start_training, engine),
+        pick(ui, "session_id", "encoder", "local_path", *FORM),
+        pick(ui, "progress", "status", "timer"),
+    )
     listen(ui["stop"].click, partial(stop_training, engine), pick(ui, "session_id"), pick(ui, "status"))
-    listen(ui["timer"].tick, partial(poll_training, engine), pick(ui, "session_id", "seen"), pick(ui, *POLL),
-           show_progress="hidden")
+    listen(
+        ui["timer"].tick,
+        partial(poll_training, engine),
+        pick(ui, "session_id", "seen"),
+        pick(ui, *POLL),
+        show_progress="hidden",
+    )
     return ui

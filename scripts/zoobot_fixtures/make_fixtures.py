@@ -1076,18 +1076,41 @@ def cross_check(out: Path, other: Path) -> int:
 
 USER_FACING = {
     "zoobot.pytorch.training.finetune": [
-        "FinetuneableZoobotAbstract", "FinetuneableZoobotClassifier", "FinetuneableZoobotRegressor",
-        "FinetuneableZoobotTree", "LinearHead", "cross_entropy_loss", "mse_loss", "l1_loss", "dirichlet_loss",
-        "load_pretrained_zoobot", "get_trainer", "download_from_name", "freeze_batchnorm_layers",
+        "FinetuneableZoobotAbstract",
+        "FinetuneableZoobotClassifier",
+        "FinetuneableZoobotRegressor",
+        "FinetuneableZoobotTree",
+        "LinearHead",
+        "cross_entropy_loss",
+        "mse_loss",
+        "l1_loss",
+        "dirichlet_loss",
+        "load_pretrained_zoobot",
+        "get_trainer",
+        "download_from_name",
+        "freeze_batchnorm_layers",
     ],
     "zoobot.pytorch.training.representations": ["ZoobotEncoder"],
-    "zoobot.pytorch.training.train_with_pytorch_lightning": ["train_default_zoobot_from_scratch",
-                                                             "get_default_callbacks"],
-    "zoobot.pytorch.training.losses": ["CustomMultiQuestionLoss", "calculate_multiquestion_loss", "dirichlet_loss",
-                                       "get_dirichlet_neg_log_prob", "log_prob"],
-    "zoobot.pytorch.estimators.define_model": ["ZoobotTree", "get_pytorch_encoder", "get_pytorch_dirichlet_head",
-                                               "get_encoder_dim", "get_dirichlet_loss_func", "dirichlet_loss",
-                                               "schema_to_campaigns"],
+    "zoobot.pytorch.training.train_with_pytorch_lightning": [
+        "train_default_zoobot_from_scratch",
+        "get_default_callbacks",
+    ],
+    "zoobot.pytorch.training.losses": [
+        "CustomMultiQuestionLoss",
+        "calculate_multiquestion_loss",
+        "dirichlet_loss",
+        "get_dirichlet_neg_log_prob",
+        "log_prob",
+    ],
+    "zoobot.pytorch.estimators.define_model": [
+        "ZoobotTree",
+        "get_pytorch_encoder",
+        "get_pytorch_dirichlet_head",
+        "get_encoder_dim",
+        "get_dirichlet_loss_func",
+        "dirichlet_loss",
+        "schema_to_campaigns",
+    ],
     "zoobot.pytorch.estimators.efficientnet_custom": ["custom_top_dirichlet", "ScaledSigmoid"],
     "zoobot.pytorch.estimators.custom_layers": ["PermaDropout"],
     "zoobot.shared.schemas": ["Schema", "Question", "Answer"],
@@ -1097,10 +1120,16 @@ USER_FACING = {
 
 def describe_parameters(function) -> list[dict]:
     """Each parameter's name, kind and default (repr), as ``inspect.signature`` shows them."""
-    return [{"name": p.name, "kind": p.kind.name,
-             "default": None if p.default is inspect.Parameter.empty else repr(p.default),
-             "required": p.default is inspect.Parameter.empty}
-            for p in inspect.signature(function).parameters.values() if p.name != "self"]
+    return [
+        {
+            "name": p.name,
+            "kind": p.kind.name,
+            "default": None if p.default is inspect.Parameter.empty else repr(p.default),
+            "required": p.default is inspect.Parameter.empty,
+        }
+        for p in inspect.signature(function).parameters.values()
+        if p.name != "self"
+    ]
 
 
 def record_signatures(out: Path) -> int:
@@ -1129,8 +1158,12 @@ def record_signatures(out: Path) -> int:
     return 0
 
 
-PROJECT_CLASSES = {"classifier": "FinetuneableZoobotClassifier", "regressor": "FinetuneableZoobotRegressor",
-                   "tree": "FinetuneableZoobotTree", "zoobot_tree": "ZoobotTree"}
+PROJECT_CLASSES = {
+    "classifier": "FinetuneableZoobotClassifier",
+    "regressor": "FinetuneableZoobotRegressor",
+    "tree": "FinetuneableZoobotTree",
+    "zoobot_tree": "ZoobotTree",
+}
 
 
 def load_project(out: Path) -> int:
@@ -1174,8 +1207,14 @@ def load_project(out: Path) -> int:
         report[f"{task}.ckpt"] = entry
     write_json(folder / "real_zoobot_loading.json", report)
     print(json.dumps(report, indent=1))
-    ok = all(isinstance(e, dict) and e.get("load_from_checkpoint") == "ok" and not e["hparams_not_accepted"]
-             and e["forward_max_abs_diff_vs_project"] <= TOLERANCE for e in report.values() if isinstance(e, dict))
+    ok = all(
+        isinstance(e, dict)
+        and e.get("load_from_checkpoint") == "ok"
+        and not e["hparams_not_accepted"]
+        and e["forward_max_abs_diff_vs_project"] <= TOLERANCE
+        for e in report.values()
+        if isinstance(e, dict)
+    )
     return 0 if ok else 1
 
 

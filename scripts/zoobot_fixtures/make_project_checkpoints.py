@@ -66,25 +66,54 @@ def main() -> int:
     x = torch.from_numpy(np.load(out / "input.npy"))
     common = {"name": ENCODER_NAME, "learning_rate": 1e-3, "seed": SEED, "prog_bar": False}
     tasks = {
-        "classifier": (lambda: FinetuneableZoobotClassifier(num_classes=3, label_col="label",
-                                                            class_weights=[1.0, 2.0, 1.0], **common), ["label"]),
-        "regressor": (lambda: FinetuneableZoobotRegressor(label_col="target", unit_interval=True, **common),
-                      ["target"]),
+        "classifier": (
+            lambda: FinetuneableZoobotClassifier(
+                num_classes=3, label_col="label", class_weights=[1.0, 2.0, 1.0], **common
+            ),
+            ["label"],
+        ),
+        "regressor": (
+            lambda: FinetuneableZoobotRegressor(label_col="target", unit_interval=True, **common),
+            ["target"],
+        ),
         "tree": (lambda: FinetuneableZoobotTree(schema=schema, **common), schema.label_cols),
-        "zoobot_tree": (lambda: ZoobotTree(question_answer_pairs=TREE_PAIRS, dependencies=TREE_DEPENDENCIES,
-                                           architecture_name="test_convnext", input_size=64,
-                                           timm_kwargs={"dims": [8, 8, 16, 16], "depths": [1, 1, 1, 1]},
-                                           seed=SEED, prog_bar=False), schema.label_cols),
+        "zoobot_tree": (
+            lambda: ZoobotTree(
+                question_answer_pairs=TREE_PAIRS,
+                dependencies=TREE_DEPENDENCIES,
+                architecture_name="test_convnext",
+                input_size=64,
+                timm_kwargs={"dims": [8, 8, 16, 16], "depths": [1, 1, 1, 1]},
+                seed=SEED,
+                prog_bar=False,
+            ),
+            schema.label_cols,
+        ),
     }
     for task, (build, label_cols) in tasks.items():
         L.seed_everything(SEED, workers=True, verbose=False)
         model = build()
-        datamodule = CatalogDataModule(label_cols=label_cols, train_catalog=catalog.iloc[:8],
-                                       val_catalog=catalog.iloc[8:], batch_size=4, num_workers=0, card=model.card,
-                                       input_size=64, augment=False)
+        datamodule = CatalogDataModule(
+            label_cols=label_cols,
+            train_catalog=catalog.iloc[:8],
+            val_catalog=catalog.iloc[8:],
+            batch_size=4,
+            num_workers=0,
+            card=model.card,
+            input_size=64,
+            augment=False,
+        )
         with tempfile.TemporaryDirectory() as work:
-            trainer = get_trainer(work, max_epochs=1, accelerator="cpu", devices=1, logger=False,
-                                  enable_progress_bar=False, enable_model_summary=False, deterministic=True)
+            trainer = get_trainer(
+                work,
+                max_epochs=1,
+                accelerator="cpu",
+                devices=1,
+                logger=False,
+                enable_progress_bar=False,
+                enable_model_summary=False,
+                deterministic=True,
+            )
             trainer.fit(model, datamodule)
             (folder / f"{task}.ckpt").write_bytes(Path(trainer.checkpoint_callback.best_model_path).read_bytes())
         model.eval()

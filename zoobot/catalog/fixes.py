@@ -16,7 +16,7 @@ FIXES: dict[str, str] = {
     "drop_duplicates": "keep only the first row of each repeated id_str",
     "round_votes": "round vote counts to whole numbers",
     "number_classes": "number the classes 0, 1, 2, … (names alphabetically, numbers in order; the old values are "
-                      "kept in a new column)",
+    "kept in a new column)",
 }
 
 
@@ -55,8 +55,9 @@ def apply_fix(catalog: pd.DataFrame, problem: CatalogProblem, fix: str | None = 
     fix = fix or problem.fix
     if fix is None or fix not in problem.fixes:
         offered = ", ".join(problem.fixes) or "none"
-        raise ValueError(f"Problem '{problem.code}' cannot be fixed with {fix!r} (offered: {offered}); "
-                         "edit the catalog by hand.")
+        raise ValueError(
+            f"Problem '{problem.code}' cannot be fixed with {fix!r} (offered: {offered}); edit the catalog by hand."
+        )
     out = catalog.copy()
     rows = [r for r in problem.rows if r in out.index]
     # Dropping renumbers the rows (0..n-1), so a later report's rows match the catalog once saved and reread.

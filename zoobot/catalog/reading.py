@@ -29,11 +29,14 @@ def read_catalog(path: str | Path, max_rows: int | None = None) -> pd.DataFrame:
         try:
             df = pd.read_csv(path, dtype={"id_str": str}, nrows=None if max_rows is None else max_rows + 1)
         except pd.errors.EmptyDataError as err:
-            raise CatalogError(f"{path.name} is empty; save the table as comma-separated text with a header "
-                               "row.") from err
+            raise CatalogError(
+                f"{path.name} is empty; save the table as comma-separated text with a header row."
+            ) from err
         except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as err:
-            raise CatalogError(f"Could not read {path.name} as CSV: {_csv_problem(err)}. Save it as "
-                               "comma-separated text (UTF-8) with a header row.") from err
+            raise CatalogError(
+                f"Could not read {path.name} as CSV: {_csv_problem(err)}. Save it as "
+                "comma-separated text (UTF-8) with a header row."
+            ) from err
         _check_rows(path, len(df), max_rows)
     elif name.endswith((".parquet", ".pq")):
         try:
@@ -44,13 +47,16 @@ def read_catalog(path: str | Path, max_rows: int | None = None) -> pd.DataFrame:
         except CatalogError:
             raise
         except (OSError, ValueError, TypeError) as err:
-            raise CatalogError(f"Could not read {path.name} as Parquet: the file is damaged or is not a Parquet "
-                               "table. Save it again, or save it as CSV.") from err
+            raise CatalogError(
+                f"Could not read {path.name} as Parquet: the file is damaged or is not a Parquet "
+                "table. Save it again, or save it as CSV."
+            ) from err
         if "id_str" in df.columns:
             df["id_str"] = df["id_str"].map(lambda v: v if pd.isna(v) else str(v))
     else:
-        raise CatalogError(f"Catalog {path.name} is not a .csv or .parquet file; save the table in one of "
-                           "those formats.")
+        raise CatalogError(
+            f"Catalog {path.name} is not a .csv or .parquet file; save the table in one of those formats."
+        )
     return df
 
 
@@ -63,8 +69,10 @@ def _is_file(path: Path) -> bool:
 
 def _check_rows(path: Path, n_rows: int, max_rows: int | None) -> None:
     if max_rows is not None and n_rows > max_rows:
-        raise CatalogError(f"{path.name} has more than {max_rows:,} rows; at most {max_rows:,} are allowed here. "
-                           "Split the catalog, or run the app on your own computer for larger ones.")
+        raise CatalogError(
+            f"{path.name} has more than {max_rows:,} rows; at most {max_rows:,} are allowed here. "
+            "Split the catalog, or run the app on your own computer for larger ones."
+        )
 
 
 def _csv_problem(err: BaseException) -> str:

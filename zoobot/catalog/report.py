@@ -77,8 +77,10 @@ class CatalogReport:
         """A few plain-words lines for a person."""
         lines = [f"{self.n_rows} rows, {self.n_labelled} labelled."]
         if self.n_images_found or self.n_images_missing or self.n_images_unreadable:
-            lines.append(f"Images: {self.n_images_found} found, {self.n_images_missing} missing, "
-                         f"{self.n_images_unreadable} unreadable.")
+            lines.append(
+                f"Images: {self.n_images_found} found, {self.n_images_missing} missing, "
+                f"{self.n_images_unreadable} unreadable."
+            )
         lines += [f"{p.severity.upper()}: {p.message}" for p in self.problems]
         if not self.problems:
             lines.append("No problems found.")
@@ -87,16 +89,24 @@ class CatalogReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view (rows of each problem reduced to a count and a few examples)."""
         return {
-            "n_rows": self.n_rows, "n_labelled": self.n_labelled,
-            "n_images_found": self.n_images_found, "n_images_missing": self.n_images_missing,
+            "n_rows": self.n_rows,
+            "n_labelled": self.n_labelled,
+            "n_images_found": self.n_images_found,
+            "n_images_missing": self.n_images_missing,
             "n_images_unreadable": self.n_images_unreadable,
             "missing_examples": list(self.missing_examples),
             "unreadable_examples": list(self.unreadable_examples),
             "label_distribution": self.label_distribution,
             "problems": [
-                {"code": p.code, "severity": p.severity, "message": p.message, "n_rows": len(p.rows),
-                 "example_rows": [str(r) for r in p.rows[:_N_EXAMPLES]], "columns": list(p.columns),
-                 "fixes": list(p.fixes)}
+                {
+                    "code": p.code,
+                    "severity": p.severity,
+                    "message": p.message,
+                    "n_rows": len(p.rows),
+                    "example_rows": [str(r) for r in p.rows[:_N_EXAMPLES]],
+                    "columns": list(p.columns),
+                    "fixes": list(p.fixes),
+                }
                 for p in self.problems
             ],
         }

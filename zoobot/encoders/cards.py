@@ -74,8 +74,7 @@ class EncoderCard:
             )
         if len(self.mean) != self.channels or len(self.std) != self.channels:
             raise ValueError(
-                f"EncoderCard mean {self.mean} and std {self.std} need one value per channel "
-                f"({self.channels})."
+                f"EncoderCard mean {self.mean} and std {self.std} need one value per channel ({self.channels})."
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,9 +138,7 @@ def _published_cards() -> list[EncoderCard]:
 
 
 RANDOM_INIT_DESCRIPTION = "randomly initialised (not pretrained)"
-DEMO_DESCRIPTION = (
-    "Tiny demo encoder bundled with the package, trained on the synthetic survey; works offline."
-)
+DEMO_DESCRIPTION = "Tiny demo encoder bundled with the package, trained on the synthetic survey; works offline."
 
 
 def _demo_card() -> EncoderCard:
@@ -201,7 +198,7 @@ def _registered_by_source(source: str) -> EncoderCard | None:
 def _strip_hub_prefix(source: str) -> str:
     for prefix in HUB_PREFIXES:
         if source.startswith(prefix):
-            return source[len(prefix):]
+            return source[len(prefix) :]
     return source
 
 
@@ -227,8 +224,9 @@ def zoobot_normalisation(channels: int) -> tuple[tuple[float, ...], tuple[float,
     return (0.0,) * channels, (1.0,) * channels
 
 
-def card_from_model(encoder: nn.Module, name: str, source: str, licence: str = "unknown",
-                    description: str = "") -> EncoderCard:
+def card_from_model(
+    encoder: nn.Module, name: str, source: str, licence: str = "unknown", description: str = ""
+) -> EncoderCard:
     """A card describing a timm ``encoder``: architecture, input size and licence from its
     ``pretrained_cfg``; mean 0, std 1 (the module's preprocessing rule: ``pretrained_cfg`` mean/std
     are ignored)."""
@@ -284,8 +282,9 @@ def _card_from_config(config_path: Path, name: str, source: str) -> EncoderCard:
     channels = int(model_args.get("in_chans", pretrained_cfg.get("input_size", (3,))[0]))
     size = pretrained_cfg.get("input_size", (channels, 224, 224))
     with torch.device("meta"):
-        model = timm.create_model(architecture, pretrained=False,
-                                  **{**model_args, "num_classes": 0, "in_chans": channels})
+        model = timm.create_model(
+            architecture, pretrained=False, **{**model_args, "num_classes": 0, "in_chans": channels}
+        )
     mean, std = zoobot_normalisation(channels)
     explicit = config.get(NORMALISATION_KEY)
     if explicit is not None:

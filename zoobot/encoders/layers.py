@@ -27,7 +27,13 @@ def use_fast_max_pooling(encoder: nn.Module) -> nn.Module:
     for parent in list(encoder.modules()):
         for child_name, child in parent.named_children():
             if type(child) is nn.MaxPool2d:
-                fast = MaxPool2d(child.kernel_size, child.stride, child.padding, child.dilation,
-                                 child.return_indices, child.ceil_mode)
+                fast = MaxPool2d(
+                    child.kernel_size,
+                    child.stride,
+                    child.padding,
+                    child.dilation,
+                    child.return_indices,
+                    child.ceil_mode,
+                )
                 setattr(parent, child_name, fast)
     return encoder

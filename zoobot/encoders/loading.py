@@ -58,8 +58,7 @@ def _load_hub(source: str, channels: int | None) -> tuple[nn.Module, EncoderCard
         ) from err
     registered = _registered_by_source(source)
     if registered is not None:
-        card = dataclasses.replace(registered, source=f"hf_hub:{hub_id}",
-                                   n_params=_count_params(encoder))
+        card = dataclasses.replace(registered, source=f"hf_hub:{hub_id}", n_params=_count_params(encoder))
         return encoder, card.with_channels(channels or card.channels)
     return encoder, card_from_model(encoder, name=hub_id.split("/")[-1], source=f"hf_hub:{hub_id}")
 
@@ -123,7 +122,7 @@ def load_encoder(source: str | Path, channels: int | None = None) -> tuple[nn.Mo
     if source.startswith(HUB_PREFIXES):
         return _load_hub(source, channels)
     if source.startswith("local-dir:"):
-        source = source[len("local-dir:"):]
+        source = source[len("local-dir:") :]
     path = Path(source).expanduser()
     if path.is_dir():
         return _load_local_dir(path, channels, name=path.name)
@@ -162,8 +161,9 @@ def save_encoder(encoder: nn.Module, card_or_arch: EncoderCard | str, directory:
 
     directory = Path(directory)
     if isinstance(card_or_arch, str):
-        card = dataclasses.replace(card_from_model(encoder, name=card_or_arch, source=str(directory)),
-                                   architecture=card_or_arch)
+        card = dataclasses.replace(
+            card_from_model(encoder, name=card_or_arch, source=str(directory)), architecture=card_or_arch
+        )
     else:
         card = card_or_arch
     if getattr(encoder, "num_classes", 0) != 0:
@@ -173,8 +173,14 @@ def save_encoder(encoder: nn.Module, card_or_arch: EncoderCard | str, directory:
         )
     data_config = {"input_size": tuple(card.input_size), "mean": tuple(card.mean), "std": tuple(card.std)}
     model_config = {"pretrained_cfg": {"license": card.licence}}
-    save_for_hf(encoder, str(directory), model_config=model_config,
-                model_args={"in_chans": card.channels}, safe_serialization=True, data_config=data_config)
+    save_for_hf(
+        encoder,
+        str(directory),
+        model_config=model_config,
+        model_args={"in_chans": card.channels},
+        safe_serialization=True,
+        data_config=data_config,
+    )
     config_path = directory / "config.json"
     config = json.loads(config_path.read_text())
     if card.description:

@@ -92,14 +92,29 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["encoder"])
         settings = resolve_finetune_settings(
-            args.training_mode, args.layer_decay, args.head_dropout_prob, args.scheduler_kwargs, args.n_blocks,
-            args.lr_decay, args.dropout_prob, args.cosine_schedule, args.warmup_epochs, args.max_cosine_epochs,
-            args.max_learning_rate_reduction_factor, args.freeze_norm_stats, args.always_train_batchnorm,
-            from_scratch=args.from_scratch, n_layers=args.n_layers,
+            args.training_mode,
+            args.layer_decay,
+            args.head_dropout_prob,
+            args.scheduler_kwargs,
+            args.n_blocks,
+            args.lr_decay,
+            args.dropout_prob,
+            args.cosine_schedule,
+            args.warmup_epochs,
+            args.max_cosine_epochs,
+            args.max_learning_rate_reduction_factor,
+            args.freeze_norm_stats,
+            args.always_train_batchnorm,
+            from_scratch=args.from_scratch,
+            n_layers=args.n_layers,
         )
         if args.visualize_images:
-            warnings.warn("visualize_images=True: Zoobot uploads example images to Weights & Biases; this package "
-                          "does not. Log images with your own Lightning callback.", UserWarning, stacklevel=3)
+            warnings.warn(
+                "visualize_images=True: Zoobot uploads example images to Weights & Biases; this package "
+                "does not. Log images with your own Lightning callback.",
+                UserWarning,
+                stacklevel=3,
+            )
         channels = args.channels
         if args.greyscale:
             if channels not in (None, 1):
@@ -108,10 +123,15 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         self.learning_rate = args.learning_rate
         self.weight_decay = args.weight_decay
         self.prog_bar = args.prog_bar
-        sources = {"name": args.name, "checkpoint_loc": args.checkpoint_loc, "encoder": args.encoder,
-                   "zoobot_checkpoint_loc": args.zoobot_checkpoint_loc}
+        sources = {
+            "name": args.name,
+            "checkpoint_loc": args.checkpoint_loc,
+            "encoder": args.encoder,
+            "zoobot_checkpoint_loc": args.zoobot_checkpoint_loc,
+        }
         self.encoder, self.card, self.encoder_model_args = build_encoder(
-            sources, channels, args.timm_kwargs or {}, args.encoder_card)
+            sources, channels, args.timm_kwargs or {}, args.encoder_card
+        )
         self._encoder_given = args.encoder is not None
         if settings.freeze_norm_stats is None:
             settings = dataclasses.replace(settings, freeze_norm_stats=not is_random_init(self.card))
@@ -123,17 +143,29 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             self.encoder.requires_grad_(False)
             self.encoder.eval()
         metrics = self.build_metrics()
-        self.metrics = nn.ModuleDict({} if metrics is None else {
-            f"{stage}_metrics": metrics.clone(prefix=f"{stage}_") for stage in ("train", "val", "test")})
+        self.metrics = nn.ModuleDict(
+            {}
+            if metrics is None
+            else {f"{stage}_metrics": metrics.clone(prefix=f"{stage}_") for stage in ("train", "val", "test")}
+        )
         self._stages_updated: set[str] = set()
         # Checkpoints store the canonical settings (so reloading warns about nothing) and the card.
         self.hparams.update(
-            training_mode=settings.training_mode, n_blocks=settings.n_blocks,
-            layer_decay=settings.layer_decay, head_dropout_prob=settings.head_dropout_prob,
-            scheduler_kwargs=settings.scheduler_kwargs, lr_decay=None, dropout_prob=None,
-            cosine_schedule=None, warmup_epochs=None, max_cosine_epochs=None,
-            max_learning_rate_reduction_factor=None, freeze_norm_stats=settings.freeze_norm_stats,
-            always_train_batchnorm=None, from_scratch=None, n_layers=None,
+            training_mode=settings.training_mode,
+            n_blocks=settings.n_blocks,
+            layer_decay=settings.layer_decay,
+            head_dropout_prob=settings.head_dropout_prob,
+            scheduler_kwargs=settings.scheduler_kwargs,
+            lr_decay=None,
+            dropout_prob=None,
+            cosine_schedule=None,
+            warmup_epochs=None,
+            max_cosine_epochs=None,
+            max_learning_rate_reduction_factor=None,
+            freeze_norm_stats=settings.freeze_norm_stats,
+            always_train_batchnorm=None,
+            from_scratch=None,
+            n_layers=None,
             encoder_card={**self.card.to_dict(), MODEL_ARGS_KEY: dict(self.encoder_model_args)},
         )
 
@@ -195,8 +227,10 @@ class FinetuneableZoobotAbstract(L.LightningModule):
     def _check_names(names: Sequence[str], expected: int) -> None:
         """Refuse output names that are not one per model output."""
         if len(names) != expected:
-            raise ValueError(f"Got {len(names)} output names ({list(names)}) for {expected} model outputs; "
-                             f"give one name per output, or none for the defaults.")
+            raise ValueError(
+                f"Got {len(names)} output names ({list(names)}) for {expected} model outputs; "
+                f"give one name per output, or none for the defaults."
+            )
 
     # --- shared machinery ---
 
@@ -270,8 +304,15 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         loss = self.compute_loss(outputs, targets)
         batch_size = len(inputs)
         # This package's name, and Zoobot's (what its get_trainer monitors and its users plot).
-        self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=self.prog_bar,
-                 sync_dist=True, batch_size=batch_size)
+        self.log(
+            f"{stage}_loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=self.prog_bar,
+            sync_dist=True,
+            batch_size=batch_size,
+        )
         for name in self.zoobot_loss_names(stage):
             self.log(name, loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=batch_size)
         if f"{stage}_metrics" in self.metrics:
@@ -323,13 +364,14 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         :func:`~zoobot.finetune.layer_decay.cosine_schedule`; in Zoobot 2.9's form (timm's
         ``create_scheduler_v2`` arguments) timm's scheduler, stepped once per epoch.
         """
-        groups: list[dict[str, Any]] = [{"params": list(self.head.parameters()), "lr": self.learning_rate,
-                                         "weight_decay": self.weight_decay}]
+        groups: list[dict[str, Any]] = [
+            {"params": list(self.head.parameters()), "lr": self.learning_rate, "weight_decay": self.weight_decay}
+        ]
         if self.settings.training_mode == "full":
-            groups += encoder_param_groups(self.encoder, self.learning_rate, self.weight_decay,
-                                           self.settings.layer_decay, self.settings.n_blocks)
-        optimizer = torch.optim.AdamW(groups, lr=self.learning_rate, weight_decay=self.weight_decay,
-                                      betas=self.betas)
+            groups += encoder_param_groups(
+                self.encoder, self.learning_rate, self.weight_decay, self.settings.layer_decay, self.settings.n_blocks
+            )
+        optimizer = torch.optim.AdamW(groups, lr=self.learning_rate, weight_decay=self.weight_decay, betas=self.betas)
         scheduler_kwargs = self.settings.scheduler_kwargs
         if scheduler_kwargs is None:
             return optimizer
@@ -414,8 +456,10 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         from zoobot.finetune.checkpoints import load_checkpoint
 
         if hparams_file is not None:
-            raise FinetuneArgumentError("hparams_file is not supported; pass changed hyperparameters as keyword "
-                                        "arguments to load_from_checkpoint instead.")
+            raise FinetuneArgumentError(
+                "hparams_file is not supported; pass changed hyperparameters as keyword "
+                "arguments to load_from_checkpoint instead."
+            )
         return load_checkpoint(cls, checkpoint_path, map_location=map_location, strict=strict, **kwargs)
 
     @classmethod

@@ -58,7 +58,10 @@ EXTRAS_KEY = "zoobot_app"
 """Checkpoint key of this package's own settings: ``{'class': ..., 'hyper_parameters': {...}}``."""
 
 FINETUNE_CLASSES: tuple[type[FinetuneableZoobotAbstract], ...] = (
-    FinetuneableZoobotClassifier, FinetuneableZoobotRegressor, FinetuneableZoobotTree)
+    FinetuneableZoobotClassifier,
+    FinetuneableZoobotRegressor,
+    FinetuneableZoobotTree,
+)
 """The finetuning task classes."""
 
 
@@ -86,8 +89,10 @@ _SAFE_GLOBALS: list[Any] = [
 torch.serialization.add_safe_globals(_SAFE_GLOBALS)
 
 
-_NOT_A_CHECKPOINT = ("{path} is not a checkpoint PyTorch can read (it is damaged, cut short or in another format); "
-                     "save it again, or as safetensors.")
+_NOT_A_CHECKPOINT = (
+    "{path} is not a checkpoint PyTorch can read (it is damaged, cut short or in another format); "
+    "save it again, or as safetensors."
+)
 
 
 def read_checkpoint(path: str | Path | IO[bytes], map_location: Any = "cpu") -> dict[str, Any]:
@@ -152,8 +157,9 @@ def _detect_class(checkpoint: Mapping[str, Any]) -> type[FinetuneableZoobotAbstr
     return None
 
 
-def checkpoint_class(cls: type[FinetuneableZoobotAbstract], checkpoint: Mapping[str, Any],
-                     path: Any = "checkpoint") -> type[FinetuneableZoobotAbstract]:
+def checkpoint_class(
+    cls: type[FinetuneableZoobotAbstract], checkpoint: Mapping[str, Any], path: Any = "checkpoint"
+) -> type[FinetuneableZoobotAbstract]:
     """The class to rebuild a checkpoint with, when ``cls.load_from_checkpoint`` is called.
 
     The checkpoint's own class where it is ``cls`` or a subclass (so the base class loads any task), ``cls``
@@ -197,8 +203,9 @@ def _published_card(name: Any) -> dict[str, Any] | None:
 
 def _constructor_kwargs(checkpoint: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
     """Constructor arguments: Zoobot's hyperparameters, this package's extras over them, the caller's over both."""
-    kwargs = {k: v for k, v in (checkpoint.get("hyper_parameters") or {}).items()
-              if k not in ("_instantiator", "_class_path")}
+    kwargs = {
+        k: v for k, v in (checkpoint.get("hyper_parameters") or {}).items() if k not in ("_instantiator", "_class_path")
+    }
     extras = checkpoint.get(EXTRAS_KEY) or {}
     kwargs.update(extras.get("hyper_parameters") or {})
     if not extras and kwargs.get("encoder_card") is None:
@@ -221,16 +228,19 @@ def translate_state_dict(model: torch.nn.Module, state: Mapping[str, torch.Tenso
         if key in own or not key.startswith("head.1."):
             renamed[key] = value
             continue
-        for new in ("head.linear." + key[len("head.1."):], "head.1.0." + key[len("head.1."):]):
+        for new in ("head.linear." + key[len("head.1.") :], "head.1.0." + key[len("head.1.") :]):
             if new in own:
                 renamed[new] = value
                 break
         else:
             renamed[key] = value
     if renamed.keys() != state.keys():
-        warnings.warn("These weights were written by an older version of this package (head keys 'head.1.*'); "
-                      "they are renamed to Zoobot's. Save the model again to update the file.",
-                      DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            "These weights were written by an older version of this package (head keys 'head.1.*'); "
+            "they are renamed to Zoobot's. Save the model again to update the file.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
     return renamed
 
 
@@ -283,8 +293,9 @@ def load_checkpoint(
     try:
         model = target(**init_kwargs)
     except TypeError as err:
-        raise FinetuneArgumentError(f"{path} holds hyperparameters that {target.__name__} does not accept: {err}") \
-            from err
+        raise FinetuneArgumentError(
+            f"{path} holds hyperparameters that {target.__name__} does not accept: {err}"
+        ) from err
     model.on_load_checkpoint(checkpoint)
     state = translate_state_dict(model, checkpoint["state_dict"])
     model.load_state_dict(state, strict=True if strict is None else strict)
@@ -321,8 +332,9 @@ def encoder_from_checkpoint(path: str | Path) -> tuple[nn.Module, EncoderCard]:
     saved = (checkpoint.get(EXTRAS_KEY) or {}).get("hyper_parameters") or checkpoint.get("hyper_parameters") or {}
     if saved.get("encoder_card") is not None:
         encoder, card, _ = build_encoder({}, None, saved.get("timm_kwargs") or {}, saved["encoder_card"])
-        encoder.load_state_dict({k.removeprefix("encoder."): v for k, v in checkpoint["state_dict"].items()
-                                 if k.startswith("encoder.")})
+        encoder.load_state_dict(
+            {k.removeprefix("encoder."): v for k, v in checkpoint["state_dict"].items() if k.startswith("encoder.")}
+        )
         return encoder, card
     if _detect_class(checkpoint) is None:
         raise EncoderUnavailableError(

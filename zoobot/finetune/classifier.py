@@ -67,15 +67,18 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
                 f"class_weights has {len(class_weights)} values but there are {num_classes} classes."
             )
         if run_linear_sanity_check and self.multilabel:
-            raise FinetuneArgumentError("run_linear_sanity_check fits one class per galaxy; it does not apply to "
-                                        "multi-label classification.")
+            raise FinetuneArgumentError(
+                "run_linear_sanity_check fits one class per galaxy; it does not apply to multi-label classification."
+            )
         self.num_classes = num_classes
         self.label_cols = list(label_cols) if label_cols else [label_col]
         self.label_smoothing = label_smoothing
         self.run_linear_sanity_check = run_linear_sanity_check
         super().__init__(**kwargs)
-        self.hparams.update(num_classes=num_classes,
-                            class_weights=[float(w) for w in class_weights] if class_weights is not None else None)
+        self.hparams.update(
+            num_classes=num_classes,
+            class_weights=[float(w) for w in class_weights] if class_weights is not None else None,
+        )
         weights = torch.as_tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
         self.register_buffer("class_weights", weights)
 
@@ -83,9 +86,13 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         return self.num_classes
 
     def zoobot_task_hparams(self) -> dict[str, Any]:
-        return {"num_classes": self.num_classes, "label_col": self.label_cols[0],
-                "label_smoothing": self.label_smoothing, "class_weights": self.hparams.get("class_weights"),
-                "run_linear_sanity_check": self.run_linear_sanity_check}
+        return {
+            "num_classes": self.num_classes,
+            "label_col": self.label_cols[0],
+            "label_smoothing": self.label_smoothing,
+            "class_weights": self.hparams.get("class_weights"),
+            "run_linear_sanity_check": self.run_linear_sanity_check,
+        }
 
     def on_train_start(self) -> None:
         if self.run_linear_sanity_check:
@@ -114,8 +121,11 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
             for name, loader in splits.items():
                 for batch in loader:
                     images, batch_labels = self.batch_to_supervised_tuple(batch)
-                    found = batch["features"] if isinstance(batch, dict) and "features" in batch else \
-                        self.encoder(torch.as_tensor(images).to(self.device))
+                    found = (
+                        batch["features"]
+                        if isinstance(batch, dict) and "features" in batch
+                        else self.encoder(torch.as_tensor(images).to(self.device))
+                    )
                     features[name].append(found.float().cpu().numpy())
                     labels[name].append(self.targets_from_labels(batch_labels).cpu().numpy())
         self.encoder.train(was_training)
@@ -136,21 +146,29 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
             kw: dict[str, Any] = {"task": "multilabel", "num_labels": self.num_classes}
         else:
             kw = {"task": "multiclass", "num_classes": self.num_classes}
-        return tm.MetricCollection({
-            "accuracy": tm.Accuracy(**kw, average="micro"),
-            "f1": tm.F1Score(**kw, average="macro"),
-            "precision": ClasswiseWrapper(tm.Precision(**kw, average=None), labels=names, prefix="precision_"),
-            "recall": ClasswiseWrapper(tm.Recall(**kw, average=None), labels=names, prefix="recall_"),
-        }, compute_groups=False)
+        return tm.MetricCollection(
+            {
+                "accuracy": tm.Accuracy(**kw, average="micro"),
+                "f1": tm.F1Score(**kw, average="macro"),
+                "precision": ClasswiseWrapper(tm.Precision(**kw, average=None), labels=names, prefix="precision_"),
+                "recall": ClasswiseWrapper(tm.Recall(**kw, average=None), labels=names, prefix="recall_"),
+            },
+            compute_groups=False,
+        )
 
     def targets_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         if self.multilabel:
             return labels.float()
         targets = labels.reshape(labels.shape[0], -1)[:, 0]
-        if torch.isnan(targets).any() or (targets < 0).any() or (targets >= self.num_classes).any() \
-                or (targets != targets.round()).any():
-            bad = targets[torch.isnan(targets) | (targets < 0) | (targets >= self.num_classes)
-                          | (targets != targets.round())]
+        if (
+            torch.isnan(targets).any()
+            or (targets < 0).any()
+            or (targets >= self.num_classes).any()
+            or (targets != targets.round()).any()
+        ):
+            bad = targets[
+                torch.isnan(targets) | (targets < 0) | (targets >= self.num_classes) | (targets != targets.round())
+            ]
             raise ValueError(
                 f"Class labels must be whole numbers 0..{self.num_classes - 1}; found {bad[:5].tolist()}. "
                 f"Check the label column, or num_classes."
@@ -169,8 +187,9 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         """Class probabilities ``(B, num_classes)`` (softmax; sigmoid per column for multi-label)."""
         return torch.sigmoid(outputs) if self.multilabel else F.softmax(outputs, dim=1)
 
-    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None,
-                           id_str: Sequence[str] | None = None) -> pd.DataFrame:
+    def prediction_columns(
+        self, predictions: np.ndarray, names: Sequence[str] | None = None, id_str: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Zoobot's columns (one probability per class), ``id_str`` (when given), then ``predicted_class``.
 
         ``names``: one per class, the probability columns' names (Zoobot's ``label_cols``). A single name
@@ -191,11 +210,15 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         defaults = default_class_columns(self.num_classes, self.label_cols[0], getattr(self, "class_names", None))
         predicted = predictions.argmax(axis=1)
         if names is not None and len(names) == 1 and self.num_classes == 2:
-            return zoobot_table({names[0]: predictions[:, 1]}, id_str,
-                                {"predicted_class": class_name_array(defaults, predicted)})
+            return zoobot_table(
+                {names[0]: predictions[:, 1]}, id_str, {"predicted_class": class_name_array(defaults, predicted)}
+            )
         if names is not None and len(names) == 1:
             names = [f"{names[0]}_{k}" for k in range(self.num_classes)]
         cols = list(names) if names is not None else defaults
         self._check_names(cols, self.num_classes)
-        return zoobot_table({col: predictions[:, k] for k, col in enumerate(cols)}, id_str,
-                            {"predicted_class": class_name_array(cols, predicted)})
+        return zoobot_table(
+            {col: predictions[:, k] for k, col in enumerate(cols)},
+            id_str,
+            {"predicted_class": class_name_array(cols, predicted)},
+        )

@@ -55,8 +55,9 @@ class ZoobotEncoder(L.LightningModule):
         """``feat_0``, ``feat_1``, ...: Zoobot's names for representation columns."""
         return [f"feat_{i}" for i in range(self.card.feature_dim)]
 
-    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None,
-                           id_str: Sequence[str] | None = None) -> pd.DataFrame:
+    def prediction_columns(
+        self, predictions: np.ndarray, names: Sequence[str] | None = None, id_str: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Features ``(N, feature_dim)`` as columns named ``names`` (default ``feat_<i>``), then ``id_str`` (when
         given), as Zoobot writes representations."""
         from zoobot.prediction_table import zoobot_table

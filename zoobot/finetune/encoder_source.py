@@ -108,8 +108,11 @@ def build_encoder(
         return encoder, card, model_args
     rebuilt = _rebuild(card, model_args, timm_kwargs)
     if is_random_init(card):  # nothing to keep: the arguments may change the architecture too
-        card = dataclasses.replace(card, feature_dim=get_encoder_dim(rebuilt, card.channels),
-                                   n_params=sum(p.numel() for p in rebuilt.parameters()))
+        card = dataclasses.replace(
+            card,
+            feature_dim=get_encoder_dim(rebuilt, card.channels),
+            n_params=sum(p.numel() for p in rebuilt.parameters()),
+        )
         return rebuilt, card, {**model_args, **timm_kwargs}
     try:
         rebuilt.load_state_dict(encoder.state_dict())
@@ -142,8 +145,11 @@ def zoobot_encoder_name(card: EncoderCard, encoder_given: bool) -> str | None:
     return None
 
 
-def random_encoder(architecture_name: str, channels: int = 3, timm_kwargs: Mapping[str, Any] | None = None,
-                   ) -> tuple[nn.Module, EncoderCard]:
+def random_encoder(
+    architecture_name: str,
+    channels: int = 3,
+    timm_kwargs: Mapping[str, Any] | None = None,
+) -> tuple[nn.Module, EncoderCard]:
     """A randomly initialised timm architecture returning pooled features, and its card (Zoobot's preprocessing:
     pixels in [0, 1], no normalisation). Registry names such as ``'convnext_nano'`` mean the bare architecture
     here, as in Zoobot's ``get_pytorch_encoder``, not the published weights.
@@ -160,8 +166,10 @@ def random_encoder(architecture_name: str, channels: int = 3, timm_kwargs: Mappi
         raise FinetuneArgumentError(f"{architecture_name!r} is not a timm architecture (see timm.list_models()).")
     kwargs = {**dict(timm_kwargs or {}), "num_classes": 0, "in_chans": channels}
     encoder = use_fast_max_pooling(timm.create_model(architecture_name, pretrained=False, **kwargs))
-    card = card_from_model(encoder, name=architecture_name, source=architecture_name,
-                           description=RANDOM_INIT_DESCRIPTION)
-    card = dataclasses.replace(card, architecture=architecture_name, mean=(0.0,) * card.channels,
-                               std=(1.0,) * card.channels, licence="n/a")
+    card = card_from_model(
+        encoder, name=architecture_name, source=architecture_name, description=RANDOM_INIT_DESCRIPTION
+    )
+    card = dataclasses.replace(
+        card, architecture=architecture_name, mean=(0.0,) * card.channels, std=(1.0,) * card.channels, licence="n/a"
+    )
     return encoder, card

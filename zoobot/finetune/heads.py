@@ -40,16 +40,26 @@ class LinearHead(nn.Module):
         dropout_prob: Zoobot 2.0's name of ``head_dropout_prob`` (translated, with a ``DeprecationWarning``).
     """
 
-    def __init__(self, input_dim: int, output_dim: int, head_dropout_prob: float = 0.5,
-                 activation: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                 dropout_prob: float | None = None) -> None:
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        head_dropout_prob: float = 0.5,
+        activation: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        dropout_prob: float | None = None,
+    ) -> None:
         super().__init__()
         if dropout_prob is not None:
             if head_dropout_prob not in (0.5, dropout_prob):
-                raise ValueError(f"dropout_prob={dropout_prob} and head_dropout_prob={head_dropout_prob} disagree; "
-                                 "dropout_prob is Zoobot 2.0's name of head_dropout_prob, give only head_dropout_prob.")
-            warnings.warn("LinearHead(dropout_prob=...) is deprecated; use head_dropout_prob instead.",
-                          DeprecationWarning, stacklevel=2)
+                raise ValueError(
+                    f"dropout_prob={dropout_prob} and head_dropout_prob={head_dropout_prob} disagree; "
+                    "dropout_prob is Zoobot 2.0's name of head_dropout_prob, give only head_dropout_prob."
+                )
+            warnings.warn(
+                "LinearHead(dropout_prob=...) is deprecated; use head_dropout_prob instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             head_dropout_prob = dropout_prob
         self.input_dim = input_dim
         self.output_dim = output_dim
@@ -86,8 +96,9 @@ def custom_top_dirichlet(input_dim: int, output_dim: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(input_dim, output_dim), ScaledSigmoid())
 
 
-def get_pytorch_dirichlet_head(encoder_dim: int, output_dim: int, test_time_dropout: bool = False,
-                               dropout_rate: float = 0.2) -> nn.Sequential:
+def get_pytorch_dirichlet_head(
+    encoder_dim: int, output_dim: int, test_time_dropout: bool = False, dropout_rate: float = 0.2
+) -> nn.Sequential:
     """Zoobot's tree head: dropout, then :func:`custom_top_dirichlet`.
 
     Args:

@@ -56,17 +56,19 @@ def encoder_param_groups(
         block_ids = sorted(blocks)
         if n_blocks < 0 or n_blocks > len(block_ids):
             raise ValueError(
-                f"n_blocks={n_blocks} but this encoder has {len(block_ids)} blocks; choose 0 to "
-                f"{len(block_ids)}."
+                f"n_blocks={n_blocks} but this encoder has {len(block_ids)} blocks; choose 0 to {len(block_ids)}."
             )
-        trainable = {name for block in block_ids[len(block_ids) - n_blocks:] for name in blocks[block]}
+        trainable = {name for block in block_ids[len(block_ids) - n_blocks :] for name in blocks[block]}
         for name, param in encoder.named_parameters():
             param.requires_grad = name in trainable
         if n_blocks == 0:
             return []
     groups = param_groups_layer_decay(encoder, weight_decay=weight_decay, layer_decay=layer_decay)
-    return [{"params": g["params"], "lr": lr * g["lr_scale"], "weight_decay": g["weight_decay"]}
-            for g in groups if g["params"]]
+    return [
+        {"params": g["params"], "lr": lr * g["lr_scale"], "weight_decay": g["weight_decay"]}
+        for g in groups
+        if g["params"]
+    ]
 
 
 def count_blocks(encoder: nn.Module) -> int:
@@ -85,8 +87,9 @@ def cosine_with_warmup(epoch: int, warmup_epochs: int, max_epochs: int, min_lr_f
     return min_lr_factor + (1 - min_lr_factor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def cosine_schedule(optimizer: torch.optim.Optimizer, scheduler_kwargs: Mapping[str, Any],
-                    trainer_max_epochs: int | None = None) -> torch.optim.lr_scheduler.LambdaLR:
+def cosine_schedule(
+    optimizer: torch.optim.Optimizer, scheduler_kwargs: Mapping[str, Any], trainer_max_epochs: int | None = None
+) -> torch.optim.lr_scheduler.LambdaLR:
     """The learning-rate schedule ``scheduler_kwargs`` describes (see :data:`zoobot.finetune.SCHEDULER_KEYS`).
 
     Args:
@@ -102,4 +105,5 @@ def cosine_schedule(optimizer: torch.optim.Optimizer, scheduler_kwargs: Mapping[
     warmup = int(scheduler_kwargs.get("warmup_epochs", 0))
     floor = float(scheduler_kwargs.get("min_lr_factor", 0.01))
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda epoch: cosine_with_warmup(epoch, warmup, int(max_epochs), floor))
+        optimizer, lambda epoch: cosine_with_warmup(epoch, warmup, int(max_epochs), floor)
+    )

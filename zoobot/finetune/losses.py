@@ -44,8 +44,9 @@ __all__ = [
 ]
 
 
-def cross_entropy_loss(y_pred: torch.Tensor, y: torch.Tensor, label_smoothing: float = 0.0,
-                       weight: torch.Tensor | None = None) -> torch.Tensor:
+def cross_entropy_loss(
+    y_pred: torch.Tensor, y: torch.Tensor, label_smoothing: float = 0.0, weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """Cross-entropy per galaxy (no reduction): logits ``(B, classes)``, class indices ``(B,)`` -> ``(B,)``."""
     weight = weight.to(y.device) if weight is not None else None
     return F.cross_entropy(y_pred, y.long(), label_smoothing=label_smoothing, weight=weight, reduction="none")
@@ -78,11 +79,16 @@ def get_dirichlet_neg_log_prob(*args: torch.Tensor, **kwargs: torch.Tensor) -> t
         TypeError: neither form.
         ValueError: a ``total_count`` that is not the row sums of the labels.
     """
-    names = ("labels_for_q", "total_count", "concentrations_for_q") if len(args) == 3 else (
-        "concentrations_for_q", "labels_for_q")
+    names = (
+        ("labels_for_q", "total_count", "concentrations_for_q")
+        if len(args) == 3
+        else ("concentrations_for_q", "labels_for_q")
+    )
     if len(args) > len(names) or set(kwargs) - {"concentrations_for_q", "labels_for_q", "total_count"}:
-        raise TypeError("get_dirichlet_neg_log_prob takes (concentrations_for_q, labels_for_q) or Zoobot 2.0's "
-                        "(labels_for_q, total_count, concentrations_for_q).")
+        raise TypeError(
+            "get_dirichlet_neg_log_prob takes (concentrations_for_q, labels_for_q) or Zoobot 2.0's "
+            "(labels_for_q, total_count, concentrations_for_q)."
+        )
     given = dict(zip(names, args, strict=False)) | kwargs
     if "concentrations_for_q" not in given or "labels_for_q" not in given:
         raise TypeError("get_dirichlet_neg_log_prob needs concentrations_for_q and labels_for_q.")
@@ -100,13 +106,18 @@ def question_dirichlet_loss(labels_for_q: torch.Tensor, concentrations_for_q: to
 
 def _check_finite(predictions: torch.Tensor) -> None:
     if not bool(torch.isfinite(predictions).all()):
-        raise ValueError("The predicted concentrations contain NaN or infinite values; training has diverged (lower "
-                         "the learning rate). Zoobot 2.0's careful=True replaced them by 1; they are refused here.")
+        raise ValueError(
+            "The predicted concentrations contain NaN or infinite values; training has diverged (lower "
+            "the learning rate). Zoobot 2.0's careful=True replaced them by 1; they are refused here."
+        )
 
 
-def calculate_multiquestion_loss(labels: torch.Tensor, predictions: torch.Tensor,
-                                 question_index_groups: Sequence[tuple[int, int]], careful: bool = True,
-                                 ) -> torch.Tensor:
+def calculate_multiquestion_loss(
+    labels: torch.Tensor,
+    predictions: torch.Tensor,
+    question_index_groups: Sequence[tuple[int, int]],
+    careful: bool = True,
+) -> torch.Tensor:
     """Zoobot 2.0's decision-tree loss: ``(B, questions)`` negative log-likelihoods.
 
     Args:
@@ -120,16 +131,20 @@ def calculate_multiquestion_loss(labels: torch.Tensor, predictions: torch.Tensor
     return _losses.calculate_multiquestion_loss(labels, predictions, question_index_groups)
 
 
-def multiquestion_dirichlet_loss(preds: torch.Tensor, labels: torch.Tensor,
-                                 question_index_groups: Sequence[tuple[int, int]],
-                                 sum_over_questions: bool = False) -> torch.Tensor:
+def multiquestion_dirichlet_loss(
+    preds: torch.Tensor,
+    labels: torch.Tensor,
+    question_index_groups: Sequence[tuple[int, int]],
+    sum_over_questions: bool = False,
+) -> torch.Tensor:
     """Zoobot 2.0's ``define_model.dirichlet_loss``: ``(B, questions)``, or ``(B,)`` summed over questions."""
     loss = _losses.calculate_multiquestion_loss(labels, preds, question_index_groups)
     return loss.sum(dim=1) if sum_over_questions else loss
 
 
-def dirichlet_loss(y_pred: torch.Tensor, y: torch.Tensor,
-                   question_index_groups: Sequence[tuple[int, int]]) -> torch.Tensor:
+def dirichlet_loss(
+    y_pred: torch.Tensor, y: torch.Tensor, question_index_groups: Sequence[tuple[int, int]]
+) -> torch.Tensor:
     """Zoobot 2.0's ``finetune.dirichlet_loss``: the mean over galaxies of the loss summed over questions (scalar)."""
     return _losses.calculate_multiquestion_loss(y, y_pred, question_index_groups).sum(dim=1).mean()
 
@@ -148,9 +163,13 @@ class CustomMultiQuestionLoss(nn.Module):
         ValueError: ``careful=True``.
     """
 
-    def __init__(self, question_answer_pairs: Mapping[str, Sequence[str]],
-                 question_functional_loss: Callable[..., torch.Tensor] = get_dirichlet_neg_log_prob,
-                 careful: bool = False, sum_over_questions: bool = False) -> None:
+    def __init__(
+        self,
+        question_answer_pairs: Mapping[str, Sequence[str]],
+        question_functional_loss: Callable[..., torch.Tensor] = get_dirichlet_neg_log_prob,
+        careful: bool = False,
+        sum_over_questions: bool = False,
+    ) -> None:
         super().__init__()
         if careful:
             raise ValueError("careful=True is deprecated (in Zoobot 2.9 too) and not supported; leave it out.")

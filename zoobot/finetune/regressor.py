@@ -19,8 +19,14 @@ from zoobot.finetune.settings import FinetuneArgumentError
 __all__ = ["FinetuneableZoobotRegressor"]
 
 
-_LOSS_NAMES = {"mse": "mse", "mean_squared_error": "mse",
-               "mae": "mae", "mean_absolute_error": "mae", "l1": "mae", "l1_loss": "mae"}
+_LOSS_NAMES = {
+    "mse": "mse",
+    "mean_squared_error": "mse",
+    "mae": "mae",
+    "mean_absolute_error": "mae",
+    "l1": "mae",
+    "l1_loss": "mae",
+}
 """Loss names Zoobot accepts -> this package's two."""
 
 
@@ -69,8 +75,12 @@ class FinetuneableZoobotRegressor(FinetuneableZoobotAbstract):
         return len(self.label_cols)
 
     def build_head(self) -> nn.Module:
-        return LinearHead(self.encoder_dim, self.output_dim(), head_dropout_prob=self.settings.head_dropout_prob,
-                          activation=torch.sigmoid if self.unit_interval else None)
+        return LinearHead(
+            self.encoder_dim,
+            self.output_dim(),
+            head_dropout_prob=self.settings.head_dropout_prob,
+            activation=torch.sigmoid if self.unit_interval else None,
+        )
 
     def zoobot_task_hparams(self) -> dict[str, Any]:
         return {"label_col": self.label_cols[0], "loss": self.loss_name, "unit_interval": self.unit_interval}
@@ -85,11 +95,13 @@ class FinetuneableZoobotRegressor(FinetuneableZoobotAbstract):
 
     def build_metrics(self) -> tm.MetricCollection:
         n = len(self.label_cols)
-        return tm.MetricCollection({
-            "rmse": tm.MeanSquaredError(squared=False, num_outputs=n),
-            "mae": tm.MeanAbsoluteError(num_outputs=n),
-            "r2": _R2Score(multioutput="uniform_average") if n > 1 else _R2Score(),
-        })
+        return tm.MetricCollection(
+            {
+                "rmse": tm.MeanSquaredError(squared=False, num_outputs=n),
+                "mae": tm.MeanAbsoluteError(num_outputs=n),
+                "r2": _R2Score(multioutput="uniform_average") if n > 1 else _R2Score(),
+            }
+        )
 
     def targets_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return labels.reshape(labels.shape[0], -1).float()
@@ -110,8 +122,9 @@ class FinetuneableZoobotRegressor(FinetuneableZoobotAbstract):
         """Predicted values ``(B, n_targets)``."""
         return self._as_2d(outputs)
 
-    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None,
-                           id_str: Sequence[str] | None = None) -> pd.DataFrame:
+    def prediction_columns(
+        self, predictions: np.ndarray, names: Sequence[str] | None = None, id_str: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """One column per target, under the target's name (``names`` replace them), then ``id_str``
         (when given), as Zoobot writes them."""
         from zoobot.prediction_table import zoobot_table

@@ -177,8 +177,11 @@ def constructor_signature(cls: type) -> inspect.Signature:
     parameters = list(own.parameters.values())[1:]  # without self
     if not parameters or parameters[-1].kind is not inspect.Parameter.VAR_KEYWORD:
         return own.replace(parameters=parameters)
-    shared = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type)
-              for f in dataclasses.fields(FinetuneArgs) if f.name not in own.parameters]
+    shared = [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type)
+        for f in dataclasses.fields(FinetuneArgs)
+        if f.name not in own.parameters
+    ]
     return own.replace(parameters=parameters[:-1] + shared)
 
 
@@ -198,8 +201,9 @@ class ConstructorSignature:
 def _unexpected(cls: type, name: str, accepted: list[str]) -> TypeError:
     close = difflib.get_close_matches(name, accepted, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}{hint}. "
-                     f"It accepts: {', '.join(accepted)}.")
+    return TypeError(
+        f"{cls.__name__}() got an unexpected keyword argument {name!r}{hint}. It accepts: {', '.join(accepted)}."
+    )
 
 
 def check_call(cls: type, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
@@ -291,14 +295,21 @@ def resolve_finetune_settings(
         warnings.warn(f"{old} is deprecated; use {new} instead.", DeprecationWarning, stacklevel=5)
 
     def no_effect(old: str) -> None:
-        warnings.warn(f"{old} (Zoobot 2.0's default) is deprecated and changes nothing; leave it out.",
-                      DeprecationWarning, stacklevel=5)
+        warnings.warn(
+            f"{old} (Zoobot 2.0's default) is deprecated and changes nothing; leave it out.",
+            DeprecationWarning,
+            stacklevel=5,
+        )
 
     if n_layers is not None:
         deprecated("n_layers (it had no effect in Zoobot 2.0 either)", "n_blocks")
     if from_scratch:
-        if training_mode == "head_only" or n_blocks is not None or layer_decay not in (None, 1.0) \
-                or lr_decay not in (None, 1.0):
+        if (
+            training_mode == "head_only"
+            or n_blocks is not None
+            or layer_decay not in (None, 1.0)
+            or lr_decay not in (None, 1.0)
+        ):
             raise FinetuneArgumentError(
                 "from_scratch=True trains every encoder layer at learning_rate, which contradicts "
                 f"training_mode={training_mode!r}, n_blocks={n_blocks}, layer_decay={layer_decay}, "
@@ -343,19 +354,22 @@ def resolve_finetune_settings(
             )
         deprecated("dropout_prob", "head_dropout_prob")
         head_dropout_prob = dropout_prob
-    head_dropout_prob = (defaults.HEAD_DROPOUT_PROB if head_dropout_prob is None
-                         else _in_range("head_dropout_prob", float(head_dropout_prob)))
+    head_dropout_prob = (
+        defaults.HEAD_DROPOUT_PROB
+        if head_dropout_prob is None
+        else _in_range("head_dropout_prob", float(head_dropout_prob))
+    )
 
     old_schedule = [warmup_epochs, max_cosine_epochs, max_learning_rate_reduction_factor]
     if cosine_schedule:
         if scheduler_kwargs is not None:
-            raise FinetuneArgumentError(
-                "Give either scheduler_kwargs or the older cosine_schedule=True, not both."
-            )
+            raise FinetuneArgumentError("Give either scheduler_kwargs or the older cosine_schedule=True, not both.")
         deprecated("cosine_schedule", "scheduler_kwargs={'warmup_epochs': ..., 'max_epochs': ...}")
-        scheduler_kwargs = {"warmup_epochs": warmup_epochs or 0, "max_epochs": max_cosine_epochs or 100,
-                            "min_lr_factor": 0.01 if max_learning_rate_reduction_factor is None
-                            else max_learning_rate_reduction_factor}
+        scheduler_kwargs = {
+            "warmup_epochs": warmup_epochs or 0,
+            "max_epochs": max_cosine_epochs or 100,
+            "min_lr_factor": 0.01 if max_learning_rate_reduction_factor is None else max_learning_rate_reduction_factor,
+        }
     elif cosine_schedule is not None:
         no_effect("cosine_schedule=False")
     elif any(v is not None for v in old_schedule):
@@ -378,7 +392,6 @@ def resolve_finetune_settings(
             freeze_norm_stats = True
         else:
             no_effect("always_train_batchnorm=False")
-    return FinetuneSettings(training_mode, n_blocks, layer_decay, head_dropout_prob, scheduler_kwargs,
-                            freeze_norm_stats)
-
-
+    return FinetuneSettings(
+        training_mode, n_blocks, layer_decay, head_dropout_prob, scheduler_kwargs, freeze_norm_stats
+    )

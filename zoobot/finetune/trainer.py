@@ -166,9 +166,17 @@ def get_trainer(
     several = (isinstance(devices, int) and devices > 1) or (isinstance(devices, list) and len(devices) > 1)
     if strategy is None:
         strategy = "ddp" if several or num_nodes > 1 else "auto"
-    checkpoint = ModelCheckpoint(dirpath=save_dir / "checkpoints", filename=file_template, monitor="val_loss",
-                                 mode="min", save_top_k=save_top_k, save_last=False, every_n_epochs=1,
-                                 auto_insert_metric_name=False, save_weights_only=True)
+    checkpoint = ModelCheckpoint(
+        dirpath=save_dir / "checkpoints",
+        filename=file_template,
+        monitor="val_loss",
+        mode="min",
+        save_top_k=save_top_k,
+        save_last=False,
+        every_n_epochs=1,
+        auto_insert_metric_name=False,
+        save_weights_only=True,
+    )
     early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=patience)
     if logger is None or logger is True:
         logger = CSVLogger(save_dir=str(save_dir), name="csv_logs")

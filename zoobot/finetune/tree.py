@@ -47,8 +47,9 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
         return len(self.label_cols)
 
     def build_head(self) -> nn.Module:
-        return get_pytorch_dirichlet_head(self.encoder_dim, self.output_dim(), test_time_dropout=False,
-                                          dropout_rate=self.settings.head_dropout_prob)
+        return get_pytorch_dirichlet_head(
+            self.encoder_dim, self.output_dim(), test_time_dropout=False, dropout_rate=self.settings.head_dropout_prob
+        )
 
     def zoobot_task_hparams(self) -> dict[str, Any]:
         # Pickled as zoobot.shared.schemas.Schema(question_answer_pairs, dependencies): real Zoobot rebuilds its own.
@@ -58,8 +59,7 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
         return list(self.label_cols)
 
     def build_metrics(self) -> tm.MetricCollection:
-        return tm.MetricCollection({f"vote_fraction_mae_{q.text}": tm.MeanMetric()
-                                    for q in self.schema.questions})
+        return tm.MetricCollection({f"vote_fraction_mae_{q.text}": tm.MeanMetric() for q in self.schema.questions})
 
     def targets_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return labels.float()
@@ -72,11 +72,11 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
 
         fractions = expected_vote_fractions(outputs, self.question_index_groups)
         for question, (start, end) in zip(self.schema.questions, self.question_index_groups, strict=False):
-            counts = targets[:, start:end + 1]
+            counts = targets[:, start : end + 1]
             totals = counts.sum(dim=1, keepdim=True)
             asked = (totals[:, 0] > 0).float()
             true = counts / totals.clamp(min=1)
-            error = (fractions[:, start:end + 1] - true).abs().mean(dim=1)
+            error = (fractions[:, start : end + 1] - true).abs().mean(dim=1)
             metrics[f"vote_fraction_mae_{question.text}"].update(error, asked)
 
     def _log_epoch_metrics(self, stage: str) -> None:
@@ -94,8 +94,9 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
         """Dirichlet concentrations ``(B, n_answers)`` in (1, 101) (what the head outputs)."""
         return outputs
 
-    def prediction_columns(self, predictions: np.ndarray, names: Sequence[str] | None = None,
-                           id_str: Sequence[str] | None = None) -> pd.DataFrame:
+    def prediction_columns(
+        self, predictions: np.ndarray, names: Sequence[str] | None = None, id_str: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """The Dirichlet concentrations under the bare answer names (Zoobot's columns), ``id_str`` (when
         given), then per answer Zoobot's summary: ``<answer>_fraction`` (expected vote fraction), the 90%
         interval ``<answer>_90pc-lower`` / ``<answer>_90pc-upper`` and ``<answer>_proportion-asked``
@@ -106,8 +107,12 @@ class FinetuneableZoobotTree(FinetuneableZoobotAbstract):
         cols = list(names) if names else list(self.label_cols)
         self._check_names(cols, len(self.label_cols))
         summary = summary_columns(predictions, self.schema, cols)
-        return zoobot_table({c: predictions[:, k] for k, c in enumerate(cols)}, id_str,
-                            {c: summary[c].to_numpy() for c in summary.columns})
+        return zoobot_table(
+            {c: predictions[:, k] for k, c in enumerate(cols)},
+            id_str,
+            {c: summary[c].to_numpy() for c in summary.columns},
+        )
+
 
 def as_schema(schema: Any) -> Any:
     """A ``Schema`` from a Schema or its dict form."""

@@ -32,9 +32,25 @@ from zoobot.runs.pipeline import (
 )
 
 __all__ = [
-    "TRAINING_MODES", "ConfigError", "RunConfig", "RunFolder", "RunProgress", "RunResult", "annotate_predictions",
-    "build_model", "device_name", "evaluate_run_predictions", "export_model", "load_run_catalog", "load_run_model",
-    "load_finetuned_model", "rerun_command", "resolve_schema", "run_finetune", "atomic_path", "copy_atomic",
+    "TRAINING_MODES",
+    "ConfigError",
+    "RunConfig",
+    "RunFolder",
+    "RunProgress",
+    "RunResult",
+    "annotate_predictions",
+    "build_model",
+    "device_name",
+    "evaluate_run_predictions",
+    "export_model",
+    "load_run_catalog",
+    "load_run_model",
+    "load_finetuned_model",
+    "rerun_command",
+    "resolve_schema",
+    "run_finetune",
+    "atomic_path",
+    "copy_atomic",
     "write_atomic",
 ]
 

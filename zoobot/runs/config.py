@@ -29,8 +29,18 @@ from zoobot.tasks import TASKS, Task
 TRAINING_MODES: tuple[str, ...] = ("head_only", "full")
 
 # The numeric settings checked against zoobot.defaults, in the order their errors are reported.
-_CHECKED = ("max_epochs", "batch_size", "learning_rate", "weight_decay", "layer_decay", "patience",
-            "train_fraction", "val_fraction", "test_fraction", "seed")
+_CHECKED = (
+    "max_epochs",
+    "batch_size",
+    "learning_rate",
+    "weight_decay",
+    "layer_decay",
+    "patience",
+    "train_fraction",
+    "val_fraction",
+    "test_fraction",
+    "seed",
+)
 _MIN_IMAGE_SIZE = 16
 
 
@@ -113,15 +123,12 @@ class RunConfig:
         if self.task not in TASKS:
             raise ConfigError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}.")
         if self.training_mode not in TRAINING_MODES:
-            raise ConfigError(
-                f"training_mode must be 'head_only' or 'full', not {self.training_mode!r}."
-            )
+            raise ConfigError(f"training_mode must be 'head_only' or 'full', not {self.training_mode!r}.")
         if not self.label_cols:
             raise ConfigError("No target column chosen: set label_cols to the column(s) to learn.")
         if self.task == "tree" and self.schema is None:
             raise ConfigError(
-                "A tree task needs a schema: a named Galaxy Zoo tree (e.g. 'decals_dr5') or a "
-                "schema dict."
+                "A tree task needs a schema: a named Galaxy Zoo tree (e.g. 'decals_dr5') or a schema dict."
             )
         for name in _CHECKED:
             value = getattr(self, name)
@@ -136,9 +143,7 @@ class RunConfig:
             _check_setting("image_size", self.image_size)
         fractions = (self.train_fraction, self.val_fraction, self.test_fraction)
         if abs(sum(fractions) - 1.0) > 1e-6:
-            raise ConfigError(
-                f"train/val/test fractions add up to {sum(fractions):.3f}; they must add up to 1."
-            )
+            raise ConfigError(f"train/val/test fractions add up to {sum(fractions):.3f}; they must add up to 1.")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the settings (what is written to YAML)."""
@@ -162,8 +167,11 @@ class RunConfig:
                 f"Unknown setting(s) in the run config: {', '.join(unknown)}. "
                 f"Known settings: {', '.join(sorted(known))}."
             )
-        required = [f.name for f in dataclasses.fields(cls)
-                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        required = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
         missing = [name for name in required if name not in values]
         if missing:
             raise ConfigError(f"The run config is missing: {', '.join(missing)}.")
@@ -216,8 +224,10 @@ def _refusal(setting: defaults.Setting, value: Any) -> str:
     name, allowed = setting.name, setting.allowed
     hint = ""
     if name == "learning_rate":
-        hint = (f"; try {_power(defaults.learning_rate_for('head_only'))} for head-only or "
-                f"{_power(defaults.learning_rate_for('full'))} for full finetuning")
+        hint = (
+            f"; try {_power(defaults.learning_rate_for('head_only'))} for head-only or "
+            f"{_power(defaults.learning_rate_for('full'))} for full finetuning"
+        )
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         return f"{name} is {value!r}, not a number; it must be {allowed}{hint}."
     if value <= setting.low if setting.low_open else value < setting.low:

@@ -175,8 +175,9 @@ class RunFolder:
                 message names the file and what is wrong).
         """
         if not self.config_path.is_file():
-            raise ConfigError(f"{self.path} has no {self.CONFIG_FILE}: it is not a run folder, or the run "
-                              "has not started.")
+            raise ConfigError(
+                f"{self.path} has no {self.CONFIG_FILE}: it is not a run folder, or the run has not started."
+            )
         try:
             return RunConfig.from_yaml(self.config_path)
         except ConfigError as err:
@@ -373,9 +374,8 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
         ``path``.
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as out:
-            out.write(data.encode("utf-8") if isinstance(data, str) else data)
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        out.write(data.encode("utf-8") if isinstance(data, str) else data)
     return path
 
 

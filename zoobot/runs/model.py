@@ -65,8 +65,9 @@ def load_run_model(path: str | Path) -> L.LightningModule:
         with zipfile.ZipFile(path) as archive:
             members = {Path(name).name: name for name in archive.namelist()}
             if not {weights_name, config_name} <= members.keys():
-                raise ConfigError(f"{path} is not a finetuned model download: it needs "
-                                  f"{weights_name} and {config_name}.")
+                raise ConfigError(
+                    f"{path} is not a finetuned model download: it needs {weights_name} and {config_name}."
+                )
             config = RunConfig.from_yaml(archive.read(members[config_name]).decode())
             state = load(archive.read(members[weights_name]))
     else:

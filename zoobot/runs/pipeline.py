@@ -48,13 +48,16 @@ def build_model(config: RunConfig, n_classes: int | None = None) -> L.LightningM
     if config.task == "classification":
         model = finetune.FinetuneableZoobotClassifier(
             num_classes=n_classes or max(2, len(config.class_names)),
-            label_col=config.label_cols[0], **common,
+            label_col=config.label_cols[0],
+            **common,
         )
         # Its predictions name the classes (zoobot.prediction_table.default_class_columns).
         model.class_names = list(config.class_names)
     elif config.task == "regression":
         model = finetune.FinetuneableZoobotRegressor(
-            label_cols=config.label_cols, loss=config.regression_loss, unit_interval=bool(config.unit_interval),
+            label_cols=config.label_cols,
+            loss=config.regression_loss,
+            unit_interval=bool(config.unit_interval),
             **common,
         )
     else:
@@ -63,8 +66,7 @@ def build_model(config: RunConfig, n_classes: int | None = None) -> L.LightningM
         # Everything downstream (datamodule, prediction, representations) sizes images from the
         # card, so a run at another image size says so there once.
         channels = model.card.input_size[0]
-        model.card = dataclasses.replace(
-            model.card, input_size=(channels, config.image_size, config.image_size))
+        model.card = dataclasses.replace(model.card, input_size=(channels, config.image_size, config.image_size))
     return model
 
 
@@ -121,8 +123,16 @@ def run_finetune(
     config.learning_rate = config.effective_learning_rate
     folder = RunFolder(config.run_dir)
     folder.path.mkdir(parents=True, exist_ok=True)
-    folder.write_progress(status="running", stage="checking the catalog", error=None,
-                          epoch=0, max_epochs=config.max_epochs, step=0, total_steps=0, eta_s=None)
+    folder.write_progress(
+        status="running",
+        stage="checking the catalog",
+        error=None,
+        epoch=0,
+        max_epochs=config.max_epochs,
+        step=0,
+        total_steps=0,
+        eta_s=None,
+    )
     try:
         result = _run_finetune(config, folder, accelerator, devices, num_nodes, stop_event)
     except BaseException as err:
@@ -168,8 +178,7 @@ def _run_finetune(
 
     catalog = load_run_catalog(config)
     schema = resolve_schema(config.schema) if config.task == "tree" else None
-    validate_catalog(catalog, label_cols=config.label_cols, task=config.task, schema=schema,
-                     raise_on_error=True)
+    validate_catalog(catalog, label_cols=config.label_cols, task=config.task, schema=schema, raise_on_error=True)
     n_classes = None
     if config.task == "classification":
         labels = catalog[config.label_cols[0]].dropna().astype(int)
@@ -188,14 +197,23 @@ def _run_finetune(
     config.normalisation = {"mean": list(model.card.mean), "std": list(model.card.std)}
     folder.write_config(config)
     datamodule = CatalogDataModule(
-        label_cols=config.label_cols, catalog=catalog, train_fraction=config.train_fraction,
-        val_fraction=config.val_fraction, test_fraction=config.test_fraction,
-        batch_size=config.batch_size, num_workers=config.num_workers, card=model.card,
+        label_cols=config.label_cols,
+        catalog=catalog,
+        train_fraction=config.train_fraction,
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+        batch_size=config.batch_size,
+        num_workers=config.num_workers,
+        card=model.card,
         seed=config.seed,
     )
     trainer = get_trainer(
-        str(folder.path), max_epochs=config.max_epochs, patience=config.patience,
-        accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+        str(folder.path),
+        max_epochs=config.max_epochs,
+        patience=config.patience,
+        accelerator=accelerator,
+        devices=devices,
+        num_nodes=num_nodes,
         callbacks=[RunProgress(folder, stop_event)],
     )
     trainer.fit(model, datamodule)
@@ -207,15 +225,20 @@ def _run_finetune(
 
     folder.write_progress(stage="testing and predicting")
     has_test = config.test_fraction > 0
-    lightning_test = trainer.test(model, datamodule, ckpt_path="best" if best else None,
-                                  verbose=False) if has_test else []
+    lightning_test = (
+        trainer.test(model, datamodule, ckpt_path="best" if best else None, verbose=False) if has_test else []
+    )
     if best_path is not None and not has_test:
         _load_weights_from_checkpoint(model, best_path)
 
     calibration = calibrate_run_model(model, config, datamodule, folder, accelerator)
     # The model names its outputs (classes by the run's class names, targets and answers by their columns).
     predictions = predict_on_catalog(
-        catalog, model, batch_size=config.batch_size, num_workers=config.num_workers, accelerator=accelerator,
+        catalog,
+        model,
+        batch_size=config.batch_size,
+        num_workers=config.num_workers,
+        accelerator=accelerator,
         calibration=calibration,
     )
     predictions = annotate_predictions(predictions, catalog, datamodule, config)
@@ -226,20 +249,21 @@ def _run_finetune(
         test_metrics.update({k: float(v) for k, v in logged.items()})
     folder.write_test_metrics(test_metrics)
     export_model(model, config, folder.model_dir)
-    return RunResult(folder.path, "stopped" if stopped else "finished", test_metrics,
-                     folder.predictions_path, best_path)
+    return RunResult(
+        folder.path, "stopped" if stopped else "finished", test_metrics, folder.predictions_path, best_path
+    )
 
 
-def calibrate_run_model(model: L.LightningModule, config: RunConfig, datamodule: Any, folder: RunFolder,
-                        accelerator: str = "auto") -> dict[str, Any] | None:
+def calibrate_run_model(
+    model: L.LightningModule, config: RunConfig, datamodule: Any, folder: RunFolder, accelerator: str = "auto"
+) -> dict[str, Any] | None:
     """Fit the run's calibration correction on its validation split and write the report, before and
     after on the test split, to ``calibration.json`` (:func:`zoobot.uncertainty.calibrate_model`, one
     pass). Returns the report, which the run's predictions then apply; None without validation galaxies."""
     from zoobot.uncertainty import calibrate_model
 
     folder.write_progress(stage="calibrating the uncertainties")
-    report = calibrate_model(model, config, datamodule.val_catalog, datamodule.test_catalog,
-                             accelerator=accelerator)
+    report = calibrate_model(model, config, datamodule.val_catalog, datamodule.test_catalog, accelerator=accelerator)
     if report is not None:
         folder.write_calibration(report)
     return report
@@ -275,8 +299,9 @@ def annotate_predictions(
         part = getattr(datamodule, f"{name}_catalog", None)
         if part is not None:
             split.loc[part["id_str"].astype(str)] = name
-    inputs = pd.DataFrame({"id_str": ids.to_numpy(), "split": ids.map(split).to_numpy(),
-                           "file_loc": catalog["file_loc"].to_numpy()})
+    inputs = pd.DataFrame(
+        {"id_str": ids.to_numpy(), "split": ids.map(split).to_numpy(), "file_loc": catalog["file_loc"].to_numpy()}
+    )
     for col in config.label_cols:
         values = catalog[col]
         if config.task == "classification":
@@ -288,9 +313,7 @@ def annotate_predictions(
     return predictions.merge(inputs, on="id_str", how="left")
 
 
-def evaluate_run_predictions(
-    predictions: pd.DataFrame, config: RunConfig, schema: Any = None
-) -> dict[str, Any]:
+def evaluate_run_predictions(predictions: pd.DataFrame, config: RunConfig, schema: Any = None) -> dict[str, Any]:
     """Task metrics on the run's test split (or validation split if there is no test split), from the
     ``predictions.csv`` columns :func:`annotate_predictions` writes."""
     from zoobot import evaluate
@@ -303,14 +326,22 @@ def evaluate_run_predictions(
         return metrics
     if config.task == "classification":
         label = config.label_cols[0]
-        index = {name: k for k, name in enumerate(default_class_columns(len(config.class_names), label,
-                                                                        config.class_names))}
-        metrics.update(evaluate.classification_metrics(
-            rows[CATALOG_PREFIX + label].map(index), rows["predicted_class"].map(index), config.class_names))
+        index = {
+            name: k for k, name in enumerate(default_class_columns(len(config.class_names), label, config.class_names))
+        }
+        metrics.update(
+            evaluate.classification_metrics(
+                rows[CATALOG_PREFIX + label].map(index), rows["predicted_class"].map(index), config.class_names
+            )
+        )
     elif config.task == "regression":
-        metrics.update(evaluate.regression_metrics(
-            rows[[CATALOG_PREFIX + c for c in config.label_cols]].to_numpy(), rows[config.label_cols].to_numpy()))
+        metrics.update(
+            evaluate.regression_metrics(
+                rows[[CATALOG_PREFIX + c for c in config.label_cols]].to_numpy(), rows[config.label_cols].to_numpy()
+            )
+        )
     else:
-        metrics.update(evaluate.tree_metrics(rows, schema or resolve_schema(config.schema),
-                                             count_prefix=CATALOG_PREFIX))
+        metrics.update(
+            evaluate.tree_metrics(rows, schema or resolve_schema(config.schema), count_prefix=CATALOG_PREFIX)
+        )
     return metrics

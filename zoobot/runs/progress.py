@@ -67,9 +67,15 @@ class RunProgress(L.Callback):
             since, first = self.first_step
             eta = (now - since) / (done - first) * (total - done)
         self.folder.write_progress(
-            status="running", stage=stage, epoch=trainer.current_epoch,
-            max_epochs=trainer.max_epochs, step=done, total_steps=total,
-            elapsed_s=elapsed, eta_s=eta, device=self.device,
+            status="running",
+            stage=stage,
+            epoch=trainer.current_epoch,
+            max_epochs=trainer.max_epochs,
+            step=done,
+            total_steps=total,
+            elapsed_s=elapsed,
+            eta_s=eta,
+            device=self.device,
         )
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -78,8 +84,9 @@ class RunProgress(L.Callback):
         self.device = device_name(trainer)
         self._write(trainer, "training")
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: object,
-                           batch: object, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: object, batch: object, batch_idx: int
+    ) -> None:
         """Stop if asked; write progress at most every half second."""
         if self._stop_requested():
             trainer.should_stop = True

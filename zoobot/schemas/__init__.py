@@ -46,4 +46,4 @@ from __future__ import annotations
 from zoobot.schemas.schema import Answer, Question, Schema
 from zoobot.schemas.validation import MAX_ANSWERS, MAX_QUESTIONS, MAX_SCHEMA_CHARS, SchemaError
 
-__all__ = ['Answer', 'Question', 'Schema', 'SchemaError', 'MAX_ANSWERS', 'MAX_QUESTIONS', 'MAX_SCHEMA_CHARS']
+__all__ = ["Answer", "Question", "Schema", "SchemaError", "MAX_ANSWERS", "MAX_QUESTIONS", "MAX_SCHEMA_CHARS"]

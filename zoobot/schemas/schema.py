@@ -57,12 +57,12 @@ class Answer:
     @property
     def suffix(self) -> str:
         """The answer column minus the question name, e.g. ``'_smooth'``."""
-        return self.text[len(self.question.text):]
+        return self.text[len(self.question.text) :]
 
     @property
     def pretty_text(self) -> str:
         """Title-case text for plots, e.g. ``'Smooth Or Featured Dr5 Smooth'``."""
-        return self.text.replace('-', ' ').replace('_', ' ').title()
+        return self.text.replace("-", " ").replace("_", " ").title()
 
     def __repr__(self) -> str:
         return f"Answer({self.text!r}, index={self.index})"
@@ -95,14 +95,11 @@ class Question:
     @property
     def pretty_text(self) -> str:
         """Title-case text for plots, e.g. ``'Smooth Or Featured Dr5'``."""
-        return self.text.replace('-', ' ').replace('_', ' ').title()
+        return self.text.replace("-", " ").replace("_", " ").title()
 
     def __repr__(self) -> str:
         parent = self.asked_after.text if self.asked_after is not None else None
-        return (
-            f"Question({self.text!r}, answers={[a.suffix for a in self.answers]}, "
-            f"asked_after={parent!r})"
-        )
+        return f"Question({self.text!r}, answers={[a.suffix for a in self.answers]}, asked_after={parent!r})"
 
 
 class Schema:
@@ -126,8 +123,8 @@ class Schema:
 
     # Pickled under Zoobot 2.x's name, zoobot.shared.schemas.Schema (this class, re-exported there): a checkpoint
     # holding a schema loads in real Zoobot, which rebuilds its own Schema from the two dicts, and back.
-    __module__ = 'zoobot.shared.schemas'
-    __slots__ = ('_questions', '_answers', '_question_by_text', '_answer_by_text')
+    __module__ = "zoobot.shared.schemas"
+    __slots__ = ("_questions", "_answers", "_question_by_text", "_answer_by_text")
     _questions: tuple[Question, ...]
     _answers: tuple[Answer, ...]
     _question_by_text: dict[str, Question]
@@ -148,20 +145,20 @@ class Schema:
                 Answer(text=question.text + s, index=len(answers) + i, question=question)
                 for i, s in enumerate(suffixes)
             )
-            object.__setattr__(question, 'answers', own)
+            object.__setattr__(question, "answers", own)
             answers.extend(own)
         answer_by_text = {a.text: a for a in answers}
         for question in questions:
             parent_text = parents[question.text]
             if parent_text is not None:
                 parent = answer_by_text[parent_text]
-                object.__setattr__(question, 'asked_after', parent)
-                object.__setattr__(parent, 'next_questions', parent.next_questions + (question,))
+                object.__setattr__(question, "asked_after", parent)
+                object.__setattr__(parent, "next_questions", parent.next_questions + (question,))
 
-        object.__setattr__(self, '_questions', tuple(questions))
-        object.__setattr__(self, '_answers', tuple(answers))
-        object.__setattr__(self, '_question_by_text', {q.text: q for q in questions})
-        object.__setattr__(self, '_answer_by_text', answer_by_text)
+        object.__setattr__(self, "_questions", tuple(questions))
+        object.__setattr__(self, "_answers", tuple(answers))
+        object.__setattr__(self, "_question_by_text", {q.text: q for q in questions})
+        object.__setattr__(self, "_answer_by_text", answer_by_text)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Schema is immutable; build a new Schema instead of setting {name!r}")
@@ -179,11 +176,11 @@ class Schema:
         Raises:
             SchemaError: the state lacks them, or they describe an invalid tree.
         """
-        if not isinstance(state, Mapping) or not isinstance(state.get('question_answer_pairs'), Mapping):
+        if not isinstance(state, Mapping) or not isinstance(state.get("question_answer_pairs"), Mapping):
             raise SchemaError(
                 "Cannot rebuild a Schema from this pickled state: it has no 'question_answer_pairs' dict."
             )
-        Schema.__init__(self, state['question_answer_pairs'], state.get('dependencies') or {})
+        Schema.__init__(self, state["question_answer_pairs"], state.get("dependencies") or {})
 
     def _key(self) -> tuple:
         return tuple(
@@ -200,11 +197,9 @@ class Schema:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        names = ', '.join(q.text for q in self._questions[:3])
-        more = ', ...' if len(self._questions) > 3 else ''
-        return (
-            f"Schema({len(self._questions)} questions, {len(self._answers)} answers: {names}{more})"
-        )
+        names = ", ".join(q.text for q in self._questions[:3])
+        more = ", ..." if len(self._questions) > 3 else ""
+        return f"Schema({len(self._questions)} questions, {len(self._answers)} answers: {names}{more})"
 
     # Zoobot 2.x attributes
 
@@ -231,10 +226,7 @@ class Schema:
     @property
     def dependencies(self) -> dict[str, str | None]:
         """A fresh copy of question name -> the answer column it is asked after (or None)."""
-        return {
-            q.text: (q.asked_after.text if q.asked_after is not None else None)
-            for q in self._questions
-        }
+        return {q.text: (q.asked_after.text if q.asked_after is not None else None) for q in self._questions}
 
     @property
     def question_index_groups(self) -> list[tuple[int, int]]:
@@ -300,7 +292,8 @@ class Schema:
         if np.isnan(probs[:, answer.index]).all():
             logger.warning(
                 "All fractions for %s (column %d) are NaN; check the labels for this question",
-                answer_text, answer.index,
+                answer_text,
+                answer.index,
             )
         return probs[:, answer.index] * self._prob_reached(probs, answer.question)
 
@@ -368,8 +361,9 @@ class Schema:
         return _readable_dict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], max_questions: int = MAX_QUESTIONS,
-                  max_answers: int = MAX_ANSWERS) -> Schema:
+    def from_dict(
+        cls, d: Mapping[str, Any], max_questions: int = MAX_QUESTIONS, max_answers: int = MAX_ANSWERS
+    ) -> Schema:
         """Build a schema from :meth:`to_dict` output, or from a Zoobot-style dict.
 
         Args:
@@ -388,8 +382,13 @@ class Schema:
         return _yaml_text(self.to_dict())
 
     @classmethod
-    def from_yaml(cls, text: str, max_chars: int = MAX_SCHEMA_CHARS, max_questions: int = MAX_QUESTIONS,
-                  max_answers: int = MAX_ANSWERS) -> Schema:
+    def from_yaml(
+        cls,
+        text: str,
+        max_chars: int = MAX_SCHEMA_CHARS,
+        max_questions: int = MAX_QUESTIONS,
+        max_answers: int = MAX_ANSWERS,
+    ) -> Schema:
         """Build a schema from YAML text (the format is described in :mod:`zoobot.schemas`).
 
         Unquoted ``yes``/``no``/``on``/``off`` are read as text, not booleans.
@@ -411,8 +410,13 @@ class Schema:
         return _json_text(self.to_dict())
 
     @classmethod
-    def from_json(cls, text: str, max_chars: int = MAX_SCHEMA_CHARS, max_questions: int = MAX_QUESTIONS,
-                  max_answers: int = MAX_ANSWERS) -> Schema:
+    def from_json(
+        cls,
+        text: str,
+        max_chars: int = MAX_SCHEMA_CHARS,
+        max_questions: int = MAX_QUESTIONS,
+        max_answers: int = MAX_ANSWERS,
+    ) -> Schema:
         """Build a schema from JSON text written by :meth:`to_json` (or a Zoobot-style dict); the caps are
         :meth:`from_yaml`'s.
 

@@ -39,24 +39,29 @@ def check_schema_size(text: str, max_chars: int = MAX_SCHEMA_CHARS) -> None:
         )
 
 
-def check_schema_counts(n_questions: int, n_answers: int, max_questions: int = MAX_QUESTIONS,
-                        max_answers: int = MAX_ANSWERS) -> None:
+def check_schema_counts(
+    n_questions: int, n_answers: int, max_questions: int = MAX_QUESTIONS, max_answers: int = MAX_ANSWERS
+) -> None:
     """Refuse a schema with more questions or answers than allowed, before the tree is built.
 
     Raises:
         SchemaError: naming the count and the limit.
     """
     if n_questions > max_questions:
-        raise SchemaError(f"The schema has {n_questions:,} questions; at most {max_questions:,} are allowed "
-                          "(the largest Galaxy Zoo tree has 76).")
+        raise SchemaError(
+            f"The schema has {n_questions:,} questions; at most {max_questions:,} are allowed "
+            "(the largest Galaxy Zoo tree has 76)."
+        )
     if n_answers > max_answers:
-        raise SchemaError(f"The schema has {n_answers:,} answers; at most {max_answers:,} are allowed "
-                          "(the largest Galaxy Zoo tree has 239).")
+        raise SchemaError(
+            f"The schema has {n_answers:,} answers; at most {max_answers:,} are allowed "
+            "(the largest Galaxy Zoo tree has 239)."
+        )
 
 
 def _did_you_mean(text: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(text, list(known), n=3)
-    return f" Did you mean {', '.join(map(repr, close))}?" if close else ''
+    return f" Did you mean {', '.join(map(repr, close))}?" if close else ""
 
 
 def _check_pairs(question_answer_pairs: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
@@ -79,14 +84,11 @@ def _check_pairs(question_answer_pairs: Mapping[str, Sequence[str]]) -> dict[str
                 f"(e.g. ['_yes', '_no']), got {suffixes!r}."
             )
         if len(suffixes) == 0:
-            raise SchemaError(
-                f"Question {question!r} has no answers; give it at least one answer, or remove it."
-            )
+            raise SchemaError(f"Question {question!r} has no answers; give it at least one answer, or remove it.")
         for suffix in suffixes:
             if not isinstance(suffix, str) or not suffix:
                 raise SchemaError(
-                    f"Answer suffixes of question {question!r} must be non-empty text "
-                    f"(e.g. '_yes'), got {suffix!r}."
+                    f"Answer suffixes of question {question!r} must be non-empty text (e.g. '_yes'), got {suffix!r}."
                 )
             column = question + suffix
             if column in seen:
@@ -116,7 +118,8 @@ def _check_dependencies(
         hint = (
             f" The dependencies mention {', '.join(map(repr, unknown[:5]))}, which "
             f"{'is' if len(unknown) == 1 else 'are'} not in question_answer_pairs; check the spelling."
-            if unknown else ''
+            if unknown
+            else ""
         )
         raise SchemaError(
             f"Question(s) {', '.join(map(repr, missing))} have no entry in dependencies; give each "
@@ -128,8 +131,7 @@ def _check_dependencies(
         if parent is not None:
             if not isinstance(parent, str):
                 raise SchemaError(
-                    f"The dependency of question {question!r} must be an answer column or None, "
-                    f"got {parent!r}."
+                    f"The dependency of question {question!r} must be an answer column or None, got {parent!r}."
                 )
             if parent not in answer_owner:
                 raise SchemaError(
@@ -149,7 +151,7 @@ def _check_no_loops(parents: Mapping[str, str | None], answer_owner: Mapping[str
         while parent is not None:
             question = answer_owner[parent]
             if question in chain:
-                loop = ' -> '.join(chain[chain.index(question):] + [question])
+                loop = " -> ".join(chain[chain.index(question) :] + [question])
                 raise SchemaError(
                     f"The dependencies form a loop ({loop}, each asked after the one before). "
                     "Every question must trace back to one that is always asked (dependency None)."

@@ -53,18 +53,45 @@ from zoobot.trees import (
 )
 
 __all__ = [
-    'candels_ortho_dependencies', 'candels_ortho_pairs', 'candels_pairs',
-    'cosmic_dawn_dependencies', 'cosmic_dawn_ortho_dependencies', 'cosmic_dawn_ortho_pairs',
-    'cosmic_dawn_pairs', 'decals_all_campaigns_ortho_pairs', 'decals_dependencies',
-    'decals_dr5_ortho_dependencies', 'decals_dr5_ortho_pairs', 'decals_dr8_ortho_dependencies',
-    'decals_dr8_ortho_pairs', 'decals_dr12_ortho_dependencies', 'decals_dr12_ortho_pairs',
-    'decals_ortho_dependencies', 'decals_pairs', 'desi_dependencies', 'desi_pairs',
-    'euclid_dependencies', 'euclid_ortho_dependencies', 'euclid_ortho_pairs', 'euclid_pairs',
-    'extract_questions_and_label_cols', 'gz2_dependencies', 'gz2_ortho_dependencies',
-    'gz2_ortho_pairs', 'gz2_pairs', 'gz_evo_v1_dependencies', 'gz_evo_v1_pairs',
-    'hubble_ortho_dependencies', 'hubble_ortho_pairs', 'hubble_pairs', 'jwst_ortho_dependencies',
-    'jwst_ortho_pairs', 'rings_dependencies', 'rings_pairs', 'ukidss_ortho_dependencies',
-    'ukidss_ortho_pairs',
+    "candels_ortho_dependencies",
+    "candels_ortho_pairs",
+    "candels_pairs",
+    "cosmic_dawn_dependencies",
+    "cosmic_dawn_ortho_dependencies",
+    "cosmic_dawn_ortho_pairs",
+    "cosmic_dawn_pairs",
+    "decals_all_campaigns_ortho_pairs",
+    "decals_dependencies",
+    "decals_dr5_ortho_dependencies",
+    "decals_dr5_ortho_pairs",
+    "decals_dr8_ortho_dependencies",
+    "decals_dr8_ortho_pairs",
+    "decals_dr12_ortho_dependencies",
+    "decals_dr12_ortho_pairs",
+    "decals_ortho_dependencies",
+    "decals_pairs",
+    "desi_dependencies",
+    "desi_pairs",
+    "euclid_dependencies",
+    "euclid_ortho_dependencies",
+    "euclid_ortho_pairs",
+    "euclid_pairs",
+    "extract_questions_and_label_cols",
+    "gz2_dependencies",
+    "gz2_ortho_dependencies",
+    "gz2_ortho_pairs",
+    "gz2_pairs",
+    "gz_evo_v1_dependencies",
+    "gz_evo_v1_pairs",
+    "hubble_ortho_dependencies",
+    "hubble_ortho_pairs",
+    "hubble_pairs",
+    "jwst_ortho_dependencies",
+    "jwst_ortho_pairs",
+    "rings_dependencies",
+    "rings_pairs",
+    "ukidss_ortho_dependencies",
+    "ukidss_ortho_pairs",
 ]
 
 
@@ -86,9 +113,9 @@ def extract_questions_and_label_cols(
 
 
 def __getattr__(name: str) -> list[str]:
-    for ending, position in (('_label_cols', 1), ('_questions', 0)):
+    for ending, position in (("_label_cols", 1), ("_questions", 0)):
         if name.endswith(ending):
-            pairs = getattr(trees, name.removesuffix(ending) + '_pairs', None)
+            pairs = getattr(trees, name.removesuffix(ending) + "_pairs", None)
             if isinstance(pairs, dict):
                 return extract_questions_and_label_cols(pairs)[position]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -58,8 +58,9 @@ def load_hdf5s(hdf5_locs: str | Path | Sequence[str | Path]) -> tuple[pd.DataFra
     import h5py
 
     if isinstance(hdf5_locs, (str, Path)):
-        logger.warning("Passed a single hdf5 loc to load_hdf5s - assuming this is a single file to load, "
-                       "not list of files to load")
+        logger.warning(
+            "Passed a single hdf5 loc to load_hdf5s - assuming this is a single file to load, not list of files to load"
+        )
         hdf5_locs = [hdf5_locs]
     predictions, id_strs, sources = [], [], []
     template_label_cols = None
@@ -78,8 +79,10 @@ def load_hdf5s(hdf5_locs: str | Path | Sequence[str | Path]) -> tuple[pd.DataFra
         if template_label_cols is None:
             template_label_cols = label_cols
         elif len(label_cols) != len(template_label_cols) or any(label_cols != template_label_cols):
-            raise ValueError(f"Label columns {list(label_cols)} of hdf5 {loc} do not match first label columns "
-                             f"{list(template_label_cols)}")
+            raise ValueError(
+                f"Label columns {list(label_cols)} of hdf5 {loc} do not match first label columns "
+                f"{list(template_label_cols)}"
+            )
         predictions.append(these_predictions)
         id_strs += list(these_ids)
         sources += [os.path.basename(loc)] * len(these_predictions)
@@ -89,8 +92,9 @@ def load_hdf5s(hdf5_locs: str | Path | Sequence[str | Path]) -> tuple[pd.DataFra
     return galaxy_id_df, np.concatenate(predictions, axis=0), template_label_cols
 
 
-def single_forward_pass_hdf5s_to_df(hdf5_locs: str | Path | Sequence[str | Path], drop_extra_dims: bool = False,
-                                    subset_frac: float | None = None) -> pd.DataFrame:
+def single_forward_pass_hdf5s_to_df(
+    hdf5_locs: str | Path | Sequence[str | Path], drop_extra_dims: bool = False, subset_frac: float | None = None
+) -> pd.DataFrame:
     """Predictions with one sample per galaxy as a table: ``<label_cols>..., id_str, hdf5_loc``.
 
     Args:
@@ -105,8 +109,11 @@ def single_forward_pass_hdf5s_to_df(hdf5_locs: str | Path | Sequence[str | Path]
             predictions = predictions[:, :, 0]
             logger.warning("Dropped extra dimensions")
         else:
-            logger.critical("Predictions are of shape %s, greater than rank 2. I suggest using load_hdf5s "
-                            "directly to work with np.arrays, not with DataFrame - see docstring", predictions.shape)
+            logger.critical(
+                "Predictions are of shape %s, greater than rank 2. I suggest using load_hdf5s "
+                "directly to work with np.arrays, not with DataFrame - see docstring",
+                predictions.shape,
+            )
     prediction_df = pd.DataFrame(data=predictions, columns=label_cols)
     if subset_frac is not None:
         logger.warning("Selecting a random subset: %s", subset_frac)
@@ -116,8 +123,9 @@ def single_forward_pass_hdf5s_to_df(hdf5_locs: str | Path | Sequence[str | Path]
     return convert_halfprecision_cols(prediction_df)
 
 
-def prediction_hdf5_to_summary_parquet(hdf5_loc: str | Path, save_loc: str | Path, schema: Any,
-                                       debug: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def prediction_hdf5_to_summary_parquet(
+    hdf5_loc: str | Path, save_loc: str | Path, schema: Any, debug: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A tree model's HDF5 predictions to Zoobot's friendly and advanced summary tables (see the module).
 
     Args:
@@ -135,21 +143,24 @@ def prediction_hdf5_to_summary_parquet(hdf5_loc: str | Path, save_loc: str | Pat
     return concentrations_to_summary_parquet(save_loc, schema, galaxy_id_df, concentrations, schema.label_cols)
 
 
-def prediction_csv_to_summary_parquet(prediction_df: pd.DataFrame, save_loc: str | Path,
-                                      schema: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+def prediction_csv_to_summary_parquet(
+    prediction_df: pd.DataFrame, save_loc: str | Path, schema: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A tree model's predictions table (concentrations under the answer names, e.g. a ``predict`` CSV
     read with pandas) to Zoobot's summary tables; each starts with ``prediction_df``'s own columns."""
     missing = [c for c in schema.label_cols if c not in prediction_df.columns]
     if missing:
-        raise ValueError(f"The predictions have no column(s) {missing}; they need one concentration column per "
-                         "answer of the schema, named as in schema.label_cols.")
+        raise ValueError(
+            f"The predictions have no column(s) {missing}; they need one concentration column per "
+            "answer of the schema, named as in schema.label_cols."
+        )
     concentrations = prediction_df[schema.label_cols].values
     return concentrations_to_summary_parquet(save_loc, schema, prediction_df, concentrations, schema.label_cols)
 
 
-def concentrations_to_summary_parquet(save_loc: str | Path, schema: Any, galaxy_id_df: pd.DataFrame,
-                                      concentrations: Any, label_cols: Sequence[str]) -> tuple[pd.DataFrame,
-                                                                                                pd.DataFrame]:
+def concentrations_to_summary_parquet(
+    save_loc: str | Path, schema: Any, galaxy_id_df: pd.DataFrame, concentrations: Any, label_cols: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write and return Zoobot's friendly and advanced summary tables of concentrations.
 
     Args:

@@ -32,8 +32,13 @@ def _check_suffix(save_loc: str | Path, suffix: str) -> None:
         raise ValueError(f"save_loc {save_loc} must end in {suffix}.")
 
 
-def predictions_to_hdf5(predictions: Any, id_str: Sequence[str], label_cols: Sequence[str] | None,
-                        save_loc: str | Path, compression: str | None = "gzip") -> None:
+def predictions_to_hdf5(
+    predictions: Any,
+    id_str: Sequence[str],
+    label_cols: Sequence[str] | None,
+    save_loc: str | Path,
+    compression: str | None = "gzip",
+) -> None:
     """Write predictions in Zoobot's HDF5 layout.
 
     Args:
@@ -59,8 +64,9 @@ def predictions_to_hdf5(predictions: Any, id_str: Sequence[str], label_cols: Seq
         f.create_dataset(name="label_cols", data=[str(c) for c in label_cols], dtype=text)
 
 
-def predictions_to_csv(predictions: Any, id_str: Sequence[str], label_cols: Sequence[str] | None,
-                       save_loc: str | Path) -> None:
+def predictions_to_csv(
+    predictions: Any, id_str: Sequence[str], label_cols: Sequence[str] | None, save_loc: str | Path
+) -> None:
     """Write predictions as Zoobot 2.0's CSV: ``id_str``, then ``<label>_pred`` per label column.
 
     Args:

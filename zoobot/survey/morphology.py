@@ -82,11 +82,14 @@ class GalaxyParams:
 
     def __post_init__(self) -> None:
         problems = []
-        choices = {"morphology": ("elliptical", "disk", "edge_on"), "bar": BAR_LABELS,
-                   "arm_winding": ("none", "tight", "medium", "loose"),
-                   "edge_on_bulge": ("none", "rounded", "boxy"),
-                   "disturbance": ("none", "minor_disturbance", "major_disturbance", "merger"),
-                   "artifact": ("none", "star", "trail")}
+        choices = {
+            "morphology": ("elliptical", "disk", "edge_on"),
+            "bar": BAR_LABELS,
+            "arm_winding": ("none", "tight", "medium", "loose"),
+            "edge_on_bulge": ("none", "rounded", "boxy"),
+            "disturbance": ("none", "minor_disturbance", "major_disturbance", "merger"),
+            "artifact": ("none", "star", "trail"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} must be one of {list(allowed)}, got {getattr(self, name)!r}")
@@ -102,16 +105,17 @@ class GalaxyParams:
             problems.append("arm_winding must be 'none' exactly when arm_count is 0")
         fractions = (self.bulge_to_total, self.bar_fraction, self.arm_fraction, self.ring_fraction)
         if min(fractions) < 0 or sum(fractions) > 1 + 1e-9:
-            problems.append("bulge_to_total, bar_fraction, arm_fraction and ring_fraction must be "
-                            f"non-negative and sum to at most 1, got {fractions}")
+            problems.append(
+                "bulge_to_total, bar_fraction, arm_fraction and ring_fraction must be "
+                f"non-negative and sum to at most 1, got {fractions}"
+            )
         if problems:
             raise SurveyError("Invalid galaxy parameters: " + "; ".join(problems) + ".")
 
     @property
     def visibility(self) -> float:
         """How easy the galaxy's features are to see, in (0, 1]: lower when faint or small."""
-        mean_surface_brightness = self.magnitude + 2.5 * math.log10(
-            2 * math.pi * (self.radius * _REFERENCE_SIZE) ** 2)
+        mean_surface_brightness = self.magnitude + 2.5 * math.log10(2 * math.pi * (self.radius * _REFERENCE_SIZE) ** 2)
         brightness = _sigmoid((25.3 - mean_surface_brightness) / 0.6)
         bigness = _sigmoid((self.radius - 0.045) / 0.012)
         return float(np.clip(brightness * bigness, 0.05, 1.0))
@@ -131,42 +135,62 @@ def sample_morphology(rng: np.random.Generator) -> GalaxyParams:
     """
     morphology = str(rng.choice(["elliptical", "disk", "edge_on"], p=[0.35, 0.5, 0.15]))
     magnitude = float(rng.uniform(14.5, 18.3))
-    radius = float(np.clip(np.exp(rng.normal(np.log(0.085), 0.25))
-                           * 10 ** (-0.08 * (magnitude - 16.4)), 0.04, 0.17))
+    radius = float(np.clip(np.exp(rng.normal(np.log(0.085), 0.25)) * 10 ** (-0.08 * (magnitude - 16.4)), 0.04, 0.17))
     position_angle = float(rng.uniform(0, np.pi))
     bulge_colour = float(rng.uniform(0.7, 0.95))
     disk_colour = float(rng.uniform(0.25, 0.55))
     artifact = cast(Artifact, str(rng.choice(["none", "star", "trail"], p=[0.94, 0.04, 0.02])))
-    disturbance = cast(Disturbance, str(rng.choice(["none", "minor_disturbance", "major_disturbance", "merger"],
-                                                   p=[0.75, 0.12, 0.07, 0.06])))
+    disturbance = cast(
+        Disturbance,
+        str(rng.choice(["none", "minor_disturbance", "major_disturbance", "merger"], p=[0.75, 0.12, 0.07, 0.06])),
+    )
 
     if morphology == "elliptical":
         ring = bool(rng.random() < 0.15)
         ring_fraction = float(rng.uniform(0.06, 0.16)) if ring else 0.0
         return GalaxyParams(
-            morphology="elliptical", magnitude=magnitude, radius=radius,
+            morphology="elliptical",
+            magnitude=magnitude,
+            radius=radius,
             axis_ratio=float(np.clip(rng.beta(5, 2) * 1.05, 0.35, 1.0)),
-            position_angle=position_angle, sersic_n=float(rng.uniform(2.5, 5.0)),
-            bulge_to_total=1.0 - ring_fraction, bulge_colour=bulge_colour, disk_colour=disk_colour,
-            ring=ring, ring_fraction=ring_fraction, ring_radius=float(rng.uniform(1.6, 2.4)),
-            disturbance=disturbance, artifact=artifact)
+            position_angle=position_angle,
+            sersic_n=float(rng.uniform(2.5, 5.0)),
+            bulge_to_total=1.0 - ring_fraction,
+            bulge_colour=bulge_colour,
+            disk_colour=disk_colour,
+            ring=ring,
+            ring_fraction=ring_fraction,
+            ring_radius=float(rng.uniform(1.6, 2.4)),
+            disturbance=disturbance,
+            artifact=artifact,
+        )
 
     if morphology == "edge_on":
         edge_on_bulge = cast(EdgeOnBulge, str(rng.choice(["none", "rounded", "boxy"], p=[0.35, 0.4, 0.25])))
-        bulge_to_total = {"none": 0.0, "rounded": float(rng.uniform(0.12, 0.45)),
-                          "boxy": float(rng.uniform(0.1, 0.3))}[edge_on_bulge]
+        bulge_to_total = {"none": 0.0, "rounded": float(rng.uniform(0.12, 0.45)), "boxy": float(rng.uniform(0.1, 0.3))}[
+            edge_on_bulge
+        ]
         return GalaxyParams(
-            morphology="edge_on", magnitude=magnitude, radius=radius * 1.15,
-            axis_ratio=float(rng.uniform(0.1, 0.2)), position_angle=position_angle,
-            sersic_n=float(rng.uniform(1.5, 3.0)), bulge_to_total=bulge_to_total,
-            bulge_colour=bulge_colour, disk_colour=disk_colour, edge_on_bulge=edge_on_bulge,
-            disturbance=disturbance, artifact=artifact)
+            morphology="edge_on",
+            magnitude=magnitude,
+            radius=radius * 1.15,
+            axis_ratio=float(rng.uniform(0.1, 0.2)),
+            position_angle=position_angle,
+            sersic_n=float(rng.uniform(1.5, 3.0)),
+            bulge_to_total=bulge_to_total,
+            bulge_colour=bulge_colour,
+            disk_colour=disk_colour,
+            edge_on_bulge=edge_on_bulge,
+            disturbance=disturbance,
+            artifact=artifact,
+        )
 
     bulge_to_total = float(0.0 if rng.random() < 0.1 else np.clip(rng.beta(1.6, 3.2) * 0.85, 0.03, 0.8))
     bar = cast(BarStrength, str(rng.choice(BAR_LABELS, p=[0.55, 0.25, 0.2])))
     room = 1.0 - bulge_to_total
-    bar_fraction = {"none": 0.0, "weak": float(rng.uniform(0.05, 0.09)),
-                    "strong": float(rng.uniform(0.12, 0.2))}[bar] * room
+    bar_fraction = {"none": 0.0, "weak": float(rng.uniform(0.05, 0.09)), "strong": float(rng.uniform(0.12, 0.2))}[
+        bar
+    ] * room
     ring = bool(rng.random() < (0.55 if bar != "none" else 0.42))
     ring_fraction = float(rng.uniform(0.08, 0.2)) * room if ring else 0.0
     arm_count = 0
@@ -175,15 +199,28 @@ def sample_morphology(rng: np.random.Generator) -> GalaxyParams:
     if rng.random() < 0.7:
         arm_count = int(rng.choice([1, 2, 3, 4, 5], p=[0.08, 0.5, 0.2, 0.12, 0.1]))
         tight_bias = 0.2 + 0.4 * bulge_to_total  # tighter arms around bigger bulges, as in the Hubble sequence
-        arm_winding = cast(Winding, str(rng.choice(["tight", "medium", "loose"],
-                                                   p=[tight_bias, 0.4, 0.6 - tight_bias])))
+        arm_winding = cast(
+            Winding, str(rng.choice(["tight", "medium", "loose"], p=[tight_bias, 0.4, 0.6 - tight_bias]))
+        )
         arm_fraction = float(rng.uniform(0.35, 0.6)) * room
     return GalaxyParams(
-        morphology="disk", magnitude=magnitude, radius=radius * 1.2,
-        axis_ratio=float(np.sqrt(rng.uniform(0.16, 1.0))), position_angle=position_angle,
-        sersic_n=float(rng.uniform(1.5, 4.0)), bulge_to_total=bulge_to_total,
-        bulge_colour=bulge_colour, disk_colour=disk_colour, bar=bar, bar_fraction=bar_fraction,
-        arm_count=arm_count, arm_winding=arm_winding, arm_fraction=arm_fraction, ring=ring,
+        morphology="disk",
+        magnitude=magnitude,
+        radius=radius * 1.2,
+        axis_ratio=float(np.sqrt(rng.uniform(0.16, 1.0))),
+        position_angle=position_angle,
+        sersic_n=float(rng.uniform(1.5, 4.0)),
+        bulge_to_total=bulge_to_total,
+        bulge_colour=bulge_colour,
+        disk_colour=disk_colour,
+        bar=bar,
+        bar_fraction=bar_fraction,
+        arm_count=arm_count,
+        arm_winding=arm_winding,
+        arm_fraction=arm_fraction,
+        ring=ring,
         ring_fraction=ring_fraction,
         ring_radius=float(rng.uniform(1.0, 1.25) if bar != "none" else rng.uniform(0.9, 1.7)),
-        disturbance=disturbance, artifact=artifact)
+        disturbance=disturbance,
+        artifact=artifact,
+    )

@@ -73,8 +73,9 @@ def _flux(magnitude: float) -> float:
     return 10 ** (-0.4 * (magnitude - _ZERO_POINT))
 
 
-def _draw_disk_galaxy(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: float,
-                      rng: np.random.Generator) -> None:
+def _draw_disk_galaxy(
+    canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: float, rng: np.random.Generator
+) -> None:
     """Bulge + exponential disk + bar + spiral arms + ring, in the inclined disk plane."""
     xr, yr = canvas.frame(x0, y0, p.position_angle)
     q = p.axis_ratio
@@ -87,8 +88,7 @@ def _draw_disk_galaxy(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, fl
 
     bulge_radius = p.radius * (0.12 + 0.3 * p.bulge_to_total)
     bulge_q = max(q, rng.uniform(0.75, 0.95))
-    canvas.add(_sersic(np.hypot(xr, yr / bulge_q), bulge_radius, p.sersic_n),
-               p.bulge_to_total * flux, p.bulge_colour)
+    canvas.add(_sersic(np.hypot(xr, yr / bulge_q), bulge_radius, p.sersic_n), p.bulge_to_total * flux, p.bulge_colour)
 
     disk_fraction = 1.0 - p.bulge_to_total - p.bar_fraction - p.arm_fraction - p.ring_fraction
     disk = np.exp(-rd / scale_length)
@@ -101,8 +101,7 @@ def _draw_disk_galaxy(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, fl
         c, s = math.cos(bar_angle), math.sin(bar_angle)
         bar_q = 0.22 if p.bar == "strong" else 0.4
         rb2 = ((xd * c + yd * s) / bar_length) ** 2 + ((-xd * s + yd * c) / (bar_length * bar_q)) ** 2
-        canvas.add(np.clip(1 - rb2, 0, None) ** 0.8, p.bar_fraction * flux,
-                   0.6 * p.bulge_colour + 0.4 * p.disk_colour)
+        canvas.add(np.clip(1 - rb2, 0, None) ** 0.8, p.bar_fraction * flux, 0.6 * p.bulge_colour + 0.4 * p.disk_colour)
 
     if p.arm_count > 0:
         m = p.arm_count if p.arm_count <= 4 else int(rng.integers(5, 8))
@@ -112,7 +111,7 @@ def _draw_disk_galaxy(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, fl
         log_r = np.log(np.maximum(rd, 1e-4) / start) / math.tan(pitch)
         sharpness = 4.0 if m <= 3 else 2.5
         pattern = ((1 + np.cos(m * (theta - log_r - phase0))) / 2) ** sharpness
-        envelope = np.exp(-rd / (1.25 * scale_length)) * (1 - np.exp(-(rd / start) ** 3))
+        envelope = np.exp(-rd / (1.25 * scale_length)) * (1 - np.exp(-((rd / start) ** 3)))
         canvas.add(pattern * envelope, 0.75 * p.arm_fraction * flux, p.disk_colour)
         # star-forming knots strung along the arms
         n_knots = int(rng.integers(8, 25))
@@ -123,30 +122,32 @@ def _draw_disk_galaxy(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, fl
         kx, ky = r_knot * np.cos(t_knot), r_knot * np.sin(t_knot) * q
         c, s = math.cos(p.position_angle), math.sin(p.position_angle)
         knot_flux = rng.dirichlet(np.ones(n_knots)) * 0.25 * p.arm_fraction * flux
-        canvas.add_points(x0 + kx * c - ky * s, y0 + kx * s + ky * c, knot_flux,
-                          p.disk_colour - 0.15)
+        canvas.add_points(x0 + kx * c - ky * s, y0 + kx * s + ky * c, knot_flux, p.disk_colour - 0.15)
 
     if p.ring:
         ring_radius = p.ring_radius * p.radius
         width = ring_radius * rng.uniform(0.06, 0.12)
-        canvas.add(np.exp(-0.5 * ((rd - ring_radius) / width) ** 2), p.ring_fraction * flux,
-                   p.disk_colour - 0.05)
+        canvas.add(np.exp(-0.5 * ((rd - ring_radius) / width) ** 2), p.ring_fraction * flux, p.disk_colour - 0.05)
 
 
-def _draw_elliptical(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: float,
-                     rng: np.random.Generator) -> None:
+def _draw_elliptical(
+    canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: float, rng: np.random.Generator
+) -> None:
     xr, yr = canvas.frame(x0, y0, p.position_angle)
-    canvas.add(_sersic(np.hypot(xr, yr / p.axis_ratio), p.radius, p.sersic_n),
-               p.bulge_to_total * flux, p.bulge_colour)
+    canvas.add(_sersic(np.hypot(xr, yr / p.axis_ratio), p.radius, p.sersic_n), p.bulge_to_total * flux, p.bulge_colour)
     if p.ring:  # a lenticular's ring, in the plane its outline suggests
         ring_radius = p.ring_radius * p.radius
         width = ring_radius * rng.uniform(0.08, 0.15)
-        canvas.add(np.exp(-0.5 * ((np.hypot(xr, yr / p.axis_ratio) - ring_radius) / width) ** 2),
-                   p.ring_fraction * flux, p.disk_colour)
+        canvas.add(
+            np.exp(-0.5 * ((np.hypot(xr, yr / p.axis_ratio) - ring_radius) / width) ** 2),
+            p.ring_fraction * flux,
+            p.disk_colour,
+        )
 
 
-def _draw_edge_on(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: float,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _draw_edge_on(
+    canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Thin disk and bulge; returns the frame for the dust lane applied after the other sources."""
     xr, yr = canvas.frame(x0, y0, p.position_angle)
     scale_length = p.radius / 1.678
@@ -155,8 +156,7 @@ def _draw_edge_on(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: 
     canvas.add(disk, (1 - p.bulge_to_total) * flux, p.disk_colour + 0.1)
     if p.edge_on_bulge == "rounded":
         bulge_radius = p.radius * rng.uniform(0.3, 0.45)
-        canvas.add(_sersic(np.hypot(xr, yr / 0.85), bulge_radius, p.sersic_n),
-                   p.bulge_to_total * flux, p.bulge_colour)
+        canvas.add(_sersic(np.hypot(xr, yr / 0.85), bulge_radius, p.sersic_n), p.bulge_to_total * flux, p.bulge_colour)
     elif p.edge_on_bulge == "boxy":  # a peanut: superelliptical isophotes with a flat-topped profile
         bulge_radius = p.radius * rng.uniform(0.45, 0.6)
         box = (np.abs(xr / bulge_radius) ** 5 + np.abs(yr / (0.6 * bulge_radius)) ** 5) ** 0.2
@@ -164,19 +164,20 @@ def _draw_edge_on(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: 
     return xr, yr
 
 
-def _tidal_tail(canvas: _Canvas, x0: float, y0: float, start: float, length: float,
-                angle: float, curl: float, width: float) -> np.ndarray:
+def _tidal_tail(
+    canvas: _Canvas, x0: float, y0: float, start: float, length: float, angle: float, curl: float, width: float
+) -> np.ndarray:
     """A curved stream leaving (x0, y0) at radius ``start`` towards ``angle``, bending by ``curl``."""
     r = np.hypot(canvas.u - x0, canvas.v - y0)
     centre = angle + curl * (r - start) / length
     offset = _wrap(np.arctan2(canvas.v - y0, canvas.u - x0) - centre) * r
     along = np.clip((r - start) / length, 0, None)
-    return (np.exp(-0.5 * (offset / (width * (1 + along))) ** 2) * np.exp(-along)
-            * (1 - np.exp(-(r / start) ** 4)))
+    return np.exp(-0.5 * (offset / (width * (1 + along))) ** 2) * np.exp(-along) * (1 - np.exp(-((r / start) ** 4)))
 
 
-def _draw_disturbance(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: float,
-                      rng: np.random.Generator) -> None:
+def _draw_disturbance(
+    canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, flux: float, rng: np.random.Generator
+) -> None:
     """Distort the galaxy drawn so far and add tidal plumes, tails, or a merging companion."""
     if p.disturbance == "none":
         return
@@ -187,13 +188,19 @@ def _draw_disturbance(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, fl
     start = p.radius * 1.2
     width = p.radius * 0.35
     if p.disturbance == "minor_disturbance":
-        canvas.add(_tidal_tail(canvas, x0, y0, start, p.radius * rng.uniform(1.0, 1.6), angle,
-                               curl, width), rng.uniform(0.03, 0.06) * flux, p.disk_colour + 0.2)
+        canvas.add(
+            _tidal_tail(canvas, x0, y0, start, p.radius * rng.uniform(1.0, 1.6), angle, curl, width),
+            rng.uniform(0.03, 0.06) * flux,
+            p.disk_colour + 0.2,
+        )
         return
     for side, share in ((0.0, 1.0), (np.pi + rng.normal(0, 0.4), rng.uniform(0.3, 0.8))):
         length = p.radius * rng.uniform(1.6, 2.8)
-        canvas.add(_tidal_tail(canvas, x0, y0, start, length, angle + side, curl, width),
-                   share * rng.uniform(0.05, 0.1) * flux, p.disk_colour + 0.2)
+        canvas.add(
+            _tidal_tail(canvas, x0, y0, start, length, angle + side, curl, width),
+            share * rng.uniform(0.05, 0.1) * flux,
+            p.disk_colour + 0.2,
+        )
     if p.disturbance == "merger":
         separation = p.radius * rng.uniform(1.0, 1.8)
         direction = angle + rng.choice([-1, 1]) * np.pi / 2
@@ -201,13 +208,14 @@ def _draw_disturbance(canvas: _Canvas, p: GalaxyParams, x0: float, y0: float, fl
         cy = y0 + separation * math.sin(direction)
         xr, yr = canvas.frame(cx, cy, rng.uniform(0, np.pi))
         companion_q = rng.uniform(0.5, 0.95)
-        canvas.add(_sersic(np.hypot(xr, yr / companion_q), p.radius * rng.uniform(0.4, 0.8),
-                           rng.uniform(1.0, 4.0)),
-                   rng.uniform(0.3, 0.9) * flux, rng.uniform(p.disk_colour, p.bulge_colour))
+        canvas.add(
+            _sersic(np.hypot(xr, yr / companion_q), p.radius * rng.uniform(0.4, 0.8), rng.uniform(1.0, 4.0)),
+            rng.uniform(0.3, 0.9) * flux,
+            rng.uniform(p.disk_colour, p.bulge_colour),
+        )
 
 
-def _warp(canvas: _Canvas, x0: float, y0: float, amplitude: float, radius: float,
-          rng: np.random.Generator) -> None:
+def _warp(canvas: _Canvas, x0: float, y0: float, amplitude: float, radius: float, rng: np.random.Generator) -> None:
     """Displace the light drawn so far by a smooth random field that grows outwards (lopsidedness)."""
     du, dv = canvas.u - x0, canvas.v - y0
     r = np.hypot(du, dv)
@@ -232,22 +240,26 @@ def _draw_neighbours(canvas: _Canvas, rng: np.random.Generator) -> None:
             canvas.add_points(np.array([x]), np.array([y]), np.array([flux]), rng.uniform(0.3, 1.4))
         else:
             xr, yr = canvas.frame(x, y, rng.uniform(0, np.pi))
-            canvas.add(_sersic(np.hypot(xr, yr / rng.uniform(0.3, 1.0)), rng.uniform(0.008, 0.02),
-                               rng.uniform(1.0, 3.0)), flux, rng.uniform(0.4, 1.2))
+            canvas.add(
+                _sersic(np.hypot(xr, yr / rng.uniform(0.3, 1.0)), rng.uniform(0.008, 0.02), rng.uniform(1.0, 3.0)),
+                flux,
+                rng.uniform(0.4, 1.2),
+            )
 
 
-def _draw_artifact(canvas: _Canvas, artifact: Artifact, fwhm: float,
-                   rng: np.random.Generator) -> None:
+def _draw_artifact(canvas: _Canvas, artifact: Artifact, fwhm: float, rng: np.random.Generator) -> None:
     """A saturated star with diffraction spikes, or a satellite trail (after the PSF blur)."""
     if artifact == "star":
         x0, y0 = rng.uniform(-0.3, 0.3, 2)
         du, dv = canvas.u - x0, canvas.v - y0
         alpha = fwhm * 0.9
-        moffat = (1 + (du ** 2 + dv ** 2) / alpha ** 2) ** -2.5
-        halo = (1 + (du ** 2 + dv ** 2) / (8 * alpha) ** 2) ** -1.5
+        moffat = (1 + (du**2 + dv**2) / alpha**2) ** -2.5
+        halo = (1 + (du**2 + dv**2) / (8 * alpha) ** 2) ** -1.5
         spike_width = fwhm * 0.25
-        spikes = sum(np.exp(-np.abs(across) / spike_width) / (1 + np.abs(along) / 0.08) ** 1.5
-                     for across, along in ((du, dv), (dv, du)))
+        spikes = sum(
+            np.exp(-np.abs(across) / spike_width) / (1 + np.abs(along) / 0.08) ** 1.5
+            for across, along in ((du, dv), (dv, du))
+        )
         flux = _flux(rng.uniform(12.0, 13.5))
         image = moffat + 0.02 * halo + 0.02 * spikes
         canvas.add(image, flux, rng.uniform(0.3, 0.8))
@@ -300,8 +312,7 @@ def render_galaxy(params: GalaxyParams, size: int, rng: np.random.Generator) -> 
     if dust_frame is not None and rng.random() < 0.6:
         xr, yr = dust_frame
         lane_width = params.axis_ratio * params.radius * 0.3
-        tau = rng.uniform(1.0, 2.0) * np.exp(-0.5 * (yr / lane_width) ** 2) \
-            * np.exp(-np.abs(xr) / (2 * params.radius))
+        tau = rng.uniform(1.0, 2.0) * np.exp(-0.5 * (yr / lane_width) ** 2) * np.exp(-np.abs(xr) / (2 * params.radius))
         canvas.bands *= np.exp(-tau[None] * np.array([1.3, 1.0, 0.6])[:, None, None])
     _draw_neighbours(canvas, rng)
 
@@ -310,7 +321,6 @@ def render_galaxy(params: GalaxyParams, size: int, rng: np.random.Generator) -> 
         ndimage.gaussian_filter(band, fwhm * stretch * size / 2.355, output=band, mode="constant")
     sky = _SKY_NOISE * rng.uniform(0.8, 1.3)
     source_variance = np.clip(canvas.bands, 0, None) * 0.002
-    canvas.bands += rng.standard_normal(canvas.bands.shape) * np.sqrt(
-        sky[:, None, None] ** 2 + source_variance)
+    canvas.bands += rng.standard_normal(canvas.bands.shape) * np.sqrt(sky[:, None, None] ** 2 + source_variance)
     _draw_artifact(canvas, params.artifact, fwhm, rng)
     return _to_rgb(canvas.bands)

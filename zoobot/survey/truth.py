@@ -117,8 +117,10 @@ def params_from_row(row: typing.Mapping[str, typing.Any]) -> GalaxyParams:
     for field in dataclasses.fields(GalaxyParams):
         column = f"true_{field.name}"
         if column not in row:
-            raise SurveyError(f"The catalog has no {column} column: the true answer probabilities can only be "
-                              "rebuilt for a catalog written by zoobot.survey.make_survey.")
+            raise SurveyError(
+                f"The catalog has no {column} column: the true answer probabilities can only be "
+                "rebuilt for a catalog written by zoobot.survey.make_survey."
+            )
         value = row[column]
         hint = hints[field.name]
         if hint in (float, int, bool):

@@ -68,8 +68,7 @@ def _ideal_answers(p: GalaxyParams) -> dict[str, dict[str, float]]:
         featured = 0.6 + 0.35 * vis
     else:
         structure = max(arm_strength, 0.9 * bar_strength, 0.7 * p.ring, 1.0 - p.bulge_to_total)
-        featured = _towards(min(0.97, 0.12 + 0.85 * structure * vis + 0.1 * disturbed), 1.0,
-                            0.6 * ring_seen)
+        featured = _towards(min(0.97, 0.12 + 0.85 * structure * vis + 0.1 * disturbed), 1.0, 0.6 * ring_seen)
     artifact = {"none": 0.01, "star": 0.8, "trail": 0.6}[p.artifact]
 
     if p.morphology == "edge_on":
@@ -88,15 +87,19 @@ def _ideal_answers(p: GalaxyParams) -> dict[str, dict[str, float]]:
     bar = [vis * b + (1 - vis) * faint for b, faint in zip(bar, [0.02, 0.1, 0.88])]
 
     if p.morphology == "edge_on":
-        edge_on_bulge = {"boxy": [0.65, 0.1, 0.25], "none": [0.05, 0.8, 0.15],
-                         "rounded": [0.1, 0.12, 0.78]}[p.edge_on_bulge]
+        edge_on_bulge = {"boxy": [0.65, 0.1, 0.25], "none": [0.05, 0.8, 0.15], "rounded": [0.1, 0.12, 0.78]}[
+            p.edge_on_bulge
+        ]
     else:
         edge_on_bulge = [0.05, 0.8, 0.15] if p.bulge_to_total < 0.05 else [0.05, 0.2, 0.75]
 
-    winding = {"tight": [0.72, 0.24, 0.04], "medium": [0.17, 0.66, 0.17],
-               "loose": [0.04, 0.26, 0.7], "none": [0.3, 0.45, 0.25]}[p.arm_winding]
-    winding = _towards(np.array(winding), np.array([0.8, 0.17, 0.03]),
-                       (0.3 if p.arm_count else 0.6) * ring_seen)
+    winding = {
+        "tight": [0.72, 0.24, 0.04],
+        "medium": [0.17, 0.66, 0.17],
+        "loose": [0.04, 0.26, 0.7],
+        "none": [0.3, 0.45, 0.25],
+    }[p.arm_winding]
+    winding = _towards(np.array(winding), np.array([0.8, 0.17, 0.03]), (0.3 if p.arm_count else 0.6) * ring_seen)
 
     if p.arm_count:
         counts = [math.exp(-abs(k - p.arm_count) / 0.5) for k in range(1, 6)]
@@ -106,21 +109,29 @@ def _ideal_answers(p: GalaxyParams) -> dict[str, dict[str, float]]:
     cant_tell = _towards(cant_tell, 1.0, 0.3 * ring_seen)
     arm_counts = [c * (1 - cant_tell) / sum(counts) for c in counts] + [cant_tell]
 
-    merging = {"none": [0.9, 0.08, 0.015, 0.005], "minor_disturbance": [0.35, 0.5, 0.12, 0.03],
-               "major_disturbance": [0.06, 0.3, 0.5, 0.14],
-               "merger": [0.02, 0.06, 0.22, 0.7]}[p.disturbance]
+    merging = {
+        "none": [0.9, 0.08, 0.015, 0.005],
+        "minor_disturbance": [0.35, 0.5, 0.12, 0.03],
+        "major_disturbance": [0.06, 0.3, 0.5, 0.14],
+        "merger": [0.02, 0.06, 0.22, 0.7],
+    }[p.disturbance]
 
     return {
-        "smooth-or-featured": {"smooth": (1 - artifact) * (1 - featured),
-                               "featured-or-disk": (1 - artifact) * featured, "artifact": artifact},
+        "smooth-or-featured": {
+            "smooth": (1 - artifact) * (1 - featured),
+            "featured-or-disk": (1 - artifact) * featured,
+            "artifact": artifact,
+        },
         "disk-edge-on": {"yes": edge_on, "no": 1 - edge_on},
         "has-spiral-arms": {"yes": spiral, "no": 1 - spiral},
         "bar": dict(zip(["strong", "weak", "no"], bar)),
-        "bulge-size": dict(zip(["dominant", "large", "moderate", "small", "none"],
-                               _bumps(p.bulge_to_total, [0.75, 0.5, 0.3, 0.14, 0.0],
-                                      0.09 + 0.05 * (1 - vis)))),
-        "how-rounded": dict(zip(["round", "in-between", "cigar-shaped"],
-                                _bumps(p.axis_ratio, [0.92, 0.62, 0.3], 0.1))),
+        "bulge-size": dict(
+            zip(
+                ["dominant", "large", "moderate", "small", "none"],
+                _bumps(p.bulge_to_total, [0.75, 0.5, 0.3, 0.14, 0.0], 0.09 + 0.05 * (1 - vis)),
+            )
+        ),
+        "how-rounded": dict(zip(["round", "in-between", "cigar-shaped"], _bumps(p.axis_ratio, [0.92, 0.62, 0.3], 0.1))),
         "edge-on-bulge": dict(zip(["boxy", "none", "rounded"], edge_on_bulge)),
         "spiral-winding": dict(zip(["tight", "medium", "loose"], winding)),
         "spiral-arm-count": dict(zip(["1", "2", "3", "4", "more-than-4", "cant-tell"], arm_counts)),
@@ -135,7 +146,8 @@ def _question_key(question_text: str) -> str:
             return key
     raise SurveyError(
         f"The synthetic volunteers cannot answer question {question_text!r}: they know the "
-        f"GZ DECaLS questions {sorted(_DIFFICULTY)}. Use the '{SCHEMA_NAME}' schema.")
+        f"GZ DECaLS questions {sorted(_DIFFICULTY)}. Use the '{SCHEMA_NAME}' schema."
+    )
 
 
 def _confusion(key: str, n_answers: int, ordinal: bool) -> np.ndarray:
@@ -155,8 +167,9 @@ def _error_rate_per_carelessness(key: str, visibility: float) -> float:
     return base + faint * (1 - visibility)
 
 
-def _answer_probabilities(question: Question, ideal: dict[str, float], key: str, visibility: float,
-                          carelessness: np.ndarray) -> np.ndarray:
+def _answer_probabilities(
+    question: Question, ideal: dict[str, float], key: str, visibility: float, carelessness: np.ndarray
+) -> np.ndarray:
     """``(n_volunteers, n_answers)``: the chance that each volunteer gives each answer of ``question``.
 
     A volunteer means the careful answer (``ideal``, normalised) and errs with a rate that grows with
@@ -197,8 +210,9 @@ def sample_volunteer_count(rng: np.random.Generator) -> int:
     return int(rng.integers(30, 41))
 
 
-def simulate_votes(params: GalaxyParams, schema: Schema, rng: np.random.Generator,
-                   n_volunteers: int | None = None) -> dict[str, int]:
+def simulate_votes(
+    params: GalaxyParams, schema: Schema, rng: np.random.Generator, n_volunteers: int | None = None
+) -> dict[str, int]:
     """Simulate Galaxy Zoo volunteers classifying one galaxy through a decision tree.
 
     Each volunteer answers every question always asked, then only the questions that follow the
@@ -235,8 +249,10 @@ def simulate_votes(params: GalaxyParams, schema: Schema, rng: np.random.Generato
         asked = np.ones(n_volunteers, dtype=bool) if parent is None else chosen[parent.text]
         unknown = [a.text for a in question.answers if a.suffix.lstrip("_") not in ideal[key]]
         if unknown:
-            raise SurveyError(f"The synthetic volunteers cannot give the answers {unknown}; they "
-                              f"know the GZ DECaLS DR5 answers. Use the '{SCHEMA_NAME}' schema.")
+            raise SurveyError(
+                f"The synthetic volunteers cannot give the answers {unknown}; they "
+                f"know the GZ DECaLS DR5 answers. Use the '{SCHEMA_NAME}' schema."
+            )
         probs = _answer_probabilities(question, ideal[key], key, params.visibility, carelessness)
         picks = (probs.cumsum(axis=1) < rng.random(n_volunteers)[:, None]).sum(axis=1)
         picks = np.minimum(picks, len(question.answers) - 1)  # guards the last bin against rounding

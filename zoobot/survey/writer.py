@@ -94,7 +94,8 @@ def make_survey(
     if (out_dir / CATALOG_NAME).exists() and not overwrite:
         raise SurveyError(
             f"{out_dir / CATALOG_NAME} already exists; choose another out_dir, delete it, or pass "
-            "overwrite=True (--overwrite on the command line) to replace it.")
+            "overwrite=True (--overwrite on the command line) to replace it."
+        )
     image_dir = out_dir / IMAGE_FOLDER
     image_dir.mkdir(parents=True, exist_ok=True)
     schema = get_schema(SCHEMA_NAME)
@@ -112,9 +113,14 @@ def make_survey(
             image.save(out_dir / file_loc, format="JPEG", quality=90)
         votes = simulate_votes(params, schema, vote_rng)
         row: dict[str, object] = {
-            "id_str": id_str, "file_loc": file_loc, "ring": int(params.ring),
-            "bar": BAR_LABELS.index(params.bar), "bar_label": params.bar,
-            "bulge_to_total": params.bulge_to_total, "axis_ratio": params.axis_ratio}
+            "id_str": id_str,
+            "file_loc": file_loc,
+            "ring": int(params.ring),
+            "bar": BAR_LABELS.index(params.bar),
+            "bar_label": params.bar,
+            "bulge_to_total": params.bulge_to_total,
+            "axis_ratio": params.axis_ratio,
+        }
         row.update(votes)
         for question in schema.questions:
             row[f"{question.text}_total-votes"] = sum(votes[a.text] for a in question.answers)

@@ -23,8 +23,8 @@ def _rename_questions(
     def rename_column(column: str | None) -> str | None:
         if column is None:
             return None
-        question = next(n for n in names if column.startswith(n + '_'))
-        return rename(question) + column[len(question):]
+        question = next(n for n in names if column.startswith(n + "_"))
+        return rename(question) + column[len(question) :]
 
     return (
         {rename(q): list(answers) for q, answers in pairs.items()},

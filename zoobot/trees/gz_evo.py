@@ -58,5 +58,7 @@ gz_evo_v2_public_dependencies: Dependencies = {
 }
 gz_evo_v2_pairs: Pairs = {**gz_evo_v2_public_pairs, **cosmic_dawn_ortho_pairs, **euclid_ortho_pairs}
 gz_evo_v2_dependencies: Dependencies = {
-    **gz_evo_v2_public_dependencies, **cosmic_dawn_ortho_dependencies, **euclid_ortho_dependencies,
+    **gz_evo_v2_public_dependencies,
+    **cosmic_dawn_ortho_dependencies,
+    **euclid_ortho_dependencies,
 }

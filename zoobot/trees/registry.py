@@ -67,74 +67,98 @@ class _Tree:
 
 # Order matters only where two trees have identical columns (detect_schema picks the first).
 _TREES: dict[str, _Tree] = {
-    'gz2': _Tree('Galaxy Zoo 2 (SDSS); questions end in -gz2', gz2_ortho_pairs,
-                 gz2_ortho_dependencies),
-    'gz2_unsuffixed': _Tree('Galaxy Zoo 2 (SDSS) without the -gz2 suffix', gz2_pairs,
-                            gz2_dependencies),
-    'decals_dr5': _Tree('Galaxy Zoo DECaLS, GZD-5 campaign; questions end in -dr5',
-                        decals_dr5_ortho_pairs, decals_ortho_dependencies),
-    'decals_dr8': _Tree('Galaxy Zoo DECaLS, GZD-8 campaign (same tree as DR5); questions end in -dr8',
-                        decals_dr8_ortho_pairs, decals_ortho_dependencies),
-    'decals_dr12': _Tree('Galaxy Zoo DECaLS, GZD-1/2 campaigns; questions end in -dr12',
-                         decals_dr12_ortho_pairs, decals_ortho_dependencies),
-    'decals_all_campaigns': _Tree('Galaxy Zoo DECaLS, DR1/2, DR5 and DR8 campaigns side by side',
-                                  decals_all_campaigns_ortho_pairs, decals_ortho_dependencies),
-    'desi': _Tree('Galaxy Zoo DESI / DECaLS DR5-DR8 tree without campaign suffix', desi_pairs,
-                  desi_dependencies),
-    'gz_candels': _Tree('Galaxy Zoo CANDELS (HST); questions end in -candels', candels_ortho_pairs,
-                        candels_ortho_dependencies),
-    'gz_hubble': _Tree('Galaxy Zoo Hubble (HST); questions end in -hubble', hubble_ortho_pairs,
-                       hubble_ortho_dependencies),
-    'gz_hubble_v2': _Tree('Galaxy Zoo Hubble (HST) without the clump questions (version 2, as in GZ Evo v2); '
-                          'questions end in -hubble', hubble_v2_ortho_pairs, hubble_v2_ortho_dependencies),
-    'cosmic_dawn': _Tree('Galaxy Zoo Cosmic Dawn (HSC); questions end in -cd',
-                         cosmic_dawn_ortho_pairs, cosmic_dawn_ortho_dependencies),
-    'cosmic_dawn_unsuffixed': _Tree('Galaxy Zoo Cosmic Dawn (HSC) without the -cd suffix',
-                                    cosmic_dawn_pairs, cosmic_dawn_dependencies),
-    'gz_rings': _Tree('Galaxy Zoo Rings: one yes/no question', rings_pairs, rings_dependencies),
-    'gz_ukidss': _Tree('Galaxy Zoo UKIDSS (GZ2 tree); questions end in -ukidss', ukidss_ortho_pairs,
-                       ukidss_ortho_dependencies),
-    'euclid': _Tree('Galaxy Zoo Euclid; questions end in -euclid', euclid_ortho_pairs,
-                    euclid_ortho_dependencies),
-    'euclid_unsuffixed': _Tree('Galaxy Zoo Euclid without the -euclid suffix', euclid_pairs,
-                               euclid_dependencies),
-    'jwst': _Tree('Galaxy Zoo JWST (CEERS); questions end in -jwst', jwst_ortho_pairs,
-                  jwst_ortho_dependencies),
-    'gz_evo': _Tree('GZ Evo v1: DECaLS, GZ2, CANDELS, Hubble and Cosmic Dawn side by side '
-                    '(Zoobot 2.x pretraining)', gz_evo_v1_pairs, gz_evo_v1_dependencies),
-    'gz_evo_v1_public': _Tree('GZ Evo v1 without Cosmic Dawn (the campaigns whose votes are public)',
-                              gz_evo_v1_public_pairs, gz_evo_v1_public_dependencies),
-    'gz_evo_v2': _Tree('GZ Evo v2: DECaLS, GZ2, CANDELS, Hubble v2, Cosmic Dawn and Euclid side by side '
-                       '(Zoobot 2.9 pretraining)', gz_evo_v2_pairs, gz_evo_v2_dependencies),
-    'gz_evo_v2_public': _Tree('GZ Evo v2 without Cosmic Dawn and Euclid (the campaigns whose votes are public)',
-                              gz_evo_v2_public_pairs, gz_evo_v2_public_dependencies),
+    "gz2": _Tree("Galaxy Zoo 2 (SDSS); questions end in -gz2", gz2_ortho_pairs, gz2_ortho_dependencies),
+    "gz2_unsuffixed": _Tree("Galaxy Zoo 2 (SDSS) without the -gz2 suffix", gz2_pairs, gz2_dependencies),
+    "decals_dr5": _Tree(
+        "Galaxy Zoo DECaLS, GZD-5 campaign; questions end in -dr5", decals_dr5_ortho_pairs, decals_ortho_dependencies
+    ),
+    "decals_dr8": _Tree(
+        "Galaxy Zoo DECaLS, GZD-8 campaign (same tree as DR5); questions end in -dr8",
+        decals_dr8_ortho_pairs,
+        decals_ortho_dependencies,
+    ),
+    "decals_dr12": _Tree(
+        "Galaxy Zoo DECaLS, GZD-1/2 campaigns; questions end in -dr12",
+        decals_dr12_ortho_pairs,
+        decals_ortho_dependencies,
+    ),
+    "decals_all_campaigns": _Tree(
+        "Galaxy Zoo DECaLS, DR1/2, DR5 and DR8 campaigns side by side",
+        decals_all_campaigns_ortho_pairs,
+        decals_ortho_dependencies,
+    ),
+    "desi": _Tree("Galaxy Zoo DESI / DECaLS DR5-DR8 tree without campaign suffix", desi_pairs, desi_dependencies),
+    "gz_candels": _Tree(
+        "Galaxy Zoo CANDELS (HST); questions end in -candels", candels_ortho_pairs, candels_ortho_dependencies
+    ),
+    "gz_hubble": _Tree(
+        "Galaxy Zoo Hubble (HST); questions end in -hubble", hubble_ortho_pairs, hubble_ortho_dependencies
+    ),
+    "gz_hubble_v2": _Tree(
+        "Galaxy Zoo Hubble (HST) without the clump questions (version 2, as in GZ Evo v2); questions end in -hubble",
+        hubble_v2_ortho_pairs,
+        hubble_v2_ortho_dependencies,
+    ),
+    "cosmic_dawn": _Tree(
+        "Galaxy Zoo Cosmic Dawn (HSC); questions end in -cd", cosmic_dawn_ortho_pairs, cosmic_dawn_ortho_dependencies
+    ),
+    "cosmic_dawn_unsuffixed": _Tree(
+        "Galaxy Zoo Cosmic Dawn (HSC) without the -cd suffix", cosmic_dawn_pairs, cosmic_dawn_dependencies
+    ),
+    "gz_rings": _Tree("Galaxy Zoo Rings: one yes/no question", rings_pairs, rings_dependencies),
+    "gz_ukidss": _Tree(
+        "Galaxy Zoo UKIDSS (GZ2 tree); questions end in -ukidss", ukidss_ortho_pairs, ukidss_ortho_dependencies
+    ),
+    "euclid": _Tree("Galaxy Zoo Euclid; questions end in -euclid", euclid_ortho_pairs, euclid_ortho_dependencies),
+    "euclid_unsuffixed": _Tree("Galaxy Zoo Euclid without the -euclid suffix", euclid_pairs, euclid_dependencies),
+    "jwst": _Tree("Galaxy Zoo JWST (CEERS); questions end in -jwst", jwst_ortho_pairs, jwst_ortho_dependencies),
+    "gz_evo": _Tree(
+        "GZ Evo v1: DECaLS, GZ2, CANDELS, Hubble and Cosmic Dawn side by side (Zoobot 2.x pretraining)",
+        gz_evo_v1_pairs,
+        gz_evo_v1_dependencies,
+    ),
+    "gz_evo_v1_public": _Tree(
+        "GZ Evo v1 without Cosmic Dawn (the campaigns whose votes are public)",
+        gz_evo_v1_public_pairs,
+        gz_evo_v1_public_dependencies,
+    ),
+    "gz_evo_v2": _Tree(
+        "GZ Evo v2: DECaLS, GZ2, CANDELS, Hubble v2, Cosmic Dawn and Euclid side by side (Zoobot 2.9 pretraining)",
+        gz_evo_v2_pairs,
+        gz_evo_v2_dependencies,
+    ),
+    "gz_evo_v2_public": _Tree(
+        "GZ Evo v2 without Cosmic Dawn and Euclid (the campaigns whose votes are public)",
+        gz_evo_v2_public_pairs,
+        gz_evo_v2_public_dependencies,
+    ),
 }
 
 # Other names users know: Zoobot 2.x schema names (without "_schema") and survey nicknames.
 _ALIASES: dict[str, str] = {
-    'decals_unsuffixed': 'desi',
-    'gz_desi': 'desi',
-    'decals_dr5_ortho': 'decals_dr5',
-    'decals_dr8_ortho': 'decals_dr8',
-    'decals_dr12_ortho': 'decals_dr12',
-    'decals_all_campaigns_ortho': 'decals_all_campaigns',
-    'gz2_ortho': 'gz2',
-    'gz_candels_ortho': 'gz_candels',
-    'candels': 'gz_candels',
-    'gz_hubble_ortho': 'gz_hubble',
-    'hubble': 'gz_hubble',
-    'cosmic_dawn_ortho': 'cosmic_dawn',
-    'hsc': 'cosmic_dawn',
-    'rings': 'gz_rings',
-    'ukidss': 'gz_ukidss',
-    'euclid_ortho': 'euclid',
-    'gz_euclid': 'euclid',
-    'gz_jwst': 'jwst',
-    'ceers': 'jwst',
-    'gz_evo_v1': 'gz_evo',
-    'gz_hubble_v2_ortho': 'gz_hubble_v2',
-    'hubble_v2': 'gz_hubble_v2',
-    'jwst_ortho': 'jwst',
+    "decals_unsuffixed": "desi",
+    "gz_desi": "desi",
+    "decals_dr5_ortho": "decals_dr5",
+    "decals_dr8_ortho": "decals_dr8",
+    "decals_dr12_ortho": "decals_dr12",
+    "decals_all_campaigns_ortho": "decals_all_campaigns",
+    "gz2_ortho": "gz2",
+    "gz_candels_ortho": "gz_candels",
+    "candels": "gz_candels",
+    "gz_hubble_ortho": "gz_hubble",
+    "hubble": "gz_hubble",
+    "cosmic_dawn_ortho": "cosmic_dawn",
+    "hsc": "cosmic_dawn",
+    "rings": "gz_rings",
+    "ukidss": "gz_ukidss",
+    "euclid_ortho": "euclid",
+    "gz_euclid": "euclid",
+    "gz_jwst": "jwst",
+    "ceers": "jwst",
+    "gz_evo_v1": "gz_evo",
+    "gz_hubble_v2_ortho": "gz_hubble_v2",
+    "hubble_v2": "gz_hubble_v2",
+    "jwst_ortho": "jwst",
 }
 
 
@@ -180,10 +204,7 @@ def describe_schema(name: str) -> str:
     """
     key = _resolve(name)
     schema = get_schema(key)
-    return (
-        f"{_TREES[key].description} ({len(schema.questions)} questions, "
-        f"{len(schema.answers)} answers)"
-    )
+    return f"{_TREES[key].description} ({len(schema.questions)} questions, {len(schema.answers)} answers)"
 
 
 def detect_schema(columns: Iterable[str]) -> str | None:

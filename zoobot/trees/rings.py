@@ -6,5 +6,5 @@ from zoobot.trees.dicts import Dependencies, Pairs
 
 # Galaxy Zoo Rings
 
-rings_pairs: Pairs = {'ring': ['_yes', '_no']}
-rings_dependencies: Dependencies = {'ring': None}
+rings_pairs: Pairs = {"ring": ["_yes", "_no"]}
+rings_dependencies: Dependencies = {"ring": None}

@@ -47,8 +47,8 @@ def expected_question_volunteers(concentrations: Any, schema: Any, n_volunteers:
     passes = as_passes(concentrations)
     fractions = np.empty_like(passes)
     for start, end in schema.question_index_groups:
-        q = passes[..., start:end + 1]
-        fractions[..., start:end + 1] = q / q.sum(axis=-1, keepdims=True)
+        q = passes[..., start : end + 1]
+        fractions[..., start : end + 1] = q / q.sum(axis=-1, keepdims=True)
     asked = prob_question_asked(torch.as_tensor(fractions.mean(axis=0)), schema).numpy()
     return np.rint(np.asarray(n_volunteers, dtype=np.float64).reshape(-1, 1) * asked).astype(np.int64)
 
@@ -57,8 +57,10 @@ def _check_strategy(strategy: str, n_passes: int) -> None:
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
     if strategy == "bald" and n_passes < 2:
-        raise ValueError("'bald' needs several Monte Carlo dropout passes (n_samples of 2 or more; 20 is usual): "
-                         "with one pass the model cannot disagree with itself.")
+        raise ValueError(
+            "'bald' needs several Monte Carlo dropout passes (n_samples of 2 or more; 20 is usual): "
+            "with one pass the model cannot disagree with itself."
+        )
 
 
 def acquisition_scores(
@@ -108,7 +110,8 @@ def acquisition_scores(
         raise ValueError(f"Question {question!r} is not in the schema; choose one of {names}.")
     volunteers = expected_question_volunteers(passes, schema, n_volunteers)
     entropy, information = dirichlet_multinomial_information(
-        passes, [tuple(g) for g in schema.question_index_groups], volunteers, seed=seed)
+        passes, [tuple(g) for g in schema.question_index_groups], volunteers, seed=seed
+    )
     per_question = pd.DataFrame(entropy if strategy == "entropy" else information, columns=names)
     scores = per_question[question].to_numpy() if question else per_question.to_numpy().sum(axis=1)
     return scores, per_question

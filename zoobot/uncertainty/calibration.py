@@ -61,8 +61,9 @@ def _bin_label(edges: Sequence[int], i: int) -> str:
     return str(low) if high == low else f"{low}-{high}"
 
 
-def tree_log_likelihood(concentrations: Any, counts: Any,
-                        question_index_groups: Sequence[tuple[int, int]]) -> np.ndarray:
+def tree_log_likelihood(
+    concentrations: Any, counts: Any, question_index_groups: Sequence[tuple[int, int]]
+) -> np.ndarray:
     """``(B, n_questions)`` log-probability of the observed vote counts under the prediction (mixture over
     passes of Dirichlet-multinomials); 0 where a question has no votes."""
     from scipy.special import gammaln, logsumexp
@@ -71,10 +72,14 @@ def tree_log_likelihood(concentrations: Any, counts: Any,
     counts = np.asarray(counts, dtype=np.float64)
     out = np.zeros((passes.shape[1], len(question_index_groups)))
     for q, (start, end) in enumerate(question_index_groups):
-        a, k = passes[..., start:end + 1], counts[None, :, start:end + 1]
+        a, k = passes[..., start : end + 1], counts[None, :, start : end + 1]
         n, total = k.sum(axis=-1), a.sum(axis=-1)
-        log_p = (gammaln(n + 1) + gammaln(total) - gammaln(n + total)
-                 + (gammaln(k + a) - gammaln(a) - gammaln(k + 1)).sum(axis=-1))
+        log_p = (
+            gammaln(n + 1)
+            + gammaln(total)
+            - gammaln(n + total)
+            + (gammaln(k + a) - gammaln(a) - gammaln(k + 1)).sum(axis=-1)
+        )
         out[:, q] = logsumexp(log_p, axis=0) - np.log(passes.shape[0])
     return out
 
@@ -119,7 +124,7 @@ def tree_calibration(
     lower = np.where(k > 0, table[rows, np.maximum(k - 1, 0)], 0.0)
     question_of = np.empty(n_ans, dtype=int)
     for q, (start, end) in enumerate(groups):
-        question_of[start:end + 1] = q
+        question_of[start : end + 1] = q
     question_names = [question.text for question in schema.questions]
     bins = np.searchsorted(np.asarray(volunteer_bins), n, side="right") - 1  # (B, A)
 
@@ -133,10 +138,10 @@ def tree_calibration(
             return out
 
         result = cell(np.ones_like(asked))
-        result["per_question"] = {name: cell(np.broadcast_to(question_of == q, asked.shape))
-                                  for q, name in enumerate(question_names)}
-        result["by_volunteers"] = {_bin_label(volunteer_bins, i): cell(bins == i)
-                                   for i in range(len(volunteer_bins))}
+        result["per_question"] = {
+            name: cell(np.broadcast_to(question_of == q, asked.shape)) for q, name in enumerate(question_names)
+        }
+        result["by_volunteers"] = {_bin_label(volunteer_bins, i): cell(bins == i) for i in range(len(volunteer_bins))}
         return result
 
     report: dict[str, Any] = {"n_galaxies": int(n_gal), "n_pairs": int(asked.sum()), "n_passes": int(s)}
@@ -151,8 +156,9 @@ def tree_calibration(
         high_k = np.argmax(table >= 1 - tail - 1e-10, axis=1)
         inside = ((k >= low_k) & (k <= high_k)).reshape(n_gal, n_ans)
         with np.errstate(invalid="ignore", divide="ignore"):
-            share = (np.clip(np.minimum(upper, 1 - tail) - np.maximum(lower, tail), 0, None)
-                     / (upper - lower)).reshape(n_gal, n_ans)
+            share = (np.clip(np.minimum(upper, 1 - tail) - np.maximum(lower, tail), 0, None) / (upper - lower)).reshape(
+                n_gal, n_ans
+            )
         report["predictive"][_level_key(level)] = summarise(inside, np.nan_to_num(share))
     if true_probabilities is not None:
         truth = np.asarray(true_probabilities, dtype=np.float64)
@@ -176,8 +182,13 @@ def reliability_diagram(probabilities: Any, labels: Any, n_bins: int = 10) -> di
     confidence, correct = p.max(axis=1), (p.argmax(axis=1) == y)
     edges = np.linspace(0, 1, n_bins + 1)
     which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, n_bins - 1)
-    out: dict[str, list] = {"bin_low": edges[:-1].tolist(), "bin_high": edges[1:].tolist(), "count": [],
-                            "confidence": [], "accuracy": []}
+    out: dict[str, list] = {
+        "bin_low": edges[:-1].tolist(),
+        "bin_high": edges[1:].tolist(),
+        "count": [],
+        "confidence": [],
+        "accuracy": [],
+    }
     for i in range(n_bins):
         m = which == i
         out["count"].append(int(m.sum()))
@@ -223,8 +234,9 @@ def ece_reference(probabilities: Any, n_bins: int = 10, n_draws: int = 1000, see
     return {"mean": float(eces.mean()), "q95": float(np.quantile(eces, 0.95))}
 
 
-def classifier_calibration(probabilities: Any, labels: Any, n_bins: int = 10, n_reference: int = 1000,
-                           seed: int = 0) -> dict[str, Any]:
+def classifier_calibration(
+    probabilities: Any, labels: Any, n_bins: int = 10, n_reference: int = 1000, seed: int = 0
+) -> dict[str, Any]:
     """Calibration of class probabilities on held-out galaxies.
 
     Args:
@@ -257,9 +269,14 @@ def classifier_calibration(probabilities: Any, labels: Any, n_bins: int = 10, n_
     }
 
 
-def regressor_calibration(mean: Any, scale: Any, targets: Any, names: Sequence[str] | None = None,
-                          levels: Sequence[float] = LEVELS,
-                          multipliers: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
+def regressor_calibration(
+    mean: Any,
+    scale: Any,
+    targets: Any,
+    names: Sequence[str] | None = None,
+    levels: Sequence[float] = LEVELS,
+    multipliers: dict[str, dict[str, float]] | None = None,
+) -> dict[str, Any]:
     """Coverage of predictive intervals ``mean ± m * scale`` on held-out galaxies.
 
     Args:
@@ -282,16 +299,24 @@ def regressor_calibration(mean: Any, scale: Any, targets: Any, names: Sequence[s
     mean, scale, targets = (np.asarray(x, dtype=np.float64).reshape(len(x), -1) for x in (mean, scale, targets))
     names = list(names) if names is not None else [f"target_{i}" for i in range(mean.shape[1])]
     residual = np.abs(targets - mean)
-    report: dict[str, Any] = {"n": int(len(mean)), "coverage": {}, "mean_width": {},
-                              "rmse": {t: float(np.sqrt(np.mean((targets - mean)[:, i] ** 2)))
-                                       for i, t in enumerate(names)}}
+    report: dict[str, Any] = {
+        "n": int(len(mean)),
+        "coverage": {},
+        "mean_width": {},
+        "rmse": {t: float(np.sqrt(np.mean((targets - mean)[:, i] ** 2))) for i, t in enumerate(names)},
+    }
     for level in levels:
         key = _level_key(level)
-        m = (np.array([multipliers[t][key] for t in names]) if multipliers
-             else np.full(len(names), norm.ppf(0.5 + level / 2)))
+        m = (
+            np.array([multipliers[t][key] for t in names])
+            if multipliers
+            else np.full(len(names), norm.ppf(0.5 + level / 2))
+        )
         half = m[None, :] * scale
         inside = residual <= half
-        report["coverage"][key] = {"all": float(inside.mean()),
-                                   **{t: float(inside[:, i].mean()) for i, t in enumerate(names)}}
+        report["coverage"][key] = {
+            "all": float(inside.mean()),
+            **{t: float(inside[:, i].mean()) for i, t in enumerate(names)},
+        }
         report["mean_width"][key] = {t: float(2 * half[:, i].mean()) for i, t in enumerate(names)}
     return report

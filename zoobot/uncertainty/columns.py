@@ -34,12 +34,17 @@ def model_task(model: Any) -> str:
     """``'classification'``, ``'regression'`` or ``'tree'`` for a finetuned model."""
     from zoobot.finetune import FinetuneableZoobotClassifier, FinetuneableZoobotRegressor, FinetuneableZoobotTree
 
-    for cls, task in ((FinetuneableZoobotTree, "tree"), (FinetuneableZoobotClassifier, "classification"),
-                      (FinetuneableZoobotRegressor, "regression")):
+    for cls, task in (
+        (FinetuneableZoobotTree, "tree"),
+        (FinetuneableZoobotClassifier, "classification"),
+        (FinetuneableZoobotRegressor, "regression"),
+    ):
         if isinstance(model, cls):
             return task
-    raise ValueError(f"{type(model).__name__} is not a finetuned model; pass a FinetuneableZoobotClassifier, "
-                     "Regressor or Tree, or a run folder.")
+    raise ValueError(
+        f"{type(model).__name__} is not a finetuned model; pass a FinetuneableZoobotClassifier, "
+        "Regressor or Tree, or a run folder."
+    )
 
 
 def correction_of(calibration: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -49,8 +54,9 @@ def correction_of(calibration: dict[str, Any] | None) -> dict[str, Any] | None:
     return calibration.get("correction", calibration) if "kind" not in calibration else calibration
 
 
-def prediction_samples(model: Any, outputs: Any, n_samples: int, seed: int | None,
-                       calibration: dict[str, Any] | None) -> np.ndarray:
+def prediction_samples(
+    model: Any, outputs: Any, n_samples: int, seed: int | None, calibration: dict[str, Any] | None
+) -> np.ndarray:
     """The model's predictions ``(S, B, K)``, with a calibration correction applied.
 
     Args:
@@ -77,9 +83,15 @@ def _probability_columns(table: pd.DataFrame) -> list[str]:
     return zoobot_columns(table)
 
 
-def uncertainty_columns(model: Any, samples: Any, table: pd.DataFrame, catalog: pd.DataFrame | None = None,
-                        n_volunteers: Any = None, levels: Sequence[float] = (0.9,),
-                        calibration: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
+def uncertainty_columns(
+    model: Any,
+    samples: Any,
+    table: pd.DataFrame,
+    catalog: pd.DataFrame | None = None,
+    n_volunteers: Any = None,
+    levels: Sequence[float] = (0.9,),
+    calibration: dict[str, Any] | None = None,
+) -> dict[str, np.ndarray]:
     """The uncertainty columns for a predictions table (see the module docstring), in order.
 
     Args:
@@ -126,8 +138,14 @@ def uncertainty_columns(model: Any, samples: Any, table: pd.DataFrame, catalog: 
     return _tree_columns(model, passes, names, catalog, n_volunteers, levels)
 
 
-def _tree_columns(model: Any, passes: np.ndarray, names: list[str], catalog: pd.DataFrame | None,
-                  n_volunteers: Any, levels: Sequence[float]) -> dict[str, np.ndarray]:
+def _tree_columns(
+    model: Any,
+    passes: np.ndarray,
+    names: list[str],
+    catalog: pd.DataFrame | None,
+    n_volunteers: Any,
+    levels: Sequence[float],
+) -> dict[str, np.ndarray]:
     from zoobot.uncertainty.intervals import catalog_volunteer_counts, fraction_interval_columns
 
     schema = model.schema
@@ -147,8 +165,8 @@ def _tree_columns(model: Any, passes: np.ndarray, names: list[str], catalog: pd.
 
         fractions = np.empty_like(passes)
         for start, end in schema.question_index_groups:
-            q = passes[..., start:end + 1]
-            fractions[..., start:end + 1] = q / q.sum(axis=-1, keepdims=True)
+            q = passes[..., start : end + 1]
+            fractions[..., start : end + 1] = q / q.sum(axis=-1, keepdims=True)
         spread = fractions.std(axis=0)
         for k, name in enumerate(names):
             out[f"{name}_fraction-std"] = spread[:, k]
@@ -159,9 +177,16 @@ def _tree_columns(model: Any, passes: np.ndarray, names: list[str], catalog: pd.
     return out
 
 
-def predictions_table(model: Any, samples: Any, label_cols: Sequence[str] | None, id_str: Sequence[str],
-                      catalog: pd.DataFrame | None = None, n_volunteers: Any = None,
-                      levels: Sequence[float] = (0.9,), calibration: dict[str, Any] | None = None) -> pd.DataFrame:
+def predictions_table(
+    model: Any,
+    samples: Any,
+    label_cols: Sequence[str] | None,
+    id_str: Sequence[str],
+    catalog: pd.DataFrame | None = None,
+    n_volunteers: Any = None,
+    levels: Sequence[float] = (0.9,),
+    calibration: dict[str, Any] | None = None,
+) -> pd.DataFrame:
     """The whole predictions table from ``(S, B, K)`` predictions: the model's own table of their mean
     (Zoobot's columns, ``id_str``, extras), then :func:`uncertainty_columns`.
 

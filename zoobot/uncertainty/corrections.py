@@ -98,18 +98,23 @@ def fit_temperature(probabilities: Any, labels: Any) -> dict[str, Any]:
     fitted = _minimise_log(lambda t: _classifier_nll(p, y, t))
     best = _minimise_log(lambda t: _classifier_nll(p, y, t), prior=False)  # the test compares the plain maximum
     statistic = 2 * (_classifier_nll(p, y, 1.0) - _classifier_nll(p, y, best))
-    return {"kind": "temperature", "temperature": fitted, "lr_statistic": float(statistic),
-            "significant": bool(statistic > LR_THRESHOLD)}
+    return {
+        "kind": "temperature",
+        "temperature": fitted,
+        "lr_statistic": float(statistic),
+        "significant": bool(statistic > LR_THRESHOLD),
+    }
 
 
-def apply_concentration_scales(concentrations: Any, question_index_groups: Sequence[tuple[int, int]],
-                               scales: Sequence[float]) -> np.ndarray:
+def apply_concentration_scales(
+    concentrations: Any, question_index_groups: Sequence[tuple[int, int]], scales: Sequence[float]
+) -> np.ndarray:
     """Concentrations with each question's answers multiplied by its scale: ``(S, B, n_answers)``."""
     out = as_passes(concentrations).copy()
     if len(scales) != len(question_index_groups):
         raise ValueError(f"Got {len(scales)} scales for {len(question_index_groups)} questions.")
     for (start, end), scale in zip(question_index_groups, scales, strict=True):
-        out[..., start:end + 1] *= scale
+        out[..., start : end + 1] *= scale
     return out
 
 
@@ -132,7 +137,7 @@ def fit_concentration_scales(concentrations: Any, counts: Any, schema: Any) -> d
     counts = np.asarray(counts, dtype=np.float64)
     scales, statistics, significant = {}, {}, {}
     for question, (start, end) in zip(schema.questions, schema.question_index_groups, strict=True):
-        alpha, k = passes[..., start:end + 1], counts[:, start:end + 1]
+        alpha, k = passes[..., start : end + 1], counts[:, start : end + 1]
         asked = k.sum(axis=1) > 0
         name = question.text
         if asked.sum() < 2:  # nothing to fit on
@@ -150,8 +155,9 @@ def fit_concentration_scales(concentrations: Any, counts: Any, schema: Any) -> d
     return {"kind": "concentration_scale", "scales": scales, "lr_statistic": statistics, "significant": significant}
 
 
-def fit_residual_scale(mean: Any, spread: Any, targets: Any, names: Sequence[str] | None = None,
-                       levels: Sequence[float] = LEVELS) -> dict[str, Any]:
+def fit_residual_scale(
+    mean: Any, spread: Any, targets: Any, names: Sequence[str] | None = None, levels: Sequence[float] = LEVELS
+) -> dict[str, Any]:
     """Fit each regression target's residual scale and interval widths on validation galaxies.
 
     The scale ``s`` maximises the Gaussian likelihood of the residuals with standard deviation
@@ -189,19 +195,21 @@ def fit_residual_scale(mean: Any, spread: Any, targets: Any, names: Sequence[str
         scales[name] = _minimise_log(nll, prior=False) * rms
         standardised = np.sort(np.sqrt(r2 / (v + scales[name] ** 2)))
         n = len(standardised)
-        multipliers[name] = {f"{level * 100:g}": float(standardised[min(n - 1, int(np.ceil((n + 1) * level)) - 1)])
-                             for level in levels}
+        multipliers[name] = {
+            f"{level * 100:g}": float(standardised[min(n - 1, int(np.ceil((n + 1) * level)) - 1)]) for level in levels
+        }
     return {"kind": "residual_scale", "scales": scales, "multipliers": multipliers}
 
 
 def regressor_scale(spread: Any, residual_scales: Sequence[float]) -> np.ndarray:
     """Predictive standard deviation ``sqrt(spread^2 + s^2)``: ``(B, T)``."""
     spread = np.asarray(spread, dtype=np.float64)
-    return np.sqrt(spread ** 2 + np.asarray(residual_scales, dtype=np.float64)[None, :] ** 2)
+    return np.sqrt(spread**2 + np.asarray(residual_scales, dtype=np.float64)[None, :] ** 2)
 
 
-def regressor_intervals(mean: Any, spread: Any, correction: dict[str, Any], names: Sequence[str],
-                        level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+def regressor_intervals(
+    mean: Any, spread: Any, correction: dict[str, Any], names: Sequence[str], level: float = 0.9
+) -> tuple[np.ndarray, np.ndarray]:
     """A regressor's predictive interval at ``level`` from its fitted correction: ``(low, high)``, each ``(B, T)``.
 
     Args:
@@ -211,13 +219,16 @@ def regressor_intervals(mean: Any, spread: Any, correction: dict[str, Any], name
         level: one of the levels the correction was fitted for.
     """
     key = f"{level * 100:g}"
-    scale = regressor_scale(np.asarray(spread, dtype=np.float64).reshape(len(spread), -1),
-                            [correction["scales"][n] for n in names])
+    scale = regressor_scale(
+        np.asarray(spread, dtype=np.float64).reshape(len(spread), -1), [correction["scales"][n] for n in names]
+    )
     try:
         multiplier = np.array([correction["multipliers"][n][key] for n in names])
     except KeyError as err:
-        raise ValueError(f"The correction has no {key}% interval; it was fitted for "
-                         f"{sorted(next(iter(correction['multipliers'].values())))}.") from err
+        raise ValueError(
+            f"The correction has no {key}% interval; it was fitted for "
+            f"{sorted(next(iter(correction['multipliers'].values())))}."
+        ) from err
     mean = np.asarray(mean, dtype=np.float64).reshape(scale.shape)
     return mean - multiplier * scale, mean + multiplier * scale
 

@@ -91,8 +91,9 @@ def _log_pmf(tables: np.ndarray, base: np.ndarray, counts: np.ndarray) -> np.nda
     return total
 
 
-def _question_information(alpha: np.ndarray, n: int, max_outcomes: int, n_draws: int,
-                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _question_information(
+    alpha: np.ndarray, n: int, max_outcomes: int, n_draws: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Entropy and mutual information of ``n`` votes over one question: ``alpha`` ``(S, B, A)``."""
     from scipy.special import gammaln, logsumexp
 
@@ -114,11 +115,11 @@ def _question_information(alpha: np.ndarray, n: int, max_outcomes: int, n_draws:
     draws = np.empty((b, s * per_pass, a), dtype=np.int64)
     for k in range(s):
         shares = _dirichlet(rng, alpha[k], per_pass)
-        draws[:, k * per_pass:(k + 1) * per_pass] = _multinomial(rng, n, shares)
+        draws[:, k * per_pass : (k + 1) * per_pass] = _multinomial(rng, n, shares)
     log_coef = gammaln(n + 1) - gammaln(draws + 1).sum(axis=-1)  # (B, M)
     log_p = _log_pmf(tables, base, draws) + log_coef[None]  # (S, B, M)
     log_mean = logsumexp(log_p, axis=0) - np.log(s)  # (B, M)
-    own = np.concatenate([log_p[k, :, k * per_pass:(k + 1) * per_pass] for k in range(s)], axis=1)
+    own = np.concatenate([log_p[k, :, k * per_pass : (k + 1) * per_pass] for k in range(s)], axis=1)
     return -log_mean.mean(axis=1), np.maximum((own - log_mean).mean(axis=1), 0.0)
 
 
@@ -178,7 +179,7 @@ def dirichlet_multinomial_information(
     entropy = np.zeros((b, len(question_index_groups)))
     information = np.zeros_like(entropy)
     for q, (start, end) in enumerate(question_index_groups):
-        alpha = passes[:, :, start:end + 1]
+        alpha = passes[:, :, start : end + 1]
         n_per_galaxy = per_answer[:, start]
         for n in np.unique(n_per_galaxy):
             if n == 0:
@@ -187,7 +188,7 @@ def dirichlet_multinomial_information(
             outcomes = max(min(vote_split_count(int(n), end - start + 1), max_outcomes), n_draws)
             chunk = max(1, _CHUNK_ELEMENTS // (s * max(outcomes, (int(n) + 1) * (end - start + 1))))
             for first in range(0, len(rows), chunk):
-                part = rows[first:first + chunk]
+                part = rows[first : first + chunk]
                 h, mi = _question_information(alpha[:, part], int(n), max_outcomes, n_draws, rng)
                 entropy[part, q], information[part, q] = h, mi
     return entropy, information

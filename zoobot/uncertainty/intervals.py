@@ -58,8 +58,9 @@ def as_passes(values: Any) -> np.ndarray:
     if array.ndim == 2:
         return array[None]
     if array.ndim != 3:
-        raise ValueError(f"Expected outputs of shape (galaxies, outputs) or (passes, galaxies, outputs); "
-                         f"got {array.shape}.")
+        raise ValueError(
+            f"Expected outputs of shape (galaxies, outputs) or (passes, galaxies, outputs); got {array.shape}."
+        )
     return array
 
 
@@ -75,10 +76,12 @@ def _marginals(concentrations: np.ndarray, groups: QuestionIndexGroups) -> tuple
     rest = np.empty_like(concentrations)
     for start, end in groups:
         if not 0 <= start <= end < n_answers:
-            raise ValueError(f"Question index group ({start}, {end}) does not fit {n_answers} answers "
-                             "(groups are (start, end) with end inclusive).")
-        q = concentrations[..., start:end + 1]
-        rest[..., start:end + 1] = q.sum(axis=-1, keepdims=True) - q
+            raise ValueError(
+                f"Question index group ({start}, {end}) does not fit {n_answers} answers "
+                "(groups are (start, end) with end inclusive)."
+            )
+        q = concentrations[..., start : end + 1]
+        rest[..., start : end + 1] = q.sum(axis=-1, keepdims=True) - q
     if not (np.isfinite(concentrations).all() and (concentrations > 0).all()):
         raise ValueError("Dirichlet concentrations must be finite and positive; check the model's outputs.")
     return concentrations, rest
@@ -115,8 +118,9 @@ def _mixture_beta_quantile(a: np.ndarray, b: np.ndarray, prob: float) -> np.ndar
     return x
 
 
-def latent_intervals(concentrations: Any, question_index_groups: QuestionIndexGroups,
-                     level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+def latent_intervals(
+    concentrations: Any, question_index_groups: QuestionIndexGroups, level: float = 0.9
+) -> tuple[np.ndarray, np.ndarray]:
     """Central interval of each answer's underlying fraction (where many volunteers' fraction would lie).
 
     Args:
@@ -139,11 +143,12 @@ def latent_intervals(concentrations: Any, question_index_groups: QuestionIndexGr
 def question_totals(counts: Any, question_index_groups: QuestionIndexGroups) -> np.ndarray:
     """``(B, n_questions)`` number of volunteers who answered each question: the sum of its vote counts."""
     counts = np.asarray(counts, dtype=np.float64)
-    return np.stack([counts[:, s:e + 1].sum(axis=1) for s, e in question_index_groups], axis=1)
+    return np.stack([counts[:, s : e + 1].sum(axis=1) for s, e in question_index_groups], axis=1)
 
 
-def per_answer_volunteers(n_volunteers: Any, n_galaxies: int, question_index_groups: QuestionIndexGroups,
-                          n_answers: int) -> np.ndarray:
+def per_answer_volunteers(
+    n_volunteers: Any, n_galaxies: int, question_index_groups: QuestionIndexGroups, n_answers: int
+) -> np.ndarray:
     """Volunteers per question (an int for all, ``(B,)`` per galaxy, or ``(B, n_questions)``) spread to
     every answer column: ``(B, n_answers)`` whole numbers."""
     n_questions = len(question_index_groups)
@@ -153,13 +158,15 @@ def per_answer_volunteers(n_volunteers: Any, n_galaxies: int, question_index_gro
     elif given.ndim == 1 and len(given) == n_galaxies:
         given = np.repeat(given[:, None], n_questions, axis=1)
     if given.shape != (n_galaxies, n_questions):
-        raise ValueError(f"n_volunteers must be a number, one per galaxy ({n_galaxies}) or one per galaxy and "
-                         f"question ({n_galaxies}, {n_questions}); got shape {given.shape}.")
+        raise ValueError(
+            f"n_volunteers must be a number, one per galaxy ({n_galaxies}) or one per galaxy and "
+            f"question ({n_galaxies}, {n_questions}); got shape {given.shape}."
+        )
     if not np.isfinite(given).all() or (given < 0).any() or (given != np.round(given)).any():
         raise ValueError("n_volunteers must be whole numbers >= 0 (0 where a question was not asked).")
     out = np.zeros((n_galaxies, n_answers))
     for q, (start, end) in enumerate(question_index_groups):
-        out[:, start:end + 1] = given[:, q:q + 1]
+        out[:, start : end + 1] = given[:, q : q + 1]
     return out.astype(np.int64)
 
 
@@ -199,8 +206,9 @@ def _quantile_counts(table: np.ndarray, prob: float) -> np.ndarray:
     return np.argmax(table >= prob - 1e-10, axis=1)
 
 
-def predictive_intervals(concentrations: Any, question_index_groups: QuestionIndexGroups, n_volunteers: Any,
-                         level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+def predictive_intervals(
+    concentrations: Any, question_index_groups: QuestionIndexGroups, n_volunteers: Any, level: float = 0.9
+) -> tuple[np.ndarray, np.ndarray]:
     """Central interval of the fraction of ``N`` volunteers who would give each answer.
 
     Args:
@@ -251,9 +259,14 @@ def interval_column(answer: str, kind: IntervalKind, level: float, end: Literal[
     return f"{answer}_{kind}-{_check_level(level) * 100:g}pc-{end}"
 
 
-def fraction_interval_columns(concentrations: Any, schema: Schema, n_volunteers: Any = None,
-                              levels: Sequence[float] = (0.9,), names: Sequence[str] | None = None,
-                              latent: bool = True) -> pd.DataFrame:
+def fraction_interval_columns(
+    concentrations: Any,
+    schema: Schema,
+    n_volunteers: Any = None,
+    levels: Sequence[float] = (0.9,),
+    names: Sequence[str] | None = None,
+    latent: bool = True,
+) -> pd.DataFrame:
     """Latent and (where ``n_volunteers`` is given) predictive interval columns for every answer.
 
     Args:

@@ -30,16 +30,28 @@ from zoobot.uncertainty.intervals import LEVELS, as_passes
 __all__ = ["calibrate_predictions", "calibrate_model", "calibrate_run", "format_calibration", "run_truth"]
 
 
-def _report(task: str, samples: np.ndarray, targets: np.ndarray, correction: dict[str, Any] | None, schema: Any,
-            names: Sequence[str] | None, truth: Any, levels: Sequence[float], seed: int) -> dict[str, Any] | None:
+def _report(
+    task: str,
+    samples: np.ndarray,
+    targets: np.ndarray,
+    correction: dict[str, Any] | None,
+    schema: Any,
+    names: Sequence[str] | None,
+    truth: Any,
+    levels: Sequence[float],
+    seed: int,
+) -> dict[str, Any] | None:
     if task == "classification":
         return classifier_calibration(apply_correction(samples, correction), targets, seed=seed)
     if task == "tree":
         return tree_calibration(apply_correction(samples, correction, schema), targets, schema, truth, levels)
     spread = samples.std(axis=0)
     if correction is None:  # the interval from the dropout spread alone: only with several passes
-        return regressor_calibration(samples.mean(axis=0), spread, targets, names, levels) \
-            if samples.shape[0] > 1 else None
+        return (
+            regressor_calibration(samples.mean(axis=0), spread, targets, names, levels)
+            if samples.shape[0] > 1
+            else None
+        )
     names = list(names) if names else list(correction["scales"])
     scale = regressor_scale(spread, [correction["scales"][n] for n in names])
     return regressor_calibration(samples.mean(axis=0), scale, targets, names, levels, correction["multipliers"])
@@ -89,16 +101,26 @@ def calibrate_predictions(
         names = list(correction["scales"])
     else:
         raise ValueError(f"task must be 'classification', 'regression' or 'tree', not {task!r}.")
-    out: dict[str, Any] = {"task": task, "n_samples": int(val.shape[0]), "levels": list(levels),
-                           "fit_split": "val", "report_split": "test", "correction": correction}
-    for split, samples, targets, truth in (("validation", val, val_targets, val_truth),
-                                           ("test", test_samples, test_targets, test_truth)):
+    out: dict[str, Any] = {
+        "task": task,
+        "n_samples": int(val.shape[0]),
+        "levels": list(levels),
+        "fit_split": "val",
+        "report_split": "test",
+        "correction": correction,
+    }
+    for split, samples, targets, truth in (
+        ("validation", val, val_targets, val_truth),
+        ("test", test_samples, test_targets, test_truth),
+    ):
         if samples is None or not len(as_passes(samples)[0]):
             out[split] = None
             continue
         passes, targets = as_passes(samples), np.asarray(targets)
-        out[split] = {"before": _report(task, passes, targets, None, schema, names, truth, levels, seed),
-                      "after": _report(task, passes, targets, correction, schema, names, truth, levels, seed)}
+        out[split] = {
+            "before": _report(task, passes, targets, None, schema, names, truth, levels, seed),
+            "after": _report(task, passes, targets, correction, schema, names, truth, levels, seed),
+        }
     return out
 
 
@@ -115,9 +137,17 @@ def run_truth(catalog: Any, schema: Any) -> np.ndarray | None:
         return None
 
 
-def calibrate_model(model: Any, config: Any, val: pd.DataFrame | None, test: pd.DataFrame | None,
-                    n_samples: int = 1, seed: int = 0, batch_size: int | None = None, num_workers: int | None = None,
-                    accelerator: str = "auto") -> dict[str, Any] | None:
+def calibrate_model(
+    model: Any,
+    config: Any,
+    val: pd.DataFrame | None,
+    test: pd.DataFrame | None,
+    n_samples: int = 1,
+    seed: int = 0,
+    batch_size: int | None = None,
+    num_workers: int | None = None,
+    accelerator: str = "auto",
+) -> dict[str, Any] | None:
     """Calibration report of a finetuned model on a run's validation and test galaxies.
 
     The encoder runs once over the galaxies' images and the head ``n_samples`` times; the correction
@@ -142,8 +172,13 @@ def calibrate_model(model: Any, config: Any, val: pd.DataFrame | None, test: pd.
         return None
     has_test = test is not None and len(test) > 0
     both = pd.concat([val, test], ignore_index=True) if has_test else val.reset_index(drop=True)
-    features = encoder_features(model, both, batch_size or config.batch_size,
-                                config.num_workers if num_workers is None else num_workers, accelerator)
+    features = encoder_features(
+        model,
+        both,
+        batch_size or config.batch_size,
+        config.num_workers if num_workers is None else num_workers,
+        accelerator,
+    )
     samples = head_samples(model, features, n_samples, seed)
     n_val = len(val)
     schema = resolve_schema(config.schema) if config.task == "tree" else None
@@ -154,17 +189,30 @@ def calibrate_model(model: Any, config: Any, val: pd.DataFrame | None, test: pd.
 
     truth = run_truth(both, schema) if schema is not None else None
     report = calibrate_predictions(
-        config.task, samples[:, :n_val], targets(val), samples[:, n_val:] if has_test else None,
-        targets(test) if has_test else None, schema=schema,
+        config.task,
+        samples[:, :n_val],
+        targets(val),
+        samples[:, n_val:] if has_test else None,
+        targets(test) if has_test else None,
+        schema=schema,
         names=config.label_cols if config.task == "regression" else None,
-        val_truth=None if truth is None else truth[:n_val], test_truth=None if truth is None else truth[n_val:],
-        seed=seed)
+        val_truth=None if truth is None else truth[:n_val],
+        test_truth=None if truth is None else truth[n_val:],
+        seed=seed,
+    )
     report.update(n_val=int(n_val), n_test=int(len(both) - n_val))
     return report
 
 
-def calibrate_run(run_dir: str | Path, n_samples: int = 1, seed: int = 0, batch_size: int | None = None,
-                  num_workers: int | None = None, accelerator: str = "auto", write: bool = True) -> dict[str, Any]:
+def calibrate_run(
+    run_dir: str | Path,
+    n_samples: int = 1,
+    seed: int = 0,
+    batch_size: int | None = None,
+    num_workers: int | None = None,
+    accelerator: str = "auto",
+    write: bool = True,
+) -> dict[str, Any]:
     """Calibration report of a finished run, written to its ``calibration.json``.
 
     The run's validation and test galaxies are rebuilt from its config (same catalog, fractions and
@@ -191,14 +239,23 @@ def calibrate_run(run_dir: str | Path, n_samples: int = 1, seed: int = 0, batch_
     folder = RunFolder(run_dir)
     config = folder.read_config()
     model: Any = load_run_model(folder.path)
-    split = CatalogDataModule(label_cols=config.label_cols, catalog=load_run_catalog(config),
-                              train_fraction=config.train_fraction, val_fraction=config.val_fraction,
-                              test_fraction=config.test_fraction, seed=config.seed, card=model.card, num_workers=0)
-    report = calibrate_model(model, config, split.val_catalog, split.test_catalog, n_samples, seed, batch_size,
-                             num_workers, accelerator)
+    split = CatalogDataModule(
+        label_cols=config.label_cols,
+        catalog=load_run_catalog(config),
+        train_fraction=config.train_fraction,
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+        seed=config.seed,
+        card=model.card,
+        num_workers=0,
+    )
+    report = calibrate_model(
+        model, config, split.val_catalog, split.test_catalog, n_samples, seed, batch_size, num_workers, accelerator
+    )
     if report is None:
-        raise ValueError(f"Run {folder.path} has no validation galaxies to fit a calibration on; give it a "
-                         "val_fraction above 0.")
+        raise ValueError(
+            f"Run {folder.path} has no validation galaxies to fit a calibration on; give it a val_fraction above 0."
+        )
     report["run_dir"] = str(folder.path)
     if write:
         folder.write_calibration(report)
@@ -219,22 +276,29 @@ def format_calibration(report: dict[str, Any]) -> str:
     lines = [f"Calibration on the {split} split ({report['n_samples']} pass(es) per galaxy):"]
     if task == "classification":
         evidence = "significant" if correction["significant"] else "not significant"
-        lines.append(f"  temperature {correction['temperature']:.3f} fitted on validation and applied "
-                     f"(miscalibration on validation alone: {evidence})")
+        lines.append(
+            f"  temperature {correction['temperature']:.3f} fitted on validation and applied "
+            f"(miscalibration on validation alone: {evidence})"
+        )
         for name, r in (("before", before), ("after", after)):
             if r:
-                lines.append(f"  {name}: ECE {r['ece']:.3f} (a calibrated model: {r['ece_reference']['mean']:.3f}, "
-                             f"95% up to {r['ece_reference']['q95']:.3f}), Brier {r['brier']:.3f}, "
-                             f"accuracy {_pct(r['accuracy'])}")
+                lines.append(
+                    f"  {name}: ECE {r['ece']:.3f} (a calibrated model: {r['ece_reference']['mean']:.3f}, "
+                    f"95% up to {r['ece_reference']['q95']:.3f}), Brier {r['brier']:.3f}, "
+                    f"accuracy {_pct(r['accuracy'])}"
+                )
     elif task == "tree":
-        scales = ", ".join(f"{q} {c:.3f}{'*' if correction['significant'][q] else ''}"
-                           for q, c in correction["scales"].items())
+        scales = ", ".join(
+            f"{q} {c:.3f}{'*' if correction['significant'][q] else ''}" for q, c in correction["scales"].items()
+        )
         lines.append(f"  concentration scales fitted on validation and applied (* significant there): {scales}")
         for name, r in (("before", before), ("after", after)):
             if r:
                 p90 = r["predictive"]["90"]
-                text = (f"  {name}: 90% predictive intervals hold {_pct(p90['coverage'])} of observed vote "
-                        f"fractions ({_pct(p90['pit_coverage'])} without the count rounding)")
+                text = (
+                    f"  {name}: 90% predictive intervals hold {_pct(p90['coverage'])} of observed vote "
+                    f"fractions ({_pct(p90['pit_coverage'])} without the count rounding)"
+                )
                 if "latent" in r:
                     text += f"; 90% latent intervals hold {_pct(r['latent']['90']['coverage'])} of the true fractions"
                 lines.append(text)

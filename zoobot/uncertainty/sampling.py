@@ -27,12 +27,19 @@ __all__ = ["encoder_features", "head_samples", "mc_samples", "ensemble_samples",
 
 def _check_model(model: Any) -> None:
     if not hasattr(model, "head") or not hasattr(model, "outputs_to_predictions"):
-        raise ValueError(f"{type(model).__name__} has no finetuning head to sample; pass a finetuned model "
-                         "(FinetuneableZoobotClassifier/Regressor/Tree, e.g. from zoobot.runs.load_run_model).")
+        raise ValueError(
+            f"{type(model).__name__} has no finetuning head to sample; pass a finetuned model "
+            "(FinetuneableZoobotClassifier/Regressor/Tree, e.g. from zoobot.runs.load_run_model)."
+        )
 
 
-def encoder_features(model: L.LightningModule, catalog: pd.DataFrame, batch_size: int = 64, num_workers: int = 0,
-                     accelerator: str = "auto") -> np.ndarray:
+def encoder_features(
+    model: L.LightningModule,
+    catalog: pd.DataFrame,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    accelerator: str = "auto",
+) -> np.ndarray:
     """The model's encoder features ``(len(catalog), feature_dim)`` for every row, in catalog order.
 
     Images are read from ``file_loc`` and transformed as the model's encoder card says.
@@ -40,13 +47,13 @@ def encoder_features(model: L.LightningModule, catalog: pd.DataFrame, batch_size
     from zoobot.representations import get_representations
 
     _check_model(model)
-    table = get_representations(catalog, model, batch_size=batch_size, num_workers=num_workers,
-                                accelerator=accelerator)
+    table = get_representations(catalog, model, batch_size=batch_size, num_workers=num_workers, accelerator=accelerator)
     return table.filter(like="feat_").to_numpy(dtype=np.float32)
 
 
-def head_samples(model: L.LightningModule, features: Any, n_samples: int = 1, seed: int | None = 0,
-                 batch_size: int = 8192) -> np.ndarray:
+def head_samples(
+    model: L.LightningModule, features: Any, n_samples: int = 1, seed: int | None = 0, batch_size: int = 8192
+) -> np.ndarray:
     """Predictions from the model's head, ``n_samples`` passes over the same features.
 
     Args:
@@ -80,7 +87,7 @@ def head_samples(model: L.LightningModule, features: Any, n_samples: int = 1, se
             if seed is not None:
                 torch.manual_seed(seed)
             for i in range(0, len(x), galaxies_per_block):
-                block = x[i:i + galaxies_per_block].to(device)
+                block = x[i : i + galaxies_per_block].to(device)
                 rows = block.repeat(n_samples, 1)  # pass-major: rows [s * b + g]
                 out = predictor.outputs_to_predictions(head(rows))
                 blocks.append(out.reshape(n_samples, len(block), -1).double().cpu())
@@ -91,8 +98,15 @@ def head_samples(model: L.LightningModule, features: Any, n_samples: int = 1, se
     return torch.cat(blocks, dim=1).numpy()
 
 
-def mc_samples(model: L.LightningModule, catalog: pd.DataFrame, n_samples: int = 1, seed: int | None = 0,
-               batch_size: int = 64, num_workers: int = 0, accelerator: str = "auto") -> np.ndarray:
+def mc_samples(
+    model: L.LightningModule,
+    catalog: pd.DataFrame,
+    n_samples: int = 1,
+    seed: int | None = 0,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    accelerator: str = "auto",
+) -> np.ndarray:
     """Monte Carlo dropout predictions for every catalog row: features once, then ``n_samples`` head passes.
 
     Returns:
@@ -102,9 +116,16 @@ def mc_samples(model: L.LightningModule, catalog: pd.DataFrame, n_samples: int =
     return head_samples(model, features, n_samples, seed)
 
 
-def ensemble_samples(models: Sequence[L.LightningModule], catalog: pd.DataFrame | None = None,
-                     features: Sequence[Any] | None = None, n_samples: int = 1, seed: int | None = 0,
-                     batch_size: int = 64, num_workers: int = 0, accelerator: str = "auto") -> np.ndarray:
+def ensemble_samples(
+    models: Sequence[L.LightningModule],
+    catalog: pd.DataFrame | None = None,
+    features: Sequence[Any] | None = None,
+    n_samples: int = 1,
+    seed: int | None = 0,
+    batch_size: int = 64,
+    num_workers: int = 0,
+    accelerator: str = "auto",
+) -> np.ndarray:
     """Predictions of several finetuned models (an ensemble), ``n_samples`` dropout passes each, stacked.
 
     Each model reads the catalog with its own encoder (full finetunes differ); give ``features`` (one
@@ -121,12 +142,16 @@ def ensemble_samples(models: Sequence[L.LightningModule], catalog: pd.DataFrame 
         features = [encoder_features(m, catalog, batch_size, num_workers, accelerator) for m in models]
     if len(features) != len(models):
         raise ValueError(f"Got {len(features)} feature arrays for {len(models)} models; give one per model.")
-    runs = [head_samples(m, f, n_samples, None if seed is None else seed + i)
-            for i, (m, f) in enumerate(zip(models, features, strict=True))]
+    runs = [
+        head_samples(m, f, n_samples, None if seed is None else seed + i)
+        for i, (m, f) in enumerate(zip(models, features, strict=True))
+    ]
     shapes = {r.shape[1:] for r in runs}
     if len(shapes) != 1:
-        raise ValueError(f"The models predict different shapes {sorted(shapes)}; an ensemble needs models of "
-                         "one task with the same outputs.")
+        raise ValueError(
+            f"The models predict different shapes {sorted(shapes)}; an ensemble needs models of "
+            "one task with the same outputs."
+        )
     return np.concatenate(runs)
 
 
@@ -152,8 +177,12 @@ def summarize_samples(samples: Any, task: str, schema: Any = None, n_volunteers:
     passes = as_passes(samples)
     if task == "classification":
         entropy, information = categorical_information(passes)
-        return {"mean": passes.mean(axis=0), "std": passes.std(axis=0), "entropy": entropy,
-                "mutual_information": information}
+        return {
+            "mean": passes.mean(axis=0),
+            "std": passes.std(axis=0),
+            "entropy": entropy,
+            "mutual_information": information,
+        }
     if task == "regression":
         return {"mean": passes.mean(axis=0), "std": passes.std(axis=0)}
     if task != "tree":
@@ -163,8 +192,12 @@ def summarize_samples(samples: Any, task: str, schema: Any = None, n_volunteers:
     groups = [tuple(g) for g in schema.question_index_groups]
     fractions = np.empty_like(passes)
     for start, end in groups:
-        q = passes[..., start:end + 1]
-        fractions[..., start:end + 1] = q / q.sum(axis=-1, keepdims=True)
+        q = passes[..., start : end + 1]
+        fractions[..., start : end + 1] = q / q.sum(axis=-1, keepdims=True)
     entropy, information = dirichlet_multinomial_information(passes, groups, n_volunteers)
-    return {"fraction_mean": fractions.mean(axis=0), "fraction_std": fractions.std(axis=0), "entropy": entropy,
-            "mutual_information": information}
+    return {
+        "fraction_mean": fractions.mean(axis=0),
+        "fraction_std": fractions.std(axis=0),
+        "entropy": entropy,
+        "mutual_information": information,
+    }
