@@ -39,7 +39,8 @@ TASKS = {
     "regressor": FinetuneableZoobotRegressor,
     "tree": FinetuneableZoobotTree,
 }
-TOLERANCE = 1e-5
+# float32 round-off: relative to the values (a tree's concentrations run to ~100) and absolute near zero.
+RTOL, ATOL = 1e-5, 1e-5
 TREE = Schema(
     {
         "smooth-or-featured": ["_smooth", "_featured-or-disk", "_artifact"],
@@ -80,7 +81,7 @@ def outputs(module: torch.nn.Module, folder: Path) -> np.ndarray:
 def assert_same(actual: np.ndarray, expected_file: Path) -> None:
     expected = np.load(expected_file)
     assert actual.shape == expected.shape
-    assert np.abs(actual - expected).max() < TOLERANCE
+    np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("task", TASKS)

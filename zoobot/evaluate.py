@@ -28,17 +28,16 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int], class_n
         'recall': {class: r}, 'confusion_matrix': [[...]], 'classes', 'n'}``; the confusion
         matrix has true classes as rows.
     """
-    y_true = np.asarray(y_true, dtype=int)
-    y_pred = np.asarray(y_pred, dtype=int)
+    true, pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
     k = len(class_names)
     matrix = np.zeros((k, k), dtype=int)
-    np.add.at(matrix, (y_true, y_pred), 1)
+    np.add.at(matrix, (true, pred), 1)
     predicted = matrix.sum(axis=0)
     actual = matrix.sum(axis=1)
     diagonal = np.diag(matrix)
     precision = np.divide(diagonal, predicted, out=np.zeros(k), where=predicted > 0)
     recall = np.divide(diagonal, actual, out=np.zeros(k), where=actual > 0)
-    n = int(len(y_true))
+    n = int(len(true))
     return {
         "n": n,
         "accuracy": float(diagonal.sum() / n) if n else float("nan"),

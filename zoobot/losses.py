@@ -221,8 +221,8 @@ def vote_fraction_intervals(
     tail = (1.0 - interval) / 2
     low = betaincinv(alpha, beta, tail)
     high = betaincinv(alpha, beta, 1.0 - tail)
-    like = dict(device=concentrations.device, dtype=concentrations.dtype)
-    return torch.as_tensor(low, **like), torch.as_tensor(high, **like)
+    device, dtype = concentrations.device, concentrations.dtype
+    return torch.as_tensor(low, dtype=dtype, device=device), torch.as_tensor(high, dtype=dtype, device=device)
 
 
 def prob_question_asked(expected_fractions: torch.Tensor, schema: Schema) -> torch.Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ def _resolve_encoder(
         return load_encoder(encoder, channels=channels)
     inner = getattr(encoder, "encoder", None)
     if isinstance(inner, nn.Module):  # a finetuned or from-scratch model: use its encoder
-        return inner, card or encoder.card
+        return inner, card or cast(EncoderCard, encoder.card)
     if card is None:
         card = card_for_module(encoder)
     return encoder, card

@@ -142,8 +142,10 @@ class ZoobotTree(FinetuneableZoobotTree):
             tree = Schema(question_answer_pairs, dependencies or {})
         elif schema is not None:
             tree = schema
-        else:
+        elif question_index_groups is not None:
             tree = _schema_from_groups(question_index_groups)
+        else:
+            raise TypeError("ZoobotTree needs a schema, question_answer_pairs or question_index_groups.")
         architecture_name = _architecture(architecture_name)
         self._output_dim = output_dim
         self.test_time_dropout = test_time_dropout
@@ -476,8 +478,9 @@ def train_default_zoobot_from_scratch(
         default_root_dir=str(save_dir),
     )
     trainer.fit(model, datamodule)
-    if checkpoint.best_model_path:
-        best = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
+    best_path = getattr(checkpoint, "best_model_path", "")  # a ModelCheckpoint
+    if best_path:
+        best = torch.load(best_path, map_location="cpu", weights_only=True)
         model.load_state_dict(best["state_dict"])
     if datamodule.test_catalog is not None and len(datamodule.test_catalog):
         trainer.test(model, datamodule, verbose=False)

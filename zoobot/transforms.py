@@ -22,10 +22,18 @@ Transform = Callable[[torch.Tensor], torch.Tensor]
 class CardLike(Protocol):
     """What the data pipeline reads from an encoder card (``zoobot.encoders.EncoderCard``)."""
 
-    input_size: Size
-    channels: int
-    mean: Sequence[float]
-    std: Sequence[float]
+    # Read-only (properties): a frozen dataclass such as EncoderCard satisfies them.
+    @property
+    def input_size(self) -> Size: ...
+
+    @property
+    def channels(self) -> int: ...
+
+    @property
+    def mean(self) -> Sequence[float]: ...
+
+    @property
+    def std(self) -> Sequence[float]: ...
 
 
 def height_width(input_size: Size) -> tuple[int, int]:

@@ -261,8 +261,9 @@ def _first_conv_channels(encoder: nn.Module, cfg: dict[str, Any]) -> int:
             layer = encoder.get_submodule(first_conv)
         except AttributeError:
             layer = None
-        if layer is not None and hasattr(layer, "in_channels"):
-            return int(layer.in_channels)
+        in_channels = getattr(layer, "in_channels", None)  # any conv-like layer, not only nn.Conv2d
+        if in_channels is not None:
+            return int(in_channels)
     for module in encoder.modules():
         if isinstance(module, nn.Conv2d):
             return int(module.in_channels)

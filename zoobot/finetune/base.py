@@ -293,7 +293,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         """The one step for every stage: loss + metrics (train/val/test) or predictions (predict)."""
         if stage == "predict":
             read = supervised_batch(batch, self.batch_label_cols(), with_labels=False)
-            inputs, labels = read.get("features", read.get("image")), None
+            inputs, labels = read["features"] if "features" in read else read["image"], None
         else:
             inputs, labels = self.batch_to_supervised_tuple(batch)
         cached = isinstance(batch, Mapping) and "features" in batch

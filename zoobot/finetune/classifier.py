@@ -50,7 +50,7 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         **kwargs: Any,
     ) -> None:
         self.multilabel = label_cols is not None and len(label_cols) > 1
-        if self.multilabel:
+        if label_cols is not None and self.multilabel:
             if num_classes is not None and num_classes != len(label_cols):
                 raise FinetuneArgumentError(
                     f"Multi-label classification with {len(label_cols)} label_cols needs num_classes="
@@ -80,6 +80,7 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
             class_weights=[float(w) for w in class_weights] if class_weights is not None else None,
         )
         weights = torch.as_tensor(class_weights, dtype=torch.float32) if class_weights is not None else None
+        self.class_weights: torch.Tensor | None
         self.register_buffer("class_weights", weights)
 
     def output_dim(self) -> int:

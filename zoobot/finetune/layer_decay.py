@@ -52,7 +52,7 @@ def encoder_param_groups(
                 f"Cannot choose blocks to train in a {type(encoder).__name__}: it has no timm "
                 f"group_matcher. Train the whole encoder or only the head instead."
             )
-        blocks = group_parameters(encoder, encoder.group_matcher(coarse=True))
+        blocks = group_parameters(encoder, encoder.group_matcher(coarse=True))  # type: ignore[operator]
         block_ids = sorted(blocks)
         if n_blocks < 0 or n_blocks > len(block_ids):
             raise ValueError(
@@ -75,7 +75,7 @@ def count_blocks(encoder: nn.Module) -> int:
     """How many blocks (timm coarse parameter groups) ``encoder`` has, for choosing ``n_blocks``."""
     from timm.models import group_parameters
 
-    return len(group_parameters(encoder, encoder.group_matcher(coarse=True)))
+    return len(group_parameters(encoder, encoder.group_matcher(coarse=True)))  # type: ignore[operator]
 
 
 def cosine_with_warmup(epoch: int, warmup_epochs: int, max_epochs: int, min_lr_factor: float) -> float:

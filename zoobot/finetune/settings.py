@@ -173,7 +173,7 @@ def constructor_signature(cls: type) -> inspect.Signature:
     """What ``cls(...)`` accepts: the class's own ``__init__`` arguments, then (when its ``__init__``
     forwards ``**kwargs`` to the base class) every :class:`FinetuneArgs` argument, keyword-only, typed,
     with its default."""
-    own = inspect.signature(cls.__init__)
+    own = inspect.signature(cls.__init__)  # type: ignore[misc]  # the class's own, not an instance's
     parameters = list(own.parameters.values())[1:]  # without self
     if not parameters or parameters[-1].kind is not inspect.Parameter.VAR_KEYWORD:
         return own.replace(parameters=parameters)

@@ -53,7 +53,7 @@ class RunProgress(L.Callback):
     def _total_steps(self, trainer: L.Trainer) -> int:
         per_epoch = trainer.num_training_batches
         per_epoch = int(per_epoch) if np.isfinite(per_epoch) else 0
-        return per_epoch * trainer.max_epochs
+        return per_epoch * (trainer.max_epochs or 0)
 
     def _write(self, trainer: L.Trainer, stage: str) -> None:
         total = self._total_steps(trainer)
