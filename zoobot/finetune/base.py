@@ -27,7 +27,7 @@ import torchmetrics as tm
 from torch import nn
 
 from zoobot.batches import supervised_batch
-from zoobot.encoders import is_random_init
+from zoobot.encoders import EncoderCard, is_random_init
 from zoobot.finetune.encoder_source import MODEL_ARGS_KEY, build_encoder, zoobot_encoder_name
 from zoobot.finetune.heads import LinearHead
 from zoobot.finetune.layer_decay import cosine_schedule, encoder_param_groups
@@ -75,6 +75,8 @@ class FinetuneableZoobotAbstract(L.LightningModule):
     betas: tuple[float, float] = (0.9, 0.999)
     """AdamW's betas."""
     ZOOBOT_METRICS: dict[str, str] = {}
+    card: EncoderCard
+    """The encoder's card: input size, channels, normalisation, feature dimension."""
     """This package's metric names -> the suffix Zoobot logs them under (``finetuning/<stage>_<suffix>``)."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FinetuneableZoobotAbstract:

@@ -38,6 +38,8 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
     """
 
     ZOOBOT_METRICS = {"accuracy": "acc"}
+    class_names: list[str]
+    """The classes' names, when a run set them (predictions then name the classes)."""
 
     def __init__(
         self,

@@ -22,6 +22,8 @@ from zoobot.runs.folder import RunFolder
 if TYPE_CHECKING:  # heavy imports only when a run starts
     import lightning as L
 
+    from zoobot.finetune import FinetuneableZoobotAbstract
+
 
 @dataclass
 class RunResult:
@@ -34,11 +36,12 @@ class RunResult:
     best_checkpoint: Path | None
 
 
-def build_model(config: RunConfig, n_classes: int | None = None) -> L.LightningModule:
+def build_model(config: RunConfig, n_classes: int | None = None) -> FinetuneableZoobotAbstract:
     """The finetuning model a config describes (encoder loaded from ``config.encoder``)."""
     from zoobot import finetune
 
-    common = dict(
+    model: FinetuneableZoobotAbstract
+    common: dict[str, Any] = dict(
         name=config.encoder,
         training_mode=config.training_mode,
         learning_rate=config.effective_learning_rate,
@@ -46,13 +49,14 @@ def build_model(config: RunConfig, n_classes: int | None = None) -> L.LightningM
         layer_decay=config.layer_decay,
     )
     if config.task == "classification":
-        model = finetune.FinetuneableZoobotClassifier(
+        classifier = finetune.FinetuneableZoobotClassifier(
             num_classes=n_classes or max(2, len(config.class_names)),
             label_col=config.label_cols[0],
             **common,
         )
         # Its predictions name the classes (zoobot.prediction_table.default_class_columns).
-        model.class_names = list(config.class_names)
+        classifier.class_names = list(config.class_names)
+        model = classifier
     elif config.task == "regression":
         model = finetune.FinetuneableZoobotRegressor(
             label_cols=config.label_cols,
@@ -220,7 +224,7 @@ def _run_finetune(
     if not trainer.is_global_zero:
         return RunResult(folder.path, "finished", {}, folder.predictions_path, None)
     stopped = stop_event is not None and stop_event.is_set()
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    best = getattr(trainer.checkpoint_callback, "best_model_path", "")  # a ModelCheckpoint, or none
     best_path = Path(best) if best else None
 
     folder.write_progress(stage="testing and predicting")
