@@ -46,11 +46,10 @@ from zoobot.finetune.settings import (
     SHARED_ARGUMENTS,
     FinetuneArgs,
     FinetuneArgumentError,
-    FinetuneSettings,
     TrainingMode,
-    resolve_finetune_settings,
 )
 from zoobot.finetune.trainer import get_trainer
+from zoobot.finetune.translation import FinetuneSettings, resolve_finetune_settings
 from zoobot.finetune.tree import FinetuneableZoobotTree, as_schema
 
 __all__ = [

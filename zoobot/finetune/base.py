@@ -28,7 +28,7 @@ from torch import nn
 
 from zoobot.batches import supervised_batch
 from zoobot.encoders import EncoderCard, is_random_init
-from zoobot.finetune.encoder_source import MODEL_ARGS_KEY, build_encoder, zoobot_encoder_name
+from zoobot.finetune.encoder_source import MODEL_ARGS_KEY, build_encoder
 from zoobot.finetune.heads import LinearHead
 from zoobot.finetune.layer_decay import cosine_schedule, encoder_param_groups
 from zoobot.finetune.settings import (
@@ -38,9 +38,9 @@ from zoobot.finetune.settings import (
     TrainingMode,
     check_call,
     finetune_args,
-    resolve_finetune_settings,
     scheduler_format,
 )
+from zoobot.finetune.translation import canonical_hparams, settings_from_args
 from zoobot.inference import reuse_freed_memory
 
 __all__ = ["Stage", "FinetuneableZoobotAbstract"]
@@ -68,7 +68,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         card: its :class:`~zoobot.encoders.EncoderCard`.
         head: ``(B, encoder_dim) -> (B, output_dim())``: Zoobot's ``LinearHead`` (classifier, regressor)
             or Dirichlet head (tree), so state-dict keys match Zoobot's.
-        settings: the resolved :class:`~zoobot.finetune.settings.FinetuneSettings`.
+        settings: the resolved :class:`~zoobot.finetune.translation.FinetuneSettings`.
     """
 
     __signature__ = ConstructorSignature()
@@ -93,23 +93,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         kwargs = {name: getattr(args, name) for name in SHARED_ARGUMENTS}
         super().__init__()
         self.save_hyperparameters(ignore=["encoder"])
-        settings = resolve_finetune_settings(
-            args.training_mode,
-            args.layer_decay,
-            args.head_dropout_prob,
-            args.scheduler_kwargs,
-            args.n_blocks,
-            args.lr_decay,
-            args.dropout_prob,
-            args.cosine_schedule,
-            args.warmup_epochs,
-            args.max_cosine_epochs,
-            args.max_learning_rate_reduction_factor,
-            args.freeze_norm_stats,
-            args.always_train_batchnorm,
-            from_scratch=args.from_scratch,
-            n_layers=args.n_layers,
-        )
+        settings = settings_from_args(args)
         if args.visualize_images:
             warnings.warn(
                 "visualize_images=True: Zoobot uploads example images to Weights & Biases; this package "
@@ -153,21 +137,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         self._stages_updated: set[str] = set()
         # Checkpoints store the canonical settings (so reloading warns about nothing) and the card.
         self.hparams.update(
-            training_mode=settings.training_mode,
-            n_blocks=settings.n_blocks,
-            layer_decay=settings.layer_decay,
-            head_dropout_prob=settings.head_dropout_prob,
-            scheduler_kwargs=settings.scheduler_kwargs,
-            lr_decay=None,
-            dropout_prob=None,
-            cosine_schedule=None,
-            warmup_epochs=None,
-            max_cosine_epochs=None,
-            max_learning_rate_reduction_factor=None,
-            freeze_norm_stats=settings.freeze_norm_stats,
-            always_train_batchnorm=None,
-            from_scratch=None,
-            n_layers=None,
+            **canonical_hparams(settings),
             encoder_card={**self.card.to_dict(), MODEL_ARGS_KEY: dict(self.encoder_model_args)},
         )
 
@@ -396,31 +366,10 @@ class FinetuneableZoobotAbstract(L.LightningModule):
 
     def zoobot_hparams(self) -> dict[str, Any]:
         """The hyperparameters real Zoobot 2.9 rebuilds this model from: what a checkpoint's ``hyper_parameters``
-        holds. Everything else this package needs goes under a separate checkpoint key."""
-        settings = self.settings
-        scheduler = settings.scheduler_kwargs
-        timm_kwargs = dict(self.hparams.get("timm_kwargs") or {})
-        timm_kwargs.pop("in_chans", None)
-        if is_random_init(self.card):  # Zoobot builds it from the name: give it the architecture's arguments
-            timm_kwargs = {**self.encoder_model_args, **timm_kwargs}
-        if self.card.channels not in (1, 3):
-            timm_kwargs["in_chans"] = self.card.channels
-        return {
-            "name": zoobot_encoder_name(self.card, self._encoder_given),
-            "zoobot_checkpoint_loc": None,
-            "training_mode": settings.training_mode,
-            "layer_decay": settings.layer_decay,
-            "weight_decay": self.weight_decay,
-            "learning_rate": self.learning_rate,
-            "head_dropout_prob": settings.head_dropout_prob,
-            "scheduler_kwargs": dict(scheduler) if scheduler and scheduler_format(scheduler) == "timm" else None,
-            "timm_kwargs": timm_kwargs,
-            "greyscale": self.card.channels == 1,
-            "prog_bar": self.prog_bar,
-            "visualize_images": False,
-            "seed": self.hparams.get("seed"),
-            **self.zoobot_task_hparams(),
-        }
+        holds (see :func:`zoobot.finetune.checkpoints.zoobot_hparams`)."""
+        from zoobot.finetune.checkpoints import zoobot_hparams
+
+        return zoobot_hparams(self)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Write the checkpoint in Zoobot 2.9's format (see :func:`zoobot.finetune.checkpoints.to_zoobot_format`)."""

@@ -8,7 +8,7 @@ are Zoobot's (``head.linear.*``, ``head.1.0.*``). This package's own settings (t
 
 **Reading** (:func:`load_checkpoint`, behind every ``load_from_checkpoint``): checkpoints of this package,
 of Zoobot 2.9 and of Zoobot 2.0. Zoobot 2.0's argument names reach the constructor, which translates them with a
-``DeprecationWarning`` (:func:`zoobot.finetune.settings.resolve_finetune_settings`); this package's older head
+``DeprecationWarning`` (:func:`zoobot.finetune.translation.resolve_finetune_settings`); this package's older head
 keys (``head.1.*``) are renamed here (:func:`translate_state_dict`). Unknown hyperparameters are refused.
 
 **Safely.** Files are read with torch's ``weights_only`` unpickler: tensors, plain data, and Zoobot's pickled
@@ -26,10 +26,12 @@ from typing import IO, TYPE_CHECKING, Any
 
 import torch
 
+from zoobot.encoders import is_random_init
 from zoobot.finetune.base import FinetuneableZoobotAbstract
 from zoobot.finetune.classifier import FinetuneableZoobotClassifier
+from zoobot.finetune.encoder_source import zoobot_encoder_name
 from zoobot.finetune.regressor import FinetuneableZoobotRegressor
-from zoobot.finetune.settings import FinetuneArgumentError
+from zoobot.finetune.settings import FinetuneArgumentError, scheduler_format
 from zoobot.finetune.tree import FinetuneableZoobotTree
 from zoobot.shared.schemas import Schema as ZoobotSchema
 
@@ -249,6 +251,35 @@ def _same(a: Any, b: Any) -> bool:
         return type(a) is type(b) and bool(a == b)
     except (TypeError, ValueError, RuntimeError):
         return False
+
+
+def zoobot_hparams(model: FinetuneableZoobotAbstract) -> dict[str, Any]:
+    """The hyperparameters real Zoobot 2.9 rebuilds ``model`` from: what a checkpoint's ``hyper_parameters``
+    holds. Everything else this package needs goes under a separate checkpoint key."""
+    settings = model.settings
+    scheduler = settings.scheduler_kwargs
+    timm_kwargs = dict(model.hparams.get("timm_kwargs") or {})
+    timm_kwargs.pop("in_chans", None)
+    if is_random_init(model.card):  # Zoobot builds it from the name: give it the architecture's arguments
+        timm_kwargs = {**model.encoder_model_args, **timm_kwargs}
+    if model.card.channels not in (1, 3):
+        timm_kwargs["in_chans"] = model.card.channels
+    return {
+        "name": zoobot_encoder_name(model.card, model._encoder_given),
+        "zoobot_checkpoint_loc": None,
+        "training_mode": settings.training_mode,
+        "layer_decay": settings.layer_decay,
+        "weight_decay": model.weight_decay,
+        "learning_rate": model.learning_rate,
+        "head_dropout_prob": settings.head_dropout_prob,
+        "scheduler_kwargs": dict(scheduler) if scheduler and scheduler_format(scheduler) == "timm" else None,
+        "timm_kwargs": timm_kwargs,
+        "greyscale": model.card.channels == 1,
+        "prog_bar": model.prog_bar,
+        "visualize_images": False,
+        "seed": model.hparams.get("seed"),
+        **model.zoobot_task_hparams(),
+    }
 
 
 def to_zoobot_format(model: FinetuneableZoobotAbstract, checkpoint: dict[str, Any]) -> None:

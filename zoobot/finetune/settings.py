@@ -1,4 +1,4 @@
-"""Finetuning arguments: the ones every finetuning class accepts, declared once, and their translation.
+"""Finetuning arguments: the ones every finetuning class accepts, declared once.
 
 :class:`FinetuneArgs` declares the arguments that :class:`~zoobot.finetune.FinetuneableZoobotClassifier`,
 :class:`~zoobot.finetune.FinetuneableZoobotRegressor` and :class:`~zoobot.finetune.FinetuneableZoobotTree`
@@ -9,8 +9,8 @@ the base class as keyword arguments. :func:`constructor_signature` joins the two
 default, and what :func:`check_call` holds each call to before anything is built, so an unknown name
 raises ``TypeError`` as with a plain signature. Lightning records every argument as a hyperparameter.
 
-:func:`resolve_finetune_settings` is the one place older Zoobot argument names are translated.
-Defaults and allowed ranges come from :mod:`zoobot.defaults`.
+:func:`zoobot.finetune.translation.resolve_finetune_settings` is the one place older Zoobot argument names
+are translated. Defaults and allowed ranges come from :mod:`zoobot.defaults`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -41,8 +40,6 @@ __all__ = [
     "finetune_args",
     "constructor_signature",
     "ConstructorSignature",
-    "FinetuneSettings",
-    "resolve_finetune_settings",
 ]
 
 SCHEDULER_KEYS = ("warmup_epochs", "max_epochs", "min_lr_factor")
@@ -233,165 +230,3 @@ def finetune_args(cls: type, given: Mapping[str, Any]) -> FinetuneArgs:
     if unknown:
         raise _unexpected(cls, unknown[0], list(SHARED_ARGUMENTS))
     return FinetuneArgs(**given)
-
-
-def _in_range(name: str, value: float) -> float:
-    """``value`` if :mod:`zoobot.defaults` allows it for ``name``, else a :class:`FinetuneArgumentError`."""
-    try:
-        return defaults.check(name, value)
-    except defaults.SettingError as err:
-        raise FinetuneArgumentError(f"{name} must be {defaults.SETTINGS[name].allowed}, got {value}.") from err
-
-
-@dataclass(frozen=True)
-class FinetuneSettings:
-    """Finetuning choices after translating the older Zoobot argument names."""
-
-    training_mode: TrainingMode
-    n_blocks: int | None
-    layer_decay: float
-    head_dropout_prob: float
-    scheduler_kwargs: dict[str, Any] | None
-    freeze_norm_stats: bool | None = None
-
-
-def resolve_finetune_settings(
-    training_mode: TrainingMode | None,
-    layer_decay: float | None,
-    head_dropout_prob: float | None,
-    scheduler_kwargs: Mapping[str, Any] | None,
-    n_blocks: int | None,
-    lr_decay: float | None,
-    dropout_prob: float | None,
-    cosine_schedule: bool | None,
-    warmup_epochs: int | None,
-    max_cosine_epochs: int | None,
-    max_learning_rate_reduction_factor: float | None,
-    freeze_norm_stats: bool | None = None,
-    always_train_batchnorm: bool | None = None,
-    from_scratch: bool | None = None,
-    n_layers: int | None = None,
-) -> FinetuneSettings:
-    """Translate old Zoobot argument names (the only place that does) and refuse contradictions.
-
-    ``n_blocks=0`` means ``training_mode='head_only'``; ``n_blocks=k`` means ``'full'`` with only
-    the top ``k`` encoder blocks trained (also allowed with ``training_mode='full'``).
-    ``lr_decay`` is ``layer_decay``, ``dropout_prob`` is ``head_dropout_prob``, and
-    ``cosine_schedule=True`` (with ``warmup_epochs``, ``max_cosine_epochs``,
-    ``max_learning_rate_reduction_factor``) is ``scheduler_kwargs``. Zoobot's
-    ``always_train_batchnorm=True`` ("do not update batchnorm stats during finetuning") is
-    ``freeze_norm_stats=True`` (``False``, Zoobot's default, changes nothing). Zoobot 2.0's
-    ``cosine_schedule=False`` means no schedule, whatever ``warmup_epochs``, ... say (2.0 checkpoints
-    record them so); its ``from_scratch=True`` is ``training_mode='full', layer_decay=1.0``; its
-    ``n_layers`` had no effect and has none here. ``scheduler_kwargs`` is either this package's
-    cosine schedule (:data:`SCHEDULER_KEYS`) or, as in Zoobot 2.9, arguments of timm's
-    ``create_scheduler_v2`` (e.g. ``{'sched': 'cosine', 'num_epochs': 20, 'warmup_epochs': 2}``).
-
-    Raises:
-        FinetuneArgumentError: an old and a new argument say different things.
-    """
-
-    def deprecated(old: str, new: str) -> None:
-        warnings.warn(f"{old} is deprecated; use {new} instead.", DeprecationWarning, stacklevel=5)
-
-    def no_effect(old: str) -> None:
-        warnings.warn(
-            f"{old} (Zoobot 2.0's default) is deprecated and changes nothing; leave it out.",
-            DeprecationWarning,
-            stacklevel=5,
-        )
-
-    if n_layers is not None:
-        deprecated("n_layers (it had no effect in Zoobot 2.0 either)", "n_blocks")
-    if from_scratch:
-        if (
-            training_mode == "head_only"
-            or n_blocks is not None
-            or layer_decay not in (None, 1.0)
-            or lr_decay not in (None, 1.0)
-        ):
-            raise FinetuneArgumentError(
-                "from_scratch=True trains every encoder layer at learning_rate, which contradicts "
-                f"training_mode={training_mode!r}, n_blocks={n_blocks}, layer_decay={layer_decay}, "
-                f"lr_decay={lr_decay}. Give training_mode='full', layer_decay=1.0 instead."
-            )
-        deprecated("from_scratch=True", "training_mode='full', layer_decay=1.0")
-        training_mode, layer_decay = "full", 1.0
-    elif from_scratch is not None:
-        no_effect("from_scratch=False")
-    if n_blocks is not None:
-        if n_blocks < 0:
-            raise FinetuneArgumentError(f"n_blocks must be 0 or more, got {n_blocks}.")
-        if training_mode is None:
-            deprecated("n_blocks", "training_mode='head_only' (n_blocks=0) or training_mode='full'")
-            training_mode = "head_only" if n_blocks == 0 else "full"
-        elif (training_mode == "head_only") != (n_blocks == 0):
-            raise FinetuneArgumentError(
-                f"training_mode={training_mode!r} contradicts n_blocks={n_blocks}: head_only trains 0 "
-                f"encoder blocks. Give training_mode only (or n_blocks > 0 with 'full')."
-            )
-    training_mode = training_mode or defaults.CLASS_TRAINING_MODE
-    if training_mode not in ("full", "head_only"):
-        raise FinetuneArgumentError(f"training_mode must be 'full' or 'head_only', got {training_mode!r}.")
-    if n_blocks == 0:
-        n_blocks = None  # head_only already says it
-
-    if lr_decay is not None:
-        if layer_decay is not None and layer_decay != lr_decay:
-            raise FinetuneArgumentError(
-                f"lr_decay={lr_decay} and layer_decay={layer_decay} disagree; lr_decay is the old "
-                f"name of layer_decay, give only layer_decay."
-            )
-        deprecated("lr_decay", "layer_decay")
-        layer_decay = lr_decay
-    layer_decay = defaults.LAYER_DECAY if layer_decay is None else _in_range("layer_decay", float(layer_decay))
-
-    if dropout_prob is not None:
-        if head_dropout_prob is not None and head_dropout_prob != dropout_prob:
-            raise FinetuneArgumentError(
-                f"dropout_prob={dropout_prob} and head_dropout_prob={head_dropout_prob} disagree; "
-                f"give only head_dropout_prob."
-            )
-        deprecated("dropout_prob", "head_dropout_prob")
-        head_dropout_prob = dropout_prob
-    head_dropout_prob = (
-        defaults.HEAD_DROPOUT_PROB
-        if head_dropout_prob is None
-        else _in_range("head_dropout_prob", float(head_dropout_prob))
-    )
-
-    old_schedule = [warmup_epochs, max_cosine_epochs, max_learning_rate_reduction_factor]
-    if cosine_schedule:
-        if scheduler_kwargs is not None:
-            raise FinetuneArgumentError("Give either scheduler_kwargs or the older cosine_schedule=True, not both.")
-        deprecated("cosine_schedule", "scheduler_kwargs={'warmup_epochs': ..., 'max_epochs': ...}")
-        scheduler_kwargs = {
-            "warmup_epochs": warmup_epochs or 0,
-            "max_epochs": max_cosine_epochs or 100,
-            "min_lr_factor": 0.01 if max_learning_rate_reduction_factor is None else max_learning_rate_reduction_factor,
-        }
-    elif cosine_schedule is not None:
-        no_effect("cosine_schedule=False")
-    elif any(v is not None for v in old_schedule):
-        raise FinetuneArgumentError(
-            "warmup_epochs, max_cosine_epochs and max_learning_rate_reduction_factor only apply with "
-            "cosine_schedule=True; use scheduler_kwargs instead."
-        )
-    if scheduler_kwargs is not None:
-        scheduler_format(scheduler_kwargs)
-        scheduler_kwargs = dict(scheduler_kwargs)
-    if always_train_batchnorm is not None:
-        if always_train_batchnorm and freeze_norm_stats is False:
-            raise FinetuneArgumentError(
-                f"always_train_batchnorm={always_train_batchnorm} and freeze_norm_stats={freeze_norm_stats} "
-                "disagree; in Zoobot, always_train_batchnorm=True meant 'do not update batchnorm statistics', "
-                "which is freeze_norm_stats=True. Give only freeze_norm_stats."
-            )
-        if always_train_batchnorm:
-            deprecated("always_train_batchnorm", "freeze_norm_stats")
-            freeze_norm_stats = True
-        else:
-            no_effect("always_train_batchnorm=False")
-    return FinetuneSettings(
-        training_mode, n_blocks, layer_decay, head_dropout_prob, scheduler_kwargs, freeze_norm_stats
-    )
