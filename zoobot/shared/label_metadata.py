@@ -9,90 +9,15 @@ are computed from ``<tree>_pairs`` when first asked for.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from zoobot import trees
-from zoobot.trees import (
-    candels_ortho_dependencies,
-    candels_ortho_pairs,
-    candels_pairs,
-    cosmic_dawn_dependencies,
-    cosmic_dawn_ortho_dependencies,
-    cosmic_dawn_ortho_pairs,
-    cosmic_dawn_pairs,
-    decals_all_campaigns_ortho_pairs,
-    decals_dependencies,
-    decals_dr5_ortho_dependencies,
-    decals_dr5_ortho_pairs,
-    decals_dr8_ortho_dependencies,
-    decals_dr8_ortho_pairs,
-    decals_dr12_ortho_dependencies,
-    decals_dr12_ortho_pairs,
-    decals_ortho_dependencies,
-    decals_pairs,
-    desi_dependencies,
-    desi_pairs,
-    euclid_dependencies,
-    euclid_ortho_dependencies,
-    euclid_ortho_pairs,
-    euclid_pairs,
-    gz2_dependencies,
-    gz2_ortho_dependencies,
-    gz2_ortho_pairs,
-    gz2_pairs,
-    gz_evo_v1_dependencies,
-    gz_evo_v1_pairs,
-    hubble_ortho_dependencies,
-    hubble_ortho_pairs,
-    hubble_pairs,
-    jwst_ortho_dependencies,
-    jwst_ortho_pairs,
-    rings_dependencies,
-    rings_pairs,
-    ukidss_ortho_dependencies,
-    ukidss_ortho_pairs,
-)
 
-__all__ = [
-    "candels_ortho_dependencies",
-    "candels_ortho_pairs",
-    "candels_pairs",
-    "cosmic_dawn_dependencies",
-    "cosmic_dawn_ortho_dependencies",
-    "cosmic_dawn_ortho_pairs",
-    "cosmic_dawn_pairs",
-    "decals_all_campaigns_ortho_pairs",
-    "decals_dependencies",
-    "decals_dr5_ortho_dependencies",
-    "decals_dr5_ortho_pairs",
-    "decals_dr8_ortho_dependencies",
-    "decals_dr8_ortho_pairs",
-    "decals_dr12_ortho_dependencies",
-    "decals_dr12_ortho_pairs",
-    "decals_ortho_dependencies",
-    "decals_pairs",
-    "desi_dependencies",
-    "desi_pairs",
-    "euclid_dependencies",
-    "euclid_ortho_dependencies",
-    "euclid_ortho_pairs",
-    "euclid_pairs",
-    "extract_questions_and_label_cols",
-    "gz2_dependencies",
-    "gz2_ortho_dependencies",
-    "gz2_ortho_pairs",
-    "gz2_pairs",
-    "gz_evo_v1_dependencies",
-    "gz_evo_v1_pairs",
-    "hubble_ortho_dependencies",
-    "hubble_ortho_pairs",
-    "hubble_pairs",
-    "jwst_ortho_dependencies",
-    "jwst_ortho_pairs",
-    "rings_dependencies",
-    "rings_pairs",
-    "ukidss_ortho_dependencies",
-    "ukidss_ortho_pairs",
-]
+# Zoobot's dict names: every ``<tree>_pairs`` and ``<tree>_dependencies`` that zoobot.trees has (served by
+# __getattr__ below, so the list lives in one place).
+_DICT_NAMES = frozenset(name for name in trees.__all__ if name.endswith(("_pairs", "_dependencies")))
+
+__all__ = [*sorted(_DICT_NAMES), "extract_questions_and_label_cols"]
 
 
 def extract_questions_and_label_cols(
@@ -112,7 +37,9 @@ def extract_questions_and_label_cols(
     return questions, label_cols
 
 
-def __getattr__(name: str) -> list[str]:
+def __getattr__(name: str) -> Any:
+    if name in _DICT_NAMES:
+        return getattr(trees, name)
     for ending, position in (("_label_cols", 1), ("_questions", 0)):
         if name.endswith(ending):
             pairs = getattr(trees, name.removesuffix(ending) + "_pairs", None)

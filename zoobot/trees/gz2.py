@@ -37,31 +37,8 @@ gz2_ortho_dependencies: Dependencies = {
 gz2_pairs, gz2_dependencies = _rename_questions(gz2_ortho_pairs, gz2_ortho_dependencies, _remove_suffix("-gz2"))
 
 
-# Galaxy Zoo UKIDSS: the GZ2 tree
+# Galaxy Zoo UKIDSS: the GZ2 tree, with its questions suffixed -ukidss
 
-ukidss_ortho_pairs: Pairs = {
-    "smooth-or-featured-ukidss": ["_smooth", "_featured-or-disk", "_artifact"],
-    "disk-edge-on-ukidss": ["_yes", "_no"],
-    "has-spiral-arms-ukidss": ["_yes", "_no"],
-    "bar-ukidss": ["_yes", "_no"],
-    "bulge-size-ukidss": ["_dominant", "_obvious", "_just-noticeable", "_no"],
-    "something-odd-ukidss": ["_yes", "_no"],
-    "how-rounded-ukidss": ["_round", "_in-between", "_cigar"],
-    "bulge-shape-ukidss": ["_round", "_boxy", "_no-bulge"],
-    "spiral-winding-ukidss": ["_tight", "_medium", "_loose"],
-    "spiral-arm-count-ukidss": ["_1", "_2", "_3", "_4", "_more-than-4", "_cant-tell"],
-}
-
-ukidss_ortho_dependencies: Dependencies = {
-    "smooth-or-featured-ukidss": None,
-    "disk-edge-on-ukidss": "smooth-or-featured-ukidss_featured-or-disk",
-    "has-spiral-arms-ukidss": "smooth-or-featured-ukidss_featured-or-disk",
-    "bar-ukidss": "smooth-or-featured-ukidss_featured-or-disk",
-    "bulge-size-ukidss": "smooth-or-featured-ukidss_featured-or-disk",
-    "how-rounded-ukidss": "smooth-or-featured-ukidss_smooth",
-    "bulge-shape-ukidss": "disk-edge-on-ukidss_yes",
-    "edge-on-bulge-ukidss": "disk-edge-on-ukidss_yes",
-    "spiral-winding-ukidss": "has-spiral-arms-ukidss_yes",
-    "spiral-arm-count-ukidss": "has-spiral-arms-ukidss_yes",
-    "something-odd-ukidss": None,
-}
+ukidss_ortho_pairs, ukidss_ortho_dependencies = _rename_questions(
+    gz2_pairs, gz2_dependencies, lambda question: question + "-ukidss"
+)

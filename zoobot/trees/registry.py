@@ -9,53 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from zoobot.schemas import Schema, SchemaError
-from zoobot.trees.cosmic_dawn import (
-    cosmic_dawn_dependencies,
-    cosmic_dawn_ortho_dependencies,
-    cosmic_dawn_ortho_pairs,
-    cosmic_dawn_pairs,
-    euclid_dependencies,
-    euclid_ortho_dependencies,
-    euclid_ortho_pairs,
-    euclid_pairs,
-)
-from zoobot.trees.decals import (
-    decals_all_campaigns_ortho_pairs,
-    decals_dr5_ortho_pairs,
-    decals_dr8_ortho_pairs,
-    decals_dr12_ortho_pairs,
-    decals_ortho_dependencies,
-    desi_dependencies,
-    desi_pairs,
-)
-from zoobot.trees.gz2 import (
-    gz2_dependencies,
-    gz2_ortho_dependencies,
-    gz2_ortho_pairs,
-    gz2_pairs,
-    ukidss_ortho_dependencies,
-    ukidss_ortho_pairs,
-)
-from zoobot.trees.gz_evo import (
-    gz_evo_v1_dependencies,
-    gz_evo_v1_pairs,
-    gz_evo_v1_public_dependencies,
-    gz_evo_v1_public_pairs,
-    gz_evo_v2_dependencies,
-    gz_evo_v2_pairs,
-    gz_evo_v2_public_dependencies,
-    gz_evo_v2_public_pairs,
-)
-from zoobot.trees.hst import (
-    candels_ortho_dependencies,
-    candels_ortho_pairs,
-    hubble_ortho_dependencies,
-    hubble_ortho_pairs,
-    hubble_v2_ortho_dependencies,
-    hubble_v2_ortho_pairs,
-)
-from zoobot.trees.jwst import jwst_ortho_dependencies, jwst_ortho_pairs
-from zoobot.trees.rings import rings_dependencies, rings_pairs
+from zoobot.trees import cosmic_dawn, decals, gz2, gz_evo, hst, jwst, rings
 
 
 @dataclass(frozen=True)
@@ -67,70 +21,86 @@ class _Tree:
 
 # Order matters only where two trees have identical columns (detect_schema picks the first).
 _TREES: dict[str, _Tree] = {
-    "gz2": _Tree("Galaxy Zoo 2 (SDSS); questions end in -gz2", gz2_ortho_pairs, gz2_ortho_dependencies),
-    "gz2_unsuffixed": _Tree("Galaxy Zoo 2 (SDSS) without the -gz2 suffix", gz2_pairs, gz2_dependencies),
+    "gz2": _Tree("Galaxy Zoo 2 (SDSS); questions end in -gz2", gz2.gz2_ortho_pairs, gz2.gz2_ortho_dependencies),
+    "gz2_unsuffixed": _Tree("Galaxy Zoo 2 (SDSS) without the -gz2 suffix", gz2.gz2_pairs, gz2.gz2_dependencies),
     "decals_dr5": _Tree(
-        "Galaxy Zoo DECaLS, GZD-5 campaign; questions end in -dr5", decals_dr5_ortho_pairs, decals_ortho_dependencies
+        "Galaxy Zoo DECaLS, GZD-5 campaign; questions end in -dr5",
+        decals.decals_dr5_ortho_pairs,
+        decals.decals_ortho_dependencies,
     ),
     "decals_dr8": _Tree(
         "Galaxy Zoo DECaLS, GZD-8 campaign (same tree as DR5); questions end in -dr8",
-        decals_dr8_ortho_pairs,
-        decals_ortho_dependencies,
+        decals.decals_dr8_ortho_pairs,
+        decals.decals_ortho_dependencies,
     ),
     "decals_dr12": _Tree(
         "Galaxy Zoo DECaLS, GZD-1/2 campaigns; questions end in -dr12",
-        decals_dr12_ortho_pairs,
-        decals_ortho_dependencies,
+        decals.decals_dr12_ortho_pairs,
+        decals.decals_ortho_dependencies,
     ),
     "decals_all_campaigns": _Tree(
         "Galaxy Zoo DECaLS, DR1/2, DR5 and DR8 campaigns side by side",
-        decals_all_campaigns_ortho_pairs,
-        decals_ortho_dependencies,
+        decals.decals_all_campaigns_ortho_pairs,
+        decals.decals_ortho_dependencies,
     ),
-    "desi": _Tree("Galaxy Zoo DESI / DECaLS DR5-DR8 tree without campaign suffix", desi_pairs, desi_dependencies),
+    "desi": _Tree(
+        "Galaxy Zoo DESI / DECaLS DR5-DR8 tree without campaign suffix", decals.desi_pairs, decals.desi_dependencies
+    ),
     "gz_candels": _Tree(
-        "Galaxy Zoo CANDELS (HST); questions end in -candels", candels_ortho_pairs, candels_ortho_dependencies
+        "Galaxy Zoo CANDELS (HST); questions end in -candels", hst.candels_ortho_pairs, hst.candels_ortho_dependencies
     ),
     "gz_hubble": _Tree(
-        "Galaxy Zoo Hubble (HST); questions end in -hubble", hubble_ortho_pairs, hubble_ortho_dependencies
+        "Galaxy Zoo Hubble (HST); questions end in -hubble", hst.hubble_ortho_pairs, hst.hubble_ortho_dependencies
     ),
     "gz_hubble_v2": _Tree(
         "Galaxy Zoo Hubble (HST) without the clump questions (version 2, as in GZ Evo v2); questions end in -hubble",
-        hubble_v2_ortho_pairs,
-        hubble_v2_ortho_dependencies,
+        hst.hubble_v2_ortho_pairs,
+        hst.hubble_v2_ortho_dependencies,
     ),
     "cosmic_dawn": _Tree(
-        "Galaxy Zoo Cosmic Dawn (HSC); questions end in -cd", cosmic_dawn_ortho_pairs, cosmic_dawn_ortho_dependencies
+        "Galaxy Zoo Cosmic Dawn (HSC); questions end in -cd",
+        cosmic_dawn.cosmic_dawn_ortho_pairs,
+        cosmic_dawn.cosmic_dawn_ortho_dependencies,
     ),
     "cosmic_dawn_unsuffixed": _Tree(
-        "Galaxy Zoo Cosmic Dawn (HSC) without the -cd suffix", cosmic_dawn_pairs, cosmic_dawn_dependencies
+        "Galaxy Zoo Cosmic Dawn (HSC) without the -cd suffix",
+        cosmic_dawn.cosmic_dawn_pairs,
+        cosmic_dawn.cosmic_dawn_dependencies,
     ),
-    "gz_rings": _Tree("Galaxy Zoo Rings: one yes/no question", rings_pairs, rings_dependencies),
+    "gz_rings": _Tree("Galaxy Zoo Rings: one yes/no question", rings.rings_pairs, rings.rings_dependencies),
     "gz_ukidss": _Tree(
-        "Galaxy Zoo UKIDSS (GZ2 tree); questions end in -ukidss", ukidss_ortho_pairs, ukidss_ortho_dependencies
+        "Galaxy Zoo UKIDSS (GZ2 tree); questions end in -ukidss", gz2.ukidss_ortho_pairs, gz2.ukidss_ortho_dependencies
     ),
-    "euclid": _Tree("Galaxy Zoo Euclid; questions end in -euclid", euclid_ortho_pairs, euclid_ortho_dependencies),
-    "euclid_unsuffixed": _Tree("Galaxy Zoo Euclid without the -euclid suffix", euclid_pairs, euclid_dependencies),
-    "jwst": _Tree("Galaxy Zoo JWST (CEERS); questions end in -jwst", jwst_ortho_pairs, jwst_ortho_dependencies),
+    "euclid": _Tree(
+        "Galaxy Zoo Euclid; questions end in -euclid",
+        cosmic_dawn.euclid_ortho_pairs,
+        cosmic_dawn.euclid_ortho_dependencies,
+    ),
+    "euclid_unsuffixed": _Tree(
+        "Galaxy Zoo Euclid without the -euclid suffix", cosmic_dawn.euclid_pairs, cosmic_dawn.euclid_dependencies
+    ),
+    "jwst": _Tree(
+        "Galaxy Zoo JWST (CEERS); questions end in -jwst", jwst.jwst_ortho_pairs, jwst.jwst_ortho_dependencies
+    ),
     "gz_evo": _Tree(
         "GZ Evo v1: DECaLS, GZ2, CANDELS, Hubble and Cosmic Dawn side by side (Zoobot 2.x pretraining)",
-        gz_evo_v1_pairs,
-        gz_evo_v1_dependencies,
+        gz_evo.gz_evo_v1_pairs,
+        gz_evo.gz_evo_v1_dependencies,
     ),
     "gz_evo_v1_public": _Tree(
         "GZ Evo v1 without Cosmic Dawn (the campaigns whose votes are public)",
-        gz_evo_v1_public_pairs,
-        gz_evo_v1_public_dependencies,
+        gz_evo.gz_evo_v1_public_pairs,
+        gz_evo.gz_evo_v1_public_dependencies,
     ),
     "gz_evo_v2": _Tree(
         "GZ Evo v2: DECaLS, GZ2, CANDELS, Hubble v2, Cosmic Dawn and Euclid side by side (Zoobot 2.9 pretraining)",
-        gz_evo_v2_pairs,
-        gz_evo_v2_dependencies,
+        gz_evo.gz_evo_v2_pairs,
+        gz_evo.gz_evo_v2_dependencies,
     ),
     "gz_evo_v2_public": _Tree(
         "GZ Evo v2 without Cosmic Dawn and Euclid (the campaigns whose votes are public)",
-        gz_evo_v2_public_pairs,
-        gz_evo_v2_public_dependencies,
+        gz_evo.gz_evo_v2_public_pairs,
+        gz_evo.gz_evo_v2_public_dependencies,
     ),
 }
 
