@@ -53,6 +53,7 @@ MODULES = [
     "zoobot.trees.gz_evo",
     "zoobot.catalog.reading",
     "zoobot.catalog.validation",
+    "zoobot.catalog.labels",
     "zoobot.catalog.fixes",
     "zoobot.catalog.report",
     "zoobot.survey.truth",
@@ -75,6 +76,7 @@ PACKAGE_MODULES = [
     "zoobot.encoders.loading",
     "zoobot.encoders.layers",
     "zoobot.finetune.settings",
+    "zoobot.finetune.translation",
     "zoobot.finetune.base",
     "zoobot.finetune.classifier",
     "zoobot.finetune.regressor",
@@ -86,6 +88,8 @@ PACKAGE_MODULES = [
     "zoobot.finetune.losses",
     "zoobot.finetune.encoder_source",
     "zoobot.finetune.encoder_module",
+    "zoobot.scratch.tree",
+    "zoobot.scratch.training",
 ]
 
 

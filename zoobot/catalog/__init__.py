@@ -5,16 +5,17 @@ rows affected and, where one exists, a fix that :func:`apply_fix` applies. Probl
 silently corrupt training (NaN or negative vote counts, one-class labels, missing images) are errors.
 
 One module per step: :mod:`~zoobot.catalog.reading` (files and paths), :mod:`~zoobot.catalog.validation`
-(the checks), :mod:`~zoobot.catalog.fixes` (what :func:`apply_fix` does) and
+(the checks; the label checks per task in :mod:`~zoobot.catalog.labels`), :mod:`~zoobot.catalog.fixes` (what :func:`apply_fix` does) and
 :mod:`~zoobot.catalog.report` (the report, its problems and :class:`CatalogError`).
 """
 
 from __future__ import annotations
 
 from zoobot.catalog.fixes import FIXES, apply_fix, class_numbers
+from zoobot.catalog.labels import FEW_LABELLED, MAX_CLASSES, MAX_LISTED_CLASSES
 from zoobot.catalog.reading import read_catalog, resolve_file_locs
 from zoobot.catalog.report import CatalogError, CatalogProblem, CatalogReport, Severity
-from zoobot.catalog.validation import FEW_LABELLED, MAX_CLASSES, MAX_LISTED_CLASSES, Task, validate_catalog
+from zoobot.catalog.validation import Task, validate_catalog
 
 __all__ = [
     "CatalogError",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Severity = Literal["error", "warning"]
 
@@ -110,3 +114,14 @@ class CatalogReport:
                 for p in self.problems
             ],
         }
+
+
+def _rows_text(rows: Sequence[Any], catalog: pd.DataFrame) -> str:
+    """'3 rows (e.g. id_str gal_1, gal_7)' style text."""
+    n = len(rows)
+    noun = "row" if n == 1 else "rows"
+    examples = rows[:3]
+    if "id_str" in catalog.columns:
+        shown = ", ".join(str(catalog.at[r, "id_str"]) for r in examples)
+        return f"{n} {noun} (e.g. id_str {shown})"
+    return f"{n} {noun} (e.g. rows {', '.join(str(r) for r in examples)})"
