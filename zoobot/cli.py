@@ -61,9 +61,9 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def _suggest(args: argparse.Namespace) -> int:
     from zoobot.active_learning import suggest_galaxies
-    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.catalog import read_catalog
 
-    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    catalog = read_catalog(args.catalog)
     table = suggest_galaxies(
         args.model,
         catalog,
@@ -93,12 +93,12 @@ def _devices(value: str) -> int | str:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.catalog import read_catalog
     from zoobot.predict import predict_on_catalog
     from zoobot.runs import load_finetuned_model
 
     model = load_finetuned_model(args.model)
-    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    catalog = read_catalog(args.catalog)
     predictions = predict_on_catalog(
         catalog,
         model,
@@ -122,7 +122,7 @@ def _uncertainty_options(args: argparse.Namespace) -> dict:
 
 
 def _representations(args: argparse.Namespace) -> int:
-    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.catalog import read_catalog
     from zoobot.representations import compute_umap, get_representations
 
     if args.model:
@@ -131,7 +131,7 @@ def _representations(args: argparse.Namespace) -> int:
         encoder = load_finetuned_model(args.model)
     else:
         encoder = args.encoder
-    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    catalog = read_catalog(args.catalog)
     features = get_representations(
         catalog, encoder, batch_size=args.batch_size, num_workers=args.num_workers, pca_components=args.pca
     )
@@ -163,11 +163,11 @@ def _make_survey(args: argparse.Namespace) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
-    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.catalog import read_catalog
     from zoobot.scratch import train_default_zoobot_from_scratch
     from zoobot.trees import get_schema
 
-    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    catalog = read_catalog(args.catalog)
     train_default_zoobot_from_scratch(
         save_dir=args.out,
         schema=get_schema(args.schema),

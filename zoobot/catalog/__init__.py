@@ -12,7 +12,7 @@ One module per step: :mod:`~zoobot.catalog.reading` (files and paths), :mod:`~zo
 from __future__ import annotations
 
 from zoobot.catalog.fixes import FIXES, apply_fix, class_numbers
-from zoobot.catalog.reading import read_catalog, resolve_file_locs
+from zoobot.catalog.reading import check_file_locs_resolved, read_catalog, resolve_file_locs
 from zoobot.catalog.report import CatalogError, CatalogProblem, CatalogReport, Severity
 from zoobot.catalog.validation import FEW_LABELLED, MAX_CLASSES, MAX_LISTED_CLASSES, Task, validate_catalog
 
@@ -21,6 +21,7 @@ __all__ = [
     "CatalogProblem",
     "CatalogReport",
     "FIXES",
+    "check_file_locs_resolved",
     "read_catalog",
     "resolve_file_locs",
     "validate_catalog",

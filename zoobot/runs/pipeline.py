@@ -84,12 +84,12 @@ def resolve_schema(schema: str | dict | None) -> Any:
 
 def load_run_catalog(config: RunConfig) -> pd.DataFrame:
     """The config's catalog with ``file_loc`` resolved against the catalog's folder."""
-    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.catalog import read_catalog
 
     path = Path(config.catalog)
     if not path.is_file():
         raise ConfigError(f"Catalog {path} does not exist. Check the path in the run config.")
-    return resolve_file_locs(read_catalog(path), base_dir=path.parent)
+    return read_catalog(path)
 
 
 def run_finetune(
