@@ -230,6 +230,12 @@ def test_cli_reruns_an_exported_config_and_predicts(make_catalog, tmp_path):
     done = subprocess.run([*cli, *command[1:], "--accelerator", "cpu"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Run finished" in done.stdout
+    # the score beside its baseline, in words and in the JSON, and the command that re-runs it
+    assert "always answering the most common class" in done.stdout and '"majority_accuracy"' in done.stdout
+    rerun_dir = tmp_path / "run-rerun"
+    assert (
+        f"To re-run it (also in {rerun_dir / 'RERUN.txt'}): {rerun_command(rerun_dir / 'config.yaml')}" in done.stdout
+    )
     assert not (tmp_path / "run" / "predictions.csv").exists()  # the original run is left alone
     out = tmp_path / "predictions.parquet"
     done = subprocess.run(
@@ -250,7 +256,12 @@ def test_cli_reruns_an_exported_config_and_predicts(make_catalog, tmp_path):
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert len(pd.read_parquet(out)) == 24
+    predicted = pd.read_parquet(out)
+    assert len(predicted) == 24
+    # the run's own columns, less its split: the predictions first, then the inputs as catalog_<column>
+    run_columns = pd.read_csv(tmp_path / "run-rerun" / "predictions.csv").columns
+    assert list(predicted.columns) == [c for c in run_columns if c != "split"]
+    assert predicted.columns[-1] == "catalog_label" and set(predicted["catalog_label"]) <= {"label_0", "label_1"}
 
 
 def test_cli_explains_bad_config_without_a_traceback(tmp_path):

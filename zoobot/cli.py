@@ -20,7 +20,7 @@ EXIT_USER_ERROR = 2
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from zoobot.runs import RunConfig, run_finetune
+    from zoobot.runs import RunConfig, RunFolder, rerun_command, run_finetune
 
     config = RunConfig.from_yaml(args.config)
     if args.run_dir:
@@ -33,8 +33,12 @@ def _finetune(args: argparse.Namespace) -> int:
         config, accelerator=args.accelerator, devices=_devices(args.devices), num_nodes=args.num_nodes
     )
     print(f"Run {result.status}: outputs in {result.run_dir}")
+    if result.test_metrics.get("summary"):
+        print(result.test_metrics["summary"])  # the score beside its baseline, and any warning
     print(json.dumps(_headline(result.test_metrics), indent=2))
     _print_calibration(result.run_dir)
+    folder = RunFolder(result.run_dir)
+    print(f"To re-run it (also in {folder.path / folder.RERUN_FILE}): {rerun_command(folder.config_path)}")
     return 0
 
 
@@ -84,7 +88,19 @@ def _suggest(args: argparse.Namespace) -> int:
 
 
 def _headline(metrics: dict) -> dict:
-    keys = ("split", "n", "accuracy", "rmse", "mae", "r2", "mean_vote_fraction_mae", "test_loss")
+    keys = (
+        "split",
+        "n",
+        "accuracy",
+        "majority_accuracy",
+        "rmse",
+        "baseline_rmse",
+        "mae",
+        "r2",
+        "mean_vote_fraction_mae",
+        "baseline_mean_vote_fraction_mae",
+        "test_loss",
+    )
     return {k: metrics[k] for k in keys if k in metrics}
 
 
@@ -94,20 +110,28 @@ def _devices(value: str) -> int | str:
 
 def _predict(args: argparse.Namespace) -> int:
     from zoobot.catalog import read_catalog
-    from zoobot.predict import predict_on_catalog
+    from zoobot.predict import PREDICTION_SUFFIXES, predict_on_catalog, write_table
+    from zoobot.prediction_table import add_catalog_columns, model_class_names, model_label_cols
     from zoobot.runs import load_finetuned_model
 
+    out = Path(args.out)
+    if out.suffix.lower() not in PREDICTION_SUFFIXES:
+        raise ValueError(f"--out {out} must end in .csv, .parquet or .hdf5.")
     model = load_finetuned_model(args.model)
     catalog = read_catalog(args.catalog)
     predictions = predict_on_catalog(
         catalog,
         model,
-        save_loc=args.out,
+        save_loc=out if out.suffix.lower() == ".hdf5" else None,  # HDF5: Zoobot's columns only
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         accelerator=args.accelerator,
         **_uncertainty_options(args),
     )
+    if out.suffix.lower() != ".hdf5":
+        # As a run's predictions.csv and the app write them: file_loc and the catalog's labels as catalog_<col>.
+        predictions = add_catalog_columns(predictions, catalog, model_label_cols(model), model_class_names(model))
+        write_table(predictions, out)
     print(f"Wrote predictions for {len(predictions)} galaxies to {args.out}")
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ def resolve_file_locs(catalog: pd.DataFrame, base_dir: str | Path) -> pd.DataFra
         if pd.isna(loc) or str(loc).strip() == "":
             return loc
         p = Path(str(loc)).expanduser()
-        return str(p if p.is_absolute() else base / p)
+        return str(p if p.is_absolute() else os.path.normpath(base / p))
 
     out = catalog.copy()
     out["file_loc"] = out["file_loc"].map(resolve)

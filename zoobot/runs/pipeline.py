@@ -291,7 +291,7 @@ def annotate_predictions(
         datamodule: the run's datamodule (its ``train_catalog``, ``val_catalog``, ``test_catalog``).
         config: the run's config (its task, label columns and class names).
     """
-    from zoobot.prediction_table import CATALOG_PREFIX, default_class_columns
+    from zoobot.prediction_table import add_catalog_columns, default_class_columns
 
     ids = catalog["id_str"].astype(str)
     split = pd.Series("unlabelled", index=ids)
@@ -299,49 +299,29 @@ def annotate_predictions(
         part = getattr(datamodule, f"{name}_catalog", None)
         if part is not None:
             split.loc[part["id_str"].astype(str)] = name
-    inputs = pd.DataFrame(
-        {"id_str": ids.to_numpy(), "split": ids.map(split).to_numpy(), "file_loc": catalog["file_loc"].to_numpy()}
+    predictions = predictions.assign(id_str=predictions["id_str"].astype(str))
+    predictions["split"] = predictions["id_str"].map(split).to_numpy()
+    class_names = (
+        default_class_columns(len(config.class_names), config.label_cols[0], config.class_names)
+        if config.task == "classification"
+        else None
     )
-    for col in config.label_cols:
-        values = catalog[col]
-        if config.task == "classification":
-            names = default_class_columns(len(config.class_names), col, config.class_names)
-            values = values.map(lambda v, names=names: names[int(v)] if pd.notna(v) else None)
-        inputs[CATALOG_PREFIX + col] = values.to_numpy()
-    predictions = predictions.copy()
-    predictions["id_str"] = predictions["id_str"].astype(str)
-    return predictions.merge(inputs, on="id_str", how="left")
+    return add_catalog_columns(predictions, catalog, config.label_cols, class_names)
 
 
 def evaluate_run_predictions(predictions: pd.DataFrame, config: RunConfig, schema: Any = None) -> dict[str, Any]:
     """Task metrics on the run's test split (or validation split if there is no test split), from the
     ``predictions.csv`` columns :func:`annotate_predictions` writes."""
-    from zoobot import evaluate
-    from zoobot.prediction_table import CATALOG_PREFIX, default_class_columns
+    from zoobot.evaluate import table_metrics
+    from zoobot.prediction_table import default_class_columns
 
     split = "test" if (predictions["split"] == "test").any() else "val"
     rows = predictions[predictions["split"] == split]
-    metrics: dict[str, Any] = {"split": split}
     if rows.empty:
-        return metrics
+        return {"split": split}
+    class_names = None
     if config.task == "classification":
-        label = config.label_cols[0]
-        index = {
-            name: k for k, name in enumerate(default_class_columns(len(config.class_names), label, config.class_names))
-        }
-        metrics.update(
-            evaluate.classification_metrics(
-                rows[CATALOG_PREFIX + label].map(index), rows["predicted_class"].map(index), config.class_names
-            )
-        )
-    elif config.task == "regression":
-        metrics.update(
-            evaluate.regression_metrics(
-                rows[[CATALOG_PREFIX + c for c in config.label_cols]].to_numpy(), rows[config.label_cols].to_numpy()
-            )
-        )
-    else:
-        metrics.update(
-            evaluate.tree_metrics(rows, schema or resolve_schema(config.schema), count_prefix=CATALOG_PREFIX)
-        )
-    return metrics
+        class_names = default_class_columns(len(config.class_names), config.label_cols[0], config.class_names)
+    if config.task == "tree" and schema is None:
+        schema = resolve_schema(config.schema)
+    return table_metrics(rows, config.task, config.label_cols, class_names, schema, split=split)
