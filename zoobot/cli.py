@@ -186,6 +186,16 @@ def _make_survey(args: argparse.Namespace) -> int:
     return 0
 
 
+def _template_catalog(args: argparse.Namespace) -> int:
+    from zoobot.catalog import describe_template_columns, write_template_catalog
+
+    path = write_template_catalog(args.out)
+    print(f"Wrote a template catalog to {path}. Its columns:")
+    print(describe_template_columns())
+    print("Keep id_str, file_loc and your task's label columns; read it with zoobot.catalog.read_catalog.")
+    return 0
+
+
 def _pretrain(args: argparse.Namespace) -> int:
     from zoobot.catalog import read_catalog
     from zoobot.scratch import train_default_zoobot_from_scratch
@@ -397,6 +407,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace a survey already in --out (otherwise refused)"
     )
     survey.set_defaults(func=_make_survey)
+
+    template = commands.add_parser(
+        "template-catalog",
+        help="write a small template catalog CSV to start your own from",
+        description="Write a template catalog: five example galaxies with id_str, file_loc and one column of "
+        "each kind of label (class numbers, class names, a number, volunteer vote counts), and print what "
+        "each column means.",
+    )
+    template.add_argument(
+        "--out", default="catalog_template.csv", help="the CSV to write (default catalog_template.csv)"
+    )
+    template.set_defaults(func=_template_catalog)
 
     pretrain = commands.add_parser(
         "pretrain",
