@@ -96,6 +96,7 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     test_metrics = json.loads((run_dir / "test_metrics.json").read_text())
     expected = {"classification": "confusion_matrix", "regression": "rmse", "tree": "vote_fraction_mae"}
     assert expected[task] in test_metrics and test_metrics["split"] == "test"
+    assert result.summary == test_metrics["summary"] and "test galaxies; " in result.summary  # beside its baseline
     folder = RunFolder(run_dir)  # the same files, read back the way the app reads them
     assert folder.read_test_metrics() == test_metrics and len(folder.read_predictions()) == len(catalog)
     calibration = folder.read_calibration()  # fitted on the validation split, reported on the test split (#18)

@@ -33,6 +33,11 @@ class RunResult:
     predictions_path: Path
     best_checkpoint: Path | None
 
+    @property
+    def summary(self) -> str:
+        """The test score beside its baseline, and any warning, in words (``test_metrics['summary']``)."""
+        return str(self.test_metrics.get("summary", ""))
+
 
 def build_model(config: RunConfig, n_classes: int | None = None) -> L.LightningModule:
     """The finetuning model a config describes (encoder loaded from ``config.encoder``)."""
