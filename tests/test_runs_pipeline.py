@@ -277,3 +277,16 @@ def test_cli_explains_bad_config_without_a_traceback(tmp_path):
     assert done.returncode == 2
     assert "Unknown setting(s) in the run config: epochs" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_class_names_come_from_a_names_or_labels_column_that_names_each_class():
+    """The names carried into predicted_class and catalog_<label>: the fix's <label>_name (newest first),
+    else a <label>_label such as the demo survey's bar_label, else the numbers."""
+    from zoobot.runs.pipeline import _class_names
+
+    bar = pd.DataFrame({"bar": [0, 1, 2, 1], "bar_label": ["none", "weak", "strong", "weak"]})
+    assert _class_names(bar, "bar", 3) == ["none", "weak", "strong"]
+    fixed = bar.assign(bar_name=["no bar", "weak bar", "strong bar", "weak bar"])
+    assert _class_names(fixed, "bar", 3) == ["no bar", "weak bar", "strong bar"]
+    inconsistent = bar.assign(bar_label=["none", "weak", "strong", "strong"])
+    assert _class_names(inconsistent, "bar", 3) == ["0", "1", "2"]

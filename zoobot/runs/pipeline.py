@@ -149,12 +149,15 @@ def run_finetune(
 
 def _class_names(catalog: pd.DataFrame, label_col: str, n_classes: int) -> list[str]:
     """A name per class index: from a ``<label_col>_name`` column (as the ``number_classes`` fix
-    writes) when it names each class consistently, else the class numbers as text."""
+    writes) or a ``<label_col>_label`` column (as the demo survey's ``bar_label``) when it names each
+    class consistently, else the class numbers as text."""
     names = [str(k) for k in range(n_classes)]
-    # The fix writes <label>_name, or <label>_name_2, _3, ... when that is taken: the newest first.
-    pattern = re.compile(re.escape(label_col) + r"_name(?:_(\d+))?")
-    matches = [(m.group(1), c) for c in map(str, catalog.columns) if (m := pattern.fullmatch(c))]
-    for _, name_col in sorted(matches, key=lambda pair: int(pair[0] or 1), reverse=True):
+    # The fix writes <label>_name, or <label>_name_2, _3, ... when that is taken: the newest first,
+    # then <label>_label.
+    pattern = re.compile(re.escape(label_col) + r"_(name|label)(?:_(\d+))?")
+    matches = [(m.group(1), m.group(2), c) for c in map(str, catalog.columns) if (m := pattern.fullmatch(c))]
+    order = sorted(matches, key=lambda found: (found[0] == "name", int(found[1] or 1)), reverse=True)
+    for _, _, name_col in order:
         pairs = catalog[[label_col, name_col]].dropna().drop_duplicates()
         if pairs[label_col].is_unique and pairs[name_col].is_unique:
             for number, name in zip(pairs[label_col].astype(int), pairs[name_col].astype(str), strict=True):
