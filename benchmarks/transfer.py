@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from zoobot.catalog import read_catalog, resolve_file_locs
+from zoobot.catalog import read_catalog
 from zoobot.data import CatalogDataModule
 from zoobot.encoders import get_encoder_card, load_encoder
 from zoobot.finetune import FinetuneableZoobotClassifier, get_trainer, load_finetuned
@@ -225,7 +225,7 @@ def main() -> None:
         raise SystemExit(f"--seeds {args.seeds}: give 1 or more.")
 
     torch.set_num_threads(args.threads)
-    catalog = resolve_file_locs(read_catalog(args.survey / "catalog.csv"), base_dir=args.survey)
+    catalog = read_catalog(args.survey / "catalog.csv")
     pool, test = catalog.iloc[:POOL_SIZE], catalog.iloc[-TEST_SIZE:].reset_index(drop=True)
     demo_card = get_encoder_card("demo")
     input_size = demo_card.input_size[1]

@@ -40,7 +40,7 @@ import torch
 from lightning.pytorch.callbacks import Timer
 
 from zoobot.assets import demo_encoder_dir
-from zoobot.catalog import read_catalog, resolve_file_locs
+from zoobot.catalog import read_catalog
 from zoobot.encoders import DEMO_DESCRIPTION, load_encoder, save_encoder
 from zoobot.scratch import train_default_zoobot_from_scratch
 from zoobot.trees import get_schema
@@ -96,7 +96,7 @@ class EpochLog(L.Callback):
 def vote_catalog(survey_dir: Path, schema_name: str) -> pd.DataFrame:
     """The survey catalog reduced to ``id_str``, absolute ``file_loc`` and the schema's vote counts."""
     schema = get_schema(schema_name)
-    catalog = resolve_file_locs(read_catalog(survey_dir / "catalog.csv"), base_dir=survey_dir)
+    catalog = read_catalog(survey_dir / "catalog.csv")
     return catalog[["id_str", "file_loc", *schema.label_cols]]
 
 

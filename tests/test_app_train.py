@@ -63,6 +63,8 @@ def test_training_without_data_or_task_is_refused(engine):
 
 
 def test_a_run_keeps_the_catalog_it_was_started_on(engine, make_catalog, no_training):
+    from zoobot.catalog import read_catalog
+
     sid = _ready(engine, make_catalog, seed=1)
     first = engine.catalog(sid)
     train.start_training(engine, sid, **TRAIN_FORM)
@@ -73,9 +75,10 @@ def test_a_run_keeps_the_catalog_it_was_started_on(engine, make_catalog, no_trai
     assert len(engine.catalog(sid)) == 5
     config = folder.read_config()
     assert Path(config.catalog) == folder.catalog_path
-    kept = pd.read_parquet(config.catalog)
+    kept = read_catalog(config.catalog)  # file_loc relative to the run folder, so that it can move
     assert list(kept["id_str"]) == list(first["id_str"])
     assert list(kept["file_loc"]) == list(first["file_loc"])
+    assert not Path(pd.read_parquet(config.catalog)["file_loc"][0]).is_absolute()
 
 
 def test_training_is_refused_while_the_data_tab_lists_problems(engine, make_catalog):

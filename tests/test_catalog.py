@@ -50,7 +50,8 @@ def test_read_csv_and_parquet_with_relative_paths(make_catalog, tmp_path):
     relative.to_csv(folder / "rel.csv", index=False)
     relative.to_parquet(folder / "rel.parquet")
     for name in ["rel.csv", "rel.parquet"]:
-        cat = read_catalog(folder / name)
+        assert list(read_catalog(folder / name).file_loc) == list(df.file_loc)  # resolved by default
+        cat = read_catalog(folder / name, resolve_paths=False)
         assert list(cat.id_str) == ["001", "002", "003", "004"]  # leading zeros kept
         with pytest.raises(CatalogError, match="do not exist"):
             validate_catalog(cat, label_cols=["label"], task="classification")
@@ -58,6 +59,22 @@ def test_read_csv_and_parquet_with_relative_paths(make_catalog, tmp_path):
         resolved = resolve_file_locs(cat, folder)
         assert list(resolved.file_loc) == list(df.file_loc)
         assert validate_catalog(resolved, label_cols=["label"], task="classification").ok
+
+
+def test_a_catalog_read_with_pandas_is_refused_in_one_line_naming_read_catalog(make_catalog, tmp_path, monkeypatch):
+    """pd.read_csv keeps file_loc relative to the catalog's folder: the dataset says how to read it instead."""
+    from zoobot.data import GalaxyDataset
+
+    df = make_catalog(n=3)
+    folder = Path(df.file_loc[0]).parent.parent
+    df.assign(file_loc=[os.path.relpath(p, folder) for p in df.file_loc]).to_csv(folder / "cat.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CatalogError, match=r"read_catalog\('path/to/catalog.csv'\)") as info:
+        GalaxyDataset(pd.read_csv(folder / "cat.csv"), input_size=32)
+    assert "\n" not in str(info.value)
+    assert len(GalaxyDataset(read_catalog(folder / "cat.csv"), input_size=32)) == 3
+    monkeypatch.chdir(folder)  # from the catalog's own folder the relative paths do exist
+    assert len(GalaxyDataset(pd.read_csv(folder / "cat.csv"), input_size=32)) == 3
 
 
 def test_read_catalog_refuses_other_formats(tmp_path):

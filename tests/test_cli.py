@@ -19,6 +19,7 @@ COMMANDS = [
     "suggest",
     "representations",
     "make-survey",
+    "template-catalog",
     "pretrain",
     "encoders",
     "schemas",
@@ -60,6 +61,22 @@ def test_make_survey_writes_a_catalog_and_refuses_to_overwrite(tmp_path):
     again = run_cli("make-survey", "--n", "4", "--size", "32", "--out", str(out))
     assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr
     assert run_cli("make-survey", "--n", "4", "--size", "32", "--out", str(out), "--overwrite").returncode == 0
+
+
+def test_the_template_catalog_reads_and_names_every_column(tmp_path, capsys, monkeypatch):
+    from zoobot.catalog import TEMPLATE_COLUMNS, read_catalog, validate_catalog
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["template-catalog"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{column}: " in out for column in TEMPLATE_COLUMNS)
+    catalog = read_catalog("catalog_template.csv")
+    assert list(catalog.columns) == list(TEMPLATE_COLUMNS) and catalog["id_str"].is_unique
+    assert catalog["file_loc"][0] == str(tmp_path / "images" / "galaxy_001.png")  # relative to the catalog
+    # the only problem is that its images are examples: every label column is usable as it is
+    report = validate_catalog(catalog, label_cols=["ring"], task="classification", raise_on_error=False)
+    assert {p.code for p in report.errors} == {"missing_images"}
+    assert main(["template-catalog", "--out", "t.txt"]) == 2 and ".csv" in capsys.readouterr().err
 
 
 def test_unknown_encoder_is_explained(tmp_path):

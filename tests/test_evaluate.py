@@ -85,3 +85,68 @@ def test_vote_fractions_per_galaxy_with_their_errors_and_interval_widths(tiny_sc
     errors = vote_fraction_errors(rows, has_bar)
     assert np.isnan(errors[[0, 2]]).all() and errors[1] == pytest.approx(0.2)
     assert vote_fraction_interval_widths(rows, has_bar) == pytest.approx([0.2, 0.3, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("task", "metrics", "baseline", "warned"),
+    [
+        ("classification", classification_metrics([0, 0, 0, 1], [0, 0, 0, 0], ["no ring", "ring"]), "75.0%", True),
+        ("classification", classification_metrics([0, 0, 1, 1], [0, 0, 1, 1], ["no ring", "ring"]), "50.0%", False),
+        ("regression", regression_metrics(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 4.0])), "0.816", True),
+        ("regression", regression_metrics(np.array([0.0, 1.0, 2.0]), np.array([0.1, 1.0, 2.0])), "0.816", False),
+    ],
+)
+def test_the_summary_puts_the_baseline_beside_the_score_and_warns_when_nothing_was_learned(
+    task, metrics, baseline, warned, caplog
+):
+    from zoobot.evaluate import summarize
+
+    with caplog.at_level("WARNING", logger="zoobot.evaluate"):
+        summary = summarize(metrics, task)
+    assert baseline in summary["summary"]
+    assert bool(summary["warnings"]) == warned == bool(caplog.records)
+    if warned and task == "classification":
+        assert "predicts one class for every galaxy" in summary["summary"]
+
+
+def test_the_tree_baseline_predicts_the_average_vote_fractions():
+    from zoobot.schemas import Schema
+
+    schema = Schema({"smooth-or-featured": ["_smooth", "_featured"]}, {"smooth-or-featured": None})
+    rows = pd.DataFrame(
+        {
+            "catalog_smooth-or-featured_smooth": [4.0, 0.0],
+            "catalog_smooth-or-featured_featured": [0.0, 4.0],
+            "smooth-or-featured_smooth_fraction": [1.0, 0.0],
+            "smooth-or-featured_featured_fraction": [0.0, 1.0],
+        }
+    )
+    metrics = tree_metrics(rows, schema)
+    assert metrics["mean_vote_fraction_mae"] == 0.0
+    assert metrics["baseline_mean_vote_fraction_mae"] == pytest.approx(0.5)  # always (0.5, 0.5)
+
+
+def test_evaluate_predictions_scores_predict_on_catalogs_table_against_the_catalog():
+    """What the README's Python example prints: the test galaxies' score beside the baseline, from the model."""
+    from types import SimpleNamespace
+
+    from zoobot.evaluate import evaluate_predictions
+
+    classifier = SimpleNamespace(num_classes=2, label_cols=["ring"], multilabel=False)
+    predictions = pd.DataFrame(
+        {"ring": [0.1, 0.2, 0.3, 0.9], "id_str": ["a", "b", "c", "d"], "predicted_class": ["ring_0"] * 3 + ["ring_1"]}
+    )
+    catalog = pd.DataFrame({"id_str": ["a", "b", "c", "d", "e"], "ring": [0, 0, 1, 1, None]})
+    metrics = evaluate_predictions(predictions, catalog, classifier)
+    assert metrics["n"] == 4 and metrics["accuracy"] == 0.75 and metrics["majority_accuracy"] == 0.5
+    assert metrics["summary"].startswith("Accuracy 75.0% on 4 galaxies; always answering the most common class")
+    one_class = predictions.assign(predicted_class="ring_0")
+    assert "predicts one class" in evaluate_predictions(one_class, catalog, classifier)["warnings"][0]
+
+    regressor = SimpleNamespace(label_cols=["bulge_to_total"])
+    values = pd.DataFrame({"bulge_to_total": [0.2, 0.4], "id_str": ["a", "b"]})
+    truth = pd.DataFrame({"id_str": ["a", "b"], "bulge_to_total": [0.1, 0.5]})
+    metrics = evaluate_predictions(values, truth, regressor)
+    assert metrics["rmse"] == pytest.approx(0.1) and metrics["baseline_rmse"] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="no 'bulge_to_total' column"):
+        evaluate_predictions(values, truth.drop(columns="bulge_to_total"), regressor)

@@ -22,9 +22,30 @@ def readme() -> str:
 
 
 def front_matter() -> dict:
-    match = re.match(r"^---\n(.*?)\n---\n", readme(), re.S)
-    assert match, "README.md must start with the Spaces front matter between --- lines"
+    match = re.match(r"^---\n(.*?)\n---\n", (ROOT / "space" / "README.md").read_text(), re.S)
+    assert match, "space/README.md (the Space's card) must start with the Spaces front matter between --- lines"
     return yaml.safe_load(match.group(1))
+
+
+def test_the_readme_has_no_front_matter_and_the_space_gets_its_card(tmp_path):
+    """GitHub and PyPI show README.md without the Space's settings; make_space.py gives the Space its card."""
+    import runpy
+    import subprocess
+
+    make_space = runpy.run_path(str(ROOT / "scripts" / "make_space.py"))["make_space"]
+
+    assert readme().startswith("# Zoobot App\n")
+    repo = tmp_path / "repo"
+    (repo / "space").mkdir(parents=True)
+    (repo / "space" / "README.md").write_text((ROOT / "space" / "README.md").read_text())
+    (repo / "README.md").write_text(readme())
+    (repo / "Dockerfile").write_text("FROM python\n")
+    (repo / "notes.txt").write_text("not tracked\n")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "space", "README.md", "Dockerfile"], cwd=repo, check=True)
+    out = make_space(tmp_path / "space_repo", root=repo)
+    assert (out / "README.md").read_text() == (ROOT / "space" / "README.md").read_text()
+    assert (out / "Dockerfile").is_file() and not (out / "notes.txt").exists()
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from zoobot.runs import ConfigError, RunConfig, rerun_command
@@ -23,8 +25,13 @@ def test_yaml_round_trip_keeps_every_setting(tmp_path):
     )
     path = tmp_path / "config.yaml"
     config.to_yaml(path)
-    assert RunConfig.from_yaml(path) == config
-    assert RunConfig.from_yaml(path.read_text()) == config
+    # In the file, paths are relative to its folder; read back they point where they did.
+    assert RunConfig.from_yaml(path).to_dict() == {
+        **config.to_dict(),
+        "catalog": str(Path.cwd() / "catalog.csv"),
+        "run_dir": str(Path.cwd() / "runs" / "a"),
+    }
+    assert RunConfig.from_yaml(config.to_yaml()) == config
     assert rerun_command(path) == (
         f"zoobot finetune --config {path} --run-dir {tmp_path.parent / (tmp_path.name + '-rerun')}"
     )

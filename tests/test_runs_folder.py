@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from zoobot.runs import ConfigError, RunConfig, RunFolder
 def make_config(run_dir) -> RunConfig:
     return RunConfig(
         task="classification",
-        catalog="catalog.csv",
+        catalog=str(run_dir / "catalog.parquet"),
         label_cols=["ring"],
         run_dir=str(run_dir),
         max_epochs=3,
@@ -58,8 +59,54 @@ def test_config_round_trip(tmp_path):
     assert folder.write_config(config) == folder.config_path
     assert folder.has_config()
     assert folder.read_config() == config
-    assert folder.read_config_text() == config.to_yaml()
+    assert folder.read_config_text() == config.to_yaml(relative_to=folder.path)
     assert folder.read_config_values()["class_names"] == ["no ring", "ring"]
+
+
+def test_a_run_folder_moved_to_another_machine_still_runs(tmp_path, monkeypatch):
+    """config.yaml's paths are relative to the run folder, the catalog copy's file_loc too; RERUN.txt says how."""
+    import shutil
+
+    from zoobot.catalog import read_catalog
+
+    home = tmp_path / "home"
+    (home / "images").mkdir(parents=True)
+    (home / "images" / "a.png").write_bytes(b"png")
+    (home / "survey.csv").write_text("id_str,file_loc,ring\na,images/a.png,1\n")
+    folder = RunFolder(home / "runs" / "ring")
+    folder.write_catalog(read_catalog(home / "survey.csv"))  # absolute file_loc, as the app holds them
+    folder.write_config(make_config(folder.path))
+    outside = RunConfig(**{**make_config(folder.path).to_dict(), "catalog": str(home / "survey.csv")})
+    RunFolder(home / "runs" / "other").write_config(outside)
+    assert folder.read_config_values()["catalog"] == "catalog.parquet"
+    assert folder.read_config_values()["run_dir"] == "."
+
+    cluster = tmp_path / "cluster"
+    shutil.move(home, cluster)
+    monkeypatch.chdir(tmp_path)  # any working directory
+    moved = RunFolder(cluster / "runs" / "ring")
+    config = moved.read_config()
+    assert config.run_dir == str(moved.path) and Path(config.catalog) == moved.catalog_path
+    assert Path(read_catalog(config.catalog)["file_loc"][0]) == cluster / "images" / "a.png"
+    assert Path(RunFolder(cluster / "runs" / "other").read_config().catalog) == cluster / "survey.csv"
+    rerun = (moved.path / "RERUN.txt").read_text()
+    assert "zoobot finetune --config ring/config.yaml --run-dir ring-rerun" in rerun
+
+
+def test_a_config_file_written_before_relative_paths_reads_its_catalog_from_the_working_directory(
+    tmp_path, monkeypatch, caplog
+):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cat.csv").write_text("id_str,file_loc\n")
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "ring.yaml").write_text(
+        "task: classification\ncatalog: data/cat.csv\nlabel_cols: [ring]\nrun_dir: runs/ring\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level("WARNING"):
+        config = RunConfig.from_yaml("configs/ring.yaml")
+    assert config.catalog == "data/cat.csv" and "relative to the working directory" in caplog.text
+    assert Path(config.run_dir) == Path("configs/runs/ring")  # beside the config
 
 
 def test_progress_merges_and_stamps_each_write(tmp_path):

@@ -96,6 +96,7 @@ def test_run_writes_everything_the_app_reads(task, make_catalog, tiny_schema_pai
     test_metrics = json.loads((run_dir / "test_metrics.json").read_text())
     expected = {"classification": "confusion_matrix", "regression": "rmse", "tree": "vote_fraction_mae"}
     assert expected[task] in test_metrics and test_metrics["split"] == "test"
+    assert result.summary == test_metrics["summary"] and "test galaxies; " in result.summary  # beside its baseline
     folder = RunFolder(run_dir)  # the same files, read back the way the app reads them
     assert folder.read_test_metrics() == test_metrics and len(folder.read_predictions()) == len(catalog)
     calibration = folder.read_calibration()  # fitted on the validation split, reported on the test split (#18)
@@ -230,6 +231,12 @@ def test_cli_reruns_an_exported_config_and_predicts(make_catalog, tmp_path):
     done = subprocess.run([*cli, *command[1:], "--accelerator", "cpu"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Run finished" in done.stdout
+    # the score beside its baseline, in words and in the JSON, and the command that re-runs it
+    assert "always answering the most common class" in done.stdout and '"majority_accuracy"' in done.stdout
+    rerun_dir = tmp_path / "run-rerun"
+    assert (
+        f"To re-run it (also in {rerun_dir / 'RERUN.txt'}): {rerun_command(rerun_dir / 'config.yaml')}" in done.stdout
+    )
     assert not (tmp_path / "run" / "predictions.csv").exists()  # the original run is left alone
     out = tmp_path / "predictions.parquet"
     done = subprocess.run(
@@ -250,7 +257,12 @@ def test_cli_reruns_an_exported_config_and_predicts(make_catalog, tmp_path):
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert len(pd.read_parquet(out)) == 24
+    predicted = pd.read_parquet(out)
+    assert len(predicted) == 24
+    # the run's own columns, less its split: the predictions first, then the inputs as catalog_<column>
+    run_columns = pd.read_csv(tmp_path / "run-rerun" / "predictions.csv").columns
+    assert list(predicted.columns) == [c for c in run_columns if c != "split"]
+    assert predicted.columns[-1] == "catalog_label" and set(predicted["catalog_label"]) <= {"label_0", "label_1"}
 
 
 def test_cli_explains_bad_config_without_a_traceback(tmp_path):
@@ -265,3 +277,16 @@ def test_cli_explains_bad_config_without_a_traceback(tmp_path):
     assert done.returncode == 2
     assert "Unknown setting(s) in the run config: epochs" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_class_names_come_from_a_names_or_labels_column_that_names_each_class():
+    """The names carried into predicted_class and catalog_<label>: the fix's <label>_name (newest first),
+    else a <label>_label such as the demo survey's bar_label, else the numbers."""
+    from zoobot.runs.pipeline import _class_names
+
+    bar = pd.DataFrame({"bar": [0, 1, 2, 1], "bar_label": ["none", "weak", "strong", "weak"]})
+    assert _class_names(bar, "bar", 3) == ["none", "weak", "strong"]
+    fixed = bar.assign(bar_name=["no bar", "weak bar", "strong bar", "weak bar"])
+    assert _class_names(fixed, "bar", 3) == ["no bar", "weak bar", "strong bar"]
+    inconsistent = bar.assign(bar_label=["none", "weak", "strong", "strong"])
+    assert _class_names(inconsistent, "bar", 3) == ["0", "1", "2"]

@@ -20,7 +20,7 @@ EXIT_USER_ERROR = 2
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from zoobot.runs import RunConfig, run_finetune
+    from zoobot.runs import RunConfig, RunFolder, rerun_command, run_finetune
 
     config = RunConfig.from_yaml(args.config)
     if args.run_dir:
@@ -33,8 +33,12 @@ def _finetune(args: argparse.Namespace) -> int:
         config, accelerator=args.accelerator, devices=_devices(args.devices), num_nodes=args.num_nodes
     )
     print(f"Run {result.status}: outputs in {result.run_dir}")
+    if result.test_metrics.get("summary"):
+        print(result.test_metrics["summary"])  # the score beside its baseline, and any warning
     print(json.dumps(_headline(result.test_metrics), indent=2))
     _print_calibration(result.run_dir)
+    folder = RunFolder(result.run_dir)
+    print(f"To re-run it (also in {folder.path / folder.RERUN_FILE}): {rerun_command(folder.config_path)}")
     return 0
 
 
@@ -61,9 +65,9 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def _suggest(args: argparse.Namespace) -> int:
     from zoobot.active_learning import suggest_galaxies
-    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.catalog import read_catalog
 
-    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    catalog = read_catalog(args.catalog)
     table = suggest_galaxies(
         args.model,
         catalog,
@@ -84,7 +88,19 @@ def _suggest(args: argparse.Namespace) -> int:
 
 
 def _headline(metrics: dict) -> dict:
-    keys = ("split", "n", "accuracy", "rmse", "mae", "r2", "mean_vote_fraction_mae", "test_loss")
+    keys = (
+        "split",
+        "n",
+        "accuracy",
+        "majority_accuracy",
+        "rmse",
+        "baseline_rmse",
+        "mae",
+        "r2",
+        "mean_vote_fraction_mae",
+        "baseline_mean_vote_fraction_mae",
+        "test_loss",
+    )
     return {k: metrics[k] for k in keys if k in metrics}
 
 
@@ -93,21 +109,29 @@ def _devices(value: str) -> int | str:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from zoobot.catalog import read_catalog, resolve_file_locs
-    from zoobot.predict import predict_on_catalog
+    from zoobot.catalog import read_catalog
+    from zoobot.predict import PREDICTION_SUFFIXES, predict_on_catalog, write_table
+    from zoobot.prediction_table import add_catalog_columns, model_class_names, model_label_cols
     from zoobot.runs import load_finetuned_model
 
+    out = Path(args.out)
+    if out.suffix.lower() not in PREDICTION_SUFFIXES:
+        raise ValueError(f"--out {out} must end in .csv, .parquet or .hdf5.")
     model = load_finetuned_model(args.model)
-    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    catalog = read_catalog(args.catalog)
     predictions = predict_on_catalog(
         catalog,
         model,
-        save_loc=args.out,
+        save_loc=out if out.suffix.lower() == ".hdf5" else None,  # HDF5: Zoobot's columns only
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         accelerator=args.accelerator,
         **_uncertainty_options(args),
     )
+    if out.suffix.lower() != ".hdf5":
+        # As a run's predictions.csv and the app write them: file_loc and the catalog's labels as catalog_<col>.
+        predictions = add_catalog_columns(predictions, catalog, model_label_cols(model), model_class_names(model))
+        write_table(predictions, out)
     print(f"Wrote predictions for {len(predictions)} galaxies to {args.out}")
     return 0
 
@@ -122,7 +146,7 @@ def _uncertainty_options(args: argparse.Namespace) -> dict:
 
 
 def _representations(args: argparse.Namespace) -> int:
-    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.catalog import read_catalog
     from zoobot.representations import compute_umap, get_representations
 
     if args.model:
@@ -131,7 +155,7 @@ def _representations(args: argparse.Namespace) -> int:
         encoder = load_finetuned_model(args.model)
     else:
         encoder = args.encoder
-    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    catalog = read_catalog(args.catalog)
     features = get_representations(
         catalog, encoder, batch_size=args.batch_size, num_workers=args.num_workers, pca_components=args.pca
     )
@@ -162,12 +186,22 @@ def _make_survey(args: argparse.Namespace) -> int:
     return 0
 
 
+def _template_catalog(args: argparse.Namespace) -> int:
+    from zoobot.catalog import describe_template_columns, write_template_catalog
+
+    path = write_template_catalog(args.out)
+    print(f"Wrote a template catalog to {path}. Its columns:")
+    print(describe_template_columns())
+    print("Keep id_str, file_loc and your task's label columns; read it with zoobot.catalog.read_catalog.")
+    return 0
+
+
 def _pretrain(args: argparse.Namespace) -> int:
-    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.catalog import read_catalog
     from zoobot.scratch import train_default_zoobot_from_scratch
     from zoobot.trees import get_schema
 
-    catalog = resolve_file_locs(read_catalog(args.catalog), base_dir=Path(args.catalog).parent)
+    catalog = read_catalog(args.catalog)
     train_default_zoobot_from_scratch(
         save_dir=args.out,
         schema=get_schema(args.schema),
@@ -373,6 +407,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace a survey already in --out (otherwise refused)"
     )
     survey.set_defaults(func=_make_survey)
+
+    template = commands.add_parser(
+        "template-catalog",
+        help="write a small template catalog CSV to start your own from",
+        description="Write a template catalog: five example galaxies with id_str, file_loc and one column of "
+        "each kind of label (class numbers, class names, a number, volunteer vote counts), and print what "
+        "each column means.",
+    )
+    template.add_argument(
+        "--out", default="catalog_template.csv", help="the CSV to write (default catalog_template.csv)"
+    )
+    template.set_defaults(func=_template_catalog)
 
     pretrain = commands.add_parser(
         "pretrain",

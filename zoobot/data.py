@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from zoobot import defaults
 from zoobot.batches import RESERVED_KEYS
+from zoobot.catalog.reading import check_file_locs_resolved
 from zoobot.images import load_image
 from zoobot.inference import RampBatchSampler, inference_device, inference_loader, reuse_freed_memory, run_batches
 from zoobot.transforms import CardLike, Size, Transform, get_transforms, height_width
@@ -104,6 +105,7 @@ class GalaxyDataset(Dataset):
         for col in ("id_str", "file_loc"):
             if col not in catalog.columns:
                 raise ValueError(f"The catalog has no '{col}' column; every row needs an id_str and a file_loc.")
+        check_file_locs_resolved(catalog)  # a catalog read with pd.read_csv: say so now, not in a worker
         # Plain lists and arrays: cheap to pickle to worker processes, no pandas per item.
         self.id_strs = [str(v) for v in catalog["id_str"]]
         self.file_locs = [str(v) for v in catalog["file_loc"]]

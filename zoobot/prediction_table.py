@@ -17,7 +17,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ID_COLUMN", "CATALOG_PREFIX", "zoobot_table", "zoobot_columns", "default_class_columns", "class_name_array"]
+__all__ = [
+    "ID_COLUMN",
+    "CATALOG_PREFIX",
+    "zoobot_table",
+    "zoobot_columns",
+    "default_class_columns",
+    "class_name_array",
+    "model_class_names",
+    "model_label_cols",
+    "add_catalog_columns",
+]
 
 ID_COLUMN = "id_str"
 CATALOG_PREFIX = "catalog_"
@@ -71,3 +81,57 @@ def default_class_columns(num_classes: int, label_col: str, class_names: Sequenc
 def class_name_array(names: Sequence[str], indices: np.ndarray) -> np.ndarray:
     """``names[indices]`` as an object array of str (a text column, not numpy's fixed-width strings)."""
     return np.asarray(list(names), dtype=object)[np.asarray(indices, dtype=int)]
+
+
+def model_class_names(model: Any) -> list[str] | None:
+    """The name per class index a single-label classifier writes in ``predicted_class`` (None for other models):
+    the names it knows (``class_names``, which a run sets from the catalog), else ``<label_col>_<k>``."""
+    if not hasattr(model, "num_classes") or getattr(model, "multilabel", False):
+        return None
+    return default_class_columns(model.num_classes, model.label_cols[0], getattr(model, "class_names", None))
+
+
+def model_label_cols(model: Any) -> list[str]:
+    """The catalog columns a finetuned model learned: a tree's answer columns, else its ``label_cols``."""
+    schema = getattr(model, "schema", None)
+    return list(schema.label_cols) if schema is not None else list(model.label_cols)
+
+
+def add_catalog_columns(
+    predictions: pd.DataFrame,
+    catalog: pd.DataFrame,
+    label_cols: Sequence[str],
+    class_names: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The predictions, then each row's ``file_loc`` and the catalog's labels as ``catalog_<column>``.
+
+    The catalog's values are inputs (what the volunteers or the catalog said), not predictions; the
+    prefix keeps them apart from the model's columns of the same name (a tree's answer columns hold
+    the predicted concentrations, the catalog's the vote counts). A run's ``predictions.csv``, ``zoobot
+    predict`` and the app all write them this way. Rows are matched by ``id_str``; label columns the
+    catalog does not have are left out.
+
+    Args:
+        predictions: a predictions table (Zoobot's columns, ``id_str``, extras).
+        catalog: the catalog predicted (``id_str``, ``file_loc`` and perhaps the labels).
+        label_cols: the model's label columns.
+        class_names: a classifier's name per class index (:func:`model_class_names`): its labels are
+            written as those names, the names ``predicted_class`` uses.
+    """
+    ids = catalog[ID_COLUMN].astype(str).to_numpy()
+    inputs = pd.DataFrame({ID_COLUMN: ids})
+    if "file_loc" in catalog.columns and "file_loc" not in predictions.columns:
+        inputs["file_loc"] = catalog["file_loc"].to_numpy()
+    names = list(class_names) if class_names is not None else None
+
+    def class_name(value: Any) -> Any:
+        return names[int(value)] if names and pd.notna(value) and 0 <= int(value) < len(names) else None
+
+    for col in label_cols:
+        if col in catalog.columns:
+            values = catalog[col] if names is None else catalog[col].map(class_name)
+            inputs[CATALOG_PREFIX + col] = values.to_numpy()
+    inputs = inputs.drop_duplicates(ID_COLUMN)
+    table = predictions.drop(columns=[c for c in inputs.columns if c != ID_COLUMN and c in predictions.columns])
+    table = table.assign(**{ID_COLUMN: table[ID_COLUMN].astype(str)})
+    return table.merge(inputs, on=ID_COLUMN, how="left")

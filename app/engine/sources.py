@@ -67,7 +67,8 @@ def file_source(catalog_path: Path, base_dirs: tuple[Path, ...], max_rows: int |
         from zoobot.catalog import read_catalog
 
         ctx.report(f"Reading {catalog_path.name}")
-        catalog = read_catalog(catalog_path, max_rows=max_rows)
+        # Kept as written: an upload's file_loc may be relative to the zip's root rather than the catalog's folder.
+        catalog = read_catalog(catalog_path, max_rows=max_rows, resolve_paths=False)
         if "file_loc" in catalog.columns:
             base = pick_base_dir(list(catalog["file_loc"].astype(str)), list(base_dirs))
         else:

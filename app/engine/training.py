@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from app.engine.core import AppInputError, Engine
 from app.jobs import Job, JobContext, JobLimitError
 from app.runs import SessionState, read_config
 from zoobot import defaults
-from zoobot.runs import RunConfig, RunFolder, copy_atomic
+from zoobot.runs import RunConfig, RunFolder
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ def start_run(
     try:
         # The run keeps its own copy: the session's catalog file is overwritten by the next catalog
         # loaded, and the run's config must re-run on the data it was trained on.
-        copy_atomic(state.catalog_path, folder.catalog_path)
+        folder.write_catalog(pd.read_parquet(state.catalog_path))  # its file_loc relative to the run folder
         config = RunConfig(
             task=state.task,
             catalog=str(folder.catalog_path),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,20 @@ import pandas as pd
 from zoobot.catalog.report import CatalogError
 
 
-def read_catalog(path: str | Path, max_rows: int | None = None) -> pd.DataFrame:
-    """Read a catalog from CSV (optionally gzipped) or Parquet; ``id_str`` is read as text.
+def read_catalog(path: str | Path, max_rows: int | None = None, resolve_paths: bool = True) -> pd.DataFrame:
+    """Read a catalog from CSV (optionally gzipped) or Parquet, as the app and the ``zoobot`` command do.
+
+    ``id_str`` is read as text (leading zeros kept), and relative ``file_loc`` paths are made absolute
+    against the catalog file's folder, so the table can go straight to ``CatalogDataModule``,
+    ``predict_on_catalog`` or ``get_representations`` from any working directory::
+
+        catalog = read_catalog("my_survey/catalog.csv")  # file_loc like images/0001.png
 
     Args:
         path: The catalog file.
         max_rows: Refuse a catalog with more rows than this (counted before the table is read in full).
+        resolve_paths: Resolve relative ``file_loc`` against the catalog's folder (default). False keeps
+            them as written (e.g. to resolve them against another folder with :func:`resolve_file_locs`).
 
     Raises:
         CatalogError: the file is missing, not CSV/Parquet, or has more than ``max_rows`` rows.
@@ -57,6 +66,8 @@ def read_catalog(path: str | Path, max_rows: int | None = None) -> pd.DataFrame:
         raise CatalogError(
             f"Catalog {path.name} is not a .csv or .parquet file; save the table in one of those formats."
         )
+    if resolve_paths and "file_loc" in df.columns:
+        df = resolve_file_locs(df, base_dir=path.parent)
     return df
 
 
@@ -100,8 +111,37 @@ def resolve_file_locs(catalog: pd.DataFrame, base_dir: str | Path) -> pd.DataFra
         if pd.isna(loc) or str(loc).strip() == "":
             return loc
         p = Path(str(loc)).expanduser()
-        return str(p if p.is_absolute() else base / p)
+        return str(p if p.is_absolute() else os.path.normpath(base / p))
 
     out = catalog.copy()
     out["file_loc"] = out["file_loc"].map(resolve)
     return out
+
+
+_CHECKED_RELATIVE = 20
+
+
+def check_file_locs_resolved(catalog: pd.DataFrame) -> None:
+    """Refuse, in one line, a catalog whose relative ``file_loc`` paths do not exist from here.
+
+    Such a catalog was read with ``pd.read_csv`` (its paths are relative to the catalog's folder, not
+    to the working directory). Only the first few relative paths are looked at, so this is cheap;
+    absolute paths are left to :func:`~zoobot.catalog.validate_catalog`.
+
+    Raises:
+        CatalogError: naming :func:`read_catalog`, which resolves the paths.
+    """
+    if "file_loc" not in catalog.columns:
+        return
+    relative = [
+        str(loc)
+        for loc in catalog["file_loc"]
+        if isinstance(loc, str) and loc.strip() and not Path(loc).expanduser().is_absolute()
+    ]
+    missing = [loc for loc in relative[:_CHECKED_RELATIVE] if not _is_file(Path(loc).expanduser())]
+    if missing:
+        raise CatalogError(
+            f"file_loc {missing[0]!r} is a relative path that does not exist from {Path.cwd()}; read the "
+            "catalog with zoobot.catalog.read_catalog('path/to/catalog.csv'), which resolves file_loc "
+            "against the catalog's folder (or make the paths absolute)."
+        )

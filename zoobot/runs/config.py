@@ -17,6 +17,8 @@ Every default and allowed range comes from :mod:`zoobot.defaults`.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +29,10 @@ from zoobot import defaults
 from zoobot.tasks import TASKS, Task
 
 TRAINING_MODES: tuple[str, ...] = ("head_only", "full")
+PATH_SETTINGS = ("catalog", "run_dir")
+"""Settings that are paths: in a config file, relative ones are relative to the file's folder."""
+
+logger = logging.getLogger(__name__)
 
 # The numeric settings checked against zoobot.defaults, in the order their errors are reported.
 _CHECKED = (
@@ -149,9 +155,23 @@ class RunConfig:
         """Plain dict of the settings (what is written to YAML)."""
         return dataclasses.asdict(self)
 
-    def to_yaml(self, path: str | Path | None = None) -> str:
-        """The config as YAML text; also written to ``path`` when given."""
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+    def to_yaml(self, path: str | Path | None = None, relative_to: str | Path | None = None) -> str:
+        """The config as YAML text; also written to ``path`` when given.
+
+        Args:
+            path: the file to write.
+            relative_to: write ``catalog`` and ``run_dir`` relative to this folder; default: the folder
+                of ``path`` when one is given (:meth:`from_yaml` resolves them against the file's folder,
+                so a run folder's ``config.yaml`` still runs after the folder moves to another machine).
+        """
+        if relative_to is None and path is not None:
+            relative_to = Path(path).parent
+        values = self.to_dict()
+        if relative_to is not None:
+            base = Path(relative_to).resolve()
+            for name in PATH_SETTINGS:
+                values[name] = Path(os.path.relpath(Path(values[name]).expanduser().resolve(), base)).as_posix()
+        text = yaml.safe_dump(values, sort_keys=False)
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             Path(path).write_text(text)
@@ -184,20 +204,51 @@ class RunConfig:
 
     @classmethod
     def from_yaml(cls, path_or_text: str | Path) -> RunConfig:
-        """Read a config from a YAML file path, or from YAML text."""
+        """Read a config from a YAML file path, or from YAML text.
+
+        In a file, a relative ``catalog`` or ``run_dir`` is relative to the file's folder (as a run
+        folder's ``config.yaml`` writes them), so ``zoobot finetune --config runs/ring/config.yaml``
+        works from any folder and on any machine the run folder is copied to. A ``catalog`` found only
+        relative to the working directory (configs written before this rule) is read from there, with a
+        warning. In YAML text, relative paths are relative to the working directory.
+        """
         text = str(path_or_text)
         candidate = Path(text)
+        base: Path | None = None
         if "\n" not in text and candidate.suffix in (".yaml", ".yml", ".json"):
             if not candidate.is_file():
                 raise ConfigError(f"Run config file {text} does not exist.")
             text = candidate.read_text()
+            base = candidate.parent
         try:
             values = yaml.safe_load(text)
         except yaml.YAMLError as err:
             raise ConfigError(f"The run config is not valid YAML: {err}") from err
         if not isinstance(values, dict):
             raise ConfigError("The run config must be a YAML mapping of setting: value.")
+        if base is not None:
+            values = _resolve_paths(values, base)
         return cls.from_dict(values)
+
+
+def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``values`` with relative path settings made relative to ``base`` (the config file's folder)."""
+    values = dict(values)
+    for name in PATH_SETTINGS:
+        value = values.get(name)
+        if not isinstance(value, str) or not value or Path(value).expanduser().is_absolute():
+            continue
+        resolved = os.path.normpath(base / value)
+        if name == "catalog" and not Path(resolved).exists() and Path(value).is_file():
+            logger.warning(
+                "catalog %s is relative to the working directory, not to the config's folder %s; write it "
+                "relative to the config file's folder (or absolute) so the config runs from anywhere.",
+                value,
+                base,
+            )
+            continue
+        values[name] = resolved
+    return values
 
 
 def rerun_command(config_path: str | Path) -> str:

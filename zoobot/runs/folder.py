@@ -3,7 +3,9 @@
 Layout of a run folder::
 
     <run_dir>/
-      config.yaml          the run's RunConfig (re-run it with ``zoobot finetune --config``)
+      config.yaml          the run's RunConfig, paths relative to the run folder (re-run it with
+                           ``zoobot finetune --config``)
+      RERUN.txt            the command that re-runs the run, on this machine or another
       catalog.parquet      the app's own copy of the catalog the run trains on
       progress.json        status, stage, epoch, steps, time left, device; rewritten while training
       metrics.csv          one row per finished epoch (losses and the task's metrics)
@@ -40,7 +42,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from zoobot.runs.config import ConfigError, RunConfig
+from zoobot.runs.config import ConfigError, RunConfig, rerun_command
 
 
 class RunFolder:
@@ -58,6 +60,7 @@ class RunFolder:
     """
 
     CONFIG_FILE = "config.yaml"
+    RERUN_FILE = "RERUN.txt"
     CATALOG_FILE = "catalog.parquet"
     PROGRESS_FILE = "progress.json"
     METRICS_FILE = "metrics.csv"
@@ -200,8 +203,11 @@ class RunFolder:
             return None
 
     def write_config(self, config: RunConfig) -> Path:
-        """Write ``config.yaml`` (atomically); returns its path."""
-        return write_atomic(self.config_path, config.to_yaml())
+        """Write ``config.yaml`` (atomically), its paths relative to the run folder, and ``RERUN.txt``, the
+        command that re-runs it; returns the config's path."""
+        path = write_atomic(self.config_path, config.to_yaml(relative_to=self.path))
+        write_atomic(self.path / self.RERUN_FILE, rerun_instructions(self.path))
+        return path
 
     # --- progress ------------------------------------------------------------------------------
 
@@ -260,6 +266,23 @@ class RunFolder:
     def read_predictions(self) -> pd.DataFrame | None:
         """``predictions.csv``, or ``None`` if the run made none."""
         return _read_csv(self.predictions_path)
+
+    def write_catalog(self, catalog: pd.DataFrame) -> Path:
+        """Write the run's own copy of its catalog, ``catalog.parquet`` (atomically), with absolute
+        ``file_loc`` made relative to the run folder, so the run folder and the images can move together
+        to another machine (:func:`zoobot.catalog.read_catalog` resolves them again); returns its path."""
+        if "file_loc" in catalog.columns:
+            base = self.path.resolve()
+
+            def relative(loc: Any) -> Any:
+                if not isinstance(loc, str) or not Path(loc).is_absolute():
+                    return loc
+                return Path(os.path.relpath(loc, base)).as_posix()
+
+            catalog = catalog.assign(file_loc=catalog["file_loc"].map(relative))
+        with atomic_path(self.catalog_path) as tmp:
+            catalog.to_parquet(tmp, index=False)
+        return self.catalog_path
 
     def write_predictions(self, predictions: pd.DataFrame) -> Path:
         """Write ``predictions.csv`` (atomically); returns its path."""
@@ -410,3 +433,15 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"Cannot write {type(value).__name__} to JSON")
+
+
+def rerun_instructions(run_dir: Path) -> str:
+    """``RERUN.txt``: how to re-run a run from its folder, here or on another machine."""
+    name = run_dir.name
+    return (
+        f"Re-run this run with the zoobot command (pip install the zoobot-app package first).\n"
+        f"From the folder that holds {name}/ (copy it there with its catalog and images, keeping their\n"
+        f"places relative to each other; config.yaml's paths are relative to {name}/):\n\n"
+        f"    {rerun_command(Path(name) / RunFolder.CONFIG_FILE)}\n\n"
+        "On a GPU cluster add e.g. --accelerator gpu --devices 4 --num-nodes 2.\n"
+    )

@@ -35,6 +35,11 @@ class RunResult:
     predictions_path: Path
     best_checkpoint: Path | None
 
+    @property
+    def summary(self) -> str:
+        """The test score beside its baseline, and any warning, in words (``test_metrics['summary']``)."""
+        return str(self.test_metrics.get("summary", ""))
+
 
 def build_model(config: RunConfig, n_classes: int | None = None) -> FinetuneableZoobotAbstract:
     """The finetuning model a config describes (encoder loaded from ``config.encoder``)."""
@@ -88,12 +93,12 @@ def resolve_schema(schema: str | dict | None) -> Any:
 
 def load_run_catalog(config: RunConfig) -> pd.DataFrame:
     """The config's catalog with ``file_loc`` resolved against the catalog's folder."""
-    from zoobot.catalog import read_catalog, resolve_file_locs
+    from zoobot.catalog import read_catalog
 
     path = Path(config.catalog)
     if not path.is_file():
         raise ConfigError(f"Catalog {path} does not exist. Check the path in the run config.")
-    return resolve_file_locs(read_catalog(path), base_dir=path.parent)
+    return read_catalog(path)
 
 
 def run_finetune(
@@ -148,12 +153,15 @@ def run_finetune(
 
 def _class_names(catalog: pd.DataFrame, label_col: str, n_classes: int) -> list[str]:
     """A name per class index: from a ``<label_col>_name`` column (as the ``number_classes`` fix
-    writes) when it names each class consistently, else the class numbers as text."""
+    writes) or a ``<label_col>_label`` column (as the demo survey's ``bar_label``) when it names each
+    class consistently, else the class numbers as text."""
     names = [str(k) for k in range(n_classes)]
-    # The fix writes <label>_name, or <label>_name_2, _3, ... when that is taken: the newest first.
-    pattern = re.compile(re.escape(label_col) + r"_name(?:_(\d+))?")
-    matches = [(m.group(1), c) for c in map(str, catalog.columns) if (m := pattern.fullmatch(c))]
-    for _, name_col in sorted(matches, key=lambda pair: int(pair[0] or 1), reverse=True):
+    # The fix writes <label>_name, or <label>_name_2, _3, ... when that is taken: the newest first,
+    # then <label>_label.
+    pattern = re.compile(re.escape(label_col) + r"_(name|label)(?:_(\d+))?")
+    matches = [(m.group(1), m.group(2), c) for c in map(str, catalog.columns) if (m := pattern.fullmatch(c))]
+    order = sorted(matches, key=lambda found: (found[0] == "name", int(found[1] or 1)), reverse=True)
+    for _, _, name_col in order:
         pairs = catalog[[label_col, name_col]].dropna().drop_duplicates()
         if pairs[label_col].is_unique and pairs[name_col].is_unique:
             for number, name in zip(pairs[label_col].astype(int), pairs[name_col].astype(str), strict=True):
@@ -295,7 +303,7 @@ def annotate_predictions(
         datamodule: the run's datamodule (its ``train_catalog``, ``val_catalog``, ``test_catalog``).
         config: the run's config (its task, label columns and class names).
     """
-    from zoobot.prediction_table import CATALOG_PREFIX, default_class_columns
+    from zoobot.prediction_table import add_catalog_columns, default_class_columns
 
     ids = catalog["id_str"].astype(str)
     split = pd.Series("unlabelled", index=ids)
@@ -303,49 +311,29 @@ def annotate_predictions(
         part = getattr(datamodule, f"{name}_catalog", None)
         if part is not None:
             split.loc[part["id_str"].astype(str)] = name
-    inputs = pd.DataFrame(
-        {"id_str": ids.to_numpy(), "split": ids.map(split).to_numpy(), "file_loc": catalog["file_loc"].to_numpy()}
+    predictions = predictions.assign(id_str=predictions["id_str"].astype(str))
+    predictions["split"] = predictions["id_str"].map(split).to_numpy()
+    class_names = (
+        default_class_columns(len(config.class_names), config.label_cols[0], config.class_names)
+        if config.task == "classification"
+        else None
     )
-    for col in config.label_cols:
-        values = catalog[col]
-        if config.task == "classification":
-            names = default_class_columns(len(config.class_names), col, config.class_names)
-            values = values.map(lambda v, names=names: names[int(v)] if pd.notna(v) else None)
-        inputs[CATALOG_PREFIX + col] = values.to_numpy()
-    predictions = predictions.copy()
-    predictions["id_str"] = predictions["id_str"].astype(str)
-    return predictions.merge(inputs, on="id_str", how="left")
+    return add_catalog_columns(predictions, catalog, config.label_cols, class_names)
 
 
 def evaluate_run_predictions(predictions: pd.DataFrame, config: RunConfig, schema: Any = None) -> dict[str, Any]:
     """Task metrics on the run's test split (or validation split if there is no test split), from the
     ``predictions.csv`` columns :func:`annotate_predictions` writes."""
-    from zoobot import evaluate
-    from zoobot.prediction_table import CATALOG_PREFIX, default_class_columns
+    from zoobot.evaluate import table_metrics
+    from zoobot.prediction_table import default_class_columns
 
     split = "test" if (predictions["split"] == "test").any() else "val"
     rows = predictions[predictions["split"] == split]
-    metrics: dict[str, Any] = {"split": split}
     if rows.empty:
-        return metrics
+        return {"split": split}
+    class_names = None
     if config.task == "classification":
-        label = config.label_cols[0]
-        index = {
-            name: k for k, name in enumerate(default_class_columns(len(config.class_names), label, config.class_names))
-        }
-        metrics.update(
-            evaluate.classification_metrics(
-                rows[CATALOG_PREFIX + label].map(index), rows["predicted_class"].map(index), config.class_names
-            )
-        )
-    elif config.task == "regression":
-        metrics.update(
-            evaluate.regression_metrics(
-                rows[[CATALOG_PREFIX + c for c in config.label_cols]].to_numpy(), rows[config.label_cols].to_numpy()
-            )
-        )
-    else:
-        metrics.update(
-            evaluate.tree_metrics(rows, schema or resolve_schema(config.schema), count_prefix=CATALOG_PREFIX)
-        )
-    return metrics
+        class_names = default_class_columns(len(config.class_names), config.label_cols[0], config.class_names)
+    if config.task == "tree" and schema is None:
+        schema = resolve_schema(config.schema)
+    return table_metrics(rows, config.task, config.label_cols, class_names, schema, split=split)
