@@ -25,7 +25,7 @@ from app.engine.training import LOCAL_ENCODER
 from app.jobs import JobManager
 from app.limits import Limits, add_limit_flags
 from app.runs import RunStore, SessionError, new_session_id
-from app.tabs import data, explore, files, results, schema, task, train
+from app.tabs import data, explore, files, results, schema, task, train, train_plan
 from app.tabs.runs import build_runs_tab, list_runs
 from app.wiring import listen, pick, prefixed
 
@@ -103,8 +103,8 @@ def build_app(
                 task_tab = task.build_task_tab(engine, session, data_tab["catalog_version"])
             with gr.Tab("3. Schema", id="schema", elem_id="tab-schema"):
                 schema_tab = schema.build_schema_tab(engine, session)
-            with gr.Tab("4. Train", id="train", elem_id="tab-train"):
-                train_tab = train.build_train_tab(engine, session)
+            with gr.Tab("4. Train", id="train", elem_id="tab-train") as train_tab_button:
+                train_tab = train.build_train_tab(engine, session, pick(task_tab, "task", "label_cols"))
             with gr.Tab("5. Results", id="results", elem_id="tab-results"):
                 results_tab = results.build_results_tab(engine, session, run_version)
             with gr.Tab("6. Explore", id="explore", elem_id="tab-explore"):
@@ -125,6 +125,13 @@ def build_app(
             lambda finished_run: {"run_version": finished_run},
             pick(train_tab, "finished_run"),
             {"run_version": run_version},
+        )
+        # What Start will train is worked out when the Train tab is opened (it lists the encoders: torch).
+        listen(
+            train_tab_button.select,
+            partial(train_plan.show_plan, engine),
+            pick(train_tab, "session_id", "task", "label_cols", "encoder", "local_path", *train.FORM),
+            pick(train_tab, "plan"),
         )
         # Past runs are read when the Runs tab is opened, not on every page load.
         listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, "table", "picker"))

@@ -76,11 +76,12 @@ def _mtime(path: Path) -> float:
 
 def _check_state(state: SessionState) -> None:
     """Raise ``TypeError`` if a loaded state holds values of the wrong kind (a file edited by hand)."""
-    texts = ("catalog_path", "catalog_name", "task", "schema_name", "schema_yaml", "run_dir", "map_dir")
+    texts = ("catalog_path", "catalog_name", "task", "schema_name", "schema_yaml", "run_dir", "map_dir", "pending_task")
     if any(getattr(state, name) is not None and not isinstance(getattr(state, name), str) for name in texts):
         raise TypeError("a value that should be text is not")
-    if not isinstance(state.label_cols, list) or not all(isinstance(c, str) for c in state.label_cols):
-        raise TypeError("label_cols is not a list of column names")
+    for cols in (state.label_cols, state.pending_label_cols):
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise TypeError("label_cols is not a list of column names")
 
 
 def new_session_id() -> str:
@@ -101,6 +102,8 @@ class SessionState:
         schema_yaml: A custom schema written in the editor (used when ``schema_name`` is ``None``).
         run_dir: The session's current run (being trained or last opened).
         map_dir: The session's last UMAP map.
+        pending_task: The task the Task tab shows but "Use this task" has not applied (kept for a reload).
+        pending_label_cols: Its column(s).
     """
 
     catalog_path: str | None = None
@@ -111,6 +114,8 @@ class SessionState:
     schema_yaml: str | None = None
     run_dir: str | None = None
     map_dir: str | None = None
+    pending_task: str | None = None
+    pending_label_cols: list[str] = field(default_factory=list)
 
 
 class RunStore:

@@ -15,12 +15,13 @@ from typing import Any
 import gradio as gr
 
 from app import plots
-from app.common import plain_errors, wait_text
-from app.engine import Engine
+from app.common import duration_text, plain_errors, wait_text
+from app.engine import AppInputError, Engine
 from app.engine.training import LOCAL_ENCODER, latest_config, latest_run_dir, start_run
 from app.errors import plain_text
 from app.escape import code, escape_md
 from app.runs import metrics_signature, read_metrics, read_progress
+from app.tabs import train_plan
 from app.wiring import listen, pick
 from zoobot import defaults
 from zoobot.runs import TRAINING_MODES
@@ -86,11 +87,19 @@ def start_training(
     layer_decay: float | None,
     patience: float | None,
     seed: float | None,
+    task: str | None = None,
+    label_cols: Any = None,
+    confirmed: str | None = None,
 ) -> dict[str, Any]:
     """Start a run with the form's settings (``app.engine.training.start_run``).
 
+    The Task tab's choice on screen (``task``, ``label_cols``; ``None``: not on the page) is the one
+    trained: when it was not applied with "Use this task", it is checked and applied first, or Start
+    says why it cannot be. A CPU run estimated at more than ten minutes starts only on a second click
+    (``confirmed``: the plan the first click warned about).
+
     Returns:
-        ``progress``, ``status`` and the ``timer`` that polls the run.
+        ``progress``, ``status``, the ``timer`` that polls the run, the ``plan`` text and ``confirmed``.
 
     Raises:
         gr.Error: If no catalog or task is chosen yet, the labels have problems, or a setting is invalid.
@@ -107,13 +116,35 @@ def start_training(
         patience=patience,
         seed=seed,
     )
+    plan = train_plan.make_plan(engine, session_id, task, label_cols, encoder, local_path, training_mode, settings)
+    warning = train_plan.confirmation_needed(plan, confirmed)
+    if warning is not None:
+        return warning
+    if plan.choice.pending:
+        _apply_task_choice(engine, session_id, task, label_cols)
     job = start_run(engine, session_id, encoder, local_path, training_mode, settings)
     position = engine.manager.queue_position(job.id)
+    eta = f" Expected to take about {duration_text(plan.seconds)}." if plan.seconds else ""
     return {
         "progress": plots.progress_html(None, position),
-        "status": f"Run {code(Path(job.run_dir).name)} {'queued' if position else 'started'}.",
+        "status": f"Run {code(Path(job.run_dir).name)} {'queued' if position else 'started'}.{eta}",
         "timer": gr.Timer(active=True),
+        "plan": train_plan.plan_markdown(plan),
+        "confirmed": None,
     }
+
+
+def _apply_task_choice(engine: Engine, session_id: str, task: str | None, label_cols: Any) -> None:
+    """Apply the Task tab's choice as "Use this task" would, or say in plain words why it cannot be trained."""
+    from app.tabs.task import use_task
+
+    try:
+        use_task(engine, session_id, task, label_cols)
+    except gr.Error as err:
+        raise AppInputError(
+            f'The Task tab shows a choice that was not applied ("Use this task" was not clicked), and it '
+            f"cannot be used: {err.message} Change it on the Task tab, or click Use this task there to see why."
+        ) from None
 
 
 def restore_train_form(engine: Engine, session_id: str) -> dict[str, Any]:
@@ -266,10 +297,10 @@ def _fraction(name: str, **options: Any) -> gr.Slider:
     )
 
 
-def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
+def build_train_tab(engine: Engine, session: gr.BrowserState, task_tab: dict[str, Any] | None = None) -> dict[str, Any]:
     """Lay out the Train tab and wire its events; returns its components by name (the settings by their
-    ``zoobot.defaults`` names)."""
-    ui: dict[str, Any] = {"session_id": session}
+    ``zoobot.defaults`` names). ``task_tab``: the Task tab's ``task`` and ``label_cols``, which Start trains."""
+    ui: dict[str, Any] = {"session_id": session, **(task_tab or {})}
     with gr.Row():
         ui["encoder"] = gr.Dropdown(
             label="Pretrained encoder",
@@ -300,6 +331,8 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
         with gr.Row():
             for name in ("weight_decay", "layer_decay", "patience", "seed"):
                 ui[name] = _number(name, elem_id=f"train-{name.replace('_', '-')}")
+    ui["plan"] = gr.Markdown(elem_id="train-plan")
+    ui["confirmed"] = gr.State(None)
     with gr.Row():
         ui["start"] = gr.Button("Start training", variant="primary", elem_id="train-start")
         ui["stop"] = gr.Button("Stop (keep the best weights) / cancel", variant="stop", elem_id="train-stop")
@@ -319,12 +352,16 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
         pick(ui, "training_mode", "learning_rate"),
         pick(ui, "learning_rate"),
     )
+    chosen = ("task", "label_cols") if task_tab else ()
+    plan_inputs = pick(ui, "session_id", *chosen, "encoder", "local_path", *FORM)
     listen(
         ui["start"].click,
         partial(start_training, engine),
-        pick(ui, "session_id", "encoder", "local_path", *FORM),
-        pick(ui, "progress", "status", "timer"),
+        {**plan_inputs, "confirmed": ui["confirmed"]},
+        pick(ui, "progress", "status", "timer", "plan", "confirmed"),
     )
+    for name in ("encoder", "training_mode", "max_epochs", "image_size", "train_fraction", "val_fraction"):
+        listen(ui[name].input, partial(train_plan.show_plan, engine), plan_inputs, pick(ui, "plan"))
     listen(ui["stop"].click, partial(stop_training, engine), pick(ui, "session_id"), pick(ui, "status"))
     listen(
         ui["timer"].tick,
