@@ -25,7 +25,7 @@ from app.engine.training import LOCAL_ENCODER
 from app.jobs import JobManager
 from app.limits import Limits, add_limit_flags
 from app.runs import RunStore, SessionError, new_session_id
-from app.tabs import data, explore, files, results, schema, task, train, train_plan
+from app.tabs import data, explore, files, predict, results, schema, task, train, train_plan
 from app.tabs.runs import build_runs_tab, list_runs
 from app.wiring import listen, pick, prefixed
 
@@ -42,7 +42,8 @@ CSS = (
 INTRO = (
     "## Zoobot: finetune a galaxy model on your own labels\n"
     "Go through the tabs in order: **Data** → **Task** → (**Schema** for vote counts) → **Train** → "
-    "**Results** → **Explore**. Nothing here needs code; every run can be re-run headless from its config file."
+    "**Results** → **Explore**; then **Predict** new galaxies with your model. Nothing here needs code; "
+    "every run can be re-run headless from its config file."
 )
 
 
@@ -109,6 +110,8 @@ def build_app(
                 results_tab = results.build_results_tab(engine, session, run_version)
             with gr.Tab("6. Explore", id="explore", elem_id="tab-explore"):
                 explore_tab = explore.build_explore_tab(engine, session)
+            with gr.Tab("7. Predict", id="predict", elem_id="tab-predict") as predict_tab_button:
+                predict_tab = predict.build_predict_tab(engine, session)
             with gr.Tab("Runs", id="runs", elem_id="tab-runs") as runs_tab:
                 runs = build_runs_tab(engine, session, tabs, run_version)
         files_panel = files.build_files_panel(engine, session)
@@ -133,6 +136,7 @@ def build_app(
             pick(train_tab, "session_id", "task", "label_cols", "encoder", "local_path", *train.FORM),
             pick(train_tab, "plan"),
         )
+        listen(predict_tab_button.select, partial(predict.list_models, engine), session_id, pick(predict_tab, "run"))
         # Past runs are read when the Runs tab is opened, not on every page load.
         listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, "table", "picker"))
 
@@ -157,6 +161,7 @@ def build_app(
             },
         )
         listen(attached.then, partial(results.restore_results, engine), session_id, pick(results_tab, *results.VIEW))
+        listen(attached.then, partial(predict.poll_prediction, engine), session_id, pick(predict_tab, *predict.VIEW))
         listen(attached.then, partial(files.show_files, engine), session_id, pick(files_panel, *files.VIEW))
     return demo
 

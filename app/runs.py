@@ -11,6 +11,7 @@ Layout under the runs folder::
         runs/<run_name>/                one folder per run (``zoobot.runs.RunFolder``), written by
                                         ``zoobot.runs.run_finetune``
         explore/<map_name>/             UMAP maps
+        predictions/<name>/             a finished model's predictions on new galaxies (Predict tab)
 
 Everything a run writes is plain files, so the Runs tab works after an app restart and a run can
 be reopened, copied to a cluster, or re-run headless from its ``config.yaml``. Every file the app
@@ -234,6 +235,10 @@ class RunStore:
     def new_map_dir(self, session_id: str) -> Path:
         """A fresh folder for one UMAP map."""
         return _new_folder(self.session_dir(session_id) / "explore", time.strftime("%Y%m%d-%H%M%S"))
+
+    def new_predictions_dir(self, session_id: str) -> Path:
+        """A fresh folder for the predictions of a finished model on new galaxies (the Predict tab)."""
+        return _new_folder(self.session_dir(session_id) / "predictions", time.strftime("%Y%m%d-%H%M%S"))
 
     def new_upload_dir(self, session_id: str) -> Path:
         """Where the session's next upload goes (``uploads/upload_007``; not created: the upload lands whole)."""
