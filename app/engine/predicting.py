@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
+from app.engine.columns import ColumnsNeeded
 from app.engine.core import AppInputError, Engine
 from app.engine.sources import upload_source
 from app.jobs import Job, JobContext
@@ -139,9 +140,14 @@ def submit_prediction(
         from zoobot.predict import predict_on_catalog
         from zoobot.runs import load_finetuned_model
 
-        catalog, base = read(ctx)
-        if "file_loc" not in catalog:
-            raise UploadError("The catalog has no file_loc column: add one giving each galaxy's image file.")
+        try:
+            catalog, base = read(ctx, None)
+        except ColumnsNeeded as err:
+            if err.image_guess is None:
+                raise UploadError(
+                    "The catalog has no file_loc column, and no column of image file names: add one."
+                ) from None
+            catalog, base = read(ctx, {"file_loc": err.image_guess, "id_str": err.id_guess})
         catalog = resolve_file_locs(catalog, base_dir=base)
         if engine.hosted:
             check_inside(catalog["file_loc"].astype(str), folder)
