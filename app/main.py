@@ -146,6 +146,7 @@ def build_app(
             **prefixed("schema", pick(schema_tab, *schema.VIEW)),
             **prefixed("train", pick(train_tab, *train.POLL, *train.FORM)),
             **prefixed("explore", pick(explore_tab, *explore.VIEW)),
+            "tabs": tabs,
         }
         attached = listen(demo.load, partial(attach_session, engine), session_id, session_id)
         filled = listen(attached.then, partial(on_load, engine), session_id, page)
@@ -179,7 +180,9 @@ def on_load(engine: Engine, session_id: str) -> dict[str, Any]:
         path = Path(state.catalog_path)
         engine.submit_catalog(session_id, state.catalog_name or path.name, file_source(path, (path.parent,)))
         data_view.update(status="Checking your catalog again…", timer=gr.Timer(active=True))
+    busy = active_tab(engine, session_id)
     return {
+        **({"tabs": gr.Tabs(selected=busy)} if busy else {}),
         **prefixed("data", data_view),
         **prefixed("task", task.suggest_task(engine, session_id, prefer_saved=True)),
         **prefixed("schema", schema.restore_schema(engine, session_id)),
@@ -188,6 +191,19 @@ def on_load(engine: Engine, session_id: str) -> dict[str, Any]:
         ),
         **prefixed("explore", explore.show_map(engine, session_id)),
     }
+
+
+JOB_TABS = (("train", "train"), ("predict", "predict"), ("umap", "explore"), ("catalog", "data"))
+"""Which tab shows a job of each kind, in the order a reload prefers them."""
+
+
+def active_tab(engine: Engine, session_id: str) -> str | None:
+    """The tab of the session's queued or running job (a training run first), so a reload opens where it is."""
+    for kind, tab in JOB_TABS:
+        job = engine.manager.latest(session_id, kind)
+        if job is not None and job.active:
+            return tab
+    return None
 
 
 def encoder_dropdowns(engine: Engine, session_id: str | None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from app.common import duration_text
 from app.escape import escape_html
+from zoobot.runs.folder import FEATURES_STAGE
 from zoobot.tree_summary import interval_column_names
 
 _LAYOUT = dict(
@@ -132,11 +133,13 @@ def progress_html(progress: dict[str, Any] | None, queue_position: int | None = 
     eta = progress.get("eta_s")
     eta_text = f" · about {duration_text(eta)} left" if status == "running" and eta else ""
     epoch = progress.get("epoch")
-    epoch_text = (
-        f" · epoch {int(epoch) + 1} of {progress.get('max_epochs')}"
-        if status == "running" and epoch is not None and progress.get("max_epochs")
-        else ""
-    )
+    stage_name = progress.get("stage")
+    epoch_text = ""
+    if status == "running" and stage_name == "training" and epoch is not None and progress.get("max_epochs"):
+        # after the last epoch Lightning's epoch counter is one past the end: never "epoch 11 of 10"
+        epoch_text = f" · epoch {min(int(epoch) + 1, int(progress['max_epochs']))} of {progress['max_epochs']}"
+    elif status == "running" and stage_name == FEATURES_STAGE and total:
+        epoch_text = f" (once, with the frozen encoder) · {int(step)} of {int(total)} galaxies"
     device = progress.get("device")
     device_text = f" · on {html.escape(str(device))}" if device else ""
     stage = html.escape(str(progress.get("stage") or status))

@@ -212,11 +212,18 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> dict[str, Any]:
             "status": f"Run {name} is waiting in the queue" + (f" ({waiting})." if waiting else "."),
         }
     if job is not None and job.status == "running":
-        stopping = " Stopping after this step; the best weights so far are kept." if job.stop_event.is_set() else ""
+        stage = str((progress or {}).get("stage") or "starting")
+        if job.stop_event.is_set():
+            text = (
+                f"Run {name} is finishing: it stops after the current step, then tests and predicts with the best "
+                f"weights so far (now: {escape_md(stage)})."
+            )
+        else:
+            text = f"Run {name} is {'training' if stage == 'training' else escape_md(stage)}."
         return {
             **view,
             "progress": plots.progress_html(progress or {"status": "running", "stage": "starting"}),
-            "status": f"Run {name} is training.{stopping}",
+            "status": text,
         }
     if job is not None and job.status == "failed":
         error = escape_md(plain_text(job.error or (progress or {}).get("error") or "unknown error"))
