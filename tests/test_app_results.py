@@ -205,7 +205,7 @@ def test_regression_results_explain_their_scores_and_count_the_same_galaxies_eve
     assert "typical size of a prediction's error" in shown["summary"] and "1 is perfect" in shown["summary"]
     assert shown["confident_box"].visible is False and shown["confident"] == []  # no confidence to rank by
     assert "on 3 test galaxies" in shown["summary"]
-    assert len(shown["plot_1"].to_dict()["data"][0]["x"]) == 3
+    assert len(shown["plot_1"].data[0].x) == 3
     assert "3 labelled galaxies" in shown["plot_2"].to_dict()["layout"]["title"]["text"]
 
 
