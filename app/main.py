@@ -26,6 +26,7 @@ from app.jobs import JobManager
 from app.limits import Limits, add_limit_flags
 from app.runs import RunStore, SessionError, new_session_id
 from app.tabs import data, explore, files, predict, results, schema, task, train, train_plan
+from app.tabs import runs as runs_tab_module
 from app.tabs.runs import build_runs_tab, list_runs
 from app.wiring import listen, pick, prefixed
 
@@ -138,7 +139,7 @@ def build_app(
         )
         listen(predict_tab_button.select, partial(predict.list_models, engine), session_id, pick(predict_tab, "run"))
         # Past runs are read when the Runs tab is opened, not on every page load.
-        listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, "table", "picker"))
+        listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, *runs_tab_module.LIST))
 
         page = {
             **prefixed("data", pick(data_tab, *data.VIEW, "timer")),
