@@ -65,7 +65,7 @@ def encoder_choices(hosted: bool) -> list[tuple[str, str]]:
             (f"{card.name}: {card.description} ({card.n_params / 1e6:.1f} M parameters, {size} px)", card.name)
         )
     if not hosted:
-        choices.append(("A local encoder folder or checkpoint (path below)", LOCAL_ENCODER))
+        choices.append(("A local encoder folder or checkpoint (path under Advanced settings)", LOCAL_ENCODER))
     return choices
 
 
@@ -320,18 +320,18 @@ def build_train_tab(engine: Engine, session: gr.BrowserState, task_tab: dict[str
         ui["training_mode"] = gr.Radio(
             label="Training", choices=MODE_CHOICES, value=defaults.RUN_TRAINING_MODE, scale=2, elem_id="train-mode"
         )
-    ui["local_path"] = gr.Textbox(
-        label="Local encoder folder or checkpoint",
-        visible=not engine.hosted,
-        placeholder="/models/my_encoder (config.json + model.safetensors) or run.ckpt",
-        elem_id="train-local-encoder",
-    )
     with gr.Row():
         ui["max_epochs"] = _number("max_epochs", elem_id="train-epochs")
         ui["learning_rate"] = _number("learning_rate", elem_id="train-lr")
         ui["batch_size"] = _number("batch_size", elem_id="train-batch")
         ui["image_size"] = _number("image_size", elem_id="train-image-size")
     with gr.Accordion("Advanced settings", open=False):
+        ui["local_path"] = gr.Textbox(
+            label="Local encoder folder or checkpoint (choose 'A local encoder' as the encoder above)",
+            visible=not engine.hosted,
+            placeholder="/models/my_encoder (config.json + model.safetensors) or run.ckpt",
+            elem_id="train-local-encoder",
+        )
         with gr.Row():
             ui["train_fraction"] = _fraction("train_fraction", elem_id="train-train-fraction")
             ui["val_fraction"] = _fraction("val_fraction", elem_id="train-val-fraction")
