@@ -49,8 +49,9 @@ def test_a_choice_on_screen_not_applied_is_the_one_trained(ready, no_training):
     engine, sid = ready
     text = train_plan.show_plan(engine, sid, "classification", ["label"], **TRAIN_FORM)["plan"]
     assert "**classification**" in text and "not applied" in text
-    train.start_training(engine, sid, **TRAIN_FORM, task="classification", label_cols=["label"])
+    started = train.start_training(engine, sid, **TRAIN_FORM, task="classification", label_cols=["label"])
     assert no_training.wait(30)
+    assert "**classification**" in started["plan"] and "not applied" not in started["plan"]  # applied now
     assert engine.state(sid).task == "classification"
     from zoobot.runs import RunFolder
 
@@ -89,6 +90,15 @@ def test_a_reload_shows_the_choice_not_yet_applied(ready):
 def test_without_a_catalog_the_plan_says_what_to_do_first(tmp_path):
     engine = new_engine(tmp_path)
     assert "Load a catalog" in train_plan.show_plan(engine, new_session_id(), **TRAIN_FORM)["plan"]
+
+
+def test_a_busy_cpu_makes_the_estimate_longer(monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (4.0 * (os.cpu_count() or 1), 0.0, 0.0))
+    assert plan.cpu_busy_factor() == 4.0
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+    assert plan.cpu_busy_factor() == 1.0
 
 
 @pytest.mark.parametrize("mode, more", [("head_only", False), ("full", True)])

@@ -4,7 +4,8 @@ and their split, the mode, and an estimate of the time on this machine (:func:`p
 The estimate counts the encoder passes the run makes (a head-only run computes the features of its
 train and validation galaxies once; a full finetune runs forward and backward over the train galaxies
 every epoch) and prices a pass from the encoder's size and the image size, at the speed measured on a
-2-core machine (``benchmarks/README.md``) scaled to this machine's cores (on a GPU: a round figure).
+2-core machine (``benchmarks/README.md``) scaled to this machine's cores and to how busy they are now (on a
+GPU: a round figure).
 It is a rough figure ("about 6 min"), an upper one when early stopping ends a run sooner.
 """
 
@@ -31,8 +32,8 @@ READ_S = 1 / 500
 """Reading and decoding one image on two cores (benchmarks/README.md: the demo encoder predicts ~500 img/s)."""
 GPU_GFLOPS = 20_000.0
 """A GPU's effective speed for these encoders (16-bit), in GFLOP/s: a round figure, not measured."""
-START_S = 20.0
-"""Loading the encoder and starting the trainer."""
+START_S = 30.0
+"""Loading the encoder, starting the trainer, calibrating and saving the model."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,16 @@ def _image_seconds(encoder: str, image_size: int | None, on_gpu: bool) -> tuple[
     return max(gflops / (CPU_GFLOPS_PER_THREAD * max(1, cores - 1)), READ_S * 2 / cores), side
 
 
+def cpu_busy_factor() -> float:
+    """How much slower than idle the CPU is now: the processes waiting for it (the 1-minute load average) per
+    core, at least 1 (other users' work on a shared machine takes its share)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not offered on this system
+        return 1.0
+    return max(1.0, load / (os.cpu_count() or 1))
+
+
 def estimate_seconds(
     image_s: float, n_rows: int, n_train: int, n_val: int, n_test: int, mode: str, epochs: int
 ) -> float:
@@ -178,6 +189,7 @@ def plan_run(
     seconds = None
     if cost is not None:
         seconds = estimate_seconds(cost[0], len(catalog), n_train, n_val, n_test, training_mode, epochs)
+        seconds *= 1.0 if on_gpu else cpu_busy_factor()
         image_size = cost[1]
     return RunPlan(
         choice=choice,

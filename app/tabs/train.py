@@ -7,6 +7,7 @@ finetuning classes, the run config and the ``zoobot`` command use.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from functools import partial
 from pathlib import Path
@@ -122,6 +123,7 @@ def start_training(
         return warning
     if plan.choice.pending:
         _apply_task_choice(engine, session_id, task, label_cols)
+        plan = dataclasses.replace(plan, choice=dataclasses.replace(plan.choice, pending=False))
     job = start_run(engine, session_id, encoder, local_path, training_mode, settings)
     position = engine.manager.queue_position(job.id)
     eta = f" Expected to take about {duration_text(plan.seconds)}." if plan.seconds else ""
