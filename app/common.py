@@ -73,6 +73,16 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def duration_text(seconds: float) -> str:
+    """A duration as a person says it: ``'40 s'``, ``'12 min'``, ``'1.5 h'``."""
+    seconds = max(0, int(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def thumbnail(path: str, size: int = THUMBNAIL_SIZE) -> np.ndarray | None:
     """A small RGB ``uint8`` array of an image (JPEG, PNG or FITS), at most ``size`` pixels across (decoded
     at a reduced size where the format allows), or ``None`` if unreadable or over :data:`THUMBNAIL_MAX_PIXELS`."""

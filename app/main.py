@@ -25,7 +25,8 @@ from app.engine.training import LOCAL_ENCODER
 from app.jobs import JobManager
 from app.limits import Limits, add_limit_flags
 from app.runs import RunStore, SessionError, new_session_id
-from app.tabs import data, explore, files, results, schema, task, train
+from app.tabs import data, explore, files, predict, results, schema, task, train, train_plan
+from app.tabs import runs as runs_tab_module
 from app.tabs.runs import build_runs_tab, list_runs
 from app.wiring import listen, pick, prefixed
 
@@ -42,7 +43,8 @@ CSS = (
 INTRO = (
     "## Zoobot: finetune a galaxy model on your own labels\n"
     "Go through the tabs in order: **Data** → **Task** → (**Schema** for vote counts) → **Train** → "
-    "**Results** → **Explore**. Nothing here needs code; every run can be re-run headless from its config file."
+    "**Results** → **Explore**; then **Predict** new galaxies with your model. Nothing here needs code; "
+    "every run can be re-run headless from its config file."
 )
 
 
@@ -103,12 +105,14 @@ def build_app(
                 task_tab = task.build_task_tab(engine, session, data_tab["catalog_version"])
             with gr.Tab("3. Schema", id="schema", elem_id="tab-schema"):
                 schema_tab = schema.build_schema_tab(engine, session)
-            with gr.Tab("4. Train", id="train", elem_id="tab-train"):
-                train_tab = train.build_train_tab(engine, session)
+            with gr.Tab("4. Train", id="train", elem_id="tab-train") as train_tab_button:
+                train_tab = train.build_train_tab(engine, session, pick(task_tab, "task", "label_cols"))
             with gr.Tab("5. Results", id="results", elem_id="tab-results"):
                 results_tab = results.build_results_tab(engine, session, run_version)
             with gr.Tab("6. Explore", id="explore", elem_id="tab-explore"):
                 explore_tab = explore.build_explore_tab(engine, session)
+            with gr.Tab("7. Predict", id="predict", elem_id="tab-predict") as predict_tab_button:
+                predict_tab = predict.build_predict_tab(engine, session)
             with gr.Tab("Runs", id="runs", elem_id="tab-runs") as runs_tab:
                 runs = build_runs_tab(engine, session, tabs, run_version)
         files_panel = files.build_files_panel(engine, session)
@@ -126,8 +130,16 @@ def build_app(
             pick(train_tab, "finished_run"),
             {"run_version": run_version},
         )
+        # What Start will train is worked out when the Train tab is opened (it lists the encoders: torch).
+        listen(
+            train_tab_button.select,
+            partial(train_plan.show_plan, engine),
+            pick(train_tab, "session_id", "task", "label_cols", "encoder", "local_path", *train.FORM),
+            pick(train_tab, "plan"),
+        )
+        listen(predict_tab_button.select, partial(predict.list_models, engine), session_id, pick(predict_tab, "run"))
         # Past runs are read when the Runs tab is opened, not on every page load.
-        listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, "table", "picker"))
+        listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, *runs_tab_module.LIST))
 
         page = {
             **prefixed("data", pick(data_tab, *data.VIEW, "timer")),
@@ -135,6 +147,7 @@ def build_app(
             **prefixed("schema", pick(schema_tab, *schema.VIEW)),
             **prefixed("train", pick(train_tab, *train.POLL, *train.FORM)),
             **prefixed("explore", pick(explore_tab, *explore.VIEW)),
+            "tabs": tabs,
         }
         attached = listen(demo.load, partial(attach_session, engine), session_id, session_id)
         filled = listen(attached.then, partial(on_load, engine), session_id, page)
@@ -150,6 +163,7 @@ def build_app(
             },
         )
         listen(attached.then, partial(results.restore_results, engine), session_id, pick(results_tab, *results.VIEW))
+        listen(attached.then, partial(predict.poll_prediction, engine), session_id, pick(predict_tab, *predict.VIEW))
         listen(attached.then, partial(files.show_files, engine), session_id, pick(files_panel, *files.VIEW))
     return demo
 
@@ -167,7 +181,9 @@ def on_load(engine: Engine, session_id: str) -> dict[str, Any]:
         path = Path(state.catalog_path)
         engine.submit_catalog(session_id, state.catalog_name or path.name, file_source(path, (path.parent,)))
         data_view.update(status="Checking your catalog again…", timer=gr.Timer(active=True))
+    busy = active_tab(engine, session_id)
     return {
+        **({"tabs": gr.Tabs(selected=busy)} if busy else {}),
         **prefixed("data", data_view),
         **prefixed("task", task.suggest_task(engine, session_id, prefer_saved=True)),
         **prefixed("schema", schema.restore_schema(engine, session_id)),
@@ -176,6 +192,19 @@ def on_load(engine: Engine, session_id: str) -> dict[str, Any]:
         ),
         **prefixed("explore", explore.show_map(engine, session_id)),
     }
+
+
+JOB_TABS = (("train", "train"), ("predict", "predict"), ("umap", "explore"), ("catalog", "data"))
+"""Which tab shows a job of each kind, in the order a reload prefers them."""
+
+
+def active_tab(engine: Engine, session_id: str) -> str | None:
+    """The tab of the session's queued or running job (a training run first), so a reload opens where it is."""
+    for kind, tab in JOB_TABS:
+        job = engine.manager.latest(session_id, kind)
+        if job is not None and job.active:
+            return tab
+    return None
 
 
 def encoder_dropdowns(engine: Engine, session_id: str | None) -> dict[str, Any]:

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from app.common import duration_text
 from app.escape import escape_html
+from zoobot.runs.folder import FEATURES_STAGE
 from zoobot.tree_summary import interval_column_names
 
 _LAYOUT = dict(
@@ -129,13 +131,15 @@ def progress_html(progress: dict[str, Any] | None, queue_position: int | None = 
     fraction = 1.0 if status in ("finished", "stopped") else (min(step / total, 1.0) if total else 0.0)
     colour = {"failed": "#c0392b", "stopped": "#e67e22"}.get(status, "#2e86de")
     eta = progress.get("eta_s")
-    eta_text = f" · about {_duration(eta)} left" if status == "running" and eta else ""
+    eta_text = f" · about {duration_text(eta)} left" if status == "running" and eta else ""
     epoch = progress.get("epoch")
-    epoch_text = (
-        f" · epoch {int(epoch) + 1} of {progress.get('max_epochs')}"
-        if status == "running" and epoch is not None and progress.get("max_epochs")
-        else ""
-    )
+    stage_name = progress.get("stage")
+    epoch_text = ""
+    if status == "running" and stage_name == "training" and epoch is not None and progress.get("max_epochs"):
+        # after the last epoch Lightning's epoch counter is one past the end: never "epoch 11 of 10"
+        epoch_text = f" · epoch {min(int(epoch) + 1, int(progress['max_epochs']))} of {progress['max_epochs']}"
+    elif status == "running" and stage_name == FEATURES_STAGE and total:
+        epoch_text = f" (once, with the frozen encoder) · {int(step)} of {int(total)} galaxies"
     device = progress.get("device")
     device_text = f" · on {html.escape(str(device))}" if device else ""
     stage = html.escape(str(progress.get("stage") or status))
@@ -144,15 +148,6 @@ def progress_html(progress: dict[str, Any] | None, queue_position: int | None = 
         f'<div style="width:{100 * fraction:.1f}%;background:{colour};height:100%"></div></div>'
         f'<div id="train-progress-text"><b>{html.escape(status)}</b>: {stage}{epoch_text}{eta_text}{device_text}</div>'
     )
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def label_distribution(values: pd.Series, name: str) -> go.Figure:

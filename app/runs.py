@@ -11,6 +11,7 @@ Layout under the runs folder::
         runs/<run_name>/                one folder per run (``zoobot.runs.RunFolder``), written by
                                         ``zoobot.runs.run_finetune``
         explore/<map_name>/             UMAP maps
+        predictions/<name>/             a finished model's predictions on new galaxies (Predict tab)
 
 Everything a run writes is plain files, so the Runs tab works after an app restart and a run can
 be reopened, copied to a cluster, or re-run headless from its ``config.yaml``. Every file the app
@@ -76,11 +77,12 @@ def _mtime(path: Path) -> float:
 
 def _check_state(state: SessionState) -> None:
     """Raise ``TypeError`` if a loaded state holds values of the wrong kind (a file edited by hand)."""
-    texts = ("catalog_path", "catalog_name", "task", "schema_name", "schema_yaml", "run_dir", "map_dir")
+    texts = ("catalog_path", "catalog_name", "task", "schema_name", "schema_yaml", "run_dir", "map_dir", "pending_task")
     if any(getattr(state, name) is not None and not isinstance(getattr(state, name), str) for name in texts):
         raise TypeError("a value that should be text is not")
-    if not isinstance(state.label_cols, list) or not all(isinstance(c, str) for c in state.label_cols):
-        raise TypeError("label_cols is not a list of column names")
+    for cols in (state.label_cols, state.pending_label_cols):
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise TypeError("label_cols is not a list of column names")
 
 
 def new_session_id() -> str:
@@ -101,6 +103,8 @@ class SessionState:
         schema_yaml: A custom schema written in the editor (used when ``schema_name`` is ``None``).
         run_dir: The session's current run (being trained or last opened).
         map_dir: The session's last UMAP map.
+        pending_task: The task the Task tab shows but "Use this task" has not applied (kept for a reload).
+        pending_label_cols: Its column(s).
     """
 
     catalog_path: str | None = None
@@ -111,6 +115,8 @@ class SessionState:
     schema_yaml: str | None = None
     run_dir: str | None = None
     map_dir: str | None = None
+    pending_task: str | None = None
+    pending_label_cols: list[str] = field(default_factory=list)
 
 
 class RunStore:
@@ -230,6 +236,10 @@ class RunStore:
         """A fresh folder for one UMAP map."""
         return _new_folder(self.session_dir(session_id) / "explore", time.strftime("%Y%m%d-%H%M%S"))
 
+    def new_predictions_dir(self, session_id: str) -> Path:
+        """A fresh folder for the predictions of a finished model on new galaxies (the Predict tab)."""
+        return _new_folder(self.session_dir(session_id) / "predictions", time.strftime("%Y%m%d-%H%M%S"))
+
     def new_upload_dir(self, session_id: str) -> Path:
         """Where the session's next upload goes (``uploads/upload_007``; not created: the upload lands whole)."""
         uploads = self.uploads_dir(session_id)
@@ -347,6 +357,8 @@ class RunSummary:
     status: str
     started: str
     headline: str
+    target: str = ""
+    catalog: str = ""
 
 
 def run_problem(run_dir: str | Path) -> str | None:
@@ -404,18 +416,48 @@ def summarise_run(run_dir: str | Path, live: bool = False) -> RunSummary:
     elif status == "running" and not live:
         status = "interrupted"
     else:
-        metrics = folder.read_test_metrics() or {}
-        for key in ("accuracy", "rmse", "mean_mae", "mae"):
-            value = metrics.get(key)
-            if isinstance(value, (int, float)):
-                headline = f"{key} {value:.3f}"
-                break
+        headline = headline_figure(folder.read_test_metrics() or {})
+    from app.run_notes import read_note
+
+    note = read_note(run_dir)
+    label_cols = config.get("label_cols") if isinstance(config.get("label_cols"), list) else []
+    schema = config.get("schema")
+    target = f"tree {schema}" if isinstance(schema, str) else ", ".join(str(c) for c in label_cols[:3])
+    if not isinstance(schema, str) and len(label_cols) > 3:
+        target += f" (+{len(label_cols) - 3})"
     return RunSummary(
-        name=folder.name,
+        name=note.get("title") or folder.name,
         path=str(folder.path),
         task=str(config.get("task", "?")),
         encoder=str(config.get("encoder", "?")),
         status=status,
         started=started,
         headline=headline,
+        target=target,
+        catalog=note.get("catalog_name") or Path(str(config.get("catalog", "?"))).name,
     )
+
+
+HEADLINES = (
+    ("accuracy", "accuracy {:.1%}"),
+    ("rmse", "RMSE {:.3g}"),
+    ("mean_vote_fraction_mae", "vote-fraction error {:.3f}"),
+    ("mean_mae", "mean error {:.3f}"),
+    ("mae", "MAE {:.3g}"),
+)
+"""The test metric a run is summed up by, per task, and how it is written."""
+
+
+def headline_figure(metrics: dict[str, Any]) -> str:
+    """A run's headline in a few words: ``'accuracy 85.0% (baseline 69.0%)'``, ``'RMSE 0.12 · R² 0.81'``,
+    ``'vote-fraction error 0.083'``; empty when the run has no test metrics."""
+    for key, text in HEADLINES:
+        value = metrics.get(key)
+        if isinstance(value, (int, float)):
+            line = text.format(value)
+            if key == "accuracy" and isinstance(metrics.get("majority_accuracy"), (int, float)):
+                line += f" (baseline {metrics['majority_accuracy']:.1%})"
+            if key == "rmse" and isinstance(metrics.get("r2"), (int, float)):
+                line += f" · R² {metrics['r2']:.2f}"
+            return line
+    return ""

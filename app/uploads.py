@@ -61,7 +61,7 @@ def _is_catalog(name: str) -> bool:
     return name.lower().endswith(CATALOG_SUFFIXES)
 
 
-def _is_image(name: str) -> bool:
+def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_SUFFIXES)
 
 
@@ -200,7 +200,7 @@ def _unpacked_size(paths: Sequence[Path]) -> tuple[int, int]:
     """Files and bytes an upload holds once every zip in it is unpacked (from the zips' headers)."""
     n_files = n_bytes = 0
     for path in paths:
-        if path.suffix.lower() == ".zip" or not _is_image(path.name):
+        if path.suffix.lower() == ".zip" or not is_image_name(path.name):
             with _open_zip(path) as archive:
                 members = _zip_members(archive)
             n_files += len(members)
@@ -246,7 +246,7 @@ def store_upload(
         )
     for path in images:
         if (
-            (path.suffix.lower() == ".zip" or not _is_image(path.name))
+            (path.suffix.lower() == ".zip" or not is_image_name(path.name))
             and path.suffix.lower() != ".zip"
             and not zipfile.is_zipfile(path)
         ):
@@ -285,7 +285,7 @@ def _store(
     base_dirs: list[Path] = [dest]
     found_catalogs: list[Path] = []
     for path in images:
-        if path.suffix.lower() == ".zip" or not _is_image(path.name):
+        if path.suffix.lower() == ".zip" or not is_image_name(path.name):
             unpacked = extract_zip(path, dest, limits, budget)
             found_catalogs += [p for p in unpacked if _is_catalog(p.name)]
             tops = {p.relative_to(dest).parts[0] for p in unpacked if len(p.relative_to(dest).parts) > 1}
@@ -388,7 +388,7 @@ def match_uploaded_files(file_locs: Sequence[object], folder: str | Path, base_d
     folder, base_dir = Path(folder), Path(base_dir)
     by_name: dict[str, list[Path]] = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and _is_image(path.name):
+        if path.is_file() and is_image_name(path.name):
             by_name.setdefault(path.name, []).append(path)
     matched: list[object] = []
     ambiguous: list[tuple[str, list[Path]]] = []

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import gradio as gr
+import pandas as pd
 import pytest
 from app_sessions import finish_catalog_job, load_catalog, new_engine
 
@@ -176,6 +177,7 @@ def test_a_failed_load_says_the_previous_catalog_is_still_in_use(engine, make_ca
     data.load_path(engine, sid, str(no_file_loc))
     summary = finish_catalog_job(engine, sid)["status"]
     assert summary.startswith("**Could not load the catalog.**") and "file_loc" in summary
+    assert "Pick the column that holds each galaxy's image file" in summary
     assert "**catalog.csv** (below) is still the one in use." in summary
 
 
@@ -183,3 +185,35 @@ def test_refusals_stay_on_screen_until_closed(engine):
     with pytest.raises(gr.Error) as refused:
         data.load_path(engine, new_session_id(), "   ")
     assert refused.value.duration is None and "Type the path" in refused.value.message
+
+
+def test_a_catalog_without_file_loc_gets_its_columns_picked(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    load_catalog(engine, sid, make_catalog(n=4))  # an earlier catalog, with no problems
+    csv, archive = _relative_upload(make_catalog, tmp_path, n=6, size=32)
+    table = pd.read_csv(csv)
+    table.rename(columns={"file_loc": "filename", "id_str": "objid"}).to_csv(csv, index=False)
+    data.load_upload(engine, sid, str(csv), [str(archive)])
+    shown = finish_catalog_job(engine, sid)
+    assert "Pick the column" in shown["status"] and "'filename' looks like it" in shown["status"]
+    assert shown["problems"] == ""  # not the earlier catalog's "No problems found." under this error
+    assert shown["mapping"].visible is True
+    assert shown["image_column"].value == "filename" and shown["id_column"].value == "objid"
+    started = data.use_columns(engine, sid, "filename", "objid")
+    assert started["timer"].active
+    shown = finish_catalog_job(engine, sid)
+    assert "**6** galaxies" in shown["status"] and "**6** found" in shown["status"]
+    assert shown["mapping"].visible is False
+    assert sorted(engine.catalog(sid)["id_str"]) == sorted(table["id_str"])
+
+
+def test_missing_images_are_named_by_their_path_in_the_upload(engine, make_catalog, tmp_path):
+    sid = new_session_id()
+    csv, archive = _relative_upload(make_catalog, tmp_path, n=4, size=32)
+    table = pd.read_csv(csv)
+    table.loc[0, "file_loc"] = "images/not_uploaded.png"
+    table.to_csv(csv, index=False)
+    data.load_upload(engine, sid, str(csv), [str(archive)])
+    shown = finish_catalog_job(engine, sid)
+    assert "`images/not_uploaded.png`" in shown["status"]
+    assert str(engine.store.root) not in shown["status"] + shown["problems"]

@@ -59,3 +59,32 @@ def test_the_map_joins_the_catalog_and_names_a_galaxy_not_on_it(engine, make_cat
     assert list(points["label"]) == list(catalog["label"]) and "f0" not in points
     with pytest.raises(AppInputError, match="'nowhere' is not on the map"):
         neighbours(engine, sid, "nowhere", 2)
+
+
+def test_clearing_the_galaxy_clears_the_similar_galaxies(engine, make_catalog):
+    sid = new_session_id()
+    catalog = make_catalog(n=4, size=32)
+    load_catalog(engine, sid, catalog)
+    _map(engine, sid, catalog.id_str)
+    assert len(explore.show_neighbours(engine, sid, "gal_00000", 2, None)["neighbours"]) == 3
+    assert explore.show_neighbours(engine, sid, None, 2, None)["neighbours"] == []
+
+
+@pytest.mark.parametrize("mode, said", [("head_only", True), ("full", False)])
+def test_a_head_only_runs_map_is_said_to_be_the_pretrained_one(engine, make_catalog, monkeypatch, mode, said):
+    import yaml
+
+    from app.engine import maps
+    from zoobot.runs import RunFolder
+
+    sid = new_session_id()
+    load_catalog(engine, sid, make_catalog(n=4, size=32))
+    folder = RunFolder(engine.store.new_run_dir(sid, "classification"))
+    folder.config_path.write_text(yaml.safe_dump({"task": "classification", "training_mode": mode}))
+    folder.model_dir.mkdir()
+    folder.model_weights_path.write_bytes(b"weights")
+    engine.store.update_state(sid, run_dir=str(folder.path))
+    monkeypatch.setattr(engine.manager, "submit", lambda *args, **kwargs: None)  # the map itself is not drawn here
+    status = explore.start_map(engine, sid, "finetuned", None)["status"]
+    assert ("same as the pretrained encoder's" in status) == said
+    assert maps.head_only(folder.path) == said

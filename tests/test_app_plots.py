@@ -23,3 +23,20 @@ def test_a_long_column_name_wraps_the_plot_title_instead_of_running_off_it():
     assert "".join(lines).replace(" ", "") == "smooth-or-featured-dr5_featured-or-disk_fraction:30labelledgalaxies"
     assert fig.layout.margin.t > plots.empty_figure("").layout.margin.t  # room for the extra line
     assert plots.label_distribution(pd.Series([1, 2]), "bar").layout.title.text == "bar: 2 labelled galaxies"
+
+
+@pytest.mark.parametrize(
+    "stage, epoch, words, not_words",
+    [
+        ("testing and predicting", 10, "testing and predicting", "epoch"),
+        ("training", 10, "epoch 10 of 10", "epoch 11"),
+        ("computing features", 0, "30 of 120 galaxies", "epoch"),
+    ],
+)
+def test_progress_names_the_stage_and_never_counts_past_the_last_epoch(stage, epoch, words, not_words):
+    from app.plots import progress_html
+
+    text = progress_html(
+        {"status": "running", "stage": stage, "epoch": epoch, "max_epochs": 10, "step": 30, "total_steps": 120}
+    )
+    assert words in text and not_words not in text

@@ -196,3 +196,30 @@ def test_a_run_with_predictions_in_the_old_format_says_to_run_it_again(engine, i
     folder.write_predictions(folder.read_predictions().drop(columns=["catalog_target"]))
     shown = results.show_results(engine, sid)
     assert "older version" in shown["summary"] and shown["confident"] == [] and len(shown["table"]) == 6
+
+
+def test_regression_results_explain_their_scores_and_count_the_same_galaxies_everywhere(engine, image):
+    sid = new_session_id()
+    finished_run(engine, sid, image, "regression", {"rmse": 0.3, "mae": 0.2, "r2": 0.5})
+    shown = results.show_results(engine, sid)
+    assert "typical size of a prediction's error" in shown["summary"] and "1 is perfect" in shown["summary"]
+    assert shown["confident_box"].visible is False and shown["confident"] == []  # no confidence to rank by
+    assert "on 3 test galaxies" in shown["summary"]
+    assert len(shown["plot_1"].data[0].x) == 3
+    assert sum(shown["plot_2"].data[0].y) == 3  # the errors of the same 3 test galaxies
+
+
+def test_an_empty_most_wrong_gallery_says_why(engine, image):
+    sid = new_session_id()
+    folder = finished_run(engine, sid, image, "classification", CLASSIFICATION)
+    predictions = folder.read_predictions()
+    folder.write_predictions(predictions.assign(catalog_label="label_0"))  # every galaxy right
+    shown = results.show_results(engine, sid)
+    assert shown["wrong"] == [] and "every validation and test galaxy got its right class" in shown["wrong_note"]
+    assert shown["confident_box"].visible is True and len(shown["confident"]) > 0
+
+
+def test_tree_results_explain_the_vote_fraction_error(engine, image):
+    sid = new_session_id()
+    finished_tree_run(engine, sid, Path(image))
+    assert "percentage points" in results.show_results(engine, sid)["summary"]

@@ -58,3 +58,13 @@ def test_a_reload_shows_the_saved_tree(engine, saved):
     expected = {"named": "decals_dr5", "custom": schema.CUSTOM, "none": None}[saved]
     assert restored["tree_name"] == expected
     assert ("has-bar" in restored["tree_yaml"]) is (saved == "custom")
+
+
+def test_every_named_tree_is_offered_with_a_one_line_description(tmp_path):
+    from zoobot.trees import list_schemas
+
+    with gr.Blocks():
+        ui = schema.build_schema_tab(new_engine(tmp_path), gr.BrowserState(None))
+    labels = dict((value, label) for label, value in ui["tree_name"].choices)
+    assert set(list_schemas()) <= set(labels)
+    assert labels["gz_rings"].startswith("gz_rings: Galaxy Zoo Rings") and "\n" not in labels["gz_rings"]

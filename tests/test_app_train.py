@@ -174,7 +174,7 @@ def test_training_error_reaches_the_page_and_a_reload_reattaches(engine):
         raise ValueError("Column 'ring' has only one class; choose a column with at least two classes.")
 
     job = engine.manager.submit("train", sid, failing, run_dir=str(run_dir))
-    assert "is training" in train.poll_training(engine, sid, None)["status"]  # a fresh page finds the job
+    assert "is starting" in train.poll_training(engine, sid, None)["status"]  # a fresh page finds the job
     release.set()
     engine.manager.wait(job.id, timeout=5)
     polled = train.poll_training(engine, sid, None)
@@ -231,3 +231,19 @@ def test_status_poll_redraws_the_curves_only_when_an_epoch_is_added(engine):
     folder.write_metrics(pd.concat([metrics, metrics.assign(epoch=1, val_loss=0.9)]))
     later = train.poll_training(engine, sid, again["seen"])
     assert len(later["loss_plot"].to_dict()["data"][0]["x"]) == 2
+
+
+def test_after_stop_the_status_says_the_run_is_finishing_and_a_reload_opens_the_train_tab(engine):
+    from app.main import on_load
+
+    sid = new_session_id()
+    release = threading.Event()
+    job = engine.manager.submit(
+        "train", sid, lambda ctx: release.wait(10), run_dir=str(engine.store.new_run_dir(sid, "classification"))
+    )
+    assert on_load(engine, sid)["tabs"].selected == "train"
+    train.stop_training(engine, sid)
+    assert "is finishing" in train.poll_training(engine, sid, None)["status"]
+    release.set()
+    engine.manager.wait(job.id, timeout=5)
+    assert "tabs" not in on_load(engine, sid)

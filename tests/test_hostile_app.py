@@ -250,7 +250,7 @@ def test_a_config_cut_short_lists_that_run_as_unreadable_and_the_rest_as_usual(e
     cut = finished_run(engine, sid, "x.png", "classification", {"accuracy": 0.5})
     cut.config_path.write_text(cut.config_path.read_text()[:3])
     listed = {row["name"]: row for _, row in list_runs(engine, sid)["table"].iterrows()}
-    assert listed[good.name]["status"] == "finished" and listed[good.name]["headline"] == "accuracy 0.750"
+    assert listed[good.name]["status"] == "finished" and listed[good.name]["headline"] == "accuracy 75.0%"
     assert listed[cut.name]["status"] == "unreadable" and "config.yaml is damaged" in listed[cut.name]["headline"]
 
 

@@ -71,3 +71,32 @@ def test_each_epochs_row_is_written_once_its_metrics_are_logged_and_a_stop_reque
     stop.set()
     callback.on_train_batch_end(trainer, None, None, None, 0)
     assert trainer.should_stop
+
+
+def test_a_head_only_runs_feature_pass_has_its_own_progress_and_time_left(tmp_path, monkeypatch):
+    from zoobot.runs import progress as progress_module
+    from zoobot.runs.folder import FEATURES_STAGE
+
+    clock = {"now": 0.0}
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: clock["now"])
+    callback = progress_module.RunProgress(RunFolder(tmp_path), stop_event=None)
+    callback.on_features(0, 200)
+    clock["now"] = 10.0
+    callback.on_features(50, 200)  # 50 galaxies in 10 s: 150 left take 30 s
+    progress = RunFolder(tmp_path).read_progress()
+    assert progress["stage"] == FEATURES_STAGE and progress["step"] == 50 and progress["total_steps"] == 200
+    assert progress["eta_s"] == 30.0
+
+
+def test_the_feature_pass_reports_every_batch_to_a_listener(make_catalog):
+    import torch
+
+    from zoobot.data import CatalogDataModule
+
+    catalog = make_catalog(n=10, size=32)
+    module = CatalogDataModule(label_cols=["label"], catalog=catalog, batch_size=4, input_size=32, num_workers=0)
+    module.setup("fit")
+    heard: list[tuple[int, int]] = []
+    module.cache_features(torch.nn.Flatten(), splits=("train", "val"), on_batch=lambda d, t: heard.append((d, t)))
+    total = len(module.train_catalog) + len(module.val_catalog)
+    assert heard[-1] == (total, total) and all(t == total for _, t in heard) and len(heard) > 1

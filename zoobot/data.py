@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import lightning as L
@@ -381,6 +381,7 @@ class CatalogDataModule(L.LightningDataModule):
         device: str | torch.device = "cpu",
         batch_size: int | None = None,
         splits: Sequence[str] = ("train", "val", "test"),
+        on_batch: Callable[[int, int], None] | None = None,
     ) -> None:
         """Compute a frozen encoder's features once for the given splits (eval transforms, no augmentation).
 
@@ -394,6 +395,7 @@ class CatalogDataModule(L.LightningDataModule):
             batch_size: images per forward pass; defaults to the module's batch size.
             splits: which of ``'train'``, ``'val'``, ``'test'`` to cache. Fitting needs only train
                 and val; a test split read once costs the same either way.
+            on_batch: called after each batch with ``(images done, images in all)``.
         """
         catalogs = {name: getattr(self, f"{name}_catalog") for name in splits}
         catalogs = {name: c for name, c in catalogs.items() if c is not None and len(c)}
@@ -410,7 +412,7 @@ class CatalogDataModule(L.LightningDataModule):
         was_training = encoder.training
         encoder.to(device).eval()
         try:
-            features = run_batches(encoder, loader, torch.device(device), precision="32-true")
+            features = run_batches(encoder, loader, torch.device(device), precision="32-true", on_batch=on_batch)
         finally:
             encoder.train(was_training)
         if features.ndim != 2:

@@ -135,6 +135,7 @@ def run_batches(
     device: torch.device,
     precision: str | None = None,
     progress: bool = False,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
     """``fn`` on every batch's ``'image'``, without gradients; the outputs as one float32 CPU tensor.
 
@@ -148,6 +149,7 @@ def run_batches(
         precision: ``None`` (16-bit mixed on a GPU, 32-bit on the CPU), ``'16-mixed'``,
             ``'bf16-mixed'`` or ``'32-true'``.
         progress: show a progress bar (tqdm).
+        on_batch: called after each batch with ``(images done, images in all)`` (e.g. to write progress).
     """
     if precision is not None and precision not in _AUTOCAST:
         raise ValueError(f"precision must be one of {', '.join(_AUTOCAST)} (or None), not {precision!r}.")
@@ -159,7 +161,12 @@ def run_batches(
 
         batches = tqdm(loader, unit="batch")
     chunks = []
+    total = len(loader.dataset) if on_batch is not None else 0  # type: ignore[arg-type]
+    done = 0
     with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
         for batch in batches:
             chunks.append(fn(batch["image"].to(device, non_blocking=True)).float().cpu())
+            if on_batch is not None:
+                done += len(chunks[-1])
+                on_batch(done, total)
     return torch.cat(chunks) if chunks else torch.zeros(0)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from app.engine.columns import ColumnsNeeded
 from app.engine.sources import DEMO_IMAGE_SIZE, DEMO_SURVEY_SIZE, CatalogSource, demo_source
 from app.jobs import Job, JobContext, JobManager
 from app.limits import Limits
@@ -60,6 +61,8 @@ class Engine:
     limits: Limits | None = None
     _checks: dict[str, CatalogCheck] = field(default_factory=dict, repr=False)
     _label_reports: dict[str, Any] = field(default_factory=dict, repr=False)
+    _sources: dict[str, tuple[str, CatalogSource, Path | None]] = field(default_factory=dict, repr=False)
+    _columns_needed: dict[str, ColumnsNeeded] = field(default_factory=dict, repr=False)
     _devices_known: bool = field(default=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -122,7 +125,14 @@ class Engine:
 
     # --- catalogs ----------------------------------------------------------------------------
 
-    def submit_catalog(self, session_id: str, name: str, source: CatalogSource, upload_root: Path | None = None) -> Job:
+    def submit_catalog(
+        self,
+        session_id: str,
+        name: str,
+        source: CatalogSource,
+        upload_root: Path | None = None,
+        columns: dict[str, str | None] | None = None,
+    ) -> Job:
         """Load a catalog in the background: read it, resolve ``file_loc``, check every image.
 
         Args:
@@ -131,13 +141,21 @@ class Engine:
             source: Returns ``(catalog, base_dir)`` (see ``app.sources``); relative ``file_loc``
                 resolve against ``base_dir``.
             upload_root: Hosted mode: the folder every ``file_loc`` must stay inside.
+            columns: The user's picks for a catalog without ``file_loc`` (see :func:`map_columns`); the job
+                fails with :class:`ColumnsNeeded` when they are needed and missing.
         """
         self.store.session_dir(session_id)
+        self._sources[session_id] = (name, source, upload_root)
+        self._columns_needed.pop(session_id, None)
 
         def job(ctx: JobContext) -> CatalogCheck:
             from zoobot.catalog import resolve_file_locs
 
-            catalog, base_dir = source(ctx)
+            try:
+                catalog, base_dir = source(ctx, columns)
+            except ColumnsNeeded as err:  # the Data tab offers the columns to pick
+                self._columns_needed[session_id] = err
+                raise
             rows = self.limits.catalog_rows
             if rows is not None and len(catalog) > rows:
                 raise UploadError(
@@ -147,11 +165,6 @@ class Engine:
                     )
                 )
             ctx.report("Resolving image paths")
-            if "file_loc" not in catalog.columns:
-                raise UploadError(
-                    "The catalog has no file_loc column: add one giving each galaxy's image file "
-                    "(a path relative to the catalog, e.g. images/galaxy_001.png)."
-                )
             catalog = resolve_file_locs(catalog, base_dir=base_dir)
             if self.hosted and upload_root is not None:
                 filled = catalog["file_loc"][catalog["file_loc"].map(_is_path_text)]
@@ -171,6 +184,21 @@ class Engine:
         check = CatalogCheck(catalog=catalog, report=report)
         self._checks[session_id] = check
         return check
+
+    def columns_needed(self, session_id: str) -> ColumnsNeeded | None:
+        """Why the session's last catalog needs its columns picked (``None``: it does not)."""
+        return self._columns_needed.get(session_id)
+
+    def submit_mapped(self, session_id: str, columns: dict[str, str | None]) -> Job:
+        """Load the session's last catalog again with the columns the user picked.
+
+        Raises:
+            AppInputError: No catalog was loaded in this app process (load it again).
+        """
+        if session_id not in self._sources:
+            raise AppInputError("Load the catalog again (the app restarted since), then pick its columns.")
+        name, source, upload_root = self._sources[session_id]
+        return self.submit_catalog(session_id, name, source, upload_root, columns=columns)
 
     def submit_fix(self, session_id: str, problem: Any, fix: str | None = None) -> Job:
         """Apply a problem's one-click fix (``fix``, default the suggested one) to the working

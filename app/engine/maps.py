@@ -18,6 +18,15 @@ MAP_FILE = "map.parquet"
 MAP_SOURCE_FILE = "source.txt"
 """In a map folder: what the representations came from, in words."""
 _COORDINATES = ["id_str", "umap_x", "umap_y"]
+FROZEN_NOTE = (
+    "This run trained the head only: its encoder stayed frozen, so its map is the same as the pretrained "
+    "encoder's. A full finetune changes the encoder, and the map."
+)
+
+
+def head_only(run_dir: str | Path) -> bool:
+    """Whether a run trained the head only (its encoder, and so its representations, are the pretrained ones)."""
+    return RunFolder(run_dir).read_config_values().get("training_mode") == "head_only"
 
 
 def submit_map(engine: Engine, session_id: str, encoder: str | None, run_dir: str | None) -> Job:
@@ -56,10 +65,10 @@ def submit_map(engine: Engine, session_id: str, encoder: str | None, run_dir: st
         features.insert(2, "umap_y", coords[:, 1])
         with atomic_path(map_dir / MAP_FILE) as tmp:
             features.to_parquet(tmp, index=False)
-        write_atomic(
-            map_dir / MAP_SOURCE_FILE,
-            f"finetuned model of run {Path(run_dir).name}" if run_dir else f"pretrained encoder {encoder}",
-        )
+        source = f"pretrained encoder {encoder}"
+        if run_dir:
+            source = f"finetuned model of run {Path(run_dir).name}" + (f". {FROZEN_NOTE}" if head_only(run_dir) else "")
+        write_atomic(map_dir / MAP_SOURCE_FILE, source)
         engine.store.update_state(session_id, map_dir=str(map_dir))
         return map_dir
 

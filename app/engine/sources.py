@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from app.engine.columns import Columns, map_columns
 from app.jobs import JobContext
 from app.uploads import StoredUpload, match_uploaded_files, pick_base_dir
 from zoobot.runs import write_atomic
@@ -22,7 +23,8 @@ DEMO_SURVEY_SIZE = 600
 DEMO_IMAGE_SIZE = 128
 DEMO_SEED = 0
 
-CatalogSource = Callable[[JobContext], tuple[pd.DataFrame, Path]]
+CatalogSource = Callable[[JobContext, Columns], tuple[pd.DataFrame, Path]]
+"""Called in a catalog job with the user's column picks (``None``: the catalog's own ``file_loc``)."""
 
 
 def demo_source(folder: Path, lock: threading.Lock) -> CatalogSource:
@@ -33,7 +35,7 @@ def demo_source(folder: Path, lock: threading.Lock) -> CatalogSource:
         lock: Held while drawing, so two sessions asking at once draw it once.
     """
 
-    def source(ctx: JobContext) -> tuple[pd.DataFrame, Path]:
+    def source(ctx: JobContext, columns: Columns = None) -> tuple[pd.DataFrame, Path]:
         from zoobot.catalog import read_catalog
         from zoobot.survey import make_survey
 
@@ -63,17 +65,13 @@ def file_source(catalog_path: Path, base_dirs: tuple[Path, ...], max_rows: int |
     """A catalog file, its ``file_loc`` relative to the likeliest of ``base_dirs``; one of more than
     ``max_rows`` rows is refused before it is read in full."""
 
-    def source(ctx: JobContext) -> tuple[pd.DataFrame, Path]:
+    def source(ctx: JobContext, columns: Columns = None) -> tuple[pd.DataFrame, Path]:
         from zoobot.catalog import read_catalog
 
         ctx.report(f"Reading {catalog_path.name}")
         # Kept as written: an upload's file_loc may be relative to the zip's root rather than the catalog's folder.
-        catalog = read_catalog(catalog_path, max_rows=max_rows, resolve_paths=False)
-        if "file_loc" in catalog.columns:
-            base = pick_base_dir(list(catalog["file_loc"].astype(str)), list(base_dirs))
-        else:
-            base = base_dirs[0]
-        return catalog, base
+        catalog = map_columns(read_catalog(catalog_path, max_rows=max_rows, resolve_paths=False), columns)
+        return catalog, pick_base_dir(list(catalog["file_loc"].astype(str)), list(base_dirs))
 
     return source
 
@@ -83,11 +81,10 @@ def upload_source(upload: StoredUpload, max_rows: int | None = None) -> CatalogS
     upload or, when that differs, by file name (see ``match_uploaded_files``)."""
     base_source = file_source(upload.catalog, upload.base_dirs, max_rows)
 
-    def source(ctx: JobContext) -> tuple[pd.DataFrame, Path]:
-        catalog, base = base_source(ctx)
-        if "file_loc" in catalog.columns:
-            ctx.report("Matching file_loc to the uploaded images")
-            catalog = catalog.assign(file_loc=match_uploaded_files(list(catalog["file_loc"]), upload.folder, base))
+    def source(ctx: JobContext, columns: Columns = None) -> tuple[pd.DataFrame, Path]:
+        catalog, base = base_source(ctx, columns)
+        ctx.report("Matching file_loc to the uploaded images")
+        catalog = catalog.assign(file_loc=match_uploaded_files(list(catalog["file_loc"]), upload.folder, base))
         return catalog, base
 
     return source

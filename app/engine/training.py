@@ -15,6 +15,7 @@ import pandas as pd
 
 from app.engine.core import AppInputError, Engine
 from app.jobs import Job, JobContext, JobLimitError
+from app.run_notes import write_note
 from app.runs import SessionState, read_config
 from zoobot import defaults
 from zoobot.runs import RunConfig, RunFolder
@@ -139,6 +140,7 @@ def start_run(
         shutil.rmtree(folder.path)
         raise
     folder.write_config(config)
+    write_note(folder.path, catalog_name=state.catalog_name)  # the name the user knows, for the Runs table
     return _submit_training(engine, session_id, config)
 
 

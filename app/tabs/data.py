@@ -30,6 +30,9 @@ from app.wiring import listen, pick
 
 VIEW = ("status", "problems", "fix_choice", "fix_button", "gallery", "label_column", "label_plot")
 """What the Data tab shows about the session's catalog (:func:`show_catalog`'s names)."""
+MAPPING = ("mapping", "image_column", "id_column")
+"""The column pickers shown for a catalog without ``file_loc``."""
+NO_ID_COLUMN = "(none: name galaxies by their image file)"
 
 
 def _started(status: str) -> dict[str, Any]:
@@ -182,10 +185,35 @@ def poll_catalog_job(engine: Engine, session_id: str) -> dict[str, Any]:
         waiting = wait_text(engine.manager, job)
         message = f"Waiting ({waiting})" if waiting else (job.message or "Waiting to start")
         return {"status": f"Working: {escape_md(message)}…", "timer": gr.Timer(active=True)}
-    view = show_catalog(engine, session_id)
+    view = {**show_catalog(engine, session_id), **column_pickers(engine.columns_needed(session_id))}
     if job.status == "failed":
         view["status"] = _not_loaded(engine, session_id, escape_md(plain_text(job.error or "")))
+        # the problem list and fixes below are the previous catalog's: not shown under this error
+        view.update(problems="", fix_choice=gr.Radio(choices=[], value=None, visible=False))
+        view["fix_button"] = gr.Button(visible=False)
     return {**view, "timer": gr.Timer(active=False), "catalog_version": job.id}
+
+
+def column_pickers(needed: Any) -> dict[str, Any]:
+    """The column pickers (:data:`MAPPING`): shown with the catalog's columns and the likely ones chosen when
+    the catalog has no ``file_loc`` (``needed``: the engine's ``ColumnsNeeded``), hidden otherwise."""
+    if needed is None:
+        return {"mapping": gr.Column(visible=False)}
+    return {
+        "mapping": gr.Column(visible=True),
+        "image_column": gr.Dropdown(choices=needed.columns, value=needed.image_guess),
+        "id_column": gr.Dropdown(choices=[NO_ID_COLUMN, *needed.columns], value=needed.id_guess or NO_ID_COLUMN),
+    }
+
+
+@plain_errors
+def use_columns(engine: Engine, session_id: str, image_column: str | None, id_column: str | None) -> dict[str, Any]:
+    """Load the catalog again with the picked image and identifier columns."""
+    if not image_column:
+        raise AppInputError("Pick the column that holds each galaxy's image file.")
+    ids = None if id_column in (None, "", NO_ID_COLUMN) else id_column
+    engine.submit_mapped(session_id, {"file_loc": image_column, "id_str": ids})
+    return {**_started(f"Reading the images from column {code(image_column)}…"), "mapping": gr.Column(visible=False)}
 
 
 @plain_errors
@@ -212,7 +240,8 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     """Lay out the Data tab and wire its events; returns its components by name."""
     gr.Markdown(
         "Start with a catalog: one row per galaxy, with `id_str`, `file_loc` (the image file) and "
-        "your labels. Not sure yet? Try the built-in demo survey of synthetic galaxies."
+        "your labels (other column names are fine: you pick them after uploading). Not sure yet? Try the "
+        "built-in demo survey of synthetic galaxies."
     )
     ui: dict[str, Any] = {"session_id": session}
     with gr.Row():
@@ -233,6 +262,12 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
             )
             ui["load_path"] = gr.Button("Check this catalog", scale=1, elem_id="data-path-load")
     ui["status"] = gr.Markdown(elem_id="data-status")
+    with gr.Column(visible=False, elem_id="data-mapping") as ui["mapping"], gr.Row():
+        ui["image_column"] = gr.Dropdown(
+            label="Column with the image file of each galaxy", choices=[], scale=2, elem_id="data-image-column"
+        )
+        ui["id_column"] = gr.Dropdown(label="Column with its identifier", choices=[], scale=2, elem_id="data-id-column")
+        ui["use_columns"] = gr.Button("Use these columns", variant="primary", scale=1, elem_id="data-use-columns")
     with gr.Row():
         with gr.Column(scale=3):
             ui["gallery"] = gr.Gallery(
@@ -263,8 +298,14 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
         ui["timer"].tick,
         partial(poll_catalog_job, engine),
         pick(ui, "session_id"),
-        pick(ui, *VIEW, "timer", "catalog_version"),
+        pick(ui, *VIEW, *MAPPING, "timer", "catalog_version"),
         show_progress="hidden",
+    )
+    listen(
+        ui["use_columns"].click,
+        partial(use_columns, engine),
+        pick(ui, "session_id", "image_column", "id_column"),
+        pick(ui, "status", "timer", "mapping"),
     )
     listen(
         ui["label_column"].input,

@@ -12,7 +12,7 @@ import pandas as pd
 from app import plots
 from app.common import gallery_items, label_captions, plain_errors, short_id
 from app.engine import AppInputError, Engine
-from app.engine.maps import map_points, map_source, neighbours, submit_map
+from app.engine.maps import FROZEN_NOTE, head_only, map_points, map_source, neighbours, submit_map
 from app.engine.training import LOCAL_ENCODER
 from app.errors import plain_text
 from app.escape import escape_md
@@ -37,7 +37,8 @@ def start_map(engine: Engine, session_id: str, source: str, encoder: str | None)
     elif not encoder or encoder == LOCAL_ENCODER:
         raise AppInputError("Choose one of the listed encoders for the map.")
     submit_map(engine, session_id, None if run_dir else encoder, run_dir)
-    return {"status": "Computing the map…", "timer": gr.Timer(active=True)}
+    note = f" {FROZEN_NOTE}" if run_dir and head_only(run_dir) else ""
+    return {"status": f"Computing the map…{note}", "timer": gr.Timer(active=True), "neighbours": []}
 
 
 def _colour_choices(points: pd.DataFrame) -> list[str]:
@@ -54,7 +55,7 @@ def poll_map(engine: Engine, session_id: str) -> dict[str, Any]:
             "status": f"**The map failed:** {escape_md(plain_text(job.error or ''))}",
             "timer": gr.Timer(active=False),
         }
-    return {**show_map(engine, session_id), "timer": gr.Timer(active=False)}
+    return {**show_map(engine, session_id), "timer": gr.Timer(active=False), "neighbours": []}
 
 
 def show_map(engine: Engine, session_id: str, colour: str | None = None) -> dict[str, Any]:
@@ -105,9 +106,9 @@ def show_neighbours(
     Returns:
         The ``neighbours`` gallery and the map ``figure`` with them marked.
     """
-    if not galaxy:
-        raise AppInputError("Pick a galaxy id first.")
     points = map_points(engine, session_id)
+    if not galaxy:  # the pick was cleared: so is the gallery
+        return {"neighbours": [], **({"figure": plots.umap_scatter(points, colour)} if points is not None else {})}
     if points is None:
         raise AppInputError("Draw a map first.")
     chosen, similarity = neighbours(engine, session_id, galaxy, int(k))
@@ -162,13 +163,13 @@ def build_explore_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any
         ui["draw"].click,
         partial(start_map, engine),
         pick(ui, "session_id", "source", "encoder"),
-        pick(ui, "status", "timer"),
+        pick(ui, "status", "timer", "neighbours"),
     )
     listen(
         ui["timer"].tick,
         partial(poll_map, engine),
         pick(ui, "session_id"),
-        pick(ui, *VIEW, "timer"),
+        pick(ui, *VIEW, "timer", "neighbours"),
         show_progress="hidden",
     )
     listen(

@@ -25,7 +25,19 @@ from zoobot.runs import RunFolder
 logger = logging.getLogger(__name__)
 
 TABLE_ROWS = 200
-VIEW = ("summary", "plot_1", "plot_2", "confident", "wrong", "table", "downloads", "config", "command")
+VIEW = (
+    "summary",
+    "plot_1",
+    "plot_2",
+    "confident",
+    "confident_box",
+    "wrong",
+    "wrong_note",
+    "table",
+    "downloads",
+    "config",
+    "command",
+)
 """Everything the Results tab shows (:func:`show_results`'s names)."""
 WAITING = "Results appear here when a run has finished."
 
@@ -84,7 +96,10 @@ def _regression(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     col = config["label_cols"][0]
     summary = (
         f"**RMSE {metrics.get('rmse', float('nan')):.3g}**, MAE {metrics.get('mae', float('nan')):.3g}, "
-        f"**R² {metrics.get('r2', float('nan')):.3f}** on {_galaxies(metrics)}."
+        f"**R² {metrics.get('r2', float('nan')):.3f}** on {_galaxies(metrics)}.\n\n"
+        f"RMSE is the typical size of a prediction's error, in the units of {escape_md(col)} (big misses count "
+        "more); MAE is the average error. R² is the share of the spread of the true values the model explains: "
+        f"1 is perfect, 0 is no better than always predicting the average {escape_md(col)}."
     )
     if isinstance(metrics.get("r2"), (int, float)) and metrics["r2"] < 0:
         summary += (
@@ -93,7 +108,7 @@ def _regression(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
             "finetune, more labels, or another encoder."
         )
     true = CATALOG_PREFIX + col  # the predicted value is Zoobot's column, under the target's own name
-    test = preds[preds["split"] == metrics.get("split", "test")]
+    test = preds[(preds["split"] == metrics.get("split", "test")) & preds[true].notna()]
     plot1 = plots.predicted_vs_true(test[true], test[col], test["id_str"], col)
     labelled = preds[preds[true].notna() & preds["split"].isin(["test", "val"])].copy()
     labelled["error"] = (labelled[col] - labelled[true]).abs()
@@ -104,8 +119,9 @@ def _regression(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
             f"{short_id(i)} · {p:.3g} · true {t:.3g}"
             for i, p, t in zip(frame["id_str"], frame[col], frame[true], strict=True)
         ]
-    errors = labelled[col] - labelled[true]
-    plot2 = plots.label_distribution(errors.rename("error"), f"prediction error of {col}")
+    # the same galaxies as the scatter and the summary (the test split), so the counts agree
+    errors = test[col] - test[true]
+    plot2 = plots.label_distribution(errors.rename("error"), f"prediction error of {col} (predicted − true)")
     return summary, plot1, plot2, best, wrong
 
 
@@ -117,7 +133,9 @@ def _tree(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     per_question = metrics.get("vote_fraction_mae", {})
     summary = (
         f"**Mean vote-fraction error {metrics.get('mean_vote_fraction_mae', float('nan')):.3f}** "
-        f"(averaged over {len(per_question)} questions, {_galaxies(metrics)})."
+        f"(averaged over {len(per_question)} questions, {_galaxies(metrics)}).\n\n"
+        "The vote-fraction error is how far the predicted share of volunteers giving each answer is from the "
+        "share who did, on average: 0.05 means 5 percentage points off."
     )
     plot1 = plots.question_errors(per_question) if per_question else plots.empty_figure("No test metrics.")
     first_question = schema.questions[0]
@@ -144,6 +162,17 @@ def _tree(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     else:
         plot2 = plots.empty_figure("No test galaxies.")
     return summary, plot1, plot2, confident, wrong
+
+
+def _wrong_note(task: str | None, wrong: pd.DataFrame, shown: list) -> str:
+    """Why the "most wrong" gallery is empty, when it is (else nothing)."""
+    if shown:
+        return ""
+    if len(wrong):
+        return "*The most wrong galaxies' images cannot be read (moved or deleted?).*"
+    if task == "classification":
+        return "*No galaxy to show: every validation and test galaxy got its right class.*"
+    return "*No galaxy to show: no validation or test galaxy has a label.*"
 
 
 def _downloads(folder: RunFolder, preds: pd.DataFrame | None) -> list[str]:
@@ -198,7 +227,9 @@ def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
             "plot_1": empty,
             "plot_2": empty,
             "confident": [],
+            "confident_box": gr.Column(visible=True),
             "wrong": [],
+            "wrong_note": "",
             "table": None,
             "downloads": _downloads(folder, None),
         }
@@ -212,7 +243,9 @@ def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
             "plot_1": empty,
             "plot_2": empty,
             "confident": [],
+            "confident_box": gr.Column(visible=True),
             "wrong": [],
+            "wrong_note": "",
             "table": readable(preds.head(TABLE_ROWS)),
             "downloads": _downloads(folder, preds),
         }
@@ -234,19 +267,25 @@ def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
             "plot_1": empty,
             "plot_2": empty,
             "confident": [],
+            "confident_box": gr.Column(visible=True),
             "wrong": [],
+            "wrong_note": "",
             "table": None,
             "downloads": _downloads(folder, None),
         }
     status = folder.read_progress().get("status", "finished")
+    wrong_items = gallery_items(wrong["file_loc"].astype(str), wrong["caption"])
     table = readable(preds.drop(columns=[c for c in ("file_loc",) if c in preds]).head(TABLE_ROWS))
     return {
         **shown,
         "summary": f"### Run {code(folder.name)} ({escape_md(task)}, {escape_md(status)})\n{summary}",
         "plot_1": plot1,
         "plot_2": plot2,
-        "confident": gallery_items(confident["file_loc"].astype(str), confident["caption"]),
-        "wrong": gallery_items(wrong["file_loc"].astype(str), wrong["caption"]),
+        # a regressor has no confidence to rank by: no "most confident" gallery
+        "confident": [] if task == "regression" else gallery_items(confident.file_loc.astype(str), confident.caption),
+        "confident_box": gr.Column(visible=task != "regression"),
+        "wrong": wrong_items,
+        "wrong_note": _wrong_note(task, wrong, wrong_items),
         "table": table,
         "downloads": _downloads(folder, preds),
     }
@@ -260,7 +299,9 @@ def restore_results(engine: Engine, session_id: str | None) -> dict[str, Any]:
         "plot_1": empty,
         "plot_2": empty,
         "confident": [],
+        "confident_box": gr.Column(visible=True),
         "wrong": [],
+        "wrong_note": "",
         "table": None,
         "downloads": None,
         "config": "",
@@ -292,20 +333,23 @@ def build_results_tab(engine: Engine, session: gr.BrowserState, run_version: gr.
         ui["plot_1"] = gr.Plot(show_label=False, elem_id="results-plot-1")
         ui["plot_2"] = gr.Plot(show_label=False, elem_id="results-plot-2")
     with gr.Row():
-        ui["confident"] = gr.Gallery(
-            label="Most confident predictions (predicted · true)",
-            columns=3,
-            height=380,
-            elem_id="results-confident",
-            elem_classes=["zoobot-gallery"],
-        )
-        ui["wrong"] = gr.Gallery(
-            label="Most wrong validation and test galaxies (predicted · true)",
-            columns=3,
-            height=380,
-            elem_id="results-wrong",
-            elem_classes=["zoobot-gallery"],
-        )
+        with gr.Column() as ui["confident_box"]:
+            ui["confident"] = gr.Gallery(
+                label="Most confident predictions (predicted · true)",
+                columns=3,
+                height=380,
+                elem_id="results-confident",
+                elem_classes=["zoobot-gallery"],
+            )
+        with gr.Column():
+            ui["wrong"] = gr.Gallery(
+                label="Most wrong validation and test galaxies (predicted · true)",
+                columns=3,
+                height=380,
+                elem_id="results-wrong",
+                elem_classes=["zoobot-gallery"],
+            )
+            ui["wrong_note"] = gr.Markdown(elem_id="results-wrong-note")
     ui["table"] = gr.Dataframe(
         label=f"Predictions (first {TABLE_ROWS} rows; download for all)",
         interactive=False,

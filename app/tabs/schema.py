@@ -133,14 +133,19 @@ def restore_schema(engine: Engine, session_id: str) -> dict[str, Any]:
 
 def build_schema_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     """Lay out the Schema tab and wire its events; returns its components by name."""
-    from zoobot.trees import list_schemas
+    from zoobot.trees import describe_schema, list_schemas
 
     gr.Markdown(
         "Only for vote-count trees. A tree lists questions, their answers, and which answer leads to "
         "which next question. Each answer needs a vote-count column `<question>_<answer>` in the catalog."
     )
     ui: dict[str, Any] = {"session_id": session}
-    ui["tree_name"] = gr.Dropdown(label="Galaxy Zoo tree", choices=[*list_schemas(), CUSTOM], elem_id="schema-name")
+    named = [(f"{name}: {describe_schema(name, with_size=False)}", name) for name in list_schemas()]
+    ui["tree_name"] = gr.Dropdown(
+        label="Galaxy Zoo tree (each with the survey it comes from)",
+        choices=[*named, (CUSTOM, CUSTOM)],
+        elem_id="schema-name",
+    )
     with gr.Row():
         with gr.Column(scale=1):
             ui["tree_yaml"] = gr.Code(

@@ -53,6 +53,15 @@ def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) ->
         return _choice(gr.Radio(value=None), [], [], "Load a catalog on the **Data** tab first.")
     state = engine.state(session_id)
     columns = label_columns(catalog)
+    pending = state.pending_task
+    if prefer_saved and pending and all(c in catalog for c in state.pending_label_cols):
+        return _choice(
+            gr.Radio(value=pending),
+            columns,
+            state.pending_label_cols,
+            f"Not applied yet: **{escape_md(pending)}** on {_columns_text(state.pending_label_cols)}. Click **Use "
+            "this task** to check it (Start on the Train tab checks and applies it too).",
+        )
     if prefer_saved and state.task and all(c in catalog for c in state.label_cols):
         return _choice(
             gr.Radio(value=state.task),
@@ -66,6 +75,7 @@ def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) ->
         task, label_cols, schema_name = propose_task(catalog)
     except ConfigError as err:
         return _choice(gr.Radio(value=None), columns, [], f"No suggestion: {escape_md(err)}")
+    remember_choice(engine, session_id, task, label_cols)
     if schema_name is not None:
         engine.store.update_state(session_id, schema_name=schema_name, schema_yaml=None)
         note = (
@@ -171,7 +181,7 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
         if text_cols:
             raise gr.Error(f"Column '{text_cols[0]}' holds text, not numbers; regression needs numeric columns.")
     report = engine.check_labels(session_id, task, cols)
-    engine.store.update_state(session_id, task=task, label_cols=cols)
+    engine.store.update_state(session_id, task=task, label_cols=cols, pending_task=None, pending_label_cols=[])
     labelled = report.n_labelled
     chosen = f"**{task}** on {_columns_text(cols)}"
     if not report.ok:
@@ -235,6 +245,18 @@ def columns_chosen(label_cols: list[str] | str | None) -> dict[str, Any]:
     return {"status": status, **clear_checks()}
 
 
+def remember_choice(engine: Engine, session_id: str | None, task: str | None, label_cols: Any) -> dict[str, Any]:
+    """Keep the choice on screen in the session (not applied), so that a reload shows it again."""
+    if session_id and task:
+        state = engine.state(session_id)
+        cols = _as_list(label_cols)
+        applied = task == state.task and (task == "tree" or cols == list(state.label_cols))
+        engine.store.update_state(
+            session_id, pending_task=None if applied else task, pending_label_cols=[] if applied else cols
+        )
+    return {}
+
+
 def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr.State) -> dict[str, Any]:
     """Lay out the Task tab and wire its events; returns its components by name (and ``suggested``,
     the event that suggests a task for a newly loaded catalog)."""
@@ -257,10 +279,14 @@ def build_task_tab(engine: Engine, session: gr.BrowserState, catalog_version: gr
 
     choice = pick(ui, "session_id", "task", "label_cols")
     listen(ui["suggest"].click, partial(suggest_task, engine), pick(ui, "session_id"), pick(ui, *CHOICE))
-    listen(ui["task"].input, partial(columns_for_task, engine), choice, pick(ui, "label_cols", "status"))
+    columns_changed = listen(
+        ui["task"].input, partial(columns_for_task, engine), choice, pick(ui, "label_cols", "status")
+    )
+    listen(columns_changed.then, partial(remember_choice, engine), choice, None)
     # A new choice makes the last check's problems and fixes stale.
     listen(ui["task"].input, clear_checks, None, pick(ui, *CHECKS))
-    listen(ui["label_cols"].input, columns_chosen, pick(ui, "label_cols"), pick(ui, "status", *CHECKS))
+    chosen = listen(ui["label_cols"].input, columns_chosen, pick(ui, "label_cols"), pick(ui, "status", *CHECKS))
+    listen(chosen.then, partial(remember_choice, engine), choice, None)
     ui["suggested"] = listen(
         catalog_version.change, partial(suggest_task, engine), pick(ui, "session_id"), pick(ui, *CHOICE)
     )

@@ -7,6 +7,7 @@ finetuning classes, the run config and the ``zoobot`` command use.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from functools import partial
 from pathlib import Path
@@ -15,12 +16,13 @@ from typing import Any
 import gradio as gr
 
 from app import plots
-from app.common import plain_errors, wait_text
-from app.engine import Engine
+from app.common import duration_text, plain_errors, wait_text
+from app.engine import AppInputError, Engine
 from app.engine.training import LOCAL_ENCODER, latest_config, latest_run_dir, start_run
 from app.errors import plain_text
 from app.escape import code, escape_md
 from app.runs import metrics_signature, read_metrics, read_progress
+from app.tabs import train_plan
 from app.wiring import listen, pick
 from zoobot import defaults
 from zoobot.runs import TRAINING_MODES
@@ -64,7 +66,7 @@ def encoder_choices(hosted: bool) -> list[tuple[str, str]]:
             (f"{card.name}: {card.description} ({card.n_params / 1e6:.1f} M parameters, {size} px)", card.name)
         )
     if not hosted:
-        choices.append(("A local encoder folder or checkpoint (path below)", LOCAL_ENCODER))
+        choices.append(("A local encoder folder or checkpoint (path under Advanced settings)", LOCAL_ENCODER))
     return choices
 
 
@@ -86,11 +88,19 @@ def start_training(
     layer_decay: float | None,
     patience: float | None,
     seed: float | None,
+    task: str | None = None,
+    label_cols: Any = None,
+    confirmed: str | None = None,
 ) -> dict[str, Any]:
     """Start a run with the form's settings (``app.engine.training.start_run``).
 
+    The Task tab's choice on screen (``task``, ``label_cols``; ``None``: not on the page) is the one
+    trained: when it was not applied with "Use this task", it is checked and applied first, or Start
+    says why it cannot be. A CPU run estimated at more than ten minutes starts only on a second click
+    (``confirmed``: the plan the first click warned about).
+
     Returns:
-        ``progress``, ``status`` and the ``timer`` that polls the run.
+        ``progress``, ``status``, the ``timer`` that polls the run, the ``plan`` text and ``confirmed``.
 
     Raises:
         gr.Error: If no catalog or task is chosen yet, the labels have problems, or a setting is invalid.
@@ -107,13 +117,36 @@ def start_training(
         patience=patience,
         seed=seed,
     )
+    plan = train_plan.make_plan(engine, session_id, task, label_cols, encoder, local_path, training_mode, settings)
+    warning = train_plan.confirmation_needed(plan, confirmed)
+    if warning is not None:
+        return warning
+    if plan.choice.pending:
+        _apply_task_choice(engine, session_id, task, label_cols)
+        plan = dataclasses.replace(plan, choice=dataclasses.replace(plan.choice, pending=False))
     job = start_run(engine, session_id, encoder, local_path, training_mode, settings)
     position = engine.manager.queue_position(job.id)
+    eta = f" Expected to take about {duration_text(plan.seconds)}." if plan.seconds else ""
     return {
         "progress": plots.progress_html(None, position),
-        "status": f"Run {code(Path(job.run_dir).name)} {'queued' if position else 'started'}.",
+        "status": f"Run {code(Path(job.run_dir).name)} {'queued' if position else 'started'}.{eta}",
         "timer": gr.Timer(active=True),
+        "plan": train_plan.plan_markdown(plan),
+        "confirmed": None,
     }
+
+
+def _apply_task_choice(engine: Engine, session_id: str, task: str | None, label_cols: Any) -> None:
+    """Apply the Task tab's choice as "Use this task" would, or say in plain words why it cannot be trained."""
+    from app.tabs.task import use_task
+
+    try:
+        use_task(engine, session_id, task, label_cols)
+    except gr.Error as err:
+        raise AppInputError(
+            f'The Task tab shows a choice that was not applied ("Use this task" was not clicked), and it '
+            f"cannot be used: {err.message} Change it on the Task tab, or click Use this task there to see why."
+        ) from None
 
 
 def restore_train_form(engine: Engine, session_id: str) -> dict[str, Any]:
@@ -181,11 +214,18 @@ def poll_training(engine: Engine, session_id: str, seen: Any) -> dict[str, Any]:
             "status": f"Run {name} is waiting in the queue" + (f" ({waiting})." if waiting else "."),
         }
     if job is not None and job.status == "running":
-        stopping = " Stopping after this step; the best weights so far are kept." if job.stop_event.is_set() else ""
+        stage = str((progress or {}).get("stage") or "starting")
+        if job.stop_event.is_set():
+            text = (
+                f"Run {name} is finishing: it stops after the current step, then tests and predicts with the best "
+                f"weights so far (now: {escape_md(stage)})."
+            )
+        else:
+            text = f"Run {name} is {'training' if stage == 'training' else escape_md(stage)}."
         return {
             **view,
             "progress": plots.progress_html(progress or {"status": "running", "stage": "starting"}),
-            "status": f"Run {name} is training.{stopping}",
+            "status": text,
         }
     if job is not None and job.status == "failed":
         error = escape_md(plain_text(job.error or (progress or {}).get("error") or "unknown error"))
@@ -266,10 +306,10 @@ def _fraction(name: str, **options: Any) -> gr.Slider:
     )
 
 
-def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
+def build_train_tab(engine: Engine, session: gr.BrowserState, task_tab: dict[str, Any] | None = None) -> dict[str, Any]:
     """Lay out the Train tab and wire its events; returns its components by name (the settings by their
-    ``zoobot.defaults`` names)."""
-    ui: dict[str, Any] = {"session_id": session}
+    ``zoobot.defaults`` names). ``task_tab``: the Task tab's ``task`` and ``label_cols``, which Start trains."""
+    ui: dict[str, Any] = {"session_id": session, **(task_tab or {})}
     with gr.Row():
         ui["encoder"] = gr.Dropdown(
             label="Pretrained encoder",
@@ -282,24 +322,26 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
         ui["training_mode"] = gr.Radio(
             label="Training", choices=MODE_CHOICES, value=defaults.RUN_TRAINING_MODE, scale=2, elem_id="train-mode"
         )
-    ui["local_path"] = gr.Textbox(
-        label="Local encoder folder or checkpoint",
-        visible=not engine.hosted,
-        placeholder="/models/my_encoder (config.json + model.safetensors) or run.ckpt",
-        elem_id="train-local-encoder",
-    )
     with gr.Row():
         ui["max_epochs"] = _number("max_epochs", elem_id="train-epochs")
         ui["learning_rate"] = _number("learning_rate", elem_id="train-lr")
         ui["batch_size"] = _number("batch_size", elem_id="train-batch")
         ui["image_size"] = _number("image_size", elem_id="train-image-size")
     with gr.Accordion("Advanced settings", open=False):
+        ui["local_path"] = gr.Textbox(
+            label="Local encoder folder or checkpoint (choose 'A local encoder' as the encoder above)",
+            visible=not engine.hosted,
+            placeholder="/models/my_encoder (config.json + model.safetensors) or run.ckpt",
+            elem_id="train-local-encoder",
+        )
         with gr.Row():
             ui["train_fraction"] = _fraction("train_fraction", elem_id="train-train-fraction")
             ui["val_fraction"] = _fraction("val_fraction", elem_id="train-val-fraction")
         with gr.Row():
             for name in ("weight_decay", "layer_decay", "patience", "seed"):
                 ui[name] = _number(name, elem_id=f"train-{name.replace('_', '-')}")
+    ui["plan"] = gr.Markdown(elem_id="train-plan")
+    ui["confirmed"] = gr.State(None)
     with gr.Row():
         ui["start"] = gr.Button("Start training", variant="primary", elem_id="train-start")
         ui["stop"] = gr.Button("Stop (keep the best weights) / cancel", variant="stop", elem_id="train-stop")
@@ -319,12 +361,16 @@ def build_train_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
         pick(ui, "training_mode", "learning_rate"),
         pick(ui, "learning_rate"),
     )
+    chosen = ("task", "label_cols") if task_tab else ()
+    plan_inputs = pick(ui, "session_id", *chosen, "encoder", "local_path", *FORM)
     listen(
         ui["start"].click,
         partial(start_training, engine),
-        pick(ui, "session_id", "encoder", "local_path", *FORM),
-        pick(ui, "progress", "status", "timer"),
+        {**plan_inputs, "confirmed": ui["confirmed"]},
+        pick(ui, "progress", "status", "timer", "plan", "confirmed"),
     )
+    for name in ("encoder", "training_mode", "max_epochs", "image_size", "train_fraction", "val_fraction"):
+        listen(ui[name].input, partial(train_plan.show_plan, engine), plan_inputs, pick(ui, "plan"))
     listen(ui["stop"].click, partial(stop_training, engine), pick(ui, "session_id"), pick(ui, "status"))
     listen(
         ui["timer"].tick,

@@ -239,7 +239,15 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         reuse_freed_memory()
         datamodule: Any = getattr(self.trainer, "datamodule", None)
         if self.settings.training_mode == "head_only" and hasattr(datamodule, "cache_features"):
-            datamodule.cache_features(self.encoder, self.device, splits=("train", "val"))
+            # A callback with ``on_features(done, total)`` (``zoobot.runs.RunProgress``) hears how the pass goes.
+            callbacks = getattr(self.trainer, "callbacks", [])
+            listeners = [cb.on_features for cb in callbacks if callable(getattr(cb, "on_features", None))]
+
+            def on_batch(done: int, total: int) -> None:
+                for listener in listeners:
+                    listener(done, total)
+
+            datamodule.cache_features(self.encoder, self.device, splits=("train", "val"), on_batch=on_batch)
 
     def batch_label_cols(self) -> list[str]:
         """The label columns a batch holds (galaxy-datasets' batches hold one key per column); ``['label']`` for a

@@ -44,6 +44,10 @@ import yaml
 
 from zoobot.runs.config import ConfigError, RunConfig, rerun_command
 
+FEATURES_STAGE = "computing features"
+"""The stage of a head-only run's one pass of the frozen encoder over its train and validation galaxies;
+``step`` and ``total_steps`` then count galaxies, not training steps."""
+
 
 class RunFolder:
     """The files of one run, by name.

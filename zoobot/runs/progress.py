@@ -13,7 +13,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from zoobot.runs.folder import RunFolder
+from zoobot.runs.folder import FEATURES_STAGE, RunFolder
 
 
 def device_name(trainer: L.Trainer) -> str:
@@ -46,6 +46,7 @@ class RunProgress(L.Callback):
         self.rows: list[dict[str, float]] = []
         self.epoch_ended: int | None = None  # an epoch whose metrics.csv row is not written yet
         self.device = "CPU"
+        self.features_start: float | None = None
 
     def _stop_requested(self) -> bool:
         return self.stop_event is not None and self.stop_event.is_set()
@@ -83,6 +84,26 @@ class RunProgress(L.Callback):
         self.start = time.monotonic()
         self.device = device_name(trainer)
         self._write(trainer, "training")
+
+    def on_features(self, done: int, total: int) -> None:
+        """A head-only run's feature pass (before its first epoch): its own progress and time left, at most twice a
+        second; stop requests are honoured once training starts."""
+        now = time.monotonic()
+        if self.features_start is None:
+            self.features_start = now
+        if now - self.last_write < 0.5 and done < total:
+            return
+        self.last_write = now
+        rate = (now - self.features_start) / done if done else None
+        self.folder.write_progress(
+            status="running",
+            stage=FEATURES_STAGE,
+            step=done,
+            total_steps=total,
+            elapsed_s=now - self.start,
+            eta_s=rate * (total - done) if rate is not None else None,
+            device=self.device,
+        )
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: object, batch: object, batch_idx: int

@@ -166,13 +166,19 @@ def get_schema(name: str) -> Schema:
     return _build(_resolve(name))
 
 
-def describe_schema(name: str) -> str:
-    """A one-line description of a named tree, with its size, for menus and the command line.
+def describe_schema(name: str, with_size: bool = True) -> str:
+    """A one-line description of a named tree, for menus and the command line.
+
+    Args:
+        name: a name from :func:`list_schemas` (or a Zoobot 2.x alias).
+        with_size: add the number of questions and answers (builds the tree).
 
     Raises:
         SchemaError: unknown name.
     """
     key = _resolve(name)
+    if not with_size:
+        return _TREES[key].description
     schema = get_schema(key)
     return f"{_TREES[key].description} ({len(schema.questions)} questions, {len(schema.answers)} answers)"
 
