@@ -168,7 +168,7 @@ def tree_calibration(
             )
         cells = {}
         for method in ("randomized", "conservative"):
-            low_k, high_k = count_intervals(table, level, method, u)  # type: ignore[arg-type]
+            low_k, high_k = count_intervals(table, level, method, u)
             cells[method] = ((k >= low_k) & (k <= high_k)).reshape(n_gal, n_ans)
         report["predictive"][_level_key(level)] = summarise(
             cells["randomized"], np.nan_to_num(share), cells["conservative"]
