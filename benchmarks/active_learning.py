@@ -7,19 +7,30 @@ features (computed once and cached), measures it on a fixed test set, and asks t
 galaxies chosen by the strategy, up to 400:
 
 - ``random``: 50 more at random;
-- ``entropy``: the 50 with the highest predictive entropy (mean of 20 Monte Carlo dropout passes);
-- ``bald``: the 50 with the highest mutual information between the outcome and the dropout masks
-  (for the tree: the votes of 40 volunteers, summed over questions; ``zoobot.uncertainty.acquisition``).
+- ``entropy``: by predictive entropy (mean of 20 Monte Carlo dropout passes);
+- ``bald``: by the mutual information between the outcome and the dropout masks (for the tree: the
+  votes of 40 volunteers, summed over questions; ``zoobot.uncertainty.acquisition``).
+
+Entropy and BALD pick their 50 with ``zoobot.uncertainty.select_batch``: by default (``--selection
+power``) drawn with chance proportional to the score, so that a batch does not fill with near-copies
+(``--selection top``: the 50 best scores). ``--candidates N`` scores only N random galaxies of the pool
+each round (the tree's BALD over the whole pool costs most of the run).
 
 The head is the library's (dropout 0.5, then a linear layer; the tree's concentrations are
 ``1 + 100 * sigmoid``; the Dirichlet-multinomial loss of ``zoobot.losses``) on the encoder's raw
 features, trained full-batch with AdamW (learning rate 0.01, weight decay 0.05) for a fixed number of
-steps (200) every round, so only the choice of galaxies differs. Reported per round: test accuracy
-(ring) and test log-likelihood and vote-fraction error (tree), mean and standard deviation over
-repetitions, and how many labels each strategy needs to match random's score at 400.
+steps (200) every round, continuing from the previous round's head (as the app's next run starts from
+the previous one's weights; ``--no-warm-start`` for a fresh head each round), so only the choice of
+galaxies differs between strategies. Reported per round: test accuracy (ring) and test log-likelihood
+and vote-fraction error (tree), mean and standard deviation over repetitions, and how many labels each
+strategy needs to match random's score at 400.
 
-    python benchmarks/active_learning.py                 # 3000 galaxies, 5 repetitions (52 min on 2 shared cores)
+    python benchmarks/active_learning.py --tasks ring                    # about 15 min on 2 shared cores
+    python benchmarks/active_learning.py --tasks tree --candidates 500   # the other task, kept beside it
     python benchmarks/active_learning.py --tiny --out /tmp/al.json --plot /tmp/al.png   # seconds
+
+Run for one task, it keeps the other task's results already in ``--out`` (each task's settings, date
+and time are under ``runs``).
 
 Writes ``benchmarks/results/active_learning.json`` and ``benchmarks/results/active_learning.png``.
 """
@@ -84,11 +95,16 @@ def survey_features(directory: Path, n: int, size: int, seed: int) -> tuple[Any,
     return catalog, features
 
 
-def train_head(x: torch.Tensor, y: torch.Tensor, task: str, loss_fn: Any, steps: int, seed: int) -> Head:
-    """A fresh head fitted to the labelled galaxies (full batch, AdamW at the library's head-only defaults)."""
+def train_head(
+    x: torch.Tensor, y: torch.Tensor, task: str, loss_fn: Any, steps: int, seed: int, start: Head | None = None
+) -> Head:
+    """A head fitted to the labelled galaxies (full batch, AdamW at the library's head-only defaults),
+    fresh or continuing from ``start``'s weights (the previous round's head)."""
     torch.manual_seed(seed)
     outputs = y.shape[1] if task == "tree" else 2
     head = Head(x.shape[1], outputs, task)
+    if start is not None:
+        head.load_state_dict(start.state_dict())
     optimiser = torch.optim.AdamW(head.parameters(), lr=1e-2, weight_decay=0.05)
     head.train()
     for _ in range(steps):
@@ -126,34 +142,33 @@ def evaluate(
 
 def run_loop(task: str, strategy: str, repetition: int, data: dict[str, Any], args: argparse.Namespace) -> list[dict]:
     """One repetition of the loop for one strategy: a metrics dict per round."""
-    from zoobot.uncertainty import acquisition_scores, head_samples
+    from zoobot.uncertainty import acquisition_scores, head_samples, select_batch
 
     rng = np.random.default_rng([args.seed, repetition])
     pool = data["pool"]
     labelled = list(rng.choice(pool, args.start, replace=False))  # the same start for every strategy
-    history = []
+    history: list[dict] = []
+    head = None
     while True:
         index = torch.as_tensor(np.array(labelled))
-        head = train_head(data["x"][index], data["y"][index], task, data["loss"], args.steps, seed=repetition)
+        start = head if args.warm_start else None
+        head = train_head(data["x"][index], data["y"][index], task, data["loss"], args.steps, repetition, start)
         metrics = evaluate(head, data["x_test"], data["y_test"], task, data["loss"], data["groups"])
         history.append({"labels": len(labelled), **metrics})
         if len(labelled) >= args.stop:
             return history
         remaining = np.setdiff1d(pool, labelled)
-        samples = (
-            head_samples(
-                head, data["x"][torch.as_tensor(remaining)].numpy(), args.passes, seed=1000 * repetition + len(labelled)
-            )
-            if strategy != "random"
-            else np.zeros((1, 1, 1))
-        )
         if strategy == "random":
-            scores = rng.random(len(remaining))
-        else:
-            scores, _ = acquisition_scores(
-                samples, "tree" if task == "tree" else "classification", strategy, data.get("schema"), seed=repetition
-            )
-        labelled += list(remaining[np.argsort(-scores, kind="stable")[: args.step]])
+            labelled += list(remaining[np.argsort(-rng.random(len(remaining)), kind="stable")[: args.step]])
+            continue
+        if args.candidates and args.candidates < len(remaining):  # score a random part of the pool
+            remaining = np.sort(rng.choice(remaining, args.candidates, replace=False))
+        round_seed = 1000 * repetition + len(labelled)
+        samples = head_samples(head, data["x"][torch.as_tensor(remaining)].numpy(), args.passes, seed=round_seed)
+        scores, _ = acquisition_scores(
+            samples, "tree" if task == "tree" else "classification", strategy, data.get("schema"), seed=repetition
+        )
+        labelled += list(remaining[select_batch(scores, args.step, args.selection, seed=round_seed)])
 
 
 def labels_to_match(labels: list[int], means: list[float], target: float, higher_is_better: bool) -> float | None:
@@ -250,6 +265,21 @@ def main() -> None:
     parser.add_argument("--stop", type=int, default=400)
     parser.add_argument("--passes", type=int, default=20, help="Monte Carlo dropout passes")
     parser.add_argument("--steps", type=int, default=200, help="optimiser steps per retraining")
+    parser.add_argument(
+        "--selection",
+        choices=["top", "power"],
+        default="power",
+        help="entropy and BALD: the top 50 scores, or 50 drawn with chance proportional to the score",
+    )
+    parser.add_argument(
+        "--warm-start",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="each round's head continues from the previous round's (--no-warm-start: a fresh head)",
+    )
+    parser.add_argument(
+        "--candidates", type=int, default=0, help="entropy and BALD score this many random pool galaxies (0: all)"
+    )
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGY_ORDER), choices=STRATEGY_ORDER)
     parser.add_argument("--tasks", nargs="+", default=["ring", "tree"], choices=["ring", "tree"])
     parser.add_argument("--seed", type=int, default=0)
@@ -273,7 +303,7 @@ def main() -> None:
     from zoobot.losses import CustomMultiQuestionLoss
     from zoobot.trees import get_schema
 
-    started = time.time()
+    started, load_start = time.time(), os.getloadavg()
     catalog, features = survey_features(args.survey_dir, args.n, 64, 4)
     x = torch.as_tensor(np.array(features, dtype=np.float32))
     n_pool = len(catalog) - args.test
@@ -312,8 +342,21 @@ def main() -> None:
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "wall_s": round(time.time() - started),
+        "load_average_1min": {"start": round(load_start[0], 2), "end": round(os.getloadavg()[0], 2)},
         "results": results,
     }
+    if set(args.tasks) != {"ring", "tree"} and args.out.is_file():  # keep the other task's earlier results
+        earlier = json.loads(args.out.read_text())
+        others = {k: v for k, v in earlier["results"].items() if k not in args.tasks}
+        runs = {k: v for k, v in earlier.get("runs", {}).items() if k not in args.tasks}
+        if not runs and others:  # a file from one run of every task
+            runs = {k: {key: earlier[key] for key in ("date", "settings", "wall_s") if key in earlier} for k in others}
+        out["results"] = {**others, **results}
+        out["runs"] = {
+            **runs,
+            **{task: {k: out[k] for k in ("date", "settings", "wall_s", "load_average_1min")} for task in args.tasks},
+        }
+        results = out["results"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1))
     plot(panels_of(results), args.plot)

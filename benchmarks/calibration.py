@@ -50,6 +50,8 @@ def summary_row(task: str, epochs: int, n_samples: int, report: dict) -> dict:
             r = test[when]
             row[f"predictive_90_{when}"] = r["predictive"]["90"]["coverage"]
             row[f"predictive_90_pit_{when}"] = r["predictive"]["90"]["pit_coverage"]
+            row[f"predictive_90_conservative_{when}"] = r["predictive"]["90"].get("conservative_coverage")
+            row[f"predictive_{when}"] = {level: cell["coverage"] for level, cell in r["predictive"].items()}
             row[f"latent_90_{when}"] = r["latent"]["90"]["coverage"] if "latent" in r else None
             row[f"log_likelihood_{when}"] = r["log_likelihood"]
         row["scales"] = {q: round(c, 3) for q, c in report["correction"]["scales"].items()}
@@ -102,13 +104,10 @@ def markdown(rows: list[dict]) -> str:
     lines = ["| task | epochs | passes | before | after | correction |", "|---|---:|---:|---|---|---|"]
     for r in rows:
         if r["task"] == "tree":
-            before = (
-                f"predictive 90%: {pct(r['predictive_90_before'])} ({pct(r['predictive_90_pit_before'])} "
-                f"PIT); latent 90%: {pct(r['latent_90_before'])}"
-            )
-            after = (
-                f"predictive 90%: {pct(r['predictive_90_after'])} ({pct(r['predictive_90_pit_after'])} "
-                f"PIT); latent 90%: {pct(r['latent_90_after'])}"
+            before, after = (
+                f"predictive 90%: {pct(r[f'predictive_90_{when}'])} (conservative "
+                f"{pct(r.get(f'predictive_90_conservative_{when}'))}); latent 90%: {pct(r[f'latent_90_{when}'])}"
+                for when in ("before", "after")
             )
             corr = "scales " + ", ".join(
                 f"{q.removesuffix('-dr5')} {c}{'*' if r['significant'][q] else ''}" for q, c in r["scales"].items()
@@ -198,9 +197,25 @@ def main() -> None:
         "rows": rows,
         "reports": reports,
     }
+    for row in rows:
+        row["date"] = out["date"]
+    if set(args.tasks) != set(TASKS) and args.out.is_file():  # keep the other tasks' earlier rows, dated
+        earlier = json.loads(args.out.read_text())
+        kept = [r for r in earlier["rows"] if r["task"] not in args.tasks]
+        for row in kept:
+            row.setdefault("date", earlier["date"])
+        out["rows"] = kept + rows
+        out["reports"] = {
+            **{k: v for k, v in earlier["reports"].items() if k.split("-")[0] not in args.tasks},
+            **reports,
+        }
+        out["note"] = (
+            f"{', '.join(args.tasks)} measured {out['date']} ({out['wall_s']} s); the other rows are from their "
+            f"own dates. Earlier note: {earlier.get('note', '-')}"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1, default=float))
-    print(markdown(rows))
+    print(markdown(out["rows"]))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from zoobot.uncertainty import (
     expected_question_volunteers,
     format_calibration,
     head_samples,
+    select_batch,
     summarize_samples,
 )
 
@@ -144,10 +145,33 @@ def test_suggestions_rank_unlabelled_galaxies_with_predictions_and_reasons(class
         classifier, catalog, n=40, strategy="bald", n_samples=10, features=x, only_unlabelled=False
     )
     assert len(everything) == 40
+    spread = suggest_galaxies(classifier, catalog, n=5, n_samples=10, features=x, selection="power", seed=3)
+    assert len(set(spread["id_str"])) == 5 and set(spread["id_str"]) <= {f"g{i}" for i in range(10, 40)}
     with pytest.raises(ValueError, match="already has a label"):
         suggest_galaxies(classifier, catalog.assign(label=1.0), n=5, features=x)
     with pytest.raises(ValueError, match="n must be"):
         suggest_galaxies(classifier, catalog, n=0, features=x)
+
+
+def test_power_selection_draws_galaxies_in_proportion_to_their_scores():
+    scores = np.array([4.0, 2.0, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(select_batch(scores, 3), [0, 1, 2])  # 'top'
+    firsts = np.bincount([select_batch(scores, 1, "power", seed=s)[0] for s in range(4000)], minlength=5) / 4000
+    np.testing.assert_allclose(firsts, [0.5, 0.25, 0.125, 0.125, 0.0], atol=0.03)
+    squared = np.bincount([select_batch(scores, 1, "power", 2.0, seed=s)[0] for s in range(4000)], minlength=5)
+    np.testing.assert_allclose(squared / 4000, [16 / 22, 4 / 22, 1 / 22, 1 / 22, 0.0], atol=0.03)
+    batch = select_batch(scores, 5, "power", seed=1)
+    assert sorted(batch) == [0, 1, 2, 3, 4] and batch[-1] == 4  # every galaxy once; a zero score last
+    with pytest.raises(ValueError, match="selection must be"):
+        select_batch(scores, 2, "best")
+
+
+def test_power_selection_spreads_a_batch_over_near_copies():
+    # 40 near-copies of one galaxy score a little above 200 different ones: 'top' takes only copies.
+    scores = np.concatenate([np.full(40, 1.05), np.ones(200)])
+    assert (select_batch(scores, 20) < 40).all()
+    copies = [(select_batch(scores, 20, "power", seed=s) < 40).mean() for s in range(200)]
+    assert np.mean(copies) == pytest.approx(40 * 1.05 / (40 * 1.05 + 200), abs=0.04)
 
 
 @pytest.fixture(scope="module")

@@ -68,15 +68,39 @@ def test_predictive_interval_is_the_beta_binomial_for_the_volunteers_and_reaches
     rng = np.random.default_rng(2)
     c = rng.uniform(1, 30, (40, 5))
     n = rng.integers(1, 41, (40, 2))
-    low, high = predictive_intervals(c, GROUPS, n, 0.9)
+    low, high = predictive_intervals(c, GROUPS, n, 0.9, method="conservative")
     per_answer = np.concatenate([np.repeat(n[:, :1], 2, 1), np.repeat(n[:, 1:], 3, 1)], 1)
     np.testing.assert_allclose(low, betabinom.ppf(0.05, per_answer, c, _rest(c)) / per_answer)
     np.testing.assert_allclose(high, betabinom.ppf(0.95, per_answer, c, _rest(c)) / per_answer)
+    # the randomised interval (the default) lies inside the conservative one, its ends one count in at most
+    r_low, r_high = predictive_intervals(c, GROUPS, n, 0.9)
+    assert (r_low >= low - 1e-12).all() and (r_high <= high + 1e-12).all() and (r_low <= r_high).all()
+    assert (np.round((r_low - low) * per_answer) <= 1).all() and (np.round((high - r_high) * per_answer) <= 1).all()
+    np.testing.assert_array_equal(predictive_intervals(c, GROUPS, n, 0.9)[0], r_low)  # seeded: repeatable
     confident = np.array([[1.2, 60.0, 1.0, 1.0, 1.0]])
     low, high = predictive_intervals(confident, GROUPS, 5, 0.9)
     assert low[0, 0] == 0.0 and high[0, 1] == 1.0  # the latent interval never reaches either
     latent_low, latent_high = latent_intervals(confident, GROUPS, 0.9)
     assert latent_low[0, 0] > 0 and latent_high[0, 1] < 1
+
+
+@pytest.mark.parametrize("volunteers", [1, 3, 30])
+def test_the_predictive_interval_holds_its_level_at_any_number_of_volunteers(volunteers):
+    # Votes drawn from the predicted distribution itself: the randomised interval holds 90% (and 80%)
+    # even for one volunteer, where the conservative one holds nearly everything.
+    rng = np.random.default_rng(volunteers)
+    c = rng.uniform(0.5, 6, (4000, 2))
+    p = rng.beta(c[:, 0], c[:, 1])
+    k = rng.binomial(volunteers, p)
+    for level in (0.8, 0.9):
+        low, high = predictive_intervals(c, [(0, 1)], volunteers, level)
+        inside = (k / volunteers >= low[:, 0] - 1e-12) & (k / volunteers <= high[:, 0] + 1e-12)
+        assert inside.mean() == pytest.approx(level, abs=0.02)
+    low, high = predictive_intervals(c, [(0, 1)], volunteers, 0.9, method="conservative")
+    conservative = ((k / volunteers >= low[:, 0] - 1e-12) & (k / volunteers <= high[:, 0] + 1e-12)).mean()
+    assert conservative >= 0.9 - 0.01
+    if volunteers == 1:
+        assert conservative > 0.97
 
 
 def test_a_question_nobody_answered_has_no_predictive_interval():
@@ -182,10 +206,17 @@ def test_a_calibrated_tree_model_covers_the_stated_share(calibrated_tree):
     for level, nominal in (("50", 0.5), ("80", 0.8), ("90", 0.9)):
         assert report["latent"][level]["coverage"] == pytest.approx(nominal, abs=0.02)
         assert report["predictive"][level]["pit_coverage"] == pytest.approx(nominal, abs=0.02)
-        # counts are whole numbers: the interval holds at least its level, more with few volunteers
-        assert report["predictive"][level]["coverage"] >= nominal - 0.01
+        # the central-quantile interval holds at least its level, more with few volunteers
+        assert report["predictive"][level]["conservative_coverage"] >= nominal - 0.01
+    for level, nominal in (("80", 0.8), ("90", 0.9)):  # the interval the table holds: its level
+        assert report["predictive"][level]["coverage"] == pytest.approx(nominal, abs=0.02)
+    # at 50% one count often holds more than half the probability (one volunteer): then it is the interval
+    assert 0.48 <= report["predictive"]["50"]["coverage"] <= 0.62
     by_volunteers = report["predictive"]["90"]["by_volunteers"]
-    assert by_volunteers["1-2"]["coverage"] > by_volunteers["20-39"]["coverage"]
+    assert by_volunteers["1-2"]["conservative_coverage"] > by_volunteers["20-39"]["conservative_coverage"] + 0.03
+    for cell in by_volunteers.values():  # the randomised interval holds 90% at any number of volunteers
+        if cell["n_pairs"] >= 500:
+            assert cell["coverage"] == pytest.approx(0.9, abs=0.03)
     assert set(report["predictive"]["90"]["per_question"]) == {q.text for q in schema.questions}
     totals = question_totals(counts, schema.question_index_groups)
     sizes = [end - start + 1 for start, end in schema.question_index_groups]
@@ -203,7 +234,8 @@ def test_an_overconfident_tree_model_is_caught_and_corrected_on_held_out_galaxie
     assert np.median(list(scales.values())) == pytest.approx(1 / 6, rel=0.25)
     before, after = report["test"]["before"], report["test"]["after"]
     # With few volunteers the votes' own scatter dominates, so the predictive interval suffers less.
-    assert before["latent"]["90"]["coverage"] < 0.6 and before["predictive"]["90"]["pit_coverage"] < 0.88
+    assert before["latent"]["90"]["coverage"] < 0.6 and before["predictive"]["90"]["coverage"] < 0.88
+    assert 0.88 <= after["predictive"]["90"]["coverage"] <= 0.92
     assert 0.88 <= after["predictive"]["90"]["pit_coverage"] <= 0.92
     assert after["latent"]["90"]["coverage"] >= 0.85
     assert after["log_likelihood"] > before["log_likelihood"]
@@ -218,6 +250,7 @@ def test_a_calibrated_tree_model_is_hardly_changed(calibrated_tree):
     after = tree_calibration(apply_correction(concentrations, correction, schema), counts, schema, truth)
     assert after["latent"]["90"]["coverage"] == pytest.approx(0.9, abs=0.025)
     assert after["predictive"]["90"]["pit_coverage"] == pytest.approx(0.9, abs=0.02)
+    assert after["predictive"]["90"]["coverage"] == pytest.approx(0.9, abs=0.02)
 
 
 # --- calibration: classifiers --------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from zoobot.uncertainty.acquisition import STRATEGIES, Strategy, acquisition_scores
+from zoobot.uncertainty.acquisition import STRATEGIES, Selection, Strategy, acquisition_scores, select_batch
 from zoobot.uncertainty.columns import model_task
 
 if TYPE_CHECKING:
@@ -84,6 +84,8 @@ def suggest_galaxies(
     batch_size: int = 64,
     num_workers: int = 0,
     accelerator: str = "auto",
+    selection: Selection = "top",
+    power: float = 1.0,
 ) -> pd.DataFrame:
     """The ``n`` galaxies a label would help most, best first, with their predictions and the reason.
 
@@ -100,6 +102,10 @@ def suggest_galaxies(
         seed: seeds the dropout masks and the random strategy.
         features: the encoder's features of the catalog's rows ``(len(catalog), D)``, if already computed.
         batch_size, num_workers, accelerator: for reading images.
+        selection: ``'top'``: the ``n`` best scores; ``'power'``: ``n`` drawn with chance proportional to
+            ``score ** power``, so that a batch does not fill up with near-copies of one kind of galaxy
+            (:func:`~zoobot.uncertainty.acquisition.select_batch`; seeded by ``seed``).
+        power: the exponent for ``'power'``.
 
     Returns:
         ``rank`` (1 = label first), ``id_str``, ``file_loc``, ``strategy``, ``score``, ``question`` (trees:
@@ -129,7 +135,7 @@ def suggest_galaxies(
     schema = loaded.schema if task == "tree" else None
     samples = apply_correction(head_samples(loaded, features, n_samples, seed), correction, schema)
     scores, per_question = acquisition_scores(samples, task, strategy, schema, question, n_volunteers, seed)
-    order = np.argsort(-scores, kind="stable")[:n]
+    order = select_batch(scores, n, selection if strategy != "random" else "top", power, seed)
     table = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "id_str": rows["id_str"].astype(str).to_numpy()[order]})
     if "file_loc" in rows.columns:
         table["file_loc"] = rows["file_loc"].to_numpy()[order]

@@ -15,7 +15,13 @@
 
 from __future__ import annotations
 
-from zoobot.uncertainty.acquisition import STRATEGIES, acquisition_scores, expected_question_volunteers
+from zoobot.uncertainty.acquisition import (
+    SELECTIONS,
+    STRATEGIES,
+    acquisition_scores,
+    expected_question_volunteers,
+    select_batch,
+)
 from zoobot.uncertainty.calibration import (
     classifier_calibration,
     ece_reference,
@@ -55,6 +61,8 @@ __all__ = [
     "LEVELS",
     "STRATEGIES",
     "acquisition_scores",
+    "select_batch",
+    "SELECTIONS",
     "apply_correction",
     "calibrate_model",
     "calibrate_predictions",

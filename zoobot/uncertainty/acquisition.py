@@ -28,10 +28,20 @@ import pandas as pd
 
 from zoobot.uncertainty.intervals import as_passes
 
-__all__ = ["STRATEGIES", "Strategy", "acquisition_scores", "expected_question_volunteers"]
+__all__ = [
+    "STRATEGIES",
+    "SELECTIONS",
+    "Strategy",
+    "Selection",
+    "acquisition_scores",
+    "expected_question_volunteers",
+    "select_batch",
+]
 
 Strategy = Literal["random", "entropy", "bald"]
 STRATEGIES: tuple[str, ...] = ("random", "entropy", "bald")
+Selection = Literal["top", "power"]
+SELECTIONS: tuple[str, ...] = ("top", "power")
 
 
 def expected_question_volunteers(concentrations: Any, schema: Any, n_volunteers: float = 40) -> np.ndarray:
@@ -115,3 +125,37 @@ def acquisition_scores(
     per_question = pd.DataFrame(entropy if strategy == "entropy" else information, columns=names)
     scores = per_question[question].to_numpy() if question else per_question.to_numpy().sum(axis=1)
     return scores, per_question
+
+
+def select_batch(scores: Any, n: int, selection: Selection = "top", power: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Which ``n`` galaxies to label together, from their acquisition scores; indices, first pick first.
+
+    - ``'top'``: the ``n`` highest scores. Galaxies that look alike score alike, so a large batch can
+      be many near-copies of one kind of galaxy.
+    - ``'power'``: ``n`` drawn without replacement with chance proportional to ``score ** power``
+      (stochastic power acquisition, Kirsch et al. 2023, "Stochastic Batch Acquisition: A Simple
+      Baseline for Deep Active Learning"), drawn as the top ``n`` of ``power * log(score)`` plus
+      Gumbel noise: high scores still come first on the whole, but a batch spreads over the
+      galaxies that are nearly as useful. Galaxies with a score of 0 come after all others.
+
+    Args:
+        scores: ``(B,)`` acquisition scores (higher is more useful, >= 0 for ``'power'``).
+        n: batch size (at most ``B``).
+        selection: ``'top'`` or ``'power'``.
+        power: the exponent for ``'power'`` (larger is nearer ``'top'``).
+        seed: seeds the draws.
+    """
+    values = np.asarray(scores, dtype=np.float64).reshape(-1)
+    n = min(int(n), len(values))
+    if selection == "top":
+        return np.argsort(-values, kind="stable")[:n]
+    if selection != "power":
+        raise ValueError(f"selection must be one of {', '.join(SELECTIONS)}, not {selection!r}.")
+    if not power > 0:
+        raise ValueError(f"power must be above 0, got {power}.")
+    rng = np.random.default_rng(seed)
+    with np.errstate(divide="ignore"):
+        keys = power * np.log(np.clip(values, 0.0, None)) + rng.gumbel(size=len(values))
+    keys = np.where(np.isfinite(keys), keys, -np.inf)
+    order = np.lexsort((rng.random(len(values)), -keys))  # zero scores: at the end, in random order
+    return order[:n]

@@ -3,11 +3,12 @@
 - Trees (:func:`tree_calibration`): how often the predictive interval for the observed number of
   volunteers holds the observed vote fraction, per question and by number of volunteers; and, where
   the true answer probabilities are known (the synthetic survey), how often the latent interval holds
-  them. Vote counts are whole numbers, so a count interval holds *at least* its level and covers
-  more than that with few volunteers; the report also gives the coverage that discreteness does not
-  inflate (``pit_coverage``: the share of the observed count's probability that falls in the central
-  ``level`` of the prediction, the non-randomised PIT of Czado, Gneiting and Held 2009), which a
-  calibrated model brings to the level at any number of volunteers.
+  them. ``coverage`` is that of the interval the predictions table holds (randomised ends, seed 0: see
+  :mod:`zoobot.uncertainty.intervals`), which a calibrated model brings to the level at any number of
+  volunteers; ``pit_coverage`` is its expectation over the draws (the share of the observed count's
+  probability inside the central ``level``, the non-randomised PIT of Czado, Gneiting and Held 2009);
+  ``conservative_coverage`` that of the central-quantile interval, which holds *at least* the level and
+  more with few volunteers.
 - Classifiers (:func:`classifier_calibration`): a reliability diagram, the expected calibration error
   (ECE) with its finite-sample reference (what a perfectly calibrated model would show from noise
   alone on as many galaxies: labels drawn from the predicted probabilities), Brier score, log loss.
@@ -25,6 +26,8 @@ from zoobot.uncertainty.intervals import (
     LEVELS,
     _marginals,
     as_passes,
+    count_intervals,
+    interval_draws,
     latent_intervals,
     per_answer_volunteers,
     predictive_cdf_table,
@@ -91,6 +94,7 @@ def tree_calibration(
     true_probabilities: Any = None,
     levels: Sequence[float] = LEVELS,
     volunteer_bins: Sequence[int] = VOLUNTEER_BINS,
+    seed: int | None = 0,
 ) -> dict[str, Any]:
     """Coverage of a tree model's intervals on held-out galaxies.
 
@@ -103,11 +107,12 @@ def tree_calibration(
         true_probabilities: ``(B, n_answers)`` true answer probabilities, if known (synthetic survey).
         levels: interval levels.
         volunteer_bins: lower edges of the number-of-volunteers bins.
+        seed: the predictive intervals' draws (as :func:`~zoobot.uncertainty.intervals.predictive_intervals`).
 
     Returns:
         ``{'n_galaxies', 'n_pairs', 'log_likelihood' (mean per galaxy), 'predictive': {level: {'coverage',
-        'pit_coverage', 'per_question': {q: {...}}, 'by_volunteers': {bin: {...}}}}, 'latent': {level:
-        {'coverage', 'per_question'}} (if true_probabilities), 'vote_fraction_mae'}``.
+        'pit_coverage', 'conservative_coverage', 'per_question': {q: {...}}, 'by_volunteers': {bin: {...}}}},
+        'latent': {level: {'coverage', 'per_question'}} (if true_probabilities), 'vote_fraction_mae'}``.
     """
     groups = [(int(s), int(e)) for s, e in schema.question_index_groups]
     passes = as_passes(concentrations)
@@ -128,13 +133,17 @@ def tree_calibration(
     question_names = [question.text for question in schema.questions]
     bins = np.searchsorted(np.asarray(volunteer_bins), n, side="right") - 1  # (B, A)
 
-    def summarise(inside: np.ndarray, extra: np.ndarray | None = None) -> dict[str, Any]:
-        # inside, extra: (B, A); only asked pairs count
+    def summarise(
+        inside: np.ndarray, extra: np.ndarray | None = None, conservative: np.ndarray | None = None
+    ) -> dict[str, Any]:
+        # inside, extra, conservative: (B, A); only asked pairs count
         def cell(mask: np.ndarray) -> dict[str, Any]:
             m = mask & asked
             out = {"n_pairs": int(m.sum()), "coverage": float(inside[m].mean()) if m.any() else None}
             if extra is not None:
                 out["pit_coverage"] = float(extra[m].mean()) if m.any() else None
+            if conservative is not None:
+                out["conservative_coverage"] = float(conservative[m].mean()) if m.any() else None
             return out
 
         result = cell(np.ones_like(asked))
@@ -150,16 +159,20 @@ def tree_calibration(
     observed = np.divide(counts, n, out=np.zeros_like(counts), where=asked)
     report["vote_fraction_mae"] = float(np.abs(fractions - observed)[asked].mean()) if asked.any() else None
     report["predictive"] = {}
+    u = interval_draws(len(k), seed)  # the draws predictive_intervals makes with this seed
     for level in levels:
         tail = (1 - level) / 2
-        low_k = np.argmax(table >= tail - 1e-10, axis=1)
-        high_k = np.argmax(table >= 1 - tail - 1e-10, axis=1)
-        inside = ((k >= low_k) & (k <= high_k)).reshape(n_gal, n_ans)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = (np.clip(np.minimum(upper, 1 - tail) - np.maximum(lower, tail), 0, None) / (upper - lower)).reshape(
                 n_gal, n_ans
             )
-        report["predictive"][_level_key(level)] = summarise(inside, np.nan_to_num(share))
+        cells = {}
+        for method in ("randomized", "conservative"):
+            low_k, high_k = count_intervals(table, level, method, u)
+            cells[method] = ((k >= low_k) & (k <= high_k)).reshape(n_gal, n_ans)
+        report["predictive"][_level_key(level)] = summarise(
+            cells["randomized"], np.nan_to_num(share), cells["conservative"]
+        )
     if true_probabilities is not None:
         truth = np.asarray(true_probabilities, dtype=np.float64)
         if truth.shape != (n_gal, n_ans):

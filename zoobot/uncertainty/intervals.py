@@ -9,9 +9,17 @@ A tree model predicts, per galaxy and question, Dirichlet concentrations ``a`` (
 - the **predictive** interval (``<answer>_predictive-90pc-lower`` / ``-upper``): what fraction of
   ``N`` volunteers would give the answer. The count follows the Dirichlet-multinomial's marginal, a
   ``BetaBinomial(N, a_i, A - a_i)``; the interval is ``[k_low / N, k_high / N]`` with ``k_low``,
-  ``k_high`` its central quantiles, so it can reach 0 and 1. It is what to compare an observed vote
-  fraction with. Counts are whole numbers, so it holds *at least* the stated probability (with two
-  volunteers the only fractions are 0, 1/2 and 1).
+  ``k_high`` its central counts, so it can reach 0 and 1. It is what to compare an observed vote
+  fraction with. Counts are whole numbers (with two volunteers the only fractions are 0, 1/2 and 1),
+  so no fixed set of counts holds exactly 90% of the probability. By default
+  (``method='randomized'``) each end count is in the interval only part of the time, drawn once per
+  (galaxy, answer) with a seeded uniform ``u``: the interval is the counts ``k`` whose randomised PIT
+  ``F(k - 1) + u P(k)`` lies in the central ``level`` (``F`` the predictive CDF). For a calibrated
+  model the observed count then falls inside with probability exactly ``level``, at any number of
+  volunteers (the randomised PIT is uniform; Brockwell 2007, Czado, Gneiting and Held 2009). Where a
+  single count holds more than ``level`` of the probability and ``u`` would leave no count, the
+  interval is that count. ``method='conservative'`` gives the interval of central quantiles, which
+  holds *at least* the level (with one volunteer, often all of [0, 1]).
 
 Both accept one forward pass ``(B, n_answers)`` or several Monte Carlo dropout passes
 ``(S, B, n_answers)``; with several passes the distribution is the equal mixture over passes.
@@ -31,11 +39,14 @@ if TYPE_CHECKING:
 __all__ = [
     "LEVELS",
     "IntervalKind",
+    "IntervalMethod",
     "as_passes",
     "interval_column",
     "latent_intervals",
     "predictive_intervals",
     "predictive_cdf_table",
+    "count_intervals",
+    "interval_draws",
     "question_totals",
     "catalog_volunteer_counts",
     "per_answer_volunteers",
@@ -46,6 +57,7 @@ LEVELS: tuple[float, ...] = (0.5, 0.8, 0.9)
 """The interval levels a calibration report checks."""
 
 IntervalKind = Literal["latent", "predictive"]
+IntervalMethod = Literal["randomized", "conservative"]
 QuestionIndexGroups = Sequence[tuple[int, int]]
 _CHUNK_ELEMENTS = 4_000_000  # floats per block when tabulating count distributions
 
@@ -206,8 +218,47 @@ def _quantile_counts(table: np.ndarray, prob: float) -> np.ndarray:
     return np.argmax(table >= prob - 1e-10, axis=1)
 
 
+def interval_draws(n_rows: int, seed: int | None = 0) -> np.ndarray:
+    """The uniform ``u`` of each row of a randomised count interval (``(B * n_answers,)``, row-major)."""
+    return np.random.default_rng(seed).random(n_rows)
+
+
+def count_intervals(
+    table: np.ndarray, level: float, method: IntervalMethod = "randomized", u: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """End counts ``(k_low, k_high)`` of each row's central ``level`` interval, from its CDF table.
+
+    Args:
+        table: ``(M, n_max + 1)`` CDFs (:func:`predictive_cdf_table`).
+        level: e.g. 0.9.
+        method: ``'randomized'`` (holds ``level`` on average) or ``'conservative'`` (at least ``level``).
+        u: ``(M,)`` uniforms for ``'randomized'`` (:func:`interval_draws`).
+    """
+    tail = (1 - _check_level(level)) / 2
+    if method == "conservative":
+        return _quantile_counts(table, tail), _quantile_counts(table, 1 - tail)
+    if method != "randomized":
+        raise ValueError(f"method must be 'randomized' or 'conservative', not {method!r}.")
+    if u is None or len(u) != len(table):
+        raise ValueError("A randomised interval needs one uniform draw per row (interval_draws).")
+    previous = np.concatenate([np.zeros((len(table), 1)), table[:, :-1]], axis=1)
+    pit = previous + u[:, None] * (table - previous)  # F(k - 1) + u P(k), non-decreasing in k
+    low = np.argmax(pit >= tail - 1e-12, axis=1)
+    high = (pit <= 1 - tail + 1e-12).sum(axis=1) - 1
+    empty = high < low  # one count holds more than ``level``: the interval is that count
+    if empty.any():
+        median = _quantile_counts(table[empty], 0.5)
+        low[empty], high[empty] = median, median
+    return low, high
+
+
 def predictive_intervals(
-    concentrations: Any, question_index_groups: QuestionIndexGroups, n_volunteers: Any, level: float = 0.9
+    concentrations: Any,
+    question_index_groups: QuestionIndexGroups,
+    n_volunteers: Any,
+    level: float = 0.9,
+    method: IntervalMethod = "randomized",
+    seed: int | None = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Central interval of the fraction of ``N`` volunteers who would give each answer.
 
@@ -216,19 +267,25 @@ def predictive_intervals(
         question_index_groups: ``(start, end)`` answer indices per question, ``end`` inclusive.
         n_volunteers: volunteers answering each question: one number, ``(B,)``, or ``(B, n_questions)``
             (e.g. :func:`question_totals` of the observed counts).
-        level: the interval holds at least this probability.
+        level: probability inside the interval.
+        method: ``'randomized'`` (default): for a calibrated model the observed fraction falls inside with
+            probability ``level``, each end count being included part of the time (drawn with ``seed``);
+            ``'conservative'``: central quantiles, inside with probability at least ``level``.
+        seed: seeds the randomised interval's draws (the same seed gives the same intervals).
 
     Returns:
         ``(low, high)``, each ``(B, n_answers)``, fractions in [0, 1]; NaN where ``N`` is 0.
     """
-    tail = (1 - _check_level(level)) / 2
+    _check_level(level)
     a, b = _marginals(as_passes(concentrations), question_index_groups)
     s, n_gal, n_ans = a.shape
     n = per_answer_volunteers(n_volunteers, n_gal, question_index_groups, n_ans).reshape(-1)
     table = predictive_cdf_table(a.reshape(s, -1), b.reshape(s, -1), n)
+    u = interval_draws(len(n), seed) if method == "randomized" else None
+    low_k, high_k = count_intervals(table, level, method, u)
     with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(n > 0, _quantile_counts(table, tail) / n, np.nan)
-        high = np.where(n > 0, _quantile_counts(table, 1 - tail) / n, np.nan)
+        low = np.where(n > 0, low_k / n, np.nan)
+        high = np.where(n > 0, high_k / n, np.nan)
     return low.reshape(n_gal, n_ans), high.reshape(n_gal, n_ans)
 
 
@@ -266,6 +323,8 @@ def fraction_interval_columns(
     levels: Sequence[float] = (0.9,),
     names: Sequence[str] | None = None,
     latent: bool = True,
+    method: IntervalMethod = "randomized",
+    seed: int | None = 0,
 ) -> pd.DataFrame:
     """Latent and (where ``n_volunteers`` is given) predictive interval columns for every answer.
 
@@ -277,6 +336,7 @@ def fraction_interval_columns(
         levels: interval levels, e.g. ``(0.5, 0.8, 0.9)``.
         names: answer names for the columns (default ``schema.label_cols``).
         latent: include the latent intervals.
+        method, seed: the predictive interval's kind and draws (see :func:`predictive_intervals`).
 
     Returns:
         Per level: every answer's ``<answer>_latent-<p>pc-lower``, then every ``-upper``, then the same
@@ -292,7 +352,7 @@ def fraction_interval_columns(
     for level in levels:
         ends = {"latent": latent_intervals(passes, groups, level)} if latent else {}
         if n_volunteers is not None:
-            ends["predictive"] = predictive_intervals(passes, groups, n_volunteers, level)
+            ends["predictive"] = predictive_intervals(passes, groups, n_volunteers, level, method, seed)
         for kind, (low, high) in ends.items():  # every answer's lower edge, then every upper (as Zoobot's)
             for end, values in (("lower", low), ("upper", high)):
                 for k, name in enumerate(names):

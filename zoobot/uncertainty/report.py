@@ -297,7 +297,7 @@ def format_calibration(report: dict[str, Any]) -> str:
                 p90 = r["predictive"]["90"]
                 text = (
                     f"  {name}: 90% predictive intervals hold {_pct(p90['coverage'])} of observed vote "
-                    f"fractions ({_pct(p90['pit_coverage'])} without the count rounding)"
+                    f"fractions (central quantiles, which hold at least 90%: {_pct(p90.get('conservative_coverage'))})"
                 )
                 if "latent" in r:
                     text += f"; 90% latent intervals hold {_pct(r['latent']['90']['coverage'])} of the true fractions"
