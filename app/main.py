@@ -130,13 +130,9 @@ def build_app(
             pick(train_tab, "finished_run"),
             {"run_version": run_version},
         )
-        # What Start will train is worked out when the Train tab is opened (it lists the encoders: torch).
-        listen(
-            train_tab_button.select,
-            partial(train_plan.show_plan, engine),
-            pick(train_tab, "session_id", "task", "label_cols", "encoder", "local_path", *train.FORM),
-            pick(train_tab, "plan"),
-        )
+        # What Start will train is worked out when the Train tab is opened (it reads encoder cards: torch).
+        plan_inputs = pick(train_tab, "session_id", "task", "label_cols", "encoder", "local_path", *train.FORM)
+        listen(train_tab_button.select, partial(train_plan.show_plan, engine), plan_inputs, pick(train_tab, "plan"))
         listen(predict_tab_button.select, partial(predict.list_models, engine), session_id, pick(predict_tab, "run"))
         # Past runs are read when the Runs tab is opened, not on every page load.
         listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, *runs_tab_module.LIST))
@@ -153,7 +149,7 @@ def build_app(
         filled = listen(attached.then, partial(on_load, engine), session_id, page)
         # Listing the encoders imports torch and timm (seconds, once per process): done after the rest
         # of the page is filled in, so that does not wait for it (this also loads them for training).
-        listen(
+        listed = listen(
             filled.then,
             partial(encoder_dropdowns, engine),
             session_id,
@@ -162,6 +158,8 @@ def build_app(
                 **prefixed("explore", pick(explore_tab, "encoder")),
             },
         )
+        # and once the page is filled in, so a reload that opens on the Train tab shows it too
+        listen(listed.then, partial(train_plan.show_plan, engine), plan_inputs, pick(train_tab, "plan"))
         listen(attached.then, partial(results.restore_results, engine), session_id, pick(results_tab, *results.VIEW))
         listen(attached.then, partial(predict.poll_prediction, engine), session_id, pick(predict_tab, *predict.VIEW))
         listen(attached.then, partial(files.show_files, engine), session_id, pick(files_panel, *files.VIEW))

@@ -172,12 +172,11 @@ def test_a_file_name_found_twice_in_the_upload_is_explained(engine, make_catalog
 def test_a_failed_load_says_the_previous_catalog_is_still_in_use(engine, make_catalog, tmp_path):
     sid = new_session_id()
     load_catalog(engine, sid, make_catalog(n=6))
-    no_file_loc = tmp_path / "labels.csv"
-    no_file_loc.write_text("id_str,label\na,1\n")
-    data.load_path(engine, sid, str(no_file_loc))
+    empty = tmp_path / "labels.csv"
+    empty.write_text("")
+    data.load_path(engine, sid, str(empty))
     summary = finish_catalog_job(engine, sid)["status"]
-    assert summary.startswith("**Could not load the catalog.**") and "file_loc" in summary
-    assert "Pick the column that holds each galaxy's image file" in summary
+    assert summary.startswith("**Could not load the catalog.**") and "empty" in summary
     assert "**catalog.csv** (below) is still the one in use." in summary
 
 
@@ -196,6 +195,7 @@ def test_a_catalog_without_file_loc_gets_its_columns_picked(engine, make_catalog
     data.load_upload(engine, sid, str(csv), [str(archive)])
     shown = finish_catalog_job(engine, sid)
     assert "Pick the column" in shown["status"] and "'filename' looks like it" in shown["status"]
+    assert shown["status"].startswith("**Which columns?**")
     assert shown["problems"] == ""  # not the earlier catalog's "No problems found." under this error
     assert shown["mapping"].visible is True
     assert shown["image_column"].value == "filename" and shown["id_column"].value == "objid"

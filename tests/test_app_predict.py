@@ -78,7 +78,8 @@ def test_an_uploaded_checkpoint_predicts_one_image(engine, make_catalog, tmp_pat
     sid = new_session_id()
     predict.start_prediction(engine, sid, None, str(tmp_path / "finetuned.ckpt"), None, [image])
     shown = _finish(engine, sid)
-    assert "Predicted 1 galaxies" in shown["status"] and list(shown["table"]["id_str"]) == [Path(image).stem]
+    assert "Predicted 1 galaxy." in shown["status"] and list(shown["table"]["id_str"]) == [Path(image).stem]
+    assert f"Predicted class: **{shown['table']['predicted_class'].iloc[0]}**" in shown["status"]
 
 
 @pytest.mark.parametrize(

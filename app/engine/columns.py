@@ -28,11 +28,17 @@ class ColumnsNeeded(ColumnsError):
     """
 
     def __init__(self, columns: list[str], image_guess: str | None, id_guess: str | None) -> None:
-        guess = f" ('{image_guess}' looks like it)" if image_guess else ""
-        super().__init__(
-            "The catalog has no file_loc column. Pick the column that holds each galaxy's image file"
-            f"{guess} below, and the one with its identifier, then click Use these columns."
-        )
+        if image_guess:
+            text = (
+                "The catalog has no file_loc column. Pick the column that holds each galaxy's image file "
+                f"('{image_guess}' looks like it) below, and the one with its identifier, then click Use these columns."
+            )
+        else:
+            text = (
+                "The catalog has no file_loc column, and no column looks like image file names (e.g. "
+                "images/galaxy_001.png). Add a file_loc column, or pick the column with each galaxy's image file below."
+            )
+        super().__init__(text)
         self.columns, self.image_guess, self.id_guess = columns, image_guess, id_guess
 
 

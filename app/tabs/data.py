@@ -188,6 +188,9 @@ def poll_catalog_job(engine: Engine, session_id: str) -> dict[str, Any]:
     view = {**show_catalog(engine, session_id), **column_pickers(engine.columns_needed(session_id))}
     if job.status == "failed":
         view["status"] = _not_loaded(engine, session_id, escape_md(plain_text(job.error or "")))
+        needed = engine.columns_needed(session_id)
+        if needed is not None and needed.image_guess:  # not a failure: one more choice to make
+            view["status"] = view["status"].replace("**Could not load the catalog.**", "**Which columns?**", 1)
         # the problem list and fixes below are the previous catalog's: not shown under this error
         view.update(problems="", fix_choice=gr.Radio(choices=[], value=None, visible=False))
         view["fix_button"] = gr.Button(visible=False)

@@ -65,8 +65,12 @@ def poll_prediction(engine: Engine, session_id: str) -> dict[str, Any]:
     if table is None:
         return {"status": "**The prediction left no table.** Try again.", "timer": gr.Timer(active=False)}
     shown = table.drop(columns=[c for c in ("file_loc",) if c in table])
+    one = ""
+    if len(table) == 1 and "predicted_class" in table:  # a single image: the answer in words
+        one = f" Predicted class: **{escape_md(table['predicted_class'].iloc[0])}**."
     return {
-        "status": f"**Predicted {len(table)} galaxies.** The first {min(len(table), TABLE_ROWS)} are below; "
+        "status": f"**Predicted {len(table)} {'galaxy' if len(table) == 1 else 'galaxies'}.**{one}"
+        f" The first {min(len(table), TABLE_ROWS)} are below; "
         "download the CSV for all (the same columns as `zoobot predict` writes).",
         "table": readable(shown.head(TABLE_ROWS)),
         "download": str(folder / "predictions.csv"),
