@@ -217,3 +217,15 @@ def test_missing_images_are_named_by_their_path_in_the_upload(engine, make_catal
     shown = finish_catalog_job(engine, sid)
     assert "`images/not_uploaded.png`" in shown["status"]
     assert str(engine.store.root) not in shown["status"] + shown["problems"]
+
+
+def test_the_data_tab_offers_a_template_catalog_that_reads_back():
+    from app.tabs.data import template_download, template_help
+    from zoobot.catalog import TEMPLATE_COLUMNS, read_catalog
+
+    path = Path(template_download()["template_file"])
+    catalog = read_catalog(path, resolve_paths=False)
+    assert list(catalog.columns) == list(TEMPLATE_COLUMNS) and len(catalog) == 5
+    assert catalog["id_str"].is_unique and catalog["ring"].isna().sum() == 1  # one galaxy left to predict
+    help_text = template_help()
+    assert all(name in help_text for name in TEMPLATE_COLUMNS) and "file_loc" in help_text

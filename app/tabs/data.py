@@ -3,6 +3,7 @@ catalog from disk; then see what was found and fix problems with one click."""
 
 from __future__ import annotations
 
+import tempfile
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from app.errors import hide_server_paths, plain_text
 from app.escape import code, escape_md
 from app.uploads import store_upload
 from app.wiring import listen, pick
+from zoobot.catalog import TEMPLATE_COLUMNS, write_template_catalog
 
 VIEW = ("status", "problems", "fix_choice", "fix_button", "gallery", "label_column", "label_plot")
 """What the Data tab shows about the session's catalog (:func:`show_catalog`'s names)."""
@@ -239,6 +241,22 @@ def label_plot(engine: Engine, session_id: str, label_column: str | None) -> dic
     return {"label_plot": plots.label_distribution(catalog[label_column], label_column)}
 
 
+def template_help() -> str:
+    """What the template catalog's columns hold, as Markdown (from :data:`zoobot.catalog.TEMPLATE_COLUMNS`)."""
+    lines = [f"- {code(name)}: {escape_md(meaning)}" for name, meaning in TEMPLATE_COLUMNS.items()]
+    return (
+        "Five example galaxies with one column of each kind. Keep `id_str`, `file_loc` and the label "
+        "columns of your task, delete the rest, and put your images where `file_loc` says (relative to the "
+        "catalog's folder, or inside the zip you upload with it).\n\n" + "\n".join(lines)
+    )
+
+
+def template_download() -> dict[str, Any]:
+    """The template catalog as a file to download (:func:`zoobot.catalog.write_template_catalog`)."""
+    folder = Path(tempfile.mkdtemp(prefix="zoobot_template_"))
+    return {"template_file": str(write_template_catalog(folder / "catalog_template.csv"))}
+
+
 def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     """Lay out the Data tab and wire its events; returns its components by name."""
     gr.Markdown(
@@ -258,6 +276,13 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
                 label="Images: one .zip, or many image files", file_count="multiple", elem_id="data-image-files"
             )
         ui["upload"] = gr.Button("Check my upload", elem_id="data-upload")
+        with gr.Accordion("Not sure how to lay out a catalog? Start from a template", open=False):
+            gr.Markdown(template_help())
+            with gr.Row():
+                ui["template"] = gr.Button("Download the template (CSV)", scale=1, elem_id="data-template")
+                ui["template_file"] = gr.File(
+                    label="Template catalog", interactive=False, scale=2, elem_id="data-template-file"
+                )
     if not engine.hosted:
         with gr.Accordion("Or use a catalog on this computer", open=False), gr.Row():
             ui["catalog_path"] = gr.Textbox(
@@ -297,6 +322,7 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     if not engine.hosted:
         listen(ui["load_path"].click, partial(load_path, engine), pick(ui, "session_id", "catalog_path"), started)
     listen(ui["fix_button"].click, partial(apply_data_fix, engine), pick(ui, "session_id", "fix_choice"), started)
+    listen(ui["template"].click, template_download, None, pick(ui, "template_file"))
     listen(
         ui["timer"].tick,
         partial(poll_catalog_job, engine),
