@@ -63,6 +63,9 @@ def test_a_runs_model_predicts_a_zip_of_images(engine, make_catalog, tmp_path):
     assert sorted(shown["table"]["id_str"]) == sorted(Path(loc).stem for loc in catalog.file_loc)
     table = pd.read_csv(shown["download"])
     assert len(table) == 5 and "predicted_class" in table
+    # The same columns as zoobot predict writes; file_loc as inside the user's zip, never a server path.
+    assert list(table.columns).index("file_loc") > list(table.columns).index("id_str")
+    assert sorted(table["file_loc"]) == sorted(f"cutouts/{Path(loc).name}" for loc in catalog.file_loc)
 
 
 def test_an_uploaded_checkpoint_predicts_one_image(engine, make_catalog, tmp_path):

@@ -137,7 +137,8 @@ def submit_prediction(
 
     def job(ctx: JobContext) -> Path:
         from zoobot.catalog import resolve_file_locs, validate_catalog
-        from zoobot.predict import predict_on_catalog
+        from zoobot.predict import predict_on_catalog, write_table
+        from zoobot.prediction_table import add_catalog_columns, model_class_names, model_label_cols
         from zoobot.runs import load_finetuned_model
 
         try:
@@ -148,6 +149,7 @@ def submit_prediction(
                     "The catalog has no file_loc column, and no column of image file names: add one."
                 ) from None
             catalog, base = read(ctx, {"file_loc": err.image_guess, "id_str": err.id_guess})
+        as_uploaded = catalog["file_loc"].astype(str)  # what the table shows: the path inside the upload
         catalog = resolve_file_locs(catalog, base_dir=base)
         if engine.hosted:
             check_inside(catalog["file_loc"].astype(str), folder)
@@ -157,7 +159,12 @@ def submit_prediction(
         model = load_finetuned_model(source)
         calibration = RunFolder(source).read_calibration() if Path(source).is_dir() else None
         ctx.report(f"Predicting {len(catalog)} galaxies")
-        predict_on_catalog(catalog, model, save_loc=out / PREDICTIONS_FILE, calibration=calibration)
+        predictions = predict_on_catalog(catalog, model, calibration=calibration)
+        # As a run's predictions.csv and `zoobot predict` write them: file_loc and the catalog's labels
+        # (catalog_<col>) after the predictions; file_loc as the user wrote it, never a server path.
+        inputs = catalog.assign(file_loc=as_uploaded.to_numpy())
+        predictions = add_catalog_columns(predictions, inputs, model_label_cols(model), model_class_names(model))
+        write_table(predictions, out / PREDICTIONS_FILE)
         return out
 
     return engine.manager.submit("predict", session_id, job, lane="explore", run_dir=str(out))
