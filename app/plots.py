@@ -258,13 +258,19 @@ def schema_tree(schema: Any) -> go.Figure:
     """Draw a decision tree: one box per question (with its answers), arrows from the answer
     that leads to each follow-up question."""
     questions = list(schema.questions)
+    parent_of = {q.text: q.asked_after.question.text if q.asked_after is not None else None for q in questions}
     depth: dict[str, int] = {}
     for q in questions:  # questions come parents first
-        parent = q.asked_after.question.text if q.asked_after is not None else None
+        parent = parent_of[q.text]
         depth[q.text] = depth[parent] + 1 if parent in depth else 0
     rows: dict[int, list[str]] = {}
     for q in questions:
         rows.setdefault(depth[q.text], []).append(q.text)
+    # Each row in its parents' order (then the schema's): every question has one parent in the row
+    # above, so arrows between rows never cross.
+    for level in sorted(rows)[1:]:
+        above = {name: i for i, name in enumerate(rows[level - 1])}
+        rows[level].sort(key=lambda name: above.get(parent_of[name] or "", -1))
     pos = {}
     for level, names in rows.items():
         for i, name in enumerate(names):

@@ -40,3 +40,16 @@ def test_progress_names_the_stage_and_never_counts_past_the_last_epoch(stage, ep
         {"status": "running", "stage": stage, "epoch": epoch, "max_epochs": 10, "step": 30, "total_steps": 120}
     )
     assert words in text and not_words not in text
+
+
+@pytest.mark.parametrize("name", ["decals_dr5", "gz2", "gz_candels", "gz_evo_v2"])
+def test_the_tree_drawing_has_no_crossing_arrows(name):
+    from zoobot.trees import get_schema
+
+    figure = plots.schema_tree(get_schema(name))
+    arrows = [(a.ax, a.ay, a.x) for a in figure.layout.annotations if a.showarrow]
+    assert arrows
+    for i, (ax0, ay0, x0) in enumerate(arrows):
+        for ax1, ay1, x1 in arrows[i + 1 :]:
+            if ay0 == ay1:  # two arrows between the same two rows cross when their ends swap order
+                assert (ax0 - ax1) * (x0 - x1) >= 0, (ax0, x0, ax1, x1)
