@@ -145,7 +145,8 @@ EXAMPLES = [
                 "my_crazy_head = torch.nn.Linear(640, 1)\n"
             ),
             -1: (
-                "custom = FinetuneableZoobotCustomRegression(foo=1, name='hf_hub:mwalmsley/zoobot-encoder-convnext_nano')\n"
+                "name = 'hf_hub:mwalmsley/zoobot-encoder-convnext_nano'\n"
+                "custom = FinetuneableZoobotCustomRegression(foo=1, name=name)\n"
                 "assert custom(torch.rand(2, 3, 224, 224)).shape == (2, 1)\n"
             ),
         },
@@ -221,7 +222,7 @@ def python_blocks(rst: str) -> list[str]:
 # ---------------------------------------------------------------- the stand-ins
 
 
-STUB_DATASETS = '''"""Stand-in for galaxy-datasets (written by run_zoobot_examples.py): local synthetic data, no download."""
+STUB_DATASETS = '''"""Stand-in for galaxy-datasets (by run_zoobot_examples.py): local synthetic data, no download."""
 import numpy as np
 import pandas as pd
 
@@ -265,19 +266,19 @@ def _votes_for(schema_name, catalog):
     return catalog
 '''
 
-STUB_CANDELS = '''from galaxy_datasets import _catalog, _votes_for
+STUB_CANDELS = """from galaxy_datasets import _catalog, _votes_for
 
 
 def demo_gz_candels(root=None, train=True, download=False):
     catalog, _ = _catalog(train)
     return _votes_for("gz_candels_ortho_schema", catalog), None
-'''
+"""
 
-STUB_DATAMODULE = '''"""galaxy-datasets' GalaxyDataModule: here, this package's CatalogDataModule (same argument names)."""
+STUB_DATAMODULE = '''"""galaxy-datasets' GalaxyDataModule: here, this package's CatalogDataModule."""
 from zoobot.data import CatalogDataModule as GalaxyDataModule  # noqa: F401
 '''
 
-SITECUSTOMIZE = '''"""Written by run_zoobot_examples.py: caps Lightning Trainers' epochs, and uses the CPU when there is no GPU."""
+SITECUSTOMIZE = '''"""By run_zoobot_examples.py: caps Lightning Trainers' epochs; the CPU when there is no GPU."""
 import functools
 import os
 
@@ -343,7 +344,8 @@ def write_hub_cache(hf_home: Path, scratch: Path) -> None:
         add_hub_repo(
             hf_home, f"mwalmsley/zoobot-encoder-{architecture}", {p.name: p for p in folder.iterdir() if p.is_file()}
         )
-    add_hub_repo(hf_home, "mwalmsley/zoobot-finetuned-is_tidal", {"FinetuneableZoobotClassifier.ckpt": _binary(scratch)})
+    is_tidal = {"FinetuneableZoobotClassifier.ckpt": _binary(scratch)}
+    add_hub_repo(hf_home, "mwalmsley/zoobot-finetuned-is_tidal", is_tidal)
 
 
 def _binary(scratch: Path) -> Path:
