@@ -49,6 +49,7 @@ class Example:
     substitutions: list[tuple[str, str, str]] = field(default_factory=list)  # (old, new, reason)
     context: dict[int, str] = field(default_factory=dict)  # guide: code run before block i (-1: after the last)
     skip_blocks: dict[int, str] = field(default_factory=dict)  # guide: block index -> why it is not run
+    files: dict[str, Path] = field(default_factory=dict)  # stand-in files the example expects, by relative path
     timeout: int = 900
 
 
@@ -73,7 +74,8 @@ EXAMPLES = [
         substitutions=_paths(
             ("'/Users/user/repos/zoobot'", "'zoobot_dir'"),
             ("'/Users/user/repos/galaxy-datasets/roots/demo_rings'", "'data'"),
-        ),
+        )
+        + [("trainer_kwargs={'accelerator': 'gpu'}", "trainer_kwargs={'accelerator': 'cpu'}", "no GPU here")],
     ),
     Example(
         "finetune_multiclass_classification.py",
@@ -83,6 +85,13 @@ EXAMPLES = [
             ("'/home/walml/repos/galaxy-datasets/roots/galaxy_mnist'", "'data'"),
         )
         + [("num_workers= 8", "num_workers= 2", "2 CPU cores here")],
+        # stand-in for the pretrained checkpoint: a ZoobotTree that real Zoobot 2.0 trained from scratch
+        files={
+            "zoobot_dir/data/pretrained_models/pytorch/effnetb0_greyscale_224px.ckpt": FIXTURES
+            / "2.0"
+            / "checkpoints"
+            / "zoobot_tree.ckpt"
+        },
     ),
     Example(
         "finetune_counts_full_tree.py",
@@ -419,6 +428,9 @@ def run_example(source: Path, example: Example, workdir: Path, env: dict[str, st
     folder = workdir / "runs" / re.sub(r"[^A-Za-z0-9_.-]", "_", example.name)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    for relative, stand_in in example.files.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(stand_in, folder / relative)
     script = folder / (Path(example.name).stem + ".py")
     script.write_text(text)
     if example.kind == "pytest":
@@ -443,6 +455,9 @@ def run_example(source: Path, example: Example, workdir: Path, env: dict[str, st
 
 def describe(example: Example) -> str:
     notes = [f"`{old}` -> `{new}` ({why})" for old, new, why in example.substitutions]
+    notes += [
+        f"stand-in `{Path(relative).name}`: `{path.relative_to(ROOT)}`" for relative, path in example.files.items()
+    ]
     if example.kind == "guide" and example.context:
         notes.append("context the fragments assume (imports, a catalog)")
     return "; ".join(notes) or "-"

@@ -1,0 +1,37 @@
+"""Zoobot 2.x's own examples and guides, the lines of them that once failed here (each test embeds them).
+
+The whole examples run with ``scripts/zoobot_fixtures/run_zoobot_examples.py`` (see the README, "Coming from
+Zoobot 2.x"); these tests keep the fixes offline and fast. Real Zoobot is never imported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from zoobot.pytorch.training import finetune
+
+FIXTURES = Path(__file__).parent / "fixtures" / "zoobot"
+
+
+def save(model: torch.nn.Module, path: Path) -> Path:
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, accelerator="cpu")
+    trainer.strategy.connect(model)
+    trainer.save_checkpoint(path, weights_only=True)
+    return path
+
+
+def test_finetuned_from_a_zoobot_checkpoint_loc_reloads(tmp_path):
+    # finetune_multiclass_classification.py, with a ZoobotTree real Zoobot 2.0 trained from scratch (its
+    # ConvNeXt has non-default dims, given by timm_kwargs) as the pretrained checkpoint
+    checkpoint_loc = str(FIXTURES / "2.0" / "checkpoints" / "zoobot_tree.ckpt")
+    model = finetune.FinetuneableZoobotClassifier(checkpoint_loc=checkpoint_loc, num_classes=4, n_blocks=1)
+    best_checkpoint = save(model, tmp_path / "0.ckpt")
+    finetuned_model = finetune.FinetuneableZoobotClassifier.load_from_checkpoint(best_checkpoint)
+
+    images = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model.eval()(images), finetuned_model.eval()(images))
+    assert finetuned_model.encoder_model_args == {"dims": [8, 8, 16, 16], "depths": [1, 1, 1, 1]}
