@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
+import pytest
 import torch
 
 from zoobot.pytorch.training import finetune
@@ -35,3 +36,19 @@ def test_finetuned_from_a_zoobot_checkpoint_loc_reloads(tmp_path):
     with torch.no_grad():
         assert torch.equal(model.eval()(images), finetuned_model.eval()(images))
     assert finetuned_model.encoder_model_args == {"dims": [8, 8, 16, 16], "depths": [1, 1, 1, 1]}
+
+
+def test_galaxy_datasets_resize_after_crop(make_catalog):
+    # finetune_counts_full_tree.py and the loading_data guide, with this package's CatalogDataModule as
+    # galaxy-datasets' GalaxyDataModule
+    from zoobot.data import CatalogDataModule as GalaxyDataModule
+
+    catalog = make_catalog(n=8, size=32, task="classification")
+    with pytest.warns(DeprecationWarning, match="use input_size"):
+        datamodule = GalaxyDataModule(
+            label_cols=["label"], train_catalog=catalog, batch_size=4, num_workers=0, resize_after_crop=40
+        )
+    datamodule.setup()
+    assert next(iter(datamodule.train_dataloader()))["image"].shape == (4, 3, 40, 40)
+    with pytest.raises(ValueError, match="disagree"):
+        GalaxyDataModule(label_cols=["label"], train_catalog=catalog, resize_after_crop=40, input_size=64)
