@@ -52,3 +52,21 @@ def test_galaxy_datasets_resize_after_crop(make_catalog):
     assert next(iter(datamodule.train_dataloader()))["image"].shape == (4, 3, 40, 40)
     with pytest.raises(ValueError, match="disagree"):
         GalaxyDataModule(label_cols=["label"], train_catalog=catalog, resize_after_crop=40, input_size=64)
+
+
+def test_example_runner_extracts_guide_blocks_and_refuses_stale_substitutions(monkeypatch):
+    import importlib.util
+    import sys
+
+    script = Path(__file__).parents[1] / "scripts" / "zoobot_fixtures" / "run_zoobot_examples.py"
+    spec = importlib.util.spec_from_file_location("run_zoobot_examples", script)
+    runner = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, runner)  # its dataclasses look their module up there
+    spec.loader.exec_module(runner)
+
+    rst = "Text\n\n.. code-block:: python\n\n    a = 1\n    if a:\n        b = 2\n\nMore text\n"
+    assert runner.python_blocks(rst) == ["a = 1\nif a:\n    b = 2\n"]
+    example = runner.Example("x", "x.py", substitutions=[("'/Users/user'", "'here'", "user path")])
+    assert runner.substitute("d = '/Users/user'", example) == "d = 'here'"
+    with pytest.raises(ValueError, match="the example changed"):
+        runner.substitute("d = '/elsewhere'", example)
