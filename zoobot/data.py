@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -228,6 +229,7 @@ class CatalogDataModule(L.LightningDataModule):
         augment: random rotations, flips and crops for training.
         seed: seeds the split.
         card: encoder card supplying input size, channels, mean and std not given explicitly.
+        resize_after_crop: galaxy-datasets' (and Zoobot's examples') name for ``input_size``; deprecated here.
     """
 
     def __init__(
@@ -251,8 +253,14 @@ class CatalogDataModule(L.LightningDataModule):
         augment: bool = True,
         seed: int = defaults.SEED,
         card: CardLike | None = None,
+        resize_after_crop: Size | None = None,
     ) -> None:
         super().__init__()
+        if resize_after_crop is not None:
+            if input_size is not None and height_width(input_size) != height_width(resize_after_crop):
+                raise ValueError(f"resize_after_crop={resize_after_crop} and input_size={input_size} disagree.")
+            warnings.warn("resize_after_crop is deprecated; use input_size.", DeprecationWarning, stacklevel=2)
+            input_size = resize_after_crop
         split_given = any(c is not None for c in (train_catalog, val_catalog, test_catalog, predict_catalog))
         if catalog is not None and split_given:
             raise ValueError("Give either catalog (to be split) or train/val/test/predict catalogs, not both.")

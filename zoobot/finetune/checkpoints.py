@@ -376,6 +376,30 @@ def encoder_from_checkpoint(path: str | Path) -> tuple[nn.Module, EncoderCard]:
     return model.encoder, model.card
 
 
+def checkpoint_model_args(path: str | Path) -> dict[str, Any]:
+    """The timm architecture arguments (``dims``, ``depths``, ...) of the encoder a checkpoint holds: this package's
+    encoder card, or the ``timm_kwargs`` Zoobot 2.x saved (over a Hub encoder's ``config.json``). Empty for the
+    architecture's defaults.
+
+    So a model finetuned from ``checkpoint_loc=`` (e.g. a Zoobot 2.0 ``ZoobotTree`` with ``timm_kwargs``) saves the
+    architecture it really has, and reloads.
+    """
+    from zoobot.finetune.encoder_source import MODEL_ARGS_KEY, source_model_args
+
+    checkpoint = read_checkpoint(path)
+    saved = (checkpoint.get(EXTRAS_KEY) or {}).get("hyper_parameters") or checkpoint.get("hyper_parameters") or {}
+    card = saved.get("encoder_card")
+    name = saved.get("name")
+    if card is not None:
+        base = dict(card.get(MODEL_ARGS_KEY) or {})
+    elif isinstance(name, str) and name.startswith(("hf_hub:", "hf-hub:")):
+        base = source_model_args(name)
+    else:  # an architecture name (Zoobot 2.x from scratch): its defaults, changed only by timm_kwargs
+        base = {}
+    extra = {k: v for k, v in dict(saved.get("timm_kwargs") or {}).items() if k != "in_chans"}
+    return {**base, **extra}
+
+
 def load_pretrained_zoobot(checkpoint_loc: str | Path) -> nn.Module:
     """The encoder of a checkpoint (Zoobot's name): any task's, written by this package or by Zoobot 2.x."""
     return encoder_from_checkpoint(checkpoint_loc)[0]

@@ -20,7 +20,14 @@ from torch import nn
 from zoobot.encoders import EncoderCard, card_for_module, get_encoder_dim, is_random_init, load_encoder
 from zoobot.finetune.settings import FinetuneArgumentError
 
-__all__ = ["MODEL_ARGS_KEY", "build_encoder", "random_encoder", "zoobot_encoder_name", "timm_model_args"]
+__all__ = [
+    "MODEL_ARGS_KEY",
+    "build_encoder",
+    "random_encoder",
+    "zoobot_encoder_name",
+    "timm_model_args",
+    "source_model_args",
+]
 
 MODEL_ARGS_KEY = "timm_model_args"
 """Key of the timm architecture arguments (``dims``, ``depths``, ...) inside a saved encoder card dict."""
@@ -32,10 +39,19 @@ _NOT_ARCHITECTURE = ("num_classes", "in_chans", "pretrained_cfg", "pretrained_cf
 def timm_model_args(card: EncoderCard) -> dict[str, Any]:
     """The architecture arguments (``config.json``'s ``model_args``) of an encoder read from the Hub or a directory.
 
-    Needed to rebuild it from its card: e.g. a ConvNeXt with non-default ``dims``. Empty for timm defaults.
+    Needed to rebuild it from its card: e.g. a ConvNeXt with non-default ``dims``. Empty for timm defaults. For an
+    encoder read from a checkpoint, the arguments the checkpoint records (:func:`checkpoint_model_args`).
     """
-    source = card.source
+    return source_model_args(card.source)
+
+
+def source_model_args(source: str) -> dict[str, Any]:
+    """:func:`timm_model_args` of the encoder at ``source`` (a Hub name, a directory or a checkpoint); {} otherwise."""
     config: Path | None = None
+    if Path(source).is_file():  # a checkpoint (this package's or Zoobot's): its encoder's arguments are saved in it
+        from zoobot.finetune.checkpoints import checkpoint_model_args  # imports this module
+
+        return checkpoint_model_args(source)
     if source.startswith(("hf_hub:", "hf-hub:")):
         from huggingface_hub import try_to_load_from_cache
 
