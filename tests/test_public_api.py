@@ -84,6 +84,7 @@ PACKAGE_MODULES = [
     "zoobot.finetune.layer_decay",
     "zoobot.finetune.trainer",
     "zoobot.finetune.checkpoints",
+    "zoobot.finetune.sources",
     "zoobot.finetune.heads",
     "zoobot.finetune.losses",
     "zoobot.finetune.encoder_source",

@@ -26,8 +26,8 @@ from zoobot.finetune import (
     load_finetuned,
     read_checkpoint,
 )
-from zoobot.finetune.checkpoints import load_pretrained_zoobot
 from zoobot.finetune.encoder_module import ZoobotEncoder
+from zoobot.finetune.sources import load_pretrained_zoobot
 from zoobot.runs import ConfigError, load_finetuned_model
 from zoobot.schemas import Schema
 from zoobot.scratch import ZoobotTree

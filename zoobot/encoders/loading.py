@@ -81,7 +81,7 @@ def encoder_from_card(card: EncoderCard) -> nn.Module:
 
 
 def _load_checkpoint(path: Path, channels: int | None) -> tuple[nn.Module, EncoderCard]:
-    from zoobot.finetune.checkpoints import encoder_from_checkpoint  # this package's and Zoobot 2.x's checkpoints
+    from zoobot.finetune.sources import encoder_from_checkpoint  # this package's and Zoobot 2.x's checkpoints
 
     encoder, card = encoder_from_checkpoint(path)
     card = dataclasses.replace(card, source=str(path))

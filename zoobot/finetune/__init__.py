@@ -30,9 +30,6 @@ from zoobot.finetune.checkpoints import (
     EXTRAS_KEY,
     FINETUNE_CLASSES,
     UnsafeCheckpointError,
-    download_finetuned,
-    download_from_name,
-    encoder_from_checkpoint,
     load_finetuned,
     read_checkpoint,
 )
@@ -48,6 +45,7 @@ from zoobot.finetune.settings import (
     FinetuneArgumentError,
     TrainingMode,
 )
+from zoobot.finetune.sources import download_finetuned, download_from_name, encoder_from_checkpoint
 from zoobot.finetune.trainer import get_trainer
 from zoobot.finetune.translation import FinetuneSettings, resolve_finetune_settings
 from zoobot.finetune.tree import FinetuneableZoobotTree, as_schema

@@ -430,6 +430,6 @@ class FinetuneableZoobotAbstract(L.LightningModule):
                 prefix optional). Called on the base class, any finetuning class's file is found.
             **kwargs: passed to :meth:`load_from_checkpoint` (e.g. ``map_location='cpu'``).
         """
-        from zoobot.finetune.checkpoints import download_finetuned
+        from zoobot.finetune.sources import download_finetuned
 
         return cls.load_from_checkpoint(download_finetuned(name, cls), **kwargs)

@@ -49,7 +49,7 @@ def source_model_args(source: str) -> dict[str, Any]:
     """:func:`timm_model_args` of the encoder at ``source`` (a Hub name, a directory or a checkpoint); {} otherwise."""
     config: Path | None = None
     if Path(source).is_file():  # a checkpoint (this package's or Zoobot's): its encoder's arguments are saved in it
-        from zoobot.finetune.checkpoints import checkpoint_model_args  # imports this module
+        from zoobot.finetune.sources import checkpoint_model_args  # imports this module
 
         return checkpoint_model_args(source)
     if source.startswith(("hf_hub:", "hf-hub:")):

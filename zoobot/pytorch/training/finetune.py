@@ -14,8 +14,8 @@ from zoobot.finetune import (
     get_trainer,
     load_finetuned,
 )
-from zoobot.finetune.checkpoints import load_pretrained_zoobot
 from zoobot.finetune.losses import cross_entropy_loss, dirichlet_loss, l1_loss, mse_loss
+from zoobot.finetune.sources import load_pretrained_zoobot
 
 __all__ = [
     "FinetuneableZoobotAbstract",
