@@ -25,7 +25,7 @@ from app.engine.training import LOCAL_ENCODER
 from app.jobs import JobManager
 from app.limits import Limits, add_limit_flags
 from app.runs import RunStore, SessionError, new_session_id
-from app.tabs import data, explore, files, results, schema, task, train
+from app.tabs import data, explore, files, label_next, results, schema, task, train
 from app.tabs.runs import build_runs_tab, list_runs
 from app.wiring import listen, pick, prefixed
 
@@ -42,7 +42,8 @@ CSS = (
 INTRO = (
     "## Zoobot: finetune a galaxy model on your own labels\n"
     "Go through the tabs in order: **Data** → **Task** → (**Schema** for vote counts) → **Train** → "
-    "**Results** → **Explore**. Nothing here needs code; every run can be re-run headless from its config file."
+    "**Results** → **Explore** → **Label next**. Nothing here needs code; every run can be re-run headless from "
+    "its config file."
 )
 
 
@@ -109,6 +110,8 @@ def build_app(
                 results_tab = results.build_results_tab(engine, session, run_version)
             with gr.Tab("6. Explore", id="explore", elem_id="tab-explore"):
                 explore_tab = explore.build_explore_tab(engine, session)
+            with gr.Tab("7. Label next", id="label", elem_id="tab-label") as label_tab:
+                label_next_tab = label_next.build_label_next_tab(engine, session, run_version)
             with gr.Tab("Runs", id="runs", elem_id="tab-runs") as runs_tab:
                 runs = build_runs_tab(engine, session, tabs, run_version)
         files_panel = files.build_files_panel(engine, session)
@@ -125,6 +128,12 @@ def build_app(
             lambda finished_run: {"run_version": finished_run},
             pick(train_tab, "finished_run"),
             {"run_version": run_version},
+        )
+        listen(
+            label_tab.select,
+            partial(label_next.show_suggestions, engine),
+            session_id,
+            pick(label_next_tab, *label_next.VIEW),
         )
         # Past runs are read when the Runs tab is opened, not on every page load.
         listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, "table", "picker"))
