@@ -146,7 +146,8 @@ def _galaxy_text(table: pd.DataFrame, selected: int | None, given: dict[str, str
 def _given_text(labels: pd.DataFrame) -> str:
     if labels.empty:
         return "No labels given yet."
-    return f"**{len(labels)} labels given** (kept if you reload). Add them to the catalog, then train the next round."
+    given = f"{len(labels)} label{'s' if len(labels) != 1 else ''} given"
+    return f"**{given}** (kept if you reload). Add them to the catalog, then train the next round."
 
 
 def _downloads(engine: Engine, session_id: str) -> list[str]:
