@@ -90,6 +90,13 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
 
 def test_plain_refusals(session_with_run, tmp_path):
     engine, sid, _ = session_with_run
+    labelling.submit_suggestions(engine, sid, "random", 4, "run")
+    _finish(engine, sid, "suggest")
+    # another session sees none of this session's suggestions, and has no run to rank for
+    other = new_session_id()
+    assert label_next.show_suggestions(engine, other)["gallery"].value == []
+    with pytest.raises(gr.Error, match="No run yet"):
+        label_next.start_suggestions(engine, other, "bald", 4, "run")
     with pytest.raises(gr.Error, match="Click a galaxy first"):
         label_next.label_galaxy(engine, sid, None, "1")
     with pytest.raises(gr.Error, match="No labels given yet"):

@@ -85,11 +85,16 @@ def _given(labels: pd.DataFrame, config: Any, choices: list[tuple[str, str]]) ->
 
 def show_suggestions(engine: Engine, session_id: str, selected: int | None = None) -> dict[str, Any]:
     """The last suggestions as a gallery (labelled ones ticked), the chosen galaxy and its answer buttons."""
+    from app.runs import read_config
+
     found = labelling.suggestions(engine, session_id)
     labels = labelling.read_labels(engine, session_id)
-    if found is None:
+    config = read_config(found[1]["run_dir"]) if found is not None else None
+    if found is None or config is None:
         return {
-            "status": "Find the galaxies to label once a run has finished.",
+            "status": "Find the galaxies to label once a run has finished."
+            if found is None
+            else "The run these galaxies were picked for is gone; find them again.",
             "gallery": gr.Gallery(value=[], selected_index=None),
             "galaxy": "",
             "answer": gr.Radio(choices=[], value=None),
@@ -99,11 +104,6 @@ def show_suggestions(engine: Engine, session_id: str, selected: int | None = Non
             "selected": None,
         }
     table, info = found
-    from app.runs import read_config
-
-    config = read_config(info["run_dir"])
-    if config is None:
-        raise AppInputError("The run these galaxies were picked for is gone; find them again.")
     choices = labelling.answer_choices(config)
     given = _given(labels, config, choices)
     captions = [
