@@ -25,7 +25,7 @@ from app.engine.training import LOCAL_ENCODER
 from app.jobs import JobManager
 from app.limits import Limits, add_limit_flags
 from app.runs import RunStore, SessionError, new_session_id
-from app.tabs import data, explore, files, predict, results, schema, task, train, train_plan
+from app.tabs import data, explore, files, label_next, predict, results, schema, task, train, train_plan
 from app.tabs import runs as runs_tab_module
 from app.tabs.runs import build_runs_tab, list_runs
 from app.wiring import listen, pick, prefixed
@@ -43,8 +43,9 @@ CSS = (
 INTRO = (
     "## Zoobot: finetune a galaxy model on your own labels\n"
     "Go through the tabs in order: **Data** → **Task** → (**Schema** for vote counts) → **Train** → "
-    "**Results** → **Explore**; then **Predict** new galaxies with your model. Nothing here needs code; "
-    "every run can be re-run headless from its config file."
+    "**Results** → **Explore** → **Label next** (the galaxies whose labels would help most); then **Predict** "
+    "new galaxies with your model. Nothing here needs code; every run can be re-run headless from its "
+    "config file."
 )
 
 
@@ -111,7 +112,9 @@ def build_app(
                 results_tab = results.build_results_tab(engine, session, run_version)
             with gr.Tab("6. Explore", id="explore", elem_id="tab-explore"):
                 explore_tab = explore.build_explore_tab(engine, session)
-            with gr.Tab("7. Predict", id="predict", elem_id="tab-predict") as predict_tab_button:
+            with gr.Tab("7. Label next", id="label", elem_id="tab-label") as label_tab:
+                label_next_tab = label_next.build_label_next_tab(engine, session, run_version)
+            with gr.Tab("8. Predict", id="predict", elem_id="tab-predict") as predict_tab_button:
                 predict_tab = predict.build_predict_tab(engine, session)
             with gr.Tab("Runs", id="runs", elem_id="tab-runs") as runs_tab:
                 runs = build_runs_tab(engine, session, tabs, run_version)
@@ -134,6 +137,12 @@ def build_app(
         plan_inputs = pick(train_tab, "session_id", "task", "label_cols", "encoder", "local_path", *train.FORM)
         listen(train_tab_button.select, partial(train_plan.show_plan, engine), plan_inputs, pick(train_tab, "plan"))
         listen(predict_tab_button.select, partial(predict.list_models, engine), session_id, pick(predict_tab, "run"))
+        listen(
+            label_tab.select,
+            partial(label_next.show_suggestions, engine),
+            session_id,
+            pick(label_next_tab, *label_next.VIEW),
+        )
         # Past runs are read when the Runs tab is opened, not on every page load.
         listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, *runs_tab_module.LIST))
 

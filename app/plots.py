@@ -225,32 +225,53 @@ def question_errors(per_question: dict[str, float]) -> go.Figure:
 
 
 def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: Sequence[float] | None) -> go.Figure:
-    """One galaxy's predicted vote fractions with 90% intervals (and the volunteers' fractions)."""
-    fig = _figure(f"Predicted vote fractions for {row['id_str']} (90% intervals)")
-    middle = [float(row[f"{a}_fraction"]) for a in answers]
-    low = [float(row.get(interval_column_names(a)[0], np.nan)) for a in answers]
-    high = [float(row.get(interval_column_names(a)[1], np.nan)) for a in answers]
+    """One galaxy's predicted vote fractions and the volunteers' observed ones, with two 90% intervals named for
+    what they cover: the predictive interval (what its volunteers would answer: the one to compare an observed
+    fraction with) and, thinner, the latent one (the fraction of very many volunteers: Zoobot's ``_90pc``)."""
+    from zoobot.uncertainty import interval_column
+
+    fig = _figure(f"Predicted vote fractions for {row['id_str']}")
+    middle = np.array([float(row[f"{a}_fraction"]) for a in answers])
     names = [escape_html(a) for a in answers]
-    fig.add_trace(
-        go.Scatter(
-            x=middle,
-            y=names,
-            mode="markers",
-            name="predicted",
-            error_x=dict(
-                type="data", symmetric=False, array=np.subtract(high, middle), arrayminus=np.subtract(middle, low)
-            ),
+    kinds = [
+        ("90% predictive: what its volunteers would answer", "#2e86de", 9, 3, 8, "predictive"),
+        ("90% latent: the fraction of very many volunteers", "#1b4f72", 4, 1.5, 1, "latent"),
+    ]
+    for name, colour, width, thickness, size, kind in kinds:
+        ends = [
+            interval_column_names(a)
+            if kind == "latent"
+            else tuple(interval_column(a, kind, 0.9, e) for e in ("lower", "upper"))
+            for a in answers
+        ]
+        low, high = (np.array([float(row.get(c[i], np.nan)) for c in ends]) for i in (0, 1))
+        if np.isnan(low).all():
+            continue  # no predictive interval without a number of volunteers
+        error = dict(type="data", symmetric=False, array=high - middle, arrayminus=middle - low, width=width)
+        fig.add_trace(
+            go.Scatter(
+                x=middle,
+                y=names,
+                mode="markers",
+                name=name,
+                marker=dict(size=size, color=colour),
+                error_x=dict(error, thickness=thickness, color=colour),
+            )
         )
-    )
     if true_fractions is not None:
         fig.add_trace(
             go.Scatter(
-                x=list(true_fractions), y=names, mode="markers", name="volunteers", marker=dict(symbol="x", size=9)
+                x=list(true_fractions),
+                y=names,
+                mode="markers",
+                name="volunteers (observed)",
+                marker=dict(symbol="x", size=9, color="#c0392b"),
             )
         )
     fig.update_xaxes(title="vote fraction", range=[-0.02, 1.02])
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=max(320, 22 * len(answers) + 120))
+    legend = dict(orientation="h", yanchor="top", y=-0.18, x=0)
+    fig.update_layout(height=max(340, 22 * len(answers) + 160), legend=legend)
     return fig
 
 

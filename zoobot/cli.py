@@ -25,7 +25,12 @@ def _finetune(args: argparse.Namespace) -> int:
     config = RunConfig.from_yaml(args.config)
     if args.run_dir:
         config.run_dir = args.run_dir
-    overrides = {"max_epochs": args.max_epochs, "batch_size": args.batch_size, "num_workers": args.num_workers}
+    overrides = {
+        "max_epochs": args.max_epochs,
+        "batch_size": args.batch_size,
+        "num_workers": args.num_workers,
+        "init_from": args.init_from,
+    }
     for name, value in overrides.items():
         if value is not None:
             setattr(config, name, value)
@@ -35,6 +40,9 @@ def _finetune(args: argparse.Namespace) -> int:
     print(f"Run {result.status}: outputs in {result.run_dir}")
     if result.test_metrics.get("summary"):
         print(result.test_metrics["summary"])  # the score beside its baseline, and any warning
+    started = RunFolder(result.run_dir).read_progress().get("warm_start")
+    if started:
+        print(f"Started from the previous model: {started}")
     print(json.dumps(_headline(result.test_metrics), indent=2))
     _print_calibration(result.run_dir)
     folder = RunFolder(result.run_dir)
@@ -325,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--run-dir", help="write outputs here instead of the config's run_dir")
     finetune.add_argument("--max-epochs", type=int, help=f"override the config's max_epochs ({_allowed('max_epochs')})")
     finetune.add_argument("--batch-size", type=int, help=f"override the config's batch_size ({_allowed('batch_size')})")
+    finetune.add_argument(
+        "--init-from",
+        metavar="RUN",
+        help="warm start: begin from a previous run's finetuned model (its folder, model/ folder, "
+        "finetuned_model.zip or a .ckpt): encoder and head when the outputs match, else the encoder only",
+    )
     finetune.add_argument("--num-nodes", type=int, default=1, help="machines to train on (default 1)")
     _add_device_args(finetune, devices=True)
     finetune.set_defaults(func=_finetune)

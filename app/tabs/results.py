@@ -18,6 +18,7 @@ from app.engine.training import current_run, run_state
 from app.errors import plain_text
 from app.escape import code, escape_md
 from app.runs import SessionError
+from app.tabs import calibration
 from app.wiring import listen, pick
 from zoobot.prediction_table import CATALOG_PREFIX, zoobot_columns
 from zoobot.runs import RunFolder
@@ -332,6 +333,7 @@ def build_results_tab(engine: Engine, session: gr.BrowserState, run_version: gr.
     with gr.Row():
         ui["plot_1"] = gr.Plot(show_label=False, elem_id="results-plot-1")
         ui["plot_2"] = gr.Plot(show_label=False, elem_id="results-plot-2")
+    ui.update(calibration.build_calibration_fold(engine, session, run_version, ui["refresh"]))
     with gr.Row():
         with gr.Column() as ui["confident_box"]:
             ui["confident"] = gr.Gallery(

@@ -9,6 +9,8 @@
 - :mod:`zoobot.runs.pipeline`: :func:`run_finetune`, the one path shared by the app and the CLI.
 - :mod:`zoobot.runs.progress`: :class:`RunProgress`, the Lightning callback writing progress.
 - :mod:`zoobot.runs.model`: :func:`export_model` and :func:`load_run_model`.
+- :mod:`zoobot.runs.warm_start`: :func:`warm_start`, a run starting from a previous model's weights
+  (``RunConfig.init_from``).
 
 Importing this package is cheap: Lightning and torch load when a run starts or a model loads
 (``RunProgress`` and ``device_name`` import Lightning when first looked up).
@@ -30,6 +32,7 @@ from zoobot.runs.pipeline import (
     resolve_schema,
     run_finetune,
 )
+from zoobot.runs.warm_start import warm_start
 
 __all__ = [
     "TRAINING_MODES",
@@ -52,6 +55,7 @@ __all__ = [
     "atomic_path",
     "copy_atomic",
     "write_atomic",
+    "warm_start",
 ]
 
 _NEED_LIGHTNING = ("RunProgress", "device_name")

@@ -88,6 +88,11 @@ class RunConfig:
         unit_interval: regression only: squash predictions into (0, 1) with a sigmoid, for fractions
             such as bulge-to-total; ``None`` (default) turns it on when every target lies in [0, 1].
         class_names: classification only: a name per class index (filled in from the data).
+        init_from: warm start: a previous finetuned model to start from instead of the pretrained encoder
+            alone: a run folder (the usual case: the last round of labelling), its ``model/`` folder,
+            ``finetuned_model.zip`` or a ``.ckpt`` checkpoint. Encoder and head are loaded when the task
+            and outputs match, the encoder only otherwise (:func:`zoobot.runs.warm_start`). ``None``
+            (default): start from ``encoder``.
         normalisation: written by the run, a record rather than a setting: the ``mean`` and ``std`` the
             images were normalised with after scaling pixels to [0, 1], from the encoder's card
             (``{'mean': [0.0, 0.0, 0.0], 'std': [1.0, 1.0, 1.0]}``: none, as Zoobot feeds its encoders).
@@ -115,6 +120,7 @@ class RunConfig:
     regression_loss: Literal["mse", "mae"] = "mse"
     unit_interval: bool | None = None
     class_names: list[str] = field(default_factory=list)
+    init_from: str | None = None
     normalisation: dict[str, list[float]] | None = None
 
     @property
@@ -147,6 +153,15 @@ class RunConfig:
             if isinstance(self.image_size, (int, float)) and self.image_size < _MIN_IMAGE_SIZE:
                 raise ConfigError(f"image_size {self.image_size} is too small; use at least {_MIN_IMAGE_SIZE} px.")
             _check_setting("image_size", self.image_size)
+        if self.init_from is not None:
+            if not isinstance(self.init_from, str) or not self.init_from.strip():
+                raise ConfigError(
+                    f"init_from must be the path of a previous run folder or checkpoint, not {self.init_from!r}."
+                )
+            if Path(self.init_from).expanduser().resolve() == Path(self.run_dir).expanduser().resolve():
+                raise ConfigError(
+                    "init_from is this run's own folder; give the previous run's folder, or a new run_dir."
+                )
         fractions = (self.train_fraction, self.val_fraction, self.test_fraction)
         if abs(sum(fractions) - 1.0) > 1e-6:
             raise ConfigError(f"train/val/test fractions add up to {sum(fractions):.3f}; they must add up to 1.")

@@ -7,6 +7,7 @@ The one path from a :class:`~zoobot.runs.RunConfig` to a finished run folder, sh
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ if TYPE_CHECKING:  # heavy imports only when a run starts
     import lightning as L
 
     from zoobot.finetune import FinetuneableZoobotAbstract
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -206,6 +209,13 @@ def _run_finetune(
     L.seed_everything(config.seed, workers=True, verbose=False)
     folder.write_progress(stage="loading the encoder")
     model = build_model(config, n_classes)
+    if config.init_from:
+        from zoobot.runs.warm_start import warm_start
+
+        folder.write_progress(stage="loading the previous model's weights")
+        started = warm_start(model, config.init_from)
+        logger.info("run %s starts from %s", folder.name, started)
+        folder.write_progress(warm_start=started)
     config.normalisation = {"mean": list(model.card.mean), "std": list(model.card.std)}
     folder.write_config(config)
     datamodule = CatalogDataModule(

@@ -1,0 +1,128 @@
+"""The Label next tab: the galaxies to label next after a run, labelled with one click (or a CSV), added to
+a new catalog, and the next round trained from the previous run's weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+import pytest
+
+from app.engine import labelling
+from app.runs import new_session_id
+from app.tabs import label_next
+from tests.app_sessions import load_catalog, new_engine
+from zoobot.runs import RunConfig, RunFolder, run_finetune
+
+
+@pytest.fixture
+def session_with_run(tmp_path, make_catalog):
+    """A session whose catalog has 8 galaxies without labels, and a finished tiny classification run on it."""
+    engine, sid = new_engine(tmp_path), new_session_id()
+    catalog = make_catalog(n=32, size=32, n_unlabelled=8)
+    load_catalog(engine, sid, catalog)
+    engine.store.update_state(sid, task="classification", label_cols=["label"])
+    folder = RunFolder(engine.store.new_run_dir(sid, "classification"))
+    folder.catalog_path.write_bytes(Path(engine.state(sid).catalog_path).read_bytes())
+    config = RunConfig(
+        task="classification",
+        catalog=str(folder.catalog_path),
+        label_cols=["label"],
+        run_dir=str(folder.path),
+        encoder="test_convnext",
+        image_size=32,
+        batch_size=8,
+        max_epochs=1,
+        learning_rate=1e-3,
+    )
+    run_finetune(config, accelerator="cpu")
+    engine.store.update_state(sid, run_dir=str(folder.path))
+    return engine, sid, folder
+
+
+def _finish(engine, sid, kind):
+    engine.manager.wait(engine.manager.latest(sid, kind).id, timeout=300)
+
+
+def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, tmp_path):
+    engine, sid, previous = session_with_run
+    label_next.start_suggestions(engine, sid, "bald", 4, "run")
+    _finish(engine, sid, "suggest")
+    shown = label_next.poll_suggestions(engine, sid)
+    assert len(shown["gallery"].value) == 4 and "by *Most to learn*" in shown["status"]
+    # the unlabelled galaxies only, ranked, with the reason in words
+    table, info = labelling.suggestions(engine, sid)
+    assert set(table["id_str"]) <= {f"gal_{i:05d}" for i in range(24, 32)} and info["strategy"] == "bald"
+    assert list(table["score"]) == sorted(table["score"], reverse=True)
+    assert [c for _, c in shown["answer"].choices] == ["0", "1"]
+    chosen = label_next.choose_galaxy(engine, sid, 0)
+    assert "picked because the model's passes disagree: mutual information" in chosen["galaxy"]
+
+    # one click labels the galaxy and opens the next one
+    clicked = label_next.label_galaxy(engine, sid, 0, "1")
+    assert clicked["selected"] == 1 and "1 label given" in clicked["given"]
+    assert "✓" in clicked["gallery"].value[0]["caption"] and "✓" not in clicked["gallery"].value[1]["caption"]
+    # a CSV of labels, by class name, for another suggested galaxy
+    upload = tmp_path / "labels.csv"
+    names = dict(labelling.answer_choices(previous.read_config()))
+    pd.DataFrame({"id_str": [table["id_str"][2]], "label": [next(iter(names))]}).to_csv(upload, index=False)
+    assert "2 labels given" in label_next.upload(engine, sid, str(upload))["given"]
+
+    added = label_next.add_to_catalog(engine, sid)
+    assert "catalog_round_1.csv" in added["given"]
+    catalog = engine.catalog(sid).set_index("id_str")
+    assert catalog.loc[table["id_str"][0], "label"] == 1 and catalog.loc[table["id_str"][2], "label"] == 0
+    assert catalog["label"].notna().sum() == 24 + 2
+    # nothing done before is lost: the previous run keeps the catalog it trained on
+    assert pd.read_parquet(previous.catalog_path)["label"].notna().sum() == 24
+    assert any(p.endswith("catalog_round_1.csv") for p in added["downloads"])
+
+    started = label_next.next_round(engine, sid)
+    assert started["round_timer"].active
+    _finish(engine, sid, "train")
+    polled = label_next.poll_round(engine, sid)
+    new_run = RunFolder(polled["run_version"])
+    assert new_run.path != previous.path and new_run.read_config().init_from == str(previous.path)
+    assert new_run.read_progress()["warm_start"].startswith("encoder and head from")
+    assert "has finished" in polled["round"]
+
+
+def test_plain_refusals(session_with_run, tmp_path):
+    engine, sid, _ = session_with_run
+    labelling.submit_suggestions(engine, sid, "random", 4, "run")
+    _finish(engine, sid, "suggest")
+    # another session sees none of this session's suggestions, and has no run to rank for
+    other = new_session_id()
+    assert label_next.show_suggestions(engine, other)["gallery"].value == []
+    with pytest.raises(gr.Error, match="No run yet"):
+        label_next.start_suggestions(engine, other, "bald", 4, "run")
+    with pytest.raises(gr.Error, match="Click a galaxy first"):
+        label_next.label_galaxy(engine, sid, None, "1")
+    with pytest.raises(gr.Error, match="No labels given yet"):
+        label_next.add_to_catalog(engine, sid)
+    engine.replace_catalog(sid, engine.catalog(sid).assign(label=lambda d: d["label"].fillna(0)))
+    with pytest.raises(gr.Error, match="catalog loaded on the Data tab already has a label"):
+        label_next.start_suggestions(engine, sid, "bald", 4, "data")
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"id_str": ["gal_00030"], "label": ["spiral"]}).to_csv(bad, index=False)
+    with pytest.raises(gr.Error, match="Unknown class"):
+        label_next.upload(engine, sid, str(bad))
+    stranger = tmp_path / "stranger.csv"
+    pd.DataFrame({"id_str": ["nowhere"], "label": [1]}).to_csv(stranger, index=False)
+    with pytest.raises(gr.Error, match="in no catalog here"):
+        label_next.upload(engine, sid, str(stranger))
+
+
+def test_a_tree_answer_is_one_volunteers_vote_on_the_first_question():
+    config = RunConfig(
+        task="tree", catalog="c.csv", label_cols=["x"], run_dir="r", schema="decals_dr5", encoder="test_convnext"
+    )
+    from zoobot.trees import get_schema
+
+    schema = get_schema("decals_dr5")
+    config.label_cols = list(schema.label_cols)
+    choices = labelling.answer_choices(config)
+    assert [shown for shown, _ in choices] == ["smooth", "featured-or-disk", "artifact"]
+    row = labelling._label_row(config, choices[1][1])
+    assert row[choices[1][1]] == 1 and sum(row.values()) == 1 and set(row) == set(schema.label_cols)
