@@ -260,6 +260,11 @@ def test_the_command_line_calibrates_a_run_suggests_galaxies_and_predicts_with_p
     )
     suggested = pd.read_csv(tmp_path / "next.csv")
     assert len(suggested) == 5 and set(suggested["id_str"]) <= set(catalog["id_str"].iloc[36:])
+    drawn_args = ["suggest", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--n", "5"]
+    drawn_args += ["--n-samples", "4", "--selection", "power", "--out", str(tmp_path / "drawn.csv")]
+    assert main([*drawn_args, "--accelerator", "cpu"]) == 0
+    drawn = pd.read_csv(tmp_path / "drawn.csv")
+    assert len(drawn) == 5 and drawn["id_str"].is_unique and set(drawn["id_str"]) <= set(catalog["id_str"].iloc[36:])
     assert (
         main(
             [

@@ -89,6 +89,8 @@ def _suggest(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         accelerator=args.accelerator,
+        selection=args.selection,
+        power=args.power,
     )
     _write_table(table, Path(args.out))
     print(f"Wrote the {len(table)} galaxies to label next ({args.strategy}) to {args.out}")
@@ -299,6 +301,14 @@ def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
         "--n-volunteers", type=float, default=40, help="trees: volunteers who would classify each galaxy (default 40)"
     )
     suggest.add_argument("--include-labelled", action="store_true", help="rank galaxies that have labels too")
+    suggest.add_argument(
+        "--selection",
+        choices=["top", "power"],
+        default="top",
+        help="'top': the N best scores (default); 'power': N drawn with chance proportional to score**power, "
+        "so a batch does not fill up with near-copies of one kind of galaxy",
+    )
+    suggest.add_argument("--power", type=float, default=1.0, help="the exponent for --selection power (default 1)")
     suggest.add_argument("--seed", type=int, default=0, help="seeds the dropout masks and 'random' (default 0)")
     suggest.add_argument(
         "--batch-size",
