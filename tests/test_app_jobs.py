@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from app.jobs import JobContext, JobError, JobManager
-from app.runs import RunStore, SessionError, new_session_id, read_metrics, read_progress, summarise_run
+from app.run_reading import read_metrics, read_progress, summarise_run
+from app.runs import RunStore, SessionError, new_session_id
 
 
 def _blocking_job(release: threading.Event):
@@ -145,7 +146,7 @@ def test_a_half_written_progress_file_reads_as_none(tmp_path):
 
 
 def test_a_damaged_config_still_lists_the_run_and_reads_as_no_config(tmp_path):
-    from app.runs import read_config, read_config_text
+    from app.run_reading import read_config, read_config_text
 
     (tmp_path / "config.yaml").write_text("task: [classification\n")
     (tmp_path / "progress.json").write_text(json.dumps({"status": "failed"}))

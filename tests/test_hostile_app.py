@@ -22,7 +22,8 @@ from app.cleanup import EXPORT_FILE, expire_idle_sessions, export_session
 from app.engine import Engine
 from app.errors import hide_server_paths, plain_text, user_message
 from app.limits import Limits, env_name, flag_name, limit_fields, limits_table
-from app.runs import FilesError, RunStore, new_session_id, summarise_run
+from app.run_reading import summarise_run
+from app.runs import FilesError, RunStore, new_session_id
 from app.tabs import data, files, results, task, train
 from app.uploads import UploadError, UploadLimits, store_upload
 from zoobot.runs import RunFolder, write_atomic

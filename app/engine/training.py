@@ -16,7 +16,8 @@ import pandas as pd
 from app.engine.core import AppInputError, Engine
 from app.jobs import Job, JobContext, JobLimitError
 from app.run_notes import write_note
-from app.runs import SessionState, read_config
+from app.run_reading import read_config
+from app.runs import SessionState
 from zoobot import defaults
 from zoobot.runs import RunConfig, RunFolder
 

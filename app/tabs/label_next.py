@@ -85,7 +85,7 @@ def _given(labels: pd.DataFrame, config: Any, choices: list[tuple[str, str]]) ->
 
 def show_suggestions(engine: Engine, session_id: str, selected: int | None = None) -> dict[str, Any]:
     """The last suggestions as a gallery (labelled ones ticked), the chosen galaxy and its answer buttons."""
-    from app.runs import read_config
+    from app.run_reading import read_config
 
     found = labelling.suggestions(engine, session_id)
     labels = labelling.read_labels(engine, session_id)

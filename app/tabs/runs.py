@@ -17,7 +17,8 @@ from app.common import plain_errors
 from app.engine import AppInputError, Engine
 from app.escape import code, escape_html
 from app.run_notes import clean_title, write_note
-from app.runs import FilesError, summarise_run
+from app.run_reading import summarise_run
+from app.runs import FilesError
 from app.wiring import listen, pick
 from zoobot.runs import RunFolder
 

@@ -21,7 +21,7 @@ from app.engine import AppInputError, Engine
 from app.engine.training import LOCAL_ENCODER, latest_config, latest_run_dir, start_run
 from app.errors import plain_text
 from app.escape import code, escape_md
-from app.runs import metrics_signature, read_metrics, read_progress
+from app.run_reading import metrics_signature, read_metrics, read_progress
 from app.tabs import train_plan
 from app.wiring import listen, pick
 from zoobot import defaults
