@@ -6,7 +6,8 @@ import zipfile
 
 import pytest
 
-from app.uploads import UploadError, UploadLimits, check_inside, extract_zip, pick_base_dir, store_upload
+from app.upload_paths import check_inside, pick_base_dir
+from app.uploads import UploadError, UploadLimits, extract_zip, store_upload
 
 
 def _zip(path, members: dict[str, bytes]):

@@ -19,7 +19,8 @@ from app.engine.sources import DEMO_IMAGE_SIZE, DEMO_SURVEY_SIZE, CatalogSource,
 from app.jobs import Job, JobContext, JobManager
 from app.limits import Limits
 from app.runs import RunStore, SessionState
-from app.uploads import UploadError, check_inside
+from app.upload_paths import check_inside
+from app.uploads import UploadError
 from zoobot.runs import atomic_path
 
 CHECK_LANES = ("data", "explore")

@@ -17,7 +17,8 @@ from app.engine.columns import ColumnsNeeded
 from app.engine.core import AppInputError, Engine
 from app.engine.sources import upload_source
 from app.jobs import Job, JobContext
-from app.uploads import UploadError, check_inside, is_image_name, store_upload
+from app.upload_paths import check_inside
+from app.uploads import UploadError, is_image_name, store_upload
 from zoobot.runs import RunFolder
 
 PREDICTIONS_FILE = "predictions.csv"

@@ -16,7 +16,8 @@ import pandas as pd
 
 from app.engine.columns import Columns, map_columns
 from app.jobs import JobContext
-from app.uploads import StoredUpload, match_uploaded_files, pick_base_dir
+from app.upload_paths import match_uploaded_files, pick_base_dir
+from app.uploads import StoredUpload
 from zoobot.runs import write_atomic
 
 DEMO_SURVEY_SIZE = 600
