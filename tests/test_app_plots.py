@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from app import plots
+from app import plots, plots_tree
 
 
 @pytest.mark.parametrize("n_epochs, dtick", [(3, 1), (12, 1), (50, 5), (200, 17)])
@@ -46,7 +46,7 @@ def test_progress_names_the_stage_and_never_counts_past_the_last_epoch(stage, ep
 def test_the_tree_drawing_has_no_crossing_arrows(name):
     from zoobot.trees import get_schema
 
-    figure = plots.schema_tree(get_schema(name))
+    figure = plots_tree.schema_tree(get_schema(name))
     arrows = [(a.ax, a.ay, a.x) for a in figure.layout.annotations if a.showarrow]
     assert arrows
     for i, (ax0, ay0, x0) in enumerate(arrows):

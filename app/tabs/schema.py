@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from app import plots
+from app import plots, plots_tree
 from app.common import plain_errors
 from app.engine import AppInputError, Engine
 from app.escape import code, escape_md
@@ -60,7 +60,7 @@ def check_schema_text(engine: Engine, session_id: str, tree_yaml: str) -> dict[s
         # Escaped: YAML errors name tokens such as "<block end>", and the tree's own names, which Markdown
         # would take as HTML tags.
         return {"status": f"Not a valid tree yet: {escape_md(err)}"}
-    return {"status": _describe(schema, _catalog_columns(engine, session_id)), "figure": plots.schema_tree(schema)}
+    return {"status": _describe(schema, _catalog_columns(engine, session_id)), "figure": plots_tree.schema_tree(schema)}
 
 
 @plain_errors
@@ -78,7 +78,7 @@ def pick_schema(engine: Engine, session_id: str, tree_name: str | None) -> dict[
     return {
         "tree_yaml": schema.to_yaml(),
         "status": _describe(schema, _catalog_columns(engine, session_id)),
-        "figure": plots.schema_tree(schema),
+        "figure": plots_tree.schema_tree(schema),
     }
 
 
