@@ -30,6 +30,7 @@ MODULES = [
     "zoobot.runs",
     "zoobot.runs.config",
     "zoobot.runs.folder",
+    "zoobot.runs.atomic",
     "zoobot.runs.progress",
     "zoobot.runs.pipeline",
     "zoobot.runs.model",

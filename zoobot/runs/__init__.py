@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoobot.runs.atomic import atomic_path, copy_atomic, write_atomic
 from zoobot.runs.config import TRAINING_MODES, ConfigError, RunConfig, rerun_command
-from zoobot.runs.folder import RunFolder, atomic_path, copy_atomic, write_atomic
+from zoobot.runs.folder import RunFolder
 from zoobot.runs.model import export_model, load_finetuned_model, load_run_model
 from zoobot.runs.pipeline import (
     RunResult,

@@ -27,14 +27,13 @@ or damaged are tolerant: they return ``{}`` or ``None`` instead of raising.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from zoobot.runs.atomic import _fsync, _overwrite_in_place, atomic_path, write_atomic
 from zoobot.runs.config import ConfigError, RunConfig, rerun_command
 
 FEATURES_STAGE = "computing features"
@@ -351,82 +351,6 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
         return pd.read_csv(path)
     except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
         return None
-
-
-def _temporary_name(path: Path) -> Path:
-    """A temporary file beside ``path``: unique to the process and thread, so two writers never share
-    one, and starting with a dot, so it matches no run file's name while it exists."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path to write ``path``'s new content to; on leaving the block it is flushed to disk
-    and renamed over ``path``. If the block raises, ``path`` is left as it was and the temporary file
-    is removed.
-
-    Example::
-
-        with atomic_path(folder / "catalog.parquet") as tmp:
-            catalog.to_parquet(tmp, index=False)
-
-    Args:
-        path: the file to replace (its folder is created if missing).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_name(path)
-    try:
-        yield tmp
-        _fsync(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_atomic(path: str | Path, data: str | bytes) -> Path:
-    """Write ``data`` (text as UTF-8, or bytes) to ``path`` through a temporary file beside it, flushed
-    to disk, then a rename: a reader sees the old file or the new one, never half of one, even if the
-    writing process is killed.
-
-    Returns:
-        ``path``.
-    """
-    path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as out:
-        out.write(data.encode("utf-8") if isinstance(data, str) else data)
-    return path
-
-
-def copy_atomic(source: str | Path, path: str | Path) -> Path:
-    """Copy ``source`` to ``path`` atomically (see :func:`write_atomic`); returns ``path``."""
-    with atomic_path(path) as tmp:
-        shutil.copyfile(source, tmp)
-    return Path(path)
-
-
-def _overwrite_in_place(path: Path, text: str) -> bool:
-    """Overwrite an existing small file without allocating a new one (for a full disk): the text, padded
-    with spaces to the old length if shorter. Whether it was written."""
-    data = text.encode("utf-8")
-    try:
-        size = path.stat().st_size
-        with open(path, "r+b") as out:
-            out.write(data + b" " * max(0, size - len(data)))
-            out.truncate()
-            out.flush()
-            os.fsync(out.fileno())
-    except OSError:
-        return False
-    return True
 
 
 def _json_default(value: Any) -> Any:
