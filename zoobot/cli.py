@@ -25,7 +25,12 @@ def _finetune(args: argparse.Namespace) -> int:
     config = RunConfig.from_yaml(args.config)
     if args.run_dir:
         config.run_dir = args.run_dir
-    overrides = {"max_epochs": args.max_epochs, "batch_size": args.batch_size, "num_workers": args.num_workers}
+    overrides = {
+        "max_epochs": args.max_epochs,
+        "batch_size": args.batch_size,
+        "num_workers": args.num_workers,
+        "torch_threads": args.threads,
+    }
     for name, value in overrides.items():
         if value is not None:
             setattr(config, name, value)
@@ -211,7 +216,15 @@ def _add_device_args(parser: argparse.ArgumentParser, devices: bool = False) -> 
         choices=["auto", "cpu", "gpu", "cuda", "mps"],
         help="where to run (default: auto, a GPU when there is one)",
     )
-    parser.add_argument("--num-workers", type=int, default=None if devices else 0, help="data-loading processes")
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        default=None,
+        help="data-loading processes (default: the machine's, e.g. 1 on 2 CPU cores, up to 8 per GPU)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads on a CPU (default: every core this process may use)"
+    )
     if devices:
         parser.add_argument("--devices", default="auto", help="devices per node, e.g. 4; more than one trains with DDP")
 
@@ -312,8 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--batch-size",
         type=int,
-        default=defaults.PREDICT_BATCH_SIZE,
-        help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})",
+        default=None,
+        help=f"galaxies per batch (default: the machine's, {defaults.PREDICT_BATCH_SIZE} on a CPU, more on a GPU)",
     )
     predict.add_argument(
         "--n-samples",
@@ -351,8 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     reps.add_argument(
         "--batch-size",
         type=int,
-        default=defaults.PREDICT_BATCH_SIZE,
-        help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})",
+        default=None,
+        help=f"galaxies per batch (default: the machine's, {defaults.PREDICT_BATCH_SIZE} on a CPU, more on a GPU)",
     )
     reps.add_argument("--seed", type=int, default=defaults.SEED, help=f"UMAP random seed (default {defaults.SEED})")
     _add_device_args(reps)
@@ -402,11 +415,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _apply_machine_settings(args: argparse.Namespace) -> None:
+    """Torch threads from the machine (:mod:`zoobot.machine`) or ``--threads``, for commands that compute."""
+    if not hasattr(args, "threads"):
+        return
+    from zoobot.machine import choose_settings, machine_facts
+
+    accelerator = "auto" if args.accelerator == "mps" else args.accelerator
+    choose_settings(machine_facts(), accelerator=accelerator, devices=1, torch_threads=args.threads).apply_threads()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``zoobot`` console script."""
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
+        _apply_machine_settings(args)
         return handler(args)
     except BrokenPipeError:  # the reader (e.g. `| head`) stopped early: not an error
         sys.stderr.close()
