@@ -114,6 +114,7 @@ def _predict(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         accelerator=args.accelerator,
+        input_size=args.image_size,
         **_uncertainty_options(args),
     )
     print(f"Wrote predictions for {len(predictions)} galaxies to {args.out}")
@@ -137,6 +138,7 @@ def _predict_shards(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         accelerator=args.accelerator,
+        input_size=args.image_size,
         **_uncertainty_options(args),
     )
     print(_shards_message(done))
@@ -439,6 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="trees: volunteers per question for the predictive interval (default: the catalog's "
         "vote counts, where it has them)",
+    )
+    predict.add_argument(
+        "--image-size", type=int, default=None, help="side in px images are resized to (default: the encoder's)"
     )
     _add_device_args(predict)
     _add_shard_args(predict)

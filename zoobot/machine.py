@@ -10,8 +10,13 @@ The rules, and why:
 
 - **CPU only.** The encoder gets every core (``torch_threads`` = cores): the speed ceiling is the
   encoder on the whole machine. Images are decoded by ``max(1, cores // 4)`` loader worker processes
-  run at a lower scheduling priority (``worker_nice``), so decoding fills the moments the encoder
-  waits rather than taking a core away from it. Precision is 32-bit (16-bit on a CPU is slower).
+  that sleep once their prefetch queue is full, so decoding takes a core only while it decodes.
+  Workers can run at a lower priority (``worker_nice``, e.g. :data:`WORKER_NICE`) but do not by
+  default: on a 2-core machine shared with other jobs (load average 8-10) a worker at nice +10 was
+  starved and prediction fell to a fraction of its speed. Precision is 32-bit (16-bit on a CPU is slower).
+  On a machine busy with other work, fewer threads than cores can be much faster (on 2 cores at load
+  average 8, ``test_convnext`` predicted 2,560 img/s with 1 thread and 120 img/s with 2): give
+  ``torch_threads`` (``--threads``) there.
 - **CUDA.** bf16 mixed precision where the GPU has it (Ampere and later), else fp16 mixed;
   channels_last memory; pinned host memory; enough workers to keep the GPU fed (up to 8 per GPU,
   leaving one core per GPU to its training process); batch sizes that grow with the GPU's memory.
@@ -36,7 +41,7 @@ __all__ = ["MachineFacts", "MachineSettings", "machine_facts", "choose_settings"
 Precision = Literal["32-true", "16-mixed", "bf16-mixed"]
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed")
 WORKER_NICE = 10
-"""How much lower loader workers run than the encoder on a CPU-only machine (``os.nice`` increment)."""
+"""``worker_nice`` to ask for to run loader workers below the encoder (not the default: see the module docstring)."""
 MAX_WORKERS_PER_GPU = 8
 # Training batch by GPU memory (GiB at least -> batch), for a ConvNeXt-nano-sized encoder at 224 px.
 _GPU_BATCH = ((0.0, 32), (16.0, 64), (40.0, 128), (80.0, 256))
@@ -157,6 +162,7 @@ def choose_settings(
     predict_batch_size: int | None = None,
     precision: str | None = None,
     compile: bool = False,
+    worker_nice: int = 0,
 ) -> MachineSettings:
     """The settings for ``facts``; any argument given (not None) wins over the machine's choice.
 
@@ -166,6 +172,7 @@ def choose_settings(
         devices: ``'auto'`` (every GPU, or 1 on a CPU) or a count.
         torch_threads, num_workers, batch_size, predict_batch_size, precision: expert overrides.
         compile: wrap the encoder in ``torch.compile`` (GPU; minutes of warm-up).
+        worker_nice: run loader workers this many nice levels below the encoder (CPU; 0: as the encoder).
 
     Raises:
         ValueError: a GPU asked for where there is none, or a setting out of range.
@@ -198,13 +205,13 @@ def choose_settings(
         workers = max(1, min(MAX_WORKERS_PER_GPU, per_gpu - 1))
         train_batch = _gpu_batch(min(facts.gpu_memory_gib[:n_devices] or (0.0,)))
         chosen_precision: str = "bf16-mixed" if facts.gpu_bf16 else "16-mixed"
-        threads, nice = per_gpu, 0
+        threads = per_gpu
     else:
         workers = max(1, cores // 4)
         train_batch = defaults.BATCH_SIZE
         chosen_precision = "32-true"
         # The encoder keeps every core; workers decode at a lower priority in the moments it waits.
-        threads, nice = cores, WORKER_NICE
+        threads = cores
     workers = workers if num_workers is None else num_workers
     train_batch = batch_size or train_batch
     return MachineSettings(
@@ -213,7 +220,7 @@ def choose_settings(
         strategy="ddp" if n_devices > 1 else "auto",
         torch_threads=torch_threads or threads,
         num_workers=workers,
-        worker_nice=nice if workers > 0 else 0,
+        worker_nice=worker_nice if workers > 0 else 0,
         batch_size=train_batch,
         predict_batch_size=predict_batch_size or (2 * train_batch if on_gpu else defaults.PREDICT_BATCH_SIZE),
         pin_memory=on_gpu,
