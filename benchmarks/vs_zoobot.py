@@ -68,6 +68,10 @@ def measure_zoobot(task: str, job: dict[str, Any]) -> dict[str, float]:
     config = transforms.minimal_view_config()
     config.output_size = job["size"]
     transform = transforms.get_galaxy_transform(config)
+    # Training augments, as this project does by default: galaxy-datasets' default view (affine, flips, erasing).
+    train_config = transforms.default_view_config()
+    train_config.output_size = job["size"]
+    train_transform = transforms.get_galaxy_transform(train_config)
     catalog, train, val = _split(job["catalog"])
     encoder = timm.create_model(job["architecture"], pretrained=False, num_classes=0)
     workers = {} if job["workers"] is None else {"num_workers": job["workers"]}
@@ -92,7 +96,7 @@ def measure_zoobot(task: str, job: dict[str, Any]) -> dict[str, float]:
         label_cols=["label"],
         train_catalog=train,
         val_catalog=val,
-        train_transform=transform,
+        train_transform=train_transform,
         test_transform=transform,
         batch_size=job["batch_size"],
         **workers,

@@ -26,10 +26,17 @@ from torch.utils.data import DataLoader, Dataset
 from zoobot import defaults
 from zoobot.batches import RESERVED_KEYS
 from zoobot.images import load_image
-from zoobot.inference import RampBatchSampler, inference_device, inference_loader, reuse_freed_memory, run_batches
+from zoobot.inference import (
+    RampBatchSampler,
+    inference_device,
+    inference_loader,
+    machine_loader,
+    reuse_freed_memory,
+    run_batches,
+)
 from zoobot.transforms import CardLike, Size, Transform, get_transforms, height_width
 
-# get_transforms (zoobot.transforms) and the last five names, the inference runtime (zoobot.inference),
+# get_transforms (zoobot.transforms) and the last six names, the inference runtime (zoobot.inference),
 # are still importable from here.
 __all__ = [
     "get_transforms",
@@ -40,6 +47,7 @@ __all__ = [
     "RampBatchSampler",
     "inference_device",
     "inference_loader",
+    "machine_loader",
     "run_batches",
     "reuse_freed_memory",
 ]
