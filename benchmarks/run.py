@@ -8,7 +8,8 @@ Run from the repository root::
 
 It prints a table and writes JSON (default ``benchmarks/results/suite.json``). Shared machines are
 noisy, so each pipeline is compared with its ceiling (the bare encoder on random tensors, same batch
-size and threads) measured just before and just after it; absolute numbers are reported too.
+size, on every core: the machine) measured just before and just after it; absolute numbers are reported
+too. Pipelines run with :mod:`zoobot.machine`'s settings unless ``--threads`` / ``--workers`` are given.
 
 Benchmarks (per encoder unless noted):
 
@@ -61,10 +62,10 @@ MEMORY_IMAGE_SIZE = 64
 # Prediction passes shorter than this in total are repeated (up to PREDICT_PASSES); the median is reported.
 PREDICT_PASSES = 3
 PREDICT_REPEAT_BUDGET_S = 20.0
-TARGETS = {  # (comparison, value) for each ratio
-    "predict_vs_forward": (">=", 0.95),
-    "head_only_vs_predict": ("<=", 1.5),
-    "full_train_vs_forward_backward": (">=", 0.9),
+TARGETS = {  # (comparison, value) for each ratio; ceilings are the encoder on every core (issue #21)
+    "predict_vs_forward": (">=", 0.9),
+    "head_only_vs_predict": ("<=", 1.2),
+    "full_train_vs_forward_backward": (">=", 0.85),
     "app_start_s": ("<=", 5.0),
     "app_poll_ms": ("<=", 200.0),
     "umap_s": ("<=", 20.0),
@@ -140,9 +141,11 @@ def make_scale(mode: str) -> Scale:
 
 
 def default_split(cores: int) -> tuple[int, int]:
-    """(torch threads, loader workers): decoding gets its own core(s), the encoder the rest."""
-    workers = max(1, cores // 4)
-    return max(1, cores - workers), workers
+    """(torch threads, loader workers) as :mod:`zoobot.machine` chooses them for a CPU with ``cores`` cores."""
+    from zoobot.machine import MachineFacts, choose_settings
+
+    settings = choose_settings(MachineFacts(cpu_cores=cores, memory_gib=0.0), accelerator="cpu")
+    return settings.torch_threads, settings.num_workers
 
 
 def usable_cores() -> int:
@@ -317,10 +320,16 @@ def bench_encoder(
         flush=True,
     )
 
-    def ceiling_forward() -> float:
-        return ceilings(model.encoder, size, batch, scale.seconds_per_ceiling, backward=False)["forward"]
-
     all_cores = usable_cores()
+
+    def ceiling_forward() -> float:
+        # The ceiling is the machine: the encoder on every core, whatever threads the pipeline was given.
+        torch.set_num_threads(all_cores)
+        try:
+            return ceilings(model.encoder, size, batch, scale.seconds_per_ceiling, backward=False)["forward"]
+        finally:
+            torch.set_num_threads(threads)
+
     torch.set_num_threads(all_cores)
     result["ceiling_all_cores"] = ceilings(model.encoder, size, batch, scale.seconds_per_ceiling)
     result["ceiling_all_cores"]["threads"] = all_cores
@@ -396,7 +405,7 @@ def bench_encoder(
         flush=True,
     )
 
-    result["full_finetune"] = bench_full_finetune(spec, source, catalog, scale, workers, work_dir)
+    result["full_finetune"] = bench_full_finetune(spec, source, catalog, scale, workers, work_dir, threads=threads)
     print(
         f"   full finetune: {result['full_finetune']['images_per_s']:.1f} img/s, ratio "
         f"{result['full_finetune']['ratio_vs_forward_backward']:.3f}",
@@ -442,8 +451,10 @@ def bench_full_finetune(
     accelerator: str = "cpu",
     amp: bool = False,
     channels_last: bool = False,
+    threads: int | None = None,
 ) -> dict[str, Any]:
-    """Full finetuning (augmented images, layer-decayed AdamW): training images/s vs fwd+bwd ceiling."""
+    """Full finetuning (augmented images, layer-decayed AdamW): training images/s vs the fwd+bwd ceiling of
+    the encoder on every core (training runs with ``threads`` torch threads)."""
     import lightning as L
     import torch
 
@@ -485,15 +496,19 @@ def bench_full_finetune(
 
     def ceiling() -> float:
         model.to(device)
-        return ceilings(
-            model.encoder,
-            card.input_size[1],
-            spec.batch_size,
-            scale.seconds_per_ceiling,
-            device=device,
-            amp=amp,
-            channels_last=channels_last,
-        )["forward_backward"]
+        torch.set_num_threads(usable_cores())
+        try:
+            return ceilings(
+                model.encoder,
+                card.input_size[1],
+                spec.batch_size,
+                scale.seconds_per_ceiling,
+                device=device,
+                amp=amp,
+                channels_last=channels_last,
+            )["forward_backward"]
+        finally:
+            torch.set_num_threads(threads or usable_cores())
 
     out = bracketed(measure, ceiling)
     return {
@@ -871,7 +886,7 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
                 name,
                 f"{p['images_per_s']:.1f} img/s ({enc['n_predict']} JPEGs, {p['wall_s']:.1f} s)",
                 f"fwd {p['forward_ceiling_before']:.1f}/{p['forward_ceiling_after']:.1f}",
-                f"{p['ratio_vs_forward']:.3f} (>= 0.95)",
+                f"{p['ratio_vs_forward']:.3f} (>= 0.9)",
                 verdict("predict_vs_forward", p["ratio_vs_forward"]),
             )
         )
@@ -882,7 +897,7 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
                 name,
                 f"{h['epochs']} epochs in {h['wall_s']:.1f} s",
                 f"predict pass {h['predict_wall_s']:.1f} s",
-                f"{h['ratio_vs_predict']:.2f}x (<= 1.5)",
+                f"{h['ratio_vs_predict']:.2f}x (<= 1.2)",
                 verdict("head_only_vs_predict", h["ratio_vs_predict"]),
             )
         )
@@ -893,7 +908,7 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
                 name,
                 f"{f['images_per_s']:.1f} img/s",
                 f"fwd+bwd {f['forward_backward_ceiling_before']:.1f}/{f['forward_backward_ceiling_after']:.1f}",
-                f"{f['ratio_vs_forward_backward']:.3f} (>= 0.9)",
+                f"{f['ratio_vs_forward_backward']:.3f} (>= 0.85)",
                 verdict("full_train_vs_forward_backward", f["ratio_vs_forward_backward"]),
             )
         )
@@ -1075,8 +1090,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only", nargs="+", choices=["encoders", "app", "umap", "memory", "gpu"], help="run only these benchmarks"
     )
-    parser.add_argument("--threads", type=int, help="torch threads (default: cores minus loader workers)")
-    parser.add_argument("--workers", type=int, help="data-loading worker processes (default: cores // 4, >= 1)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: zoobot.machine's, every core)")
+    parser.add_argument("--workers", type=int, help="data-loading worker processes (default: zoobot.machine's)")
     parser.add_argument(
         "--memory-probe", nargs=4, metavar=("WHAT", "CATALOG", "SOURCE", "BATCH"), help=argparse.SUPPRESS
     )

@@ -164,22 +164,30 @@ def test_stop_event_ends_early_and_keeps_best_weights(make_catalog, tmp_path):
     assert RunFolder(tmp_path / "run").read_progress()["status"] == "stopped"
 
 
-def test_a_learning_rate_left_out_is_the_modes_default_and_recorded(make_catalog, tmp_path):
+def test_a_learning_rate_left_out_and_the_machine_settings_are_recorded(make_catalog, tmp_path):
+    from zoobot.machine import machine_facts
+
     catalog = make_catalog(n=24, size=32)
-    settings = {k: v for k, v in TINY.items() if k != "learning_rate"}
+    settings = {k: v for k, v in TINY.items() if k not in ("learning_rate", "num_workers")}
     config = RunConfig(
         task="classification",
         catalog=catalog_path(catalog),
         label_cols=["label"],
         run_dir=str(tmp_path / "run"),
         training_mode="full",
+        num_workers=0,  # an expert's choice wins over the machine's
         **settings,
     )
     stop = threading.Event()
     stop.set()
     run_finetune(config, accelerator="cpu", stop_event=stop)
-    assert RunFolder(tmp_path / "run").read_config().learning_rate == 1e-4
+    recorded = RunFolder(tmp_path / "run").read_config()
+    assert recorded.learning_rate == 1e-4
     assert load_run_model(tmp_path / "run").learning_rate == 1e-4
+    assert recorded.machine["settings"]["num_workers"] == 0
+    assert recorded.machine["settings"]["torch_threads"] == machine_facts().cpu_cores
+    assert recorded.machine["settings"]["precision"] == "32-true"
+    assert recorded.machine["facts"]["cpu_cores"] == machine_facts().cpu_cores
 
 
 def test_failure_is_recorded_with_its_message(make_catalog, tmp_path):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from zoobot import defaults
+from zoobot.shards import SHARD_ROWS, is_shard_folder
 
 EXIT_USER_ERROR = 2
 
@@ -30,6 +31,7 @@ def _finetune(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "num_workers": args.num_workers,
         "init_from": args.init_from,
+        "torch_threads": args.threads,
     }
     for name, value in overrides.items():
         if value is not None:
@@ -124,6 +126,8 @@ def _predict(args: argparse.Namespace) -> int:
     from zoobot.prediction_table import add_catalog_columns, model_class_names, model_label_cols
     from zoobot.runs import load_finetuned_model
 
+    if is_shard_folder(args.out):
+        return _predict_shards(args)
     out = Path(args.out)
     if out.suffix.lower() not in PREDICTION_SUFFIXES:
         raise ValueError(f"--out {out} must end in .csv, .parquet or .hdf5.")
@@ -136,6 +140,7 @@ def _predict(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         accelerator=args.accelerator,
+        input_size=args.image_size,
         **_uncertainty_options(args),
     )
     if out.suffix.lower() != ".hdf5":
@@ -143,6 +148,52 @@ def _predict(args: argparse.Namespace) -> int:
         predictions = add_catalog_columns(predictions, catalog, model_label_cols(model), model_class_names(model))
         write_table(predictions, out)
     print(f"Wrote predictions for {len(predictions)} galaxies to {args.out}")
+    return 0
+
+
+def _predict_shards(args: argparse.Namespace) -> int:
+    """``predict --out FOLDER/``: any catalog size, Parquet shards, resumable, one process per device."""
+    from zoobot.runs import load_finetuned_model
+    from zoobot.shards import launch_processes, predict_to_shards
+
+    rank, world = launch_processes(args.accelerator, _count(args.devices), args.num_nodes)
+    model = load_finetuned_model(args.model)
+    done = predict_to_shards(
+        args.catalog,
+        model,
+        args.out,
+        shard_rows=args.shard_rows,
+        rank=rank,
+        world_size=world,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        accelerator=args.accelerator,
+        input_size=args.image_size,
+        **_uncertainty_options(args),
+    )
+    print(_shards_message(done))
+    return 0
+
+
+def _shards_message(done) -> str:
+    return (
+        f"Process {done.rank + 1} of {done.world_size}: wrote {done.written} shards, {done.skipped} were already "
+        f"finished, of the catalog's {done.n_shards}, in {done.out_dir}; join them with zoobot merge-shards "
+        f"{done.out_dir} --out FILE.parquet"
+    )
+
+
+def _count(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"--devices must be a whole number >= 1 when writing shards, not {value!r}.")
+    return int(value)
+
+
+def _merge_shards(args: argparse.Namespace) -> int:
+    from zoobot.shards import merge_shards
+
+    path = merge_shards(args.folder, args.out)
+    print(f"Merged the shards of {args.folder} into {path}")
     return 0
 
 
@@ -159,12 +210,9 @@ def _representations(args: argparse.Namespace) -> int:
     from zoobot.catalog import read_catalog
     from zoobot.representations import compute_umap, get_representations
 
-    if args.model:
-        from zoobot.runs import load_finetuned_model
-
-        encoder = load_finetuned_model(args.model)
-    else:
-        encoder = args.encoder
+    if is_shard_folder(args.out):
+        return _representations_shards(args)
+    encoder = _encoder(args)
     catalog = read_catalog(args.catalog)
     features = get_representations(
         catalog, encoder, batch_size=args.batch_size, num_workers=args.num_workers, pca_components=args.pca
@@ -175,6 +223,40 @@ def _representations(args: argparse.Namespace) -> int:
         features["umap_x"], features["umap_y"] = coords[:, 0], coords[:, 1]
     _write_table(features, Path(args.out))
     print(f"Wrote {len(features)} representations to {args.out}")
+    return 0
+
+
+def _encoder(args: argparse.Namespace):
+    """``--model``'s finetuned model (its encoder is used), else ``--encoder``'s source."""
+    if args.model:
+        from zoobot.runs import load_finetuned_model
+
+        return load_finetuned_model(args.model)
+    return args.encoder
+
+
+def _representations_shards(args: argparse.Namespace) -> int:
+    """``representations --out FOLDER/``: as ``predict --out FOLDER/``."""
+    from zoobot.shards import launch_processes, representations_to_shards
+
+    if args.pca is not None or args.umap:
+        raise ValueError(
+            "--pca and --umap need every representation at once: write the shards, join them with "
+            "zoobot merge-shards, then reduce the merged file (or a sample of it)."
+        )
+    rank, world = launch_processes(args.accelerator, _count(args.devices), args.num_nodes)
+    done = representations_to_shards(
+        args.catalog,
+        _encoder(args),
+        args.out,
+        shard_rows=args.shard_rows,
+        rank=rank,
+        world_size=world,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        accelerator=args.accelerator,
+    )
+    print(_shards_message(done))
     return 0
 
 
@@ -255,9 +337,32 @@ def _add_device_args(parser: argparse.ArgumentParser, devices: bool = False) -> 
         choices=["auto", "cpu", "gpu", "cuda", "mps"],
         help="where to run (default: auto, a GPU when there is one)",
     )
-    parser.add_argument("--num-workers", type=int, default=None if devices else 0, help="data-loading processes")
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        default=None,
+        help="data-loading processes (default: the machine's, e.g. 1 on 2 CPU cores, up to 8 per GPU)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads on a CPU (default: every core this process may use)"
+    )
     if devices:
         parser.add_argument("--devices", default="auto", help="devices per node, e.g. 4; more than one trains with DDP")
+
+
+def _add_shard_args(parser: argparse.ArgumentParser) -> None:
+    """Survey scale (issue #21): ``--out FOLDER/`` writes Parquet shards, resumable, on several devices."""
+    parser.add_argument(
+        "--shard-rows",
+        type=int,
+        default=SHARD_ROWS,
+        help=f"with --out FOLDER/: catalog rows per Parquet shard (default {SHARD_ROWS}); the catalog is read "
+        "in chunks, finished shards are skipped when the command runs again (resume after a kill)",
+    )
+    parser.add_argument(
+        "--devices", default="1", help="with --out FOLDER/: processes (GPUs) per node, started by Lightning (default 1)"
+    )
+    parser.add_argument("--num-nodes", type=int, default=1, help="with --out FOLDER/: machines (default 1)")
 
 
 def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
@@ -366,12 +471,16 @@ def build_parser() -> argparse.ArgumentParser:
         "repo such as mwalmsley/zoobot-finetuned-is_tidal",
     )
     predict.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
-    predict.add_argument("--out", required=True, help="output file (.csv or .parquet)")
+    predict.add_argument(
+        "--out",
+        required=True,
+        help="output file (.csv, .parquet or .hdf5), or a folder (FOLDER/) for Parquet shards: any catalog size",
+    )
     predict.add_argument(
         "--batch-size",
         type=int,
-        default=defaults.PREDICT_BATCH_SIZE,
-        help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})",
+        default=None,
+        help=f"galaxies per batch (default: the machine's, {defaults.PREDICT_BATCH_SIZE} on a CPU, more on a GPU)",
     )
     predict.add_argument(
         "--n-samples",
@@ -387,7 +496,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="trees: volunteers per question for the predictive interval (default: the catalog's "
         "vote counts, where it has them)",
     )
+    predict.add_argument(
+        "--image-size", type=int, default=None, help="side in px images are resized to (default: the encoder's)"
+    )
     _add_device_args(predict)
+    _add_shard_args(predict)
     predict.set_defaults(func=_predict)
 
     _add_uncertainty_commands(commands)
@@ -403,18 +516,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     source.add_argument("--model", help="use the encoder of a finetuned model instead (as for predict --model)")
     reps.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
-    reps.add_argument("--out", required=True, help="output file (.csv or .parquet)")
+    reps.add_argument(
+        "--out", required=True, help="output file (.csv or .parquet), or a folder (FOLDER/) for Parquet shards"
+    )
     reps.add_argument("--pca", type=int, default=None, help="reduce to this many PCA components")
     reps.add_argument("--umap", action="store_true", help="add 2-D UMAP coordinates umap_x, umap_y")
     reps.add_argument(
         "--batch-size",
         type=int,
-        default=defaults.PREDICT_BATCH_SIZE,
-        help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})",
+        default=None,
+        help=f"galaxies per batch (default: the machine's, {defaults.PREDICT_BATCH_SIZE} on a CPU, more on a GPU)",
     )
     reps.add_argument("--seed", type=int, default=defaults.SEED, help=f"UMAP random seed (default {defaults.SEED})")
     _add_device_args(reps)
+    _add_shard_args(reps)
     reps.set_defaults(func=_representations)
+
+    merge = commands.add_parser(
+        "merge-shards",
+        help="join a folder of prediction or representation shards into one file",
+        description="Join the Parquet shards that predict/representations --out FOLDER/ wrote into one file, "
+        "in catalog order, one shard in memory at a time; refused while a shard is missing.",
+    )
+    merge.add_argument("folder", help="the shard folder")
+    merge.add_argument("--out", required=True, help="output file (.parquet or .csv)")
+    merge.set_defaults(func=_merge_shards)
 
     survey = commands.add_parser(
         "make-survey",
@@ -472,11 +598,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _apply_machine_settings(args: argparse.Namespace) -> None:
+    """Torch threads from the machine (:mod:`zoobot.machine`) or ``--threads``, for commands that compute."""
+    if not hasattr(args, "threads"):
+        return
+    from zoobot.machine import choose_settings, machine_facts
+
+    accelerator = "auto" if args.accelerator == "mps" else args.accelerator
+    choose_settings(machine_facts(), accelerator=accelerator, devices=1, torch_threads=args.threads).apply_threads()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``zoobot`` console script."""
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
+        _apply_machine_settings(args)
         return handler(args)
     except BrokenPipeError:  # the reader (e.g. `| head`) stopped early: not an error
         sys.stderr.close()

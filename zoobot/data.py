@@ -28,10 +28,17 @@ from zoobot import defaults
 from zoobot.batches import RESERVED_KEYS
 from zoobot.catalog.reading import check_file_locs_resolved
 from zoobot.images import load_image
-from zoobot.inference import RampBatchSampler, inference_device, inference_loader, reuse_freed_memory, run_batches
+from zoobot.inference import (
+    RampBatchSampler,
+    inference_device,
+    inference_loader,
+    machine_loader,
+    reuse_freed_memory,
+    run_batches,
+)
 from zoobot.transforms import CardLike, Size, Transform, get_transforms, height_width
 
-# get_transforms (zoobot.transforms) and the last five names, the inference runtime (zoobot.inference),
+# get_transforms (zoobot.transforms) and the last six names, the inference runtime (zoobot.inference),
 # are still importable from here.
 __all__ = [
     "get_transforms",
@@ -42,6 +49,7 @@ __all__ = [
     "RampBatchSampler",
     "inference_device",
     "inference_loader",
+    "machine_loader",
     "run_batches",
     "reuse_freed_memory",
 ]
@@ -221,7 +229,8 @@ class CatalogDataModule(L.LightningDataModule):
         train_fraction, val_fraction, test_fraction: split of ``catalog``'s labelled rows; sum to 1
             (default 0.7, 0.15, 0.15: ``zoobot.defaults``).
         batch_size: galaxies per batch.
-        num_workers: data-loading worker processes (0 loads in the main process).
+        num_workers: data-loading worker processes (0 loads in the main process); default: the
+            machine's (:mod:`zoobot.machine`), none for a split of two batches or fewer.
         prefetch_factor: batches each worker loads ahead (ignored when ``num_workers == 0``).
         input_size: image side, ``(H, W)`` or ``(C, H, W)`` fed to the encoder.
         channels: 1 or 3.
@@ -244,7 +253,7 @@ class CatalogDataModule(L.LightningDataModule):
         val_fraction: float = defaults.VAL_FRACTION,
         test_fraction: float = defaults.TEST_FRACTION,
         batch_size: int = 64,
-        num_workers: int = 4,
+        num_workers: int | None = None,
         prefetch_factor: int = 4,
         input_size: Size | None = None,
         channels: int | None = None,
@@ -268,11 +277,15 @@ class CatalogDataModule(L.LightningDataModule):
             raise ValueError(
                 "Give a catalog, or at least one of train_catalog, val_catalog, test_catalog, predict_catalog."
             )
-        if batch_size < 1 or num_workers < 0:
+        if batch_size < 1 or (num_workers is not None and num_workers < 0):
             raise ValueError(f"batch_size must be >= 1 and num_workers >= 0 (got {batch_size}, {num_workers}).")
+        from zoobot.machine import machine_settings
+
         self.label_cols = list(label_cols) if label_cols else None
         self.batch_size = batch_size
-        self.num_workers = num_workers
+        self.settings = machine_settings()
+        self.num_workers_given = num_workers is not None
+        self.num_workers = self.settings.num_workers if num_workers is None else num_workers
         self.prefetch_factor = prefetch_factor
         self.augment = augment
         self.seed = seed
@@ -342,15 +355,22 @@ class CatalogDataModule(L.LightningDataModule):
     def _loader(
         self, dataset: Dataset, shuffle: bool, batch_size: int | None = None, num_workers: int | None = None
     ) -> DataLoader:
-        workers = self.num_workers if num_workers is None else num_workers
+        batch_size = batch_size or self.batch_size
+        if num_workers is not None:
+            workers = num_workers
+        elif self.num_workers_given:
+            workers = self.num_workers
+        else:
+            workers = min(self.num_workers, self.settings.workers_for(len(dataset), batch_size))  # type: ignore[arg-type]
         return DataLoader(
             dataset,
-            batch_size=batch_size or self.batch_size,
+            batch_size=batch_size,
             shuffle=shuffle,
             num_workers=workers,
-            pin_memory=torch.cuda.is_available(),
+            pin_memory=self.settings.pin_memory,
             persistent_workers=workers > 0,
             prefetch_factor=self.prefetch_factor if workers > 0 else None,
+            worker_init_fn=self.settings.worker_init_fn() if workers > 0 else None,
         )
 
     def _split_loader(self, name: str, shuffle: bool) -> DataLoader | list:
@@ -410,12 +430,15 @@ class CatalogDataModule(L.LightningDataModule):
         if not catalogs:
             return
         dataset = self._dataset(pd.concat(list(catalogs.values()), ignore_index=True), augment=False)
+        batch = batch_size or self.batch_size
+        workers = self.num_workers if self.num_workers_given else self.settings.workers_for(len(dataset), batch)
         loader = inference_loader(
             dataset,
-            batch_size or self.batch_size,
-            self.num_workers,
+            batch,
+            workers,
             self.prefetch_factor,
             pin_memory=torch.device(device).type == "cuda",
+            worker_init_fn=self.settings.worker_init_fn() if workers > 0 else None,
         )
         was_training = encoder.training
         encoder.to(device).eval()

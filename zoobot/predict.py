@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from zoobot.data import GalaxyDataset
-from zoobot.inference import inference_device, inference_loader, run_batches
+from zoobot.inference import inference_device, machine_loader, run_batches
 from zoobot.prediction_table import zoobot_columns
 from zoobot.transforms import get_transforms
 
@@ -109,8 +109,8 @@ def predict_on_catalog(
     label_cols: Sequence[str] | None = None,
     inference_transform: Callable[[Any], torch.Tensor] | None = None,
     input_size: int | tuple[int, int] | None = None,
-    batch_size: int = 64,
-    num_workers: int = 0,
+    batch_size: int | None = None,
+    num_workers: int | None = None,
     prefetch_factor: int = 4,
     accelerator: str = "auto",
     devices: int = 1,
@@ -143,12 +143,14 @@ def predict_on_catalog(
             stretched to 8 bits first. Default: resize to the encoder's input size, scale to [0, 1] and
             normalise as the model's encoder card says.
         input_size: image side for the default transform (default: the card's).
-        batch_size: images per batch.
-        num_workers: data-loading worker processes.
+        batch_size: images per batch (default: the machine's, :mod:`zoobot.machine`: 64 on a CPU).
+        num_workers: data-loading worker processes (default: the machine's; none for a catalog of two
+            batches or fewer).
         prefetch_factor: batches each worker loads ahead.
         accelerator: ``'auto'``, ``'cpu'``, ``'gpu'``.
-        devices: must be 1 (prediction keeps catalog order on one device).
-        precision: None for 16-bit mixed on GPU, 32-bit on CPU.
+        devices: must be 1 (prediction keeps catalog order on one device); for several GPUs or nodes,
+            and for catalogs too big for memory, use :func:`zoobot.shards.predict_to_shards`.
+        precision: None for the machine's (bf16 or fp16 mixed on a GPU, 32-bit on a CPU).
         enable_progress_bar: show a progress bar.
         n_samples: forward passes per galaxy; above 1 the head's dropout is on.
         seed: seeds the dropout masks (None: torch's global generator).
@@ -186,8 +188,7 @@ def predict_on_catalog(
         pil_images=inference_transform is not None,
     )
     device = inference_device(accelerator)
-    # Pinned host memory lets batches copy to the GPU asynchronously, overlapping the next batch's compute.
-    loader = inference_loader(dataset, batch_size, num_workers, prefetch_factor, pin_memory=device.type == "cuda")
+    loader, settings = machine_loader(dataset, device, batch_size, num_workers, prefetch_factor)
     was_training = model.training
     model.to(device).eval()
     # One pass: the model's own prediction step. Several: the encoder's features once, for the head's passes.
@@ -197,7 +198,14 @@ def predict_on_catalog(
         else cast(Callable[[torch.Tensor], torch.Tensor], model.encoder)
     )
     try:
-        outputs = run_batches(step, loader, device, precision, progress=enable_progress_bar)
+        outputs = run_batches(
+            step,
+            loader,
+            device,
+            precision or (settings.precision if device.type == "cuda" else None),
+            progress=enable_progress_bar,
+            channels_last=settings.channels_last and device.type == "cuda",
+        )
     finally:
         model.train(was_training)
     values = (

@@ -12,7 +12,7 @@ from torch import nn
 
 from zoobot.data import GalaxyDataset
 from zoobot.encoders import EncoderCard, card_for_module, load_encoder
-from zoobot.inference import inference_device, inference_loader, run_batches
+from zoobot.inference import inference_device, machine_loader, run_batches
 from zoobot.transforms import get_transforms
 
 EncoderLike = str | Path | nn.Module
@@ -35,13 +35,13 @@ def _resolve_encoder(
 def get_representations(
     catalog: pd.DataFrame,
     encoder: EncoderLike,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     save_loc: str | Path | None = None,
     pca_components: int | None = None,
     card: EncoderCard | None = None,
     channels: int | None = None,
     input_size: int | tuple[int, int] | None = None,
-    num_workers: int = 0,
+    num_workers: int | None = None,
     accelerator: str = "auto",
 ) -> pd.DataFrame:
     """One feature vector per galaxy (the encoder's pooled features), streamed from disk.
@@ -50,13 +50,14 @@ def get_representations(
         catalog: rows with ``id_str`` and ``file_loc``.
         encoder: an encoder source (``'demo'``, ``'hf_hub:...'``, a directory, a checkpoint), a
             finetuned model (its encoder is used), or an encoder module.
-        batch_size: images per batch.
+        batch_size: images per batch (default: the machine's, :mod:`zoobot.machine`).
         save_loc: ``.csv`` or ``.parquet`` path to write, or None.
         pca_components: reduce the features to this many principal components (scikit-learn PCA).
         card: the encoder's card for a bare module (default: its input size, mean 0, std 1).
         channels: image channels when loading a source for different images (1 for greyscale).
         input_size: image side fed to the encoder (default: the card's).
-        num_workers: data-loading worker processes.
+        num_workers: data-loading worker processes (default: the machine's). For catalogs too big for
+            memory, see :func:`zoobot.shards.representations_to_shards`.
         accelerator: ``'auto'``, ``'cpu'`` or ``'gpu'``.
 
     Returns:
@@ -76,7 +77,7 @@ def get_representations(
         channels=card.channels,
     )
     device = inference_device(accelerator)
-    loader = inference_loader(dataset, batch_size, num_workers, pin_memory=device.type == "cuda")
+    loader, _ = machine_loader(dataset, device, batch_size, num_workers)
     was_training = module.training
     module.to(device).eval()
     try:

@@ -146,7 +146,8 @@ def get_trainer(
         accelerator: ``'auto'``, ``'cpu'``, ``'gpu'``.
         logger: None or True for a CSV logger in ``save_dir/csv_logs`` (Zoobot's None meant Lightning's default
             logger), False for none (and no learning-rate log), or a Lightning logger (e.g. ``WandbLogger``).
-        precision: None for 16-bit mixed on GPU and 32-bit on CPU; else a Lightning precision string.
+        precision: None for the machine's (:mod:`zoobot.machine`: bf16 or fp16 mixed on a GPU, 32-bit on a
+            CPU); else a Lightning precision string.
         num_nodes: machines (DDP across nodes when more than 1).
         strategy: Lightning strategy; None for DDP with several devices or nodes, else automatic.
         callbacks: extra callbacks.
@@ -161,8 +162,10 @@ def get_trainer(
     _quiet_lightning()
     save_dir = Path(save_dir)
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
-    if precision is None:
-        precision = "16-mixed" if on_gpu else "32-true"
+    if precision is None:  # the machine's: bf16 mixed where the GPU has it, else fp16 mixed; 32-bit on a CPU
+        from zoobot.machine import machine_settings
+
+        precision = machine_settings("gpu").precision if on_gpu else "32-true"
     several = (isinstance(devices, int) and devices > 1) or (isinstance(devices, list) and len(devices) > 1)
     if strategy is None:
         strategy = "ddp" if several or num_nodes > 1 else "auto"

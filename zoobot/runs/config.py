@@ -83,7 +83,9 @@ class RunConfig:
         val_fraction: share used to pick the best epoch.
         test_fraction: share held out for the test metrics.
         seed: seed for the split and the training.
-        num_workers: data-loading processes (0 loads in the training process).
+        num_workers: data-loading processes (0 loads in the training process); ``None`` (default): the
+            machine's choice (:mod:`zoobot.machine`).
+        torch_threads: threads the encoder computes with on a CPU; ``None`` (default): the machine's.
         regression_loss: ``'mse'`` or ``'mae'`` (regression only).
         unit_interval: regression only: squash predictions into (0, 1) with a sigmoid, for fractions
             such as bulge-to-total; ``None`` (default) turns it on when every target lies in [0, 1].
@@ -96,6 +98,9 @@ class RunConfig:
         normalisation: written by the run, a record rather than a setting: the ``mean`` and ``std`` the
             images were normalised with after scaling pixels to [0, 1], from the encoder's card
             (``{'mean': [0.0, 0.0, 0.0], 'std': [1.0, 1.0, 1.0]}``: none, as Zoobot feeds its encoders).
+        machine: written by the run, a record rather than a setting: the machine settings it ran with
+            (:class:`zoobot.machine.MachineSettings`: threads, workers, precision, devices, strategy, ...)
+            and the machine's facts.
     """
 
     task: Task
@@ -116,12 +121,14 @@ class RunConfig:
     val_fraction: float = defaults.VAL_FRACTION
     test_fraction: float = defaults.TEST_FRACTION
     seed: int = defaults.SEED
-    num_workers: int = 0
+    num_workers: int | None = None
+    torch_threads: int | None = None
     regression_loss: Literal["mse", "mae"] = "mse"
     unit_interval: bool | None = None
     class_names: list[str] = field(default_factory=list)
     init_from: str | None = None
     normalisation: dict[str, list[float]] | None = None
+    machine: dict[str, Any] | None = None
 
     @property
     def effective_learning_rate(self) -> float:
@@ -161,6 +168,12 @@ class RunConfig:
             if Path(self.init_from).expanduser().resolve() == Path(self.run_dir).expanduser().resolve():
                 raise ConfigError(
                     "init_from is this run's own folder; give the previous run's folder, or a new run_dir."
+                )
+        for name, least in (("num_workers", 0), ("torch_threads", 1)):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                raise ConfigError(
+                    f"{name} is {value!r}; it must be a whole number from {least} up, or left out for the machine's."
                 )
         fractions = (self.train_fraction, self.val_fraction, self.test_fraction)
         if abs(sum(fractions) - 1.0) > 1e-6:

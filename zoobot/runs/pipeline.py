@@ -183,10 +183,12 @@ def _run_finetune(
     stop_event: threading.Event | None,
 ) -> RunResult:
     import lightning as L
+    import torch
 
     from zoobot.catalog import validate_catalog
     from zoobot.data import CatalogDataModule
     from zoobot.finetune import get_trainer
+    from zoobot.machine import choose_settings, machine_facts
     from zoobot.predict import predict_on_catalog
     from zoobot.runs.model import export_model
     from zoobot.runs.progress import RunProgress
@@ -206,6 +208,17 @@ def _run_finetune(
         config.unit_interval = bool(len(targets)) and bool(((targets >= 0) & (targets <= 1)).all())
     folder.write_config(config)
 
+    facts = machine_facts()
+    settings = choose_settings(
+        facts,
+        accelerator=accelerator,
+        devices=len(devices) if isinstance(devices, list) else devices if isinstance(devices, int) else "auto",
+        torch_threads=config.torch_threads,
+        num_workers=config.num_workers,
+        batch_size=config.batch_size,
+    )
+    settings.apply_threads()
+    config.machine = {"settings": settings.to_dict(), "facts": dataclasses.asdict(facts)}
     L.seed_everything(config.seed, workers=True, verbose=False)
     folder.write_progress(stage="loading the encoder")
     model = build_model(config, n_classes)
@@ -218,6 +231,8 @@ def _run_finetune(
         folder.write_progress(warm_start=started)
     config.normalisation = {"mean": list(model.card.mean), "std": list(model.card.std)}
     folder.write_config(config)
+    if settings.channels_last:  # NHWC convolutions run faster on a GPU's tensor cores
+        model.to(memory_format=torch.channels_last)
     datamodule = CatalogDataModule(
         label_cols=config.label_cols,
         catalog=catalog,
@@ -225,7 +240,7 @@ def _run_finetune(
         val_fraction=config.val_fraction,
         test_fraction=config.test_fraction,
         batch_size=config.batch_size,
-        num_workers=config.num_workers,
+        num_workers=config.num_workers,  # None: the machine's, none for a split of two batches or fewer
         card=model.card,
         seed=config.seed,
     )
@@ -259,7 +274,7 @@ def _run_finetune(
         catalog,
         model,
         batch_size=config.batch_size,
-        num_workers=config.num_workers,
+        num_workers=settings.workers_for(len(catalog), config.batch_size),
         accelerator=accelerator,
         calibration=calibration,
     )
