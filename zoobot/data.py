@@ -15,7 +15,7 @@ import logging
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -208,7 +208,7 @@ def split_catalog(
     if n_train < 1:
         raise ValueError(f"The catalog has only {n} labelled rows: too few to split into train, val and test.")
     parts = np.split(order, [n_train, n_train + n_val])
-    return tuple(catalog.iloc[np.sort(p)].reset_index(drop=True) for p in parts)  # type: ignore[return-value]
+    return tuple(catalog.iloc[np.sort(p)].reset_index(drop=True) for p in parts)
 
 
 class CatalogDataModule(L.LightningDataModule):
@@ -388,7 +388,7 @@ class CatalogDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         """Training batches, shuffled and augmented (or cached features)."""
-        return self._split_loader("train", shuffle=True)
+        return cast(DataLoader, self._split_loader("train", shuffle=True))  # never empty: that raises
 
     def val_dataloader(self) -> DataLoader | list:
         """Validation batches (empty list when there is no validation split)."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import numpy as np
@@ -32,6 +32,9 @@ from zoobot.data import GalaxyDataset
 from zoobot.inference import inference_device, machine_loader, run_batches
 from zoobot.prediction_table import zoobot_columns
 from zoobot.transforms import get_transforms
+
+if TYPE_CHECKING:
+    from zoobot.encoders import EncoderCard
 
 __all__ = ["PREDICTION_SUFFIXES", "predict_on_catalog", "predict", "write_predictions", "write_table"]
 
@@ -176,7 +179,7 @@ def predict_on_catalog(
         raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}.")
     if save_loc is not None:
         _check_save_loc(save_loc)
-    card = model.card
+    card = cast("EncoderCard", model.card)  # every finetuned model has one (checked above: it names predictions)
     size = input_size or card.input_size
     transform = inference_transform or get_transforms(size, card.channels, card.mean, card.std, augment=False)
     dataset = GalaxyDataset(
@@ -211,7 +214,7 @@ def predict_on_catalog(
     values = (
         outputs.numpy()
         if len(outputs) or n_samples > 1
-        else np.zeros((0, len(model.default_output_names())), dtype=np.float32)
+        else np.zeros((0, len(model.default_output_names())), dtype=np.float32)  # type: ignore[operator]
     )
     table = _predictions_table(
         model,

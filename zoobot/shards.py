@@ -109,7 +109,7 @@ def catalog_chunks(catalog: str | Path | pd.DataFrame, shard_rows: int = SHARD_R
     if name.endswith((".csv", ".csv.gz")):
         chunks = iter(pd.read_csv(path, dtype={"id_str": str}, chunksize=shard_rows))
     elif name.endswith((".parquet", ".pq")):
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq
 
         batches = pq.ParquetFile(path).iter_batches(batch_size=shard_rows)
         chunks = (batch.to_pandas() for batch in batches)
