@@ -88,7 +88,7 @@ def test_an_uploaded_checkpoint_predicts_one_image(engine, make_catalog, tmp_pat
 @pytest.mark.parametrize(
     "run, model_file, images, message",
     [
-        (None, None, ["x.png"], "Choose a finished run, or upload a finetuned checkpoint"),
+        (None, None, ["x.png"], "Choose a finished run, upload a finetuned checkpoint"),
         ("/nowhere", None, None, "Upload what to predict"),
     ],
 )
@@ -109,3 +109,28 @@ def test_a_missing_image_is_named_by_its_path_in_the_upload(engine, make_catalog
     shown = _finish(engine, sid)
     assert "failed" in shown["status"] and "missing.png" in shown["status"]
     assert str(engine.store.root) not in shown["status"]
+
+
+def test_a_published_tree_model_gives_vote_fractions_for_every_galaxy(engine, tmp_path, monkeypatch):
+    """A Zoobot model named on the Hub (here from the offline cache) predicts a zip of images with no training."""
+    import huggingface_hub.constants as hf_constants
+
+    fixtures = Path(__file__).parent / "fixtures" / "zoobot" / "2.9"
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(fixtures / "hf_home" / "hub"))
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    archive = tmp_path / "galaxies.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for image in sorted((fixtures / "images").glob("*.png"))[:4]:
+            out.write(image, image.name)
+    sid = new_session_id()
+    with pytest.raises(gr.Error, match="owner/name"):
+        predict.start_prediction(engine, sid, None, None, None, [str(archive)], "not a model name")
+    started = predict.start_prediction(
+        engine, sid, None, None, None, [str(archive)], "zoobot-fixtures/zoobot-finetuned-test_tree"
+    )
+    assert "published model" in started["status"]
+    shown = _finish(engine, sid)
+    assert "Predicted 4 galaxies" in shown["status"], shown["status"]
+    table = pd.read_csv(shown["download"])
+    fractions = table[[c for c in table.columns if c.endswith("_fraction")]]
+    assert len(table) == 4 and fractions.shape[1] >= 3 and fractions.notna().all().all()

@@ -6,6 +6,7 @@ galaxies (a catalog with its images, a zip of images, or single images), as a jo
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import zipfile
 from collections.abc import Sequence
@@ -72,11 +73,24 @@ def _images_catalog(files: Sequence[Path], folder: Path) -> Path:
     return path
 
 
-def _model_source(engine: Engine, session_id: str, run_dir: str | None, model_file: str | None, dest: Path) -> str:
-    """Where the model comes from: a run folder this session may use, or the uploaded file copied to ``dest``.
+_HUB_NAME = re.compile(r"^(hf[_-]hub:)?[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _model_source(
+    engine: Engine,
+    session_id: str,
+    run_dir: str | None,
+    model_file: str | None,
+    dest: Path,
+    hub_name: str | None = None,
+) -> str:
+    """Where the model comes from: the uploaded file copied to ``dest``, a published model on the Hugging Face
+    Hub (``owner/name``: downloaded when the job runs, or read from the local cache offline), or a run folder
+    this session may use.
 
     Raises:
-        AppInputError: Neither given, a run that is not the session's, or a file that is not a model.
+        AppInputError: None given, a run that is not the session's, a file that is not a model, or a Hub name
+            that is not ``owner/name``.
     """
     if model_file:
         path = Path(model_file)
@@ -90,8 +104,18 @@ def _model_source(engine: Engine, session_id: str, run_dir: str | None, model_fi
             raise AppInputError(f"'{path.name}' is over {cap:g} MB, more than this app takes in one upload.")
         dest.mkdir(parents=True, exist_ok=True)
         return str(shutil.copy(path, dest / path.name))
+    if hub_name and hub_name.strip():
+        name = hub_name.strip()
+        if not _HUB_NAME.match(name):
+            raise AppInputError(
+                f"'{name}' is not a Hugging Face model name: write it as owner/name, e.g. "
+                "mwalmsley/zoobot-finetuned-is_tidal."
+            )
+        return name
     if not run_dir:
-        raise AppInputError("Choose a finished run, or upload a finetuned checkpoint (.ckpt).")
+        raise AppInputError(
+            "Choose a finished run, upload a finetuned checkpoint (.ckpt), or name a published model on the Hub."
+        )
     if not engine.store.owns(session_id if engine.hosted else None, run_dir) or not RunFolder(run_dir).has_model():
         raise AppInputError("That run has no finished model here (or is not yours); refresh the list and pick again.")
     return str(run_dir)
@@ -104,6 +128,7 @@ def submit_prediction(
     model_file: str | None,
     catalog_file: str | None,
     image_files: Sequence[str] | None,
+    hub_name: str | None = None,
 ) -> Job:
     """Store the upload and queue the prediction job.
 
@@ -114,6 +139,8 @@ def submit_prediction(
         model_file: An uploaded ``.ckpt`` or ``finetuned_model.zip`` (takes precedence over ``run_dir``).
         catalog_file: An uploaded catalog (``id_str``, ``file_loc``), or ``None`` for images alone.
         image_files: A zip of images, or image files (one image is fine).
+        hub_name: A published finetuned model on the Hugging Face Hub (``owner/name``), used when no file is
+            uploaded (takes precedence over ``run_dir``).
 
     Raises:
         AppInputError: No model, or nothing to predict.
@@ -124,7 +151,7 @@ def submit_prediction(
         raise AppInputError("Upload what to predict: a zip of images, one or more images, or a catalog with them.")
     out = engine.store.new_predictions_dir(session_id)
     try:
-        source = _model_source(engine, session_id, run_dir, model_file, out / "model")
+        source = _model_source(engine, session_id, run_dir, model_file, out / "model", hub_name)
         if catalog_file is None and not any(zipfile.is_zipfile(p) and _zip_has_catalog(p) for p in images):
             catalog_file = str(_images_catalog(images, out / "made"))
         folder = engine.store.new_upload_dir(session_id)

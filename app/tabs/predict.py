@@ -41,10 +41,16 @@ def start_prediction(
     model_file: str | None,
     catalog_file: str | None,
     image_files: list[str] | None,
+    hub_name: str | None = None,
 ) -> dict[str, Any]:
     """Queue the prediction of the uploaded galaxies with the chosen model; the timer polls it."""
-    submit_prediction(engine, session_id, run, model_file, catalog_file, image_files)
-    which = f"checkpoint {escape_md(Path(model_file).name)}" if model_file else f"run {escape_md(Path(run or '').name)}"
+    submit_prediction(engine, session_id, run, model_file, catalog_file, image_files, hub_name)
+    if model_file:
+        which = f"checkpoint {escape_md(Path(model_file).name)}"
+    elif hub_name and hub_name.strip():
+        which = f"published model {escape_md(hub_name.strip())}"
+    else:
+        which = f"run {escape_md(Path(run or '').name)}"
     return {"status": f"Predicting with the {which}…", "timer": gr.Timer(active=True), "table": None}
 
 
@@ -81,8 +87,9 @@ def poll_prediction(engine: Engine, session_id: str) -> dict[str, Any]:
 def build_predict_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     """Lay out the Predict tab and wire its events; returns its components by name."""
     gr.Markdown(
-        "Use a finished model on new galaxies: pick a run (or upload a finetuned checkpoint), then upload a "
-        "catalog with its images, a zip of images, or just one image."
+        "Use a finished model on new galaxies: pick a run, upload a finetuned checkpoint, or name a published "
+        "Zoobot model on the Hugging Face Hub (for a decision tree: Galaxy Zoo vote fractions for every galaxy); "
+        "then upload a catalog with its images, a zip of images, or just one image."
     )
     ui: dict[str, Any] = {"session_id": session}
     with gr.Row():
@@ -93,6 +100,11 @@ def build_predict_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any
             scale=2,
             elem_id="predict-model-file",
         )
+    ui["hub_name"] = gr.Textbox(
+        label="…or a published finetuned model on the Hugging Face Hub (owner/name)",
+        placeholder="mwalmsley/zoobot-finetuned-is_tidal",
+        elem_id="predict-hub-name",
+    )
     with gr.Row():
         ui["image_files"] = gr.File(
             label="Images: a .zip, or one or more image files", file_count="multiple", elem_id="predict-images"
@@ -113,7 +125,7 @@ def build_predict_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any
     listen(
         ui["start"].click,
         partial(start_prediction, engine),
-        pick(ui, "session_id", "run", "model_file", "catalog_file", "image_files"),
+        pick(ui, "session_id", "run", "model_file", "catalog_file", "image_files", "hub_name"),
         pick(ui, "status", "timer", "table"),
     )
     listen(ui["timer"].tick, partial(poll_prediction, engine), pick(ui, "session_id"), pick(ui, *VIEW))
