@@ -38,6 +38,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "vs_zoobot.json"
 TASKS = ("predict", "head_only", "full")
+ZOOBOT_SIDE = REPO / "scripts" / "zoobot_fixtures" / "measure_zoobot.py"
 TARGETS = {"predict": 1.2, "full": 1.2, "head_only": 10.0}
 
 
@@ -51,71 +52,6 @@ def _split(catalog_path: str) -> tuple[Any, Any, Any]:
     catalog["label"] = catalog["ring"].astype(int)
     n_val = max(8, len(catalog) // 8)
     return catalog, catalog.iloc[n_val:].reset_index(drop=True), catalog.iloc[:n_val].reset_index(drop=True)
-
-
-def measure_zoobot(task: str, job: dict[str, Any]) -> dict[str, float]:
-    """Zoobot 2.9.0, as its docs use it."""
-    import timm
-    import torch
-    from galaxy_datasets import transforms
-    from galaxy_datasets.pytorch.galaxy_datamodule import CatalogDataModule
-
-    from zoobot.pytorch.predictions import predict_on_catalog
-    from zoobot.pytorch.training import finetune
-
-    if job["threads"]:
-        torch.set_num_threads(job["threads"])
-    config = transforms.minimal_view_config()
-    config.output_size = job["size"]
-    transform = transforms.get_galaxy_transform(config)
-    # Training augments, as this project does by default: galaxy-datasets' default view (affine, flips, erasing).
-    train_config = transforms.default_view_config()
-    train_config.output_size = job["size"]
-    train_transform = transforms.get_galaxy_transform(train_config)
-    catalog, train, val = _split(job["catalog"])
-    encoder = timm.create_model(job["architecture"], pretrained=False, num_classes=0)
-    workers = {} if job["workers"] is None else {"num_workers": job["workers"]}
-    mode = "full" if task == "full" else "head_only"
-    model = finetune.FinetuneableZoobotClassifier(
-        encoder=encoder, num_classes=2, label_col="label", training_mode=mode, learning_rate=1e-3, prog_bar=False
-    )
-    start = time.perf_counter()
-    if task == "predict":
-        with tempfile.TemporaryDirectory() as tmp:
-            predict_on_catalog.predict(
-                catalog,
-                model,
-                save_loc=f"{tmp}/predictions.csv",
-                label_cols=["p0", "p1"],
-                inference_transform=transform,
-                datamodule_kwargs={"batch_size": job["batch_size"], **workers},
-                trainer_kwargs={"accelerator": "cpu", "devices": 1, "logger": False, "enable_progress_bar": False},
-            )
-        return {"images": len(catalog), "wall_s": time.perf_counter() - start}
-    datamodule = CatalogDataModule(
-        label_cols=["label"],
-        train_catalog=train,
-        val_catalog=val,
-        train_transform=train_transform,
-        test_transform=transform,
-        batch_size=job["batch_size"],
-        **workers,
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        from lightning.pytorch.loggers import CSVLogger
-
-        trainer = finetune.get_trainer(  # both tools log metrics to CSV (Zoobot's learning-rate monitor needs a logger)
-            tmp,
-            max_epochs=job["epochs"] if task == "head_only" else 1,
-            accelerator="cpu",
-            devices=1,
-            logger=CSVLogger(tmp),
-            enable_progress_bar=False,
-            patience=1000,
-        )
-        start = time.perf_counter()
-        trainer.fit(model, datamodule)
-    return {"images": len(train), "wall_s": time.perf_counter() - start}
 
 
 def measure_project(task: str, job: dict[str, Any]) -> dict[str, float]:
@@ -185,7 +121,10 @@ def run_one(tool: str, tasks: list[str], job: dict[str, Any], zoobot_python: str
     if tool == "project":
         env["PYTHONPATH"] = str(REPO)
     python = zoobot_python if tool == "zoobot" else sys.executable
-    command = [python, str(Path(__file__).resolve()), "--measure", tool, ",".join(tasks), json.dumps(job)]
+    # Zoobot's side runs in Zoobot's venv from the fixture scripts' folder (its imports, galaxy-datasets
+    # included, are declared in that folder's requirements files, not this project's).
+    script = ZOOBOT_SIDE if tool == "zoobot" else Path(__file__).resolve()
+    command = [python, str(script), "--measure", tool, ",".join(tasks), json.dumps(job)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir(), timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"{tool} {tasks} failed:\n{done.stderr[-3000:]}")
@@ -209,8 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.measure:
         tool, tasks, job = args.measure
-        measure = measure_zoobot if tool == "zoobot" else measure_project
-        print(json.dumps({task: measure(task, json.loads(job)) for task in tasks.split(",")}))
+        print(json.dumps({task: measure_project(task, json.loads(job)) for task in tasks.split(",")}))
         return
     if args.zoobot_venv is None:
         parser.error("--zoobot-venv is required (a virtual environment with zoobot==2.9.0)")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from app_sessions import finished_run, finished_tree_run, new_engine
 
 from app import plots
 from app.plots_calibration import calibration_view
 from app.runs import new_session_id
 from app.tabs.calibration import show_calibration
-from tests.app_sessions import finished_run, finished_tree_run, new_engine
 from zoobot.trees import get_schema
 from zoobot.uncertainty import calibrate_predictions, interval_column
 

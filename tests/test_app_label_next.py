@@ -8,11 +8,11 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 import pytest
+from app_sessions import load_catalog, new_engine
 
 from app.engine import labelling
 from app.runs import new_session_id
 from app.tabs import label_next
-from tests.app_sessions import load_catalog, new_engine
 from zoobot.runs import RunConfig, RunFolder, run_finetune
 
 
