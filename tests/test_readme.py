@@ -28,7 +28,7 @@ def blocks(language: str) -> list[str]:
 def test_quickstart_has_the_two_commands():
     bash = blocks("bash")
     assert "pip install . && zoobot-app" in bash[0]
-    assert 'pip install ".[test]" && python -m pytest' in bash[1]
+    assert 'pip install ".[test]" && python -m pytest -n 2 --dist loadfile' in bash[1]
 
 
 def smaller(code: str, replacements: dict[str, str]) -> str:
