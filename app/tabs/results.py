@@ -209,6 +209,23 @@ def _unfinished_summary(engine: Engine, session_id: str, folder: RunFolder) -> s
     )
 
 
+def _no_results(shown: dict[str, Any], summary: str, message: str, table: Any, downloads: list[str]) -> dict[str, Any]:
+    """The view of a run whose results cannot be drawn: the summary says why, the empty plots say ``message``."""
+    empty = plots.empty_figure(message)
+    return {
+        **shown,
+        "summary": summary,
+        "plot_1": empty,
+        "plot_2": empty,
+        "confident": [],
+        "confident_box": gr.Column(visible=True),
+        "wrong": [],
+        "wrong_note": "",
+        "table": table,
+        "downloads": downloads,
+    }
+
+
 @plain_errors
 def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
     """Everything the Results tab shows for the session's current run: values for :data:`VIEW`."""
@@ -221,35 +238,16 @@ def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
     preds = folder.read_predictions()
     shown = {"config": config_text, "command": rerun_command(folder.config_path)}
     if metrics is None or preds is None:
-        empty = plots.empty_figure("Results appear when the run has finished.")
-        return {
-            **shown,
-            "summary": _unfinished_summary(engine, session_id, folder),
-            "plot_1": empty,
-            "plot_2": empty,
-            "confident": [],
-            "confident_box": gr.Column(visible=True),
-            "wrong": [],
-            "wrong_note": "",
-            "table": None,
-            "downloads": _downloads(folder, None),
-        }
+        summary = _unfinished_summary(engine, session_id, folder)
+        return _no_results(shown, summary, "Results appear when the run has finished.", None, _downloads(folder, None))
     task = config.get("task")
     if any(CATALOG_PREFIX + col not in preds for col in config.get("label_cols") or []):
-        empty = plots.empty_figure("Predictions in an older format.")
-        return {
-            **shown,
-            "summary": f"Run {code(folder.name)}'s predictions were written by an older version (without "
-            f"the `{CATALOG_PREFIX}` columns); start the run again to see its results here.",
-            "plot_1": empty,
-            "plot_2": empty,
-            "confident": [],
-            "confident_box": gr.Column(visible=True),
-            "wrong": [],
-            "wrong_note": "",
-            "table": readable(preds.head(TABLE_ROWS)),
-            "downloads": _downloads(folder, preds),
-        }
+        summary = (
+            f"Run {code(folder.name)}'s predictions were written by an older version (without "
+            f"the `{CATALOG_PREFIX}` columns); start the run again to see its results here."
+        )
+        table = readable(preds.head(TABLE_ROWS))
+        return _no_results(shown, summary, "Predictions in an older format.", table, _downloads(folder, preds))
     try:
         if task == "classification":
             summary, plot1, plot2, confident, wrong = _classification(config, metrics, preds)
@@ -259,21 +257,12 @@ def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
             summary, plot1, plot2, confident, wrong = _tree(config, metrics, preds)
     except (KeyError, IndexError, TypeError, ValueError) as err:  # files cut short or edited: say so, not pandas
         logger.warning("run %s has damaged results: %r", folder.path, err)
-        empty = plots.empty_figure("The run's result files are damaged.")
-        return {
-            **shown,
-            "summary": f"### Run {code(folder.name)}\nIts result files ({RunFolder.PREDICTIONS_FILE}, "
+        summary = (
+            f"### Run {code(folder.name)}\nIts result files ({RunFolder.PREDICTIONS_FILE}, "
             f"{RunFolder.TEST_METRICS_FILE}, {RunFolder.CONFIG_FILE}) are damaged (cut short or edited), so its "
-            "results cannot be shown. Download them below, or run it again.",
-            "plot_1": empty,
-            "plot_2": empty,
-            "confident": [],
-            "confident_box": gr.Column(visible=True),
-            "wrong": [],
-            "wrong_note": "",
-            "table": None,
-            "downloads": _downloads(folder, None),
-        }
+            "results cannot be shown. Download them below, or run it again."
+        )
+        return _no_results(shown, summary, "The run's result files are damaged.", None, _downloads(folder, None))
     status = folder.read_progress().get("status", "finished")
     wrong_items = gallery_items(wrong["file_loc"].astype(str), wrong["caption"])
     table = readable(preds.drop(columns=[c for c in ("file_loc",) if c in preds]).head(TABLE_ROWS))
