@@ -1,23 +1,6 @@
-"""The job manager: long work (training, UMAP maps, the demo survey) runs in background threads.
+"""The job manager: queues jobs per lane, starts them in daemon threads, caps and estimates.
 
-Event handlers never do long work themselves: they submit a job and return at once; a ``gr.Timer``
-then polls the job (and the progress file it writes) until it ends. Jobs wait in a queue per
-*lane*: the ``'train'`` lane runs one job per device at a time, other lanes (``'explore'``,
-``'data'``) have their own capacity so a UMAP map does not wait behind a long training run.
-
-Lanes are fair: a free slot goes to the waiting job whose session has the fewest jobs running in
-that lane, then to the session served longest ago, so one session's slow check does not hold
-another's small one, and a session queueing many jobs takes turns with the others. Caps
-(:meth:`JobManager.set_limits`) bound the jobs one session may have queued or running and the jobs
-waiting in total; a job may be given a time limit, after which its stop event is set (a training
-run then ends keeping its best weights). :meth:`JobManager.estimated_wait` says how long a queued
-job will likely wait, from what the jobs ahead of it still have to do. Job threads run at a lower
-scheduling priority than the server's (:data:`JOB_NICENESS`), so on a busy CPU the pages stay quick.
-
-A job function receives a :class:`JobContext` with the stop event it should check
-(``zoobot.runs.run_finetune`` checks it in its Lightning callback, ``zoobot.runs.RunProgress``) and
-the slot (device index) it was given. What a training job writes is read back through
-``zoobot.runs.RunFolder`` (see ``app.runs``).
+See :mod:`app.jobs` for how lanes, fairness, caps and time limits behave.
 """
 
 from __future__ import annotations
@@ -30,84 +13,15 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from app.jobs.records import Job, JobContext, JobError, JobLimitError, JobStatus
 
 logger = logging.getLogger(__name__)
 
 JOB_NICENESS = 10
 """How much lower a job thread's scheduling priority is than the server's (Linux ``nice``; the data-loading
 processes and math-library threads a job starts inherit it): the page's events come first on a shared CPU."""
-
-JobStatus = Literal["queued", "running", "finished", "stopped", "failed", "cancelled"]
-ACTIVE_STATUSES: tuple[str, ...] = ("queued", "running")
-
-
-class JobError(ValueError):
-    """A request about a job that cannot be honoured (unknown id, wrong owner, already ended)."""
-
-
-class JobLimitError(JobError):
-    """A job refused because a session, or everyone together, has as many jobs waiting as allowed."""
-
-
-@dataclass(frozen=True)
-class JobContext:
-    """What a running job function is given.
-
-    Attributes:
-        stop_event: Set when the user asks the job to stop; the function should end early.
-        slot: Index of the lane slot the job runs in (the device index for training jobs).
-        report: Call with a short line saying what the job is doing (shown while it runs).
-    """
-
-    stop_event: threading.Event
-    slot: int
-    report: Callable[[str], None] = lambda message: None
-
-
-@dataclass
-class Job:
-    """One unit of background work and what is known about it.
-
-    Attributes:
-        id: Unique job id (hex string).
-        kind: What the job does, e.g. ``'train'``, ``'umap'``, ``'survey'``.
-        owner: Session id of the browser session that started it.
-        lane: Queue the job waits in.
-        status: One of ``queued``, ``running``, ``finished``, ``stopped``, ``failed``, ``cancelled``.
-        run_dir: The run directory the job writes into, if any.
-        result: What the job function returned (``None`` until it finishes).
-        error: Plain-words error message when the job failed.
-        message: The job's latest word on what it is doing.
-        expected_s: How long the job is expected to take, in seconds, if known (for wait estimates).
-        time_limit_s: Seconds it may run before its stop event is set, if limited.
-        timed_out: Whether its time limit stopped it.
-    """
-
-    id: str
-    kind: str
-    owner: str
-    lane: str
-    fn: Callable[[JobContext], Any] = field(repr=False)
-    run_dir: str | None = None
-    status: JobStatus = "queued"
-    result: Any = None
-    error: str | None = None
-    message: str = ""
-    stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
-    created_at: float = field(default_factory=time.time)
-    started_at: float | None = None
-    ended_at: float | None = None
-    expected_s: float | None = None
-    time_limit_s: float | None = None
-    timed_out: bool = False
-    remaining: Callable[[], float | None] | None = field(default=None, repr=False)
-
-    @property
-    def active(self) -> bool:
-        """Whether the job is still queued or running."""
-        return self.status in ACTIVE_STATUSES
 
 
 class JobManager:
