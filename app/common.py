@@ -1,6 +1,6 @@
 """Small helpers the tabs share: turning errors into plain, escaped messages on the page (see
-``app.errors`` and ``app.escape``), thumbnails and their short captions, and the problem list with
-its one-click fixes."""
+``app.errors`` and ``app.escape``), a job's progress or failure, thumbnails, their short captions and the
+gallery that shows them, and the problem list with its one-click fixes."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ THUMBNAIL_SIZE = 128
 THUMBNAIL_MAX_PIXELS = 25_000_000
 """Images with more pixels get no thumbnail (a PNG must be decoded whole to be shrunk): the galleries
 skip them whatever the mode's image limit, so a page never decodes a huge image to draw a small one."""
+GALLERY_CLASS = "zoobot-gallery"
+"""The CSS class of every gallery of galaxies (its captions wrap: see ``app.main``)."""
 _NOT_LABELS = ("id_str", "file_loc")
 
 
@@ -63,6 +65,17 @@ def wait_text(manager: Any, job: Any) -> str:
     if wait is not None:
         text += f", about {_duration(wait)} to wait"
     return text
+
+
+def job_progress(job: Any, failed: str) -> dict[str, Any] | None:
+    """A tab's ``status`` and ``timer`` while its job is queued or running (``Working: <what it does>…``, the
+    timer kept on) or once it failed (``**<failed>:**`` and the error in plain words, the timer off); ``None``
+    when there is no job or it ended otherwise, so the caller shows the result."""
+    if job is not None and job.active:
+        return {"status": f"Working: {escape_md(job.message or 'Waiting to start')}…", "timer": gr.Timer(active=True)}
+    if job is not None and job.status == "failed":
+        return {"status": f"**{failed}:** {escape_md(plain_text(job.error or ''))}", "timer": gr.Timer(active=False)}
+    return None
 
 
 def _duration(seconds: float) -> str:
@@ -143,6 +156,11 @@ def gallery_items(file_locs: Sequence[str], captions: Sequence[str], limit: int 
     return items
 
 
+def galaxy_gallery(label: str, elem_id: str, columns: int, height: int) -> gr.Gallery:
+    """A gallery of galaxy thumbnails with their captions, in the app's one gallery style."""
+    return gr.Gallery(label=label, columns=columns, height=height, elem_id=elem_id, elem_classes=[GALLERY_CLASS])
+
+
 def problems_markdown(problems: Sequence[Any]) -> str:
     """Each catalog problem in plain words, errors first."""
     if not problems:
@@ -165,6 +183,17 @@ def fix_choices(problems: Sequence[Any]) -> list[tuple[str, str]]:
             rows = f" ({len(p.rows)} row{'' if len(p.rows) == 1 else 's'})" if p.rows else ""
             choices.append((f"{FIXES.get(fix, fix).capitalize()}{rows}: {p.code.replace('_', ' ')}", f"{i}:{fix}"))
     return choices
+
+
+def problems_view(problems: Sequence[Any]) -> dict[str, Any]:
+    """The problem list and its one-click fixes: values for the ``problems``, ``fix_choice`` and
+    ``fix_button`` components (the radio and button hidden when no fix is offered)."""
+    choices = fix_choices(problems)
+    return {
+        "problems": problems_markdown(problems),
+        "fix_choice": gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)),
+        "fix_button": gr.Button(visible=bool(choices)),
+    }
 
 
 def parse_fix_choice(choice: str | None, problems: Sequence[Any]) -> tuple[Any, str]:

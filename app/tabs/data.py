@@ -13,13 +13,13 @@ import pandas as pd
 
 from app import plots
 from app.common import (
-    fix_choices,
+    galaxy_gallery,
     gallery_items,
     label_captions,
     label_columns,
     parse_fix_choice,
     plain_errors,
-    problems_markdown,
+    problems_view,
     wait_text,
 )
 from app.engine import AppInputError, Engine
@@ -148,12 +148,9 @@ def show_catalog(engine: Engine, session_id: str) -> dict[str, Any]:
     label, schema = _default_label(engine, session_id, catalog)
     sample = catalog.head(12)
     captions = label_captions(sample, label, schema)
-    choices = fix_choices(report.problems)
     return {
         "status": summary,
-        "problems": problems_markdown(report.problems),
-        "fix_choice": gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)),
-        "fix_button": gr.Button(visible=bool(choices)),
+        **problems_view(report.problems),
         "gallery": gallery_items(sample["file_loc"].astype(str), captions),
         "label_column": gr.Dropdown(choices=label_columns(catalog), value=label),
         "label_plot": plots.label_distribution(catalog[label], label)
@@ -298,13 +295,7 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
         ui["use_columns"] = gr.Button("Use these columns", variant="primary", scale=1, elem_id="data-use-columns")
     with gr.Row():
         with gr.Column(scale=3):
-            ui["gallery"] = gr.Gallery(
-                label="First galaxies, with their labels",
-                columns=4,
-                height=420,
-                elem_id="data-gallery",
-                elem_classes=["zoobot-gallery"],
-            )
+            ui["gallery"] = galaxy_gallery("First galaxies, with their labels", "data-gallery", columns=4, height=420)
         with gr.Column(scale=2):
             ui["label_column"] = gr.Dropdown(label="Show the distribution of", choices=[], elem_id="data-dist-col")
             ui["label_plot"] = gr.Plot(elem_id="data-dist-plot", show_label=False)

@@ -10,11 +10,10 @@ import gradio as gr
 import pandas as pd
 
 from app import plots
-from app.common import gallery_items, label_captions, plain_errors, short_id
+from app.common import galaxy_gallery, gallery_items, job_progress, label_captions, plain_errors, short_id
 from app.engine import AppInputError, Engine
 from app.engine.maps import FROZEN_NOTE, head_only, map_points, map_source, neighbours, submit_map
 from app.engine.training import LOCAL_ENCODER
-from app.errors import plain_text
 from app.escape import escape_md
 from app.wiring import listen, pick
 
@@ -47,14 +46,9 @@ def _colour_choices(points: pd.DataFrame) -> list[str]:
 
 def poll_map(engine: Engine, session_id: str) -> dict[str, Any]:
     """Timer tick: the map job's progress, then the map: values for :data:`VIEW` and the ``timer``."""
-    job = engine.manager.latest(session_id, "umap")
-    if job is not None and job.active:
-        return {"status": f"Working: {escape_md(job.message or 'Waiting to start')}…", "timer": gr.Timer(active=True)}
-    if job is not None and job.status == "failed":
-        return {
-            "status": f"**The map failed:** {escape_md(plain_text(job.error or ''))}",
-            "timer": gr.Timer(active=False),
-        }
+    shown = job_progress(engine.manager.latest(session_id, "umap"), failed="The map failed")
+    if shown is not None:
+        return shown
     return {**show_map(engine, session_id), "timer": gr.Timer(active=False), "neighbours": []}
 
 
@@ -150,12 +144,11 @@ def build_explore_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any
             label="Galaxy (type to search its id)", choices=[], filterable=True, elem_id="explore-galaxy"
         )
         ui["k"] = gr.Slider(3, 24, value=8, step=1, label="Similar galaxies to show", elem_id="explore-k")
-    ui["neighbours"] = gr.Gallery(
-        label="The chosen galaxy and its most similar galaxies, most similar first",
+    ui["neighbours"] = galaxy_gallery(
+        "The chosen galaxy and its most similar galaxies, most similar first",
+        "explore-neighbours",
         columns=6,
         height=440,
-        elem_id="explore-neighbours",
-        elem_classes=["zoobot-gallery"],
     )
     ui["timer"] = gr.Timer(1.0, active=False)
 

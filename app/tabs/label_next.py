@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from app import plots
-from app.common import gallery_items, plain_errors, short_id
+from app.common import galaxy_gallery, gallery_items, job_progress, plain_errors, short_id
 from app.engine import AppInputError, Engine, labelling
 from app.errors import plain_text
 from app.escape import code, escape_md
@@ -41,14 +41,9 @@ def start_suggestions(engine: Engine, session_id: str, strategy: str, n: float, 
 
 def poll_suggestions(engine: Engine, session_id: str) -> dict[str, Any]:
     """Timer tick: the ranking job's progress, then the gallery: values for :data:`VIEW` and the ``timer``."""
-    job = engine.manager.latest(session_id, "suggest")
-    if job is not None and job.active:
-        return {"status": f"Working: {escape_md(job.message or 'Waiting to start')}…", "timer": gr.Timer(active=True)}
-    if job is not None and job.status == "failed":
-        return {
-            "status": f"**Ranking failed:** {escape_md(plain_text(job.error or ''))}",
-            "timer": gr.Timer(active=False),
-        }
+    shown = job_progress(engine.manager.latest(session_id, "suggest"), failed="Ranking failed")
+    if shown is not None:
+        return shown
     return {**show_suggestions(engine, session_id), "timer": gr.Timer(active=False)}
 
 
@@ -250,13 +245,7 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
         ui["n"] = gr.Slider(4, 48, value=12, step=1, label="How many", elem_id="label-n")
     ui["find"] = gr.Button("Find the galaxies to label", variant="primary", elem_id="label-find")
     ui["status"] = gr.Markdown(elem_id="label-status")
-    ui["gallery"] = gr.Gallery(
-        label="Click a galaxy, then its answer",
-        columns=6,
-        height=420,
-        elem_id="label-gallery",
-        elem_classes=["zoobot-gallery"],
-    )
+    ui["gallery"] = galaxy_gallery("Click a galaxy, then its answer", "label-gallery", columns=6, height=420)
     ui["galaxy"] = gr.Markdown(elem_id="label-galaxy")
     ui["answer"] = gr.Radio([], label="Its answer (one click saves it)", elem_id="label-answer")
     ui["value"] = gr.Number(visible=False, elem_id="label-value")

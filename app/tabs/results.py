@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from app import plots
-from app.common import gallery_items, plain_errors, short_id, short_value
+from app.common import galaxy_gallery, gallery_items, plain_errors, short_id, short_value
 from app.engine import Engine
 from app.engine.training import current_run, run_state
 from app.errors import plain_text
@@ -283,20 +283,7 @@ def show_results(engine: Engine, session_id: str) -> dict[str, Any]:
 
 def restore_results(engine: Engine, session_id: str | None) -> dict[str, Any]:
     """Page load: the session's current run's results if it has finished, else the empty tab."""
-    empty = plots.empty_figure(WAITING)
-    blank = {
-        "summary": WAITING,
-        "plot_1": empty,
-        "plot_2": empty,
-        "confident": [],
-        "confident_box": gr.Column(visible=True),
-        "wrong": [],
-        "wrong_note": "",
-        "table": None,
-        "downloads": None,
-        "config": "",
-        "command": "",
-    }
+    blank = _no_results({"config": "", "command": ""}, WAITING, WAITING, None, None)
     if not session_id:
         return blank
     try:
@@ -325,20 +312,12 @@ def build_results_tab(engine: Engine, session: gr.BrowserState, run_version: gr.
     ui.update(calibration.build_calibration_fold(engine, session, run_version, ui["refresh"]))
     with gr.Row():
         with gr.Column() as ui["confident_box"]:
-            ui["confident"] = gr.Gallery(
-                label="Most confident predictions (predicted · true)",
-                columns=3,
-                height=380,
-                elem_id="results-confident",
-                elem_classes=["zoobot-gallery"],
+            ui["confident"] = galaxy_gallery(
+                "Most confident predictions (predicted · true)", "results-confident", columns=3, height=380
             )
         with gr.Column():
-            ui["wrong"] = gr.Gallery(
-                label="Most wrong validation and test galaxies (predicted · true)",
-                columns=3,
-                height=380,
-                elem_id="results-wrong",
-                elem_classes=["zoobot-gallery"],
+            ui["wrong"] = galaxy_gallery(
+                "Most wrong validation and test galaxies (predicted · true)", "results-wrong", columns=3, height=380
             )
             ui["wrong_note"] = gr.Markdown(elem_id="results-wrong-note")
     ui["table"] = gr.Dataframe(

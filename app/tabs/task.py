@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from app.common import fix_choices, label_columns, parse_fix_choice, plain_errors, problems_markdown
+from app.common import label_columns, parse_fix_choice, plain_errors, problems_view
 from app.engine import AppInputError, Engine
 from app.escape import code, escape_md
 from app.wiring import listen, pick
@@ -192,13 +192,7 @@ def use_task(engine: Engine, session_id: str, task: str | None, label_cols: list
             f"**{report.n_rows - labelled}** without a label will only get predictions.\n\n**Ready:** go on to "
             "**4. Train**" + (" (check the tree on **3. Schema**)." if task == "tree" else ".")
         )
-    choices = fix_choices(report.problems)
-    return {
-        "status": status,
-        "problems": problems_markdown(report.problems),
-        "fix_choice": gr.Radio(choices=choices, value=choices[0][1] if choices else None, visible=bool(choices)),
-        "fix_button": gr.Button(visible=bool(choices)),
-    }
+    return {"status": status, **problems_view(report.problems)}
 
 
 @plain_errors
