@@ -99,3 +99,16 @@ def listen(
     call.__name__ = call.__qualname__ = name
     call.__doc__ = getattr(fn, "__doc__", None)
     return trigger(call, list((inputs or {}).values()) or None, list((outputs or {}).values()) or None, **options)
+
+
+def poll(
+    timer: Any, fn: Callable[..., Mapping[str, Any] | None], inputs: Components | None, outputs: Components | None
+) -> Any:
+    """Wire ``fn`` to ``timer``'s tick by name, as :func:`listen` does, without the progress overlay: the
+    handler polls a job while it runs (and turns the timer off when it has ended), so the page must not
+    flicker at every tick.
+
+    Returns:
+        The event's dependency.
+    """
+    return listen(timer.tick, fn, inputs, outputs, show_progress="hidden")

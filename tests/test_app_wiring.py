@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 import pytest
 
-from app.wiring import listen, pick, prefixed
+from app.wiring import listen, pick, poll, prefixed
 
 
 class Recorder:
@@ -71,3 +71,13 @@ def test_names_across_tabs_are_kept_apart():
     assert prefixed("train", {"status": 1}) | prefixed("data", {"status": 2}) == {"train.status": 1, "data.status": 2}
     with pytest.raises(KeyError):
         pick({"status": 1}, "statu")
+
+
+def test_a_timer_polls_by_name_without_the_progress_overlay():
+    class Timer:
+        tick = Recorder()
+
+    poll(Timer, handler, {"epochs": "E", "session_id": "S"}, {"progress": "P", "status": "T"})
+    assert Timer.tick.options == {"show_progress": "hidden"}
+    assert Timer.tick.inputs == ["E", "S"] and Timer.tick.outputs == ["P", "T"]
+    assert Timer.tick.fn(5, "abc") == (0.5, "abc trains 5 epochs")

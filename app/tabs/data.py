@@ -27,7 +27,7 @@ from app.engine.sources import file_source, upload_source
 from app.errors import hide_server_paths, plain_text
 from app.escape import code, escape_md
 from app.uploads import store_upload
-from app.wiring import listen, pick
+from app.wiring import listen, pick, poll
 from zoobot.catalog import TEMPLATE_COLUMNS, write_template_catalog
 
 VIEW = ("status", "problems", "fix_choice", "fix_button", "gallery", "label_column", "label_plot")
@@ -314,12 +314,11 @@ def build_data_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
         listen(ui["load_path"].click, partial(load_path, engine), pick(ui, "session_id", "catalog_path"), started)
     listen(ui["fix_button"].click, partial(apply_data_fix, engine), pick(ui, "session_id", "fix_choice"), started)
     listen(ui["template"].click, template_download, None, pick(ui, "template_file"))
-    listen(
-        ui["timer"].tick,
+    poll(
+        ui["timer"],
         partial(poll_catalog_job, engine),
         pick(ui, "session_id"),
         pick(ui, *VIEW, *MAPPING, "timer", "catalog_version"),
-        show_progress="hidden",
     )
     listen(
         ui["use_columns"].click,

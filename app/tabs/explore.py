@@ -15,7 +15,7 @@ from app.engine import AppInputError, Engine
 from app.engine.maps import FROZEN_NOTE, head_only, map_points, map_source, neighbours, submit_map
 from app.engine.training import LOCAL_ENCODER
 from app.escape import escape_md
-from app.wiring import listen, pick
+from app.wiring import listen, pick, poll
 
 SOURCE_CHOICES = [
     ("Pretrained encoder (before finetuning)", "pretrained"),
@@ -158,13 +158,7 @@ def build_explore_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any
         pick(ui, "session_id", "source", "encoder"),
         pick(ui, "status", "timer", "neighbours"),
     )
-    listen(
-        ui["timer"].tick,
-        partial(poll_map, engine),
-        pick(ui, "session_id"),
-        pick(ui, *VIEW, "timer", "neighbours"),
-        show_progress="hidden",
-    )
+    poll(ui["timer"], partial(poll_map, engine), pick(ui, "session_id"), pick(ui, *VIEW, "timer", "neighbours"))
     listen(
         ui["colour"].input,
         partial(recolour, engine),

@@ -16,7 +16,7 @@ from app.common import galaxy_gallery, gallery_items, job_progress, plain_errors
 from app.engine import AppInputError, Engine, labelling
 from app.errors import plain_text
 from app.escape import code, escape_md
-from app.wiring import listen, pick, to_gradio
+from app.wiring import listen, pick, poll, to_gradio
 
 STRATEGY_CHOICES = [
     ("Most to learn: the model's passes disagree (BALD)", "bald"),
@@ -275,13 +275,7 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
         pick(ui, "session_id", "strategy", "n", "pool"),
         pick(ui, "status", "timer"),
     )
-    listen(
-        ui["timer"].tick,
-        partial(poll_suggestions, engine),
-        pick(ui, "session_id"),
-        pick(ui, *VIEW, "timer"),
-        show_progress="hidden",
-    )
+    poll(ui["timer"], partial(poll_suggestions, engine), pick(ui, "session_id"), pick(ui, *VIEW, "timer"))
     names = ("galaxy", "selected")
 
     def on_select(session_id: str, evt: gr.SelectData) -> Any:
@@ -293,11 +287,10 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
     listen(ui["upload"].upload, partial(upload, engine), {"session_id": session, "path": ui["upload"]}, pick(ui, *VIEW))
     listen(ui["add"].click, partial(add_to_catalog, engine), pick(ui, "session_id"), pick(ui, *VIEW))
     listen(ui["next"].click, partial(next_round, engine), pick(ui, "session_id"), pick(ui, "round", "round_timer"))
-    listen(
-        ui["round_timer"].tick,
+    poll(
+        ui["round_timer"],
         partial(poll_round, engine),
         pick(ui, "session_id"),
         pick(ui, "round", "round_timer", "run_version"),
-        show_progress="hidden",
     )
     return ui

@@ -23,7 +23,7 @@ from app.errors import plain_text
 from app.escape import code, escape_md
 from app.run_reading import metrics_signature, read_metrics, read_progress
 from app.tabs import train_plan
-from app.wiring import listen, pick
+from app.wiring import listen, pick, poll
 from zoobot import defaults
 from zoobot.runs import TRAINING_MODES
 
@@ -372,11 +372,5 @@ def build_train_tab(engine: Engine, session: gr.BrowserState, task_tab: dict[str
     for name in ("encoder", "training_mode", "max_epochs", "image_size", "train_fraction", "val_fraction"):
         listen(ui[name].input, partial(train_plan.show_plan, engine), plan_inputs, pick(ui, "plan"))
     listen(ui["stop"].click, partial(stop_training, engine), pick(ui, "session_id"), pick(ui, "status"))
-    listen(
-        ui["timer"].tick,
-        partial(poll_training, engine),
-        pick(ui, "session_id", "seen"),
-        pick(ui, *POLL),
-        show_progress="hidden",
-    )
+    poll(ui["timer"], partial(poll_training, engine), pick(ui, "session_id", "seen"), pick(ui, *POLL))
     return ui
