@@ -124,10 +124,11 @@ def _model_source(
 def submit_prediction(
     engine: Engine,
     session_id: str,
-    run_dir: str | None,
-    model_file: str | None,
     catalog_file: str | None,
     image_files: Sequence[str] | None,
+    *,
+    run_dir: str | None = None,
+    model_file: str | None = None,
     hub_name: str | None = None,
 ) -> Job:
     """Store the upload and queue the prediction job.
@@ -135,10 +136,10 @@ def submit_prediction(
     Args:
         engine: The app engine.
         session_id: The browser session.
-        run_dir: A finished run whose model to use (or ``None`` with ``model_file``).
-        model_file: An uploaded ``.ckpt`` or ``finetuned_model.zip`` (takes precedence over ``run_dir``).
         catalog_file: An uploaded catalog (``id_str``, ``file_loc``), or ``None`` for images alone.
         image_files: A zip of images, or image files (one image is fine).
+        run_dir: A finished run whose model to use (or ``None`` with ``model_file`` or ``hub_name``).
+        model_file: An uploaded ``.ckpt`` or ``finetuned_model.zip`` (takes precedence over ``run_dir``).
         hub_name: A published finetuned model on the Hugging Face Hub (``owner/name``), used when no file is
             uploaded (takes precedence over ``run_dir``).
 

@@ -22,6 +22,12 @@ from app.wiring import listen, pick
 VIEW = ("status", "table", "download", "timer")
 """What a poll of the prediction job updates."""
 WAITING = "Choose a model and upload galaxies, then click **Predict**."
+INTRO = (
+    "Use a finished model on new galaxies: pick a run, upload a finetuned checkpoint, or name a published "
+    "Zoobot model on the Hugging Face Hub (for a decision tree: Galaxy Zoo vote fractions for every galaxy); "
+    "then upload a catalog with its images, a zip of images, or just one image."
+)
+"""What the tab says first: the three ways to choose a model, and what to upload."""
 
 
 def list_models(engine: Engine, session_id: str | None) -> dict[str, Any]:
@@ -44,7 +50,9 @@ def start_prediction(
     hub_name: str | None = None,
 ) -> dict[str, Any]:
     """Queue the prediction of the uploaded galaxies with the chosen model; the timer polls it."""
-    submit_prediction(engine, session_id, run, model_file, catalog_file, image_files, hub_name)
+    submit_prediction(
+        engine, session_id, catalog_file, image_files, run_dir=run, model_file=model_file, hub_name=hub_name
+    )
     if model_file:
         which = f"checkpoint {escape_md(Path(model_file).name)}"
     elif hub_name and hub_name.strip():
@@ -86,11 +94,7 @@ def poll_prediction(engine: Engine, session_id: str) -> dict[str, Any]:
 
 def build_predict_tab(engine: Engine, session: gr.BrowserState) -> dict[str, Any]:
     """Lay out the Predict tab and wire its events; returns its components by name."""
-    gr.Markdown(
-        "Use a finished model on new galaxies: pick a run, upload a finetuned checkpoint, or name a published "
-        "Zoobot model on the Hugging Face Hub (for a decision tree: Galaxy Zoo vote fractions for every galaxy); "
-        "then upload a catalog with its images, a zip of images, or just one image."
-    )
+    gr.Markdown(INTRO)
     ui: dict[str, Any] = {"session_id": session}
     with gr.Row():
         ui["run"] = gr.Dropdown(label="A finished run", choices=[], scale=3, elem_id="predict-run")
