@@ -163,28 +163,12 @@ def build_runs_tab(engine: Engine, session: gr.BrowserState, tabs: gr.Tabs, run_
             ui["compare_plot"] = gr.Plot(show_label=False, elem_id="runs-compare-plot")
             ui["compare_table"] = gr.Dataframe(interactive=False, elem_id="runs-compare-table")
     listen(ui["refresh"].click, partial(list_runs, engine), pick(ui, "session_id"), pick(ui, *LIST))
-    listen(
-        ui["open"].click,
-        partial(open_run, engine),
-        pick(ui, "session_id", "picker"),
-        pick(ui, "status", "tabs", "run_version"),
-    )
-    listen(
-        ui["rename"].click,
-        partial(rename_run, engine),
-        pick(ui, "session_id", "picker", "title"),
-        pick(ui, *LIST, "status", "title"),
-    )
-    listen(
-        ui["delete"].click,
-        partial(delete_run, engine),
-        pick(ui, "session_id", "picker", "confirm_delete"),
-        pick(ui, *LIST, "status", "confirm_delete"),
-    )
-    listen(
-        ui["compare"].click,
-        partial(compare_runs, engine),
-        pick(ui, "session_id", "picker", "other"),
-        pick(ui, "compare_plot", "compare_table"),
-    )
+    # every other button acts on the picked run: (button, handler, what it reads besides both, what it updates)
+    for button, handler, reads, updates in (
+        ("open", open_run, (), ("status", "tabs", "run_version")),
+        ("rename", rename_run, ("title",), (*LIST, "status", "title")),
+        ("delete", delete_run, ("confirm_delete",), (*LIST, "status", "confirm_delete")),
+        ("compare", compare_runs, ("other",), ("compare_plot", "compare_table")),
+    ):
+        listen(ui[button].click, partial(handler, engine), pick(ui, "session_id", "picker", *reads), pick(ui, *updates))
     return ui
