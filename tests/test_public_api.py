@@ -16,6 +16,7 @@ MODULES = [
     "zoobot.images",
     "zoobot.catalog",
     "zoobot.data",
+    "zoobot.datasets",
     "zoobot.encoders",
     "zoobot.finetune",
     "zoobot.predict",
