@@ -80,6 +80,7 @@ PACKAGE_MODULES = [
     "zoobot.finetune.settings",
     "zoobot.finetune.translation",
     "zoobot.finetune.base",
+    "zoobot.finetune.stage_metrics",
     "zoobot.finetune.classifier",
     "zoobot.finetune.regressor",
     "zoobot.finetune.tree",
