@@ -42,6 +42,7 @@ MODULES = [
     "zoobot.survey.volunteers",
     "zoobot.survey.writer",
     "zoobot.schemas.schema",
+    "zoobot.schemas.questions",
     "zoobot.schemas.validation",
     "zoobot.schemas.formats",
     "zoobot.trees.registry",
