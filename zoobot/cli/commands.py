@@ -74,9 +74,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     """
     from zoobot.uncertainty import calibrate_run, format_calibration
 
-    report = calibrate_run(
-        args.model, n_samples=args.n_samples, seed=args.seed, num_workers=args.num_workers, accelerator=args.accelerator
-    )
+    report = calibrate_run(args.model, n_samples=args.n_samples, seed=args.seed, **_device_options(args))
     print(format_calibration(report))
     print(f"Wrote {Path(report['run_dir']) / 'calibration.json'}")
     return 0
@@ -104,8 +102,7 @@ def _suggest(args: argparse.Namespace) -> int:
         only_unlabelled=not args.include_labelled,
         seed=args.seed,
         batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        accelerator=args.accelerator,
+        **_device_options(args),
         selection=args.selection,
         power=args.power,
     )
@@ -129,6 +126,11 @@ def _headline(metrics: dict) -> dict:
         "test_loss",
     )
     return {k: metrics[k] for k in keys if k in metrics}
+
+
+def _device_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--accelerator`` and ``--num-workers`` as the library's functions take them."""
+    return {"accelerator": args.accelerator, "num_workers": args.num_workers}
 
 
 def _devices(value: str) -> int | str:
@@ -158,8 +160,7 @@ def _predict(args: argparse.Namespace) -> int:
         model,
         save_loc=out if out.suffix.lower() == ".hdf5" else None,  # HDF5: Zoobot's columns only
         batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        accelerator=args.accelerator,
+        **_device_options(args),
         input_size=args.image_size,
         **_uncertainty_options(args),
     )
@@ -196,8 +197,7 @@ def _write_shards(
         rank=rank,
         world_size=world,
         batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        accelerator=args.accelerator,
+        **_device_options(args),
         **options,
     )
     print(_shards_message(done))
@@ -343,11 +343,10 @@ def _pretrain(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         epochs=args.epochs,
         patience=args.patience,
-        accelerator=args.accelerator,
         devices=_devices(args.devices),
         seed=args.seed,
         learning_rate=args.learning_rate,
-        num_workers=args.num_workers,
+        **_device_options(args),
     )
     print(f"Encoder written to {Path(args.out) / 'encoder'}; load it with load_encoder('{Path(args.out) / 'encoder'}')")
     return 0
