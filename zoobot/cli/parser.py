@@ -31,7 +31,7 @@ DESCRIPTION = (
 def _command(commands: argparse._SubParsersAction, name: str, handler: Callable[..., int]) -> argparse.ArgumentParser:
     """The subcommand ``name`` running ``handler``, whose docstring gives its help: the first line for
     ``zoobot --help``, the rest (if any) for ``zoobot <name> --help``."""
-    summary, _, details = inspect.getdoc(handler).partition("\n\n")  # type: ignore[union-attr]
+    summary, _, details = (inspect.getdoc(handler) or "").partition("\n\n")  # no docstrings under python -OO
     parser = commands.add_parser(name, help=summary, description=details or None)
     parser.set_defaults(func=handler)
     return parser
