@@ -128,3 +128,57 @@ def test_zoobot_schemas_import_path():
     assert shared.gz_jwst_schema is get_schema("jwst")
     with pytest.raises(AttributeError):
         shared.not_a_schema  # noqa: B018
+
+
+TREE_MODULES = ["decals", "gz2", "hst", "cosmic_dawn", "jwst", "rings", "gz_evo"]
+# Our own views of Zoobot's dicts: per-campaign DECaLS dependencies (Zoobot shares one dict between them) and
+# the unsuffixed trees the suffixed ones are made from.
+OWN_DICTS = {
+    "decals_dr12_ortho_dependencies": ("decals_ortho_dependencies", None),
+    "decals_dr5_ortho_dependencies": ("decals_ortho_dependencies", None),
+    "decals_dr8_ortho_dependencies": ("decals_ortho_dependencies", None),
+    "gz2_pairs": ("gz2_ortho_pairs", "-gz2"),
+    "gz2_dependencies": ("gz2_ortho_dependencies", "-gz2"),
+    "hubble_pairs": ("hubble_ortho_pairs", "-hubble"),
+    "hubble_v2_pairs": ("hubble_v2_ortho_pairs", "-hubble"),
+    "candels_pairs": ("candels_ortho_pairs", "-candels"),
+}
+
+
+def _tree_dicts():
+    import importlib
+
+    for module_name in TREE_MODULES:
+        module = importlib.import_module(f"zoobot.trees.{module_name}")
+        for name, value in vars(module).items():
+            if name.endswith(("_pairs", "_dependencies")) and isinstance(value, dict) and not name.startswith("_"):
+                yield name, value
+
+
+def _items(d):
+    return [(key, list(value) if isinstance(value, list | tuple) else value) for key, value in d.items()]
+
+
+def test_every_tree_dict_is_zoobots_item_for_item_in_order():
+    """The raw dicts (Zoobot's label_metadata names) hold exactly Zoobot 2.9's questions, answers and
+    dependencies, in its order, however this package writes them down."""
+    import json
+    from pathlib import Path
+
+    recorded = json.loads((Path(__file__).parent / "fixtures/zoobot/2.9/schemas.json").read_text())
+    zoobots = [_items(tree[kind]) for tree in recorded.values() for kind in ("question_answer_pairs", "dependencies")]
+    dicts = dict(_tree_dicts())
+    assert len(dicts) >= 40
+    for name, value in dicts.items():
+        if name not in OWN_DICTS:
+            assert _items(value) in zoobots, name
+            continue
+        whole, suffix = OWN_DICTS[name]
+        if suffix is None:  # one campaign's part of the shared dict, in the same order
+            assert _items(value) == [(q, dicts[whole][q]) for q in value], name
+            assert all(q.endswith(name.split("_")[1]) for q in value), name
+        else:  # the suffixed tree without its suffix
+            plain = [(q.removesuffix(suffix), _items(dicts[whole])[i][1]) for i, q in enumerate(dicts[whole])]
+            if name.endswith("_dependencies"):
+                plain = [(q, p.replace(suffix + "_", "_") if p else p) for q, p in plain]
+            assert _items(value) == plain, name

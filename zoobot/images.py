@@ -95,6 +95,14 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+def _existing_file(path: str | Path) -> Path:
+    """``path`` as a Path, or an :class:`ImageReadError` when there is no such file."""
+    path = Path(path)
+    if not _is_file(path):
+        raise _fail(path, "the file does not exist")
+    return path
+
+
 def stretch_to_uint8(
     data: np.ndarray, low_percentile: float = 0.5, high_percentile: float = 99.5, softening: float = 10.0
 ) -> np.ndarray:
@@ -264,9 +272,7 @@ def load_image(
     """
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 (greyscale) or 3 (RGB), got {channels}.")
-    path = Path(path)
-    if not _is_file(path):
-        raise _fail(path, "the file does not exist")
+    path = _existing_file(path)
     if is_fits(path):
         return _load_fits(path, channels, max_pixels)
     return _load_pil(path, channels, size, max_pixels)
@@ -280,9 +286,7 @@ def load_thumbnail(path: str | Path, size: int, channels: int = 3, max_pixels: i
         ImageTooLargeError: the image has more than ``max_pixels`` pixels.
         ImageReadError: the file is missing or cannot be decoded.
     """
-    path = Path(path)
-    if not _is_file(path):
-        raise _fail(path, "the file does not exist")
+    path = _existing_file(path)
     if is_fits(path):
         return _load_fits(path, channels, max_pixels, reduce_to=size)
     return _load_pil(path, channels, size, max_pixels, thumbnail=True)
@@ -296,9 +300,7 @@ def check_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> None:
         ImageTooLargeError: the image has more than ``max_pixels`` pixels.
         ImageReadError: the file is missing or cannot be decoded.
     """
-    path = Path(path)
-    if not _is_file(path):
-        raise _fail(path, "the file does not exist")
+    path = _existing_file(path)
     if is_fits(path):
         _load_fits(path, 1, max_pixels, reduce_to=64)
         return
@@ -313,9 +315,7 @@ def verify_image(path: str | Path, max_pixels: int = MAX_IMAGE_PIXELS) -> None:
         ImageTooLargeError: the image has more than ``max_pixels`` pixels.
         ImageReadError: the file is missing, not an image, or (FITS) has no 2D image.
     """
-    path = Path(path)
-    if not _is_file(path):
-        raise _fail(path, "the file does not exist")
+    path = _existing_file(path)
     if is_fits(path):
         from astropy.io import fits
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from zoobot.data import GalaxyDataset
+from zoobot.datasets import GalaxyDataset
 from zoobot.inference import inference_device, machine_loader, run_batches
 from zoobot.prediction_table import zoobot_columns
 from zoobot.transforms import get_transforms

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from zoobot.data import GalaxyDataset
+from zoobot.datasets import GalaxyDataset
 from zoobot.encoders import EncoderCard, card_for_module, load_encoder
 from zoobot.inference import inference_device, machine_loader, run_batches
 from zoobot.transforms import get_transforms

@@ -221,16 +221,11 @@ def predict_to_shards(
 
     if "save_loc" in predict_options:
         raise ValueError("predict_to_shards writes shards into out_dir; leave save_loc out.")
-    return write_shards(
-        catalog,
-        out_dir,
-        lambda chunk: predict_on_catalog(chunk, model, **predict_options),
-        "predictions",
-        shard_rows,
-        rank,
-        world_size,
-        on_shard,
-    )
+
+    def predict(chunk: pd.DataFrame) -> pd.DataFrame:
+        return predict_on_catalog(chunk, model, **predict_options)
+
+    return write_shards(catalog, out_dir, predict, "predictions", shard_rows, rank, world_size, on_shard)
 
 
 def representations_to_shards(
@@ -254,16 +249,11 @@ def representations_to_shards(
     if "save_loc" in options or options.get("pca_components") is not None:
         raise ValueError("representations_to_shards takes neither save_loc nor pca_components (PCA needs every row).")
     module, card = _resolve_encoder(encoder, options.pop("card", None), options.pop("channels", None))
-    return write_shards(
-        catalog,
-        out_dir,
-        lambda chunk: get_representations(chunk, module, card=card, **options),
-        "representations",
-        shard_rows,
-        rank,
-        world_size,
-        on_shard,
-    )
+
+    def represent(chunk: pd.DataFrame) -> pd.DataFrame:
+        return get_representations(chunk, module, card=card, **options)
+
+    return write_shards(catalog, out_dir, represent, "representations", shard_rows, rank, world_size, on_shard)
 
 
 def launch_processes(accelerator: str = "auto", devices: int = 1, num_nodes: int = 1) -> tuple[int, int]:

@@ -1,11 +1,17 @@
 """What each ``zoobot`` subcommand does: a handler per subcommand, taking the parsed arguments and returning the
-exit status; each calls the library functions the app uses."""
+exit status; each calls the library functions the app uses.
+
+A handler's docstring is its subcommand's help (:func:`zoobot.cli.parser.build_parser` reads it): the first
+line for ``zoobot --help``, the rest for ``zoobot COMMAND --help``.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from zoobot.shards import is_shard_folder
 
@@ -13,6 +19,12 @@ EXIT_USER_ERROR = 2
 
 
 def _finetune(args: argparse.Namespace) -> int:
+    """run a finetuning job from a run config (as exported by the app)
+
+    Finetune a pretrained encoder as described by a run config YAML file (the app writes one into each run
+    folder). Writes checkpoints, metrics, test metrics, predictions for every catalog row and the finetuned
+    model into the run folder.
+    """
     from zoobot.runs import RunConfig, RunFolder, rerun_command, run_finetune
 
     config = RunConfig.from_yaml(args.config)
@@ -55,17 +67,26 @@ def _print_calibration(run_dir: Path) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    """measure how far to trust a finished run's uncertainties, and correct them
+
+    Fit a calibration correction on a finished run's validation galaxies and report it before and after on its
+    test galaxies; writes the run's calibration.json (every run writes one with one pass).
+    """
     from zoobot.uncertainty import calibrate_run, format_calibration
 
-    report = calibrate_run(
-        args.model, n_samples=args.n_samples, seed=args.seed, num_workers=args.num_workers, accelerator=args.accelerator
-    )
+    report = calibrate_run(args.model, n_samples=args.n_samples, seed=args.seed, **_device_options(args))
     print(format_calibration(report))
     print(f"Wrote {Path(report['run_dir']) / 'calibration.json'}")
     return 0
 
 
 def _suggest(args: argparse.Namespace) -> int:
+    """rank a catalog's unlabelled galaxies: which to label next
+
+    Score every galaxy without a label by how much a label would teach the model (Monte Carlo dropout; random,
+    predictive entropy or BALD) and write the top N, best first, with their predictions and why each was
+    picked.
+    """
     from zoobot.active_learning import suggest_galaxies
     from zoobot.catalog import read_catalog
 
@@ -81,8 +102,7 @@ def _suggest(args: argparse.Namespace) -> int:
         only_unlabelled=not args.include_labelled,
         seed=args.seed,
         batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        accelerator=args.accelerator,
+        **_device_options(args),
         selection=args.selection,
         power=args.power,
     )
@@ -108,11 +128,21 @@ def _headline(metrics: dict) -> dict:
     return {k: metrics[k] for k in keys if k in metrics}
 
 
+def _device_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--accelerator`` and ``--num-workers`` as the library's functions take them."""
+    return {"accelerator": args.accelerator, "num_workers": args.num_workers}
+
+
 def _devices(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
 def _predict(args: argparse.Namespace) -> int:
+    """predict a catalog with a finetuned model
+
+    Predict every galaxy of a catalog with a finetuned model: one finetuned by a run, a checkpoint (this
+    package's or Zoobot 2.x's), or a finetuned Zoobot model on the Hugging Face Hub.
+    """
     from zoobot.catalog import read_catalog
     from zoobot.predict import PREDICTION_SUFFIXES, predict_on_catalog, write_table
     from zoobot.prediction_table import add_catalog_columns, model_class_names, model_label_cols
@@ -130,8 +160,7 @@ def _predict(args: argparse.Namespace) -> int:
         model,
         save_loc=out if out.suffix.lower() == ".hdf5" else None,  # HDF5: Zoobot's columns only
         batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        accelerator=args.accelerator,
+        **_device_options(args),
         input_size=args.image_size,
         **_uncertainty_options(args),
     )
@@ -146,22 +175,30 @@ def _predict(args: argparse.Namespace) -> int:
 def _predict_shards(args: argparse.Namespace) -> int:
     """``predict --out FOLDER/``: any catalog size, Parquet shards, resumable, one process per device."""
     from zoobot.runs import load_finetuned_model
-    from zoobot.shards import launch_processes, predict_to_shards
+    from zoobot.shards import predict_to_shards
+
+    options = {"input_size": args.image_size, **_uncertainty_options(args)}
+    return _write_shards(args, predict_to_shards, lambda: load_finetuned_model(args.model), options)
+
+
+def _write_shards(
+    args: argparse.Namespace, write: Callable[..., Any], load_model: Callable[[], Any], options: dict[str, Any]
+) -> int:
+    """Start this node's processes (one per device), then let each write its share of the shards with ``write``
+    (``predict_to_shards`` or ``representations_to_shards``) and the model ``load_model`` gives."""
+    from zoobot.shards import launch_processes
 
     rank, world = launch_processes(args.accelerator, _count(args.devices), args.num_nodes)
-    model = load_finetuned_model(args.model)
-    done = predict_to_shards(
+    done = write(
         args.catalog,
-        model,
+        load_model(),
         args.out,
         shard_rows=args.shard_rows,
         rank=rank,
         world_size=world,
         batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        accelerator=args.accelerator,
-        input_size=args.image_size,
-        **_uncertainty_options(args),
+        **_device_options(args),
+        **options,
     )
     print(_shards_message(done))
     return 0
@@ -182,6 +219,11 @@ def _count(value: str) -> int:
 
 
 def _merge_shards(args: argparse.Namespace) -> int:
+    """join a folder of prediction or representation shards into one file
+
+    Join the Parquet shards that predict/representations --out FOLDER/ wrote into one file, in catalog order,
+    one shard in memory at a time; refused while a shard is missing.
+    """
     from zoobot.shards import merge_shards
 
     path = merge_shards(args.folder, args.out)
@@ -199,6 +241,10 @@ def _uncertainty_options(args: argparse.Namespace) -> dict:
 
 
 def _representations(args: argparse.Namespace) -> int:
+    """one embedding per galaxy, optionally with UMAP coordinates
+
+    Compute an encoder's representation of every galaxy in a catalog.
+    """
     from zoobot.catalog import read_catalog
     from zoobot.representations import compute_umap, get_representations
 
@@ -229,27 +275,14 @@ def _encoder(args: argparse.Namespace):
 
 def _representations_shards(args: argparse.Namespace) -> int:
     """``representations --out FOLDER/``: as ``predict --out FOLDER/``."""
-    from zoobot.shards import launch_processes, representations_to_shards
+    from zoobot.shards import representations_to_shards
 
     if args.pca is not None or args.umap:
         raise ValueError(
             "--pca and --umap need every representation at once: write the shards, join them with "
             "zoobot merge-shards, then reduce the merged file (or a sample of it)."
         )
-    rank, world = launch_processes(args.accelerator, _count(args.devices), args.num_nodes)
-    done = representations_to_shards(
-        args.catalog,
-        _encoder(args),
-        args.out,
-        shard_rows=args.shard_rows,
-        rank=rank,
-        world_size=world,
-        batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        accelerator=args.accelerator,
-    )
-    print(_shards_message(done))
-    return 0
+    return _write_shards(args, representations_to_shards, lambda: _encoder(args), {})
 
 
 def _write_table(table, path: Path) -> None:
@@ -261,6 +294,11 @@ def _write_table(table, path: Path) -> None:
 
 
 def _make_survey(args: argparse.Namespace) -> int:
+    """render a synthetic galaxy survey with simulated volunteer votes
+
+    Render synthetic galaxies with known morphology and Galaxy Zoo DECaLS DR5 volunteer votes; writes images
+    and catalog.csv into --out.
+    """
     from zoobot.survey import make_survey
 
     catalog = make_survey(
@@ -271,6 +309,11 @@ def _make_survey(args: argparse.Namespace) -> int:
 
 
 def _template_catalog(args: argparse.Namespace) -> int:
+    """write a small template catalog CSV to start your own from
+
+    Write a template catalog: five example galaxies with id_str, file_loc and one column of each kind of label
+    (class numbers, class names, a number, volunteer vote counts), and print what each column means.
+    """
     from zoobot.catalog import describe_template_columns, write_template_catalog
 
     path = write_template_catalog(args.out)
@@ -281,6 +324,11 @@ def _template_catalog(args: argparse.Namespace) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
+    """train an encoder from scratch on Galaxy Zoo vote counts
+
+    Train a timm architecture from scratch with a Dirichlet head over a Galaxy Zoo tree (as the demo encoder
+    was). Writes checkpoints and the encoder folder into --out.
+    """
     from zoobot.catalog import read_catalog
     from zoobot.scratch import train_default_zoobot_from_scratch
     from zoobot.trees import get_schema
@@ -295,17 +343,17 @@ def _pretrain(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         epochs=args.epochs,
         patience=args.patience,
-        accelerator=args.accelerator,
         devices=_devices(args.devices),
         seed=args.seed,
         learning_rate=args.learning_rate,
-        num_workers=args.num_workers,
+        **_device_options(args),
     )
     print(f"Encoder written to {Path(args.out) / 'encoder'}; load it with load_encoder('{Path(args.out) / 'encoder'}')")
     return 0
 
 
 def _list_encoders(args: argparse.Namespace) -> int:
+    """list the known pretrained encoders"""
     from zoobot.encoders import list_encoders
 
     for card in list_encoders():
@@ -315,6 +363,7 @@ def _list_encoders(args: argparse.Namespace) -> int:
 
 
 def _list_schemas(args: argparse.Namespace) -> int:
+    """list the named Galaxy Zoo decision trees"""
     from zoobot.trees import describe_schema, list_schemas
 
     for name in list_schemas():

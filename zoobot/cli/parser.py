@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import inspect
+from collections.abc import Callable
 
 from zoobot import defaults
 from zoobot.cli.commands import (
@@ -24,6 +26,26 @@ from zoobot.shards import SHARD_ROWS
 DESCRIPTION = (
     "The zoobot command: headless finetuning, prediction, calibration, what to label next, representations, surveys."
 )
+
+
+def _command(commands: argparse._SubParsersAction, name: str, handler: Callable[..., int]) -> argparse.ArgumentParser:
+    """The subcommand ``name`` running ``handler``, whose docstring gives its help: the first line for
+    ``zoobot --help``, the rest (if any) for ``zoobot <name> --help``."""
+    summary, _, details = (inspect.getdoc(handler) or "").partition("\n\n")  # no docstrings under python -OO
+    parser = commands.add_parser(name, help=summary, description=details or None)
+    parser.set_defaults(func=handler)
+    return parser
+
+
+def _add_catalog_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
+
+
+def _add_batch_size_arg(parser: argparse.ArgumentParser, default: int | None = None) -> None:
+    """``--batch-size`` for inference: ``default``, or None for the machine's."""
+    machine = f": the machine's, {defaults.PREDICT_BATCH_SIZE} on a CPU, more on a GPU"
+    said = machine if default is None else f" {default}"
+    parser.add_argument("--batch-size", type=int, default=default, help=f"galaxies per batch (default{said})")
 
 
 def _add_device_args(parser: argparse.ArgumentParser, devices: bool = False) -> None:
@@ -65,29 +87,17 @@ def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
     """``zoobot calibrate`` and ``zoobot suggest`` (issue #18)."""
     from zoobot.uncertainty import STRATEGIES
 
-    calibrate = commands.add_parser(
-        "calibrate",
-        help="measure how far to trust a finished run's uncertainties, and correct them",
-        description="Fit a calibration correction on a finished run's validation galaxies and report it before and "
-        "after on its test galaxies; writes the run's calibration.json (every run writes one with one pass).",
-    )
+    calibrate = _command(commands, "calibrate", _calibrate)
     calibrate.add_argument("--model", required=True, help="the run folder")
     calibrate.add_argument("--n-samples", type=int, default=1, help="Monte Carlo dropout passes (default 1)")
     calibrate.add_argument("--seed", type=int, default=0, help="seeds the dropout masks (default 0)")
     _add_device_args(calibrate)
-    calibrate.set_defaults(func=_calibrate)
 
-    suggest = commands.add_parser(
-        "suggest",
-        help="rank a catalog's unlabelled galaxies: which to label next",
-        description="Score every galaxy without a label by how much a label would teach the model (Monte Carlo "
-        "dropout; random, predictive entropy or BALD) and write the top N, best first, with their predictions "
-        "and why each was picked.",
-    )
+    suggest = _command(commands, "suggest", _suggest)
     suggest.add_argument(
         "--model", required=True, help="a run folder (its calibration is applied), a .ckpt file or a Hugging Face repo"
     )
-    suggest.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
+    _add_catalog_arg(suggest)
     suggest.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     suggest.add_argument("--n", type=int, default=50, help="how many galaxies (default 50)")
     suggest.add_argument(
@@ -111,14 +121,8 @@ def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
     )
     suggest.add_argument("--power", type=float, default=1.0, help="the exponent for --selection power (default 1)")
     suggest.add_argument("--seed", type=int, default=0, help="seeds the dropout masks and 'random' (default 0)")
-    suggest.add_argument(
-        "--batch-size",
-        type=int,
-        default=defaults.PREDICT_BATCH_SIZE,
-        help=f"galaxies per batch (default {defaults.PREDICT_BATCH_SIZE})",
-    )
+    _add_batch_size_arg(suggest, default=defaults.PREDICT_BATCH_SIZE)
     _add_device_args(suggest)
-    suggest.set_defaults(func=_suggest)
 
 
 def _allowed(name: str) -> str:
@@ -133,13 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    finetune = commands.add_parser(
-        "finetune",
-        help="run a finetuning job from a run config (as exported by the app)",
-        description="Finetune a pretrained encoder as described by a run config YAML file "
-        "(the app writes one into each run folder). Writes checkpoints, metrics, test metrics, "
-        "predictions for every catalog row and the finetuned model into the run folder.",
-    )
+    finetune = _command(commands, "finetune", _finetune)
     finetune.add_argument("--config", required=True, help="path to the run's config.yaml")
     finetune.add_argument("--run-dir", help="write outputs here instead of the config's run_dir")
     finetune.add_argument("--max-epochs", type=int, help=f"override the config's max_epochs ({_allowed('max_epochs')})")
@@ -152,32 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     finetune.add_argument("--num-nodes", type=int, default=1, help="machines to train on (default 1)")
     _add_device_args(finetune, devices=True)
-    finetune.set_defaults(func=_finetune)
 
-    predict = commands.add_parser(
-        "predict",
-        help="predict a catalog with a finetuned model",
-        description="Predict every galaxy of a catalog with a finetuned model: one finetuned by a run, a checkpoint "
-        "(this package's or Zoobot 2.x's), or a finetuned Zoobot model on the Hugging Face Hub.",
-    )
+    predict = _command(commands, "predict", _predict)
     predict.add_argument(
         "--model",
         required=True,
         help="a run folder, its model/ folder, finetuned_model.zip, a .ckpt file, or a Hugging Face "
         "repo such as mwalmsley/zoobot-finetuned-is_tidal",
     )
-    predict.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
+    _add_catalog_arg(predict)
     predict.add_argument(
         "--out",
         required=True,
         help="output file (.csv, .parquet or .hdf5), or a folder (FOLDER/) for Parquet shards: any catalog size",
     )
-    predict.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help=f"galaxies per batch (default: the machine's, {defaults.PREDICT_BATCH_SIZE} on a CPU, more on a GPU)",
-    )
+    _add_batch_size_arg(predict)
     predict.add_argument(
         "--n-samples",
         type=int,
@@ -197,53 +184,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_device_args(predict)
     _add_shard_args(predict)
-    predict.set_defaults(func=_predict)
 
     _add_uncertainty_commands(commands)
 
-    reps = commands.add_parser(
-        "representations",
-        help="one embedding per galaxy, optionally with UMAP coordinates",
-        description="Compute an encoder's representation of every galaxy in a catalog.",
-    )
+    reps = _command(commands, "representations", _representations)
     source = reps.add_mutually_exclusive_group()
     source.add_argument(
         "--encoder", default="demo", help="encoder: 'demo', hf_hub:owner/name, a folder or a timm name (default demo)"
     )
     source.add_argument("--model", help="use the encoder of a finetuned model instead (as for predict --model)")
-    reps.add_argument("--catalog", required=True, help="catalog CSV or Parquet with id_str, file_loc")
+    _add_catalog_arg(reps)
     reps.add_argument(
         "--out", required=True, help="output file (.csv or .parquet), or a folder (FOLDER/) for Parquet shards"
     )
     reps.add_argument("--pca", type=int, default=None, help="reduce to this many PCA components")
     reps.add_argument("--umap", action="store_true", help="add 2-D UMAP coordinates umap_x, umap_y")
-    reps.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help=f"galaxies per batch (default: the machine's, {defaults.PREDICT_BATCH_SIZE} on a CPU, more on a GPU)",
-    )
+    _add_batch_size_arg(reps)
     reps.add_argument("--seed", type=int, default=defaults.SEED, help=f"UMAP random seed (default {defaults.SEED})")
     _add_device_args(reps)
     _add_shard_args(reps)
-    reps.set_defaults(func=_representations)
 
-    merge = commands.add_parser(
-        "merge-shards",
-        help="join a folder of prediction or representation shards into one file",
-        description="Join the Parquet shards that predict/representations --out FOLDER/ wrote into one file, "
-        "in catalog order, one shard in memory at a time; refused while a shard is missing.",
-    )
+    merge = _command(commands, "merge-shards", _merge_shards)
     merge.add_argument("folder", help="the shard folder")
     merge.add_argument("--out", required=True, help="output file (.parquet or .csv)")
-    merge.set_defaults(func=_merge_shards)
 
-    survey = commands.add_parser(
-        "make-survey",
-        help="render a synthetic galaxy survey with simulated volunteer votes",
-        description="Render synthetic galaxies with known morphology and Galaxy Zoo DECaLS DR5 "
-        "volunteer votes; writes images and catalog.csv into --out.",
-    )
+    survey = _command(commands, "make-survey", _make_survey)
     survey.add_argument("--n", type=int, default=1000, help="number of galaxies (default 1000)")
     survey.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
     survey.add_argument("--out", required=True, help="output folder")
@@ -252,26 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     survey.add_argument(
         "--overwrite", action="store_true", help="replace a survey already in --out (otherwise refused)"
     )
-    survey.set_defaults(func=_make_survey)
 
-    template = commands.add_parser(
-        "template-catalog",
-        help="write a small template catalog CSV to start your own from",
-        description="Write a template catalog: five example galaxies with id_str, file_loc and one column of "
-        "each kind of label (class numbers, class names, a number, volunteer vote counts), and print what "
-        "each column means.",
-    )
+    template = _command(commands, "template-catalog", _template_catalog)
     template.add_argument(
         "--out", default="catalog_template.csv", help="the CSV to write (default catalog_template.csv)"
     )
-    template.set_defaults(func=_template_catalog)
 
-    pretrain = commands.add_parser(
-        "pretrain",
-        help="train an encoder from scratch on Galaxy Zoo vote counts",
-        description="Train a timm architecture from scratch with a Dirichlet head over a Galaxy Zoo "
-        "tree (as the demo encoder was). Writes checkpoints and the encoder folder into --out.",
-    )
+    pretrain = _command(commands, "pretrain", _pretrain)
     pretrain.add_argument("--catalog", required=True, help="catalog with the tree's vote columns")
     pretrain.add_argument("--schema", default="decals_dr5", help="named tree (default decals_dr5)")
     pretrain.add_argument("--architecture", default="convnext_atto", help="timm architecture")
@@ -285,10 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--learning-rate", type=float, default=1e-3, help="AdamW learning rate")
     pretrain.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _add_device_args(pretrain, devices=True)
-    pretrain.set_defaults(func=_pretrain)
 
-    encoders = commands.add_parser("encoders", help="list the known pretrained encoders")
-    encoders.set_defaults(func=_list_encoders)
-    schemas = commands.add_parser("schemas", help="list the named Galaxy Zoo decision trees")
-    schemas.set_defaults(func=_list_schemas)
+    _command(commands, "encoders", _list_encoders)
+    _command(commands, "schemas", _list_schemas)
     return parser

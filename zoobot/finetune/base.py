@@ -17,9 +17,8 @@ import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal, cast
+from typing import IO, Any, Literal
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
@@ -40,6 +39,7 @@ from zoobot.finetune.settings import (
     finetune_args,
     scheduler_format,
 )
+from zoobot.finetune.stage_metrics import StageMetricsModule
 from zoobot.finetune.translation import canonical_hparams, settings_from_args
 from zoobot.inference import reuse_freed_memory
 
@@ -48,7 +48,7 @@ __all__ = ["Stage", "FinetuneableZoobotAbstract"]
 Stage = Literal["train", "val", "test", "predict"]
 
 
-class FinetuneableZoobotAbstract(L.LightningModule):
+class FinetuneableZoobotAbstract(StageMetricsModule):
     """Base of the finetuning classes: pretrained encoder + new head, one shared step.
 
     Use a subclass. Every subclass accepts the shared arguments declared once in
@@ -74,10 +74,8 @@ class FinetuneableZoobotAbstract(L.LightningModule):
     __signature__ = ConstructorSignature()
     betas: tuple[float, float] = (0.9, 0.999)
     """AdamW's betas."""
-    ZOOBOT_METRICS: dict[str, str] = {}
     card: EncoderCard
     """The encoder's card: input size, channels, normalisation, feature dimension."""
-    """This package's metric names -> the suffix Zoobot logs them under (``finetuning/<stage>_<suffix>``)."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FinetuneableZoobotAbstract:
         # Arguments are checked before any subclass __init__ runs, so a misspelt name is a TypeError
@@ -109,12 +107,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         self.learning_rate = args.learning_rate
         self.weight_decay = args.weight_decay
         self.prog_bar = args.prog_bar
-        sources = {
-            "name": args.name,
-            "checkpoint_loc": args.checkpoint_loc,
-            "encoder": args.encoder,
-            "zoobot_checkpoint_loc": args.zoobot_checkpoint_loc,
-        }
+        sources = {name: getattr(args, name) for name in ("name", "checkpoint_loc", "encoder", "zoobot_checkpoint_loc")}
         self.encoder, self.card, self.encoder_model_args = build_encoder(
             sources, channels, args.timm_kwargs or {}, args.encoder_card
         )
@@ -128,20 +121,14 @@ class FinetuneableZoobotAbstract(L.LightningModule):
         if settings.training_mode == "head_only":
             self.encoder.requires_grad_(False)
             self.encoder.eval()
-        metrics = self.build_metrics()
-        self.metrics = nn.ModuleDict(
-            {}
-            if metrics is None
-            else {f"{stage}_metrics": metrics.clone(prefix=f"{stage}_") for stage in ("train", "val", "test")}
-        )
-        self._stages_updated: set[str] = set()
+        self.init_stage_metrics(self.build_metrics())
         # Checkpoints store the canonical settings (so reloading warns about nothing) and the card.
         self.hparams.update(
             **canonical_hparams(settings),
             encoder_card={**self.card.to_dict(), MODEL_ARGS_KEY: dict(self.encoder_model_args)},
         )
 
-    # --- hooks for subclasses ---
+    # --- hooks for subclasses (and update_metrics, zoobot_loss_names: see StageMetricsModule) ---
 
     def output_dim(self) -> int | None:
         """Size of the head's output; None when a subclass sets ``self.head`` itself (as Zoobot's docs show)."""
@@ -172,9 +159,6 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             )
         return loss_fn(outputs, targets).mean()
 
-    def update_metrics(self, metrics: tm.MetricCollection, outputs: torch.Tensor, targets: Any) -> None:
-        """Update the task metrics with one batch."""
-
     def outputs_to_predictions(self, outputs: torch.Tensor) -> torch.Tensor:
         """Head outputs -> what ``predict_step`` returns."""
         return outputs
@@ -186,10 +170,6 @@ class FinetuneableZoobotAbstract(L.LightningModule):
     def default_output_names(self) -> list[str]:
         """Names of the prediction columns when the caller gives none."""
         raise NotImplementedError
-
-    def zoobot_loss_names(self, stage: str) -> list[str]:
-        """The names Zoobot logs the loss of ``stage`` under, besides this package's ``<stage>_loss``."""
-        return [f"finetuning/{stage}_loss"]
 
     def zoobot_task_hparams(self) -> dict[str, Any]:
         """The task's own hyperparameters as real Zoobot 2.9 names them (see :meth:`zoobot_hparams`)."""
@@ -282,22 +262,7 @@ class FinetuneableZoobotAbstract(L.LightningModule):
             return self.outputs_to_predictions(outputs)
         targets = self.targets_from_labels(labels)
         loss = self.compute_loss(outputs, targets)
-        batch_size = len(inputs)
-        # This package's name, and Zoobot's (what its get_trainer monitors and its users plot).
-        self.log(
-            f"{stage}_loss",
-            loss,
-            on_step=False,
-            on_epoch=True,
-            prog_bar=self.prog_bar,
-            sync_dist=True,
-            batch_size=batch_size,
-        )
-        for name in self.zoobot_loss_names(stage):
-            self.log(name, loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=batch_size)
-        if f"{stage}_metrics" in self.metrics:
-            self.update_metrics(self._stage_metrics(stage), outputs.detach(), targets)
-            self._stages_updated.add(stage)
+        self.log_stage(stage, loss, outputs, targets, batch_size=len(inputs))
         return loss
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
@@ -311,31 +276,6 @@ class FinetuneableZoobotAbstract(L.LightningModule):
 
     def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
         return self.shared_step(batch, "predict")
-
-    def _stage_metrics(self, stage: str) -> tm.MetricCollection:
-        return cast(tm.MetricCollection, self.metrics[f"{stage}_metrics"])
-
-    def _log_epoch_metrics(self, stage: str) -> None:
-        if f"{stage}_metrics" not in self.metrics:
-            return
-        metrics = self._stage_metrics(stage)
-        if stage in self._stages_updated:
-            values = {k: v for k, v in metrics.compute().items() if v.numel() == 1}
-            self.log_dict(values, prog_bar=False)
-            for name, suffix in self.ZOOBOT_METRICS.items():
-                if f"{stage}_{name}" in values:
-                    self.log(f"finetuning/{stage}_{suffix}", values[f"{stage}_{name}"])
-            self._stages_updated.discard(stage)
-        metrics.reset()
-
-    def on_train_epoch_end(self) -> None:
-        self._log_epoch_metrics("train")
-
-    def on_validation_epoch_end(self) -> None:
-        self._log_epoch_metrics("val")
-
-    def on_test_epoch_end(self) -> None:
-        self._log_epoch_metrics("test")
 
     def configure_optimizers(self) -> Any:
         """AdamW: the head at ``learning_rate``; encoder layers with layer-wise decay (unless head-only).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from zoobot import defaults
@@ -30,6 +30,28 @@ def _in_range(name: str, value: float) -> float:
         return defaults.check(name, value)
     except defaults.SettingError as err:
         raise FinetuneArgumentError(f"{name} must be {defaults.SETTINGS[name].allowed}, got {value}.") from err
+
+
+def _check_agree(old: str, old_value: Any, new: str, new_value: Any) -> None:
+    """Refuse an old argument name and its new name given different values."""
+    if new_value is not None and new_value != old_value:
+        raise FinetuneArgumentError(
+            f"{old}={old_value} and {new}={new_value} disagree; {old} is the old name of {new}, give only {new}."
+        )
+
+
+OLD_NAMES = (
+    "lr_decay",
+    "dropout_prob",
+    "cosine_schedule",
+    "warmup_epochs",
+    "max_cosine_epochs",
+    "max_learning_rate_reduction_factor",
+    "always_train_batchnorm",
+    "from_scratch",
+    "n_layers",
+)
+"""The older Zoobot argument names :func:`resolve_finetune_settings` translates (a checkpoint stores them as None)."""
 
 
 @dataclass(frozen=True)
@@ -126,21 +148,13 @@ def resolve_finetune_settings(
         n_blocks = None  # head_only already says it
 
     if lr_decay is not None:
-        if layer_decay is not None and layer_decay != lr_decay:
-            raise FinetuneArgumentError(
-                f"lr_decay={lr_decay} and layer_decay={layer_decay} disagree; lr_decay is the old "
-                f"name of layer_decay, give only layer_decay."
-            )
+        _check_agree("lr_decay", lr_decay, "layer_decay", layer_decay)
         deprecated("lr_decay", "layer_decay")
         layer_decay = lr_decay
     layer_decay = defaults.LAYER_DECAY if layer_decay is None else _in_range("layer_decay", float(layer_decay))
 
     if dropout_prob is not None:
-        if head_dropout_prob is not None and head_dropout_prob != dropout_prob:
-            raise FinetuneArgumentError(
-                f"dropout_prob={dropout_prob} and head_dropout_prob={head_dropout_prob} disagree; "
-                f"give only head_dropout_prob."
-            )
+        _check_agree("dropout_prob", dropout_prob, "head_dropout_prob", head_dropout_prob)
         deprecated("dropout_prob", "head_dropout_prob")
         head_dropout_prob = dropout_prob
     head_dropout_prob = (
@@ -209,20 +223,4 @@ def settings_from_args(args: FinetuneArgs) -> FinetuneSettings:
 
 def canonical_hparams(settings: FinetuneSettings) -> dict[str, Any]:
     """The shared hyperparameters a checkpoint stores: the resolved settings, every older name set to None."""
-    return dict(
-        training_mode=settings.training_mode,
-        n_blocks=settings.n_blocks,
-        layer_decay=settings.layer_decay,
-        head_dropout_prob=settings.head_dropout_prob,
-        scheduler_kwargs=settings.scheduler_kwargs,
-        lr_decay=None,
-        dropout_prob=None,
-        cosine_schedule=None,
-        warmup_epochs=None,
-        max_cosine_epochs=None,
-        max_learning_rate_reduction_factor=None,
-        freeze_norm_stats=settings.freeze_norm_stats,
-        always_train_batchnorm=None,
-        from_scratch=None,
-        n_layers=None,
-    )
+    return {**{f.name: getattr(settings, f.name) for f in fields(settings)}, **dict.fromkeys(OLD_NAMES)}

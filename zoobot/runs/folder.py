@@ -221,11 +221,7 @@ class RunFolder:
         Writes are atomic, so a damaged file is not one caught mid-write: it was cut short or edited
         by hand, and reading on is better than failing a poller.
         """
-        try:
-            values = json.loads(self.progress_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-            return {}
-        return values if isinstance(values, dict) else {}
+        return _read_json_dict(self.progress_path) or {}
 
     def write_progress(self, **values: Any) -> dict[str, Any]:
         """Merge ``values`` into ``progress.json`` (atomically) and stamp it ``updated``; returns it all."""
@@ -322,11 +318,7 @@ class RunFolder:
 
     def read_test_metrics(self) -> dict[str, Any] | None:
         """``test_metrics.json``, or ``None`` if the run has not been tested (or the file is damaged)."""
-        try:
-            values = json.loads(self.test_metrics_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-            return None
-        return values if isinstance(values, dict) else None
+        return _read_json_dict(self.test_metrics_path)
 
     def write_test_metrics(self, metrics: dict[str, Any]) -> Path:
         """Write ``test_metrics.json`` (atomically; numpy numbers become plain numbers); returns its path."""
@@ -334,15 +326,20 @@ class RunFolder:
 
     def read_calibration(self) -> dict[str, Any] | None:
         """``calibration.json``, or ``None`` if the run has no calibration report (or the file is damaged)."""
-        try:
-            values = json.loads(self.calibration_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-            return None
-        return values if isinstance(values, dict) else None
+        return _read_json_dict(self.calibration_path)
 
     def write_calibration(self, report: dict[str, Any]) -> Path:
         """Write ``calibration.json`` (atomically); returns its path."""
         return write_atomic(self.calibration_path, json.dumps(report, indent=2, default=_json_default))
+
+
+def _read_json_dict(path: Path) -> dict[str, Any] | None:
+    """A JSON file holding a dict, or ``None`` if it is missing, damaged or holds something else."""
+    try:
+        values = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return values if isinstance(values, dict) else None
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:

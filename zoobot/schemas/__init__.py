@@ -37,8 +37,9 @@ Answers are written without the question name; the catalog column is ``<question
 Load it with ``Schema.from_yaml(text)``; ``schema.to_yaml()`` writes the same format.
 The Zoobot-style dict ``{'question_answer_pairs': ..., 'dependencies': ...}`` is accepted too.
 
-Three modules: :mod:`~zoobot.schemas.schema` (the classes), :mod:`~zoobot.schemas.validation` (the
-rules a tree obeys, and :class:`SchemaError`) and :mod:`~zoobot.schemas.formats` (dict, YAML, JSON).
+Four modules: :mod:`~zoobot.schemas.schema` (the tree), :mod:`~zoobot.schemas.questions` (its
+questions and answers), :mod:`~zoobot.schemas.validation` (the rules a tree obeys, and
+:class:`SchemaError`) and :mod:`~zoobot.schemas.formats` (dict, YAML, JSON).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The decision tree itself: :class:`Answer`, :class:`Question` and :class:`Schema`.
+"""The decision tree itself: :class:`Schema` (its parts, :class:`Answer` and :class:`Question`, are in
+:mod:`zoobot.schemas.questions` and importable from here).
 
 A schema is built as in Zoobot 2.x from question -> answer suffixes and question -> the answer column
 it is asked after; it is immutable and checked when built (:mod:`zoobot.schemas.validation`). Reading
@@ -8,13 +9,13 @@ and writing it as a dict, YAML or JSON is in :mod:`zoobot.schemas.formats`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from zoobot.schemas.formats import _json_text, _pairs_from_dict, _parse_json, _parse_yaml, _readable_dict, _yaml_text
+from zoobot.schemas.questions import Answer, Question
 from zoobot.schemas.validation import (
     MAX_ANSWERS,
     MAX_QUESTIONS,
@@ -26,80 +27,9 @@ from zoobot.schemas.validation import (
     check_schema_size,
 )
 
+__all__ = ["Answer", "Question", "Schema"]  # Answer and Question: zoobot.schemas.questions
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class Answer:
-    """One answer to a decision-tree question.
-
-    Attributes:
-        text: the answer column, e.g. ``'smooth-or-featured-dr5_smooth'``.
-        index: position of this column in ``schema.label_cols`` (and in model outputs).
-        question: the question this answer belongs to.
-        next_questions: every question asked after this answer, in schema order.
-    """
-
-    text: str
-    index: int
-    question: Question
-    next_questions: tuple[Question, ...] = field(default=())
-
-    @property
-    def next_question(self) -> Question | None:
-        """The question asked after this answer, or None.
-
-        Where several questions follow one answer, this is the last of them in schema order,
-        as in Zoobot 2.x; use :attr:`next_questions` for all of them.
-        """
-        return self.next_questions[-1] if self.next_questions else None
-
-    @property
-    def suffix(self) -> str:
-        """The answer column minus the question name, e.g. ``'_smooth'``."""
-        return self.text[len(self.question.text) :]
-
-    @property
-    def pretty_text(self) -> str:
-        """Title-case text for plots, e.g. ``'Smooth Or Featured Dr5 Smooth'``."""
-        return self.text.replace("-", " ").replace("_", " ").title()
-
-    def __repr__(self) -> str:
-        return f"Answer({self.text!r}, index={self.index})"
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class Question:
-    """One decision-tree question.
-
-    Attributes:
-        text: the question name, e.g. ``'smooth-or-featured-dr5'``.
-        answers: its answers, in column order.
-        asked_after: the answer that leads to this question, or None if it is always asked.
-    """
-
-    text: str
-    answers: tuple[Answer, ...] = field(default=())
-    asked_after: Answer | None = None
-
-    @property
-    def start_index(self) -> int:
-        """Index of this question's first answer in ``schema.label_cols``."""
-        return self.answers[0].index
-
-    @property
-    def end_index(self) -> int:
-        """Index of this question's last answer in ``schema.label_cols`` (inclusive)."""
-        return self.answers[-1].index
-
-    @property
-    def pretty_text(self) -> str:
-        """Title-case text for plots, e.g. ``'Smooth Or Featured Dr5'``."""
-        return self.text.replace("-", " ").replace("_", " ").title()
-
-    def __repr__(self) -> str:
-        parent = self.asked_after.text if self.asked_after is not None else None
-        return f"Question({self.text!r}, answers={[a.suffix for a in self.answers]}, asked_after={parent!r})"
 
 
 class Schema:
@@ -402,8 +332,7 @@ class Schema:
         Raises:
             SchemaError: the text is too long, not valid YAML, over the caps, or describes an invalid tree.
         """
-        check_schema_size(text, max_chars)
-        return cls.from_dict(_parse_yaml(text), max_questions, max_answers)
+        return cls._from_text(text, _parse_yaml, max_chars, max_questions, max_answers)
 
     def to_json(self) -> str:
         """JSON text of :meth:`to_dict`."""
@@ -423,5 +352,12 @@ class Schema:
         Raises:
             SchemaError: the text is too long, not valid JSON, over the caps, or describes an invalid tree.
         """
+        return cls._from_text(text, _parse_json, max_chars, max_questions, max_answers)
+
+    @classmethod
+    def _from_text(
+        cls, text: str, parse: Callable[[str], Any], max_chars: int, max_questions: int, max_answers: int
+    ) -> Schema:
+        """Check the text's size, parse it to a dict and build the schema from that."""
         check_schema_size(text, max_chars)
-        return cls.from_dict(_parse_json(text), max_questions, max_answers)
+        return cls.from_dict(parse(text), max_questions, max_answers)

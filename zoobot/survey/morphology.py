@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal, cast
 
 import numpy as np
@@ -144,25 +145,29 @@ def sample_morphology(rng: np.random.Generator) -> GalaxyParams:
         Disturbance,
         str(rng.choice(["none", "minor_disturbance", "major_disturbance", "merger"], p=[0.75, 0.12, 0.07, 0.06])),
     )
+    # What every galaxy has, drawn above in this order (a seed gives the same survey).
+    galaxy = partial(
+        GalaxyParams,
+        magnitude=magnitude,
+        position_angle=position_angle,
+        bulge_colour=bulge_colour,
+        disk_colour=disk_colour,
+        disturbance=disturbance,
+        artifact=artifact,
+    )
 
     if morphology == "elliptical":
         ring = bool(rng.random() < 0.15)
         ring_fraction = float(rng.uniform(0.06, 0.16)) if ring else 0.0
-        return GalaxyParams(
+        return galaxy(
             morphology="elliptical",
-            magnitude=magnitude,
             radius=radius,
             axis_ratio=float(np.clip(rng.beta(5, 2) * 1.05, 0.35, 1.0)),
-            position_angle=position_angle,
             sersic_n=float(rng.uniform(2.5, 5.0)),
             bulge_to_total=1.0 - ring_fraction,
-            bulge_colour=bulge_colour,
-            disk_colour=disk_colour,
             ring=ring,
             ring_fraction=ring_fraction,
             ring_radius=float(rng.uniform(1.6, 2.4)),
-            disturbance=disturbance,
-            artifact=artifact,
         )
 
     if morphology == "edge_on":
@@ -170,19 +175,13 @@ def sample_morphology(rng: np.random.Generator) -> GalaxyParams:
         bulge_to_total = {"none": 0.0, "rounded": float(rng.uniform(0.12, 0.45)), "boxy": float(rng.uniform(0.1, 0.3))}[
             edge_on_bulge
         ]
-        return GalaxyParams(
+        return galaxy(
             morphology="edge_on",
-            magnitude=magnitude,
             radius=radius * 1.15,
             axis_ratio=float(rng.uniform(0.1, 0.2)),
-            position_angle=position_angle,
             sersic_n=float(rng.uniform(1.5, 3.0)),
             bulge_to_total=bulge_to_total,
-            bulge_colour=bulge_colour,
-            disk_colour=disk_colour,
             edge_on_bulge=edge_on_bulge,
-            disturbance=disturbance,
-            artifact=artifact,
         )
 
     bulge_to_total = float(0.0 if rng.random() < 0.1 else np.clip(rng.beta(1.6, 3.2) * 0.85, 0.03, 0.8))
@@ -203,16 +202,12 @@ def sample_morphology(rng: np.random.Generator) -> GalaxyParams:
             Winding, str(rng.choice(["tight", "medium", "loose"], p=[tight_bias, 0.4, 0.6 - tight_bias]))
         )
         arm_fraction = float(rng.uniform(0.35, 0.6)) * room
-    return GalaxyParams(
+    return galaxy(
         morphology="disk",
-        magnitude=magnitude,
         radius=radius * 1.2,
         axis_ratio=float(np.sqrt(rng.uniform(0.16, 1.0))),
-        position_angle=position_angle,
         sersic_n=float(rng.uniform(1.5, 4.0)),
         bulge_to_total=bulge_to_total,
-        bulge_colour=bulge_colour,
-        disk_colour=disk_colour,
         bar=bar,
         bar_fraction=bar_fraction,
         arm_count=arm_count,
@@ -221,6 +216,4 @@ def sample_morphology(rng: np.random.Generator) -> GalaxyParams:
         ring=ring,
         ring_fraction=ring_fraction,
         ring_radius=float(rng.uniform(1.0, 1.25) if bar != "none" else rng.uniform(0.9, 1.7)),
-        disturbance=disturbance,
-        artifact=artifact,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoobot.trees.dicts import Dependencies, Pairs, _remove_suffix, _rename_questions
+from zoobot.trees.dicts import Dependencies, Pairs, _add_suffix, _remove_suffix, _rename_questions
 
 # Galaxy Zoo 2 (SDSS)
 
@@ -39,6 +39,4 @@ gz2_pairs, gz2_dependencies = _rename_questions(gz2_ortho_pairs, gz2_ortho_depen
 
 # Galaxy Zoo UKIDSS: the GZ2 tree, with its questions suffixed -ukidss
 
-ukidss_ortho_pairs, ukidss_ortho_dependencies = _rename_questions(
-    gz2_pairs, gz2_dependencies, lambda question: question + "-ukidss"
-)
+ukidss_ortho_pairs, ukidss_ortho_dependencies = _rename_questions(gz2_pairs, gz2_dependencies, _add_suffix("-ukidss"))
