@@ -55,6 +55,12 @@ def test_tiny_suite_reports_every_ratio_against_its_ceiling(tiny_results: tuple[
     # Short passes are repeated; the reported one is the median of them.
     ratios = predict["pass_ratios"]
     assert len(ratios) == 3 and predict["ratio_vs_forward"] == sorted(ratios)[1]
+    # The decode cost, measured on one core, budgeted into the ceiling: decoding lowers it, never raises it.
+    assert predict["decode_ms_per_image"] > 0
+    assert predict["decode_budget_images_per_s"] < ceiling
+    assert predict["ratio_vs_decode_budget"] == pytest.approx(
+        predict["images_per_s"] / predict["decode_budget_images_per_s"]
+    )
     head = encoder["head_only"]
     assert head["epochs"] == 20
     assert head["ratio_vs_predict"] == pytest.approx(head["wall_s"] / head["predict_wall_s"])
@@ -152,3 +158,19 @@ def test_labels_to_match_interpolates_between_rounds() -> None:
     assert bench.labels_to_match(labels, [0.3, 0.2, 0.1, 0.05], 0.15, higher_is_better=False) == pytest.approx(125)
     assert bench.labels_to_match(labels, [0.7, 0.8, 0.9, 0.95], 0.99, higher_is_better=True) is None
     assert bench.labels_to_match(labels, [0.9, 0.8, 0.9, 0.95], 0.85, higher_is_better=True) == 50
+
+
+def test_decode_budget_adds_one_cores_decoding_to_the_encoders_share_of_the_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks" / "run.py")
+    assert spec is not None and spec.loader is not None
+    bench_run = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_run", bench_run)  # its dataclasses look their module up
+    spec.loader.exec_module(bench_run)
+    decode_budget = bench_run.decode_budget
+    # 400 img/s on 2 cores is 5 ms of core time an image; 2.5 ms of decoding make it 7.5 ms: 266.7 img/s.
+    assert decode_budget(400.0, 0.0025, cores=2) == pytest.approx(2 / 0.0075)
+    assert decode_budget(400.0, 0.0, cores=2) == pytest.approx(400.0)
