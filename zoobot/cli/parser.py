@@ -252,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     survey.add_argument(
         "--overwrite", action="store_true", help="replace a survey already in --out (otherwise refused)"
     )
+    survey.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish a survey in --out that was cut short: keep its whole images, draw the missing ones",
+    )
     survey.set_defaults(func=_make_survey)
 
     template = commands.add_parser(
