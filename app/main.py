@@ -2,7 +2,8 @@
 
 The page is assembled from one builder per tab (``app/tabs``); long work runs as jobs in the
 engine's job manager; every browser session gets a random session id kept in the browser's local
-storage, so a reload (or an app restart) finds the session's catalog, choices and runs again.
+storage, so a reload (or an app restart: the key it is kept with is saved in the runs folder) finds the
+session's catalog, choices and runs again.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def build_app(
         analytics_enabled=False,
         delete_cache=(max(60, cache_s // 4), cache_s) if cache_s else None,
     ) as demo:
-        session = gr.BrowserState(None, storage_key="zoobot_app_session")
+        session = gr.BrowserState(None, storage_key="zoobot_app_session", secret=engine.store.browser_secret())
         gr.Markdown(
             INTRO
             + (

@@ -189,6 +189,26 @@ class RunStore:
         """A shared cache folder (e.g. the demo survey)."""
         return self.root / "cache" / name
 
+    SECRET_FILE = ".browser_secret"
+
+    def browser_secret(self) -> str:
+        """The key the page's session id is kept with in the browser (Gradio encrypts a ``BrowserState``): made
+        once per runs folder and kept in it, so a browser still finds its session after the app restarts (a
+        random key per launch would start every returning browser afresh)."""
+        path = self.root / self.SECRET_FILE
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            secret = path.read_text().strip()
+            if secret:
+                return secret
+            path.unlink(missing_ok=True)  # left empty by a crash: make it again
+            return self.browser_secret()
+        secret = secrets.token_hex(32)
+        with os.fdopen(fd, "w") as file:
+            file.write(secret)
+        return secret
+
     def load_state(self, session_id: str) -> SessionState:
         """The saved state of a session (empty if none saved yet).
 
