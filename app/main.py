@@ -2,7 +2,8 @@
 
 The page is assembled from one builder per tab (``app/tabs``); long work runs as jobs in the
 engine's job manager; every browser session gets a random session id kept in the browser's local
-storage, so a reload (or an app restart) finds the session's catalog, choices and runs again.
+storage, so a reload (or an app restart: the key it is kept with is saved in the runs folder) finds the
+session's catalog, choices and runs again.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import gradio as gr
 
 from app.cleanup import start_janitor
 from app.engine import Engine
-from app.engine.sources import file_source
 from app.engine.training import LOCAL_ENCODER
 from app.jobs import JobManager
 from app.limits import Limits, add_limit_flags
@@ -89,7 +89,7 @@ def build_app(
         analytics_enabled=False,
         delete_cache=(max(60, cache_s // 4), cache_s) if cache_s else None,
     ) as demo:
-        session = gr.BrowserState(None, storage_key="zoobot_app_session")
+        session = gr.BrowserState(None, storage_key="zoobot_app_session", secret=engine.store.browser_secret())
         gr.Markdown(
             INTRO
             + (
@@ -178,16 +178,7 @@ def build_app(
 def on_load(engine: Engine, session_id: str) -> dict[str, Any]:
     """Page load (and reload), once the session is attached: show everything it has done so far,
     re-attaching to a queued or running job. Values named ``<tab>.<component>``."""
-    state = engine.state(session_id)
-    data_view = {**data.show_catalog(engine, session_id), "timer": gr.Timer(active=False)}
-    catalog_job = engine.manager.latest(session_id, "catalog")
-    if catalog_job is not None and catalog_job.active:
-        data_view["timer"] = gr.Timer(active=True)
-    elif engine.check(session_id) is None and state.catalog_path and Path(state.catalog_path).is_file():
-        # The app restarted: check the saved working catalog again (its file_loc are absolute).
-        path = Path(state.catalog_path)
-        engine.submit_catalog(session_id, state.catalog_name or path.name, file_source(path, (path.parent,)))
-        data_view.update(status="Checking your catalog again…", timer=gr.Timer(active=True))
+    data_view = data.restore_catalog(engine, session_id)
     busy = active_tab(engine, session_id)
     return {
         **({"tabs": gr.Tabs(selected=busy)} if busy else {}),

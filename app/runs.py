@@ -82,6 +82,8 @@ def _check_state(state: SessionState) -> None:
     for cols in (state.label_cols, state.pending_label_cols):
         if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
             raise TypeError("label_cols is not a list of column names")
+    if not isinstance(state.demo_pending, bool):
+        raise TypeError("demo_pending is not true or false")
 
 
 def new_session_id() -> str:
@@ -104,6 +106,8 @@ class SessionState:
         map_dir: The session's last UMAP map.
         pending_task: The task the Task tab shows but "Use this task" has not applied (kept for a reload).
         pending_label_cols: Its column(s).
+        demo_pending: The demo survey was asked for and its loading has not ended: a reload, or the app
+            started again after stopping mid-drawing, picks it up where it stopped.
     """
 
     catalog_path: str | None = None
@@ -116,6 +120,7 @@ class SessionState:
     map_dir: str | None = None
     pending_task: str | None = None
     pending_label_cols: list[str] = field(default_factory=list)
+    demo_pending: bool = False
 
 
 class RunStore:
@@ -134,6 +139,7 @@ class RunStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._state_lock = threading.Lock()
 
     def session_dir(self, session_id: str) -> Path:
         """The folder of one browser session (created if missing).
@@ -183,6 +189,26 @@ class RunStore:
         """A shared cache folder (e.g. the demo survey)."""
         return self.root / "cache" / name
 
+    SECRET_FILE = ".browser_secret"
+
+    def browser_secret(self) -> str:
+        """The key the page's session id is kept with in the browser (Gradio encrypts a ``BrowserState``): made
+        once per runs folder and kept in it, so a browser still finds its session after the app restarts (a
+        random key per launch would start every returning browser afresh)."""
+        path = self.root / self.SECRET_FILE
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            secret = path.read_text().strip()
+            if secret:
+                return secret
+            path.unlink(missing_ok=True)  # left empty by a crash: make it again
+            return self.browser_secret()
+        secret = secrets.token_hex(32)
+        with os.fdopen(fd, "w") as file:
+            file.write(secret)
+        return secret
+
     def load_state(self, session_id: str) -> SessionState:
         """The saved state of a session (empty if none saved yet).
 
@@ -218,13 +244,15 @@ class RunStore:
         write_atomic(self.session_dir(session_id) / self.STATE_FILE, json.dumps(asdict(state), indent=1))
 
     def update_state(self, session_id: str, **changes: Any) -> SessionState:
-        """Load, change and save a session's state; returns the new state."""
-        state = self.load_state(session_id)
-        for key, value in changes.items():
-            if key not in SessionState.__dataclass_fields__:
-                raise KeyError(key)
-            setattr(state, key, value)
-        self.save_state(session_id, state)
+        """Load, change and save a session's state; returns the new state. One change at a time, so a job
+        ending (e.g. a catalog loaded) and a click on the page never undo each other's change."""
+        with self._state_lock:
+            state = self.load_state(session_id)
+            for key, value in changes.items():
+                if key not in SessionState.__dataclass_fields__:
+                    raise KeyError(key)
+                setattr(state, key, value)
+            self.save_state(session_id, state)
         return state
 
     def new_run_dir(self, session_id: str, task: str) -> Path:

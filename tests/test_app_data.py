@@ -3,6 +3,12 @@ about it, and one-click fixes. Each bad input gets a plain-words message."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -229,3 +235,90 @@ def test_the_data_tab_offers_a_template_catalog_that_reads_back():
     assert catalog["id_str"].is_unique and catalog["ring"].isna().sum() == 1  # one galaxy left to predict
     help_text = template_help()
     assert all(name in help_text for name in TEMPLATE_COLUMNS) and "file_loc" in help_text
+
+
+DEMO = (6, 32)
+"""A demo survey small enough to draw in a test: galaxies, image side in pixels."""
+
+
+def test_a_reload_while_the_demo_survey_is_drawn_shows_its_progress_then_the_survey(engine, monkeypatch):
+    import zoobot.survey.writer as writer
+    from app.main import on_load
+
+    engine.demo_survey = DEMO
+    go_on, render = threading.Event(), writer.render_galaxy
+
+    def render_two_then_wait(params, size, rng):
+        if len(list(engine.store.cache_dir("demo_survey_6_32").glob("images/*.png"))) == 2:
+            go_on.wait(timeout=30)
+        return render(params, size, rng)
+
+    monkeypatch.setattr(writer, "render_galaxy", render_two_then_wait)
+    sid = new_session_id()
+    data.load_demo(engine, sid)
+    job = engine.manager.latest(sid, "catalog")
+    for _ in range(3000):  # until two galaxies are drawn (at most a minute)
+        if "2 of 6" in job.message:
+            break
+        assert job.active, job.error
+        time.sleep(0.02)
+    reloaded = on_load(engine, sid)  # the page reloaded (or opened again) mid-drawing
+    assert reloaded["tabs"].selected == "data" and reloaded["data.timer"].active
+    assert reloaded["data.status"].startswith("Working: Drawing synthetic galaxies: 2 of 6")
+    assert engine.state(sid).demo_pending
+    go_on.set()
+    shown = finish_catalog_job(engine, sid)
+    assert "### demo survey" in shown["status"] and "**6** galaxies" in shown["status"]
+    assert not engine.state(sid).demo_pending and "tabs" not in on_load(engine, sid)
+
+
+def test_a_demo_drawing_the_app_stopped_in_is_finished_on_return_not_taken_as_whole(tmp_path, monkeypatch):
+    import zoobot.survey.writer as writer
+
+    sid = new_session_id()
+    killed_after_three = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "import zoobot.survey.writer as writer\n"
+        "from app.engine import Engine\n"
+        "from app.jobs import JobManager\n"
+        "from app.runs import RunStore\n"
+        "drawn, render = [], writer.render_galaxy\n"
+        "def render_or_die(*args):\n"
+        "    if len(drawn) == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    drawn.append(1)\n"
+        "    return render(*args)\n"
+        "writer.render_galaxy = render_or_die\n"
+        f"engine = Engine(store=RunStore(Path(sys.argv[1]) / 'runs'), manager=JobManager(), demo_survey={DEMO})\n"
+        "engine.submit_demo(sys.argv[2])  # what the Data tab's button does\n"
+        "engine.manager.wait(engine.manager.latest(sys.argv[2], 'catalog').id, timeout=60)\n"
+    )
+    tests = Path(__file__).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)])}
+    app_process = subprocess.run(
+        [sys.executable, "-c", killed_after_three, str(tmp_path), sid], env=env, capture_output=True, timeout=120
+    )
+    assert app_process.returncode == -signal.SIGKILL, app_process.stderr.decode()
+
+    engine = new_engine(tmp_path)  # the app started again, on the same runs folder
+    engine.demo_survey = DEMO
+    folder = engine.store.cache_dir("demo_survey_6_32")
+    assert len(list(folder.glob("images/*.png"))) == 3 and not (folder / "catalog.csv").exists()
+    drawn, render = [], writer.render_galaxy
+    monkeypatch.setattr(writer, "render_galaxy", lambda *args: drawn.append(1) or render(*args))
+    shown = data.restore_catalog(engine, sid)  # the page opened again
+    assert shown["status"] == "Picking up the demo survey where it stopped…" and shown["timer"].active
+    shown = finish_catalog_job(engine, sid)
+    assert "### demo survey" in shown["status"] and "**6** galaxies" in shown["status"]
+    assert "**0** missing" in shown["status"] and "**0** unreadable" in shown["status"]
+    assert len(drawn) == 3 and (folder / ".complete").is_file()  # only the missing galaxies were drawn
+    assert not engine.state(sid).demo_pending
+
+
+def test_another_catalog_asked_for_replaces_a_pending_demo(engine, make_catalog):
+    sid = new_session_id()
+    engine.store.update_state(sid, demo_pending=True)  # as a demo drawing the app stopped in leaves it
+    load_catalog(engine, sid, make_catalog(n=4, size=32))
+    assert not engine.state(sid).demo_pending
+    assert data.restore_catalog(engine, sid)["timer"].active is False

@@ -117,6 +117,15 @@ def test_session_state_survives_a_new_store_on_the_same_folder(tmp_path):
     assert (state.task, state.label_cols) == ("tree", ["a", "b"])
 
 
+def test_the_browser_secret_outlives_the_app_so_a_returning_browser_keeps_its_session(tmp_path):
+    secret = RunStore(tmp_path).browser_secret()
+    assert len(secret) == 64 and RunStore(tmp_path).browser_secret() == secret  # the app started again
+    assert (tmp_path / RunStore.SECRET_FILE).stat().st_mode & 0o077 == 0  # readable by the app's user only
+    assert RunStore(tmp_path / "elsewhere").browser_secret() != secret
+    (tmp_path / RunStore.SECRET_FILE).write_text("")  # left empty by a crash
+    assert len(RunStore(tmp_path).browser_secret()) == 64
+
+
 @pytest.mark.parametrize("bad", ["../../etc", "", "abc", "0" * 31 + "/"])
 def test_a_forged_session_id_is_refused(tmp_path, bad):
     with pytest.raises(SessionError, match="reload the page"):

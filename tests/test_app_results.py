@@ -42,28 +42,51 @@ def image(make_catalog) -> str:
     return make_catalog(n=1, size=32).file_loc[0]
 
 
-def test_classification_results_give_the_baseline_and_warn_of_a_one_class_model(engine, image):
+def _as_read(markdown: str) -> str:
+    """What a reader sees of the tab's Markdown: no emphasis, escapes or paragraph breaks."""
+    return markdown.replace("**", "").replace("\\", "").replace("\n\n", " ")
+
+
+@pytest.mark.parametrize(
+    "task, truth, predicted, warned",
+    [
+        ("classification", [0, 1, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0], "predicts one class for every galaxy"),
+        ("classification", [0, 1, 0, 1, 0, 0], [0, 1, 0, 1, 0, 1], None),
+        ("regression", [0.1, 0.5, 0.9], [0.9, 0.1, 0.5], "no better than always predicting the average"),
+        ("regression", [0.1, 0.5, 0.9], [0.15, 0.5, 0.8], None),
+    ],
+)
+def test_results_give_the_score_beside_its_baseline_in_the_words_the_cli_prints(
+    engine, image, task, truth, predicted, warned
+):
+    from zoobot.evaluate import classification_metrics, regression_metrics, summarize
+
+    if task == "classification":
+        scored = classification_metrics(truth, predicted, ["label_0", "label_1"])
+    else:
+        scored = regression_metrics(np.array(truth), np.array(predicted))
+    metrics = summarize({"split": "test", **scored}, task)  # as a run writes test_metrics.json
     sid = new_session_id()
-    finished_run(
-        engine, sid, image, "classification", dict(CLASSIFICATION, majority_accuracy=0.72, predicted_classes=1)
-    )
+    finished_run(engine, sid, image, task, metrics)
     shown = results.show_results(engine, sid)
     assert set(shown) == set(results.VIEW)
-    assert "Always answering the most common class would score 72%" in shown["summary"]
-    assert "predicts only one class for every galaxy" in shown["summary"] and "Try more epochs" in shown["summary"]
+    assert metrics["summary"] in _as_read(shown["summary"])  # what `zoobot finetune` prints, word for word
+    assert bool(metrics["warnings"]) is bool(warned)
+    if warned:
+        assert f"**{metrics['warnings'][0]}**" in shown["summary"] and warned in shown["summary"]
+
+
+def test_results_of_a_run_saved_without_baselines_or_warnings_get_them_from_the_library(engine, image):
+    sid = new_session_id()
+    finished_run(engine, sid, image, "classification", dict(CLASSIFICATION, majority_accuracy=0.5, predicted_classes=1))
+    summary = _as_read(results.show_results(engine, sid)["summary"])
+    assert "Accuracy 50.0% on 3 test galaxies; always answering the most common class would score 50.0%." in summary
+    assert "Warning: the model predicts one class for every galaxy" in summary
 
     finished_run(engine, sid, image, "classification", dict(CLASSIFICATION, predicted_classes=2))
     summary = results.show_results(engine, sid)["summary"]
-    assert "Accuracy 50.0%" in summary
-    assert "most common class" not in summary and "only one class" not in summary
-
-
-@pytest.mark.parametrize("r2, warned", [(-0.4, True), (0.6, False)])
-def test_regression_results_say_when_r2_is_worse_than_the_average(engine, image, r2, warned):
-    sid = new_session_id()
-    finished_run(engine, sid, image, "regression", {"rmse": 0.3, "mae": 0.2, "r2": r2})
-    summary = results.show_results(engine, sid)["summary"]
-    assert ("worse than always predicting the average target" in summary) is warned
+    assert "Accuracy 50.0% on 3 test galaxies." in summary  # no baseline recorded: the score alone
+    assert "most common class" not in summary and "nan" not in summary and "Warning" not in summary
 
 
 def test_a_failed_latest_run_is_explained_with_its_error(engine):

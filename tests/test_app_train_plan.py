@@ -96,8 +96,11 @@ def test_a_busy_cpu_makes_the_estimate_longer(monkeypatch):
     import os
 
     monkeypatch.setattr(os, "getloadavg", lambda: (4.0 * (os.cpu_count() or 1), 0.0, 0.0))
-    assert plan.cpu_busy_factor() == 4.0
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+    assert plan.cpu_busy_factor() == 5.0  # four processes waiting per core, and the run's own
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 0.0, 0.0))
+    assert plan.cpu_busy_factor() == 2.0  # two cores already busy: the run gets half of them
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert plan.cpu_busy_factor() == 1.0
 
 

@@ -150,3 +150,14 @@ def test_evaluate_predictions_scores_predict_on_catalogs_table_against_the_catal
     assert metrics["rmse"] == pytest.approx(0.1) and metrics["baseline_rmse"] == pytest.approx(0.2)
     with pytest.raises(ValueError, match="no 'bulge_to_total' column"):
         evaluate_predictions(values, truth.drop(columns="bulge_to_total"), regressor)
+
+
+def test_score_and_warnings_are_the_summary_in_two_parts_and_need_no_baseline():
+    from zoobot.evaluate import score_and_warnings, summarize
+
+    metrics = summarize(classification_metrics([0, 0, 0, 1], [0, 0, 0, 0], ["no ring", "ring"]), "classification")
+    sentence, warnings = score_and_warnings(metrics, "classification")
+    assert " ".join([sentence, *warnings]) == metrics["summary"] and len(warnings) == 1
+    saved_long_ago = {k: v for k, v in metrics.items() if k not in ("summary", "warnings", "majority_accuracy")}
+    sentence, again = score_and_warnings(saved_long_ago, "classification")
+    assert sentence == "Accuracy 75.0% on 4 galaxies." and again == warnings

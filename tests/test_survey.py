@@ -152,6 +152,41 @@ def test_an_existing_survey_is_not_overwritten_by_accident(tmp_path):
     assert len(make_survey(3, 32, out_dir=tmp_path, overwrite=True)) == 3
 
 
+class _Killed(Exception):
+    """Stands for the process being killed part-way through drawing a survey."""
+
+
+def test_a_survey_cut_short_is_finished_by_resume_drawing_only_what_is_missing(tmp_path, monkeypatch):
+    import zoobot.survey.writer as writer
+
+    whole = make_survey(6, 32, out_dir=tmp_path / "whole", seed=5)
+
+    def killed_after_three(done, total):
+        if done == 3:
+            raise _Killed
+
+    cut = tmp_path / "cut"
+    with pytest.raises(_Killed):
+        make_survey(6, 32, out_dir=cut, seed=5, progress=killed_after_three)
+    assert not (cut / "catalog.csv").exists()  # a survey cut short is never taken for a whole one
+    images = sorted((cut / "images").iterdir())
+    assert len(images) == 3
+    images[1].write_bytes(images[1].read_bytes()[:60])  # an image cut short (a crash mid-write)
+    (cut / "images" / ".synthetic-5-000003.png.tmp").write_bytes(b"half")  # the temporary file left behind
+
+    drawn = []
+    render = writer.render_galaxy
+    monkeypatch.setattr(writer, "render_galaxy", lambda *a: drawn.append(a[0]) or render(*a))
+    finished = make_survey(6, 32, out_dir=cut, seed=5, resume=True)
+    assert len(drawn) == 4  # the damaged image and the three never drawn
+    assert (cut / "catalog.csv").read_bytes() == (tmp_path / "whole/catalog.csv").read_bytes()
+    for mine, theirs in zip(finished["file_loc"], whole["file_loc"], strict=True):
+        assert Path(mine).read_bytes() == Path(theirs).read_bytes()
+    assert not list((cut / "images").glob(".*"))
+    drawn.clear()
+    assert len(make_survey(6, 32, out_dir=cut, seed=5, resume=True)) == 6 and not drawn  # whole: nothing drawn
+
+
 @pytest.mark.parametrize(
     "changes, match",
     [

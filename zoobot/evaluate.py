@@ -242,25 +242,40 @@ def summarize(metrics: dict[str, Any], task: TaskName) -> dict[str, Any]:
 
 def describe_score(metrics: dict[str, Any], task: TaskName) -> str:
     """The headline score and the baseline beside it, in one sentence, e.g. ``'Accuracy 87.5% on 24
-    test galaxies; always answering the most common class (ring_0) would score 69.4%.'``"""
+    test galaxies; always answering the most common class (ring_0) would score 69.4%.'`` (metrics saved
+    before baselines were recorded get the score alone)."""
     n = metrics.get("n", "?")
     galaxies = f"{n} {metrics.get('split', 'test')} galaxies" if "split" in metrics else f"{n} galaxies"
     nan = float("nan")
     if task == "classification":
-        return (
-            f"Accuracy {metrics.get('accuracy', nan):.1%} on {galaxies}; always answering the most common class "
-            f"({metrics.get('majority_class', '?')}) would score {metrics.get('majority_accuracy', nan):.1%}."
+        score = f"Accuracy {metrics.get('accuracy', nan):.1%} on {galaxies}"
+        majority = f" ({metrics['majority_class']})" if metrics.get("majority_class") else ""
+        baseline = (
+            f"always answering the most common class{majority} would score {metrics.get('majority_accuracy', nan):.1%}"
         )
-    if task == "regression":
-        return (
-            f"RMSE {metrics.get('rmse', nan):.3g} and R² {metrics.get('r2', nan):.3f} on {galaxies}; always "
-            f"predicting the average would score RMSE {metrics.get('baseline_rmse', nan):.3g} (R² 0)."
+        known = _is_number(metrics.get("majority_accuracy"))
+    elif task == "regression":
+        score = f"RMSE {metrics.get('rmse', nan):.3g} and R² {metrics.get('r2', nan):.3f} on {galaxies}"
+        baseline = f"always predicting the average would score RMSE {metrics.get('baseline_rmse', nan):.3g} (R² 0)"
+        known = _is_number(metrics.get("baseline_rmse"))
+    else:
+        score = f"Mean vote-fraction error {metrics.get('mean_vote_fraction_mae', nan):.3f} on {galaxies}"
+        baseline = (
+            "predicting every galaxy's vote fractions as the average would score "
+            f"{metrics.get('baseline_mean_vote_fraction_mae', nan):.3f}"
         )
-    return (
-        f"Mean vote-fraction error {metrics.get('mean_vote_fraction_mae', nan):.3f} on {galaxies}; predicting "
-        f"every galaxy's vote fractions as the average would score "
-        f"{metrics.get('baseline_mean_vote_fraction_mae', nan):.3f}."
-    )
+        known = _is_number(metrics.get("baseline_mean_vote_fraction_mae"))
+    return f"{score}; {baseline}." if known else f"{score}."
+
+
+def score_and_warnings(metrics: dict[str, Any], task: TaskName) -> tuple[str, list[str]]:
+    """What :func:`summarize` says of a score, as its two parts: the score beside its baseline
+    (:func:`describe_score`) and the warnings (those saved with ``metrics``, else :func:`metric_warnings`),
+    for a front end that lays them out apart (the app's Results tab). Nothing is logged."""
+    warnings = metrics.get("warnings")
+    if not isinstance(warnings, list):
+        warnings = metric_warnings(metrics, task)
+    return describe_score(metrics, task), [str(w) for w in warnings]
 
 
 _TRY = "Train for more epochs, with a higher learning rate, on more labels, or finetune the whole encoder."
@@ -285,10 +300,14 @@ def metric_warnings(metrics: dict[str, Any], task: TaskName) -> list[str]:
     return warnings
 
 
+def _is_number(value: Any) -> bool:
+    """Whether ``value`` is a number, not NaN (a metric that was computed)."""
+    return isinstance(value, (int, float)) and value == value
+
+
 def _at_most(score: Any, baseline: Any) -> bool:
     """``score <= baseline`` when both are numbers (not NaN)."""
-    numbers = all(isinstance(v, (int, float)) and v == v for v in (score, baseline))
-    return numbers and score <= baseline
+    return _is_number(score) and _is_number(baseline) and score <= baseline
 
 
 def evaluate_predictions(predictions: pd.DataFrame, catalog: pd.DataFrame, model: Any) -> dict[str, Any]:

@@ -16,13 +16,15 @@ import pandas as pd
 
 from app.engine.columns import ColumnsNeeded
 from app.engine.sources import DEMO_IMAGE_SIZE, DEMO_SURVEY_SIZE, CatalogSource, demo_source
-from app.jobs import Job, JobContext, JobManager
+from app.jobs import Job, JobContext, JobLimitError, JobManager
 from app.limits import Limits
 from app.runs import RunStore, SessionState
 from app.upload_paths import check_inside
 from app.uploads import UploadError
 from zoobot.runs import atomic_path
 
+DEMO_NAME = "demo survey"
+"""What the demo survey is called on the page."""
 CHECK_LANES = ("data", "explore")
 """Lanes of CPU work besides training: each runs up to two jobs at once (one per core on a 2-core
 Space), the free slot going to a session with none running there."""
@@ -54,12 +56,14 @@ class Engine:
         manager: Runs the background jobs (its queues are capped here from ``limits``).
         hosted: Hosted mode: uploads only, no server-side paths, file_loc kept inside uploads.
         limits: What one session, and all together, may use (default: the mode's defaults).
+        demo_survey: The demo survey's number of galaxies and image side in pixels.
     """
 
     store: RunStore
     manager: JobManager
     hosted: bool = False
     limits: Limits | None = None
+    demo_survey: tuple[int, int] = (DEMO_SURVEY_SIZE, DEMO_IMAGE_SIZE)
     _checks: dict[str, CatalogCheck] = field(default_factory=dict, repr=False)
     _label_reports: dict[str, Any] = field(default_factory=dict, repr=False)
     _sources: dict[str, tuple[str, CatalogSource, Path | None]] = field(default_factory=dict, repr=False)
@@ -133,6 +137,7 @@ class Engine:
         source: CatalogSource,
         upload_root: Path | None = None,
         columns: dict[str, str | None] | None = None,
+        demo: bool = False,
     ) -> Job:
         """Load a catalog in the background: read it, resolve ``file_loc``, check every image.
 
@@ -144,12 +149,23 @@ class Engine:
             upload_root: Hosted mode: the folder every ``file_loc`` must stay inside.
             columns: The user's picks for a catalog without ``file_loc`` (see :func:`map_columns`); the job
                 fails with :class:`ColumnsNeeded` when they are needed and missing.
+            demo: The source is the demo survey (see :meth:`submit_demo`); any other catalog asked for replaces
+                a demo still pending.
         """
         self.store.session_dir(session_id)
+        if demo or self.state(session_id).demo_pending:
+            self.store.update_state(session_id, demo_pending=demo)
         self._sources[session_id] = (name, source, upload_root)
         self._columns_needed.pop(session_id, None)
 
         def job(ctx: JobContext) -> CatalogCheck:
+            try:
+                return load(ctx)
+            finally:  # ended (loaded or failed): nothing to pick up again; an app stopped mid-way skips this
+                if demo:
+                    self.store.update_state(session_id, demo_pending=False)
+
+        def load(ctx: JobContext) -> CatalogCheck:
             from zoobot.catalog import resolve_file_locs
 
             try:
@@ -172,7 +188,12 @@ class Engine:
                 check_inside(filled.astype(str), upload_root)
             return self._check_and_keep(session_id, ctx, catalog, name)
 
-        return self.manager.submit("catalog", session_id, job, lane="data")
+        try:
+            return self.manager.submit("catalog", session_id, job, lane="data")
+        except JobLimitError:
+            if demo:  # refused: there is nothing to pick up again
+                self.store.update_state(session_id, demo_pending=False)
+            raise
 
     def _check_and_keep(self, session_id: str, ctx: JobContext, catalog: pd.DataFrame, name: str) -> CatalogCheck:
         from zoobot.catalog import validate_catalog
@@ -279,9 +300,16 @@ class Engine:
         """The last label check of this session, or ``None``."""
         return self._label_reports.get(session_id)
 
-    def demo_source(self) -> CatalogSource:
-        """The built-in demo survey, drawn once into the shared cache (see ``app.engine.sources``)."""
-        return demo_source(self.store.cache_dir(f"demo_survey_{DEMO_SURVEY_SIZE}_{DEMO_IMAGE_SIZE}"), self._lock)
+    def submit_demo(self, session_id: str) -> Job:
+        """Load the built-in demo survey, drawn first into the shared cache if it is not there yet (see
+        ``app.engine.sources.demo_source``).
+
+        The session keeps ``demo_pending`` until the job has ended, so a page reloaded, or opened after the app
+        stopped mid-drawing, picks the loading up again (the Data tab's ``restore_catalog``).
+        """
+        n, size = self.demo_survey
+        source = demo_source(self.store.cache_dir(f"demo_survey_{n}_{size}"), self._lock, n, size)
+        return self.submit_catalog(session_id, DEMO_NAME, source, demo=True)
 
     def gpu_count(self) -> int:
         """How many GPUs there are; the first call lets the train lane run one job per GPU (the library

@@ -125,13 +125,14 @@ def _image_seconds(encoder: str, image_size: int | None, on_gpu: bool) -> tuple[
 
 
 def cpu_busy_factor() -> float:
-    """How much slower than idle the CPU is now: the processes waiting for it (the 1-minute load average) per
-    core, at least 1 (other users' work on a shared machine takes its share)."""
+    """How much slower than on an idle machine a run goes now: it shares the cores with the processes already
+    waiting for them (the 1-minute load average), so ``1 + load / cores`` (a run uses every core: on 2 cores
+    beside 2 busy processes it gets half of them)."""
     try:
         load = os.getloadavg()[0]
     except OSError:  # not offered on this system
         return 1.0
-    return max(1.0, load / (os.cpu_count() or 1))
+    return 1.0 + max(0.0, load) / (os.cpu_count() or 1)
 
 
 def estimate_seconds(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -28,36 +27,49 @@ CatalogSource = Callable[[JobContext, Columns], tuple[pd.DataFrame, Path]]
 """Called in a catalog job with the user's column picks (``None``: the catalog's own ``file_loc``)."""
 
 
-def demo_source(folder: Path, lock: threading.Lock) -> CatalogSource:
+def demo_source(
+    folder: Path, lock: threading.Lock, n: int = DEMO_SURVEY_SIZE, size: int = DEMO_IMAGE_SIZE
+) -> CatalogSource:
     """The built-in synthetic survey, drawn once into ``folder`` and read from there afterwards.
+
+    ``folder`` counts as drawn only once its ``.complete`` marker is written (after the catalog): a drawing
+    cut short (the app stopped) is finished the next time the survey is asked for, keeping its whole images
+    (``make_survey(..., resume=True)``), never read as it is.
 
     Args:
         folder: The cache folder for the survey (shared by every session).
         lock: Held while drawing, so two sessions asking at once draw it once.
+        n: Galaxies in the survey.
+        size: Image side in pixels.
     """
 
     def source(ctx: JobContext, columns: Columns = None) -> tuple[pd.DataFrame, Path]:
         from zoobot.catalog import read_catalog
-        from zoobot.survey import make_survey
+        from zoobot.survey import CATALOG_NAME, IMAGE_FOLDER, make_survey
 
         done_marker = folder / ".complete"
-        with lock:
+        if not lock.acquire(blocking=False):
+            ctx.report("Waiting for the demo survey, which another page is drawing")
+            lock.acquire()
+        try:
             if not done_marker.is_file():
-                ctx.report(f"Drawing {DEMO_SURVEY_SIZE} synthetic galaxies (once; later loads reuse them)")
-
-                def progress(done: int, total: int, *args: Any) -> None:
-                    ctx.report(f"Drawing synthetic galaxies: {done} of {total}")
-
-                make_survey(
-                    DEMO_SURVEY_SIZE,
-                    size=DEMO_IMAGE_SIZE,
-                    out_dir=folder,
-                    seed=DEMO_SEED,
-                    overwrite=True,
-                    progress=progress,
+                images = folder / IMAGE_FOLDER
+                before = sum(1 for _ in images.glob("*.png")) if images.is_dir() else 0
+                again = (
+                    f" (picking up the {before} drawn before it stopped)"
+                    if before
+                    else " (once; later loads reuse them)"
                 )
+                ctx.report(f"Drawing {n} synthetic galaxies{again}")
+
+                def progress(done: int, total: int) -> None:
+                    ctx.report(f"Drawing synthetic galaxies: {done} of {total}{again}")
+
+                make_survey(n, size=size, out_dir=folder, seed=DEMO_SEED, resume=True, progress=progress)
                 write_atomic(done_marker, "ok")
-        return read_catalog(folder / "catalog.csv"), folder
+        finally:
+            lock.release()
+        return read_catalog(folder / CATALOG_NAME), folder
 
     return source
 

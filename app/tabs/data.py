@@ -26,6 +26,7 @@ from app.engine import AppInputError, Engine
 from app.engine.sources import file_source, upload_source
 from app.errors import hide_server_paths, plain_text
 from app.escape import code, escape_md
+from app.jobs import JobLimitError
 from app.uploads import store_upload
 from app.wiring import listen, pick, poll
 from zoobot.catalog import TEMPLATE_COLUMNS, write_template_catalog
@@ -45,7 +46,7 @@ def _started(status: str) -> dict[str, Any]:
 @plain_errors
 def load_demo(engine: Engine, session_id: str) -> dict[str, Any]:
     """Start loading the built-in synthetic survey (generated once, then reused)."""
-    engine.submit_catalog(session_id, "demo survey", engine.demo_source())
+    engine.submit_demo(session_id)
     return _started("Loading the demo survey…")
 
 
@@ -194,6 +195,35 @@ def poll_catalog_job(engine: Engine, session_id: str) -> dict[str, Any]:
         view.update(problems="", fix_choice=gr.Radio(choices=[], value=None, visible=False))
         view["fix_button"] = gr.Button(visible=False)
     return {**view, "timer": gr.Timer(active=False), "catalog_version": job.id}
+
+
+def restore_catalog(engine: Engine, session_id: str) -> dict[str, Any]:
+    """Page load (and reload): the session's catalog, or the job loading it, picked up where it stands.
+
+    A catalog job still going is polled (its progress shown at once); a demo survey whose drawing the app
+    stopped in the middle of (``demo_pending``) is asked for again and finished, keeping what was drawn; a
+    working catalog saved before the app restarted is checked again.
+
+    Returns:
+        Values for :data:`VIEW` and the ``timer``.
+    """
+    view = {**show_catalog(engine, session_id), "timer": gr.Timer(active=False)}
+    job = engine.manager.latest(session_id, "catalog")
+    state = engine.state(session_id)
+    if job is not None and job.active:
+        return {**view, **poll_catalog_job(engine, session_id)}
+    if state.demo_pending:
+        try:
+            engine.submit_demo(session_id)
+        except JobLimitError as err:  # the flag is cleared: the button starts it again
+            return {**view, "status": _not_loaded(engine, session_id, escape_md(str(err)))}
+        return {**view, **_started("Picking up the demo survey where it stopped…")}
+    if engine.check(session_id) is None and state.catalog_path and Path(state.catalog_path).is_file():
+        # The app restarted: check the saved working catalog again (its file_loc are absolute).
+        path = Path(state.catalog_path)
+        engine.submit_catalog(session_id, state.catalog_name or path.name, file_source(path, (path.parent,)))
+        return {**view, **_started("Checking your catalog again…")}
+    return view
 
 
 def column_pickers(needed: Any) -> dict[str, Any]:

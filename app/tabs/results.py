@@ -47,24 +47,18 @@ Shown = tuple[str, Any, Any, pd.DataFrame, pd.DataFrame]
 """A task's summary, its two plots, and its confident and wrong galaxies (with a ``caption`` column)."""
 
 
-def _galaxies(metrics: dict) -> str:
-    """How many galaxies of which split the metrics are on, e.g. ``'90 test galaxies'``."""
-    return f"{metrics.get('n', '?')} {metrics.get('split', 'test')} galaxies"
+def _score(metrics: dict, task: str) -> str:
+    """The score beside its baseline and any warning, in the library's words (those ``zoobot finetune`` and
+    ``evaluate_predictions`` print: :func:`zoobot.evaluate.score_and_warnings`), each warning in bold."""
+    from zoobot.evaluate import score_and_warnings
+
+    sentence, warnings = score_and_warnings(metrics, task)
+    return "\n\n".join([escape_md(sentence), *(f"**{escape_md(warning)}**" for warning in warnings)])
 
 
 def _classification(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     label = config["label_cols"][0]
-    summary = f"**Accuracy {metrics.get('accuracy', float('nan')):.1%}** on {_galaxies(metrics)}."
-    if isinstance(metrics.get("majority_accuracy"), (int, float)):
-        summary += (
-            f" Always answering the most common class would score {metrics['majority_accuracy']:.0%}, "
-            "so that is the score to beat."
-        )
-    if metrics.get("predicted_classes") == 1:
-        summary += (
-            "\n\n**Warning: the model predicts only one class for every galaxy: it has not learned to tell "
-            "the classes apart.** Try more epochs, a full finetune, more labels, or another encoder."
-        )
+    summary = _score(metrics, "classification")
     plot1 = (
         plots.confusion_matrix(metrics["confusion_matrix"], metrics["classes"])
         if "confusion_matrix" in metrics
@@ -96,18 +90,12 @@ def _classification(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
 def _regression(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     col = config["label_cols"][0]
     summary = (
-        f"**RMSE {metrics.get('rmse', float('nan')):.3g}**, MAE {metrics.get('mae', float('nan')):.3g}, "
-        f"**R² {metrics.get('r2', float('nan')):.3f}** on {_galaxies(metrics)}.\n\n"
+        f"{_score(metrics, 'regression')}\n\n"
         f"RMSE is the typical size of a prediction's error, in the units of {escape_md(col)} (big misses count "
-        "more); MAE is the average error. R² is the share of the spread of the true values the model explains: "
-        f"1 is perfect, 0 is no better than always predicting the average {escape_md(col)}."
+        f"more); MAE ({metrics.get('mae', float('nan')):.3g} here) is the average error. R² is the share of the "
+        f"spread of the true values the model explains: 1 is perfect, 0 is no better than always predicting the "
+        f"average {escape_md(col)}."
     )
-    if isinstance(metrics.get("r2"), (int, float)) and metrics["r2"] < 0:
-        summary += (
-            f"\n\n**Warning: R² is below 0, so these predictions are worse than always predicting the "
-            f"average {escape_md(col)}.** The model has not learned the target yet: try more epochs, a full "
-            "finetune, more labels, or another encoder."
-        )
     true = CATALOG_PREFIX + col  # the predicted value is Zoobot's column, under the target's own name
     test = preds[(preds["split"] == metrics.get("split", "test")) & preds[true].notna()]
     plot1 = plots.predicted_vs_true(test[true], test[col], test["id_str"], col)
@@ -133,10 +121,9 @@ def _tree(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     schema = resolve_schema(config["schema"])
     per_question = metrics.get("vote_fraction_mae", {})
     summary = (
-        f"**Mean vote-fraction error {metrics.get('mean_vote_fraction_mae', float('nan')):.3f}** "
-        f"(averaged over {len(per_question)} questions, {_galaxies(metrics)}).\n\n"
-        "The vote-fraction error is how far the predicted share of volunteers giving each answer is from the "
-        "share who did, on average: 0.05 means 5 percentage points off."
+        f"{_score(metrics, 'tree')}\n\n"
+        f"The vote-fraction error is how far the predicted share of volunteers giving each answer is from the "
+        f"share who did, on average over the {len(per_question)} questions: 0.05 means 5 percentage points off."
     )
     plot1 = plots.question_errors(per_question) if per_question else plots.empty_figure("No test metrics.")
     first_question = schema.questions[0]

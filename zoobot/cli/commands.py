@@ -302,7 +302,13 @@ def _make_survey(args: argparse.Namespace) -> int:
     from zoobot.survey import make_survey
 
     catalog = make_survey(
-        n=args.n, size=args.size, out_dir=args.out, seed=args.seed, image_format=args.format, overwrite=args.overwrite
+        n=args.n,
+        size=args.size,
+        out_dir=args.out,
+        seed=args.seed,
+        image_format=args.format,
+        overwrite=args.overwrite,
+        resume=args.resume,
     )
     print(f"Wrote {len(catalog)} galaxies and their catalog to {args.out}")
     return 0

@@ -217,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     survey.add_argument(
         "--overwrite", action="store_true", help="replace a survey already in --out (otherwise refused)"
     )
+    survey.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish a survey in --out that was cut short: keep its whole images, draw the missing ones",
+    )
 
     template = _command(commands, "template-catalog", _template_catalog)
     template.add_argument(

@@ -1,7 +1,13 @@
-"""Writing a whole synthetic survey to disk: images and ``catalog.csv`` (:func:`make_survey`)."""
+"""Writing a whole synthetic survey to disk: images and ``catalog.csv`` (:func:`make_survey`).
+
+Each image and the catalog are written to a temporary file and renamed into place, so a survey cut short
+(the process killed) holds only whole images and no catalog, or the previous one: ``make_survey(...,
+resume=True)`` finishes it, drawing only the missing galaxies.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -49,6 +55,7 @@ def make_survey(
     seed: int = 0,
     image_format: ImageFormat = "png",
     overwrite: bool = False,
+    resume: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Render a synthetic survey with simulated GZ DECaLS DR5 votes and known true morphology.
@@ -76,7 +83,10 @@ def make_survey(
         seed: random seed.
         image_format: ``'png'`` (lossless) or ``'jpg'`` (quality 90, like GZ DECaLS cutouts).
         overwrite: replace a survey already in ``out_dir``.
-        progress: called as ``progress(done, total)`` after each galaxy.
+        resume: finish a survey in ``out_dir`` that was cut short (or extend one with a larger ``n``): the
+            images already there, whole and of this ``size``, are kept, the others drawn, and the catalog
+            written again. The result is the same as drawing the survey in one go (same ``seed``).
+        progress: called as ``progress(done, total)`` after each galaxy (a kept one included).
 
     Returns:
         The catalog, one row per galaxy, with absolute ``file_loc``.
@@ -91,13 +101,16 @@ def make_survey(
     out_dir = Path(out_dir).expanduser().resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise SurveyError(f"out_dir {out_dir} is a file; give a folder to write the survey into.")
-    if (out_dir / CATALOG_NAME).exists() and not overwrite:
+    if (out_dir / CATALOG_NAME).exists() and not (overwrite or resume):
         raise SurveyError(
-            f"{out_dir / CATALOG_NAME} already exists; choose another out_dir, delete it, or pass "
-            "overwrite=True (--overwrite on the command line) to replace it."
+            f"{out_dir / CATALOG_NAME} already exists; choose another out_dir, delete it, pass "
+            "overwrite=True (--overwrite on the command line) to replace it, or resume=True (--resume) to "
+            "finish a survey that was cut short."
         )
     image_dir = out_dir / IMAGE_FOLDER
     image_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in image_dir.glob(".*.tmp"):  # an image a killed process was writing
+        leftover.unlink(missing_ok=True)
     schema = get_schema(SCHEMA_NAME)
 
     rows = []
@@ -106,11 +119,8 @@ def make_survey(
         params = sample_morphology(morphology_rng)
         id_str = f"synthetic-{seed}-{index:06d}"
         file_loc = f"{IMAGE_FOLDER}/{id_str}.{image_format}"
-        image = Image.fromarray(render_galaxy(params, size, image_rng))
-        if image_format == "png":
-            image.save(out_dir / file_loc, format="PNG", compress_level=1)  # same size, 2x faster
-        else:
-            image.save(out_dir / file_loc, format="JPEG", quality=90)
+        if not (resume and _is_whole_image(out_dir / file_loc, size)):
+            _write_image(render_galaxy(params, size, image_rng), out_dir / file_loc, image_format)
         votes = simulate_votes(params, schema, vote_rng)
         row: dict[str, object] = {
             "id_str": id_str,
@@ -131,6 +141,32 @@ def make_survey(
             progress(index + 1, n)
 
     catalog = pd.DataFrame(rows)
-    catalog.to_csv(out_dir / CATALOG_NAME, index=False)
+    temporary = out_dir / f".{CATALOG_NAME}.tmp"
+    catalog.to_csv(temporary, index=False)
+    os.replace(temporary, out_dir / CATALOG_NAME)
     catalog["file_loc"] = [str(out_dir / loc) for loc in catalog["file_loc"]]
     return catalog
+
+
+def _write_image(pixels: np.ndarray, path: Path, image_format: ImageFormat) -> None:
+    """Save one galaxy's image through a temporary file renamed into place: a killed process leaves the
+    whole image or none (the rename is atomic; the temporary file is cleared on the next run)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    image = Image.fromarray(pixels)
+    if image_format == "png":
+        image.save(temporary, format="PNG", compress_level=1)  # same size, 2x faster
+    else:
+        image.save(temporary, format="JPEG", quality=90)
+    os.replace(temporary, path)
+
+
+def _is_whole_image(path: Path, size: int) -> bool:
+    """Whether ``path`` holds a readable RGB image ``size`` pixels wide and high (a survey being resumed)."""
+    try:
+        with Image.open(path) as image:
+            if image.size != (size, size) or image.mode != "RGB":
+                return False
+            image.load()  # decoded to the end: a file cut short by a crash fails here
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return True
