@@ -34,7 +34,6 @@ class StageMetricsModule(L.LightningModule):
             else {f"{stage}_metrics": metrics.clone(prefix=f"{stage}_") for stage in ("train", "val", "test")}
         )
         self._stages_updated: set[str] = set()
-        self._loss_sums: dict[str, tuple[Any, int]] = {}  # stage -> (sum of loss x batch size, galaxies)
 
     def update_metrics(self, metrics: tm.MetricCollection, outputs: torch.Tensor, targets: Any) -> None:
         """Update the task metrics with one batch (a hook for subclasses)."""
@@ -44,28 +43,25 @@ class StageMetricsModule(L.LightningModule):
         return [f"finetuning/{stage}_loss"]
 
     def log_stage(self, stage: str, loss: torch.Tensor, outputs: torch.Tensor, targets: Any, batch_size: int) -> None:
-        """Add one batch's loss to the stage's epoch mean and update the stage's metrics with it."""
-        # Summed here and logged once an epoch (:meth:`_log_epoch_loss`): a ``self.log`` per step and per name
-        # cost more than a head-only step itself on cached features.
-        total, count = self._loss_sums.get(stage, (0.0, 0))
-        self._loss_sums[stage] = (total + loss.detach() * batch_size, count + batch_size)
+        """Log one batch's loss (epoch mean) and update the stage's metrics with it."""
+        # This package's name, and Zoobot's (what its get_trainer monitors and its users plot).
+        self.log(
+            f"{stage}_loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            prog_bar=self.prog_bar,
+            sync_dist=True,
+            batch_size=batch_size,
+        )
+        for name in self.zoobot_loss_names(stage):
+            self.log(name, loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=batch_size)
         if f"{stage}_metrics" in self.metrics:
             self.update_metrics(self._stage_metrics(stage), outputs.detach(), targets)
             self._stages_updated.add(stage)
 
     def _stage_metrics(self, stage: str) -> tm.MetricCollection:
         return cast(tm.MetricCollection, self.metrics[f"{stage}_metrics"])
-
-    def _log_epoch_loss(self, stage: str) -> None:
-        """The epoch's mean loss (weighted by batch size, averaged over DDP ranks) under this package's name,
-        ``<stage>_loss``, and Zoobot's (what its ``get_trainer`` monitors and its users plot)."""
-        total, count = self._loss_sums.pop(stage, (0.0, 0))
-        if not count:
-            return
-        mean = total / count
-        self.log(f"{stage}_loss", mean, prog_bar=self.prog_bar, sync_dist=True)
-        for name in self.zoobot_loss_names(stage):
-            self.log(name, mean, sync_dist=True)
 
     def _log_epoch_metrics(self, stage: str) -> None:
         if f"{stage}_metrics" not in self.metrics:
@@ -80,20 +76,11 @@ class StageMetricsModule(L.LightningModule):
             self._stages_updated.discard(stage)
         metrics.reset()
 
-    def on_train_epoch_start(self) -> None:
-        self._loss_sums.pop("train", None)  # an interrupted pass leaves nothing behind
-
-    def on_validation_epoch_start(self) -> None:
-        self._loss_sums.pop("val", None)
-
     def on_train_epoch_end(self) -> None:
-        self._log_epoch_loss("train")
         self._log_epoch_metrics("train")
 
     def on_validation_epoch_end(self) -> None:
-        self._log_epoch_loss("val")
         self._log_epoch_metrics("val")
 
     def on_test_epoch_end(self) -> None:
-        self._log_epoch_loss("test")
         self._log_epoch_metrics("test")
