@@ -45,13 +45,10 @@ TARGETS = {"predict": 1.2, "full": 1.2, "head_only": 10.0}
 # --- one measurement, in its own process ------------------------------------------------------------
 
 
-def _split(catalog_path: str) -> tuple[Any, Any, Any]:
+def _read(path: str) -> Any:
     import pandas as pd
 
-    catalog = pd.read_csv(catalog_path, dtype={"id_str": str})
-    catalog["label"] = catalog["ring"].astype(int)
-    n_val = max(8, len(catalog) // 8)
-    return catalog, catalog.iloc[n_val:].reset_index(drop=True), catalog.iloc[:n_val].reset_index(drop=True)
+    return pd.read_csv(path, dtype={"id_str": str})
 
 
 def measure_project(task: str, job: dict[str, Any]) -> dict[str, float]:
@@ -64,7 +61,7 @@ def measure_project(task: str, job: dict[str, Any]) -> dict[str, float]:
 
     if job["threads"]:
         torch.set_num_threads(job["threads"])
-    catalog, train, val = _split(job["catalog"])
+    catalog, train, val = (_read(job[key]) for key in ("catalog", "train_catalog", "val_catalog"))
     mode = "full" if task == "full" else "head_only"
     model = FinetuneableZoobotClassifier(
         name=job["architecture"], num_classes=2, training_mode=mode, learning_rate=1e-3, prog_bar=False
@@ -114,6 +111,20 @@ def make_images(folder: Path, n: int) -> Path:
     return catalog_path
 
 
+def write_split(catalog_path: Path) -> dict[str, str]:
+    """The one train/validation split both tools read (1/8 of the galaxies, at least 8, validate), with the
+    ``ring`` label as the integer column ``label``: written once, next to the catalog."""
+    import pandas as pd
+
+    catalog = pd.read_csv(catalog_path, dtype={"id_str": str})
+    catalog["label"] = catalog["ring"].astype(int)
+    n_val = max(8, len(catalog) // 8)
+    paths = {"train_catalog": catalog_path.with_name("train.csv"), "val_catalog": catalog_path.with_name("val.csv")}
+    catalog.iloc[n_val:].to_csv(paths["train_catalog"], index=False)
+    catalog.iloc[:n_val].to_csv(paths["val_catalog"], index=False)
+    return {key: str(path) for key, path in paths.items()}
+
+
 def run_one(tool: str, tasks: list[str], job: dict[str, Any], zoobot_python: str) -> dict[str, dict[str, float]]:
     """The tasks' measurements, in order, in one fresh process of the tool's own Python."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -157,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     base = {
         "catalog": str(catalog),
+        **write_split(catalog),
         "architecture": args.architecture,
         "size": args.size,
         "batch_size": args.batch_size,

@@ -13,13 +13,10 @@ import time
 from typing import Any
 
 
-def _split(catalog_path: str) -> tuple[Any, Any, Any]:
+def _read(path: str) -> Any:
     import pandas as pd
 
-    catalog = pd.read_csv(catalog_path, dtype={"id_str": str})
-    catalog["label"] = catalog["ring"].astype(int)
-    n_val = max(8, len(catalog) // 8)
-    return catalog, catalog.iloc[n_val:].reset_index(drop=True), catalog.iloc[:n_val].reset_index(drop=True)
+    return pd.read_csv(path, dtype={"id_str": str})
 
 
 def measure_zoobot(task: str, job: dict[str, Any]) -> dict[str, float]:
@@ -41,7 +38,8 @@ def measure_zoobot(task: str, job: dict[str, Any]) -> dict[str, float]:
     train_config = transforms.default_view_config()
     train_config.output_size = job["size"]
     train_transform = transforms.get_galaxy_transform(train_config)
-    catalog, train, val = _split(job["catalog"])
+    # The split is the driver's (benchmarks/vs_zoobot.py write_split): both tools read the same files.
+    catalog, train, val = (_read(job[key]) for key in ("catalog", "train_catalog", "val_catalog"))
     encoder = timm.create_model(job["architecture"], pretrained=False, num_classes=0)
     workers = {} if job["workers"] is None else {"num_workers": job["workers"]}
     mode = "full" if task == "full" else "head_only"
