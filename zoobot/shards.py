@@ -192,15 +192,17 @@ def write_shards(
     return ShardsDone(out, written, skipped, n_shards, rank, world_size)
 
 
+_SHARDING = ("shard_rows", "rank", "world_size", "on_shard")
+
+
+def _pop_sharding(options: dict[str, Any]) -> dict[str, Any]:
+    """Take :func:`write_shards`'s keyword arguments out of a public function's ``**options`` (the rest go to the
+    prediction or representation function), so that they are declared once, there."""
+    return {name: options.pop(name) for name in _SHARDING if name in options}
+
+
 def predict_to_shards(
-    catalog: str | Path | pd.DataFrame,
-    model: Any,
-    out_dir: str | Path,
-    shard_rows: int = SHARD_ROWS,
-    rank: int | None = None,
-    world_size: int | None = None,
-    on_shard: Callable[[int, Path], None] | None = None,
-    **predict_options: Any,
+    catalog: str | Path | pd.DataFrame, model: Any, out_dir: str | Path, **options: Any
 ) -> ShardsDone:
     """Predict a catalog of any size into Parquet shards; run it again to resume after a kill.
 
@@ -208,52 +210,49 @@ def predict_to_shards(
         catalog: a CSV / Parquet catalog file (``file_loc`` relative to its folder, or absolute) or a DataFrame.
         model: a finetuned model (as for :func:`zoobot.predict.predict_on_catalog`).
         out_dir: the shard folder; merge it with :func:`merge_shards`.
-        shard_rows: catalog rows per shard (default 100,000).
-        rank, world_size: this process's share of the shards (default: from Lightning / torchrun / SLURM).
-        on_shard: called with (index, path) after each shard is written.
-        **predict_options: any keyword argument of :func:`zoobot.predict.predict_on_catalog` but
-            ``save_loc`` (``batch_size``, ``num_workers``, ``accelerator``, ``n_samples``, ...).
+        **options: :func:`write_shards`'s ``shard_rows`` (catalog rows per shard, default 100,000), ``rank``
+            and ``world_size`` (this process's share of the shards, default: from Lightning / torchrun / SLURM)
+            and ``on_shard`` (called with (index, path) after each shard is written); the rest are
+            :func:`zoobot.predict.predict_on_catalog`'s, but ``save_loc`` (``batch_size``, ``num_workers``,
+            ``accelerator``, ``n_samples``, ...).
 
     Returns:
         What this process did (:class:`ShardsDone`).
     """
     from zoobot.predict import predict_on_catalog
 
-    if "save_loc" in predict_options:
+    if "save_loc" in options:
         raise ValueError("predict_to_shards writes shards into out_dir; leave save_loc out.")
 
-    def predict(chunk: pd.DataFrame) -> pd.DataFrame:
-        return predict_on_catalog(chunk, model, **predict_options)
+    sharding = _pop_sharding(options)
 
-    return write_shards(catalog, out_dir, predict, "predictions", shard_rows, rank, world_size, on_shard)
+    def predict(chunk: pd.DataFrame) -> pd.DataFrame:
+        return predict_on_catalog(chunk, model, **options)
+
+    return write_shards(catalog, out_dir, predict, "predictions", **sharding)
 
 
 def representations_to_shards(
-    catalog: str | Path | pd.DataFrame,
-    encoder: Any,
-    out_dir: str | Path,
-    shard_rows: int = SHARD_ROWS,
-    rank: int | None = None,
-    world_size: int | None = None,
-    on_shard: Callable[[int, Path], None] | None = None,
-    **options: Any,
+    catalog: str | Path | pd.DataFrame, encoder: Any, out_dir: str | Path, **options: Any
 ) -> ShardsDone:
     """Representations of a catalog of any size into Parquet shards (:func:`predict_to_shards`'s path).
 
-    ``**options`` are :func:`zoobot.representations.get_representations`'s (``batch_size``,
-    ``num_workers``, ``accelerator``, ...), but not ``pca_components`` (PCA needs every row: fit it on
-    the merged file, or a sample of it).
+    ``**options`` are :func:`predict_to_shards`'s ``shard_rows``, ``rank``, ``world_size`` and ``on_shard``, and
+    :func:`zoobot.representations.get_representations`'s (``batch_size``, ``num_workers``, ``accelerator``, ...),
+    but not ``pca_components`` (PCA needs every row: fit it on the merged file, or a sample of it).
     """
     from zoobot.representations import _resolve_encoder, get_representations
 
     if "save_loc" in options or options.get("pca_components") is not None:
         raise ValueError("representations_to_shards takes neither save_loc nor pca_components (PCA needs every row).")
+
+    sharding = _pop_sharding(options)
     module, card = _resolve_encoder(encoder, options.pop("card", None), options.pop("channels", None))
 
     def represent(chunk: pd.DataFrame) -> pd.DataFrame:
         return get_representations(chunk, module, card=card, **options)
 
-    return write_shards(catalog, out_dir, represent, "representations", shard_rows, rank, world_size, on_shard)
+    return write_shards(catalog, out_dir, represent, "representations", **sharding)
 
 
 def launch_processes(accelerator: str = "auto", devices: int = 1, num_nodes: int = 1) -> tuple[int, int]:
