@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,11 +21,15 @@ from zoobot.schemas.validation import (
     MAX_QUESTIONS,
     MAX_SCHEMA_CHARS,
     SchemaError,
+    TextCaps,
     _check_dependencies,
     _check_pairs,
     _did_you_mean,
     check_schema_size,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's from Python 3.11
 
 __all__ = ["Answer", "Question", "Schema"]  # Answer and Question: zoobot.schemas.questions
 
@@ -312,51 +316,44 @@ class Schema:
         return _yaml_text(self.to_dict())
 
     @classmethod
-    def from_yaml(
-        cls,
-        text: str,
-        max_chars: int = MAX_SCHEMA_CHARS,
-        max_questions: int = MAX_QUESTIONS,
-        max_answers: int = MAX_ANSWERS,
-    ) -> Schema:
+    def from_yaml(cls, text: str, **caps: Unpack[TextCaps]) -> Schema:
         """Build a schema from YAML text (the format is described in :mod:`zoobot.schemas`).
 
         Unquoted ``yes``/``no``/``on``/``off`` are read as text, not booleans.
 
         Args:
             text: The YAML.
-            max_chars: Refuse longer text, before parsing it.
-            max_questions: Refuse more questions than this, before building the tree.
-            max_answers: Refuse more answers, over all questions, than this.
+            **caps: ``max_chars``, ``max_questions``, ``max_answers``
+                (:class:`~zoobot.schemas.validation.TextCaps`): refuse longer text before parsing it, more
+                questions or answers before building the tree.
 
         Raises:
             SchemaError: the text is too long, not valid YAML, over the caps, or describes an invalid tree.
         """
-        return cls._from_text(text, _parse_yaml, max_chars, max_questions, max_answers)
+        return cls._from_text(text, _parse_yaml, **caps)
 
     def to_json(self) -> str:
         """JSON text of :meth:`to_dict`."""
         return _json_text(self.to_dict())
 
     @classmethod
-    def from_json(
-        cls,
-        text: str,
-        max_chars: int = MAX_SCHEMA_CHARS,
-        max_questions: int = MAX_QUESTIONS,
-        max_answers: int = MAX_ANSWERS,
-    ) -> Schema:
+    def from_json(cls, text: str, **caps: Unpack[TextCaps]) -> Schema:
         """Build a schema from JSON text written by :meth:`to_json` (or a Zoobot-style dict); the caps are
         :meth:`from_yaml`'s.
 
         Raises:
             SchemaError: the text is too long, not valid JSON, over the caps, or describes an invalid tree.
         """
-        return cls._from_text(text, _parse_json, max_chars, max_questions, max_answers)
+        return cls._from_text(text, _parse_json, **caps)
 
     @classmethod
     def _from_text(
-        cls, text: str, parse: Callable[[str], Any], max_chars: int, max_questions: int, max_answers: int
+        cls,
+        text: str,
+        parse: Callable[[str], Any],
+        max_chars: int = MAX_SCHEMA_CHARS,
+        max_questions: int = MAX_QUESTIONS,
+        max_answers: int = MAX_ANSWERS,
     ) -> Schema:
         """Check the text's size, parse it to a dict and build the schema from that."""
         check_schema_size(text, max_chars)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TypedDict
 
 
 class SchemaError(ValueError):
@@ -24,6 +25,21 @@ MAX_QUESTIONS = 200
 before the tree is built."""
 MAX_ANSWERS = 1000
 """Most answers, over all questions, a schema read from text or a dict may have by default (GZ Evo: 239)."""
+
+
+class TextCaps(TypedDict, total=False):
+    """The caps :meth:`~zoobot.schemas.Schema.from_yaml` and :meth:`~zoobot.schemas.Schema.from_json` take as
+    keyword arguments, each defaulting to the constant above.
+
+    Attributes:
+        max_chars: refuse longer text, before parsing it (default :data:`MAX_SCHEMA_CHARS`).
+        max_questions: refuse more questions than this, before building the tree (default :data:`MAX_QUESTIONS`).
+        max_answers: refuse more answers, over all questions, than this (default :data:`MAX_ANSWERS`).
+    """
+
+    max_chars: int
+    max_questions: int
+    max_answers: int
 
 
 def check_schema_size(text: str, max_chars: int = MAX_SCHEMA_CHARS) -> None:
