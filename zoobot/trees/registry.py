@@ -4,103 +4,72 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
 from zoobot.schemas import Schema, SchemaError
-from zoobot.trees import cosmic_dawn, decals, gz2, gz_evo, hst, jwst, rings
 
 
 @dataclass(frozen=True)
 class _Tree:
+    """A named tree: the Zoobot name of its two dicts in :mod:`zoobot.trees` (``<dicts>_pairs`` and
+    ``<dicts>_dependencies``) and a one-line description."""
+
+    dicts: str
     description: str
-    pairs: Mapping[str, list[str]]
-    dependencies: Mapping[str, str | None]
+    dependencies: str | None = None  # the dependencies' name where campaigns share one dict (DECaLS, as in Zoobot)
+
+    def build(self) -> Schema:
+        import zoobot.trees as trees  # the package that imports this module
+
+        pairs = getattr(trees, f"{self.dicts}_pairs")
+        dependencies = getattr(trees, f"{self.dependencies or self.dicts}_dependencies")
+        return Schema(pairs, dependencies)
 
 
 # Order matters only where two trees have identical columns (detect_schema picks the first).
 _TREES: dict[str, _Tree] = {
-    "gz2": _Tree("Galaxy Zoo 2 (SDSS); questions end in -gz2", gz2.gz2_ortho_pairs, gz2.gz2_ortho_dependencies),
-    "gz2_unsuffixed": _Tree("Galaxy Zoo 2 (SDSS) without the -gz2 suffix", gz2.gz2_pairs, gz2.gz2_dependencies),
-    "decals_dr5": _Tree(
-        "Galaxy Zoo DECaLS, GZD-5 campaign; questions end in -dr5",
-        decals.decals_dr5_ortho_pairs,
-        decals.decals_ortho_dependencies,
-    ),
+    "gz2": _Tree("gz2_ortho", "Galaxy Zoo 2 (SDSS); questions end in -gz2"),
+    "gz2_unsuffixed": _Tree("gz2", "Galaxy Zoo 2 (SDSS) without the -gz2 suffix"),
+    "decals_dr5": _Tree("decals_dr5_ortho", "Galaxy Zoo DECaLS, GZD-5 campaign; questions end in -dr5", "decals_ortho"),
     "decals_dr8": _Tree(
+        "decals_dr8_ortho",
         "Galaxy Zoo DECaLS, GZD-8 campaign (same tree as DR5); questions end in -dr8",
-        decals.decals_dr8_ortho_pairs,
-        decals.decals_ortho_dependencies,
+        "decals_ortho",
     ),
     "decals_dr12": _Tree(
-        "Galaxy Zoo DECaLS, GZD-1/2 campaigns; questions end in -dr12",
-        decals.decals_dr12_ortho_pairs,
-        decals.decals_ortho_dependencies,
+        "decals_dr12_ortho", "Galaxy Zoo DECaLS, GZD-1/2 campaigns; questions end in -dr12", "decals_ortho"
     ),
     "decals_all_campaigns": _Tree(
-        "Galaxy Zoo DECaLS, DR1/2, DR5 and DR8 campaigns side by side",
-        decals.decals_all_campaigns_ortho_pairs,
-        decals.decals_ortho_dependencies,
+        "decals_all_campaigns_ortho", "Galaxy Zoo DECaLS, DR1/2, DR5 and DR8 campaigns side by side", "decals_ortho"
     ),
-    "desi": _Tree(
-        "Galaxy Zoo DESI / DECaLS DR5-DR8 tree without campaign suffix", decals.desi_pairs, decals.desi_dependencies
-    ),
-    "gz_candels": _Tree(
-        "Galaxy Zoo CANDELS (HST); questions end in -candels", hst.candels_ortho_pairs, hst.candels_ortho_dependencies
-    ),
-    "gz_hubble": _Tree(
-        "Galaxy Zoo Hubble (HST); questions end in -hubble", hst.hubble_ortho_pairs, hst.hubble_ortho_dependencies
-    ),
+    "desi": _Tree("desi", "Galaxy Zoo DESI / DECaLS DR5-DR8 tree without campaign suffix"),
+    "gz_candels": _Tree("candels_ortho", "Galaxy Zoo CANDELS (HST); questions end in -candels"),
+    "gz_hubble": _Tree("hubble_ortho", "Galaxy Zoo Hubble (HST); questions end in -hubble"),
     "gz_hubble_v2": _Tree(
+        "hubble_v2_ortho",
         "Galaxy Zoo Hubble (HST) without the clump questions (version 2, as in GZ Evo v2); questions end in -hubble",
-        hst.hubble_v2_ortho_pairs,
-        hst.hubble_v2_ortho_dependencies,
     ),
-    "cosmic_dawn": _Tree(
-        "Galaxy Zoo Cosmic Dawn (HSC); questions end in -cd",
-        cosmic_dawn.cosmic_dawn_ortho_pairs,
-        cosmic_dawn.cosmic_dawn_ortho_dependencies,
-    ),
-    "cosmic_dawn_unsuffixed": _Tree(
-        "Galaxy Zoo Cosmic Dawn (HSC) without the -cd suffix",
-        cosmic_dawn.cosmic_dawn_pairs,
-        cosmic_dawn.cosmic_dawn_dependencies,
-    ),
-    "gz_rings": _Tree("Galaxy Zoo Rings: one yes/no question", rings.rings_pairs, rings.rings_dependencies),
-    "gz_ukidss": _Tree(
-        "Galaxy Zoo UKIDSS (GZ2 tree); questions end in -ukidss", gz2.ukidss_ortho_pairs, gz2.ukidss_ortho_dependencies
-    ),
-    "euclid": _Tree(
-        "Galaxy Zoo Euclid; questions end in -euclid",
-        cosmic_dawn.euclid_ortho_pairs,
-        cosmic_dawn.euclid_ortho_dependencies,
-    ),
-    "euclid_unsuffixed": _Tree(
-        "Galaxy Zoo Euclid without the -euclid suffix", cosmic_dawn.euclid_pairs, cosmic_dawn.euclid_dependencies
-    ),
-    "jwst": _Tree(
-        "Galaxy Zoo JWST (CEERS); questions end in -jwst", jwst.jwst_ortho_pairs, jwst.jwst_ortho_dependencies
-    ),
+    "cosmic_dawn": _Tree("cosmic_dawn_ortho", "Galaxy Zoo Cosmic Dawn (HSC); questions end in -cd"),
+    "cosmic_dawn_unsuffixed": _Tree("cosmic_dawn", "Galaxy Zoo Cosmic Dawn (HSC) without the -cd suffix"),
+    "gz_rings": _Tree("rings", "Galaxy Zoo Rings: one yes/no question"),
+    "gz_ukidss": _Tree("ukidss_ortho", "Galaxy Zoo UKIDSS (GZ2 tree); questions end in -ukidss"),
+    "euclid": _Tree("euclid_ortho", "Galaxy Zoo Euclid; questions end in -euclid"),
+    "euclid_unsuffixed": _Tree("euclid", "Galaxy Zoo Euclid without the -euclid suffix"),
+    "jwst": _Tree("jwst_ortho", "Galaxy Zoo JWST (CEERS); questions end in -jwst"),
     "gz_evo": _Tree(
-        "GZ Evo v1: DECaLS, GZ2, CANDELS, Hubble and Cosmic Dawn side by side (Zoobot 2.x pretraining)",
-        gz_evo.gz_evo_v1_pairs,
-        gz_evo.gz_evo_v1_dependencies,
+        "gz_evo_v1", "GZ Evo v1: DECaLS, GZ2, CANDELS, Hubble and Cosmic Dawn side by side (Zoobot 2.x pretraining)"
     ),
     "gz_evo_v1_public": _Tree(
-        "GZ Evo v1 without Cosmic Dawn (the campaigns whose votes are public)",
-        gz_evo.gz_evo_v1_public_pairs,
-        gz_evo.gz_evo_v1_public_dependencies,
+        "gz_evo_v1_public", "GZ Evo v1 without Cosmic Dawn (the campaigns whose votes are public)"
     ),
     "gz_evo_v2": _Tree(
+        "gz_evo_v2",
         "GZ Evo v2: DECaLS, GZ2, CANDELS, Hubble v2, Cosmic Dawn and Euclid side by side (Zoobot 2.9 pretraining)",
-        gz_evo.gz_evo_v2_pairs,
-        gz_evo.gz_evo_v2_dependencies,
     ),
     "gz_evo_v2_public": _Tree(
-        "GZ Evo v2 without Cosmic Dawn and Euclid (the campaigns whose votes are public)",
-        gz_evo.gz_evo_v2_public_pairs,
-        gz_evo.gz_evo_v2_public_dependencies,
+        "gz_evo_v2_public", "GZ Evo v2 without Cosmic Dawn and Euclid (the campaigns whose votes are public)"
     ),
 }
 
@@ -150,8 +119,7 @@ def _resolve(name: str) -> str:
 
 @cache
 def _build(name: str) -> Schema:
-    tree = _TREES[name]
-    return Schema(tree.pairs, tree.dependencies)
+    return _TREES[name].build()
 
 
 def get_schema(name: str) -> Schema:
