@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zoobot.trees.decals import desi_dependencies, desi_pairs
-from zoobot.trees.dicts import Dependencies, Pairs, _add_suffix, _changed, _rename_questions
+from zoobot.trees.dicts import Dependencies, Pairs, _added_after, _changed, _with_suffix
 
 # Galaxy Zoo Cosmic Dawn (HSC): the DECaLS DR5 tree (problem in place of artifact) plus clumps and a
 # problem branch. Its questions are suffixed -cd in the ortho tree.
@@ -18,18 +18,16 @@ cosmic_dawn_pairs: Pairs = _changed(
     },
 )
 
-cosmic_dawn_dependencies: Dependencies = {
-    "smooth-or-featured": None,
-    "problem": "smooth-or-featured_problem",
-    "artifact": "problem_artifact",
-    "disk-edge-on": "smooth-or-featured_featured-or-disk",
-    "clumps": "disk-edge-on_no",
-    # the rest as in DECaLS DR5
-    **{q: parent for q, parent in desi_dependencies.items() if q not in ("smooth-or-featured", "disk-edge-on")},
-}
+cosmic_dawn_dependencies: Dependencies = _added_after(
+    desi_dependencies,
+    {
+        "smooth-or-featured": {"problem": "smooth-or-featured_problem", "artifact": "problem_artifact"},
+        "disk-edge-on": {"clumps": "disk-edge-on_no"},
+    },
+)
 
-cosmic_dawn_ortho_pairs, cosmic_dawn_ortho_dependencies = _rename_questions(
-    cosmic_dawn_pairs, cosmic_dawn_dependencies, _add_suffix("-cd")
+cosmic_dawn_ortho_pairs, cosmic_dawn_ortho_dependencies = _with_suffix(
+    cosmic_dawn_pairs, cosmic_dawn_dependencies, "-cd"
 )
 
 
@@ -38,6 +36,4 @@ cosmic_dawn_ortho_pairs, cosmic_dawn_ortho_dependencies = _rename_questions(
 euclid_pairs: Pairs = _changed(cosmic_dawn_pairs, {"artifact": [*cosmic_dawn_pairs["artifact"], "_ghost"]})
 euclid_dependencies: Dependencies = dict(cosmic_dawn_dependencies)
 
-euclid_ortho_pairs, euclid_ortho_dependencies = _rename_questions(
-    euclid_pairs, euclid_dependencies, _add_suffix("-euclid")
-)
+euclid_ortho_pairs, euclid_ortho_dependencies = _with_suffix(euclid_pairs, euclid_dependencies, "-euclid")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoobot.trees.dicts import Dependencies, Pairs, _add_suffix, _changed, _rename_questions
+from zoobot.trees.dicts import Dependencies, Pairs, _changed, _with_suffix
 
 # The DECaLS DR5 tree without a campaign suffix: Galaxy Zoo DESI's (Zoobot's desi_pairs and decals_pairs).
 
@@ -37,7 +37,7 @@ desi_dependencies: Dependencies = {
 # DR1/2 and DR5 the merging answers changed, bulge size went from 3 to 5 answers, bar from yes/no to
 # strong/weak/no, how-rounded's first answer from completely to round, and spiral-arm-count gained cant-tell.
 
-decals_dr12_ortho_pairs, decals_dr12_ortho_dependencies = _rename_questions(
+decals_dr12_ortho_pairs, decals_dr12_ortho_dependencies = _with_suffix(
     _changed(
         desi_pairs,
         {
@@ -49,14 +49,10 @@ decals_dr12_ortho_pairs, decals_dr12_ortho_dependencies = _rename_questions(
         },
     ),
     desi_dependencies,
-    _add_suffix("-dr12"),
+    "-dr12",
 )
-decals_dr5_ortho_pairs, decals_dr5_ortho_dependencies = _rename_questions(
-    desi_pairs, desi_dependencies, _add_suffix("-dr5")
-)
-decals_dr8_ortho_pairs, decals_dr8_ortho_dependencies = _rename_questions(
-    desi_pairs, desi_dependencies, _add_suffix("-dr8")
-)
+decals_dr5_ortho_pairs, decals_dr5_ortho_dependencies = _with_suffix(desi_pairs, desi_dependencies, "-dr5")
+decals_dr8_ortho_pairs, decals_dr8_ortho_dependencies = _with_suffix(desi_pairs, desi_dependencies, "-dr8")
 
 decals_all_campaigns_ortho_pairs: Pairs = {
     **decals_dr12_ortho_pairs,

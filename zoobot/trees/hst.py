@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoobot.trees.dicts import Dependencies, Pairs, _add_suffix, _questions, _rename_questions
+from zoobot.trees.dicts import Dependencies, Pairs, _questions, _with_suffix
 
 # Galaxy Zoo Hubble. The clump-configuration questions are left out, as in galaxy-datasets: several
 # (not all) of their parent's answers lead to them, which a one-parent tree cannot express.
@@ -40,9 +40,7 @@ _hubble_dependencies: Dependencies = {
     "bulge-size": "disk-edge-on_no",
 }
 
-hubble_ortho_pairs, hubble_ortho_dependencies = _rename_questions(
-    hubble_pairs, _hubble_dependencies, _add_suffix("-hubble")
-)
+hubble_ortho_pairs, hubble_ortho_dependencies = _with_suffix(hubble_pairs, _hubble_dependencies, "-hubble")
 
 
 # Galaxy Zoo CANDELS (clump questions left out as for Hubble): Hubble's questions, asked after the same answers
@@ -57,10 +55,10 @@ candels_pairs: Pairs = {
     "merging": ["_merger", "_tidal-debris", "_both", "_neither"],
 }
 
-candels_ortho_pairs, candels_ortho_dependencies = _rename_questions(
+candels_ortho_pairs, candels_ortho_dependencies = _with_suffix(
     candels_pairs,
     {**{q: parent for q, parent in _hubble_dependencies.items() if q in candels_pairs}, "merging": None},
-    _add_suffix("-candels"),
+    "-candels",
 )
 
 
@@ -71,11 +69,11 @@ _CLUMP_QUESTIONS = ("clumpy-appearance", "galaxy-symmetrical", "clumps-embedded-
 
 hubble_v2_pairs: Pairs = {q: list(answers) for q, answers in hubble_pairs.items() if q not in _CLUMP_QUESTIONS}
 
-hubble_v2_ortho_pairs, hubble_v2_ortho_dependencies = _rename_questions(
+hubble_v2_ortho_pairs, hubble_v2_ortho_dependencies = _with_suffix(
     hubble_v2_pairs,
     {
         **{q: parent for q, parent in _hubble_dependencies.items() if q not in _CLUMP_QUESTIONS},
         "disk-edge-on": "smooth-or-featured_features",  # in place of clumpy-appearance_no
     },
-    _add_suffix("-hubble"),
+    "-hubble",
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zoobot.trees.decals import desi_dependencies, desi_pairs
-from zoobot.trees.dicts import Dependencies, Pairs, _add_suffix, _changed, _rename_questions
+from zoobot.trees.dicts import Dependencies, Pairs, _changed, _with_suffix
 
 # Galaxy Zoo JWST (CEERS): the DECaLS DR5 tree (star, artifact or zoom in place of artifact) plus clumps and a
 # problem question; its questions are suffixed -jwst.
@@ -24,4 +24,4 @@ _jwst_dependencies: Dependencies = {
     "problem": "smooth-or-featured_star-artifact-zoom",
 }
 
-jwst_ortho_pairs, jwst_ortho_dependencies = _rename_questions(_jwst_pairs, _jwst_dependencies, _add_suffix("-jwst"))
+jwst_ortho_pairs, jwst_ortho_dependencies = _with_suffix(_jwst_pairs, _jwst_dependencies, "-jwst")
