@@ -17,10 +17,12 @@ from zoobot.trees import get_schema
 from zoobot.uncertainty import (
     acquisition_scores,
     calibrate_run,
+    encoder_features,
     ensemble_samples,
     expected_question_volunteers,
     format_calibration,
     head_samples,
+    mc_samples,
     select_batch,
     summarize_samples,
 )
@@ -65,6 +67,16 @@ def test_dropout_passes_average_to_the_ordinary_prediction_of_a_linear_head():
     np.testing.assert_allclose(samples.mean(axis=0), one, atol=float(4 * spread.max() / np.sqrt(2000)))
     summary = summarize_samples(samples, "regression")
     assert summary["std"].shape == (40, 2)
+
+
+def test_mc_samples_read_the_catalog_once_and_sample_the_head(classifier, make_catalog):
+    catalog = make_catalog(n=6, size=32)
+    samples = mc_samples(classifier, catalog, n_samples=4, seed=1, batch_size=4)
+    assert samples.shape == (4, 6, 3)
+    features = encoder_features(classifier, catalog, batch_size=4)
+    np.testing.assert_allclose(samples, head_samples(classifier, features, 4, seed=1), rtol=1e-6)
+    pair = ensemble_samples([classifier, classifier], catalog, n_samples=4, seed=1, num_workers=0)
+    np.testing.assert_allclose(pair[:4], samples, rtol=1e-6)  # the first model's passes, seeded alike
 
 
 def test_an_ensemble_stacks_every_models_passes(classifier):

@@ -13,7 +13,7 @@ concentrations, shaped ``(n_samples, n_galaxies, n_outputs)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import numpy as np
 import pandas as pd
@@ -21,8 +21,9 @@ import pandas as pd
 if TYPE_CHECKING:
     import lightning as L
     from torch import nn
+    from typing_extensions import Unpack  # typing's from Python 3.11
 
-__all__ = ["encoder_features", "head_samples", "mc_samples", "ensemble_samples", "summarize_samples"]
+__all__ = ["CatalogReading", "encoder_features", "head_samples", "mc_samples", "ensemble_samples", "summarize_samples"]
 
 
 def _check_model(model: Any) -> None:
@@ -98,22 +99,35 @@ def head_samples(
     return torch.cat(blocks, dim=1).numpy()
 
 
+class CatalogReading(TypedDict, total=False):
+    """How :func:`mc_samples` and :func:`ensemble_samples` read a catalog's images: :func:`encoder_features`'s
+    keyword arguments, with its defaults.
+
+    Attributes:
+        batch_size: images per encoder batch (default 64).
+        num_workers: image-loading processes (default 0: in this process).
+        accelerator: ``'auto'`` (default), ``'cpu'``, ``'gpu'``, ...
+    """
+
+    batch_size: int
+    num_workers: int
+    accelerator: str
+
+
 def mc_samples(
     model: L.LightningModule,
     catalog: pd.DataFrame,
     n_samples: int = 1,
     seed: int | None = 0,
-    batch_size: int = 64,
-    num_workers: int = 0,
-    accelerator: str = "auto",
+    **reading: Unpack[CatalogReading],
 ) -> np.ndarray:
-    """Monte Carlo dropout predictions for every catalog row: features once, then ``n_samples`` head passes.
+    """Monte Carlo dropout predictions for every catalog row: features once, then ``n_samples`` head passes
+    (:func:`ensemble_samples` of one model). ``**reading``: :class:`CatalogReading`.
 
     Returns:
         ``(n_samples, len(catalog), n_outputs)`` predictions, in catalog order.
     """
-    features = encoder_features(model, catalog, batch_size, num_workers, accelerator)
-    return head_samples(model, features, n_samples, seed)
+    return ensemble_samples([model], catalog, n_samples=n_samples, seed=seed, **reading)
 
 
 def ensemble_samples(
@@ -122,14 +136,13 @@ def ensemble_samples(
     features: Sequence[Any] | None = None,
     n_samples: int = 1,
     seed: int | None = 0,
-    batch_size: int = 64,
-    num_workers: int = 0,
-    accelerator: str = "auto",
+    **reading: Unpack[CatalogReading],
 ) -> np.ndarray:
     """Predictions of several finetuned models (an ensemble), ``n_samples`` dropout passes each, stacked.
 
-    Each model reads the catalog with its own encoder (full finetunes differ); give ``features`` (one
-    ``(B, D)`` array per model) to skip that, e.g. for head-only finetunes of the same encoder.
+    Each model reads the catalog with its own encoder (full finetunes differ), as ``**reading``
+    (:class:`CatalogReading`) says; give ``features`` (one ``(B, D)`` array per model) to skip that, e.g. for
+    head-only finetunes of the same encoder.
 
     Returns:
         ``(len(models) * n_samples, B, n_outputs)``: every model's passes, model by model.
@@ -139,7 +152,7 @@ def ensemble_samples(
     if features is None:
         if catalog is None:
             raise ValueError("Give the catalog to predict, or each model's features.")
-        features = [encoder_features(m, catalog, batch_size, num_workers, accelerator) for m in models]
+        features = [encoder_features(m, catalog, **reading) for m in models]
     if len(features) != len(models):
         raise ValueError(f"Got {len(features)} feature arrays for {len(models)} models; give one per model.")
     runs = [
