@@ -115,7 +115,7 @@ def _check_finite(predictions: torch.Tensor) -> None:
 def calculate_multiquestion_loss(
     labels: torch.Tensor,
     predictions: torch.Tensor,
-    question_index_groups: Sequence[tuple[int, int]],
+    question_index_groups: _losses.QuestionIndexGroups,
     careful: bool = True,
 ) -> torch.Tensor:
     """Zoobot 2.0's decision-tree loss: ``(B, questions)`` negative log-likelihoods.
@@ -134,19 +134,19 @@ def calculate_multiquestion_loss(
 def multiquestion_dirichlet_loss(
     preds: torch.Tensor,
     labels: torch.Tensor,
-    question_index_groups: Sequence[tuple[int, int]],
+    question_index_groups: _losses.QuestionIndexGroups,
     sum_over_questions: bool = False,
 ) -> torch.Tensor:
     """Zoobot 2.0's ``define_model.dirichlet_loss``: ``(B, questions)``, or ``(B,)`` summed over questions."""
-    loss = _losses.calculate_multiquestion_loss(labels, preds, question_index_groups)
+    loss = calculate_multiquestion_loss(labels, preds, question_index_groups, careful=False)
     return loss.sum(dim=1) if sum_over_questions else loss
 
 
 def dirichlet_loss(
-    y_pred: torch.Tensor, y: torch.Tensor, question_index_groups: Sequence[tuple[int, int]]
+    y_pred: torch.Tensor, y: torch.Tensor, question_index_groups: _losses.QuestionIndexGroups
 ) -> torch.Tensor:
     """Zoobot 2.0's ``finetune.dirichlet_loss``: the mean over galaxies of the loss summed over questions (scalar)."""
-    return _losses.calculate_multiquestion_loss(y, y_pred, question_index_groups).sum(dim=1).mean()
+    return multiquestion_dirichlet_loss(y_pred, y, question_index_groups, sum_over_questions=True).mean()
 
 
 class CustomMultiQuestionLoss(nn.Module):
