@@ -182,8 +182,7 @@ def train_default_zoobot_from_scratch(
     save_dir = Path(save_dir)
     L.seed_everything(seed, workers=True, verbose=False)
     model = ZoobotTree(
-        question_answer_pairs=schema.question_answer_pairs,
-        dependencies=schema.dependencies,
+        schema=schema,
         architecture_name=architecture_name,
         channels=channels,
         compile_encoder=compile_encoder,
