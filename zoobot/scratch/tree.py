@@ -56,6 +56,11 @@ def _schema_from_groups(question_index_groups: Sequence[Sequence[int]]) -> Any:
 
 _ZOOBOT_STAGES = {"train": "train", "val": "validation", "test": "test"}
 
+# The finetuning settings that training from scratch fixes (ZoobotTree's own arguments are Zoobot's): every
+# encoder layer trained at the learning rate, and its batch-norm statistics learned too, also when a reloaded
+# checkpoint goes on training.
+_FROM_SCRATCH: dict[str, Any] = {"training_mode": "full", "layer_decay": 1.0, "freeze_norm_stats": False}
+
 
 class ZoobotTree(FinetuneableZoobotTree):
     """Zoobot's tree model trained from scratch: random timm encoder + Dirichlet head, AdamW.
@@ -141,17 +146,13 @@ class ZoobotTree(FinetuneableZoobotTree):
             schema=tree,
             encoder=encoder,
             encoder_card=saved_card,
-            training_mode="full",
-            layer_decay=1.0,
             learning_rate=learning_rate,
             weight_decay=weight_decay,
             head_dropout_prob=dropout_rate,
             scheduler_kwargs=schedule,
-            # Trained from scratch, its batch-norm statistics are learned too, also when a reloaded
-            # checkpoint goes on training.
-            freeze_norm_stats=False,
             prog_bar=prog_bar,
             seed=seed,
+            **_FROM_SCRATCH,
         )
         self._encoder_given = False
         self.betas = (float(betas[0]), float(betas[1]))
@@ -162,7 +163,7 @@ class ZoobotTree(FinetuneableZoobotTree):
             input_size=(self.card.channels, input_size, input_size),
             description=f"{architecture_name} trained from scratch by Zoobot",
         )
-        # Hyperparameters: this class's own arguments only (those of the base classes are fixed here).
+        # Hyperparameters: this class's own arguments only (those of the base classes are fixed: _FROM_SCRATCH).
         self.hparams.clear()
         self.save_hyperparameters(frame=inspect.currentframe())
         self.hparams.update(
