@@ -317,7 +317,7 @@ def bracketed(measure: Callable[[], float], ceiling: Callable[[], float]) -> dic
 
 
 def bench_encoder(
-    spec: EncoderSpec, scale: Scale, cache_dir: Path, threads: int, workers: int, work_dir: Path
+    spec: EncoderSpec, scale: Scale, cache_dir: Path, threads: int, workers: int | None, work_dir: Path
 ) -> dict[str, Any]:
     """Ceilings, prediction, head-only and full finetuning for one encoder."""
     import torch
@@ -333,19 +333,25 @@ def bench_encoder(
     model = FinetuneableZoobotClassifier(name=source, num_classes=2, training_mode="head_only", prog_bar=False)
     card = model.card
     size, batch = card.input_size[1], spec.batch_size
+    from zoobot.machine import machine_settings
+
+    settings = machine_settings("cpu")
+    decode_workers, decode_threads = settings.inference_decoding(spec.n_predict, batch, workers)
     result: dict[str, Any] = {
         "encoder": spec.label,
         "architecture": card.architecture,
         "input_size": size,
         "batch_size": batch,
         "torch_threads": threads,
-        "loader_workers": workers,
+        "loader_workers": settings.num_workers if workers is None else workers,
+        "predict_decoding": {"worker_processes": decode_workers, "threads": decode_threads},
         "n_predict": spec.n_predict,
         "n_train": spec.n_train,
     }
     print(
         f"\n== {spec.label}: {card.architecture} at {size} px, batch {batch}, {threads} torch threads, "
-        f"{workers} loader workers",
+        f"{result['loader_workers']} loader workers for training; prediction decodes in "
+        f"{f'{decode_threads} threads' if decode_threads else f'{decode_workers} worker processes'}",
         flush=True,
     )
 
@@ -484,7 +490,7 @@ def bench_full_finetune(
     source: str,
     catalog: pd.DataFrame,
     scale: Scale,
-    workers: int,
+    workers: int | None,
     work_dir: Path,
     accelerator: str = "cpu",
     amp: bool = False,
@@ -1085,9 +1091,8 @@ def run_suite(
     freed_memory_reused = reuse_freed_memory()
     scale = make_scale(mode)
     cores = usable_cores()
-    default_threads, default_workers = default_split(cores)
-    threads = threads or default_threads
-    workers = default_workers if workers is None else workers
+    default_threads, _ = default_split(cores)
+    threads = threads or default_threads  # workers None: each pipeline's own choice (zoobot.machine)
     started = time.perf_counter()
     results: dict[str, Any] = {
         "mode": mode,

@@ -174,3 +174,22 @@ def test_decode_budget_adds_one_cores_decoding_to_the_encoders_share_of_the_mach
     # 400 img/s on 2 cores is 5 ms of core time an image; 2.5 ms of decoding make it 7.5 ms: 266.7 img/s.
     assert decode_budget(400.0, 0.0025, cores=2) == pytest.approx(2 / 0.0075)
     assert decode_budget(400.0, 0.0, cores=2) == pytest.approx(400.0)
+
+
+def test_decoding_comparison_times_every_way_of_decoding_against_the_ceiling(tmp_path: Path) -> None:
+    out = tmp_path / "decoding.json"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/decoding.py", "--images", "24", "--repeats", "1"]
+        + ["--cache-dir", str(tmp_path / "cache"), "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads(out.read_text())
+    assert set(record["passes"]) == {"threads", "worker", "serial", "worker, 1 torch thread"}
+    assert all(len(values) == 1 and values[0] > 0 for values in record["passes"].values())
+    assert len(record["ceilings"]) == 2 and min(record["ceilings"]) > 0
+    assert "of the ceiling" in done.stdout

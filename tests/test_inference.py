@@ -75,3 +75,30 @@ def test_freed_tensor_memory_stays_with_the_process_for_reuse():
     # glibc's default hands a freed 16 MB block straight back; with reuse_freed_memory it stays mapped.
     # Compared with each other, not with zero: a process may keep a few MB of its own either way.
     assert reuse_mb > 12 and reuse_mb - default_mb > 8
+
+
+def test_threaded_batches_decode_ahead_in_order_and_stop_cleanly():
+    images = [{"image": torch.full((3, 2, 2), float(i)), "id_str": str(i)} for i in range(21)]
+    threaded = inference_loader(images, batch_size=8, decode_threads=2)
+    assert isinstance(threaded, inference.ThreadedBatches) and len(threaded) == 3
+    batches = list(threaded)
+    assert [len(b["image"]) for b in batches] == [8, 8, 5]
+    assert torch.cat([b["image"][:, 0, 0, 0] for b in batches]).tolist() == [float(i) for i in range(21)]
+    assert [s for b in batches for s in b["id_str"]] == [str(i) for i in range(21)]
+    out = run_batches(lambda x: x.mean(dim=(1, 2, 3)), threaded, torch.device("cpu"))
+    assert out.tolist() == [float(i) for i in range(21)]
+    assert isinstance(inference_loader(images, batch_size=8, decode_threads=1), DataLoader)  # one thread: no pool
+
+    class Broken:
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, index):
+            if index == 6:
+                raise OSError("image 6 is damaged")
+            return {"image": torch.zeros(3, 2, 2)}
+
+    with pytest.raises(OSError, match="image 6 is damaged"):
+        list(inference.ThreadedBatches(Broken(), batch_size=4, threads=2))
+    with pytest.raises(ValueError, match="must be >= 1"):
+        inference.ThreadedBatches(images, batch_size=0)

@@ -24,6 +24,20 @@ def test_two_cpu_cores_give_the_encoder_both_and_decode_in_a_worker():
     assert not settings.pin_memory and not settings.channels_last and not settings.compile
 
 
+def test_a_single_pass_on_a_cpu_decodes_in_threads_unless_worker_processes_are_asked_for():
+    settings = choose_settings(TWO_CORES)
+    assert settings.decode_threads == 2
+    assert settings.inference_decoding(n_rows=1000, batch_size=64) == (0, 2)
+    assert settings.inference_decoding(1000, 64, num_workers=3) == (3, 0)  # an expert's choice wins
+    assert settings.inference_decoding(1000, 64, num_workers=0) == (0, 0)  # main process, one image at a time
+    processes = choose_settings(TWO_CORES, decode_threads=0)
+    assert processes.inference_decoding(1000, 64) == (1, 0) and processes.inference_decoding(100, 64) == (0, 0)
+    gpu = choose_settings(ONE_H100)
+    assert gpu.decode_threads == 0 and gpu.inference_decoding(10_000, 256) == (8, 0)  # workers feed a GPU
+    with pytest.raises(ValueError, match="decode_threads must be >= 0"):
+        choose_settings(TWO_CORES, decode_threads=-1)
+
+
 def test_many_cpu_cores_get_more_decoding_workers():
     settings = choose_settings(MachineFacts(cpu_cores=32, memory_gib=64.0))
     assert settings.torch_threads == 32 and settings.num_workers == 8

@@ -27,6 +27,7 @@ from zoobot import defaults
 from zoobot.datasets import FeatureDataset, GalaxyDataset, labels_array, split_catalog
 from zoobot.inference import (
     RampBatchSampler,
+    ThreadedBatches,
     inference_device,
     inference_loader,
     machine_loader,
@@ -35,7 +36,7 @@ from zoobot.inference import (
 )
 from zoobot.transforms import CardLike, Size, Transform, get_transforms, height_width
 
-# get_transforms (zoobot.transforms), the datasets (zoobot.datasets) and the last six names, the inference
+# get_transforms (zoobot.transforms), the datasets (zoobot.datasets) and the last seven names, the inference
 # runtime (zoobot.inference), are still importable from here.
 __all__ = [
     "get_transforms",
@@ -44,6 +45,7 @@ __all__ = [
     "CatalogDataModule",
     "split_catalog",
     "RampBatchSampler",
+    "ThreadedBatches",
     "inference_device",
     "inference_loader",
     "machine_loader",
@@ -274,7 +276,8 @@ class CatalogDataModule(L.LightningDataModule):
             return
         dataset = self._dataset(pd.concat(list(catalogs.values()), ignore_index=True), augment=False)
         batch = batch_size or self.batch_size
-        workers = self.num_workers if self.num_workers_given else self.settings.workers_for(len(dataset), batch)
+        given = self.num_workers if self.num_workers_given else None
+        workers, threads = self.settings.inference_decoding(len(dataset), batch, given)
         loader = inference_loader(
             dataset,
             batch,
@@ -282,6 +285,7 @@ class CatalogDataModule(L.LightningDataModule):
             self.prefetch_factor,
             pin_memory=torch.device(device).type == "cuda",
             worker_init_fn=self.settings.worker_init_fn() if workers > 0 else None,
+            decode_threads=threads,
         )
         was_training = encoder.training
         encoder.to(device).eval()

@@ -9,17 +9,19 @@ a GPU. :func:`reuse_freed_memory` keeps that loop (and training) near the encode
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 
 __all__ = [
     "inference_device",
     "machine_loader",
     "reuse_freed_memory",
     "RampBatchSampler",
+    "ThreadedBatches",
     "inference_loader",
     "run_batches",
 ]
@@ -111,6 +113,62 @@ class RampBatchSampler(Sampler[list[int]]):
         return len(self._sizes())
 
 
+def _ops_on_one_core() -> None:
+    """Have torch ops called from this thread run on this thread alone.
+
+    OpenMP's thread count is per thread, so this leaves the encoder's threads as they are; without it
+    each decoding thread's resize would start a team of its own and take cores from the encoder.
+    Does nothing where torch does not use GNU OpenMP.
+    """
+    import contextlib
+    import ctypes
+    from pathlib import Path
+
+    bundled = Path(torch.__file__).parent / "lib" / "libgomp.so.1"
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(str(bundled) if bundled.is_file() else "libgomp.so.1").omp_set_num_threads(1)
+
+
+class ThreadedBatches:
+    """Batches of a dataset in order, decoded by threads of this process while the model computes.
+
+    An alternative to loader worker processes on a CPU: the next batch's images are decoded by
+    ``threads`` threads (JPEG decoding and resizing release the GIL) while the encoder computes the
+    current one, so there is no worker to start and no batch to copy between processes. Iterates
+    like a ``DataLoader`` (dicts collated by ``default_collate``) and has its ``dataset``.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int = 64, threads: int = 2, ahead: int = 1) -> None:
+        if batch_size < 1 or threads < 1 or ahead < 1:
+            raise ValueError(f"batch_size, threads and ahead must be >= 1, got {batch_size}, {threads}, {ahead}.")
+        self.dataset, self.batch_size, self.threads, self.ahead = dataset, batch_size, threads, ahead
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Any]:
+        n = len(self.dataset)  # type: ignore[arg-type]
+        starts = range(0, n, self.batch_size)
+        with ThreadPoolExecutor(self.threads, "zoobot-decode", initializer=_ops_on_one_core) as pool:
+            pending: list[list[Future]] = []
+            try:
+                for start in starts:
+                    pending.append(
+                        [
+                            pool.submit(self.dataset.__getitem__, i)
+                            for i in range(start, min(start + self.batch_size, n))
+                        ]
+                    )
+                    if len(pending) > self.ahead:
+                        yield default_collate([item.result() for item in pending.pop(0)])
+                while pending:
+                    yield default_collate([item.result() for item in pending.pop(0)])
+            finally:  # stopped early (an error, a break): drop what was queued
+                for batch in pending:
+                    for item in batch:
+                        item.cancel()
+
+
 def inference_loader(
     dataset: Dataset,
     batch_size: int = 64,
@@ -118,14 +176,19 @@ def inference_loader(
     prefetch_factor: int = 4,
     pin_memory: bool = False,
     worker_init_fn: Callable[[int], None] | None = None,
-) -> DataLoader:
+    decode_threads: int = 0,
+) -> DataLoader | ThreadedBatches:
     """One in-order pass over ``dataset`` for :func:`run_batches` (prediction, representations, feature caching).
 
     With worker processes the first batches are smaller (:class:`RampBatchSampler`) so the model
     starts while the workers decode ahead; without workers every batch is ``batch_size``.
     ``worker_init_fn`` runs in each worker first (e.g. :meth:`zoobot.machine.MachineSettings.worker_init_fn`,
-    which lowers the workers' priority on a CPU-only machine).
+    which lowers the workers' priority on a CPU-only machine). Without workers, ``decode_threads`` > 1
+    decodes the next batch in that many threads of this process while the current one computes
+    (:class:`ThreadedBatches`).
     """
+    if num_workers <= 0 and decode_threads > 1:
+        return ThreadedBatches(dataset, batch_size, decode_threads)
     if num_workers <= 0:
         return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0, pin_memory=pin_memory)
     return DataLoader(
@@ -144,25 +207,27 @@ def machine_loader(
     batch_size: int | None = None,
     num_workers: int | None = None,
     prefetch_factor: int = 4,
-) -> tuple[DataLoader, Any]:
+) -> tuple[DataLoader | ThreadedBatches, Any]:
     """:func:`inference_loader` with the machine's settings (:mod:`zoobot.machine`) where none are given.
 
     Pinned host memory on a GPU lets batches copy asynchronously, overlapping the next batch's compute;
-    on a CPU the workers decode at a lower priority than the encoder. Returns the loader and the settings.
+    on a CPU threads of this process decode the next batch while the encoder computes
+    (:class:`ThreadedBatches`) unless ``num_workers`` asks for worker processes. Returns the loader and
+    the settings.
     """
     from zoobot.machine import machine_settings
 
     settings = machine_settings("gpu" if device.type == "cuda" else "cpu")
     batch = batch_size or settings.predict_batch_size
-    workers = settings.workers_for(len(dataset), batch) if num_workers is None else num_workers
+    workers, threads = settings.inference_decoding(len(dataset), batch, num_workers)
     init = settings.worker_init_fn() if workers > 0 else None
-    loader = inference_loader(dataset, batch, workers, prefetch_factor, settings.pin_memory, worker_init_fn=init)
+    loader = inference_loader(dataset, batch, workers, prefetch_factor, settings.pin_memory, init, threads)
     return loader, settings
 
 
 def run_batches(
     fn: Callable[[torch.Tensor], torch.Tensor],
-    loader: DataLoader,
+    loader: DataLoader | ThreadedBatches,
     device: torch.device,
     precision: str | None = None,
     progress: bool = False,

@@ -9,8 +9,14 @@ settings it used in its ``config.yaml`` (``machine``).
 The rules, and why:
 
 - **CPU only.** The encoder gets every core (``torch_threads`` = cores): the speed ceiling is the
-  encoder on the whole machine. Images are decoded by ``max(1, cores // 4)`` loader worker processes
-  that sleep once their prefetch queue is full, so decoding takes a core only while it decodes.
+  encoder on the whole machine. For one pass over a catalog (prediction, representations, feature
+  caching) ``decode_threads`` threads of the main process (one per core, each with one OpenMP thread)
+  decode the next batch while the encoder computes the current one (:class:`zoobot.inference.ThreadedBatches`):
+  no worker process to start and no batch to copy between processes. On 2 cores with 424 px JPEGs
+  that predicted 610 img/s with the demo encoder against 432 with a worker process, and 39.8 against
+  36.9 img/s with convnext_nano (benchmarks/README.md). Training reads its shuffled epochs with
+  ``max(1, cores // 4)`` loader worker processes that sleep once their prefetch queue is full, so
+  decoding takes a core only while it decodes.
   Workers can run at a lower priority (``worker_nice``, e.g. :data:`WORKER_NICE`) but do not by
   default: on a 2-core machine shared with other jobs (load average 8-10) a worker at nice +10 was
   starved and prediction fell to a fraction of its speed. Precision is 32-bit (16-bit on a CPU is slower).
@@ -79,6 +85,9 @@ class MachineSettings:
         strategy: Lightning strategy: ``'ddp'`` with several devices, else ``'auto'``.
         torch_threads: threads torch computes with on the CPU.
         num_workers: data-loading worker processes (per device).
+        decode_threads: on a CPU, threads of the main process that decode the next batch while the
+            encoder computes, in place of worker processes, when prediction, representations and
+            feature caching read a catalog once (0: worker processes, ``num_workers`` of them).
         worker_nice: scheduling priority increment of the workers (0: same as the encoder).
         batch_size: galaxies per training step.
         predict_batch_size: galaxies per batch when predicting (no gradients: larger).
@@ -94,6 +103,7 @@ class MachineSettings:
     strategy: str
     torch_threads: int
     num_workers: int
+    decode_threads: int
     worker_nice: int
     batch_size: int
     predict_batch_size: int
@@ -118,6 +128,19 @@ class MachineSettings:
         """Loader workers for ``n_rows`` images: none when they fit in two batches (a worker's start-up
         would cost more than the decoding it overlaps), else ``num_workers``."""
         return self.num_workers if n_rows > 2 * batch_size else 0
+
+    def inference_decoding(self, n_rows: int, batch_size: int, num_workers: int | None = None) -> tuple[int, int]:
+        """``(worker processes, decoding threads)`` for one in-order pass over ``n_rows`` images.
+
+        ``num_workers`` given (an expert's choice) means worker processes, as many as that (0: decode in
+        the main process, one image at a time). Otherwise ``decode_threads`` threads where the machine
+        uses them (a CPU), else :meth:`workers_for`'s processes.
+        """
+        if num_workers is not None:
+            return num_workers, 0
+        if self.decode_threads > 1:
+            return 0, self.decode_threads
+        return self.workers_for(n_rows, batch_size), 0
 
     def worker_init_fn(self) -> Any:
         """A DataLoader ``worker_init_fn`` that lowers each worker's priority, or None when it is not lowered."""
@@ -163,6 +186,7 @@ def choose_settings(
     precision: str | None = None,
     compile: bool = False,
     worker_nice: int = 0,
+    decode_threads: int | None = None,
 ) -> MachineSettings:
     """The settings for ``facts``; any argument given (not None) wins over the machine's choice.
 
@@ -173,6 +197,8 @@ def choose_settings(
         torch_threads, num_workers, batch_size, predict_batch_size, precision: expert overrides.
         compile: wrap the encoder in ``torch.compile`` (GPU; minutes of warm-up).
         worker_nice: run loader workers this many nice levels below the encoder (CPU; 0: as the encoder).
+        decode_threads: threads that decode images for a single pass on a CPU in place of worker
+            processes (0: worker processes); default: every core on a CPU, 0 on a GPU.
 
     Raises:
         ValueError: a GPU asked for where there is none, or a setting out of range.
@@ -187,6 +213,8 @@ def choose_settings(
     for name, value in (("torch_threads", torch_threads), ("batch_size", batch_size)):
         if value is not None and value < 1:
             raise ValueError(f"{name} must be a whole number >= 1, got {value}.")
+    if decode_threads is not None and decode_threads < 0:
+        raise ValueError(f"decode_threads must be >= 0 (0 decodes in worker processes), got {decode_threads}.")
     if num_workers is not None and num_workers < 0:
         raise ValueError(f"num_workers must be >= 0 (0 decodes images in the main process), got {num_workers}.")
     if precision is not None and precision not in PRECISIONS:
@@ -220,6 +248,7 @@ def choose_settings(
         strategy="ddp" if n_devices > 1 else "auto",
         torch_threads=torch_threads or threads,
         num_workers=workers,
+        decode_threads=(0 if on_gpu else cores) if decode_threads is None else decode_threads,
         worker_nice=worker_nice if workers > 0 else 0,
         batch_size=train_batch,
         predict_batch_size=predict_batch_size or (2 * train_batch if on_gpu else defaults.PREDICT_BATCH_SIZE),

@@ -147,8 +147,9 @@ def predict_on_catalog(
             normalise as the model's encoder card says.
         input_size: image side for the default transform (default: the card's).
         batch_size: images per batch (default: the machine's, :mod:`zoobot.machine`: 64 on a CPU).
-        num_workers: data-loading worker processes (default: the machine's; none for a catalog of two
-            batches or fewer).
+        num_workers: data-loading worker processes (default: the machine's: on a CPU none, threads of
+            this process decode the next batch while the encoder computes; on a GPU worker processes,
+            none for a catalog of two batches or fewer).
         prefetch_factor: batches each worker loads ahead.
         accelerator: ``'auto'``, ``'cpu'``, ``'gpu'``.
         devices: must be 1 (prediction keeps catalog order on one device); for several GPUs or nodes,
