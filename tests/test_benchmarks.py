@@ -12,35 +12,40 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def run_benchmark(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python <args>`` from the repository root, offline; fails the test with its stderr if it fails."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
 @pytest.fixture(scope="module")
 def tiny_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "suite.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/run.py",
-            "--tiny",
-            "--only",
-            "encoders",
-            "memory",
-            "gpu",
-            "--out",
-            str(out),
-            "--cache-dir",
-            str(tmp / "cache"),
-            "--threads",
-            "1",
-            "--workers",
-            "1",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    done = run_benchmark(
+        "benchmarks/run.py",
+        "--tiny",
+        "--only",
+        "encoders",
+        "memory",
+        "gpu",
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(tmp / "cache"),
+        "--threads",
+        "1",
+        "--workers",
+        "1",
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(out.read_text()), done.stdout
 
 
@@ -108,29 +113,14 @@ def test_ceilings_leave_the_measured_model_as_it_was(monkeypatch: pytest.MonkeyP
 
 
 def test_ring_in_votes_reports_accuracy_from_the_votes_alone() -> None:
-    done = subprocess.run(
-        [sys.executable, "benchmarks/ring_in_votes.py", "--n", "800"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_benchmark("benchmarks/ring_in_votes.py", "--n", "800", timeout=120)
     accuracy, baseline = (float(x) for x in re.findall(r"([\d.]+)%", done.stdout))
     assert accuracy > baseline + 3  # visible rings sway the simulated volunteers
 
 
 def test_active_learning_benchmark_runs_its_loop_and_reports_labels_to_match_random(tmp_path) -> None:
     out, image = tmp_path / "al.json", tmp_path / "al.png"
-    done = subprocess.run(
-        [sys.executable, "benchmarks/active_learning.py", "--tiny", "--out", str(out), "--plot", str(image)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_benchmark("benchmarks/active_learning.py", "--tiny", "--out", str(out), "--plot", str(image))
     results = json.loads(out.read_text())["results"]
     ring = results["ring"]["accuracy"]
     assert set(ring["strategies"]) == {"random", "entropy", "bald"}
@@ -178,16 +168,17 @@ def test_decode_budget_adds_one_cores_decoding_to_the_encoders_share_of_the_mach
 
 def test_decoding_comparison_times_every_way_of_decoding_against_the_ceiling(tmp_path: Path) -> None:
     out = tmp_path / "decoding.json"
-    done = subprocess.run(
-        [sys.executable, "benchmarks/decoding.py", "--images", "24", "--repeats", "1"]
-        + ["--cache-dir", str(tmp_path / "cache"), "--out", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    done = run_benchmark(
+        "benchmarks/decoding.py",
+        "--images",
+        "24",
+        "--repeats",
+        "1",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--out",
+        str(out),
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads(out.read_text())
     assert set(record["passes"]) == {"threads", "worker", "serial", "worker, 1 torch thread"}
     assert all(len(values) == 1 and values[0] > 0 for values in record["passes"].values())
