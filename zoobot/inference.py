@@ -118,12 +118,16 @@ def _ops_on_one_core() -> None:
 
     OpenMP's thread count is per thread, so this leaves the encoder's threads as they are; without it
     each decoding thread's resize would start a team of its own and take cores from the encoder.
+    ``torch.set_num_threads`` cannot do it: it sets one count for the whole process. torch sets a
+    thread's OpenMP count to the process's the first time the thread asks for it, so that is done
+    first (``torch.get_num_threads``), or it would undo this at the thread's first op.
     Does nothing where torch does not use GNU OpenMP.
     """
     import contextlib
     import ctypes
     from pathlib import Path
 
+    torch.get_num_threads()  # torch's lazy per-thread initialisation, which would reset the count later
     bundled = Path(torch.__file__).parent / "lib" / "libgomp.so.1"
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(str(bundled) if bundled.is_file() else "libgomp.so.1").omp_set_num_threads(1)
