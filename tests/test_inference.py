@@ -102,27 +102,3 @@ def test_threaded_batches_decode_ahead_in_order_and_stop_cleanly():
         list(inference.ThreadedBatches(Broken(), batch_size=4, threads=2))
     with pytest.raises(ValueError, match="must be >= 1"):
         inference.ThreadedBatches(images, batch_size=0)
-
-
-def test_decoding_threads_compute_on_one_core_and_leave_the_encoders_threads_alone():
-    """Each decoding thread's torch ops run single-threaded, even after torch's own first-op set-up in
-    that thread, while the main thread keeps its count (two teams on two cores would fight the encoder)."""
-    seen: list[int] = []
-
-    class Recording:
-        def __len__(self):
-            return 12
-
-        def __getitem__(self, index):
-            image = torch.ones(3, 8, 8) * index  # a torch op in the decoding thread, as a transform would run
-            seen.append(torch.get_num_threads())
-            return {"image": image}
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        batches = list(inference.ThreadedBatches(Recording(), batch_size=4, threads=2))
-        assert len(batches) == 3 and seen == [1] * 12
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)

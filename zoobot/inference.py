@@ -113,26 +113,6 @@ class RampBatchSampler(Sampler[list[int]]):
         return len(self._sizes())
 
 
-def _ops_on_one_core() -> None:
-    """Have torch ops called from this thread run on this thread alone.
-
-    OpenMP's thread count is per thread, so this leaves the encoder's threads as they are; without it
-    each decoding thread's resize would start a team of its own and take cores from the encoder.
-    ``torch.set_num_threads`` cannot do it: it sets one count for the whole process. torch sets a
-    thread's OpenMP count to the process's the first time the thread asks for it, so that is done
-    first (``torch.get_num_threads``), or it would undo this at the thread's first op.
-    Does nothing where torch does not use GNU OpenMP.
-    """
-    import contextlib
-    import ctypes
-    from pathlib import Path
-
-    torch.get_num_threads()  # torch's lazy per-thread initialisation, which would reset the count later
-    bundled = Path(torch.__file__).parent / "lib" / "libgomp.so.1"
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(str(bundled) if bundled.is_file() else "libgomp.so.1").omp_set_num_threads(1)
-
-
 class ThreadedBatches:
     """Batches of a dataset in order, decoded by threads of this process while the model computes.
 
@@ -140,6 +120,11 @@ class ThreadedBatches:
     ``threads`` threads (JPEG decoding and resizing release the GIL) while the encoder computes the
     current one, so there is no worker to start and no batch to copy between processes. Iterates
     like a ``DataLoader`` (dicts collated by ``default_collate``) and has its ``dataset``.
+
+    The threads' torch ops (the eval transform) use torch's thread count, as the encoder does: when
+    decoding is the slower half (a small encoder), they use the cores the waiting encoder leaves idle.
+    Limited to one OpenMP thread each they were slower for the demo encoder
+    and no faster for convnext_nano (benchmarks/README.md, "Decoding while the encoder computes").
     """
 
     def __init__(self, dataset: Dataset, batch_size: int = 64, threads: int = 2, ahead: int = 1) -> None:
@@ -153,7 +138,7 @@ class ThreadedBatches:
     def __iter__(self) -> Iterator[Any]:
         n = len(self.dataset)  # type: ignore[arg-type]
         starts = range(0, n, self.batch_size)
-        with ThreadPoolExecutor(self.threads, "zoobot-decode", initializer=_ops_on_one_core) as pool:
+        with ThreadPoolExecutor(self.threads, "zoobot-decode") as pool:
             pending: list[list[Future]] = []
             try:
                 for start in starts:

@@ -10,11 +10,10 @@ The rules, and why:
 
 - **CPU only.** The encoder gets every core (``torch_threads`` = cores): the speed ceiling is the
   encoder on the whole machine. For one pass over a catalog (prediction, representations, feature
-  caching) ``decode_threads`` threads of the main process (one per core, each with one OpenMP thread)
-  decode the next batch while the encoder computes the current one (:class:`zoobot.inference.ThreadedBatches`):
-  no worker process to start and no batch to copy between processes. On 2 cores with 424 px JPEGs
-  that predicted 610 img/s with the demo encoder against 432 with a worker process, and 39.8 against
-  36.9 img/s with convnext_nano (benchmarks/README.md). Training reads its shuffled epochs with
+  caching) ``decode_threads`` threads of the main process (one per core) decode the next batch while
+  the encoder computes the current one (:class:`zoobot.inference.ThreadedBatches`): no worker process
+  to start and no batch to copy between processes (figures: benchmarks/README.md, "Decoding while the
+  encoder computes"). Training reads its shuffled epochs with
   ``max(1, cores // 4)`` loader worker processes that sleep once their prefetch queue is full, so
   decoding takes a core only while it decodes.
   Workers can run at a lower priority (``worker_nice``, e.g. :data:`WORKER_NICE`) but do not by
