@@ -57,7 +57,11 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
     assert list(table["score"]) == sorted(table["score"], reverse=True)
     assert [c for _, c in shown["answer"].choices] == ["0", "1"]
     chosen = label_next.choose_galaxy(engine, sid, 0)
-    assert "picked because the model's passes disagree: mutual information" in chosen["galaxy"]
+    # BALD samples the head's Laplace posterior by default, fitted on the run's training galaxies
+    assert (
+        "picked because the model's draws from the Laplace posterior disagree: mutual information" in chosen["galaxy"]
+    )
+    assert info["posterior"] == "laplace" and "draws from a Laplace posterior" in shown["status"]
 
     # one click labels the galaxy and opens the next one
     clicked = label_next.label_galaxy(engine, sid, 0, "1")

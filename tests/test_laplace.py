@@ -1,14 +1,17 @@
-"""The last-layer Laplace posterior of a finetuned head: where it is uncertain, its prior, its samples."""
+"""The last-layer Laplace posterior of a finetuned head: where it is uncertain, its prior, its samples, and
+every way to ask for it (suggest_galaxies, the command line, a run folder)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from zoobot.active_learning import default_posterior, suggest_galaxies
 from zoobot.finetune import FinetuneableZoobotClassifier, FinetuneableZoobotRegressor, FinetuneableZoobotTree
 from zoobot.schemas import Schema
-from zoobot.uncertainty import acquisition_scores, fit_laplace, head_samples, laplace_samples
+from zoobot.uncertainty import acquisition_scores, fit_laplace, fit_run_laplace, head_samples, laplace_samples
 from zoobot.uncertainty.laplace import output_covariance
 
 ENCODER = "test_convnext"
@@ -180,3 +183,92 @@ def test_samples_have_the_shape_of_dropout_passes_for_every_task(task, tiny_sche
         laplace_samples(model, laplace, x, n_samples=0)
     with pytest.raises(ValueError, match="none were given"):
         fit_laplace(model, x[:0], targets[:0])
+
+
+def test_suggest_galaxies_samples_the_posterior_the_strategy_does_best_with(ring_classifier):
+    model, x, y = ring_classifier
+    far = _galaxies(20, model.encoder_dim, seed=8, far=True)
+    features = np.concatenate([x[:40], far])
+    catalog = pd.DataFrame(
+        {"id_str": [f"g{i}" for i in range(60)], "ring": np.concatenate([y[:40], np.full(20, np.nan)])}
+    )
+    assert default_posterior("bald") == "laplace" and default_posterior("entropy") == "dropout"
+    table = suggest_galaxies(model, catalog, n=5, strategy="bald", features=features, n_samples=20)
+    assert (table["posterior"] == "laplace").all() and table["reason"].str.contains("Laplace").all()
+    dropout = suggest_galaxies(model, catalog, n=5, features=features, n_samples=20, posterior="dropout")
+    assert (dropout["posterior"] == "dropout").all() and dropout["reason"].str.contains("dropout").all()
+    assert (
+        suggest_galaxies(model, catalog, n=5, strategy="entropy", features=features)["posterior"] == "dropout"
+    ).all()
+    with pytest.raises(ValueError, match="posterior must be one of laplace, dropout"):
+        suggest_galaxies(model, catalog, n=5, features=features, posterior="ensemble")
+    unlabelled = catalog.assign(ring=np.nan)
+    with pytest.raises(ValueError, match=r"no rows with ring filled in.*posterior='dropout'"):
+        suggest_galaxies(model, unlabelled, n=5, features=features, posterior="laplace")
+    assert len(suggest_galaxies(model, unlabelled, n=5, features=features, posterior="dropout")) == 5
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A finished one-epoch run classifying ``ring`` on 24 galaxies of a synthetic survey, and the survey with
+    8 more whose rings are not yet known."""
+    from zoobot.runs import RunConfig, run_finetune
+    from zoobot.survey import make_survey
+
+    root = tmp_path_factory.mktemp("laplace_run")
+    catalog = make_survey(32, 32, out_dir=root / "survey", seed=3)
+    catalog.iloc[:24].to_csv(root / "survey" / "labelled.csv", index=False)  # the run trains on these
+    catalog["ring"] = catalog["ring"].astype(float)
+    catalog.loc[24:, "ring"] = np.nan
+    config = RunConfig(
+        task="classification",
+        catalog=str(root / "survey" / "labelled.csv"),
+        label_cols=["ring"],
+        run_dir=str(root / "run"),
+        encoder=ENCODER,
+        image_size=32,
+        batch_size=8,
+        max_epochs=1,
+        learning_rate=1e-3,
+    )
+    run_finetune(config, accelerator="cpu")
+    return root / "run", catalog
+
+
+def test_a_run_fits_on_its_training_split_and_the_command_line_chooses_the_posterior(tiny_run, tmp_path, capsys):
+    from zoobot.cli import main
+    from zoobot.runs import RunFolder, load_run_model, run_split
+
+    run_dir, catalog = tiny_run
+    model = load_run_model(run_dir)
+    laplace = fit_run_laplace(run_dir, model, accelerator="cpu")
+    train = run_split(RunFolder(run_dir).read_config(), model.card).train_catalog
+    assert laplace.n_labelled == len(train) > 0 and laplace.task == "classification"
+    catalog.to_csv(tmp_path / "new.csv", index=False)
+    for posterior in ("laplace", "dropout"):
+        out = tmp_path / f"{posterior}.csv"
+        args = ["suggest", "--model", str(run_dir), "--catalog", str(tmp_path / "new.csv"), "--n", "4"]
+        assert main([*args, "--posterior", posterior, "--out", str(out), "--accelerator", "cpu"]) == 0
+        suggested = pd.read_csv(out)
+        assert len(suggested) == 4 and (suggested["posterior"] == posterior).all()
+        assert f"bald, {posterior} posterior" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([*args, "--posterior", "bayes", "--out", str(tmp_path / "x.csv")])
+    assert "invalid choice: 'bayes'" in capsys.readouterr().err
+
+
+def test_a_run_whose_labels_are_gone_is_told_what_to_do(tiny_run, tmp_path):
+    import shutil
+
+    from zoobot.runs import RunConfig, RunFolder
+
+    run_dir, catalog = tiny_run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    config = RunFolder(copy).read_config()
+    catalog.assign(ring=np.nan).to_csv(tmp_path / "no_labels.csv", index=False)
+    values = config.to_dict() | {"catalog": str(tmp_path / "no_labels.csv"), "run_dir": str(copy)}
+    RunFolder(copy).write_config(RunConfig.from_dict(values))
+    with pytest.raises(ValueError, match=r"run's training galaxies, but its training split.*posterior='dropout'"):
+        suggest_galaxies(copy, catalog, n=4, posterior="laplace", accelerator="cpu")
+    assert len(suggest_galaxies(copy, catalog, n=4, posterior="dropout", accelerator="cpu")) == 4

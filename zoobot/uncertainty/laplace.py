@@ -143,7 +143,7 @@ def fit_laplace(
     schema = schema if schema is not None else getattr(model, "schema", None)
     if task == "tree" and schema is None:
         raise ValueError("A tree's Laplace posterior needs its schema.")
-    features, targets = np.asarray(features, dtype=np.float32), np.asarray(targets, dtype=np.float64)
+    features, targets = np.array(features, dtype=np.float32, copy=True), np.asarray(targets, dtype=np.float64)
     if not len(features):
         raise ValueError(
             "The Laplace posterior is fitted on the galaxies the model learned from, and none were given: "
