@@ -24,7 +24,7 @@ STRATEGY_CHOICES = [
     ("At random (the baseline)", "random"),
 ]
 POSTERIOR_CHOICES = [
-    ("As measured best: a Laplace posterior for BALD, dropout for entropy", labelling.DEFAULT_POSTERIOR),
+    ("Default: a Laplace posterior for BALD, dropout for entropy", labelling.DEFAULT_POSTERIOR),
     ("Laplace posterior of the head, fitted on the run's training galaxies", "laplace"),
     ("Monte Carlo dropout (the head's dropout left on)", "dropout"),
 ]
