@@ -7,9 +7,14 @@ features (computed once and cached), measures it on a fixed test set, and asks t
 galaxies chosen by the strategy, up to 400:
 
 - ``random``: 50 more at random;
-- ``entropy``: by predictive entropy (mean of 20 Monte Carlo dropout passes);
-- ``bald``: by the mutual information between the outcome and the dropout masks (for the tree: the
+- ``entropy``: by predictive entropy (mean of 20 samples of the head);
+- ``bald``: by the mutual information between the outcome and the head's weights (for the tree: the
   votes of 40 volunteers, summed over questions; ``zoobot.uncertainty.acquisition``).
+
+The 20 samples come from ``--posterior``: ``laplace``, a last-layer Laplace posterior of the head
+(``zoobot.uncertainty.laplace``) fitted each round on the labelled galaxies; ``dropout``, Monte Carlo
+dropout passes; ``auto`` (the default), what ``suggest_galaxies`` uses by default (Laplace for BALD,
+dropout for entropy).
 
 Entropy and BALD pick their 50 with ``zoobot.uncertainty.select_batch``: by default (``--selection
 power``) drawn with chance proportional to the score, so that a batch does not fill with near-copies
@@ -142,7 +147,7 @@ def evaluate(
 
 def run_loop(task: str, strategy: str, repetition: int, data: dict[str, Any], args: argparse.Namespace) -> list[dict]:
     """One repetition of the loop for one strategy: a metrics dict per round."""
-    from zoobot.uncertainty import acquisition_scores, head_samples, select_batch
+    from zoobot.uncertainty import acquisition_scores, fit_laplace, head_samples, laplace_samples, select_batch
 
     rng = np.random.default_rng([args.seed, repetition])
     pool = data["pool"]
@@ -164,11 +169,22 @@ def run_loop(task: str, strategy: str, repetition: int, data: dict[str, Any], ar
         if args.candidates and args.candidates < len(remaining):  # score a random part of the pool
             remaining = np.sort(rng.choice(remaining, args.candidates, replace=False))
         round_seed = 1000 * repetition + len(labelled)
-        samples = head_samples(head, data["x"][torch.as_tensor(remaining)].numpy(), args.passes, seed=round_seed)
-        scores, _ = acquisition_scores(
-            samples, "tree" if task == "tree" else "classification", strategy, data.get("schema"), seed=repetition
-        )
+        kind = "tree" if task == "tree" else "classification"
+        candidates = data["x"][torch.as_tensor(remaining)].numpy()
+        if posterior_of(strategy, args) == "laplace":  # fitted on this round's labelled galaxies
+            laplace = fit_laplace(head, data["x"][index].numpy(), data["y"][index].numpy(), kind, data["schema"])
+            samples = laplace_samples(head, laplace, candidates, args.passes, seed=round_seed)
+        else:
+            samples = head_samples(head, candidates, args.passes, seed=round_seed)
+        scores, _ = acquisition_scores(samples, kind, strategy, data.get("schema"), seed=repetition)
         labelled += list(remaining[select_batch(scores, args.step, args.selection, seed=round_seed)])
+
+
+def posterior_of(strategy: str, args: argparse.Namespace) -> str:
+    """Where a strategy's samples come from: ``--posterior``, or the library's default for it (``auto``)."""
+    from zoobot.active_learning import default_posterior
+
+    return default_posterior(strategy, None if args.posterior == "auto" else args.posterior)
 
 
 def labels_to_match(labels: list[int], means: list[float], target: float, higher_is_better: bool) -> float | None:
@@ -263,7 +279,14 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=50)
     parser.add_argument("--step", type=int, default=50)
     parser.add_argument("--stop", type=int, default=400)
-    parser.add_argument("--passes", type=int, default=20, help="Monte Carlo dropout passes")
+    parser.add_argument("--passes", type=int, default=20, help="samples per galaxy (dropout passes or Laplace draws)")
+    parser.add_argument(
+        "--posterior",
+        choices=["auto", "laplace", "dropout"],
+        default="auto",
+        help="entropy and BALD sample a last-layer Laplace posterior or Monte Carlo dropout "
+        "(auto: the library's default, Laplace for BALD and dropout for entropy)",
+    )
     parser.add_argument("--steps", type=int, default=200, help="optimiser steps per retraining")
     parser.add_argument(
         "--selection",
@@ -337,8 +360,11 @@ def main() -> None:
         results[task] = {}
         for metric, higher in metrics:
             results[task][metric] = summarise(task, histories, metric, higher)
+            for strategy, result in results[task][metric]["strategies"].items():
+                result["posterior"] = None if strategy == "random" else posterior_of(strategy, args)
     out = {
         "date": datetime.date.today().isoformat(),
+        "started_utc": datetime.datetime.fromtimestamp(started, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "wall_s": round(time.time() - started),
@@ -354,7 +380,10 @@ def main() -> None:
         out["results"] = {**others, **results}
         out["runs"] = {
             **runs,
-            **{task: {k: out[k] for k in ("date", "settings", "wall_s", "load_average_1min")} for task in args.tasks},
+            **{
+                task: {k: out[k] for k in ("date", "started_utc", "settings", "wall_s", "load_average_1min")}
+                for task in args.tasks
+            },
         }
         results = out["results"]
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,11 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
     assert list(table["score"]) == sorted(table["score"], reverse=True)
     assert [c for _, c in shown["answer"].choices] == ["0", "1"]
     chosen = label_next.choose_galaxy(engine, sid, 0)
-    assert "picked because the model's passes disagree: mutual information" in chosen["galaxy"]
+    # BALD samples the head's Laplace posterior by default, fitted on the run's training galaxies
+    assert (
+        "picked because the model's draws from the Laplace posterior disagree: mutual information" in chosen["galaxy"]
+    )
+    assert info["posterior"] == "laplace" and "draws from a Laplace posterior" in shown["status"]
 
     # one click labels the galaxy and opens the next one
     clicked = label_next.label_galaxy(engine, sid, 0, "1")
@@ -90,8 +94,12 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
 
 def test_plain_refusals(session_with_run, tmp_path):
     engine, sid, _ = session_with_run
-    labelling.submit_suggestions(engine, sid, "random", 4, "run")
+    labelling.submit_suggestions(engine, sid, "bald", 4, "run", "dropout")  # the dropdown's other choice
     _finish(engine, sid, "suggest")
+    assert labelling.suggestions(engine, sid)[1]["posterior"] == "dropout"
+    assert "(Monte Carlo dropout)" in label_next.show_suggestions(engine, sid)["status"]
+    with pytest.raises(gr.Error, match="where the model's draws come from"):
+        label_next.start_suggestions(engine, sid, "bald", 4, "run", "ensemble")
     # another session sees none of this session's suggestions, and has no run to rank for
     other = new_session_id()
     assert label_next.show_suggestions(engine, other)["gallery"].value == []

@@ -1,7 +1,8 @@
 """What to label next: rank a catalog's unlabelled galaxies by how much a label would teach the model.
 
-:func:`suggest_galaxies` takes a finetuned model (or a run folder) and a catalog, runs Monte Carlo
-dropout on the galaxies without labels (the encoder once, the head ``n_samples`` times), scores them
+:func:`suggest_galaxies` takes a finetuned model (or a run folder) and a catalog, samples the model's
+predictions for the galaxies without labels (the encoder once, then ``n_samples`` draws of the head: from
+a last-layer Laplace posterior fitted on the labelled galaxies, or Monte Carlo dropout), scores them
 with an acquisition function (:mod:`zoobot.uncertainty.acquisition`: random, predictive entropy or
 BALD) and returns the top ``n`` with their predictions and why each was picked. The command line's
 ``zoobot suggest`` writes the same table to a CSV. This is the loop of Walmsley et al. (2020), where
@@ -12,7 +13,7 @@ for the same performance; ``benchmarks/active_learning.py`` measures it on the s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,35 @@ from zoobot.uncertainty.columns import model_task
 if TYPE_CHECKING:
     import lightning as L
 
-__all__ = ["STRATEGIES", "model_task", "unlabelled_rows", "suggest_galaxies", "prediction_summary"]
+__all__ = [
+    "POSTERIORS",
+    "STRATEGIES",
+    "Posterior",
+    "default_posterior",
+    "model_task",
+    "unlabelled_rows",
+    "suggest_galaxies",
+    "prediction_summary",
+]
+
+Posterior = Literal["laplace", "dropout"]
+POSTERIORS: tuple[str, ...] = ("laplace", "dropout")
+"""Where the model's samples come from: a last-layer Laplace posterior (:mod:`zoobot.uncertainty.laplace`)
+or Monte Carlo dropout (:mod:`zoobot.uncertainty.sampling`)."""
+
+
+def default_posterior(strategy: str, posterior: str | None = None) -> str:
+    """The posterior a strategy samples: ``posterior`` when given, else Laplace for ``'bald'`` and dropout for
+    ``'entropy'`` and ``'random'``. From ``benchmarks/active_learning.py`` (README, "What to label next"):
+    Laplace made BALD better on the tree's likelihood and tied with dropout on ``ring``, and made entropy
+    worse."""
+    if posterior is None:
+        return "laplace" if strategy == "bald" else "dropout"
+    if posterior not in POSTERIORS:
+        raise ValueError(
+            f"posterior must be one of {', '.join(POSTERIORS)} (or None for the default), not {posterior!r}."
+        )
+    return posterior
 
 
 def unlabelled_rows(catalog: pd.DataFrame, label_cols: list[str]) -> np.ndarray:
@@ -86,6 +115,7 @@ def suggest_galaxies(
     accelerator: str = "auto",
     selection: Selection = "top",
     power: float = 1.0,
+    posterior: Posterior | None = None,
 ) -> pd.DataFrame:
     """The ``n`` galaxies a label would help most, best first, with their predictions and the reason.
 
@@ -95,30 +125,37 @@ def suggest_galaxies(
         catalog: rows with ``id_str`` and ``file_loc``.
         n: how many galaxies to return.
         strategy: ``'bald'`` (mutual information), ``'entropy'`` or ``'random'``.
-        n_samples: Monte Carlo dropout passes (``'bald'`` needs 2 or more).
+        n_samples: draws of the head per galaxy (``'bald'`` needs 2 or more).
         question: trees only: rank by this question alone (e.g. ``'bar-dr5'``); None uses all.
         n_volunteers: trees only: volunteers who would classify each galaxy.
         only_unlabelled: skip rows that already have a label (any of the model's label columns filled).
-        seed: seeds the dropout masks and the random strategy.
+        seed: seeds the draws (dropout masks or Laplace samples) and the random strategy.
         features: the encoder's features of the catalog's rows ``(len(catalog), D)``, if already computed.
         batch_size, num_workers, accelerator: for reading images.
         selection: ``'top'``: the ``n`` best scores; ``'power'``: ``n`` drawn with chance proportional to
             ``score ** power``, so that a batch does not fill up with near-copies of one kind of galaxy
             (:func:`~zoobot.uncertainty.acquisition.select_batch`; seeded by ``seed``).
         power: the exponent for ``'power'``.
+        posterior: where the ``n_samples`` predictions per galaxy come from: ``'laplace'``, a last-layer
+            Laplace posterior of the head (:mod:`zoobot.uncertainty.laplace`) fitted on the galaxies the
+            model learned from (a run folder's training split; for a model object or a checkpoint, the
+            catalog's labelled rows); ``'dropout'``, Monte Carlo dropout; None, the default for the
+            strategy (:func:`default_posterior`: Laplace for ``'bald'``, dropout otherwise).
 
     Returns:
         ``rank`` (1 = label first), ``id_str``, ``file_loc``, ``strategy``, ``score``, ``question`` (trees:
-        the question contributing most), ``reason`` (in words), then the mean predictions
-        (:func:`prediction_summary`).
+        the question contributing most), ``posterior`` (None for ``'random'``), ``reason`` (in words), then the
+        mean predictions (:func:`prediction_summary`).
     """
     from zoobot.uncertainty.corrections import apply_correction
+    from zoobot.uncertainty.laplace import laplace_samples
     from zoobot.uncertainty.sampling import encoder_features, head_samples
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a whole number of galaxies >= 1, got {n!r}.")
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
+    sampled_from = default_posterior(strategy, posterior)
     loaded, correction = _load(model)
     task = model_task(loaded)
     pool = unlabelled_rows(catalog, list(loaded.label_cols)) if only_unlabelled else np.ones(len(catalog), bool)
@@ -128,12 +165,20 @@ def suggest_galaxies(
             "catalog with unlabelled rows, or only_unlabelled=False to rank them all."
         )
     rows = catalog[pool].reset_index(drop=True)
+    reading = {"batch_size": batch_size, "num_workers": num_workers, "accelerator": accelerator}
+    laplace = None
+    if sampled_from == "laplace" and strategy != "random":  # fitted first: a run without labels fails early
+        laplace = _fit_laplace(model, loaded, catalog, features, reading)
     if features is None:
         features = encoder_features(loaded, rows, batch_size, num_workers, accelerator)
     else:
         features = np.asarray(features)[pool]
     schema = loaded.schema if task == "tree" else None
-    samples = apply_correction(head_samples(loaded, features, n_samples, seed), correction, schema)
+    if laplace is not None:
+        drawn = laplace_samples(loaded, laplace, features, n_samples, seed)
+    else:
+        drawn = head_samples(loaded, features, n_samples, seed)
+    samples = apply_correction(drawn, correction, schema)
     scores, per_question = acquisition_scores(samples, task, strategy, schema, question, n_volunteers, seed)
     order = select_batch(scores, n, selection if strategy != "random" else "top", power, seed)
     table = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "id_str": rows["id_str"].astype(str).to_numpy()[order]})
@@ -144,17 +189,50 @@ def suggest_galaxies(
     table["question"] = per_question.to_numpy().argmax(axis=1)[order] if per_question is not None else None
     if per_question is not None:
         table["question"] = [per_question.columns[i] if question is None else question for i in table["question"]]
-    table["reason"] = [_reason(strategy, task, s, q) for s, q in zip(table["score"], table["question"], strict=True)]
+    table["posterior"] = sampled_from if strategy != "random" else None
+    table["reason"] = [
+        _reason(strategy, task, s, q, sampled_from) for s, q in zip(table["score"], table["question"], strict=True)
+    ]
     summary = prediction_summary(samples[:, order], task, loaded)
     return pd.concat([table, summary.reset_index(drop=True)], axis=1)
 
 
-def _reason(strategy: str, task: str, score: float, question: str | None) -> str:
+def _fit_laplace(
+    source: Any, model: Any, catalog: pd.DataFrame, features: np.ndarray | None, reading: dict[str, Any]
+) -> Any:
+    """The Laplace posterior of the model's head: on a run folder's training galaxies, else on the catalog's
+    rows that have every label (their ``features`` rows when given)."""
+    from zoobot.runs import split_targets
+    from zoobot.uncertainty.laplace import fit_laplace, fit_run_laplace
+    from zoobot.uncertainty.sampling import encoder_features
+
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        return fit_run_laplace(source, model, **reading)
+    task, label_cols = model_task(model), list(model.label_cols)
+    present = [c for c in label_cols if c in catalog.columns]
+    labelled = np.zeros(len(catalog), dtype=bool)
+    if len(present) == len(label_cols):
+        values = catalog[present].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        labelled = np.isfinite(values).all(axis=1)
+    if not labelled.any():
+        raise ValueError(
+            "posterior='laplace' is fitted on the galaxies the model learned from, and there are none here: "
+            f"the model is not a run folder and the catalog has no rows with {', '.join(label_cols[:3])} filled in. "
+            "Give the run folder the model came from, a catalog that includes some labelled galaxies, or "
+            "posterior='dropout' (zoobot suggest --posterior dropout)."
+        )
+    rows = catalog[labelled].reset_index(drop=True)
+    known = encoder_features(model, rows, **reading) if features is None else np.asarray(features)[labelled]
+    return fit_laplace(model, known, split_targets(rows, task, label_cols), task)
+
+
+def _reason(strategy: str, task: str, score: float, question: str | None, posterior: str) -> str:
     if strategy == "random":
         return "drawn at random (the baseline)"
     about = f", mostly from {question}" if question else ""
+    samples = "draws from the Laplace posterior" if posterior == "laplace" else "Monte Carlo dropout passes"
     if task == "regression":
-        return f"Monte Carlo passes disagree: spread {score:.3g}"
+        return f"the model's {samples} disagree: spread {score:.3g}"
     if strategy == "entropy":
         return f"uncertain prediction: predictive entropy {score:.3f} nats{about}"
-    return f"the model's passes disagree: mutual information {score:.3f} nats{about}"
+    return f"the model's {samples} disagree: mutual information {score:.3f} nats{about}"

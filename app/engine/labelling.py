@@ -29,7 +29,9 @@ POOLS = ("run", "data")
 """Where the galaxies to rank come from: the rows without labels of the run's catalog, or of the catalog now
 loaded on the Data tab."""
 N_SAMPLES = 20
-"""Monte Carlo dropout passes per galaxy when ranking."""
+"""Draws of the model per galaxy when ranking (Laplace posterior or Monte Carlo dropout)."""
+DEFAULT_POSTERIOR = "default"
+"""The library's choice of posterior for the strategy (:func:`zoobot.active_learning.default_posterior`)."""
 
 
 def labelling_dir(engine: Engine, session_id: str) -> Path:
@@ -62,13 +64,20 @@ def pool_catalog(engine: Engine, session_id: str, folder: RunFolder, pool: str) 
     raise AppInputError(f"Choose where the galaxies come from: one of {', '.join(POOLS)}.")
 
 
-def submit_suggestions(engine: Engine, session_id: str, strategy: str, n: int, pool: str) -> Job:
+def submit_suggestions(
+    engine: Engine, session_id: str, strategy: str, n: int, pool: str, posterior: str = DEFAULT_POSTERIOR
+) -> Job:
     """Rank the pool's galaxies without labels by what a label would teach the run's model, as a job
-    (``N_SAMPLES`` Monte Carlo dropout passes each), and keep the top ``n`` in ``suggestions.csv``."""
-    from zoobot.active_learning import STRATEGIES, unlabelled_rows
+    (``N_SAMPLES`` draws each, from ``posterior``: ``'laplace'``, ``'dropout'`` or ``'default'``, the
+    library's choice for the strategy), and keep the top ``n`` in ``suggestions.csv``."""
+    from zoobot.active_learning import POSTERIORS, STRATEGIES, unlabelled_rows
 
     if strategy not in STRATEGIES:
         raise AppInputError(f"Choose a way to pick galaxies: one of {', '.join(STRATEGIES)}.")
+    if posterior not in (DEFAULT_POSTERIOR, *POSTERIORS):
+        raise AppInputError(
+            f"Choose where the model's draws come from: one of {DEFAULT_POSTERIOR}, {', '.join(POSTERIORS)}."
+        )
     if not isinstance(n, (int, float)) or not 1 <= n <= 200:
         raise AppInputError("Show between 1 and 200 galaxies.")
     folder = finished_run(engine, session_id)
@@ -85,12 +94,18 @@ def submit_suggestions(engine: Engine, session_id: str, strategy: str, n: int, p
     def job(ctx: JobContext) -> Path:
         from zoobot.active_learning import suggest_galaxies
 
-        ctx.report(f"Running the model {N_SAMPLES} times over the galaxies without labels")
+        ctx.report(f"Drawing the model {N_SAMPLES} times for each galaxy without labels")
         table = suggest_galaxies(
-            folder.path, catalog, n=int(n), strategy=strategy, n_samples=N_SAMPLES if strategy != "random" else 2
+            folder.path,
+            catalog,
+            n=int(n),
+            strategy=strategy,
+            n_samples=N_SAMPLES if strategy != "random" else 2,
+            posterior=None if posterior == DEFAULT_POSTERIOR else posterior,
         )
         write_atomic(out / SUGGESTIONS_FILE, table.to_csv(index=False))
         info = {"run_dir": str(folder.path), "strategy": strategy, "pool": pool, "n_pool": int(len(catalog))}
+        info["posterior"] = table["posterior"].iloc[0] if strategy != "random" and len(table) else None
         write_atomic(out / SUGGESTIONS_INFO_FILE, json.dumps(info))
         return out / SUGGESTIONS_FILE
 

@@ -19,9 +19,14 @@ from app.escape import code, escape_md
 from app.wiring import listen, pick, poll, to_gradio
 
 STRATEGY_CHOICES = [
-    ("Most to learn: the model's passes disagree (BALD)", "bald"),
+    ("Most to learn: the model's samples disagree (BALD)", "bald"),
     ("Most uncertain (predictive entropy)", "entropy"),
     ("At random (the baseline)", "random"),
+]
+POSTERIOR_CHOICES = [
+    ("Default: a Laplace posterior for BALD, dropout for entropy", labelling.DEFAULT_POSTERIOR),
+    ("Laplace posterior of the head, fitted on the run's training galaxies", "laplace"),
+    ("Monte Carlo dropout (the head's dropout left on)", "dropout"),
 ]
 POOL_CHOICES = [
     ("Galaxies without labels in the run's catalog", "run"),
@@ -29,13 +34,16 @@ POOL_CHOICES = [
 ]
 VIEW = ("status", "gallery", "galaxy", "answer", "value", "given", "downloads", "selected")
 """The suggestions and the labelling controls (:func:`show_suggestions`'s names)."""
+_DRAWN = {"laplace": " (draws from a Laplace posterior)", "dropout": " (Monte Carlo dropout)"}
 _SCORE = {"bald": "information {:.3f}", "entropy": "entropy {:.2f}", "random": "random"}
 
 
 @plain_errors
-def start_suggestions(engine: Engine, session_id: str, strategy: str, n: float, pool: str) -> dict[str, Any]:
+def start_suggestions(
+    engine: Engine, session_id: str, strategy: str, n: float, pool: str, posterior: str = labelling.DEFAULT_POSTERIOR
+) -> dict[str, Any]:
     """Queue the ranking of the pool's unlabelled galaxies."""
-    labelling.submit_suggestions(engine, session_id, strategy, int(n or 0), pool)
+    labelling.submit_suggestions(engine, session_id, strategy, int(n or 0), pool, posterior)
     return {"status": "Ranking the galaxies…", "timer": gr.Timer(active=True)}
 
 
@@ -109,7 +117,8 @@ def show_suggestions(engine: Engine, session_id: str, selected: int | None = Non
     strategy = dict((v, k) for k, v in STRATEGY_CHOICES)[info["strategy"]].split(" (")[0].split(":")[0]
     status = (
         f"The {len(table)} galaxies to label next for run {code(Path(info['run_dir']).name)}, by "
-        f"*{escape_md(strategy)}*, out of {info['n_pool']} in the catalog. Click a galaxy, then its answer: "
+        f"*{escape_md(strategy)}*{_DRAWN.get(info.get('posterior') or '', '')}, out of {info['n_pool']} in the "
+        "catalog. Click a galaxy, then its answer: "
         "the next galaxy opens."
     )
     return {
@@ -243,6 +252,12 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
         ui["strategy"] = gr.Radio(STRATEGY_CHOICES, value="bald", label="Pick the galaxies", elem_id="label-strategy")
         ui["pool"] = gr.Radio(POOL_CHOICES, value="run", label="From", elem_id="label-pool")
         ui["n"] = gr.Slider(4, 48, value=12, step=1, label="How many", elem_id="label-n")
+    ui["posterior"] = gr.Dropdown(
+        POSTERIOR_CHOICES,
+        value=labelling.DEFAULT_POSTERIOR,
+        label="The model's uncertainty from",
+        elem_id="label-posterior",
+    )
     ui["find"] = gr.Button("Find the galaxies to label", variant="primary", elem_id="label-find")
     ui["status"] = gr.Markdown(elem_id="label-status")
     ui["gallery"] = galaxy_gallery("Click a galaxy, then its answer", "label-gallery", columns=6, height=420)
@@ -272,7 +287,7 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
     listen(
         ui["find"].click,
         partial(start_suggestions, engine),
-        pick(ui, "session_id", "strategy", "n", "pool"),
+        pick(ui, "session_id", "strategy", "n", "pool", "posterior"),
         pick(ui, "status", "timer"),
     )
     poll(ui["timer"], partial(poll_suggestions, engine), pick(ui, "session_id"), pick(ui, *VIEW, "timer"))

@@ -83,9 +83,9 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _suggest(args: argparse.Namespace) -> int:
     """rank a catalog's unlabelled galaxies: which to label next
 
-    Score every galaxy without a label by how much a label would teach the model (Monte Carlo dropout; random,
-    predictive entropy or BALD) and write the top N, best first, with their predictions and why each was
-    picked.
+    Score every galaxy without a label by how much a label would teach the model (draws from a last-layer
+    Laplace posterior or Monte Carlo dropout; random, predictive entropy or BALD) and write the top N, best
+    first, with their predictions and why each was picked.
     """
     from zoobot.active_learning import suggest_galaxies
     from zoobot.catalog import read_catalog
@@ -105,9 +105,11 @@ def _suggest(args: argparse.Namespace) -> int:
         **_device_options(args),
         selection=args.selection,
         power=args.power,
+        posterior=args.posterior,
     )
     _write_table(table, Path(args.out))
-    print(f"Wrote the {len(table)} galaxies to label next ({args.strategy}) to {args.out}")
+    drawn = f", {table['posterior'].iloc[0]} posterior" if args.strategy != "random" and len(table) else ""
+    print(f"Wrote the {len(table)} galaxies to label next ({args.strategy}{drawn}) to {args.out}")
     return 0
 
 

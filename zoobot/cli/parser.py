@@ -85,6 +85,7 @@ def _add_shard_args(parser: argparse.ArgumentParser) -> None:
 
 def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
     """``zoobot calibrate`` and ``zoobot suggest`` (issue #18)."""
+    from zoobot.active_learning import POSTERIORS
     from zoobot.uncertainty import STRATEGIES
 
     calibrate = _command(commands, "calibrate", _calibrate)
@@ -104,9 +105,19 @@ def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
         "--strategy",
         default="bald",
         choices=list(STRATEGIES),
-        help="bald (the passes disagree), entropy (uncertain for any reason) or random (default bald)",
+        help="bald (the model's samples disagree), entropy (uncertain for any reason) or random (default bald)",
     )
-    suggest.add_argument("--n-samples", type=int, default=20, help="Monte Carlo dropout passes (default 20)")
+    suggest.add_argument(
+        "--n-samples", type=int, default=20, help="draws of the head per galaxy (Laplace or dropout; default 20)"
+    )
+    suggest.add_argument(
+        "--posterior",
+        choices=list(POSTERIORS),
+        default=None,
+        help="where the draws come from: laplace (a last-layer Laplace posterior fitted on the run's training "
+        "galaxies, or the catalog's labelled rows for a checkpoint) or dropout (Monte Carlo dropout); default "
+        "laplace for bald, dropout for entropy",
+    )
     suggest.add_argument("--question", help="trees: rank by this question only (default: all questions)")
     suggest.add_argument(
         "--n-volunteers", type=float, default=40, help="trees: volunteers who would classify each galaxy (default 40)"
@@ -120,7 +131,7 @@ def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
         "so a batch does not fill up with near-copies of one kind of galaxy",
     )
     suggest.add_argument("--power", type=float, default=1.0, help="the exponent for --selection power (default 1)")
-    suggest.add_argument("--seed", type=int, default=0, help="seeds the dropout masks and 'random' (default 0)")
+    suggest.add_argument("--seed", type=int, default=0, help="seeds the draws and 'random' (default 0)")
     _add_batch_size_arg(suggest, default=defaults.PREDICT_BATCH_SIZE)
     _add_device_args(suggest)
 

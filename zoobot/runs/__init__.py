@@ -9,6 +9,8 @@
 - :mod:`zoobot.runs.pipeline`: :func:`run_finetune`, the one path shared by the app and the CLI.
 - :mod:`zoobot.runs.progress`: :class:`RunProgress`, the Lightning callback writing progress.
 - :mod:`zoobot.runs.model`: :func:`export_model` and :func:`load_run_model`.
+- :mod:`zoobot.runs.split`: :func:`run_split`, the run's train/validation/test galaxies (training, calibration
+  and the Laplace posterior read the same split), and :func:`split_targets`, their labels as arrays.
 - :mod:`zoobot.runs.warm_start`: :func:`warm_start`, a run starting from a previous model's weights
   (``RunConfig.init_from``).
 
@@ -33,6 +35,7 @@ from zoobot.runs.pipeline import (
     resolve_schema,
     run_finetune,
 )
+from zoobot.runs.split import run_split, split_targets
 from zoobot.runs.warm_start import warm_start
 
 __all__ = [
@@ -53,6 +56,8 @@ __all__ = [
     "rerun_command",
     "resolve_schema",
     "run_finetune",
+    "run_split",
+    "split_targets",
     "atomic_path",
     "copy_atomic",
     "write_atomic",

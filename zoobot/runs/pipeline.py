@@ -186,12 +186,12 @@ def _run_finetune(
     import torch
 
     from zoobot.catalog import validate_catalog
-    from zoobot.data import CatalogDataModule
     from zoobot.finetune import get_trainer
     from zoobot.machine import choose_settings, machine_facts
     from zoobot.predict import predict_on_catalog
     from zoobot.runs.model import export_model
     from zoobot.runs.progress import RunProgress
+    from zoobot.runs.split import run_split
 
     catalog = load_run_catalog(config)
     schema = resolve_schema(config.schema) if config.task == "tree" else None
@@ -233,17 +233,8 @@ def _run_finetune(
     folder.write_config(config)
     if settings.channels_last:  # NHWC convolutions run faster on a GPU's tensor cores
         model.to(memory_format=torch.channels_last)
-    datamodule = CatalogDataModule(
-        label_cols=config.label_cols,
-        catalog=catalog,
-        train_fraction=config.train_fraction,
-        val_fraction=config.val_fraction,
-        test_fraction=config.test_fraction,
-        batch_size=config.batch_size,
-        num_workers=config.num_workers,  # None: the machine's, none for a split of two batches or fewer
-        card=model.card,
-        seed=config.seed,
-    )
+    # None: the machine's workers, none for a split of two batches or fewer
+    datamodule = run_split(config, model.card, catalog=catalog, num_workers=config.num_workers)
     trainer = get_trainer(
         str(folder.path),
         max_epochs=config.max_epochs,

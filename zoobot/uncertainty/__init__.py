@@ -1,9 +1,12 @@
-"""Uncertainty a user can check: vote-fraction intervals, Monte Carlo dropout, calibration, what to label next.
+"""Uncertainty a user can check: vote-fraction intervals, Monte Carlo dropout, Laplace, calibration, what to label next.
 
 - :mod:`~zoobot.uncertainty.intervals`: the latent interval (where many volunteers' fraction would lie)
   and the predictive interval (what ``N`` volunteers would answer) of a tree model's concentrations.
 - :mod:`~zoobot.uncertainty.sampling`: Monte Carlo dropout (features once, the head ``n_samples``
   times), small ensembles, and per-galaxy mean, spread and mutual information.
+- :mod:`~zoobot.uncertainty.laplace`: a last-layer Laplace posterior of the head's final linear layer,
+  fitted on the labelled galaxies, sampled in place of dropout (what BALD uses by default);
+  :mod:`~zoobot.uncertainty.head_layer` finds that layer and gives the Fisher of the likelihood in its outputs.
 - :mod:`~zoobot.uncertainty.information`: predictive entropy and mutual information (BALD), for
   classes and for the vote counts of ``N`` volunteers (Dirichlet-multinomial).
 - :mod:`~zoobot.uncertainty.calibration`: coverage, reliability diagram, ECE with its finite-sample
@@ -48,6 +51,7 @@ from zoobot.uncertainty.intervals import (
     predictive_intervals,
     question_totals,
 )
+from zoobot.uncertainty.laplace import LastLayerLaplace, fit_laplace, fit_run_laplace, laplace_samples
 from zoobot.uncertainty.report import calibrate_model, calibrate_predictions, calibrate_run, format_calibration
 from zoobot.uncertainty.sampling import (
     encoder_features,
@@ -77,6 +81,10 @@ __all__ = [
     "expected_calibration_error",
     "expected_question_volunteers",
     "fit_concentration_scales",
+    "fit_laplace",
+    "fit_run_laplace",
+    "LastLayerLaplace",
+    "laplace_samples",
     "fit_residual_scale",
     "fit_temperature",
     "format_calibration",

@@ -1,4 +1,4 @@
-"""Acquisition functions: which galaxies a label would help most, from Monte Carlo dropout predictions.
+"""Acquisition functions: which galaxies a label would help most, from samples of the model (dropout or Laplace).
 
 Strategies (:data:`STRATEGIES`):
 
@@ -6,7 +6,7 @@ Strategies (:data:`STRATEGIES`):
 - ``'entropy'``: predictive entropy, how uncertain the prediction is for any reason, including
   galaxies that are simply ambiguous (volunteers disagree about them however well the model is trained).
 - ``'bald'``: mutual information between the outcome and the model's weights (Houlsby et al. 2011,
-  "Bayesian Active Learning by Disagreement"): high where the Monte Carlo passes disagree, the part of
+  "Bayesian Active Learning by Disagreement"): high where the model's samples disagree, the part of
   the uncertainty a label would remove. It needs several passes (``n_samples > 1``).
 
 For a classifier the outcome is the class. For a vote-count tree it is the votes that ``N`` volunteers
@@ -68,8 +68,8 @@ def _check_strategy(strategy: str, n_passes: int) -> None:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
     if strategy == "bald" and n_passes < 2:
         raise ValueError(
-            "'bald' needs several Monte Carlo dropout passes (n_samples of 2 or more; 20 is usual): "
-            "with one pass the model cannot disagree with itself."
+            "'bald' needs several Monte Carlo samples of the model (n_samples of 2 or more; 20 is usual): "
+            "with one sample the model cannot disagree with itself."
         )
 
 
@@ -85,7 +85,7 @@ def acquisition_scores(
     """Score every galaxy for labelling: higher is more useful.
 
     Args:
-        samples: ``(S, B, K)`` Monte Carlo passes (probabilities, values or concentrations); ``(B, K)`` for one.
+        samples: ``(S, B, K)`` samples (dropout passes or Laplace draws: probabilities, values or concentrations).
         task: ``'classification'``, ``'regression'`` or ``'tree'``.
         strategy: ``'random'``, ``'entropy'`` or ``'bald'``.
         schema: the tree (tree only).

@@ -165,7 +165,7 @@ def calibrate_model(
     Returns:
         The report, with ``'n_val'`` and ``'n_test'``; None when there are no validation galaxies.
     """
-    from zoobot.runs import resolve_schema
+    from zoobot.runs import resolve_schema, split_targets
     from zoobot.uncertainty.sampling import encoder_features, head_samples
 
     if val is None or not len(val):
@@ -184,8 +184,7 @@ def calibrate_model(
     schema = resolve_schema(config.schema) if config.task == "tree" else None
 
     def targets(part: pd.DataFrame) -> np.ndarray:
-        values = part[config.label_cols].to_numpy(dtype=np.float64)
-        return values[:, 0].astype(int) if config.task == "classification" else values
+        return split_targets(part, config.task, config.label_cols)
 
     truth = run_truth(both, schema) if schema is not None else None
     report = calibrate_predictions(
@@ -233,22 +232,12 @@ def calibrate_run(
     Raises:
         ValueError: the run has no validation galaxies.
     """
-    from zoobot.data import CatalogDataModule
-    from zoobot.runs import RunFolder, load_run_catalog, load_run_model
+    from zoobot.runs import RunFolder, load_run_model, run_split
 
     folder = RunFolder(run_dir)
     config = folder.read_config()
     model: Any = load_run_model(folder.path)
-    split = CatalogDataModule(
-        label_cols=config.label_cols,
-        catalog=load_run_catalog(config),
-        train_fraction=config.train_fraction,
-        val_fraction=config.val_fraction,
-        test_fraction=config.test_fraction,
-        seed=config.seed,
-        card=model.card,
-        num_workers=0,
-    )
+    split = run_split(config, model.card)
     report = calibrate_model(
         model, config, split.val_catalog, split.test_catalog, n_samples, seed, batch_size, num_workers, accelerator
     )
