@@ -4,6 +4,8 @@ Fixtures other test files rely on (keep the names stable):
 
 - ``tiny_schema_pairs``: ``(question_answer_pairs, dependencies)`` of a two-question tree.
 - ``make_catalog``: factory writing images and returning a catalog ``DataFrame``.
+
+And one plain function, :func:`labelled_survey_run`: a finished tiny run on part of a synthetic survey.
 """
 
 from __future__ import annotations
@@ -153,3 +155,28 @@ def make_catalog(tmp_path: Path) -> CatalogFactory:
         return df
 
     return factory
+
+
+def labelled_survey_run(
+    root: Path, n: int, n_labelled: int, task: str, label_cols: list[str], seed: int, **settings: object
+) -> tuple[Path, pd.DataFrame]:
+    """A finished run (``root/run``) trained on the first ``n_labelled`` of ``n`` synthetic galaxies (32 px,
+    ``test_convnext``, batches of 8, learning rate 1e-3; ``settings`` add to or replace these), and the
+    survey's catalog with the labels of the other galaxies blanked: galaxies not yet labelled."""
+    from zoobot.runs import RunConfig, run_finetune
+    from zoobot.survey import make_survey
+
+    catalog = make_survey(n, 32, out_dir=root / "survey", seed=seed)
+    catalog.iloc[:n_labelled].to_csv(root / "survey" / "labelled.csv", index=False)  # the run trains on these
+    catalog[label_cols] = catalog[label_cols].astype(float)
+    catalog.loc[n_labelled:, label_cols] = np.nan
+    options: dict[str, object] = {"encoder": "test_convnext", "image_size": 32, "batch_size": 8, "learning_rate": 1e-3}
+    config = RunConfig(
+        task=task,
+        catalog=str(root / "survey" / "labelled.csv"),
+        label_cols=label_cols,
+        run_dir=str(root / "run"),
+        **(options | settings),  # type: ignore[arg-type]
+    )
+    run_finetune(config, accelerator="cpu")
+    return root / "run", catalog

@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import labelled_survey_run
 
 from zoobot.active_learning import suggest_galaxies, unlabelled_rows
 from zoobot.finetune import FinetuneableZoobotClassifier, FinetuneableZoobotRegressor, FinetuneableZoobotTree
-from zoobot.runs import RunConfig, RunFolder, run_finetune
+from zoobot.runs import RunFolder
 from zoobot.schemas import Schema
 from zoobot.trees import get_schema
 from zoobot.uncertainty import (
@@ -189,30 +190,20 @@ def test_power_selection_spreads_a_batch_over_near_copies():
 @pytest.fixture(scope="module")
 def tiny_tree_run(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     """A finished two-epoch tree run on 36 galaxies of a synthetic survey, and the survey with 12 more unlabelled."""
-    from zoobot.survey import make_survey
-
-    root = tmp_path_factory.mktemp("al")
-    catalog = make_survey(48, 32, out_dir=root / "survey", seed=7)
     schema = get_schema("decals_dr5")
-    catalog.iloc[:36].to_csv(root / "survey" / "labelled.csv", index=False)  # the run trains on these
-    catalog.loc[36:, list(schema.label_cols)] = np.nan  # 12 new galaxies, not yet classified
-    config = RunConfig(
-        task="tree",
-        catalog=str(root / "survey" / "labelled.csv"),
-        label_cols=list(schema.label_cols),
+    return labelled_survey_run(
+        tmp_path_factory.mktemp("al"),
+        48,
+        36,  # 12 new galaxies, not yet classified
+        "tree",
+        list(schema.label_cols),
+        seed=7,
         schema="decals_dr5",
-        run_dir=str(root / "run"),
-        encoder=ENCODER,
-        image_size=32,
-        batch_size=8,
         max_epochs=2,
-        learning_rate=1e-3,
         train_fraction=0.5,
         val_fraction=0.25,
         test_fraction=0.25,
     )
-    run_finetune(config, accelerator="cpu")
-    return root / "run", catalog
 
 
 def test_a_runs_calibration_is_written_and_its_correction_used_for_suggestions(tiny_tree_run):

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import labelled_survey_run
 
 from zoobot.active_learning import default_posterior, suggest_galaxies
 from zoobot.finetune import FinetuneableZoobotClassifier, FinetuneableZoobotRegressor, FinetuneableZoobotTree
@@ -212,27 +213,9 @@ def test_suggest_galaxies_samples_the_posterior_the_strategy_does_best_with(ring
 def tiny_run(tmp_path_factory):
     """A finished one-epoch run classifying ``ring`` on 24 galaxies of a synthetic survey, and the survey with
     8 more whose rings are not yet known."""
-    from zoobot.runs import RunConfig, run_finetune
-    from zoobot.survey import make_survey
-
-    root = tmp_path_factory.mktemp("laplace_run")
-    catalog = make_survey(32, 32, out_dir=root / "survey", seed=3)
-    catalog.iloc[:24].to_csv(root / "survey" / "labelled.csv", index=False)  # the run trains on these
-    catalog["ring"] = catalog["ring"].astype(float)
-    catalog.loc[24:, "ring"] = np.nan
-    config = RunConfig(
-        task="classification",
-        catalog=str(root / "survey" / "labelled.csv"),
-        label_cols=["ring"],
-        run_dir=str(root / "run"),
-        encoder=ENCODER,
-        image_size=32,
-        batch_size=8,
-        max_epochs=1,
-        learning_rate=1e-3,
+    return labelled_survey_run(
+        tmp_path_factory.mktemp("laplace_run"), 32, 24, "classification", ["ring"], 3, max_epochs=1
     )
-    run_finetune(config, accelerator="cpu")
-    return root / "run", catalog
 
 
 def test_a_run_fits_on_its_training_split_and_the_command_line_chooses_the_posterior(tiny_run, tmp_path, capsys):

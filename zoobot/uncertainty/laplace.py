@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -46,9 +46,6 @@ from zoobot.uncertainty.head_layer import (
     output_fisher,
     predict_from_outputs,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["LastLayerLaplace", "fit_laplace", "fit_run_laplace", "laplace_samples", "output_covariance"]
 
