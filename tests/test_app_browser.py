@@ -187,6 +187,19 @@ def test_whole_path_on_the_demo_survey(server, tmp_path):
         expect(page.locator("#explore-neighbours img")).to_have_count(9, timeout=60_000)
         page.screenshot(path=str(shots / "6_explore.png"), full_page=True)
 
+        # 7. Label next: the galaxies BALD would have labelled next (Laplace posterior by default), with
+        # the model's prediction and why each was picked.
+        _open_tab(page, "7. Label next")
+        expect(page.locator("#label-posterior input")).to_have_value(re.compile("Default"), timeout=30_000)
+        # the demo survey is all labelled: rank its galaxies anyway, as the tab offers
+        page.locator("#label-find").click()
+        expect(page.locator("body")).to_contain_text("Rank labelled galaxies too", timeout=60_000)
+        page.locator("#label-include-labelled input").check()
+        page.locator("#label-find").click()
+        expect(page.locator("#label-gallery img").first).to_be_visible(timeout=300_000)
+        expect(page.locator("#label-status")).to_contain_text("Most to learn", timeout=30_000)
+        page.screenshot(path=str(shots / "8_label_next.png"), full_page=True)
+
         # Runs: opening the tab lists the run; a reload re-attaches to the session and keeps the results.
         _open_tab(page, "Runs")
         expect(page.locator("#runs-table")).to_contain_text("finished", timeout=30_000)

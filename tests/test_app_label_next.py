@@ -110,8 +110,13 @@ def test_plain_refusals(session_with_run, tmp_path):
     with pytest.raises(gr.Error, match="No labels given yet"):
         label_next.add_to_catalog(engine, sid)
     engine.replace_catalog(sid, engine.catalog(sid).assign(label=lambda d: d["label"].fillna(0)))
-    with pytest.raises(gr.Error, match="catalog loaded on the Data tab already has a label"):
+    with pytest.raises(gr.Error, match="catalog loaded on the Data tab already has a label.*Rank labelled"):
         label_next.start_suggestions(engine, sid, "bald", 4, "data")
+    # ticked, the labelled galaxies are ranked instead (the demo survey is all labelled)
+    label_next.start_suggestions(engine, sid, "bald", 4, "data", labelling.DEFAULT_POSTERIOR, True)
+    _finish(engine, sid, "suggest")
+    table, info = labelling.suggestions(engine, sid)
+    assert len(table) == 4 and info["include_labelled"] and set(table["id_str"]) <= set(engine.catalog(sid)["id_str"])
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"id_str": ["gal_00030"], "label": ["spiral"]}).to_csv(bad, index=False)
     with pytest.raises(gr.Error, match="Unknown class"):

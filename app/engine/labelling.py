@@ -65,11 +65,19 @@ def pool_catalog(engine: Engine, session_id: str, folder: RunFolder, pool: str) 
 
 
 def submit_suggestions(
-    engine: Engine, session_id: str, strategy: str, n: int, pool: str, posterior: str = DEFAULT_POSTERIOR
+    engine: Engine,
+    session_id: str,
+    strategy: str,
+    n: int,
+    pool: str,
+    posterior: str = DEFAULT_POSTERIOR,
+    include_labelled: bool = False,
 ) -> Job:
     """Rank the pool's galaxies without labels by what a label would teach the run's model, as a job
     (``N_SAMPLES`` draws each, from ``posterior``: ``'laplace'``, ``'dropout'`` or ``'default'``, the
-    library's choice for the strategy), and keep the top ``n`` in ``suggestions.csv``."""
+    library's choice for the strategy), and keep the top ``n`` in ``suggestions.csv``. With
+    ``include_labelled`` the galaxies that already have labels are ranked too (to see the ranking on a
+    catalog that is all labelled, such as the demo survey)."""
     from zoobot.active_learning import POSTERIORS, STRATEGIES, unlabelled_rows
 
     if strategy not in STRATEGIES:
@@ -83,28 +91,32 @@ def submit_suggestions(
     folder = finished_run(engine, session_id)
     config = folder.read_config()
     catalog = pool_catalog(engine, session_id, folder, pool)
-    if not unlabelled_rows(catalog, config.label_cols).any():
+    if not include_labelled and not unlabelled_rows(catalog, config.label_cols).any():
         where = "the run's catalog" if pool == "run" else "the catalog loaded on the Data tab"
         raise AppInputError(
             f"Every galaxy in {where} already has a label for {', '.join(config.label_cols[:3])}: there is "
-            "nothing to rank. Load a catalog of galaxies without labels on the Data tab and pick it here."
+            "nothing to rank. Load a catalog of galaxies without labels on the Data tab and pick it here, "
+            "or tick 'Rank labelled galaxies too' to see which of these the model would have asked about."
         )
     out = labelling_dir(engine, session_id)
 
     def job(ctx: JobContext) -> Path:
         from zoobot.active_learning import suggest_galaxies
 
-        ctx.report(f"Drawing the model {N_SAMPLES} times for each galaxy without labels")
+        which = "galaxy" if include_labelled else "galaxy without labels"
+        ctx.report(f"Drawing the model {N_SAMPLES} times for each {which}")
         table = suggest_galaxies(
             folder.path,
             catalog,
             n=int(n),
             strategy=strategy,
             n_samples=N_SAMPLES if strategy != "random" else 2,
+            only_unlabelled=not include_labelled,
             posterior=None if posterior == DEFAULT_POSTERIOR else posterior,
         )
         write_atomic(out / SUGGESTIONS_FILE, table.to_csv(index=False))
         info = {"run_dir": str(folder.path), "strategy": strategy, "pool": pool, "n_pool": int(len(catalog))}
+        info["include_labelled"] = include_labelled
         info["posterior"] = table["posterior"].iloc[0] if strategy != "random" and len(table) else None
         write_atomic(out / SUGGESTIONS_INFO_FILE, json.dumps(info))
         return out / SUGGESTIONS_FILE

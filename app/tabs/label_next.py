@@ -40,10 +40,16 @@ _SCORE = {"bald": "information {:.3f}", "entropy": "entropy {:.2f}", "random": "
 
 @plain_errors
 def start_suggestions(
-    engine: Engine, session_id: str, strategy: str, n: float, pool: str, posterior: str = labelling.DEFAULT_POSTERIOR
+    engine: Engine,
+    session_id: str,
+    strategy: str,
+    n: float,
+    pool: str,
+    posterior: str = labelling.DEFAULT_POSTERIOR,
+    include_labelled: bool = False,
 ) -> dict[str, Any]:
-    """Queue the ranking of the pool's unlabelled galaxies."""
-    labelling.submit_suggestions(engine, session_id, strategy, int(n or 0), pool, posterior)
+    """Queue the ranking of the pool's unlabelled galaxies (every galaxy with ``include_labelled``)."""
+    labelling.submit_suggestions(engine, session_id, strategy, int(n or 0), pool, posterior, bool(include_labelled))
     return {"status": "Ranking the galaxies…", "timer": gr.Timer(active=True)}
 
 
@@ -258,6 +264,11 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
         label="The model's uncertainty from",
         elem_id="label-posterior",
     )
+    ui["include_labelled"] = gr.Checkbox(
+        False,
+        label="Rank labelled galaxies too (to see the ranking on a catalog that is all labelled, such as the demo)",
+        elem_id="label-include-labelled",
+    )
     ui["find"] = gr.Button("Find the galaxies to label", variant="primary", elem_id="label-find")
     ui["status"] = gr.Markdown(elem_id="label-status")
     ui["gallery"] = galaxy_gallery("Click a galaxy, then its answer", "label-gallery", columns=6, height=420)
@@ -287,7 +298,7 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
     listen(
         ui["find"].click,
         partial(start_suggestions, engine),
-        pick(ui, "session_id", "strategy", "n", "pool", "posterior"),
+        pick(ui, "session_id", "strategy", "n", "pool", "posterior", "include_labelled"),
         pick(ui, "status", "timer"),
     )
     poll(ui["timer"], partial(poll_suggestions, engine), pick(ui, "session_id"), pick(ui, *VIEW, "timer"))
