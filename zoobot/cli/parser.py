@@ -59,7 +59,8 @@ def _add_device_args(parser: argparse.ArgumentParser, devices: bool = False) -> 
         "--num-workers",
         type=int,
         default=None,
-        help="data-loading processes (default: the machine's, e.g. 1 on 2 CPU cores, up to 8 per GPU)",
+        help="data-loading worker processes (default: the machine's: training 1 on 2 CPU cores, up to 8 per "
+        "GPU; prediction on a CPU decodes in threads of this process instead, unless this is given)",
     )
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads on a CPU (default: every core this process may use)"
