@@ -33,6 +33,7 @@ from zoobot.inference import (
     machine_loader,
     reuse_freed_memory,
     run_batches,
+    settings_loader,
 )
 from zoobot.transforms import CardLike, Size, Transform, get_transforms, height_width
 
@@ -277,16 +278,8 @@ class CatalogDataModule(L.LightningDataModule):
         dataset = self._dataset(pd.concat(list(catalogs.values()), ignore_index=True), augment=False)
         batch = batch_size or self.batch_size
         given = self.num_workers if self.num_workers_given else None
-        workers, threads = self.settings.inference_decoding(len(dataset), batch, given)
-        loader = inference_loader(
-            dataset,
-            batch,
-            workers,
-            self.prefetch_factor,
-            pin_memory=torch.device(device).type == "cuda",
-            worker_init_fn=self.settings.worker_init_fn() if workers > 0 else None,
-            decode_threads=threads,
-        )
+        pin = torch.device(device).type == "cuda"
+        loader = settings_loader(dataset, self.settings, batch, given, self.prefetch_factor, pin_memory=pin)
         was_training = encoder.training
         encoder.to(device).eval()
         try:

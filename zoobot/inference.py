@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 __all__ = [
     "inference_device",
     "machine_loader",
+    "settings_loader",
     "reuse_freed_memory",
     "RampBatchSampler",
     "ThreadedBatches",
@@ -208,10 +209,24 @@ def machine_loader(
 
     settings = machine_settings("gpu" if device.type == "cuda" else "cpu")
     batch = batch_size or settings.predict_batch_size
-    workers, threads = settings.inference_decoding(len(dataset), batch, num_workers)
+    return settings_loader(dataset, settings, batch, num_workers, prefetch_factor), settings
+
+
+def settings_loader(
+    dataset: Dataset,
+    settings: Any,
+    batch_size: int,
+    num_workers: int | None = None,
+    prefetch_factor: int = 4,
+    pin_memory: bool | None = None,
+) -> DataLoader | ThreadedBatches:
+    """:func:`inference_loader` as ``settings`` (:class:`zoobot.machine.MachineSettings`) choose it: worker
+    processes or decoding threads (:meth:`~zoobot.machine.MachineSettings.inference_decoding`; ``num_workers``
+    given means processes), the workers' priority, and pinned memory (``settings.pin_memory`` unless given)."""
+    workers, threads = settings.inference_decoding(len(dataset), batch_size, num_workers)  # type: ignore[arg-type]
     init = settings.worker_init_fn() if workers > 0 else None
-    loader = inference_loader(dataset, batch, workers, prefetch_factor, settings.pin_memory, init, threads)
-    return loader, settings
+    pin = settings.pin_memory if pin_memory is None else pin_memory
+    return inference_loader(dataset, batch_size, workers, prefetch_factor, pin, init, threads)
 
 
 def run_batches(
