@@ -1,8 +1,9 @@
 """The Lightning Trainer for finetuning (Zoobot's ``get_trainer``): early stopping and the best checkpoint on
 the validation loss, CSV logs, the learning rate per epoch.
 
-Checkpoints are written in one background thread (:func:`_background_checkpoint_io`), and Lightning
-messages that tell someone finetuning nothing they can act on are left out (:data:`_LIGHTNING_NOISE`).
+Checkpoints are written in one background thread, a little later and only while still wanted
+(:func:`_background_checkpoint_io`), and Lightning messages that tell someone finetuning nothing they can
+act on are left out (:data:`_LIGHTNING_NOISE`).
 """
 
 from __future__ import annotations
@@ -22,69 +23,11 @@ __all__ = ["get_trainer"]
 
 
 def _background_checkpoint_io() -> Any:
-    """A checkpoint plugin that writes (and removes) checkpoint files in one background thread.
+    """The checkpoint plugin of :func:`get_trainer`: files written behind training, a little later, and
+    only while still wanted (:class:`zoobot.finetune.checkpoint_writer.DelayedCheckpointIO`)."""
+    from zoobot.finetune.checkpoint_writer import DelayedCheckpointIO
 
-    ``ModelCheckpoint`` writes the whole model at every ``val_loss`` improvement and deletes the
-    previous best file. Done in the training thread, that took about 1 s of the demo encoder's 6 s
-    head-only benchmark (17 writes of 20 MB). Here the training thread only takes a point-in-time
-    copy of the tensors; one worker writes and removes files in the order asked, so a removal never
-    overtakes the write of the same file (Lightning's experimental ``AsyncCheckpointIO`` removes at
-    once). Loading waits for pending writes, and the trainer's teardown at the end of ``fit`` waits
-    for all of them, so ``best_model_path`` is on disk when ``fit`` returns. A failed write or
-    removal is raised at the next checkpoint call or at teardown.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from lightning.pytorch.plugins import TorchCheckpointIO
-    from lightning_utilities.core.apply_func import apply_to_collection
-
-    class BackgroundCheckpointIO(TorchCheckpointIO):
-        def __init__(self) -> None:
-            super().__init__()
-            self.executor: ThreadPoolExecutor | None = None
-            self.error: BaseException | None = None
-
-        def raise_error(self) -> None:
-            if self.error is not None:
-                error, self.error = self.error, None
-                raise error
-
-        def submit(self, work: Any, *args: Any) -> None:
-            self.raise_error()
-            if self.executor is None:
-                self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoobot-checkpoint")
-
-            def run() -> None:
-                try:
-                    work(*args)
-                except BaseException as err:
-                    self.error = err
-
-            self.executor.submit(run)
-
-        def wait(self) -> None:
-            if self.executor is not None:
-                self.executor.submit(lambda: None).result()
-            self.raise_error()
-
-        def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
-            snapshot = apply_to_collection(checkpoint, torch.Tensor, lambda t: t.detach().clone())
-            self.submit(TorchCheckpointIO.save_checkpoint, self, snapshot, path, storage_options)
-
-        def remove_checkpoint(self, path: Any) -> None:
-            self.submit(TorchCheckpointIO.remove_checkpoint, self, path)
-
-        def load_checkpoint(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-            self.wait()
-            return TorchCheckpointIO.load_checkpoint(self, *args, **kwargs)
-
-        def teardown(self) -> None:
-            if self.executor is not None:
-                self.executor.shutdown(wait=True)
-                self.executor = None
-            self.raise_error()
-
-    return BackgroundCheckpointIO()
+    return DelayedCheckpointIO()
 
 
 # Lightning messages that tell someone finetuning with this library nothing they can act on: a
