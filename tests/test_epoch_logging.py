@@ -1,12 +1,92 @@
-"""The checkpoint files written behind training only while they are still wanted."""
+"""What finetuning logs each epoch, and how: the weighted mean loss and the metrics once per epoch, and the
+checkpoint files written behind training only while they are still wanted."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 import torch
+import torch.nn.functional as F
 
+from zoobot.data import CatalogDataModule
+from zoobot.finetune import FinetuneableZoobotClassifier, get_trainer
 from zoobot.finetune.checkpoint_writer import DelayedCheckpointIO
+
+
+def _classifier_run(make_catalog, tmp_path, **trainer_kwargs):
+    torch.manual_seed(0)
+    catalog = make_catalog(n=30, size=32, task="classification", n_classes=3)
+    model = FinetuneableZoobotClassifier(
+        num_classes=3, name="test_convnext", training_mode="head_only", learning_rate=1e-3, prog_bar=False
+    )
+    # 30 galaxies, 10 for validation in batches of 4: 4 + 4 + 2, so an unweighted mean of batches would differ.
+    datamodule = CatalogDataModule(
+        label_cols=["label"],
+        catalog=catalog,
+        batch_size=4,
+        num_workers=0,
+        card=model.card,
+        input_size=32,
+        train_fraction=0.5,
+        val_fraction=1 / 3,
+        test_fraction=1 / 6,
+    )
+    trainer = get_trainer(
+        tmp_path / "run", accelerator="cpu", enable_progress_bar=False, logger=False, **trainer_kwargs
+    )
+    return model, datamodule, trainer
+
+
+def _count_logs(model) -> list[str]:
+    names: list[str] = []
+    log = model.log
+
+    def counting_log(name, *args, **kwargs):
+        names.append(name)
+        return log(name, *args, **kwargs)
+
+    model.log = counting_log
+    return names
+
+
+def test_the_epoch_loss_is_the_mean_over_galaxies_logged_once_an_epoch(make_catalog, tmp_path):
+    model, datamodule, trainer = _classifier_run(make_catalog, tmp_path, max_epochs=2)
+    names = _count_logs(model)
+    trainer.fit(model, datamodule)
+    # Once per stage and epoch, not once per batch (3 train batches and 3 val batches an epoch).
+    fit_epochs = 2
+    assert names.count("train_loss") == fit_epochs
+    assert names.count("val_loss") == fit_epochs + 1  # the sanity check's validation logs it too
+    assert names.count("finetuning/val_loss") == names.count("val_loss")
+
+    names.clear()
+    logged = trainer.validate(model, datamodule, verbose=False)[0]
+    assert names.count("val_loss") == 1
+    # The loss and accuracy over every validation galaxy, each galaxy weighing the same.
+    val = datamodule.val_dataloader()
+    model.eval()
+    with torch.no_grad():
+        batches = [model.batch_to_supervised_tuple(batch) for batch in val]
+        features = torch.cat([inputs for inputs, _ in batches])
+        labels = torch.cat([targets for _, targets in batches])
+        outputs = model.head(features)
+        targets = model.targets_from_labels(labels)
+    assert [len(inputs) for inputs, _ in batches] == [4, 4, 2]
+    assert logged["val_loss"] == pytest.approx(float(F.cross_entropy(outputs, targets)), rel=1e-5)
+    accuracy = float((outputs.argmax(dim=1) == targets).float().mean())
+    assert logged["val_accuracy"] == pytest.approx(accuracy)
+
+
+def test_a_run_stopped_at_max_steps_still_logs_its_last_epoch(make_catalog, tmp_path):
+    # 15 training galaxies in batches of 4: 4 steps an epoch, so the 6th step ends the run mid-epoch.
+    model, datamodule, trainer = _classifier_run(make_catalog, tmp_path, max_epochs=3, max_steps=6)
+    names = _count_logs(model)
+    trainer.fit(model, datamodule)
+    assert trainer.global_step == 6
+    assert names.count("train_loss") == 2
+    assert torch.isfinite(trainer.callback_metrics["train_loss"])
+    assert "train_accuracy" in trainer.callback_metrics
 
 
 def _written(plugin: DelayedCheckpointIO, monkeypatch) -> list[str]:
@@ -59,3 +139,25 @@ def test_waiting_checkpoints_are_written_after_their_delay_and_before_loading(tm
     slow.remove_checkpoint(tmp_path / "b.ckpt")
     slow.teardown()
     assert not (tmp_path / "b.ckpt").exists()
+
+
+def test_loaders_without_a_length_log_every_batch_into_the_same_epoch_mean(tmp_path):
+    """A loader whose length is unknown (an iterable dataset, a stream) gets the loss logged at every batch,
+    which Lightning still averages over the epoch's galaxies."""
+
+    class Stream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            generator = torch.Generator().manual_seed(0)
+            for _ in range(10):
+                yield torch.rand(3, 32, 32, generator=generator), torch.tensor(0)
+
+    def loader():
+        return torch.utils.data.DataLoader(Stream(), batch_size=4)
+
+    model = FinetuneableZoobotClassifier(num_classes=2, name="test_convnext", learning_rate=1e-3, prog_bar=False)
+    names = _count_logs(model)
+    trainer = get_trainer(tmp_path / "run", max_epochs=1, accelerator="cpu", enable_progress_bar=False, logger=False)
+    trainer.fit(model, loader(), loader())
+    assert names.count("train_loss") == 3  # batches of 4, 4 and 2
+    assert torch.isfinite(trainer.callback_metrics["train_loss"])
+    assert torch.isfinite(trainer.callback_metrics["val_loss"])

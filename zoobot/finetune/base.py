@@ -198,6 +198,7 @@ class FinetuneableZoobotAbstract(StageMetricsModule):
         return self
 
     def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
         # Lightning sets each submodule's mode itself (it does not call train()), so apply it here too.
         self._keep_frozen_statistics()
 
