@@ -166,6 +166,36 @@ def test_suggestions_rank_unlabelled_galaxies_with_predictions_and_reasons(class
         suggest_galaxies(classifier, catalog, n=0, features=x)
 
 
+def test_a_large_catalog_is_drawn_and_scored_in_blocks_with_the_same_ranking(classifier, monkeypatch):
+    """Draws are held a block of galaxies at a time; each galaxy's score and prediction do not depend on
+    the block it was in (dropout off: one pass is the ordinary prediction, so entropy is deterministic)."""
+    import zoobot.active_learning as active_learning
+    import zoobot.uncertainty.sampling as sampling
+
+    catalog = pd.DataFrame({"id_str": [f"g{i}" for i in range(40)], "label": [np.nan] * 40})
+    x = _features(dim=classifier.encoder_dim)
+    whole = suggest_galaxies(
+        classifier, catalog, n=40, strategy="entropy", n_samples=1, features=x, posterior="dropout"
+    )
+    sizes: list[int] = []
+    head_samples = sampling.head_samples
+
+    def counting(model, features, *args, **kwargs):
+        sizes.append(len(features))
+        return head_samples(model, features, *args, **kwargs)
+
+    monkeypatch.setattr(sampling, "head_samples", counting)
+    monkeypatch.setattr(active_learning, "DRAWS_PER_BLOCK", 7)
+    blocks = suggest_galaxies(
+        classifier, catalog, n=40, strategy="entropy", n_samples=1, features=x, posterior="dropout"
+    )
+    assert sizes == [7, 7, 7, 7, 7, 5]
+    pd.testing.assert_frame_equal(blocks, whole)
+    sizes.clear()
+    bald = suggest_galaxies(classifier, catalog, n=6, strategy="bald", n_samples=3, features=x, posterior="dropout")
+    assert sizes == [2] * 20 and len(bald) == 6 and (np.diff(bald["score"]) <= 0).all()
+
+
 def test_power_selection_draws_galaxies_in_proportion_to_their_scores():
     scores = np.array([4.0, 2.0, 1.0, 1.0, 0.0])
     np.testing.assert_array_equal(select_batch(scores, 3), [0, 1, 2])  # 'top'
