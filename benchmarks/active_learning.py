@@ -7,31 +7,33 @@ features (computed once and cached), measures it on a fixed test set, and asks t
 galaxies chosen by the strategy, up to 400:
 
 - ``random``: 50 more at random;
-- ``entropy``: by predictive entropy (mean of 20 samples of the head);
+- ``entropy``: by predictive entropy (mean of 100 samples of the head);
 - ``bald``: by the mutual information between the outcome and the head's weights (for the tree: the
   votes of 40 volunteers, summed over questions; ``zoobot.uncertainty.acquisition``).
 
-The 20 samples come from ``--posterior``: ``laplace``, a last-layer Laplace posterior of the head
-(``zoobot.uncertainty.laplace``) fitted each round on the labelled galaxies; ``dropout``, Monte Carlo
-dropout passes; ``auto`` (the default), what ``suggest_galaxies`` uses by default (Laplace for BALD,
-dropout for entropy).
+The 100 samples (``--passes``, as ``suggest_galaxies``' ``n_samples``) come from ``--posterior``:
+``laplace``, a last-layer Laplace posterior of the head (``zoobot.uncertainty.laplace``) fitted each
+round on the labelled galaxies; ``dropout``, Monte Carlo dropout passes; ``auto`` (the default), what
+``suggest_galaxies`` uses by default (Laplace for BALD, dropout for entropy).
 
 Entropy and BALD pick their 50 with ``zoobot.uncertainty.select_batch``: by default (``--selection
-power``) drawn with chance proportional to the score, so that a batch does not fill with near-copies
-(``--selection top``: the 50 best scores). ``--candidates N`` scores only N random galaxies of the pool
-each round (the tree's BALD over the whole pool costs most of the run).
+top``, as ``suggest_galaxies``) the 50 best scores; ``--selection power`` draws them with chance
+proportional to ``score ** --power``, so that a batch does not fill with near-copies. ``--candidates N``
+scores only N random galaxies of the pool each round (the tree's BALD over the whole pool costs most of
+the run).
 
 The head is the library's (dropout 0.5, then a linear layer; the tree's concentrations are
 ``1 + 100 * sigmoid``; the Dirichlet-multinomial loss of ``zoobot.losses``) on the encoder's raw
 features, trained full-batch with AdamW (learning rate 0.01, weight decay 0.05) for a fixed number of
-steps (200) every round, continuing from the previous round's head (as the app's next run starts from
-the previous one's weights; ``--no-warm-start`` for a fresh head each round), so only the choice of
+steps (200) every round, continuing from the previous round's head (as the app's next round does by
+default; ``--no-warm-start`` for a fresh head each round, as a new run from the pretrained encoder, or
+the next round with "Continue from this run's weights" unticked), so only the choice of
 galaxies differs between strategies. Reported per round: test accuracy (ring) and test log-likelihood
 and vote-fraction error (tree), mean and standard deviation over repetitions, and how many labels each
 strategy needs to match random's score at 400.
 
-    python benchmarks/active_learning.py --tasks ring                    # about 15 min on 2 shared cores
-    python benchmarks/active_learning.py --tasks tree --candidates 500   # the other task, kept beside it
+    python benchmarks/active_learning.py --tasks ring --repetitions 10 --no-warm-start   # about 5 min
+    python benchmarks/active_learning.py --tasks tree --candidates 500 --repetitions 10 --no-warm-start  # 25 min
     python benchmarks/active_learning.py --tiny --out /tmp/al.json --plot /tmp/al.png   # seconds
 
 Run for one task, it keeps the other task's results already in ``--out`` (each task's settings, date
@@ -177,7 +179,7 @@ def run_loop(task: str, strategy: str, repetition: int, data: dict[str, Any], ar
         else:
             samples = head_samples(head, candidates, args.passes, seed=round_seed)
         scores, _ = acquisition_scores(samples, kind, strategy, data.get("schema"), seed=repetition)
-        labelled += list(remaining[select_batch(scores, args.step, args.selection, seed=round_seed)])
+        labelled += list(remaining[select_batch(scores, args.step, args.selection, args.power, seed=round_seed)])
 
 
 def posterior_of(strategy: str, args: argparse.Namespace) -> str:
@@ -279,7 +281,7 @@ def main() -> None:
     parser.add_argument("--start", type=int, default=50)
     parser.add_argument("--step", type=int, default=50)
     parser.add_argument("--stop", type=int, default=400)
-    parser.add_argument("--passes", type=int, default=20, help="samples per galaxy (dropout passes or Laplace draws)")
+    parser.add_argument("--passes", type=int, default=100, help="samples per galaxy (dropout passes or Laplace draws)")
     parser.add_argument(
         "--posterior",
         choices=["auto", "laplace", "dropout"],
@@ -291,8 +293,14 @@ def main() -> None:
     parser.add_argument(
         "--selection",
         choices=["top", "power"],
-        default="power",
-        help="entropy and BALD: the top 50 scores, or 50 drawn with chance proportional to the score",
+        default="top",
+        help="entropy and BALD: the top 50 scores (the default), or 50 drawn with chance proportional to the score",
+    )
+    parser.add_argument(
+        "--power",
+        type=float,
+        default=1.0,
+        help="--selection power: draw with chance proportional to score ** power (larger is nearer the top scores)",
     )
     parser.add_argument(
         "--warm-start",

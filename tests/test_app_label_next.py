@@ -91,6 +91,16 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
     assert new_run.read_progress()["warm_start"].startswith("encoder and head from")
     assert "has finished" in polled["round"]
 
+    # the round after, unticked: afresh from the pretrained encoder, the same settings and catalog
+    fresh = label_next.next_round(engine, sid, continue_from_previous=False)
+    assert "fresh head" in fresh["round"]
+    _finish(engine, sid, "train")
+    polled = label_next.poll_round(engine, sid)
+    fresh_run = RunFolder(polled["run_version"])
+    assert fresh_run.path not in (previous.path, new_run.path) and fresh_run.read_config().init_from is None
+    assert "started from the pretrained encoder, with a fresh head" in polled["round"]
+    assert pd.read_parquet(fresh_run.catalog_path)["label"].notna().sum() == 24 + 2
+
 
 def test_plain_refusals(session_with_run, tmp_path):
     engine, sid, _ = session_with_run

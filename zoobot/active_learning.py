@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from zoobot import defaults
 from zoobot.uncertainty.acquisition import STRATEGIES, Selection, Strategy, acquisition_scores, select_batch
 from zoobot.uncertainty.columns import model_task
 
@@ -108,7 +109,7 @@ def suggest_galaxies(
     catalog: pd.DataFrame,
     n: int = 50,
     strategy: Strategy = "bald",
-    n_samples: int = 20,
+    n_samples: int = defaults.SUGGEST_SAMPLES,
     question: str | None = None,
     n_volunteers: float = 40,
     only_unlabelled: bool = True,

@@ -248,3 +248,8 @@ TRAIN_FRACTION = default("train_fraction")
 VAL_FRACTION = default("val_fraction")
 TEST_FRACTION = default("test_fraction")
 SEED = int(default("seed"))
+SUGGEST_SAMPLES = 100
+"""Draws of the head per galaxy when choosing what to label next (``suggest_galaxies``, ``zoobot suggest``,
+the app's Label next tab). Mutual information from 20 draws ranked galaxies noisily: on the synthetic
+survey BALD needed 267 ring labels to match random's 400 with 20 draws, 239 with 100
+(``benchmarks/active_learning.py``, 10 repetitions each, 2026-12-03)."""

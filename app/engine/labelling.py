@@ -20,6 +20,7 @@ import pandas as pd
 from app.engine.core import AppInputError, Engine
 from app.engine.training import _submit_training, current_run
 from app.jobs import Job, JobContext
+from zoobot import defaults
 from zoobot.runs import RunConfig, RunFolder, copy_atomic, write_atomic
 
 SUGGESTIONS_FILE = "suggestions.csv"
@@ -28,7 +29,7 @@ LABELS_FILE = "labels.csv"
 POOLS = ("run", "data")
 """Where the galaxies to rank come from: the rows without labels of the run's catalog, or of the catalog now
 loaded on the Data tab."""
-N_SAMPLES = 20
+N_SAMPLES = defaults.SUGGEST_SAMPLES
 """Draws of the model per galaxy when ranking (Laplace posterior or Monte Carlo dropout)."""
 DEFAULT_POSTERIOR = "default"
 """The library's choice of posterior for the strategy (:func:`zoobot.active_learning.default_posterior`)."""
@@ -283,9 +284,11 @@ def add_labels(engine: Engine, session_id: str) -> Path:
     return path
 
 
-def start_next_round(engine: Engine, session_id: str) -> Job:
+def start_next_round(engine: Engine, session_id: str, continue_from_previous: bool = True) -> Job:
     """Train the next round: the previous run's settings on the session's working catalog (with the labels
-    added), starting from the previous run's weights (``RunConfig.init_from``)."""
+    added), starting from the previous run's weights (``RunConfig.init_from``), or, with
+    ``continue_from_previous=False``, from the pretrained encoder with a fresh head (on the synthetic
+    survey, a fresh head every round needed fewer labels: ``benchmarks/active_learning.py``)."""
     from zoobot.catalog import validate_catalog
     from zoobot.runs import resolve_schema
 
@@ -311,7 +314,7 @@ def start_next_round(engine: Engine, session_id: str) -> Job:
     folder = RunFolder(engine.store.new_run_dir(session_id, config.task))
     copy_atomic(catalog_path, folder.catalog_path)
     values = {**config.to_dict(), "catalog": str(folder.catalog_path), "run_dir": str(folder.path)}
-    values.update(init_from=str(previous.path), normalisation=None)
+    values.update(init_from=str(previous.path) if continue_from_previous else None, normalisation=None)
     nxt = RunConfig.from_dict(values)
     folder.write_config(nxt)
     return _submit_training(engine, session_id, nxt)

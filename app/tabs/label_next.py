@@ -214,11 +214,12 @@ def add_to_catalog(engine: Engine, session_id: str) -> dict[str, Any]:
 
 
 @plain_errors
-def next_round(engine: Engine, session_id: str) -> dict[str, Any]:
-    """Start the next run from this run's weights on the catalog with the new labels."""
-    job = labelling.start_next_round(engine, session_id)
+def next_round(engine: Engine, session_id: str, continue_from_previous: bool = True) -> dict[str, Any]:
+    """Start the next run on the catalog with the new labels, from this run's weights or afresh."""
+    job = labelling.start_next_round(engine, session_id, continue_from_previous)
+    start = "the previous run's weights" if continue_from_previous else "the pretrained encoder, with a fresh head"
     return {
-        "round": f"Run {code(Path(job.run_dir or '').name)} starts from the previous run's weights…",
+        "round": f"Run {code(Path(job.run_dir or '').name)} starts from {start}…",
         "round_timer": gr.Timer(active=True),
     }
 
@@ -238,7 +239,7 @@ def poll_round(engine: Engine, session_id: str) -> dict[str, Any]:
             "round": f"**The run failed:** {escape_md(plain_text(job.error or ''))}",
             "round_timer": gr.Timer(active=False),
         }
-    started = progress.get("warm_start") or "the previous run"
+    started = progress.get("warm_start") or "the pretrained encoder, with a fresh head"
     return {
         "round": f"Run {code(Path(job.run_dir).name)} has finished (it started from {escape_md(started)}): "
         "see Results.",
@@ -251,7 +252,8 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
     """Lay out the Label next tab and wire its events; returns its components by name."""
     gr.Markdown(
         "After a run: the galaxies whose labels would teach the model most. Label them with one click each "
-        "(or upload a CSV of labels), add them to your catalog, and train the next round from this run's weights."
+        "(or upload a CSV of labels), add them to your catalog, and train the next round (from this run's "
+        "weights, or afresh)."
     )
     ui: dict[str, Any] = {"session_id": session, "run_version": run_version, "selected": gr.State(None)}
     with gr.Row():
@@ -278,9 +280,13 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
     ui["given"] = gr.Markdown(elem_id="label-given")
     with gr.Row():
         ui["add"] = gr.Button("Add my labels to the catalog", elem_id="label-add")
-        ui["next"] = gr.Button(
-            "Train the next round (from this run's weights)", variant="primary", elem_id="label-next"
-        )
+        ui["next"] = gr.Button("Train the next round", variant="primary", elem_id="label-next")
+    ui["continue"] = gr.Checkbox(
+        True,
+        label="Continue from this run's weights (untick: start afresh from the pretrained encoder, which "
+        "needed fewer labels on the synthetic survey; see the README)",
+        elem_id="label-continue",
+    )
     ui["round"] = gr.HTML(elem_id="label-round")
     with gr.Row():
         ui["upload"] = gr.File(
@@ -312,7 +318,12 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
         listen(trigger, partial(label_galaxy, engine), pick(ui, "session_id", "selected", component), pick(ui, *VIEW))
     listen(ui["upload"].upload, partial(upload, engine), {"session_id": session, "path": ui["upload"]}, pick(ui, *VIEW))
     listen(ui["add"].click, partial(add_to_catalog, engine), pick(ui, "session_id"), pick(ui, *VIEW))
-    listen(ui["next"].click, partial(next_round, engine), pick(ui, "session_id"), pick(ui, "round", "round_timer"))
+    listen(
+        ui["next"].click,
+        partial(next_round, engine),
+        {"session_id": session, "continue_from_previous": ui["continue"]},
+        pick(ui, "round", "round_timer"),
+    )
     poll(
         ui["round_timer"],
         partial(poll_round, engine),

@@ -109,7 +109,10 @@ def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
         help="bald (the model's samples disagree), entropy (uncertain for any reason) or random (default bald)",
     )
     suggest.add_argument(
-        "--n-samples", type=int, default=20, help="draws of the head per galaxy (Laplace or dropout; default 20)"
+        "--n-samples",
+        type=int,
+        default=defaults.SUGGEST_SAMPLES,
+        help=f"draws of the head per galaxy (Laplace or dropout; default {defaults.SUGGEST_SAMPLES})",
     )
     suggest.add_argument(
         "--posterior",
