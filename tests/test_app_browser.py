@@ -198,6 +198,8 @@ def test_whole_path_on_the_demo_survey(server, tmp_path):
         page.locator("#label-find").click()
         expect(page.locator("#label-gallery img").first).to_be_visible(timeout=300_000)
         expect(page.locator("#label-status")).to_contain_text("Most to learn", timeout=30_000)
+        # the next round continues from this run's weights unless unticked
+        expect(page.locator("#label-continue input")).to_be_checked()
         page.screenshot(path=str(shots / "8_label_next.png"), full_page=True)
 
         # Runs: opening the tab lists the run; a reload re-attaches to the session and keeps the results.
