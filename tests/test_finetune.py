@@ -394,9 +394,9 @@ def test_checkpoints_written_in_the_background_keep_only_the_best(make_catalog, 
 
 
 def test_a_failed_background_checkpoint_write_is_raised(tmp_path):
-    from zoobot.finetune.trainer import _background_checkpoint_io
+    from zoobot.finetune.checkpoint_writer import DelayedCheckpointIO
 
-    plugin = _background_checkpoint_io()
+    plugin = DelayedCheckpointIO()
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file where the checkpoint folder should be")
     plugin.save_checkpoint({"state_dict": {"w": torch.ones(2)}}, blocker / "best.ckpt")

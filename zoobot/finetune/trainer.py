@@ -2,8 +2,8 @@
 the validation loss, CSV logs, the learning rate per epoch.
 
 Checkpoints are written in one background thread, a little later and only while still wanted
-(:func:`_background_checkpoint_io`), and Lightning messages that tell someone finetuning nothing they can
-act on are left out (:data:`_LIGHTNING_NOISE`).
+(:class:`zoobot.finetune.checkpoint_writer.DelayedCheckpointIO`), and Lightning messages that tell someone
+finetuning nothing they can act on are left out (:data:`_LIGHTNING_NOISE`).
 """
 
 from __future__ import annotations
@@ -18,16 +18,9 @@ import lightning as L
 import torch
 
 from zoobot import defaults
+from zoobot.finetune.checkpoint_writer import DelayedCheckpointIO
 
 __all__ = ["get_trainer"]
-
-
-def _background_checkpoint_io() -> Any:
-    """The checkpoint plugin of :func:`get_trainer`: files written behind training, a little later, and
-    only while still wanted (:class:`zoobot.finetune.checkpoint_writer.DelayedCheckpointIO`)."""
-    from zoobot.finetune.checkpoint_writer import DelayedCheckpointIO
-
-    return DelayedCheckpointIO()
 
 
 # Lightning messages that tell someone finetuning with this library nothing they can act on: a
@@ -135,7 +128,7 @@ def get_trainer(
         strategy=strategy,
         precision=precision,
         callbacks=[checkpoint, early_stopping, *monitors, *callbacks],
-        plugins=[_background_checkpoint_io()],
+        plugins=[DelayedCheckpointIO()],
         logger=logger,
         enable_progress_bar=enable_progress_bar,
         log_every_n_steps=log_every_n_steps,
