@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from zoobot import defaults
-from zoobot.uncertainty.acquisition import STRATEGIES, Selection, Strategy, acquisition_scores, select_batch
+from zoobot.uncertainty.acquisition import (
+    STRATEGIES,
+    Selection,
+    Strategy,
+    acquisition_scores,
+    random_scores,
+    select_batch,
+)
 from zoobot.uncertainty.columns import model_task
 
 if TYPE_CHECKING:
@@ -181,7 +188,7 @@ def suggest_galaxies(
     schema = loaded.schema if task == "tree" else None
     # Drawn and scored a block of galaxies at a time, so memory stays bounded on a survey catalog.
     block = max(1, DRAWS_PER_BLOCK // n_samples)
-    parts: list[tuple[np.ndarray, pd.DataFrame | None, pd.DataFrame]] = []
+    block_scores, block_questions, block_summaries = [], [], []
     for k, begin in enumerate(range(0, len(features), block)):
         part = features[begin : begin + block]
         block_seed = None if seed is None else seed + k
@@ -190,20 +197,17 @@ def suggest_galaxies(
         else:
             drawn = head_samples(loaded, part, n_samples, block_seed)
         samples = apply_correction(drawn, correction, schema)
-        if strategy == "random":
-            part_scores, part_questions = np.zeros(len(part)), None
-        else:
-            part_scores, part_questions = acquisition_scores(
+        block_summaries.append(prediction_summary(samples, task, loaded))
+        if strategy != "random":  # random draws its scores once, over the whole pool, below
+            scored, by_question = acquisition_scores(
                 samples, task, strategy, schema, question, n_volunteers, block_seed
             )
-        parts.append((part_scores, part_questions, prediction_summary(samples, task, loaded)))
-    if strategy == "random":
-        scores, per_question = acquisition_scores(np.zeros((2, len(rows), 1)), task, strategy, seed=seed)
-    else:
-        scores = np.concatenate([p[0] for p in parts])
-        questions = [p[1] for p in parts if p[1] is not None]
-        per_question = pd.concat(questions, ignore_index=True) if questions else None
-    summaries = pd.concat([p[2] for p in parts], ignore_index=True)
+            block_scores.append(scored)
+            if by_question is not None:
+                block_questions.append(by_question)
+    scores = random_scores(len(rows), seed) if strategy == "random" else np.concatenate(block_scores)
+    per_question = pd.concat(block_questions, ignore_index=True) if block_questions else None
+    summaries = pd.concat(block_summaries, ignore_index=True)
     order = select_batch(scores, n, selection if strategy != "random" else "top", power, seed)
     table = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "id_str": rows["id_str"].astype(str).to_numpy()[order]})
     if "file_loc" in rows.columns:

@@ -35,6 +35,7 @@ __all__ = [
     "Selection",
     "acquisition_scores",
     "expected_question_volunteers",
+    "random_scores",
     "select_batch",
 ]
 
@@ -73,6 +74,11 @@ def _check_strategy(strategy: str, n_passes: int) -> None:
         )
 
 
+def random_scores(n: int, seed: int = 0) -> np.ndarray:
+    """The ``'random'`` strategy's scores for ``n`` galaxies: uniform draws, seeded (no model needed)."""
+    return np.asarray(np.random.default_rng(seed).random(n))
+
+
 def acquisition_scores(
     samples: Any,
     task: str,
@@ -101,7 +107,7 @@ def acquisition_scores(
     _check_strategy(strategy, passes.shape[0])
     n = passes.shape[1]
     if strategy == "random":
-        return np.asarray(np.random.default_rng(seed).random(n)), None
+        return random_scores(n, seed), None
     if task == "classification":
         from zoobot.uncertainty.information import categorical_information
 
