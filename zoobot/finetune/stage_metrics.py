@@ -61,15 +61,16 @@ class StageMetricsModule(L.LightningModule):
         if f"{stage}_metrics" in self.metrics:
             waiting = self._waiting.setdefault(stage, [])
             waiting.append((outputs.detach(), targets))
-            if not isinstance(targets, torch.Tensor) or sum(len(o) for o, _ in waiting) >= METRIC_ROWS:
+            if sum(len(o) for o, _ in waiting) >= METRIC_ROWS:
                 self._update_waiting_metrics(stage)
+        self._batches_seen[stage] = self._batches_seen.get(stage, 0) + 1
         if self._is_last_batch(stage):
             self._log_loss(stage)
 
     def _is_last_batch(self, stage: str) -> bool:
-        """Whether the stage's current batch is its last this epoch; True where that is not known (no
+        """Whether the stage's batch just seen is its last this epoch; True where that is not known (no
         trainer, a loader without a length, several loaders) so the loss is then logged every batch."""
-        seen = self._batches_seen[stage] = self._batches_seen.get(stage, 0) + 1
+        seen = self._batches_seen[stage]
         trainer = self._trainer
         if trainer is None:
             return True
