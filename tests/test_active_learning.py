@@ -164,6 +164,9 @@ def test_suggestions_rank_unlabelled_galaxies_with_predictions_and_reasons(class
         suggest_galaxies(classifier, catalog.assign(label=1.0), n=5, features=x)
     with pytest.raises(ValueError, match="n must be"):
         suggest_galaxies(classifier, catalog, n=0, features=x)
+    for bad in (0, -3, 2.5):  # refused in plain words, not a ZeroDivisionError from the blocks
+        with pytest.raises(ValueError, match="n_samples must be a whole number >= 1"):
+            suggest_galaxies(classifier, catalog, n=5, n_samples=bad, features=x)
 
 
 def test_a_large_catalog_is_drawn_and_scored_in_blocks_with_the_same_ranking(classifier, monkeypatch):

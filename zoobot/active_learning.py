@@ -161,12 +161,13 @@ def suggest_galaxies(
     """
     from zoobot.uncertainty.corrections import apply_correction
     from zoobot.uncertainty.laplace import laplace_samples
-    from zoobot.uncertainty.sampling import encoder_features, head_samples
+    from zoobot.uncertainty.sampling import check_sample_count, encoder_features, head_samples
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a whole number of galaxies >= 1, got {n!r}.")
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
+    check_sample_count(n_samples)  # before the encoder's pass, and the blocks divide by it
     sampled_from = default_posterior(strategy, posterior)
     loaded, correction = _load(model)
     task = model_task(loaded)

@@ -176,8 +176,9 @@ def predict_on_catalog(
         )
     if devices != 1:
         raise ValueError(f"Prediction runs on one device (got devices={devices!r}); use devices=1.")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}.")
+    from zoobot.uncertainty.sampling import check_sample_count
+
+    check_sample_count(n_samples)
     if save_loc is not None:
         _check_save_loc(save_loc)
     card = cast("EncoderCard", model.card)  # every finetuned model has one (checked above: it names predictions)

@@ -46,6 +46,7 @@ from zoobot.uncertainty.head_layer import (
     output_fisher,
     predict_from_outputs,
 )
+from zoobot.uncertainty.sampling import check_sample_count
 
 __all__ = ["LastLayerLaplace", "fit_laplace", "fit_run_laplace", "laplace_samples", "output_covariance"]
 
@@ -254,8 +255,7 @@ def laplace_samples(
     """
     import torch
 
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}.")
+    check_sample_count(n_samples)
     linear = final_linear(model)
     inputs, outputs = layer_io(model, linear, features)
     covariance = laplace.layer_covariance(inputs)

@@ -23,7 +23,21 @@ if TYPE_CHECKING:
     from torch import nn
     from typing_extensions import Unpack  # typing's from Python 3.11
 
-__all__ = ["CatalogReading", "encoder_features", "head_samples", "mc_samples", "ensemble_samples", "summarize_samples"]
+__all__ = [
+    "CatalogReading",
+    "check_sample_count",
+    "encoder_features",
+    "head_samples",
+    "mc_samples",
+    "ensemble_samples",
+    "summarize_samples",
+]
+
+
+def check_sample_count(n_samples: Any) -> None:
+    """Refuse an ``n_samples`` that is not a whole number of draws >= 1 (before any work is done)."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}.")
 
 
 def _check_model(model: Any) -> None:
@@ -70,8 +84,7 @@ def head_samples(
     import torch
 
     _check_model(model)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a whole number >= 1, got {n_samples!r}.")
+    check_sample_count(n_samples)
     x = torch.as_tensor(np.array(features, dtype=np.float32, copy=True))
     head = cast("nn.Module", model.head)
     predictor = cast(Any, model)  # a finetuned model: its own prediction hooks
