@@ -130,19 +130,52 @@ def test_active_learning_benchmark_runs_its_loop_and_reports_labels_to_match_ran
     # random reaches its own last-round score by the last round; every strategy starts from the same labels
     assert ring["strategies"]["random"]["labels_to_match_random"] <= 60
     assert len({s["mean"][0] for s in ring["strategies"].values()}) == 1
-    assert {"log_likelihood", "vote_fraction_mae"} <= set(results["tree"])
+    assert {"log_likelihood", "vote_fraction_mae", "true_fraction_mae"} <= set(results["tree"])
     assert "| ring | accuracy | bald |" in done.stdout
     from PIL import Image
 
     assert Image.open(image).size[0] > 1000
 
 
-def test_labels_to_match_interpolates_between_rounds() -> None:
+def _active_learning_benchmark():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("bench_al", REPO / "benchmarks" / "active_learning.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_the_trees_fraction_error_is_taken_against_the_volunteers_and_against_the_truth() -> None:
+    import torch
+
+    from zoobot.losses import CustomMultiQuestionLoss
+    from zoobot.trees import get_schema
+
+    bench = _active_learning_benchmark()
+    schema = get_schema("decals_dr5")
+    groups = [tuple(g) for g in schema.question_index_groups]
+    torch.manual_seed(0)
+    head = bench.Head(4, len(schema.label_cols), "tree").eval()
+    x = torch.randn(30, 4)
+    with torch.no_grad():
+        concentrations = head.outputs_to_predictions(head.head(x))
+    predicted = torch.cat(
+        [concentrations[:, a : b + 1] / concentrations[:, a : b + 1].sum(1, keepdim=True) for a, b in groups], 1
+    )
+    votes = torch.randint(0, 6, (30, len(schema.label_cols))).float()
+    votes[:, groups[0][0]] += 1  # every galaxy's volunteers answered the first question
+    loss = CustomMultiQuestionLoss(groups)
+    exact = bench.evaluate(head, x, votes, "tree", loss, groups, truth=predicted)
+    assert exact["true_fraction_mae"] == pytest.approx(0.0, abs=1e-6)  # the head predicts the truth
+    assert exact["vote_fraction_mae"] > 0.05  # the few volunteers' fractions scatter around it
+    off = bench.evaluate(head, x, votes, "tree", loss, groups, truth=(predicted + 0.1).clamp(max=1))
+    assert 0 < off["true_fraction_mae"] <= 0.1 + 1e-6
+    assert "true_fraction_mae" not in bench.evaluate(head, x, votes, "tree", loss, groups)
+
+
+def test_labels_to_match_interpolates_between_rounds() -> None:
+    bench = _active_learning_benchmark()
     labels = [50, 100, 150, 200]
     assert bench.labels_to_match(labels, [0.7, 0.8, 0.9, 0.95], 0.85, higher_is_better=True) == pytest.approx(125)
     assert bench.labels_to_match(labels, [0.3, 0.2, 0.1, 0.05], 0.15, higher_is_better=False) == pytest.approx(125)
