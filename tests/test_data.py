@@ -153,3 +153,37 @@ def test_workers_load_batches(make_catalog):
     loader = dm.train_dataloader()
     assert loader.persistent_workers and loader.prefetch_factor == 2
     assert np.isfinite(next(iter(loader))["image"].numpy()).all()
+
+
+@pytest.mark.parametrize("label_cols", [["a"], ["a", "b"], ["label", "b"], []])
+def test_a_batch_of_cached_features_is_what_collating_its_items_gives(label_cols):
+    from torch.utils.data import default_collate
+
+    from zoobot.datasets import FeatureDataset
+
+    labels = np.arange(12, dtype=np.float32).reshape(6, 2)[:, : len(label_cols)] if label_cols else None
+    dataset = FeatureDataset(torch.randn(6, 3), labels, [f"g{i}" for i in range(6)], label_cols)
+    indices = [4, 0, 3]
+    batch, expected = dataset.batch(indices), default_collate([dataset[i] for i in indices])
+    assert batch.keys() == expected.keys()
+    for key, value in expected.items():
+        if isinstance(value, torch.Tensor):
+            assert batch[key].dtype == value.dtype and torch.equal(batch[key], value), key
+        else:
+            assert batch[key] == value
+
+
+def test_cached_feature_loaders_give_every_galaxy_once_an_epoch_in_batches(make_catalog):
+    dm = module(make_catalog(n=30))
+    dm.setup("fit")
+    dm.cache_features(TinyEncoder(), device="cpu", splits=("train", "val"))
+    torch.manual_seed(0)
+    first = list(dm.train_dataloader())
+    second = list(dm.train_dataloader())
+    ids = [i for b in first for i in b["id_str"]]
+    assert sorted(ids) == sorted(dm.train_catalog["id_str"]) and len(set(ids)) == len(ids)
+    assert [len(b["id_str"]) for b in first][:-1] == [4] * (len(first) - 1)
+    assert all(b["features"].shape == (len(b["id_str"]), 5) for b in first)
+    assert ids != [i for b in second for i in b["id_str"]]  # shuffled anew each epoch
+    val = [i for b in dm.val_dataloader() for i in b["id_str"]]
+    assert val == list(dm.val_catalog["id_str"])  # in catalog order

@@ -183,3 +183,14 @@ def test_loaders_without_a_length_log_every_batch_into_the_same_epoch_mean(tmp_p
     assert names.count("train_loss") == 3  # batches of 4, 4 and 2
     assert torch.isfinite(trainer.callback_metrics["train_loss"])
     assert torch.isfinite(trainer.callback_metrics["val_loss"])
+
+
+def test_a_batch_goes_to_the_device_with_its_identifiers_left_as_they_are():
+    model = FinetuneableZoobotClassifier(name="test_convnext", num_classes=2, training_mode="head_only")
+    ids = ["a", "b"]
+    batch = {"features": torch.ones(2, 3), "id_str": ids, "label": torch.zeros(2, 1), "extra": [torch.ones(1)]}
+    moved = model.transfer_batch_to_device(batch, torch.device("meta"), 0)
+    assert moved["id_str"] is ids
+    assert moved["features"].is_meta and moved["label"].is_meta and moved["extra"][0].is_meta
+    images, labels = model.transfer_batch_to_device((torch.ones(2, 3), torch.zeros(2)), torch.device("meta"), 0)
+    assert images.is_meta and labels.is_meta  # other batches: Lightning's own move

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -221,8 +221,16 @@ class CatalogDataModule(L.LightningDataModule):
 
     def _split_loader(self, name: str, shuffle: bool) -> DataLoader | list:
         if name in self._features:
-            # Features live in memory: worker processes would only add start-up cost.
-            return self._loader(self._features[name], shuffle, num_workers=0)
+            # Features live in memory: worker processes would only add start-up cost, and each batch is
+            # read in one indexing (one dict per galaxy, collated, cost more than the head's step).
+            return DataLoader(
+                _FeatureBatches(self._features[name]),
+                batch_size=self.batch_size,
+                shuffle=shuffle,
+                num_workers=0,
+                collate_fn=_read_as_one_batch,
+                pin_memory=self.settings.pin_memory,
+            )
         if not hasattr(self, f"{name}_dataset"):
             self.setup()
         dataset = getattr(self, f"{name}_dataset")
@@ -301,3 +309,24 @@ class CatalogDataModule(L.LightningDataModule):
     def features_cached(self) -> bool:
         """True once :meth:`cache_features` has run."""
         return bool(self._features)
+
+
+class _FeatureBatches(Dataset):
+    """Cached features that a loader reads a batch at a time (``__getitems__``)."""
+
+    def __init__(self, features: FeatureDataset) -> None:
+        self.features = features
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.features[index]
+
+    def __getitems__(self, indices: list[int]) -> dict[str, Any]:
+        return self.features.batch(indices)
+
+
+def _read_as_one_batch(batch: Any) -> Any:
+    """The collate function of :class:`_FeatureBatches`: its batches come already collated."""
+    return batch

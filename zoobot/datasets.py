@@ -54,10 +54,10 @@ def labels_array(catalog: pd.DataFrame, label_cols: Sequence[str]) -> np.ndarray
 
 
 def _label_items(labels: np.ndarray, label_cols: Sequence[str]) -> dict[str, torch.Tensor]:
-    """One row's labels: a 0-d tensor per label column, and ``'label'``, all of them ``(n,)`` (no label
-    columns named: only ``'label'``)."""
+    """One row's labels ``(n,)``: a 0-d tensor per label column, and ``'label'``, all of them ``(n,)`` (no
+    label columns named: only ``'label'``); rows ``(B, n)`` give each a leading batch dimension."""
     row = torch.from_numpy(labels)
-    items = {col: row[k] for k, col in enumerate(label_cols)}
+    items = {col: row[..., k] for k, col in enumerate(label_cols)}
     if "label" not in items or len(label_cols) == 1:
         items["label"] = row
     return items
@@ -153,6 +153,18 @@ class FeatureDataset(Dataset):
         if self.labels is not None:
             item.update(_label_items(self.labels[index], self.label_cols))
         return item
+
+    def batch(self, indices: Sequence[int]) -> dict[str, Any]:
+        """The items at ``indices`` as one batch, as collating them one by one would give (``features``
+        ``(B, D)``, ``id_str`` a list, each label ``(B,)``, ``label`` ``(B, n)``), read in one go."""
+        rows = list(indices)
+        batch: dict[str, Any] = {
+            "features": self.features[torch.as_tensor(rows, dtype=torch.long)],
+            "id_str": [self.id_strs[i] for i in rows],
+        }
+        if self.labels is not None:
+            batch.update(_label_items(self.labels[rows], self.label_cols))
+        return batch
 
 
 def split_catalog(
