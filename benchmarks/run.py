@@ -17,8 +17,9 @@ Benchmarks (per encoder unless noted):
 2. ``predict``: ``zoobot.predict.predict_on_catalog`` on 424 px JPEGs, images/s / forward ceiling; also
    against that ceiling with the measured cost of decoding an image on one core budgeted in.
 3. ``head_only``: 20 epochs of head-only finetuning, wall time / one prediction pass over the same images.
-4. ``full_finetune``: training images/s (augmented images, AdamW) / forward+backward ceiling; also with
-   the measured cost of reading and augmenting a training image on one core budgeted in (CPU).
+4. ``full_finetune``: training images/s (augmented images, AdamW) / forward+backward ceiling, in the
+   first epoch and in the second (decoded images then come from memory: ``image_cache_mb``); also the
+   first epoch with the measured cost of reading and augmenting a training image on one core budgeted in (CPU).
 5. ``app`` (once): ``zoobot-app`` start to first page; status-poll handler latency with jobs running.
 6. ``umap`` (once): ``zoobot.representations.compute_umap`` on 10,000 x 640 features.
 7. ``memory`` (once): peak RSS of ``validate_catalog`` and ``predict_on_catalog`` at two catalog sizes.
@@ -519,19 +520,25 @@ def bench_full_finetune(
     card = model.card
     device = "cuda" if accelerator == "gpu" else "cpu"
     train = catalog.iloc[: spec.n_train].reset_index(drop=True)
-    datamodule = CatalogDataModule(
-        label_cols=["ring"],
-        train_catalog=train,
-        batch_size=spec.batch_size,
-        num_workers=workers,
-        card=card,
-        augment=True,
-    )
-    clock = BatchClock(warmup=2)
+    batches_per_epoch = -(-len(train) // spec.batch_size)
+    clocks: list[Any] = []
 
-    def measure() -> float:
+    def measure(epochs: int = 1) -> float:
+        # A fresh data module (and loader workers) each time: no decoded image is kept from a run before.
+        datamodule = CatalogDataModule(
+            label_cols=["ring"],
+            train_catalog=train,
+            batch_size=spec.batch_size,
+            num_workers=workers,
+            card=card,
+            augment=True,
+        )
+        # The first epoch: every batch after the first two (worker start-up). Later epochs: every batch
+        # after the first epoch, whose images are then in the decoded-image cache.
+        clock = BatchClock(warmup=2 if epochs == 1 else batches_per_epoch * (epochs - 1))
+        clocks.append(clock)
         trainer = L.Trainer(
-            max_epochs=1,
+            max_epochs=epochs,
             accelerator=accelerator,
             devices=1,
             logger=False,
@@ -563,12 +570,21 @@ def bench_full_finetune(
             torch.set_num_threads(threads or usable_cores())
 
     out = bracketed(measure, ceiling)
-    result = {
+    clock = clocks[-1]
+    result: dict[str, Any] = {
         "images_per_s": out["value"],
         "images_timed": sum(clock.sizes[clock.warmup :]),
         "forward_backward_ceiling_before": out["ceiling_before"],
         "forward_backward_ceiling_after": out["ceiling_after"],
         "ratio_vs_forward_backward": out["ratio"],
+    }
+    later = bracketed(lambda: measure(epochs=2), ceiling)  # the second epoch reads decoded images from memory
+    result["second_epoch"] = {
+        "images_per_s": later["value"],
+        "images_timed": sum(clocks[-1].sizes[clocks[-1].warmup :]),
+        "forward_backward_ceiling_before": later["ceiling_before"],
+        "forward_backward_ceiling_after": later["ceiling_after"],
+        "ratio_vs_forward_backward": later["ratio"],
     }
     if device == "cpu":  # reading and augmenting each training image, budgeted as prediction's decoding
         decode_s = decode_seconds_per_image(train, card.input_size[1], card.channels, augment=True)
@@ -984,6 +1000,19 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
                 verdict("full_train_vs_forward_backward", f["ratio_vs_forward_backward"]),
             )
         )
+        if "second_epoch" in f:
+            second = f["second_epoch"]
+            rows.append(
+                (
+                    "4 full finetune, 2nd epoch",
+                    name,
+                    f"{second['images_per_s']:.1f} img/s (decoded images cached)",
+                    f"fwd+bwd {second['forward_backward_ceiling_before']:.1f}/"
+                    f"{second['forward_backward_ceiling_after']:.1f}",
+                    f"{second['ratio_vs_forward_backward']:.3f} (>= 0.85)",
+                    verdict("full_train_vs_forward_backward", second["ratio_vs_forward_backward"]),
+                )
+            )
         if "ratio_vs_decode_budget" in f:
             rows.append(
                 (

@@ -187,3 +187,46 @@ def test_cached_feature_loaders_give_every_galaxy_once_an_epoch_in_batches(make_
     assert ids != [i for b in second for i in b["id_str"]]  # shuffled anew each epoch
     val = [i for b in dm.val_dataloader() for i in b["id_str"]]
     assert val == list(dm.val_catalog["id_str"])  # in catalog order
+
+
+def test_a_dataset_with_a_cache_reads_each_file_once_and_gives_the_same_items(make_catalog, monkeypatch):
+    import zoobot.datasets
+
+    reads: list[str] = []
+    load = zoobot.datasets.load_image
+    monkeypatch.setattr(zoobot.datasets, "load_image", lambda path, **kw: reads.append(path) or load(path, **kw))
+    catalog = make_catalog(n=6)
+    plain = GalaxyDataset(catalog, ["label"], input_size=32)
+    cached = GalaxyDataset(catalog, ["label"], input_size=32, cache_mb=1)
+    first = [cached[i]["image"] for i in range(6)]
+    again = [cached[i]["image"] for i in range(6)]
+    assert len(reads) == 6 and cached.cached_rows == 6  # the second epoch read no file
+    for i in range(6):
+        assert torch.equal(first[i], again[i]) and torch.equal(first[i], plain[i]["image"])
+    augmented = GalaxyDataset(catalog, ["label"], get_transforms(32, augment=True), input_size=32, cache_mb=1)
+    torch.manual_seed(0)
+    assert not torch.equal(augmented[0]["image"], augmented[0]["image"])  # augmentations draw anew each read
+
+
+def test_a_dataset_caches_no_more_than_its_budget(make_catalog):
+    catalog = make_catalog(n=6, size=48)
+    one_image = 48 * 48 * 3
+    small = GalaxyDataset(catalog, input_size=48, cache_mb=2.5 * one_image / 2**20)
+    for i in range(6):
+        small[i]
+    assert small.cached_rows == 2
+    assert GalaxyDataset(catalog, input_size=48).cached_rows == 0
+    with pytest.raises(ValueError, match="cache_mb must be >= 0"):
+        GalaxyDataset(catalog, input_size=48, cache_mb=-1)
+
+
+def test_the_data_module_caches_the_images_it_reads_every_epoch(make_catalog):
+    dm = module(make_catalog(n=20), image_cache_mb=8)
+    dm.setup("fit")
+    assert dm.train_dataset.cache_mb == 4 and dm.val_dataset.cache_mb == 4  # split between the two
+    assert dm.test_dataset.cache_mb == 0 and dm.predict_dataset.cache_mb == 0  # read once
+    off = module(make_catalog(n=20), image_cache_mb=0)
+    off.setup("fit")
+    assert off.train_dataset.cache_mb == 0
+    with pytest.raises(ValueError, match="image_cache_mb must be >= 0"):
+        module(make_catalog(n=20), image_cache_mb=-1)
