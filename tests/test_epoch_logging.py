@@ -145,6 +145,17 @@ def test_a_copy_reuses_the_memory_of_a_dropped_or_written_one_and_holds_its_own_
     assert plugin._spare == []  # teardown gives the memory back
 
 
+def test_teardown_gives_the_copies_memory_back_even_after_a_failed_write(tmp_path):
+    plugin = DelayedCheckpointIO(delay_s=30.0)
+    plugin.save_checkpoint({"w": torch.ones(4)}, tmp_path / "0.ckpt")
+    plugin.remove_checkpoint(tmp_path / "0.ckpt")  # dropped: its copy becomes the spare
+    (tmp_path / "file").write_text("not a folder")
+    plugin.save_checkpoint({"w": torch.ones(4)}, tmp_path / "file" / "1.ckpt")  # cannot be written
+    with pytest.raises(OSError):
+        plugin.teardown()
+    assert plugin._spare == []
+
+
 def test_waiting_checkpoints_are_written_after_their_delay_and_before_loading(tmp_path, monkeypatch):
     plugin = DelayedCheckpointIO(delay_s=0.2)
     written = _written(plugin, monkeypatch)
@@ -194,3 +205,7 @@ def test_a_batch_goes_to_the_device_with_its_identifiers_left_as_they_are():
     assert moved["features"].is_meta and moved["label"].is_meta and moved["extra"][0].is_meta
     images, labels = model.transfer_batch_to_device((torch.ones(2, 3), torch.zeros(2)), torch.device("meta"), 0)
     assert images.is_meta and labels.is_meta  # other batches: Lightning's own move
+    from collections import OrderedDict
+
+    ordered = model.transfer_batch_to_device(OrderedDict(features=torch.ones(2)), torch.device("meta"), 0)
+    assert type(ordered) is OrderedDict and ordered["features"].is_meta  # a dict subclass keeps its type

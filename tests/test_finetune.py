@@ -143,6 +143,31 @@ def test_full_mode_trains_encoder_with_layer_decay(make_catalog, schema):
     assert min(lrs) < 1e-4
     n_trained = sum(p.numel() for g in optimizer.param_groups for p in g["params"])
     assert n_trained == sum(p.numel() for p in model.parameters())
+    assert optimizer.defaults["fused"]  # one kernel for every tensor, not a loop over them
+
+
+def test_fused_adamw_takes_the_same_steps_as_the_loop_over_tensors(make_catalog, schema):
+    model, _ = _task_setup("classification", make_catalog, schema, layer_decay=0.5)
+    fused = model.configure_optimizers()
+    twin = [p.detach().clone().requires_grad_() for g in fused.param_groups for p in g["params"]]
+    groups, start = [], 0
+    for group in fused.param_groups:
+        n = len(group["params"])
+        hyper = {k: group[k] for k in ("lr", "betas", "eps", "weight_decay")}
+        groups.append({**hyper, "params": twin[start : start + n]})
+        start += n
+    looped = torch.optim.AdamW(groups, fused=False, foreach=False)
+    assert not looped.param_groups[0]["fused"] and fused.param_groups[0]["fused"]
+    originals = [p for g in fused.param_groups for p in g["params"]]
+    torch.manual_seed(0)
+    for _ in range(3):
+        for original, copy in zip(originals, twin, strict=True):
+            original.grad = torch.randn_like(original)
+            copy.grad = original.grad.clone()
+        fused.step()
+        looped.step()
+    for original, copy in zip(originals, twin, strict=True):
+        torch.testing.assert_close(original, copy, rtol=1e-5, atol=1e-6)
 
 
 def test_old_argument_names_translate_with_deprecation_warning(schema):
@@ -212,7 +237,12 @@ def test_training_leaves_out_lightning_noise_but_not_its_messages(make_catalog, 
         warnings.simplefilter("always")
         trainer = get_trainer(tmp_path, max_epochs=1, accelerator="cpu", enable_progress_bar=False)
         trainer.fit(model, datamodule)  # 2 batches < log_every_n_steps=10; frozen encoder in eval mode
-    noise = ("LeafSpec", "smaller than the logging interval", "in eval mode at the start of training")
+    noise = (
+        "LeafSpec",
+        "smaller than the logging interval",
+        "in eval mode at the start of training",
+        "overridden `transfer_batch_to_device`",
+    )
     assert not [str(w.message) for w in caught if any(n in str(w.message) for n in noise)]
     assert not [r for r in caplog.records if "Tip:" in r.getMessage()]
     assert any("GPU available" in r.getMessage() for r in caplog.records)  # other messages still show

@@ -159,9 +159,11 @@ class DelayedCheckpointIO(TorchCheckpointIO):
 
     def teardown(self) -> None:
         self.delay_s = 0.0  # after fit, a save (``trainer.save_checkpoint``) is written at once
-        self.wait()
-        with self._condition:
-            self._spare = []  # memory held for copies is given back
+        try:
+            self.wait()
+        finally:
+            with self._condition:
+                self._spare = []  # memory held for copies is given back, even after a failed write
 
 
 def _layout(tensor: torch.Tensor) -> tuple:
