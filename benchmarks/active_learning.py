@@ -199,7 +199,9 @@ def run_loop(task: str, strategy: str, repetition: int, data: dict[str, Any], ar
             samples = laplace_samples(head, laplace, candidates, args.passes, seed=round_seed)
         else:
             samples = head_samples(head, candidates, args.passes, seed=round_seed)
-        scores, _ = acquisition_scores(samples, kind, strategy, data.get("schema"), seed=repetition)
+        scores, _ = acquisition_scores(
+            samples, kind, strategy, data.get("schema"), n_volunteers=args.volunteers, seed=repetition
+        )
         labelled += list(remaining[select_batch(scores, args.step, args.selection, args.power, seed=round_seed)])
 
 
@@ -331,6 +333,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--candidates", type=int, default=0, help="entropy and BALD score this many random pool galaxies (0: all)"
+    )
+    parser.add_argument(
+        "--volunteers",
+        type=float,
+        default=40,
+        help="the tree's entropy and BALD: volunteers who would classify each galaxy (as suggest's --n-volunteers)",
     )
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGY_ORDER), choices=STRATEGY_ORDER)
     parser.add_argument("--tasks", nargs="+", default=["ring", "tree"], choices=["ring", "tree"])
