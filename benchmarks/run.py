@@ -940,6 +940,20 @@ def verdict(name: str, value: float | None) -> str:
     return "yes" if (value >= target if op == ">=" else value <= target) else "no"
 
 
+def _training_row(label: str, name: str, result: dict[str, Any], note: str) -> tuple[str, str, str, str, str, str]:
+    """A table row for training images/s against the forward+backward ceilings around it."""
+    ceilings = f"fwd+bwd {result['forward_backward_ceiling_before']:.1f}/{result['forward_backward_ceiling_after']:.1f}"
+    ratio = result["ratio_vs_forward_backward"]
+    return (
+        label,
+        name,
+        f"{result['images_per_s']:.1f} img/s{note}",
+        ceilings,
+        f"{ratio:.3f} (>= 0.85)",
+        verdict("full_train_vs_forward_backward", ratio),
+    )
+
+
 def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
     """(benchmark, encoder, measured, ceiling / reference, ratio or value, target met) rows."""
     rows = []
@@ -990,28 +1004,10 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
             )
         )
         f = enc["full_finetune"]
-        rows.append(
-            (
-                "4 full finetune",
-                name,
-                f"{f['images_per_s']:.1f} img/s",
-                f"fwd+bwd {f['forward_backward_ceiling_before']:.1f}/{f['forward_backward_ceiling_after']:.1f}",
-                f"{f['ratio_vs_forward_backward']:.3f} (>= 0.85)",
-                verdict("full_train_vs_forward_backward", f["ratio_vs_forward_backward"]),
-            )
-        )
+        rows.append(_training_row("4 full finetune", name, f, ""))
         if "second_epoch" in f:
-            second = f["second_epoch"]
             rows.append(
-                (
-                    "4 full finetune, 2nd epoch",
-                    name,
-                    f"{second['images_per_s']:.1f} img/s (decoded images cached)",
-                    f"fwd+bwd {second['forward_backward_ceiling_before']:.1f}/"
-                    f"{second['forward_backward_ceiling_after']:.1f}",
-                    f"{second['ratio_vs_forward_backward']:.3f} (>= 0.85)",
-                    verdict("full_train_vs_forward_backward", second["ratio_vs_forward_backward"]),
-                )
+                _training_row("4 full finetune, 2nd epoch", name, f["second_epoch"], " (decoded images cached)")
             )
         if "ratio_vs_decode_budget" in f:
             rows.append(
