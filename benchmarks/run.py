@@ -17,9 +17,8 @@ Benchmarks (per encoder unless noted):
 2. ``predict``: ``zoobot.predict.predict_on_catalog`` on 424 px JPEGs, images/s / forward ceiling; also
    against that ceiling with the measured cost of decoding an image on one core budgeted in.
 3. ``head_only``: 20 epochs of head-only finetuning, wall time / one prediction pass over the same images.
-4. ``full_finetune``: training images/s (augmented images, AdamW) / forward+backward ceiling, in the
-   first epoch and in the second (decoded images then come from memory: ``image_cache_mb``); also the
-   first epoch with the measured cost of reading and augmenting a training image on one core budgeted in (CPU).
+4. ``full_finetune``: training images/s (augmented images, AdamW) / forward+backward ceiling; also with
+   the measured cost of reading and augmenting a training image on one core budgeted in (CPU).
 5. ``app`` (once): ``zoobot-app`` start to first page; status-poll handler latency with jobs running.
 6. ``umap`` (once): ``zoobot.representations.compute_umap`` on 10,000 x 640 features.
 7. ``memory`` (once): peak RSS of ``validate_catalog`` and ``predict_on_catalog`` at two catalog sizes.
@@ -520,11 +519,9 @@ def bench_full_finetune(
     card = model.card
     device = "cuda" if accelerator == "gpu" else "cpu"
     train = catalog.iloc[: spec.n_train].reset_index(drop=True)
-    batches_per_epoch = -(-len(train) // spec.batch_size)
     clocks: list[Any] = []
 
-    def measure(epochs: int = 1) -> float:
-        # A fresh data module (and loader workers) each time: no decoded image is kept from a run before.
+    def measure() -> float:
         datamodule = CatalogDataModule(
             label_cols=["ring"],
             train_catalog=train,
@@ -533,12 +530,10 @@ def bench_full_finetune(
             card=card,
             augment=True,
         )
-        # The first epoch: every batch after the first two (worker start-up). Later epochs: every batch
-        # after the first epoch, whose images are then in the decoded-image cache.
-        clock = BatchClock(warmup=2 if epochs == 1 else batches_per_epoch * (epochs - 1))
+        clock = BatchClock(warmup=2)  # every batch after the first two (worker start-up)
         clocks.append(clock)
         trainer = L.Trainer(
-            max_epochs=epochs,
+            max_epochs=1,
             accelerator=accelerator,
             devices=1,
             logger=False,
@@ -577,14 +572,6 @@ def bench_full_finetune(
         "forward_backward_ceiling_before": out["ceiling_before"],
         "forward_backward_ceiling_after": out["ceiling_after"],
         "ratio_vs_forward_backward": out["ratio"],
-    }
-    later = bracketed(lambda: measure(epochs=2), ceiling)  # the second epoch reads decoded images from memory
-    result["second_epoch"] = {
-        "images_per_s": later["value"],
-        "images_timed": sum(clocks[-1].sizes[clocks[-1].warmup :]),
-        "forward_backward_ceiling_before": later["ceiling_before"],
-        "forward_backward_ceiling_after": later["ceiling_after"],
-        "ratio_vs_forward_backward": later["ratio"],
     }
     if device == "cpu":  # reading and augmenting each training image, budgeted as prediction's decoding
         decode_s = decode_seconds_per_image(train, card.input_size[1], card.channels, augment=True)
@@ -1005,10 +992,6 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
         )
         f = enc["full_finetune"]
         rows.append(_training_row("4 full finetune", name, f, ""))
-        if "second_epoch" in f:
-            rows.append(
-                _training_row("4 full finetune, 2nd epoch", name, f["second_epoch"], " (decoded images cached)")
-            )
         if "ratio_vs_decode_budget" in f:
             rows.append(
                 (

@@ -75,8 +75,6 @@ def test_tiny_suite_reports_every_ratio_against_its_ceiling(tiny_results: tuple[
     full_ceiling = (full["forward_backward_ceiling_before"] + full["forward_backward_ceiling_after"]) / 2
     assert full["decode_ms_per_image"] > 0 and full["decode_budget_images_per_s"] < full_ceiling
     assert full["ratio_vs_decode_budget"] == pytest.approx(full["images_per_s"] / full["decode_budget_images_per_s"])
-    second = full["second_epoch"]  # timed over the second epoch only, its images decoded in memory
-    assert second["images_per_s"] > 0 and second["images_timed"] == 64
 
 
 def test_tiny_suite_reports_memory_at_two_sizes_and_gpu_status(tiny_results: tuple[dict, str]) -> None:

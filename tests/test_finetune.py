@@ -146,6 +146,46 @@ def test_full_mode_trains_encoder_with_layer_decay(make_catalog, schema):
     assert optimizer.defaults["fused"]  # one kernel for every tensor, not a loop over them
 
 
+def test_fused_adamw_only_in_full_precision_where_lightning_can_clip_its_gradients(make_catalog, schema):
+    model, datamodule = _task_setup("classification", make_catalog, schema, training_mode="full")
+    trainer = L.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        precision="bf16-mixed",
+        gradient_clip_val=0.3,  # as training from scratch does: Lightning refuses it for a fused optimizer
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_train_batches=1,
+        limit_val_batches=0,
+    )
+    trainer.fit(model, datamodule)
+    assert not trainer.optimizers[0].defaults["fused"]
+
+
+def test_adamw_steps_unfused_where_the_fused_kernel_is_missing(monkeypatch):
+    from zoobot.finetune.base import adamw
+
+    made = []
+
+    class OldAdamW(torch.optim.AdamW):  # as PyTorch 2.3 on a CPU: no fused kernel
+        def __init__(self, params, **kwargs):
+            if kwargs.get("fused"):
+                raise RuntimeError(
+                    "`fused=True` requires all the params to be floating point Tensors of supported devices"
+                )
+            super().__init__(params, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(torch.optim, "AdamW", OldAdamW)
+    weights = torch.nn.Parameter(torch.ones(3))
+    optimizer = adamw([{"params": [weights]}], lr=0.1, weight_decay=0.0, betas=(0.9, 0.999))
+    assert made == [optimizer] and not optimizer.defaults["fused"]
+    assert not adamw([{"params": [weights]}], 0.1, 0.0, (0.9, 0.999), fused=False).defaults["fused"]
+
+
 def test_fused_adamw_takes_the_same_steps_as_the_loop_over_tensors(make_catalog, schema):
     model, _ = _task_setup("classification", make_catalog, schema, layer_decay=0.5)
     fused = model.configure_optimizers()

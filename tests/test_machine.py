@@ -8,14 +8,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from zoobot.machine import (
-    MAX_IMAGE_CACHE_MB,
-    WORKER_NICE,
-    MachineFacts,
-    choose_settings,
-    machine_facts,
-    machine_settings,
-)
+from zoobot.machine import WORKER_NICE, MachineFacts, choose_settings, machine_facts, machine_settings
 
 TWO_CORES = MachineFacts(cpu_cores=2, memory_gib=24.0)
 ONE_H100 = MachineFacts(cpu_cores=16, memory_gib=128.0, gpu_memory_gib=(80.0,), gpu_bf16=True)
@@ -86,17 +79,9 @@ def test_expert_settings_win_over_the_machine():
     assert not settings.persistent_workers and settings.worker_init_fn() is None
 
 
-def test_decoded_training_images_get_a_sixteenth_of_the_memory_up_to_a_cap():
-    assert choose_settings(TWO_CORES).image_cache_mb == 24 * 1024 // 16  # 1536 MiB
-    assert choose_settings(ONE_H100).image_cache_mb == MAX_IMAGE_CACHE_MB  # 8 GiB would be more than the cap
-    assert choose_settings(TWO_CORES, image_cache_mb=0).image_cache_mb == 0  # an expert turns it off
-    assert choose_settings(TWO_CORES).to_dict()["image_cache_mb"] == 1536  # recorded with the run's settings
-
-
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"image_cache_mb": -5}, "image_cache_mb must be >= 0"),
         ({"accelerator": "gpu"}, "sees no CUDA GPU"),
         ({"accelerator": "tpu"}, "accelerator must be"),
         ({"num_workers": -1}, "num_workers must be >= 0"),

@@ -85,9 +85,6 @@ class CatalogDataModule(L.LightningDataModule):
         seed: seeds the split.
         card: encoder card supplying input size, channels, mean and std not given explicitly.
         resize_after_crop: galaxy-datasets' (and Zoobot's examples') name for ``input_size``; deprecated here.
-        image_cache_mb: MiB of decoded train and validation images kept in memory so that epochs after the
-            first skip reading and decoding the files (0: none); default: the machine's
-            (:mod:`zoobot.machine`, ``image_cache_mb``).
     """
 
     def __init__(
@@ -112,7 +109,6 @@ class CatalogDataModule(L.LightningDataModule):
         seed: int = defaults.SEED,
         card: CardLike | None = None,
         resize_after_crop: Size | None = None,
-        image_cache_mb: float | None = None,
     ) -> None:
         super().__init__()
         if resize_after_crop is not None:
@@ -134,9 +130,6 @@ class CatalogDataModule(L.LightningDataModule):
         self.label_cols = list(label_cols) if label_cols else None
         self.batch_size = batch_size
         self.settings = machine_settings()
-        if image_cache_mb is not None and image_cache_mb < 0:
-            raise ValueError(f"image_cache_mb must be >= 0 (0: no cache), got {image_cache_mb}.")
-        self.image_cache_mb = self.settings.image_cache_mb if image_cache_mb is None else image_cache_mb
         self.num_workers_given = num_workers is not None
         self.num_workers = self.settings.num_workers if num_workers is None else num_workers
         self.prefetch_factor = prefetch_factor
@@ -191,24 +184,15 @@ class CatalogDataModule(L.LightningDataModule):
     def _transform(self, augment: bool) -> Transform:
         return get_transforms(self.input_size, self.channels, self.mean, self.std, augment=augment)
 
-    def _dataset(
-        self, catalog: pd.DataFrame, augment: bool, with_labels: bool = True, every_epoch: bool = False
-    ) -> GalaxyDataset:
+    def _dataset(self, catalog: pd.DataFrame, augment: bool, with_labels: bool = True) -> GalaxyDataset:
         return GalaxyDataset(
-            catalog,
-            self.label_cols if with_labels else None,
-            self._transform(augment),
-            self.input_size,
-            self.channels,
-            # Read again every epoch: keep the decoded images (split between the two datasets).
-            cache_mb=self.image_cache_mb / 2 if every_epoch else 0.0,
+            catalog, self.label_cols if with_labels else None, self._transform(augment), self.input_size, self.channels
         )
 
     def setup(self, stage: str | None = None) -> None:
         """Build the image datasets for the catalogs this module has."""
-        train, val = self.train_catalog, self.val_catalog
-        self.train_dataset = self._dataset(train, self.augment, every_epoch=True) if train is not None else None
-        self.val_dataset = self._dataset(val, False, every_epoch=True) if val is not None else None
+        self.train_dataset = self._dataset(self.train_catalog, self.augment) if self.train_catalog is not None else None
+        self.val_dataset = self._dataset(self.val_catalog, False) if self.val_catalog is not None else None
         self.test_dataset = self._dataset(self.test_catalog, False) if self.test_catalog is not None else None
         self.predict_dataset = (
             self._dataset(self.predict_catalog, False, with_labels=False) if self.predict_catalog is not None else None

@@ -76,10 +76,6 @@ class GalaxyDataset(Dataset):
         pil_images: hand ``transform`` each image as a PIL image (mode ``'RGB'`` or ``'L'``, fully
             decoded), as galaxy-datasets does for Zoobot's transforms, instead of a ``uint8 (C, H, W)``
             tensor; a PIL image or ``uint8`` tensor it returns is scaled to float32 [0, 1].
-        cache_mb: keep up to this many MiB of decoded pixels (before the transform, at the size the JPEG
-            was decoded to) so later epochs skip reading and decoding the files; split among the
-            loader's worker processes, each caching the rows it reads (0: no cache; not with
-            ``pil_images``). The training augmentations still draw anew for every read.
     """
 
     def __init__(
@@ -90,10 +86,7 @@ class GalaxyDataset(Dataset):
         input_size: Size = 224,
         channels: int = 3,
         pil_images: bool = False,
-        cache_mb: float = 0.0,
     ) -> None:
-        if cache_mb < 0:
-            raise ValueError(f"cache_mb must be >= 0 (0: no cache), got {cache_mb}.")
         for col in ("id_str", "file_loc"):
             if col not in catalog.columns:
                 raise ValueError(f"The catalog has no '{col}' column; every row needs an id_str and a file_loc.")
@@ -107,9 +100,6 @@ class GalaxyDataset(Dataset):
         self.pil_images = pil_images
         self.draft_size = max(height_width(input_size))
         self.transform = transform or get_transforms(input_size, channels)
-        self.cache_mb = cache_mb
-        self._cache: dict[int, np.ndarray] = {}
-        self._cache_bytes = 0
 
     def __len__(self) -> int:
         return len(self.id_strs)
@@ -122,37 +112,12 @@ class GalaxyDataset(Dataset):
             pil: Any = Image.fromarray(pixels[..., 0] if self.channels == 1 else pixels)
             image = _float_image(self.transform(pil))
         else:
-            pixels = self._pixels(index)
+            pixels = load_image(self.file_locs[index], channels=self.channels, size=self.draft_size)
             image = self.transform(torch.from_numpy(pixels).permute(2, 0, 1).contiguous())
         item: dict[str, Any] = {"image": image, "id_str": self.id_strs[index]}
         if self.labels is not None:
             item.update(_label_items(self.labels[index], self.label_cols or []))
         return item
-
-    def _pixels(self, index: int) -> np.ndarray:
-        """Row ``index``'s decoded pixels ``(H, W, C)`` uint8: from the cache, or read (and kept while the
-        cache has room)."""
-        cached = self._cache.get(index)
-        if cached is not None:
-            return cached
-        pixels = load_image(self.file_locs[index], channels=self.channels, size=self.draft_size)
-        if self.cache_mb and self._cache_bytes + pixels.nbytes <= self._cache_budget():
-            self._cache[index] = pixels
-            self._cache_bytes += pixels.nbytes
-        return pixels
-
-    def _cache_budget(self) -> float:
-        """Bytes this process may cache: ``cache_mb`` shared among the loader's worker processes, each of
-        which holds a copy of the dataset and caches the rows it reads."""
-        from torch.utils.data import get_worker_info
-
-        worker = get_worker_info()
-        return self.cache_mb * 2**20 / (worker.num_workers if worker is not None else 1)
-
-    @property
-    def cached_rows(self) -> int:
-        """How many rows' decoded pixels this process holds."""
-        return len(self._cache)
 
 
 def _float_image(image: Any) -> torch.Tensor:

@@ -16,10 +16,6 @@ The rules, and why:
   encoder computes"). Training reads its shuffled epochs with
   ``max(1, cores // 4)`` loader worker processes that sleep once their prefetch queue is full, so
   decoding takes a core only while it decodes.
-  Images a run reads every epoch (training and validation) are kept decoded in memory after the
-  first epoch (``image_cache_mb``: a sixteenth of the host memory, at most 2 GiB, shared by the
-  workers), so the later epochs skip the files and JPEG decoding and only augment: for the demo
-  encoder at 64 px, decoding was two thirds of the 1.3 ms of one core each training image cost.
   Workers can run at a lower priority (``worker_nice``, e.g. :data:`WORKER_NICE`) but do not by
   default: on a 2-core machine shared with other jobs (load average 8-10) a worker at nice +10 was
   starved and prediction fell to a fraction of its speed. Precision is 32-bit (16-bit on a CPU is slower).
@@ -52,8 +48,6 @@ PRECISIONS = ("32-true", "16-mixed", "bf16-mixed")
 WORKER_NICE = 10
 """``worker_nice`` to ask for to run loader workers below the encoder (not the default: see the module docstring)."""
 MAX_WORKERS_PER_GPU = 8
-MAX_IMAGE_CACHE_MB = 2048
-"""The most memory (MiB) the machine's settings give to decoded training images (``image_cache_mb``)."""
 # Training batch by GPU memory (GiB at least -> batch), for a ConvNeXt-nano-sized encoder at 224 px.
 _GPU_BATCH = ((0.0, 32), (16.0, 64), (40.0, 128), (80.0, 256))
 
@@ -101,8 +95,6 @@ class MachineSettings:
         precision: Lightning precision string.
         channels_last: NHWC memory layout (faster convolutions on tensor cores).
         compile: wrap the encoder in ``torch.compile``.
-        image_cache_mb: MiB of decoded training and validation images kept in memory, so that every
-            epoch after the first skips reading and decoding the files (0: none).
     """
 
     accelerator: Literal["cpu", "gpu"]
@@ -119,7 +111,6 @@ class MachineSettings:
     precision: Precision
     channels_last: bool
     compile: bool
-    image_cache_mb: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (what a run writes into its config)."""
@@ -195,7 +186,6 @@ def choose_settings(
     compile: bool = False,
     worker_nice: int = 0,
     decode_threads: int | None = None,
-    image_cache_mb: int | None = None,
 ) -> MachineSettings:
     """The settings for ``facts``; any argument given (not None) wins over the machine's choice.
 
@@ -208,8 +198,6 @@ def choose_settings(
         worker_nice: run loader workers this many nice levels below the encoder (CPU; 0: as the encoder).
         decode_threads: threads that decode images for a single pass on a CPU in place of worker
             processes (0: worker processes); default: every core on a CPU, 0 on a GPU.
-        image_cache_mb: MiB of decoded training images to keep between epochs (0: none); default: a
-            sixteenth of the host memory, at most :data:`MAX_IMAGE_CACHE_MB`.
 
     Raises:
         ValueError: a GPU asked for where there is none, or a setting out of range.
@@ -226,8 +214,6 @@ def choose_settings(
             raise ValueError(f"{name} must be a whole number >= 1, got {value}.")
     if decode_threads is not None and decode_threads < 0:
         raise ValueError(f"decode_threads must be >= 0 (0 decodes in worker processes), got {decode_threads}.")
-    if image_cache_mb is not None and image_cache_mb < 0:
-        raise ValueError(f"image_cache_mb must be >= 0 (0: no cache), got {image_cache_mb}.")
     if num_workers is not None and num_workers < 0:
         raise ValueError(f"num_workers must be >= 0 (0 decodes images in the main process), got {num_workers}.")
     if precision is not None and precision not in PRECISIONS:
@@ -270,9 +256,6 @@ def choose_settings(
         precision=precision or chosen_precision,  # type: ignore[arg-type]
         channels_last=on_gpu,
         compile=compile,
-        image_cache_mb=(
-            min(MAX_IMAGE_CACHE_MB, int(facts.memory_gib * 1024 / 16)) if image_cache_mb is None else image_cache_mb
-        ),
     )
 
 
