@@ -312,6 +312,17 @@ def decode_budget(forward_ceiling: float, decode_s: float, cores: int) -> float:
     return 1.0 / (1.0 / forward_ceiling + decode_s / cores)
 
 
+def decode_budgeted(measured: dict[str, float], decode_s: float, cores: int) -> dict[str, float]:
+    """A :func:`bracketed` measurement against its two ceilings' mean with ``decode_s`` budgeted in
+    (:func:`decode_budget`): the decode cost, the budgeted ceiling and the ratio to it."""
+    budget = decode_budget((measured["ceiling_before"] + measured["ceiling_after"]) / 2, decode_s, cores)
+    return {
+        "decode_ms_per_image": 1000 * decode_s,
+        "decode_budget_images_per_s": budget,
+        "ratio_vs_decode_budget": measured["value"] / budget,
+    }
+
+
 def bracketed(measure: Callable[[], float], ceiling: Callable[[], float]) -> dict[str, float]:
     """Run ``ceiling``, ``measure``, ``ceiling``; the ratio uses the mean of the two ceilings."""
     before = ceiling()
@@ -410,12 +421,8 @@ def bench_encoder(
         "pass_ratios": [p["ratio"] for p in passes],
     }
     decode_s = decode_seconds_per_image(predict_catalog, size, card.channels)
-    budget = decode_budget((predict["ceiling_before"] + predict["ceiling_after"]) / 2, decode_s, all_cores)
-    result["predict"].update(
-        decode_ms_per_image=1000 * decode_s,
-        decode_budget_images_per_s=budget,
-        ratio_vs_decode_budget=predict["value"] / budget,
-    )
+    result["predict"].update(decode_budgeted(predict, decode_s, all_cores))
+    budget = result["predict"]["decode_budget_images_per_s"]
     print(
         f"   predict: {predict['value']:.1f} img/s ({predict['wall_s']:.1f} s for {len(predict_catalog)}), "
         f"ratio {predict['ratio']:.3f} (median of {len(passes)} passes: "
@@ -519,19 +526,17 @@ def bench_full_finetune(
     card = model.card
     device = "cuda" if accelerator == "gpu" else "cpu"
     train = catalog.iloc[: spec.n_train].reset_index(drop=True)
-    clocks: list[Any] = []
+    datamodule = CatalogDataModule(
+        label_cols=["ring"],
+        train_catalog=train,
+        batch_size=spec.batch_size,
+        num_workers=workers,
+        card=card,
+        augment=True,
+    )
+    clock = BatchClock(warmup=2)
 
     def measure() -> float:
-        datamodule = CatalogDataModule(
-            label_cols=["ring"],
-            train_catalog=train,
-            batch_size=spec.batch_size,
-            num_workers=workers,
-            card=card,
-            augment=True,
-        )
-        clock = BatchClock(warmup=2)  # every batch after the first two (worker start-up)
-        clocks.append(clock)
         trainer = L.Trainer(
             max_epochs=1,
             accelerator=accelerator,
@@ -565,7 +570,6 @@ def bench_full_finetune(
             torch.set_num_threads(threads or usable_cores())
 
     out = bracketed(measure, ceiling)
-    clock = clocks[-1]
     result: dict[str, Any] = {
         "images_per_s": out["value"],
         "images_timed": sum(clock.sizes[clock.warmup :]),
@@ -575,12 +579,7 @@ def bench_full_finetune(
     }
     if device == "cpu":  # reading and augmenting each training image, budgeted as prediction's decoding
         decode_s = decode_seconds_per_image(train, card.input_size[1], card.channels, augment=True)
-        budget = decode_budget((out["ceiling_before"] + out["ceiling_after"]) / 2, decode_s, usable_cores())
-        result.update(
-            decode_ms_per_image=1000 * decode_s,
-            decode_budget_images_per_s=budget,
-            ratio_vs_decode_budget=out["value"] / budget,
-        )
+        result.update(decode_budgeted(out, decode_s, usable_cores()))
     return result
 
 
@@ -927,20 +926,6 @@ def verdict(name: str, value: float | None) -> str:
     return "yes" if (value >= target if op == ">=" else value <= target) else "no"
 
 
-def _training_row(label: str, name: str, result: dict[str, Any], note: str) -> tuple[str, str, str, str, str, str]:
-    """A table row for training images/s against the forward+backward ceilings around it."""
-    ceilings = f"fwd+bwd {result['forward_backward_ceiling_before']:.1f}/{result['forward_backward_ceiling_after']:.1f}"
-    ratio = result["ratio_vs_forward_backward"]
-    return (
-        label,
-        name,
-        f"{result['images_per_s']:.1f} img/s{note}",
-        ceilings,
-        f"{ratio:.3f} (>= 0.85)",
-        verdict("full_train_vs_forward_backward", ratio),
-    )
-
-
 def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
     """(benchmark, encoder, measured, ceiling / reference, ratio or value, target met) rows."""
     rows = []
@@ -991,7 +976,16 @@ def table_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, s
             )
         )
         f = enc["full_finetune"]
-        rows.append(_training_row("4 full finetune", name, f, ""))
+        rows.append(
+            (
+                "4 full finetune",
+                name,
+                f"{f['images_per_s']:.1f} img/s",
+                f"fwd+bwd {f['forward_backward_ceiling_before']:.1f}/{f['forward_backward_ceiling_after']:.1f}",
+                f"{f['ratio_vs_forward_backward']:.3f} (>= 0.85)",
+                verdict("full_train_vs_forward_backward", f["ratio_vs_forward_backward"]),
+            )
+        )
         if "ratio_vs_decode_budget" in f:
             rows.append(
                 (

@@ -136,11 +136,13 @@ class DelayedCheckpointIO(TorchCheckpointIO):
 
     def remove_checkpoint(self, path: Any) -> None:
         with self._condition:  # a save still waiting is dropped: the file is not wanted any more
-            wanted = str(path)
+            kept = []
             for op in self._waiting:
-                if op.kind == "save" and str(op.path) == wanted:
+                if op.kind == "save" and str(op.path) == str(path):
                     self._keep_spare(op)
-            self._waiting = [op for op in self._waiting if not (op.kind == "save" and str(op.path) == wanted)]
+                else:
+                    kept.append(op)
+            self._waiting = kept
         self._submit(_Operation("remove", path, time.monotonic()))
 
     def wait(self) -> None:
