@@ -19,11 +19,35 @@ from torch import nn
 __all__ = [
     "LinearHead",
     "ScaledSigmoid",
+    "Dropout",
     "PermaDropout",
+    "dropout",
     "custom_top_dirichlet",
     "get_pytorch_dirichlet_head",
     "freeze_batchnorm_layers",
 ]
+
+
+def dropout(input: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> torch.Tensor:  # noqa: A002
+    """``F.dropout``: each value zeroed with probability ``p``, the others scaled by ``1 / (1 - p)``.
+
+    On a CPU the mask is drawn as uniform numbers compared with ``p``, where ``F.dropout`` draws it with
+    ``bernoulli_``, which took twice as long for a head's ``(64, 512)`` features on 2 cores (190 against
+    100 microseconds, torch 2.14): a sixth of a head-only training step on cached features
+    (``benchmarks/run.py``). The same distribution; elsewhere (a GPU, ``inplace``) it is ``F.dropout``.
+    """
+    if not training or inplace or input.device.type != "cpu" or not 0.0 < p < 1.0:
+        return F.dropout(input, p, training=training, inplace=inplace)
+    keep = torch.rand(input.shape, device=input.device) >= p
+    return input * keep * (1.0 / (1.0 - p))
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` (same modes, no weights) whose masks on a CPU are drawn by :func:`dropout`."""
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: A002 (nn.Dropout's argument name)
+        """Any shape -> the same shape: in training, each value zeroed with probability ``p``, the rest scaled."""
+        return dropout(input, self.p, self.training, self.inplace)
 
 
 class LinearHead(nn.Module):
@@ -63,7 +87,7 @@ class LinearHead(nn.Module):
             head_dropout_prob = dropout_prob
         self.input_dim = input_dim
         self.output_dim = output_dim
-        self.dropout = nn.Dropout(p=head_dropout_prob)
+        self.dropout = Dropout(p=head_dropout_prob)
         self.linear = nn.Linear(input_dim, output_dim)
         self.activation = activation
 
@@ -88,7 +112,7 @@ class PermaDropout(nn.modules.dropout._DropoutNd):
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: A002 (nn.Dropout's argument name)
         """Zero each value with probability ``p`` and scale the rest by ``1 / (1 - p)``, always."""
-        return F.dropout(input, self.p, training=True, inplace=self.inplace)
+        return dropout(input, self.p, training=True, inplace=self.inplace)
 
 
 def custom_top_dirichlet(input_dim: int, output_dim: int) -> nn.Sequential:
@@ -111,8 +135,8 @@ def get_pytorch_dirichlet_head(
         ``Sequential(dropout, Sequential(Linear, ScaledSigmoid))``: features ``(B, encoder_dim)`` ->
         concentrations ``(B, output_dim)`` in (1, 101).
     """
-    dropout = PermaDropout(dropout_rate) if test_time_dropout else nn.Dropout(dropout_rate)
-    return nn.Sequential(dropout, custom_top_dirichlet(encoder_dim, output_dim))
+    drop = PermaDropout(dropout_rate) if test_time_dropout else Dropout(dropout_rate)
+    return nn.Sequential(drop, custom_top_dirichlet(encoder_dim, output_dim))
 
 
 def freeze_batchnorm_layers(model: nn.Module) -> None:
