@@ -133,6 +133,14 @@ def build_app(
             pick(train_tab, "finished_run"),
             {"run_version": run_version},
         )
+        # The next round is a run like one Start started: the Train tab follows it from now, not after a reload.
+        listen(
+            label_next_tab["round_started"].success,
+            partial(train.poll_training, engine),
+            pick(train_tab, "session_id", "seen"),
+            pick(train_tab, *train.POLL),
+            show_progress="hidden",
+        )
         # What Start will train is worked out when the Train tab is opened (it reads encoder cards: torch).
         plan_inputs = pick(train_tab, "session_id", "task", "label_cols", "encoder", "local_path", *train.FORM)
         listen(train_tab_button.select, partial(train_plan.show_plan, engine), plan_inputs, pick(train_tab, "plan"))

@@ -3,7 +3,9 @@ a new catalog, and the next round trained from the previous run's weights."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import pandas as pd
@@ -11,8 +13,9 @@ import pytest
 from app_sessions import load_catalog, new_engine
 
 from app.engine import labelling
+from app.main import build_app
 from app.runs import new_session_id
-from app.tabs import label_next
+from app.tabs import label_next, train
 from zoobot.runs import RunConfig, RunFolder, run_finetune
 
 
@@ -149,3 +152,34 @@ def test_a_tree_answer_is_one_volunteers_vote_on_the_first_question():
     assert [shown for shown, _ in choices] == ["smooth", "featured-or-disk", "artifact"]
     row = labelling._label_row(config, choices[1][1])
     assert row[choices[1][1]] == 1 and sum(row.values()) == 1 and set(row) == set(schema.label_cols)
+
+
+def test_the_train_tab_follows_the_next_round_as_it_follows_a_run_started_there(session_with_run, tmp_path):
+    """The run "Train the next round" starts is followed live on the Train tab (its status, loss curves and
+    timer), as a run its own Start button started is, not only after a reload."""
+    _, sid, previous = session_with_run
+    demo = build_app(tmp_path / "runs")  # the fixture's runs folder: the page finds the session there
+    events = list(demo.fns.values())
+    tick = next(f for f in events if f.name == "poll_training" and f.trigger_after is None)
+
+    def train_tab(event: Any, session_id: str = sid) -> dict[str, Any]:
+        return dict(zip(train.POLL, event.fn(session_id, None), strict=True))
+
+    assert previous.name in train_tab(tick)["status"]
+    round_started = next(f for f in events if f.name == "next_round")
+    round_started.fn(sid, True)
+    then = [f for f in events if f.trigger_after == round_started._id and f.trigger_only_on_success]
+    assert [f.name for f in then] == ["poll_training"] and then[0].outputs == tick.outputs
+    shown = train_tab(then[0])
+    assert previous.name not in shown["status"] and shown["timer"].active
+    new_run = shown["status"].split("`")[1]
+    deadline = time.monotonic() + 300
+    while shown["timer"].active and time.monotonic() < deadline:
+        time.sleep(0.5)
+        shown = train_tab(tick)
+    assert f"Run `{new_run}` finished" in shown["status"] and shown["loss_plot"].data
+    assert Path(shown["finished_run"]).name == new_run != previous.name
+    # a reload shows the new run too, and another session none of it
+    reload = next(f for f in events if f.name == "on_load")
+    assert new_run in dict(zip([c.elem_id for c in reload.outputs], reload.fn(sid), strict=True))["train-status"]
+    assert train_tab(tick, new_session_id())["status"] == ""

@@ -249,7 +249,8 @@ def poll_round(engine: Engine, session_id: str) -> dict[str, Any]:
 
 
 def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: gr.State) -> dict[str, Any]:
-    """Lay out the Label next tab and wire its events; returns its components by name."""
+    """Lay out the Label next tab and wire its events; returns its components by name (and ``round_started``,
+    the event that starts the next round, which the Train tab follows)."""
     gr.Markdown(
         "After a run: the galaxies whose labels would teach the model most. Label them with one click each "
         "(or upload a CSV of labels), add them to your catalog, and train the next round (from this run's "
@@ -318,7 +319,7 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
         listen(trigger, partial(label_galaxy, engine), pick(ui, "session_id", "selected", component), pick(ui, *VIEW))
     listen(ui["upload"].upload, partial(upload, engine), {"session_id": session, "path": ui["upload"]}, pick(ui, *VIEW))
     listen(ui["add"].click, partial(add_to_catalog, engine), pick(ui, "session_id"), pick(ui, *VIEW))
-    listen(
+    ui["round_started"] = listen(
         ui["next"].click,
         partial(next_round, engine),
         {"session_id": session, "continue_from_previous": ui["continue"]},
