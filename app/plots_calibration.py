@@ -13,6 +13,7 @@ validation split), before and after the correction the run fitted on its validat
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import plotly.graph_objects as go
@@ -222,7 +223,10 @@ def classifier_scores(report: dict[str, Any]) -> go.Figure:
         )
     )
     fig.update_xaxes(type="category")
-    fig.update_yaxes(title="lower is better", rangemode="tozero")
+    values = [v for when in ("before", "after") for v in ((part.get(when) or {}).get(k) for k in ("ece", "brier"))]
+    top = max([reference["q95"], *(float(v) for v in values if v is not None and math.isfinite(v))])
+    # Headroom for the numbers written above the bars (plotly clips text outside the axis range).
+    fig.update_yaxes(title="lower is better", range=[0, 1.2 * top if top > 0 else 1])
     fig.update_layout(barmode="group", legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
     return fig
 
@@ -247,6 +251,12 @@ def _classifier_summary(report: dict[str, Any], split: str, part: dict[str, Any]
     if temperature is not None:
         direction = "sharpens" if temperature < 1 else "softens"
         text += f" The correction is a temperature of {temperature:.2f}: it {direction} the probabilities."
+        span, n = report["correction"].get("temperature_range"), report["correction"].get("n_fitted")
+        if span and n is not None:
+            text += (
+                f" The {n} validation galaxies it was fitted on allow anything from {span[0]:.2f} to {span[1]:.2f}"
+                " (95%); with few of them, check that it helps on the test split above before relying on it."
+            )
     return text
 
 

@@ -62,6 +62,8 @@ def test_a_classifiers_reliability_diagram_and_scores_show_the_correction():
     summary, diagram, scores = calibration_view(report)
     before, after = report["test"]["before"], report["test"]["after"]
     assert f"{before['ece']:.3f} → {after['ece']:.3f}" in summary and "temperature" in summary
+    low, high = report["correction"]["temperature_range"]
+    assert f"allow anything from {low:.2f} to {high:.2f} (95%)" in summary  # how far the fit itself is known
     names = [trace.name for trace in diagram.data]
     assert names == ["calibrated", "before the correction", "after the correction"]
     bins = [i for i, count in enumerate(after["reliability"]["count"]) if count]
@@ -70,6 +72,9 @@ def test_a_classifiers_reliability_diagram_and_scores_show_the_correction():
     assert list(scores.data[1].y) == pytest.approx([after["ece"], after["brier"]])
     # the shaded band is what a calibrated model shows from noise alone on as many galaxies
     assert scores.layout.shapes[0].y1 == pytest.approx(after["ece_reference"]["q95"])
+    # the axis leaves room for the numbers written above the tallest bar (plotly clips them otherwise)
+    tallest = max(before["ece"], before["brier"], after["ece"], after["brier"], after["ece_reference"]["q95"])
+    assert scores.layout.yaxis.range[1] >= 1.15 * tallest
 
 
 def test_a_trees_coverage_per_question_and_by_volunteers():

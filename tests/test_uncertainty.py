@@ -290,6 +290,26 @@ def test_an_overconfident_classifier_gets_a_temperature_that_brings_ece_within_r
     assert not before["ece_within_reference"] and after["ece_within_reference"]
     assert after["brier"] < before["brier"]
     assert "temperature" in format_calibration(report)
+    low, high = report["correction"]["temperature_range"]
+    assert low < report["correction"]["temperature"] < high and high < 4.5  # 450 galaxies: a narrow range
+    assert f"95% range {low:.2f}-{high:.2f} on 450 validation galaxies" in format_calibration(report)
+
+
+def test_the_temperatures_range_holds_the_true_temperature_95_percent_of_the_time_and_narrows_with_galaxies():
+    rng = np.random.default_rng(11)
+    held, widths = [], {60: [], 600: []}
+    for n in (60, 600):
+        for _ in range(100 if n == 60 else 20):
+            logits = rng.normal(0, 2.0, (n, 3))
+            truth = _softmax(logits)  # the model's probabilities are right at T = 1 ...
+            labels = (rng.random((n, 1)) > truth.cumsum(1)[:, :-1]).sum(1)
+            fitted = fit_temperature(_softmax(2 * logits), labels)  # ... so the overconfident one needs T = 2
+            low, high = fitted["temperature_range"]
+            widths[n].append(np.log(high / low))
+            if n == 60:
+                held.append(low <= 2.0 <= high)
+    assert 0.88 <= np.mean(held) <= 1.0  # a 95% range: 100 draws hold it 95 +- 2.2 times
+    assert np.median(widths[600]) < 0.45 * np.median(widths[60])  # ten times the galaxies: about a third as wide
 
 
 def test_ece_reference_shrinks_with_more_galaxies():

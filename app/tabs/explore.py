@@ -70,7 +70,7 @@ def show_map(engine: Engine, session_id: str, colour: str | None = None) -> dict
     choices = _colour_choices(points)
     if colour not in choices:
         colour = next((c for c in ("predicted_class", *state.label_cols) if c in choices), None)
-    source = escape_md(map_source(engine, session_id))
+    source = escape_md(map_source(engine, session_id).rstrip("."))  # a note on the source may end the sentence
     return {
         "status": f"Map of {len(points)} galaxies from the {source}. Hover for ids; "
         "pick a galaxy below to see its most similar galaxies.",

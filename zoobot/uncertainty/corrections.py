@@ -42,6 +42,7 @@ __all__ = [
     "regressor_scale",
     "regressor_intervals",
     "apply_correction",
+    "likelihood_range",
 ]
 
 LR_THRESHOLD = 3.841
@@ -89,7 +90,9 @@ def fit_temperature(probabilities: Any, labels: Any) -> dict[str, Any]:
         labels: ``(B,)`` class indices.
 
     Returns:
-        ``{'kind': 'temperature', 'temperature', 'lr_statistic', 'significant'}``.
+        ``{'kind': 'temperature', 'temperature', 'temperature_range', 'n_fitted', 'lr_statistic', 'significant'}``:
+        ``temperature_range`` is the 95% range the validation galaxies leave (:func:`likelihood_range`); on a
+        few dozen galaxies it is wide, and the fitted temperature may not carry over to the test split.
     """
     p = as_passes(probabilities)
     y = np.asarray(labels).astype(int)
@@ -101,9 +104,32 @@ def fit_temperature(probabilities: Any, labels: Any) -> dict[str, Any]:
     return {
         "kind": "temperature",
         "temperature": fitted,
+        "temperature_range": likelihood_range(lambda t: _classifier_nll(p, y, t), best),
+        "n_fitted": len(y),
         "lr_statistic": float(statistic),
         "significant": bool(statistic > LR_THRESHOLD),
     }
+
+
+def likelihood_range(nll: Any, best: float) -> list[float]:
+    """The values of a positive scale the validation galaxies do not rule out: where twice the negative
+    log-likelihood ``nll`` rises by at most :data:`LR_THRESHOLD` above its minimum at ``best`` (a 95%
+    profile-likelihood interval). An end that reaches the search bounds (1e-3, 1e3) is returned as that bound.
+    """
+    from scipy.optimize import brentq
+
+    x_best, floor = float(np.log(best)), nll(best)
+
+    def excess(x: float) -> float:
+        return 2 * (nll(float(np.exp(x))) - floor) - LR_THRESHOLD
+
+    ends = []
+    for bound in _LOG_BOUNDS:
+        if excess(bound) <= 0:  # the likelihood never rises that far on this side
+            ends.append(float(np.exp(bound)))
+        else:
+            ends.append(float(np.exp(brentq(excess, x_best, bound, xtol=1e-6))))
+    return ends
 
 
 def apply_concentration_scales(

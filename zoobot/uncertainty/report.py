@@ -255,6 +255,14 @@ def _pct(value: Any) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+def temperature_range_text(correction: dict[str, Any]) -> str:
+    """``'; 95% range 0.22-0.74 on 60 validation galaxies'`` for a fitted temperature ('' for an older report)."""
+    span, n = correction.get("temperature_range"), correction.get("n_fitted")
+    if not span or n is None:
+        return ""
+    return f"; 95% range {span[0]:.2f}-{span[1]:.2f} on {n} validation galaxies"
+
+
 def format_calibration(report: dict[str, Any]) -> str:
     """A few lines a person can read: the key figures before and after the correction, on the test split."""
     task = report["task"]
@@ -265,9 +273,10 @@ def format_calibration(report: dict[str, Any]) -> str:
     lines = [f"Calibration on the {split} split ({report['n_samples']} pass(es) per galaxy):"]
     if task == "classification":
         evidence = "significant" if correction["significant"] else "not significant"
+        fitted_on = temperature_range_text(correction)
         lines.append(
             f"  temperature {correction['temperature']:.3f} fitted on validation and applied "
-            f"(miscalibration on validation alone: {evidence})"
+            f"(miscalibration on validation alone: {evidence}){fitted_on}"
         )
         for name, r in (("before", before), ("after", after)):
             if r:
