@@ -38,6 +38,7 @@ from zoobot.uncertainty.corrections import (
     fit_concentration_scales,
     fit_residual_scale,
     fit_temperature,
+    likelihood_range,
     regressor_intervals,
     regressor_scale,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "laplace_samples",
     "fit_residual_scale",
     "fit_temperature",
+    "likelihood_range",
     "format_calibration",
     "head_samples",
     "interval_column",
