@@ -32,9 +32,10 @@ def dropout(input: torch.Tensor, p: float = 0.5, training: bool = True, inplace:
     """``F.dropout``: each value zeroed with probability ``p``, the others scaled by ``1 / (1 - p)``.
 
     On a CPU the mask is drawn as uniform numbers compared with ``p``, where ``F.dropout`` draws it with
-    ``bernoulli_``, which took twice as long for a head's ``(64, 512)`` features on 2 cores (190 against
-    100 microseconds, torch 2.14): a sixth of a head-only training step on cached features
-    (``benchmarks/run.py``). The same distribution; elsewhere (a GPU, ``inplace``) it is ``F.dropout``.
+    ``bernoulli_``, which took two to three times as long for a head's ``(64, 512)`` features on 2 AMD
+    cores (p 0.2: 230 against 120 microseconds; p 0.5: 370-400 against 130-180; torch 2.14), a sixth of a
+    head-only training step on cached features (``benchmarks/run.py``). The same distribution; elsewhere
+    (a GPU, ``inplace``) it is ``F.dropout``.
     """
     if not training or inplace or input.device.type != "cpu" or not 0.0 < p < 1.0:
         return F.dropout(input, p, training=training, inplace=inplace)
