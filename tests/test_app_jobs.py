@@ -85,7 +85,7 @@ def test_a_result_reporting_stopped_marks_the_job_stopped():
     assert manager.wait(job.id, timeout=5).status == "stopped"
 
 
-def test_a_failing_job_keeps_its_message_and_frees_the_lane():
+def test_a_failing_job_keeps_its_message_and_frees_the_lane(caplog):
     manager = JobManager()
 
     def boom(ctx):
@@ -96,6 +96,23 @@ def test_a_failing_job_keeps_its_message_and_frees_the_lane():
     assert manager.wait(failed.id, timeout=5).status == "failed"
     assert "only one class" in failed.error
     assert manager.wait(after.id, timeout=5).result == "ok"
+    # A user's mistake is logged as a warning with the page's words, not as a server error with a traceback.
+    records = [r for r in caplog.records if r.name == "app.jobs.manager" and r.levelname != "DEBUG"]
+    assert [r.levelname for r in records] == ["WARNING"] and "only one class" in records[0].getMessage()
+    assert records[0].exc_info is None
+
+
+def test_an_unexpected_job_failure_is_logged_as_an_error_with_its_traceback(caplog):
+    manager = JobManager()
+
+    def boom(ctx):
+        raise KeyError("internal_column_name")
+
+    failed = manager.submit("train", "a", boom)
+    assert manager.wait(failed.id, timeout=5).status == "failed"
+    assert "internal_column_name" not in failed.error
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert errors and errors[0].exc_info is not None and "internal_column_name" in caplog.text
 
 
 def test_sessions_see_only_their_own_jobs_and_reattach_to_the_latest():

@@ -78,6 +78,7 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
 
     added = label_next.add_to_catalog(engine, sid)
     assert "catalog_round_1.csv" in added["given"]
+    assert engine.state(sid).catalog_name == "catalog round 1 (2 new labels)"
     catalog = engine.catalog(sid).set_index("id_str")
     assert catalog.loc[table["id_str"][0], "label"] == 1 and catalog.loc[table["id_str"][2], "label"] == 0
     assert catalog["label"].notna().sum() == 24 + 2
@@ -103,6 +104,13 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
     assert fresh_run.path not in (previous.path, new_run.path) and fresh_run.read_config().init_from is None
     assert "started from the pretrained encoder, with a fresh head" in polled["round"]
     assert pd.read_parquet(fresh_run.catalog_path)["label"].notna().sum() == 24 + 2
+
+    # labels for a galaxy already labelled are counted as given again, not as new
+    again = tmp_path / "again.csv"
+    pd.DataFrame({"id_str": ["gal_00000", table["id_str"][1]], "label": list(names)[:2]}).to_csv(again, index=False)
+    label_next.upload(engine, sid, str(again))
+    label_next.add_to_catalog(engine, sid)
+    assert engine.state(sid).catalog_name == "catalog round 2 (1 new label, 1 labelled again)"
 
 
 def test_plain_refusals(session_with_run, tmp_path):

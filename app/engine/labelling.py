@@ -269,6 +269,8 @@ def add_labels(engine: Engine, session_id: str) -> Path:
     catalog["id_str"] = catalog["id_str"].astype(str)
     indexed = labels.set_index("id_str")
     present = catalog["id_str"].isin(indexed.index)
+    known_cols = [c for c in config.label_cols if c in catalog]
+    again = int(catalog.loc[present, known_cols].notna().any(axis=1).sum()) if known_cols else 0
     for col in config.label_cols:
         if col not in catalog:
             catalog[col] = np.nan
@@ -279,7 +281,9 @@ def add_labels(engine: Engine, session_id: str) -> Path:
     k = 1 + sum(1 for _ in out.glob("catalog_round_*.csv"))
     path = write_atomic(out / f"catalog_round_{k}.csv", catalog.to_csv(index=False))
     engine.replace_catalog(session_id, catalog)
-    engine.store.update_state(session_id, catalog_name=f"catalog round {k} ({len(labels)} new labels)")
+    given = f"{len(labels) - again} new label{'s' if len(labels) - again != 1 else ''}"
+    given += f", {again} labelled again" if again else ""
+    engine.store.update_state(session_id, catalog_name=f"catalog round {k} ({given})")
     (out / LABELS_FILE).unlink()
     return path
 

@@ -32,8 +32,11 @@ READ_S = 1 / 500
 """Reading and decoding one image on two cores (benchmarks/README.md: the demo encoder predicts ~500 img/s)."""
 GPU_GFLOPS = 20_000.0
 """A GPU's effective speed for these encoders (16-bit), in GFLOP/s: a round figure, not measured."""
-START_S = 30.0
-"""Loading the encoder, starting the trainer, calibrating and saving the model."""
+START_S = 7.0
+"""Loading the encoder, starting the trainer, calibrating and saving the model: what a run takes beyond its
+encoder passes. Measured 2026-12-03 on 2 idle cores: the demo encoder's 10 head-only epochs on 600 galaxies
+(about 2.4 s of passes) took 9.6 s as a process's first run and 4.7 s after it (30 s, the figure of an
+earlier version, made that run's estimate five times what it took)."""
 
 
 @dataclass(frozen=True)

@@ -305,8 +305,10 @@ class JobManager:
                 )
             )
         except Exception as exc:  # noqa: BLE001 - any failure must reach the page, not kill the thread
-            logger.exception("job %s (%s) failed", job.id, job.kind)
-            job.error = self.describe_error(exc)
+            job.error = self.describe_error(exc)  # an unexpected error is logged there, with its traceback
+            # What the page says is the log's line too; a user's mistake is not a server error (traceback: debug).
+            logger.warning("job %s (%s) failed: %s", job.id, job.kind, job.error)
+            logger.debug("job %s (%s) failed", job.id, job.kind, exc_info=exc)
             status = "failed"
         else:
             job.result = result
