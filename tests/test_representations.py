@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,7 +59,10 @@ def test_nearest_neighbours_by_cosine():
 def test_umap_is_seeded_and_two_dimensional():
     rng = np.random.default_rng(0)
     features = np.concatenate([rng.normal(0, 1, (15, 8)), rng.normal(6, 1, (15, 8))])
-    first = compute_umap(features, n_neighbors=5, seed=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = compute_umap(features, n_neighbors=5, seed=1)
+    assert not [w for w in caught if "n_jobs" in str(w.message)]  # a seeded map runs on one thread, unwarned
     again = compute_umap(features, n_neighbors=5, seed=1)
     assert first.shape == (30, 2)
     np.testing.assert_allclose(first, again)

@@ -169,6 +169,7 @@ def compute_umap(
         n_epochs=n_epochs,
         low_memory=True,
         random_state=seed,
+        n_jobs=1,  # what a seed makes UMAP use anyway (said, else, in a warning at every map)
         precomputed_knn=knn[:2] if knn[0] is not None else knn,
     )
     with warnings.catch_warnings():
