@@ -153,7 +153,10 @@ def test_suggestions_rank_unlabelled_galaxies_with_predictions_and_reasons(class
     assert list(table["rank"]) == [1, 2, 3, 4, 5]
     assert set(table["id_str"]) <= {f"g{i}" for i in range(10, 40)}
     assert (np.diff(table["score"]) <= 0).all() and table["reason"].str.contains("mutual information").all()
-    assert {"prob_0", "prob_1", "prob_2", "pred_class", "file_loc"} <= set(table.columns)
+    # the predictions named as a run's predictions.csv names them
+    names = [f"label_{k}" for k in range(3)]
+    assert {*names, "predicted_class", "file_loc"} <= set(table.columns)
+    assert (table["predicted_class"] == table[names].idxmax(axis=1)).all()
     everything = suggest_galaxies(
         classifier, catalog, n=40, strategy="bald", n_samples=10, features=x, only_unlabelled=False
     )

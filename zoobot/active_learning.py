@@ -76,16 +76,29 @@ def unlabelled_rows(catalog: pd.DataFrame, label_cols: list[str]) -> np.ndarray:
     return np.isnan(values).all(axis=1)
 
 
+SUGGESTION_COLUMNS = ("rank", "id_str", "file_loc", "strategy", "score", "question", "posterior", "reason")
+"""The columns :func:`suggest_galaxies` writes before the mean predictions."""
+
+
 def prediction_summary(samples: np.ndarray, task: str, model: Any) -> pd.DataFrame:
-    """The mean prediction over passes as named columns: class probabilities and ``pred_class``;
-    ``pred_<target>`` and its spread; or each answer's expected ``<answer>_fraction``."""
+    """The mean prediction over passes as named columns, named as a run's ``predictions.csv`` names them: a
+    probability per class (the class's name, e.g. ``ring_1``) and ``predicted_class`` (a multi-label
+    classifier: a probability per label column); ``pred_<target>`` and its spread; or each answer's expected
+    ``<answer>_fraction``. A class named like a column of the suggestions (``score``, ...) gets ``prob_``."""
+    from zoobot.prediction_table import class_name_array, model_class_names
+
     mean = samples.mean(axis=0)
     if task == "classification":
-        names = model.default_output_names()
+        names = model_class_names(model)
+        columns = names or [str(n) for n in model.default_output_names()]
         table = pd.DataFrame(
-            {f"prob_{n}" if not str(n).startswith("prob_") else n: mean[:, k] for k, n in enumerate(names)}
+            {
+                f"prob_{n}" if n in (*SUGGESTION_COLUMNS, "predicted_class") else n: mean[:, k]
+                for k, n in enumerate(columns)
+            }
         )
-        table["pred_class"] = mean.argmax(axis=1)
+        if names is not None:  # one class per galaxy
+            table["predicted_class"] = class_name_array(names, mean.argmax(axis=1))
         return table
     if task == "regression":
         spread = samples.std(axis=0)

@@ -63,10 +63,10 @@ def poll_suggestions(engine: Engine, session_id: str) -> dict[str, Any]:
 
 def _prediction(row: pd.Series, config: Any, choices: list[tuple[str, str]]) -> str:
     """The model's prediction for a suggested galaxy, in a few characters."""
-    if config.task == "classification":
-        k = int(row["pred_class"])
-        probability = row.get(f"prob_{k}", np.nan)
-        return f"{choices[k][0] if k < len(choices) else k} {probability:.0%}"
+    if config.task == "classification":  # the class's name, as the buttons and predictions.csv name it
+        name = str(row["predicted_class"])
+        probability = row.get(name, row.get(f"prob_{name}", np.nan))
+        return f"{name} {probability:.0%}"
     if config.task == "regression":
         col = config.label_cols[0]
         return f"{col} {row[f'pred_{col}']:.3g} ± {row[f'pred_{col}_std']:.2g}"
