@@ -3,12 +3,14 @@ their similarity before a task is chosen."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from app_sessions import load_catalog, new_engine
 
 from app.engine import AppInputError, Engine
-from app.engine.maps import MAP_FILE, map_points, neighbours
+from app.engine.maps import FROZEN_NOTE, MAP_FILE, MAP_SOURCE_FILE, map_points, neighbours
 from app.runs import new_session_id
 from app.tabs import explore, task
 
@@ -51,7 +53,7 @@ def test_neighbour_captions_give_rank_and_label_or_similarity(engine, make_catal
 def test_the_map_joins_the_catalog_and_names_a_galaxy_not_on_it(engine, make_catalog):
     sid = new_session_id()
     assert map_points(engine, sid) is None
-    assert set(explore.show_map(engine, sid)) == set(explore.VIEW)
+    assert set(explore.show_map(engine, sid)) == set(explore.VIEW) - {"source"}  # no map: the radio stays
     catalog = make_catalog(n=4, size=32)
     load_catalog(engine, sid, catalog)
     _map(engine, sid, catalog.id_str)
@@ -59,6 +61,21 @@ def test_the_map_joins_the_catalog_and_names_a_galaxy_not_on_it(engine, make_cat
     assert list(points["label"]) == list(catalog["label"]) and "f0" not in points
     with pytest.raises(AppInputError, match="'nowhere' is not on the map"):
         neighbours(engine, sid, "nowhere", 2)
+
+
+@pytest.mark.parametrize(
+    ("drawn_from", "choice"),
+    [("finetuned model of run r1. " + FROZEN_NOTE, "finetuned"), ("pretrained encoder demo", "pretrained")],
+)
+def test_the_map_says_what_it_was_drawn_from_also_after_a_reload(engine, make_catalog, drawn_from, choice):
+    sid = new_session_id()
+    catalog = make_catalog(n=4, size=32)
+    load_catalog(engine, sid, catalog)
+    _map(engine, sid, catalog.id_str)
+    (Path(engine.state(sid).map_dir) / MAP_SOURCE_FILE).write_text(drawn_from)
+    shown = explore.show_map(engine, sid)  # what a reload shows
+    assert shown["source"].value == choice
+    assert drawn_from.split(".")[0] in shown["status"] and ".." not in shown["status"]
 
 
 def test_clearing_the_galaxy_clears_the_similar_galaxies(engine, make_catalog):

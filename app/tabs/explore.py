@@ -21,8 +21,8 @@ SOURCE_CHOICES = [
     ("Pretrained encoder (before finetuning)", "pretrained"),
     ("Finetuned model of my latest run", "finetuned"),
 ]
-VIEW = ("status", "figure", "colour", "galaxy")
-"""The map and its pickers (:func:`show_map`'s names)."""
+VIEW = ("status", "figure", "colour", "galaxy", "source")
+"""The map, its pickers, and what it was drawn from (:func:`show_map`'s names)."""
 
 
 @plain_errors
@@ -56,7 +56,8 @@ def show_map(engine: Engine, session_id: str, colour: str | None = None) -> dict
     """The map coloured by ``colour`` (default: the task's label), with a galaxy picker.
 
     Returns:
-        Values for :data:`VIEW`: ``status``, the map ``figure``, the ``colour`` and ``galaxy`` dropdowns.
+        Values for :data:`VIEW`: ``status``, the map ``figure``, the ``colour`` and ``galaxy`` dropdowns and,
+        once there is a map, the ``source`` it was drawn from.
     """
     points = map_points(engine, session_id)
     if points is None:
@@ -70,8 +71,11 @@ def show_map(engine: Engine, session_id: str, colour: str | None = None) -> dict
     choices = _colour_choices(points)
     if colour not in choices:
         colour = next((c for c in ("predicted_class", *state.label_cols) if c in choices), None)
-    source = escape_md(map_source(engine, session_id).rstrip("."))  # a note on the source may end the sentence
+    drawn_from = map_source(engine, session_id)
+    source = escape_md(drawn_from.rstrip("."))  # a note on the source may end the sentence
     return {
+        # the choice the map was drawn with, also after a reload (the radio starts at its default)
+        "source": gr.Radio(value="finetuned" if drawn_from.startswith("finetuned") else "pretrained"),
         "status": f"Map of {len(points)} galaxies from the {source}. Hover for ids; "
         "pick a galaxy below to see its most similar galaxies.",
         "figure": plots.umap_scatter(points, colour),
