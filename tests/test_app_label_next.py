@@ -113,6 +113,19 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
     assert engine.state(sid).catalog_name == "catalog round 2 (1 new label, 1 labelled again)"
 
 
+def test_labelling_every_galaxy_leaves_whole_class_numbers(session_with_run, tmp_path):
+    engine, sid, previous = session_with_run
+    catalog = pd.read_parquet(previous.catalog_path)
+    missing = catalog.loc[catalog["label"].isna(), "id_str"]
+    upload = tmp_path / "all.csv"
+    pd.DataFrame({"id_str": missing, "label": [k % 2 for k in range(len(missing))]}).to_csv(upload, index=False)
+    label_next.upload(engine, sid, str(upload))
+    path = labelling.add_labels(engine, sid)
+    written = pd.read_csv(path)
+    assert written["label"].notna().all() and written["label"].dtype == "int64"  # 1, not 1.0
+    assert engine.catalog(sid)["label"].dtype == "int64"
+
+
 def test_plain_refusals(session_with_run, tmp_path):
     engine, sid, _ = session_with_run
     labelling.submit_suggestions(engine, sid, "bald", 4, "run", "dropout")  # the dropdown's other choice

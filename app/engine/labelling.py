@@ -277,6 +277,11 @@ def add_labels(engine: Engine, session_id: str) -> Path:
         catalog.loc[present, col] = catalog.loc[present, "id_str"].map(indexed[col]).to_numpy()
     new_rows = labels[~labels["id_str"].isin(catalog["id_str"])][["id_str", "file_loc", *config.label_cols]]
     catalog = pd.concat([catalog, new_rows], ignore_index=True)
+    if config.task == "classification":  # classes stay whole numbers (written 1, not 1.0) once none is missing
+        for col in config.label_cols:
+            values = catalog[col]
+            if pd.api.types.is_float_dtype(values) and values.notna().all() and (values % 1 == 0).all():
+                catalog[col] = values.astype("int64")
     out = labelling_dir(engine, session_id)
     k = 1 + sum(1 for _ in out.glob("catalog_round_*.csv"))
     path = write_atomic(out / f"catalog_round_{k}.csv", catalog.to_csv(index=False))
