@@ -133,6 +133,14 @@ def build_app(
             pick(train_tab, "finished_run"),
             {"run_version": run_version},
         )
+        # Labels added make a new working catalog: the Data tab shows it (its name, counts, labels) at once.
+        listen(
+            label_next_tab["labels_added"].success,
+            partial(data.show_catalog, engine),
+            pick(data_tab, "session_id"),
+            pick(data_tab, *data.VIEW),
+            show_progress="hidden",
+        )
         # The next round is a run like one Start started: the Train tab follows it from now, not after a reload.
         listen(
             label_next_tab["round_started"].success,

@@ -175,6 +175,31 @@ def test_a_tree_answer_is_one_volunteers_vote_on_the_first_question():
     assert row[choices[1][1]] == 1 and sum(row.values()) == 1 and set(row) == set(schema.label_cols)
 
 
+def test_the_data_tab_shows_the_catalog_with_the_labels_added_at_once(session_with_run, tmp_path):
+    engine, sid, previous = session_with_run
+    catalog = pd.read_parquet(previous.catalog_path)
+    upload = tmp_path / "labels.csv"
+    missing = catalog.loc[catalog["label"].isna(), "id_str"][:2]
+    pd.DataFrame({"id_str": missing, "label": [0, 1]}).to_csv(upload, index=False)
+    label_next.upload(engine, sid, str(upload))  # kept on disk: the page below reads it
+    demo = build_app(tmp_path / "runs")  # the fixture's runs folder: the page finds the session there
+    events = list(demo.fns.values())
+    # the page opens: the app checks the session's saved catalog again (a new app), as a job
+    next(f for f in events if f.name == "on_load").fn(sid)
+    check = next(f for f in events if f.name == "poll_catalog_job" and f.trigger_after is None)
+    timer = next(i for i, c in enumerate(check.outputs) if isinstance(c, gr.Timer))
+    deadline = time.monotonic() + 120
+    while check.fn(sid)[timer].active:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    added = next(f for f in events if f.name == "add_to_catalog")
+    added.fn(sid)
+    then = [f for f in events if f.trigger_after == added._id and f.trigger_only_on_success]
+    assert [f.name for f in then] == ["show_catalog"]
+    shown = dict(zip([c.elem_id for c in then[0].outputs], then[0].fn(sid), strict=True))
+    assert "catalog round 1 (2 new labels)" in shown["data-status"]
+
+
 def test_the_train_tab_follows_the_next_round_as_it_follows_a_run_started_there(session_with_run, tmp_path):
     """The run "Train the next round" starts is followed live on the Train tab (its status, loss curves and
     timer), as a run its own Start button started is, not only after a reload."""

@@ -249,8 +249,9 @@ def poll_round(engine: Engine, session_id: str) -> dict[str, Any]:
 
 
 def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: gr.State) -> dict[str, Any]:
-    """Lay out the Label next tab and wire its events; returns its components by name (and ``round_started``,
-    the event that starts the next round, which the Train tab follows)."""
+    """Lay out the Label next tab and wire its events; returns its components by name (and two events other
+    tabs follow: ``labels_added``, after which the Data tab shows the new catalog, and ``round_started``,
+    the next round, which the Train tab follows)."""
     gr.Markdown(
         "After a run: the galaxies whose labels would teach the model most. Label them with one click each "
         "(or upload a CSV of labels), add them to your catalog, and train the next round (from this run's "
@@ -318,7 +319,9 @@ def build_label_next_tab(engine: Engine, session: gr.BrowserState, run_version: 
     for trigger, component in ((ui["answer"].input, "answer"), (ui["value"].submit, "value")):
         listen(trigger, partial(label_galaxy, engine), pick(ui, "session_id", "selected", component), pick(ui, *VIEW))
     listen(ui["upload"].upload, partial(upload, engine), {"session_id": session, "path": ui["upload"]}, pick(ui, *VIEW))
-    listen(ui["add"].click, partial(add_to_catalog, engine), pick(ui, "session_id"), pick(ui, *VIEW))
+    ui["labels_added"] = listen(
+        ui["add"].click, partial(add_to_catalog, engine), pick(ui, "session_id"), pick(ui, *VIEW)
+    )
     ui["round_started"] = listen(
         ui["next"].click,
         partial(next_round, engine),
