@@ -3,6 +3,8 @@ every way to ask for it (suggest_galaxies, the command line, a run folder)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,6 +77,14 @@ def _regression_data(n: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarra
     x = _galaxies(n, dim, seed)
     noise = np.random.default_rng(seed + 100).normal(0, 0.3, (n, 2))
     return x, np.stack([x[:, 0] - x[:, 1], 0.5 * x[:, 0]], axis=1) + noise
+
+
+def test_read_only_targets_fit_without_a_warning(regressor):
+    x, y = _regression_data(40, regressor.encoder_dim, seed=4)
+    y.setflags(write=False)  # as a catalog's column can come
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_laplace(regressor, x, y)
 
 
 @pytest.mark.parametrize("structure", ["full", "kron"])

@@ -163,7 +163,8 @@ def fit_laplace(
         noise = np.maximum(np.mean((predictions - targets) ** 2, axis=0), 0.01 * targets.var(axis=0) + 1e-12)
     nll = negative_log_likelihood(task, schema, noise)
     with torch.no_grad():
-        log_likelihood = -float(nll(torch.as_tensor(predictions), torch.as_tensor(targets)).sum())
+        # a copy: the targets may be a read-only array (a catalog's column), which torch warns about
+        log_likelihood = -float(nll(torch.as_tensor(predictions), torch.tensor(targets)).sum())
     fisher = output_fisher(model, linear, features, outputs, predictions, targets, task, schema, noise, seed)
     rate = dropout_rate(model, linear) if dropout is None else float(dropout)
     if not 0 <= rate < 1:
