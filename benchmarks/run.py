@@ -50,12 +50,13 @@ import urllib.request
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 DEFAULT_OUT = REPO / "benchmarks" / "results" / "suite.json"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zoobot-benchmarks"
 SURVEY_SIZE = 424  # GZ DECaLS cutout side
@@ -325,6 +326,16 @@ def decode_budgeted(measured: dict[str, float], decode_s: float, cores: int) -> 
     }
 
 
+def repeated_while_short(run: Callable[[int], T], wall_s: Callable[[T], float]) -> list[T]:
+    """``run(0)``, ``run(1)``, ... while fewer than :data:`PREDICT_PASSES` runs have taken under
+    :data:`PREDICT_REPEAT_BUDGET_S` in all (``wall_s`` reads a run's seconds): a short measurement moves by
+    several percent with this VM's noise, so it is repeated and its median reported."""
+    runs: list[T] = []
+    while len(runs) < PREDICT_PASSES and sum(wall_s(r) for r in runs) < PREDICT_REPEAT_BUDGET_S:
+        runs.append(run(len(runs)))
+    return runs
+
+
 def bracketed(measure: Callable[[], float], ceiling: Callable[[], float]) -> dict[str, float]:
     """Run ``ceiling``, ``measure``, ``ceiling``; the ratio uses the mean of the two ceilings."""
     before = ceiling()
@@ -408,11 +419,10 @@ def bench_encoder(
             raise RuntimeError(f"predict_on_catalog returned {len(table)} rows for {len(predict_catalog)}.")
         return len(predict_catalog) / predict_wall["s"]
 
-    # A pass of a few seconds moves by several percent with this VM's noise: short passes are
-    # repeated (each bracketed by its own ceilings) and the median pass is reported.
-    passes: list[dict[str, float]] = []
-    while len(passes) < PREDICT_PASSES and sum(p["wall_s"] for p in passes) < PREDICT_REPEAT_BUDGET_S:
-        passes.append({**bracketed(run_predict, ceiling_forward), "wall_s": predict_wall["s"]})
+    # Short passes are repeated, each bracketed by its own ceilings; the median pass is reported.
+    passes = repeated_while_short(
+        lambda _: {**bracketed(run_predict, ceiling_forward), "wall_s": predict_wall["s"]}, lambda p: p["wall_s"]
+    )
     predict = sorted(passes, key=lambda p: p["ratio"])[(len(passes) - 1) // 2]
     result["predict"] = {
         "images_per_s": predict["value"],
@@ -435,7 +445,7 @@ def bench_encoder(
     )
 
     # Head-only: the same images, labelled; features once, then 20 epochs of the head. Short runs are
-    # repeated like the prediction passes (a fresh model, data module and trainer each) and the median kept.
+    # repeated like the prediction passes (a fresh model, data module and trainer each), the median kept.
     train_catalog = predict_catalog
 
     def run_head_only(index: int) -> tuple[float, int]:
@@ -458,9 +468,7 @@ def bench_encoder(
         trainer.fit(head_model, datamodule=datamodule)
         return time.perf_counter() - start, trainer.current_epoch
 
-    head_runs: list[tuple[float, int]] = []
-    while len(head_runs) < PREDICT_PASSES and sum(wall for wall, _ in head_runs) < PREDICT_REPEAT_BUDGET_S:
-        head_runs.append(run_head_only(len(head_runs)))
+    head_runs = repeated_while_short(run_head_only, lambda r: r[0])
     head_wall, epochs = sorted(head_runs)[len(head_runs) // 2]  # of two runs, the slower
     result["head_only"] = {
         "epochs": epochs,
