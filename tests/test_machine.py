@@ -121,3 +121,44 @@ def test_loader_workers_can_run_at_a_lower_priority():
     loader = DataLoader(_Niceness(), batch_size=2, num_workers=1, worker_init_fn=settings.worker_init_fn())
     (worker_nice,) = {int(n) for n in next(iter(loader))}
     assert worker_nice == min(19, os.nice(0) + settings.worker_nice)
+
+
+@pytest.mark.parametrize(
+    ("given", "cuda", "expected"),
+    [("1", False, "0"), ("1", True, "1"), ("0", False, "0"), (None, False, None)],
+)
+def test_the_cuda_check_uses_the_cached_count_only_where_there_is_no_device(monkeypatch, given, cuda, expected):
+    import zoobot.machine
+
+    monkeypatch.setattr(zoobot.machine, "_cuda_check_cached", False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    if given is None:
+        monkeypatch.delenv("PYTORCH_NVML_BASED_CUDA_CHECK", raising=False)
+    else:
+        monkeypatch.setenv("PYTORCH_NVML_BASED_CUDA_CHECK", given)
+    switched = zoobot.machine.cache_cuda_check()
+    assert switched is (given == "1" and not cuda)
+    assert os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK") == expected
+    if switched:  # acts once a process: a variable set again later is left as it is
+        monkeypatch.setenv("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+        assert zoobot.machine.cache_cuda_check()
+        assert os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] == "1"
+
+
+def test_fitting_on_a_cpu_only_machine_stops_loading_nvml_at_every_step(make_catalog, tmp_path, monkeypatch):
+    """Lightning sets the NVML check; a fit on a machine without CUDA sets it back (the optimiser asks each step)."""
+    import zoobot.machine
+    from zoobot.finetune import FinetuneableZoobotClassifier, get_trainer
+
+    if torch.cuda.is_available():
+        pytest.skip("a machine with CUDA keeps the NVML check")
+    monkeypatch.setattr(zoobot.machine, "_cuda_check_cached", False)
+    monkeypatch.setenv("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
+    from zoobot.data import CatalogDataModule
+
+    catalog = make_catalog(n=12)
+    model = FinetuneableZoobotClassifier(name="test_convnext", num_classes=2, training_mode="head_only", prog_bar=False)
+    datamodule = CatalogDataModule(label_cols=["label"], catalog=catalog, batch_size=4, num_workers=0, input_size=32)
+    trainer = get_trainer(tmp_path, max_epochs=1, accelerator="cpu", logger=False, enable_progress_bar=False)
+    trainer.fit(model, datamodule=datamodule)
+    assert os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] == "0"

@@ -41,7 +41,15 @@ import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["MachineFacts", "MachineSettings", "machine_facts", "choose_settings", "machine_settings", "lower_priority"]
+__all__ = [
+    "MachineFacts",
+    "MachineSettings",
+    "machine_facts",
+    "choose_settings",
+    "machine_settings",
+    "lower_priority",
+    "cache_cuda_check",
+]
 
 Precision = Literal["32-true", "16-mixed", "bf16-mixed"]
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed")
@@ -151,6 +159,36 @@ def lower_priority(increment: int, worker_id: int = 0) -> None:
     # Windows has no nice; a refused change leaves the priority as it was.
     with contextlib.suppress(AttributeError, OSError):
         os.nice(increment)
+
+
+_NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
+
+
+def cache_cuda_check() -> bool:
+    """Where PyTorch finds no CUDA device, let ``torch.cuda.is_available()`` answer from its cached count.
+
+    Importing Lightning sets ``PYTORCH_NVML_BASED_CUDA_CHECK=1``, so that asking whether CUDA is there
+    does not initialise CUDA (a process that has cannot fork loader workers that use it). With it set
+    each call loads the NVML library again, about 35 µs on a 2-core VM, and PyTorch's AdamW asks at
+    every step: 60-70 µs of a head-only step on cached features that takes about 1 ms in all. Where
+    there is no device there is nothing for a fork to break, so the variable is set back to ``"0"``
+    and the answer comes from the CUDA runtime's count, kept after its first call. A machine with a
+    GPU, or a variable set otherwise, is left as it is. Called when fitting starts; acts once a process.
+
+    Returns:
+        Whether the check now uses the cached count.
+    """
+    global _cuda_check_cached
+    if not _cuda_check_cached and os.environ.get(_NVML_CHECK) == "1":
+        import torch
+
+        if not torch.cuda.is_available():
+            os.environ[_NVML_CHECK] = "0"
+            _cuda_check_cached = True
+    return _cuda_check_cached
+
+
+_cuda_check_cached = False
 
 
 def machine_facts() -> MachineFacts:

@@ -43,6 +43,7 @@ from zoobot.finetune.settings import (
 from zoobot.finetune.stage_metrics import StageMetricsModule
 from zoobot.finetune.translation import canonical_hparams, settings_from_args
 from zoobot.inference import reuse_freed_memory
+from zoobot.machine import cache_cuda_check
 
 __all__ = ["Stage", "FinetuneableZoobotAbstract"]
 
@@ -229,6 +230,7 @@ class FinetuneableZoobotAbstract(StageMetricsModule):
 
     def on_fit_start(self) -> None:
         reuse_freed_memory()
+        cache_cuda_check()
         datamodule: Any = getattr(self.trainer, "datamodule", None)
         if self.settings.training_mode == "head_only" and hasattr(datamodule, "cache_features"):
             # A callback with ``on_features(done, total)`` (``zoobot.runs.RunProgress``) hears how the pass goes.
