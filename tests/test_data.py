@@ -129,11 +129,8 @@ def test_cache_features_yields_features(make_catalog):
     val = next(iter(dm.val_dataloader()))
     expected = encoder.eval()(dm.val_dataset[0]["image"][None])[0]
     assert torch.allclose(val["features"][0], expected, atol=1e-5)
-    test = list(dm.test_dataloader())
-    assert sum(len(b["id_str"]) for b in test) == len(dm.test_catalog)
-    assert [b["id_str"] for b in test] == [
-        list(dm.test_catalog["id_str"])[i : i + 4] for i in range(0, len(test) * 4, 4)
-    ]
+    test = list(dm.test_dataloader())  # evaluation reads the split's features in one batch, in order
+    assert [b["id_str"] for b in test] == [list(dm.test_catalog["id_str"])]
     only = module(df, augment=True)
     only.setup("fit")
     only.cache_features(encoder, splits=("train", "val"))
@@ -187,3 +184,19 @@ def test_cached_feature_loaders_give_every_galaxy_once_an_epoch_in_batches(make_
     assert ids != [i for b in second for i in b["id_str"]]  # shuffled anew each epoch
     val = [i for b in dm.val_dataloader() for i in b["id_str"]]
     assert val == list(dm.val_catalog["id_str"])  # in catalog order
+
+
+def test_evaluation_batches_of_cached_features_hold_up_to_feature_eval_rows(make_catalog, monkeypatch):
+    import zoobot.data
+
+    dm = module(make_catalog(n=60))
+    dm.setup("fit")
+    dm.cache_features(TinyEncoder(), device="cpu")
+    monkeypatch.setattr(zoobot.data, "FEATURE_EVAL_ROWS", 5)
+    for loader, catalog in ((dm.val_dataloader(), dm.val_catalog), (dm.test_dataloader(), dm.test_catalog)):
+        batches = [b["id_str"] for b in loader]
+        assert [i for b in batches for i in b] == list(catalog["id_str"])
+        assert [len(b) for b in batches[:-1]] == [5] * (len(batches) - 1)
+    assert {len(b["id_str"]) for b in list(dm.train_dataloader())[:-1]} == {4}  # training keeps its batch size
+    monkeypatch.setattr(zoobot.data, "FEATURE_EVAL_ROWS", 2)  # never fewer than the batch size
+    assert len(next(iter(dm.val_dataloader()))["id_str"]) == 4

@@ -9,9 +9,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import zoobot.data
 from zoobot.data import CatalogDataModule
 from zoobot.finetune import FinetuneableZoobotClassifier, get_trainer
 from zoobot.finetune.checkpoint_writer import DelayedCheckpointIO
+
+
+@pytest.fixture(autouse=True)
+def _evaluation_in_batches_of_four(monkeypatch):
+    """Cached features are evaluated in batches of up to FEATURE_EVAL_ROWS: here 4, the batch size."""
+    monkeypatch.setattr(zoobot.data, "FEATURE_EVAL_ROWS", 4)
 
 
 def _classifier_run(make_catalog, tmp_path, **trainer_kwargs):
