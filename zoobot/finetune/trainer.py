@@ -3,7 +3,8 @@ the validation loss, CSV logs, the learning rate per epoch.
 
 Checkpoints are written in one background thread, a little later and only while still wanted
 (:class:`zoobot.finetune.checkpoint_writer.DelayedCheckpointIO`), and Lightning messages that tell someone
-finetuning nothing they can act on are left out (:data:`_LIGHTNING_NOISE`).
+finetuning nothing they can act on are left out (:data:`_LIGHTNING_NOISE`), as is the logger's version
+number (``v_num``) from the progress bar.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import ProgressBar, RichProgressBar, TQDMProgressBar
 
 from zoobot import defaults
 from zoobot.finetune.checkpoint_writer import DelayedCheckpointIO
@@ -48,6 +50,31 @@ def _quiet_lightning() -> None:
         logger = logging.getLogger(name)
         if _not_a_tip not in logger.filters:
             logger.addFilter(_not_a_tip)
+
+
+class _WithoutVersion:
+    """A progress bar that leaves out ``v_num``: the CSV logger's version number, which says nothing about the
+    run to someone finetuning (Lightning's documented way: override ``get_metrics``)."""
+
+    def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
+        items = dict(super().get_metrics(trainer, pl_module))  # type: ignore[misc]
+        items.pop("v_num", None)
+        return items
+
+
+class _TQDMBar(_WithoutVersion, TQDMProgressBar):
+    pass
+
+
+class _RichBar(_WithoutVersion, RichProgressBar):
+    pass
+
+
+def _progress_bar() -> ProgressBar:
+    """The progress bar Lightning would show (Rich where it is installed), without ``v_num``."""
+    from lightning.pytorch.callbacks.progress.rich_progress import _RICH_AVAILABLE
+
+    return _RichBar() if _RICH_AVAILABLE else _TQDMBar()
 
 
 def get_trainer(
@@ -122,7 +149,9 @@ def get_trainer(
     early_stopping = EarlyStopping(monitor="val_loss", mode="min", patience=patience)
     if logger is None or logger is True:
         logger = CSVLogger(save_dir=str(save_dir), name="csv_logs")
-    monitors = [LearningRateMonitor(logging_interval="epoch")] if logger is not False else []
+    monitors: list[L.Callback] = [LearningRateMonitor(logging_interval="epoch")] if logger is not False else []
+    if enable_progress_bar and not any(isinstance(c, ProgressBar) for c in callbacks):
+        monitors.append(_progress_bar())
     arguments: dict[str, Any] = dict(
         max_epochs=max_epochs,
         accelerator=accelerator,
