@@ -66,6 +66,11 @@ def test_the_epoch_loss_is_the_mean_over_galaxies_logged_once_an_epoch(make_cata
     assert names.count("train_loss") == fit_epochs
     assert names.count("val_loss") == fit_epochs + 1  # the sanity check's validation logs it too
     assert names.count("finetuning/val_loss") == names.count("val_loss")
+    # Per-class precision and recall for the held-out galaxies only; accuracy and F1 for both stages.
+    assert {n for n in names if n.startswith(("train_", "val_"))} == {
+        *(f"{stage}_{metric}" for stage in ("train", "val") for metric in ("loss", "accuracy", "f1")),
+        *(f"val_{metric}_{k}" for metric in ("precision", "recall") for k in range(3)),
+    }
 
     names.clear()
     logged = trainer.validate(model, datamodule, verbose=False)[0]

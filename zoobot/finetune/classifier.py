@@ -38,6 +38,9 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
     """
 
     ZOOBOT_METRICS = {"accuracy": "acc"}
+    # Per-class precision and recall on training batches (dropout on, augmented) add nothing to the held-out
+    # ones and four numbers an epoch for two classes, each a Lightning log call (benchmarks/run.py, head-only).
+    HELD_OUT_METRICS = ("precision", "recall")
     class_names: list[str]
     """The classes' names, when a run set them (predictions then name the classes)."""
 

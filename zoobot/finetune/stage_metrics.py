@@ -32,16 +32,20 @@ class StageMetricsModule(L.LightningModule):
 
     ZOOBOT_METRICS: dict[str, str] = {}
     """This package's metric names -> the suffix Zoobot logs them under (``finetuning/<stage>_<suffix>``)."""
+    HELD_OUT_METRICS: tuple[str, ...] = ()
+    """Metrics of the task's collection kept for the held-out stages (val, test) and not computed on training."""
     prog_bar: bool
     """Show the loss in Lightning's progress bar."""
 
     def init_stage_metrics(self, metrics: tm.MetricCollection | None) -> None:
-        """One copy of ``metrics`` per stage, prefixed ``<stage>_`` (none when ``metrics`` is None)."""
-        self.metrics = nn.ModuleDict(
-            {}
-            if metrics is None
-            else {f"{stage}_metrics": metrics.clone(prefix=f"{stage}_") for stage in ("train", "val", "test")}
-        )
+        """One copy of ``metrics`` per stage, prefixed ``<stage>_`` (none when ``metrics`` is None), without
+        :attr:`HELD_OUT_METRICS` for training."""
+        stages: dict[str, tm.MetricCollection] = {}
+        for stage in ("train", "val", "test") if metrics is not None else ():
+            stages[f"{stage}_metrics"] = copy = cast(tm.MetricCollection, metrics).clone(prefix=f"{stage}_")
+            for name in self.HELD_OUT_METRICS if stage == "train" else ():
+                del copy[name]
+        self.metrics = nn.ModuleDict(stages)
         self._stages_updated: set[str] = set()
         self._loss_sums: dict[str, tuple[torch.Tensor, int]] = {}  # stage -> (loss summed over galaxies, galaxies)
         self._waiting: dict[str, list[tuple[torch.Tensor, Any]]] = {}  # stage -> batches for the metrics
