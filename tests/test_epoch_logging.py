@@ -21,11 +21,18 @@ def _evaluation_in_batches_of_four(monkeypatch):
     monkeypatch.setattr(zoobot.data, "FEATURE_EVAL_ROWS", 4)
 
 
-def _classifier_run(make_catalog, tmp_path, **trainer_kwargs):
+def _classifier_run(
+    make_catalog, tmp_path, model_class=FinetuneableZoobotClassifier, model_kwargs=None, **trainer_kwargs
+):
     torch.manual_seed(0)
     catalog = make_catalog(n=30, size=32, task="classification", n_classes=3)
-    model = FinetuneableZoobotClassifier(
-        num_classes=3, name="test_convnext", training_mode="head_only", learning_rate=1e-3, prog_bar=False
+    model = model_class(
+        num_classes=3,
+        name="test_convnext",
+        training_mode="head_only",
+        learning_rate=1e-3,
+        prog_bar=False,
+        **(model_kwargs or {}),
     )
     # 30 galaxies, 10 for validation in batches of 4: 4 + 4 + 2, so an unweighted mean of batches would differ.
     datamodule = CatalogDataModule(
@@ -88,6 +95,42 @@ def test_the_epoch_loss_is_the_mean_over_galaxies_logged_once_an_epoch(make_cata
     assert logged["val_loss"] == pytest.approx(float(F.cross_entropy(outputs, targets)), rel=1e-5)
     accuracy = float((outputs.argmax(dim=1) == targets).float().mean())
     assert logged["val_accuracy"] == pytest.approx(accuracy)
+
+
+def test_a_class_weighted_loss_is_the_same_weighted_mean_over_every_galaxy_however_batched(make_catalog, tmp_path):
+    weights = [1.0, 5.0, 0.2]
+    model, datamodule, trainer = _classifier_run(
+        make_catalog, tmp_path, model_kwargs={"class_weights": weights}, max_epochs=1
+    )
+    trainer.fit(model, datamodule)
+    in_fours = trainer.validate(model, datamodule, verbose=False)[0]["val_loss"]
+    val = datamodule.val_dataloader()
+    model.eval()
+    with torch.no_grad():
+        batches = [model.batch_to_supervised_tuple(batch) for batch in val]
+        outputs = model.head(torch.cat([inputs for inputs, _ in batches]))
+        targets = model.targets_from_labels(torch.cat([labels for _, labels in batches]))
+    assert [len(inputs) for inputs, _ in batches] == [4, 4, 2]
+    assert len(set(targets.tolist())) > 1  # the weights matter
+    expected = float(F.cross_entropy(outputs, targets, weight=torch.tensor(weights)))
+    assert in_fours == pytest.approx(expected, rel=1e-5)
+
+
+class _GroupedMetricsClassifier(FinetuneableZoobotClassifier):
+    """torchmetrics' default collection, with compute groups (the classifier's own has none)."""
+
+    def build_metrics(self):
+        import torchmetrics as tm
+
+        kw = {"task": "multiclass", "num_classes": self.num_classes, "average": "macro"}
+        return tm.MetricCollection({"accuracy": tm.Accuracy(**kw), "precision": tm.Precision(**kw)})
+
+
+def test_held_out_metrics_leave_a_collection_with_compute_groups_working(make_catalog, tmp_path):
+    model, datamodule, trainer = _classifier_run(make_catalog, tmp_path, _GroupedMetricsClassifier, max_epochs=1)
+    names = _count_logs(model)
+    trainer.fit(model, datamodule)
+    assert "train_accuracy" in names and "val_precision" in names and "train_precision" not in names
 
 
 def test_a_run_stopped_at_max_steps_still_logs_its_last_epoch(make_catalog, tmp_path):

@@ -276,8 +276,13 @@ class FinetuneableZoobotAbstract(StageMetricsModule):
             return self.outputs_to_predictions(outputs)
         targets = self.targets_from_labels(labels)
         loss = self.compute_loss(outputs, targets)
-        self.log_stage(stage, loss, outputs, targets, batch_size=len(inputs))
+        self.log_stage(stage, loss, outputs, targets, batch_size=len(inputs), weight=self.loss_weight(targets))
         return loss
+
+    def loss_weight(self, targets: Any) -> torch.Tensor | None:
+        """What :meth:`compute_loss` divides a batch's summed loss by, where that is not the number of
+        galaxies (None): the epoch's loss is then weighted the same way (:meth:`log_stage`)."""
+        return None
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self.shared_step(batch, "train")

@@ -186,6 +186,12 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
             return F.binary_cross_entropy_with_logits(outputs, targets, weight=self.class_weights)
         return F.cross_entropy(outputs, targets, weight=self.class_weights, label_smoothing=self.label_smoothing)
 
+    def loss_weight(self, targets: torch.Tensor) -> torch.Tensor | None:
+        """A class-weighted cross-entropy is a mean weighted by each galaxy's class weight."""
+        if self.class_weights is None or self.multilabel:
+            return None
+        return self.class_weights[targets].sum()
+
     def update_metrics(self, metrics: tm.MetricCollection, outputs: torch.Tensor, targets: torch.Tensor) -> None:
         metrics.update(self.outputs_to_predictions(outputs), targets.long() if self.multilabel else targets)
 

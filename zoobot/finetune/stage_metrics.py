@@ -42,12 +42,18 @@ class StageMetricsModule(L.LightningModule):
         :attr:`HELD_OUT_METRICS` for training."""
         stages: dict[str, tm.MetricCollection] = {}
         for stage in ("train", "val", "test") if metrics is not None else ():
-            stages[f"{stage}_metrics"] = copy = cast(tm.MetricCollection, metrics).clone(prefix=f"{stage}_")
-            for name in self.HELD_OUT_METRICS if stage == "train" else ():
-                del copy[name]
+            copy = cast(tm.MetricCollection, metrics).clone(prefix=f"{stage}_")
+            if stage == "train" and self.HELD_OUT_METRICS:
+                # A new collection of the kept metrics (deleting from one with compute groups breaks them).
+                kept: dict[str, tm.Metric | tm.MetricCollection] = {
+                    k: m for k, m in copy.items(keep_base=True) if k not in self.HELD_OUT_METRICS
+                }
+                copy = tm.MetricCollection(kept, prefix=f"{stage}_", compute_groups=False)
+            stages[f"{stage}_metrics"] = copy
         self.metrics = nn.ModuleDict(stages)
         self._stages_updated: set[str] = set()
-        self._loss_sums: dict[str, tuple[torch.Tensor, int]] = {}  # stage -> (loss summed over galaxies, galaxies)
+        # stage -> (loss summed over galaxies with their weights, the weights summed, galaxies)
+        self._loss_sums: dict[str, tuple[torch.Tensor, torch.Tensor | float, int]] = {}
         self._waiting: dict[str, list[tuple[torch.Tensor, Any]]] = {}  # stage -> batches for the metrics
         self._batches_seen: dict[str, int] = {}
 
@@ -58,10 +64,24 @@ class StageMetricsModule(L.LightningModule):
         """The names Zoobot logs the loss of ``stage`` under, besides this package's ``<stage>_loss``."""
         return [f"finetuning/{stage}_loss"]
 
-    def log_stage(self, stage: str, loss: torch.Tensor, outputs: torch.Tensor, targets: Any, batch_size: int) -> None:
-        """Add one batch's loss and outputs to the stage's epoch (its mean loss and metrics are logged once)."""
-        total, rows = self._loss_sums.get(stage, (torch.zeros((), device=loss.device), 0))
-        self._loss_sums[stage] = (total + loss.detach().float() * batch_size, rows + batch_size)
+    def log_stage(
+        self,
+        stage: str,
+        loss: torch.Tensor,
+        outputs: torch.Tensor,
+        targets: Any,
+        batch_size: int,
+        weight: torch.Tensor | float | None = None,
+    ) -> None:
+        """Add one batch's loss and outputs to the stage's epoch (its mean loss and metrics are logged once).
+
+        ``weight``: what the batch's mean ``loss`` was divided by, where that is not ``batch_size`` (a class-
+        weighted cross-entropy divides by its galaxies' weights): the epoch's loss is then the same weighted
+        mean over every galaxy, however the galaxies were batched.
+        """
+        total, weights, rows = self._loss_sums.get(stage, (torch.zeros((), device=loss.device), 0.0, 0))
+        weight = batch_size if weight is None else weight
+        self._loss_sums[stage] = (total + loss.detach().float() * weight, weights + weight, rows + batch_size)
         if f"{stage}_metrics" in self.metrics:
             waiting = self._waiting.setdefault(stage, [])
             waiting.append((outputs.detach(), targets))
@@ -90,8 +110,8 @@ class StageMetricsModule(L.LightningModule):
     def _log_loss(self, stage: str) -> None:
         if stage not in self._loss_sums:
             return
-        total, rows = self._loss_sums.pop(stage)
-        mean = total / rows
+        total, weights, rows = self._loss_sums.pop(stage)
+        mean = total / weights
         # This package's name, and Zoobot's (what its get_trainer monitors and its users plot).
         for name in (f"{stage}_loss", *self.zoobot_loss_names(stage)):
             self.log(
