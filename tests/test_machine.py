@@ -124,20 +124,27 @@ def test_loader_workers_can_run_at_a_lower_priority():
 
 
 @pytest.mark.parametrize(
-    ("given", "cuda", "expected"),
-    [("1", False, "0"), ("1", True, "1"), ("0", False, "0"), (None, False, None)],
+    ("given", "driver", "cuda", "expected"),
+    [
+        ("1", False, False, "0"),
+        ("1", True, False, "1"),  # a driver, every GPU hidden (CUDA_VISIBLE_DEVICES=""): NVML's check stays
+        ("1", False, True, "1"),
+        ("0", False, False, "0"),
+        (None, False, False, None),
+    ],
 )
-def test_the_cuda_check_uses_the_cached_count_only_where_there_is_no_device(monkeypatch, given, cuda, expected):
+def test_the_cuda_check_uses_the_cached_count_only_where_there_is_no_driver(monkeypatch, given, driver, cuda, expected):
     import zoobot.machine
 
     monkeypatch.setattr(zoobot.machine, "_cuda_check_cached", False)
+    monkeypatch.setattr(zoobot.machine, "_nvml_loads", lambda: driver)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     if given is None:
         monkeypatch.delenv("PYTORCH_NVML_BASED_CUDA_CHECK", raising=False)
     else:
         monkeypatch.setenv("PYTORCH_NVML_BASED_CUDA_CHECK", given)
     switched = zoobot.machine.cache_cuda_check()
-    assert switched is (given == "1" and not cuda)
+    assert switched is (given == "1" and not driver and not cuda)
     assert os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK") == expected
     if switched:  # acts once a process: a variable set again later is left as it is
         monkeypatch.setenv("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
@@ -150,8 +157,8 @@ def test_fitting_on_a_cpu_only_machine_stops_loading_nvml_at_every_step(make_cat
     import zoobot.machine
     from zoobot.finetune import FinetuneableZoobotClassifier, get_trainer
 
-    if torch.cuda.is_available():
-        pytest.skip("a machine with CUDA keeps the NVML check")
+    if zoobot.machine._nvml_loads():
+        pytest.skip("a machine with the NVIDIA driver keeps the NVML check")
     monkeypatch.setattr(zoobot.machine, "_cuda_check_cached", False)
     monkeypatch.setenv("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
     from zoobot.data import CatalogDataModule

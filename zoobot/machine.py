@@ -165,27 +165,40 @@ _NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
 
 
 def cache_cuda_check() -> bool:
-    """Where PyTorch finds no CUDA device, let ``torch.cuda.is_available()`` answer from its cached count.
+    """Where there is no NVIDIA driver, let ``torch.cuda.is_available()`` answer from PyTorch's cached count.
 
     Importing Lightning sets ``PYTORCH_NVML_BASED_CUDA_CHECK=1``, so that asking whether CUDA is there
     does not initialise CUDA (a process that has cannot fork loader workers that use it). With it set
-    each call loads the NVML library again, about 35 µs on a 2-core VM, and PyTorch's AdamW asks at
-    every step: 60-70 µs of a head-only step on cached features that takes about 1 ms in all. Where
-    there is no device there is nothing for a fork to break, so the variable is set back to ``"0"``
-    and the answer comes from the CUDA runtime's count, kept after its first call. A machine with a
-    GPU, or a variable set otherwise, is left as it is. Called when fitting starts; acts once a process.
+    each call tries to load the NVML library again (about 35 µs on a 2-core VM without one), and
+    PyTorch's AdamW asks at every step: 60-70 µs of a head-only step on cached features that takes
+    about 1 ms in all. Where NVML cannot be loaded there is no driver, so no CUDA for a fork to break:
+    the variable is set back to ``"0"`` and the answer comes from the CUDA runtime's count, kept after
+    its first call. A machine with the driver keeps the NVML check (even with every GPU hidden by
+    ``CUDA_VISIBLE_DEVICES``), as does a variable set otherwise. Called when fitting starts; acts once
+    a process, and child processes inherit the variable.
 
     Returns:
         Whether the check now uses the cached count.
     """
     global _cuda_check_cached
-    if not _cuda_check_cached and os.environ.get(_NVML_CHECK) == "1":
+    if not _cuda_check_cached and os.environ.get(_NVML_CHECK) == "1" and not _nvml_loads():
         import torch
 
         if not torch.cuda.is_available():
             os.environ[_NVML_CHECK] = "0"
             _cuda_check_cached = True
     return _cuda_check_cached
+
+
+def _nvml_loads() -> bool:
+    """Whether the NVIDIA driver's NVML library loads here (the library PyTorch's NVML check opens)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return False
+    return True
 
 
 _cuda_check_cached = False
