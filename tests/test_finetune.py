@@ -392,16 +392,21 @@ def test_get_trainer_defaults_and_ddp_choice(tmp_path):
     assert Path(trainer.checkpoint_callback.dirpath) == tmp_path / "checkpoints"
 
 
-def test_the_progress_bar_leaves_out_the_loggers_version_number(make_catalog, tmp_path):
-    from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+@pytest.mark.parametrize("rich", [True, False])
+def test_the_progress_bar_leaves_out_the_loggers_version_number(make_catalog, tmp_path, monkeypatch, rich):
+    from lightning.pytorch.callbacks import ProgressBar, RichProgressBar, TQDMProgressBar
+    from lightning.pytorch.callbacks.progress import rich_progress
 
+    if rich and not rich_progress._RICH_AVAILABLE:
+        pytest.skip("rich is not installed")
+    monkeypatch.setattr(rich_progress, "_RICH_AVAILABLE", rich)
     model = FinetuneableZoobotClassifier(num_classes=2, name="test_convnext", training_mode="head_only")
     datamodule = CatalogDataModule(
         label_cols=["label"], catalog=make_catalog(n=12), batch_size=4, num_workers=0, card=model.card, input_size=32
     )
     trainer = get_trainer(tmp_path, max_epochs=1, accelerator="cpu")  # with a CSV logger, which has a version
     bar = trainer.progress_bar_callback
-    assert isinstance(bar, ProgressBar) and bar in trainer.callbacks
+    assert isinstance(bar, RichProgressBar if rich else TQDMProgressBar) and bar in trainer.callbacks
     trainer.fit(model, datamodule)
     metrics = bar.get_metrics(trainer, model)
     assert "v_num" not in metrics and "train_loss" in metrics

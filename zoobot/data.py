@@ -57,7 +57,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FEATURE_EVAL_ROWS = 4096
-"""Galaxies a batch of cached features holds at most in validation and test (training keeps ``batch_size``)."""
+"""Galaxies a batch of cached features holds in validation and test: this many, or ``batch_size`` where that is
+larger (training keeps ``batch_size``)."""
 
 
 class CatalogDataModule(L.LightningDataModule):
@@ -77,7 +78,7 @@ class CatalogDataModule(L.LightningDataModule):
         train_catalog, val_catalog, test_catalog, predict_catalog: ready-made splits.
         train_fraction, val_fraction, test_fraction: split of ``catalog``'s labelled rows; sum to 1
             (default 0.7, 0.15, 0.15: ``zoobot.defaults``).
-        batch_size: galaxies per batch.
+        batch_size: galaxies per batch (evaluating cached features reads :data:`FEATURE_EVAL_ROWS` at a time).
         num_workers: data-loading worker processes (0 loads in the main process); default: the
             machine's (:mod:`zoobot.machine`), none for a split of two batches or fewer.
         prefetch_factor: batches each worker loads ahead (ignored when ``num_workers == 0``).
@@ -226,8 +227,8 @@ class CatalogDataModule(L.LightningDataModule):
         if name in self._features:
             # Features live in memory: worker processes would only add start-up cost, and each batch is
             # read in one indexing (one dict per galaxy, collated, cost more than the head's step).
-            # Evaluation reads up to FEATURE_EVAL_ROWS galaxies a batch: its loss and metrics are means
-            # over galaxies whatever the batching, and each batch costs Lightning about half a millisecond.
+            # Evaluation reads FEATURE_EVAL_ROWS galaxies a batch: its loss and metrics are the same means over
+            # galaxies whatever the batching (log_stage), and each batch costs Lightning about half a millisecond.
             return DataLoader(
                 _FeatureBatches(self._features[name]),
                 batch_size=self.batch_size if name == "train" else max(self.batch_size, FEATURE_EVAL_ROWS),

@@ -53,8 +53,8 @@ def _quiet_lightning() -> None:
 
 
 class _WithoutVersion:
-    """A progress bar that leaves out ``v_num``: the CSV logger's version number, which says nothing about the
-    run to someone finetuning (Lightning's documented way: override ``get_metrics``)."""
+    """A progress bar that leaves out ``v_num``: the logger's version number, which says nothing about the run
+    to someone finetuning (Lightning's documented way: override ``get_metrics``)."""
 
     def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
         items = dict(super().get_metrics(trainer, pl_module))  # type: ignore[misc]
