@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -102,3 +103,25 @@ def test_threaded_batches_decode_ahead_in_order_and_stop_cleanly():
         list(inference.ThreadedBatches(Broken(), batch_size=4, threads=2))
     with pytest.raises(ValueError, match="must be >= 1"):
         inference.ThreadedBatches(images, batch_size=0)
+
+
+@pytest.mark.parametrize("ahead", [1, 2])
+def test_threaded_batches_queue_the_next_ahead_batches_while_the_model_computes(ahead):
+    asked: list[int] = []
+
+    class Recorded:
+        def __len__(self):
+            return 40
+
+        def __getitem__(self, index):
+            asked.append(index)
+            return {"image": torch.zeros(3, 2, 2)}
+
+    batches = iter(inference.ThreadedBatches(Recorded(), batch_size=4, threads=2, ahead=ahead))
+    next(batches)  # the model has its first batch; the threads decode the next `ahead` meanwhile
+    deadline = time.monotonic() + 10
+    while len(asked) < 4 * (1 + ahead) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert sorted(asked) == list(range(4 * (1 + ahead)))
+    assert inference.ThreadedBatches(Recorded()).ahead == 2  # the default
