@@ -160,3 +160,39 @@ def test_the_old_import_path_gives_the_same_objects():
     for name in ("Task", "TASKS", "column_suits", "propose_task", "MAX_CLASSES_FOR_PROPOSAL"):
         assert getattr(zoobot.config, name) is getattr(zoobot.tasks, name), name
     assert zoobot.config.device_name is zoobot.runs.device_name
+
+
+def test_a_local_init_from_is_written_relative_to_the_config_and_read_back_from_anywhere(tmp_path, monkeypatch):
+    """A warm-started run's config.yaml re-runs from any folder: the previous run's folder is written
+    relative to the config's folder, as the catalog is (it was written as given, relative to where the
+    first command ran)."""
+    (tmp_path / "runs" / "ring").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    config = make_config(run_dir="runs/ring2", init_from="runs/ring")
+    path = tmp_path / "runs" / "ring2" / "config.yaml"
+    config.to_yaml(path)
+    assert "init_from: ../ring\n" in path.read_text()
+    monkeypatch.chdir(tmp_path / "runs")  # what RERUN.txt says: from the runs folder
+    assert Path(RunConfig.from_yaml("ring2/config.yaml").init_from).resolve() == (tmp_path / "runs" / "ring").resolve()
+    monkeypatch.chdir("/")
+    assert Path(RunConfig.from_yaml(path).init_from).resolve() == (tmp_path / "runs" / "ring").resolve()
+
+
+def test_an_init_from_that_is_no_local_path_is_a_hub_name_and_stays_as_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "configs" / "config.yaml"
+    make_config(init_from="someone/zoobot-finetuned-ring").to_yaml(path)
+    assert "init_from: someone/zoobot-finetuned-ring\n" in path.read_text()
+    assert RunConfig.from_yaml(path).init_from == "someone/zoobot-finetuned-ring"
+
+
+def test_an_init_from_written_before_relative_paths_is_read_from_the_working_directory(tmp_path, monkeypatch, caplog):
+    (tmp_path / "runs" / "ring").mkdir(parents=True)
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "ring2.yaml").write_text(
+        "task: classification\ncatalog: cat.csv\nlabel_cols: [ring]\nrun_dir: ring2\ninit_from: runs/ring\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level("WARNING"):
+        config = RunConfig.from_yaml("configs/ring2.yaml")
+    assert config.init_from == "runs/ring" and "init_from runs/ring is relative to the working directory" in caplog.text

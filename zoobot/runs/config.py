@@ -31,6 +31,9 @@ from zoobot.tasks import TASKS, Task
 TRAINING_MODES: tuple[str, ...] = ("head_only", "full")
 PATH_SETTINGS = ("catalog", "run_dir")
 """Settings that are paths: in a config file, relative ones are relative to the file's folder."""
+LOCAL_OR_HUB_SETTINGS = ("init_from",)
+"""Settings that are a local path or a Hugging Face repo name: a path is written relative to the config
+file's folder, as :data:`PATH_SETTINGS` are; a name that is not a local path is left as it is."""
 
 logger = logging.getLogger(__name__)
 
@@ -188,16 +191,18 @@ class RunConfig:
 
         Args:
             path: the file to write.
-            relative_to: write ``catalog`` and ``run_dir`` relative to this folder; default: the folder
-                of ``path`` when one is given (:meth:`from_yaml` resolves them against the file's folder,
-                so a run folder's ``config.yaml`` still runs after the folder moves to another machine).
+            relative_to: write ``catalog``, ``run_dir`` and a local ``init_from`` relative to this folder;
+                default: the folder of ``path`` when one is given (:meth:`from_yaml` resolves them against
+                the file's folder, so a run folder's ``config.yaml`` still runs from any folder, and after
+                the folder moves to another machine with the files it names).
         """
         if relative_to is None and path is not None:
             relative_to = Path(path).parent
         values = self.to_dict()
         if relative_to is not None:
             base = Path(relative_to).resolve()
-            for name in PATH_SETTINGS:
+            local = [name for name in LOCAL_OR_HUB_SETTINGS if values.get(name) and _is_local(values[name])]
+            for name in (*PATH_SETTINGS, *local):
                 values[name] = Path(os.path.relpath(Path(values[name]).expanduser().resolve(), base)).as_posix()
         text = yaml.safe_dump(values, sort_keys=False)
         if path is not None:
@@ -234,11 +239,12 @@ class RunConfig:
     def from_yaml(cls, path_or_text: str | Path) -> RunConfig:
         """Read a config from a YAML file path, or from YAML text.
 
-        In a file, a relative ``catalog`` or ``run_dir`` is relative to the file's folder (as a run
-        folder's ``config.yaml`` writes them), so ``zoobot finetune --config runs/ring/config.yaml``
-        works from any folder and on any machine the run folder is copied to. A ``catalog`` found only
-        relative to the working directory (configs written before this rule) is read from there, with a
-        warning. In YAML text, relative paths are relative to the working directory.
+        In a file, a relative ``catalog``, ``run_dir`` or local ``init_from`` is relative to the file's
+        folder (as a run folder's ``config.yaml`` writes them), so ``zoobot finetune --config
+        runs/ring/config.yaml`` works from any folder and on any machine the run folder is copied to. A
+        ``catalog`` or ``init_from`` found only relative to the working directory (configs written before
+        this rule) is read from there, with a warning; an ``init_from`` found in neither place is a
+        Hugging Face repo name. In YAML text, relative paths are relative to the working directory.
         """
         text = str(path_or_text)
         candidate = Path(text)
@@ -276,7 +282,27 @@ def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
             )
             continue
         values[name] = resolved
+    for name in LOCAL_OR_HUB_SETTINGS:
+        value = values.get(name)
+        if not isinstance(value, str) or not value or Path(value).expanduser().is_absolute():
+            continue
+        resolved = os.path.normpath(base / value)
+        if Path(resolved).exists():
+            values[name] = resolved
+        elif Path(value).exists():
+            logger.warning(
+                "%s %s is relative to the working directory, not to the config's folder %s; write it relative "
+                "to the config file's folder (or absolute) so the config runs from anywhere.",
+                name,
+                value,
+                base,
+            )
     return values
+
+
+def _is_local(value: str) -> bool:
+    """Whether a local-or-hub setting names a file or folder here (else it is a Hugging Face repo name)."""
+    return Path(value).expanduser().exists()
 
 
 def rerun_command(config_path: str | Path) -> str:
