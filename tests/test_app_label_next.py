@@ -48,6 +48,15 @@ def _finish(engine, sid, kind):
     engine.manager.wait(engine.manager.latest(sid, kind).id, timeout=300)
 
 
+def test_before_any_galaxies_are_found_the_tab_says_what_to_do_next(session_with_run, tmp_path):
+    engine, sid, folder = session_with_run
+    assert label_next.show_suggestions(engine, sid)["status"] == (
+        f"Run `{folder.name}` has finished: choose how to pick the galaxies, then **Find the galaxies to label**."
+    )
+    other = new_session_id()  # no run yet
+    assert label_next.show_suggestions(engine, other)["status"] == "Find the galaxies to label once a run has finished."
+
+
 def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, tmp_path):
     engine, sid, previous = session_with_run
     label_next.start_suggestions(engine, sid, "bald", 4, "run")

@@ -92,6 +92,15 @@ def _given(labels: pd.DataFrame, config: Any, choices: list[tuple[str, str]]) ->
     }
 
 
+def _nothing_found_yet(engine: Engine, session_id: str) -> str:
+    """What to do on a tab with no suggestions: find them for the finished run, or finish a run first."""
+    try:
+        run = labelling.finished_run(engine, session_id)
+    except AppInputError:
+        return "Find the galaxies to label once a run has finished."
+    return f"Run {code(run.name)} has finished: choose how to pick the galaxies, then **Find the galaxies to label**."
+
+
 def show_suggestions(engine: Engine, session_id: str, selected: int | None = None) -> dict[str, Any]:
     """The last suggestions as a gallery (labelled ones ticked), the chosen galaxy and its answer buttons."""
     from app.run_reading import read_config
@@ -101,7 +110,7 @@ def show_suggestions(engine: Engine, session_id: str, selected: int | None = Non
     config = read_config(found[1]["run_dir"]) if found is not None else None
     if found is None or config is None:
         return {
-            "status": "Find the galaxies to label once a run has finished."
+            "status": _nothing_found_yet(engine, session_id)
             if found is None
             else "The run these galaxies were picked for is gone; find them again.",
             "gallery": gr.Gallery(value=[], selected_index=None),
