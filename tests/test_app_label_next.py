@@ -14,6 +14,7 @@ from app_sessions import load_catalog, new_engine
 
 from app.engine import labelling
 from app.main import build_app
+from app.run_reading import summarise_run
 from app.runs import new_session_id
 from app.tabs import label_next, train
 from zoobot.runs import RunConfig, RunFolder, run_finetune
@@ -102,6 +103,8 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
     new_run = RunFolder(polled["run_version"])
     assert new_run.path != previous.path and new_run.read_config().init_from == str(previous.path)
     assert new_run.read_progress()["warm_start"].startswith("encoder and head from")
+    # the Runs table names its catalog as the Data tab does, not the run folder's copy
+    assert summarise_run(new_run.path).catalog == "catalog round 1 (2 new labels)"
     assert "has finished" in polled["round"]
 
     # the round after, unticked: afresh from the pretrained encoder, the same settings and catalog

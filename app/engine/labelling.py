@@ -20,6 +20,7 @@ import pandas as pd
 from app.engine.core import AppInputError, Engine
 from app.engine.training import _submit_training, current_run
 from app.jobs import Job, JobContext
+from app.run_notes import write_note
 from zoobot import defaults
 from zoobot.runs import RunConfig, RunFolder, copy_atomic, write_atomic
 
@@ -326,4 +327,6 @@ def start_next_round(engine: Engine, session_id: str, continue_from_previous: bo
     values.update(init_from=str(previous.path) if continue_from_previous else None, normalisation=None)
     nxt = RunConfig.from_dict(values)
     folder.write_config(nxt)
+    # The Runs table names the catalog as the Data tab does ("catalog round 1 (...)"), not the run's copy.
+    write_note(folder.path, catalog_name=engine.state(session_id).catalog_name)
     return _submit_training(engine, session_id, nxt)
