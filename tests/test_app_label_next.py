@@ -75,6 +75,7 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
         "picked because the model's draws from the Laplace posterior disagree: mutual information" in chosen["galaxy"]
     )
     assert info["posterior"] == "laplace" and "draws from a Laplace posterior" in shown["status"]
+    assert "the mean of the model's draws, so it can differ a little from the one on the Results tab" in shown["status"]
 
     # one click labels the galaxy and opens the next one
     clicked = label_next.label_galaxy(engine, sid, 0, "1")

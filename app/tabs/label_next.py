@@ -135,6 +135,12 @@ def show_suggestions(engine: Engine, session_id: str, selected: int | None = Non
         f"*{escape_md(strategy)}*{_DRAWN.get(info.get('posterior') or '', '')}, out of {info['n_pool']} in the "
         "catalog. Click a galaxy, then its answer: "
         "the next galaxy opens."
+        + (
+            " A caption's prediction is the mean of the model's draws, so it can differ a little from the one"
+            " on the Results tab."
+            if info.get("posterior") in _DRAWN
+            else ""
+        )
     )
     return {
         "status": status,
