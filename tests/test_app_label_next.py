@@ -80,6 +80,7 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
     # one click labels the galaxy and opens the next one
     clicked = label_next.label_galaxy(engine, sid, 0, "1")
     assert clicked["selected"] == 1 and "1 label given" in clicked["given"]
+    assert [Path(p).name for p in clicked["downloads"]] == ["suggestions.csv", "labels.csv"]
     assert "✓" in clicked["gallery"].value[0]["caption"] and "✓" not in clicked["gallery"].value[1]["caption"]
     # a CSV of labels, by class name, for another suggested galaxy
     upload = tmp_path / "labels.csv"

@@ -107,3 +107,11 @@ def test_a_new_column_choice_replaces_the_last_check():
     assert "`ring`" in chosen["status"] and "Use this task" in chosen["status"]
     assert chosen["problems"] == "" and chosen["fix_choice"].visible is False and chosen["fix_button"].visible is False
     assert task.columns_chosen([])["status"] == "Choose the column(s) to predict."
+
+
+def test_a_long_list_of_columns_says_how_many_more_and_ends_its_sentence_once():
+    from app.tabs.task import _columns_text
+
+    assert _columns_text(["a", "b"]) == "`a`, `b`"
+    text = _columns_text([f"q{i}" for i in range(40)])
+    assert text.endswith("`q5` and 34 more") and "…" not in text

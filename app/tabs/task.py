@@ -67,9 +67,7 @@ def suggest_task(engine: Engine, session_id: str, prefer_saved: bool = False) ->
             gr.Radio(value=state.task),
             columns,
             state.label_cols,
-            f"Your choice: **{escape_md(state.task)}** on {escape_md(', '.join(state.label_cols[:6]))}"
-            + ("…" if len(state.label_cols) > 6 else "")
-            + ".",
+            f"Your choice: **{escape_md(state.task)}** on {_columns_text(state.label_cols)}.",
         )
     try:
         task, label_cols, schema_name = propose_task(catalog)
@@ -148,8 +146,9 @@ def _as_list(label_cols: list[str] | str | None) -> list[str]:
 
 
 def _columns_text(cols: list[str], most: int = 6) -> str:
-    """The first ``most`` column names as code, comma-separated, for a status line."""
-    return f"{', '.join(code(c) for c in cols[:most])}{'…' if len(cols) > most else ''}"
+    """The first ``most`` column names as code, comma-separated, and how many more, for a status line."""
+    more = f" and {len(cols) - most} more" if len(cols) > most else ""
+    return f"{', '.join(code(c) for c in cols[:most])}{more}"
 
 
 @plain_errors
