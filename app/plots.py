@@ -143,10 +143,14 @@ def progress_html(progress: dict[str, Any] | None, queue_position: int | None = 
     device = progress.get("device")
     device_text = f" · on {html.escape(str(device))}" if device else ""
     stage = html.escape(str(progress.get("stage") or status))
+    # A next round started from a previous run's weights says so (progress.json's warm_start).
+    warm = progress.get("warm_start")
+    warm_text = f" · started from the previous model: {html.escape(str(warm))}" if warm else ""
     return (
         '<div style="border:1px solid #ccc;border-radius:6px;height:14px;overflow:hidden;margin:4px 0">'
         f'<div style="width:{100 * fraction:.1f}%;background:{colour};height:100%"></div></div>'
-        f'<div id="train-progress-text"><b>{html.escape(status)}</b>: {stage}{epoch_text}{eta_text}{device_text}</div>'
+        f'<div id="train-progress-text"><b>{html.escape(status)}</b>: {stage}{epoch_text}{eta_text}{device_text}'
+        f"{warm_text}</div>"
     )
 
 

@@ -53,3 +53,11 @@ def test_the_tree_drawing_has_no_crossing_arrows(name):
         for ax1, ay1, x1 in arrows[i + 1 :]:
             if ay0 == ay1:  # two arrows between the same two rows cross when their ends swap order
                 assert (ax0 - ax1) * (x0 - x1) >= 0, (ax0, x0, ax1, x1)
+
+
+def test_progress_says_a_run_started_from_the_previous_model():
+    from app.plots import progress_html
+
+    warm = progress_html({"status": "running", "stage": "training", "warm_start": "encoder and head from <run 1>"})
+    assert "started from the previous model: encoder and head from &lt;run 1&gt;" in warm
+    assert "previous model" not in progress_html({"status": "running", "stage": "training"})
