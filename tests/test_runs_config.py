@@ -184,15 +184,3 @@ def test_an_init_from_that_is_no_local_path_is_a_hub_name_and_stays_as_written(t
     make_config(init_from="someone/zoobot-finetuned-ring").to_yaml(path)
     assert "init_from: someone/zoobot-finetuned-ring\n" in path.read_text()
     assert RunConfig.from_yaml(path).init_from == "someone/zoobot-finetuned-ring"
-
-
-def test_an_init_from_written_before_relative_paths_is_read_from_the_working_directory(tmp_path, monkeypatch, caplog):
-    (tmp_path / "runs" / "ring").mkdir(parents=True)
-    (tmp_path / "configs").mkdir()
-    (tmp_path / "configs" / "ring2.yaml").write_text(
-        "task: classification\ncatalog: cat.csv\nlabel_cols: [ring]\nrun_dir: ring2\ninit_from: runs/ring\n"
-    )
-    monkeypatch.chdir(tmp_path)
-    with caplog.at_level("WARNING"):
-        config = RunConfig.from_yaml("configs/ring2.yaml")
-    assert config.init_from == "runs/ring" and "init_from runs/ring is relative to the working directory" in caplog.text

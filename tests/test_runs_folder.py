@@ -98,15 +98,17 @@ def test_a_config_file_written_before_relative_paths_reads_its_catalog_from_the_
 ):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "cat.csv").write_text("id_str,file_loc\n")
+    (tmp_path / "runs" / "ring").mkdir(parents=True)  # a previous run, for the warm start
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "ring.yaml").write_text(
-        "task: classification\ncatalog: data/cat.csv\nlabel_cols: [ring]\nrun_dir: runs/ring\n"
+        "task: classification\ncatalog: data/cat.csv\nlabel_cols: [ring]\nrun_dir: runs/ring2\ninit_from: runs/ring\n"
     )
     monkeypatch.chdir(tmp_path)
     with caplog.at_level("WARNING"):
         config = RunConfig.from_yaml("configs/ring.yaml")
-    assert config.catalog == "data/cat.csv" and "relative to the working directory" in caplog.text
-    assert Path(config.run_dir) == Path("configs/runs/ring")  # beside the config
+    assert config.catalog == "data/cat.csv" and "catalog data/cat.csv is relative to the working" in caplog.text
+    assert config.init_from == "runs/ring" and "init_from runs/ring is relative to the working" in caplog.text
+    assert Path(config.run_dir) == Path("configs/runs/ring2")  # beside the config
 
 
 def test_progress_merges_and_stamps_each_write(tmp_path):
