@@ -265,31 +265,23 @@ class RunConfig:
         return cls.from_dict(values)
 
 
+# Settings a config written before paths were relative to its folder may give relative to the working
+# directory: where the config's folder has no such file, one found there is read from there, with a warning.
+_WORKING_DIR_FALLBACK = {"catalog": Path.is_file, "init_from": Path.exists}
+
+
 def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
-    """``values`` with relative path settings made relative to ``base`` (the config file's folder)."""
+    """``values`` with relative path settings made relative to ``base`` (the config file's folder); a local-
+    or-hub setting found in neither place stays as written (a Hugging Face repo name)."""
     values = dict(values)
-    for name in PATH_SETTINGS:
+    for name in (*PATH_SETTINGS, *LOCAL_OR_HUB_SETTINGS):
         value = values.get(name)
         if not isinstance(value, str) or not value or Path(value).expanduser().is_absolute():
             continue
         resolved = os.path.normpath(base / value)
-        if name == "catalog" and not Path(resolved).exists() and Path(value).is_file():
-            logger.warning(
-                "catalog %s is relative to the working directory, not to the config's folder %s; write it "
-                "relative to the config file's folder (or absolute) so the config runs from anywhere.",
-                value,
-                base,
-            )
-            continue
-        values[name] = resolved
-    for name in LOCAL_OR_HUB_SETTINGS:
-        value = values.get(name)
-        if not isinstance(value, str) or not value or Path(value).expanduser().is_absolute():
-            continue
-        resolved = os.path.normpath(base / value)
-        if Path(resolved).exists():
-            values[name] = resolved
-        elif Path(value).exists():
+        found_here = Path(resolved).exists()
+        fallback = _WORKING_DIR_FALLBACK.get(name)
+        if not found_here and fallback is not None and fallback(Path(value)):
             logger.warning(
                 "%s %s is relative to the working directory, not to the config's folder %s; write it relative "
                 "to the config file's folder (or absolute) so the config runs from anywhere.",
@@ -297,6 +289,8 @@ def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
                 value,
                 base,
             )
+        elif found_here or name in PATH_SETTINGS:
+            values[name] = resolved
     return values
 
 
