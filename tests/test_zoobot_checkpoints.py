@@ -23,6 +23,7 @@ from zoobot.finetune import (
     FinetuneableZoobotTree,
     FinetuneArgumentError,
     UnsafeCheckpointError,
+    download_finetuned,
     load_finetuned,
     read_checkpoint,
 )
@@ -290,3 +291,24 @@ def test_any_finetuned_model_source_loads_or_is_explained(monkeypatch, tmp_path)
         load_finetuned_model("no-such-thing")
     with pytest.raises(FinetuneArgumentError, match="holds no finetuned model"):
         load_finetuned_model("zoobot-fixtures/zoobot-encoder-test_convnext")
+    # a mistyped run folder reads as a Hub name too: the message says both
+    with pytest.raises(FinetuneArgumentError, match=r"There is no file or folder runs/rnig here.*holds no finetuned"):
+        load_finetuned_model("runs/rnig")
+
+
+def test_once_the_hub_cannot_be_reached_the_other_files_are_looked_for_in_the_cache_only(monkeypatch):
+    """Each file asked of an unreachable Hub costs about 25 s of retries: only the first is asked of it."""
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    asked: list[tuple[str, bool]] = []
+
+    def unreachable(repo_id, filename, local_files_only=False, **kwargs):
+        asked.append((filename, local_files_only))
+        raise LocalEntryNotFoundError("the Hub cannot be reached and the file is not in the cache")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
+    with pytest.raises(FinetuneArgumentError, match="holds no finetuned model"):
+        download_finetuned("someone/zoobot-finetuned-ring", FinetuneableZoobotClassifier)
+    assert asked[0] == ("FinetuneableZoobotClassifier.ckpt", False)
+    assert len(asked) > 2 and all(local for _, local in asked[1:])

@@ -85,22 +85,25 @@ def load_pretrained_zoobot(checkpoint_loc: str | Path) -> nn.Module:
     return encoder_from_checkpoint(checkpoint_loc)[0]
 
 
-def download_from_name(class_name: str, hub_name: str) -> str:
+def download_from_name(class_name: str, hub_name: str, local_files_only: bool = False) -> str:
     """The local path of ``<class_name>.ckpt`` from the Hub repo ``hub_name`` (downloaded, or from the cache).
 
     As in Zoobot: ``download_from_name('FinetuneableZoobotClassifier', 'mwalmsley/zoobot-finetuned-is_tidal')``.
-    A leading ``hf_hub:`` is dropped. Works offline (``HF_HUB_OFFLINE=1``) when the file is in the cache.
+    A leading ``hf_hub:`` is dropped. Works offline (``HF_HUB_OFFLINE=1``) when the file is in the cache;
+    ``local_files_only`` looks in the cache only.
     """
     from huggingface_hub import hf_hub_download
 
     repo_id = hub_name.split(":", 1)[1] if hub_name.startswith(("hf_hub:", "hf-hub:")) else hub_name
-    return hf_hub_download(repo_id=repo_id, filename=f"{class_name}.ckpt")
+    return hf_hub_download(repo_id=repo_id, filename=f"{class_name}.ckpt", local_files_only=local_files_only)
 
 
 def download_finetuned(name: str, cls: type[FinetuneableZoobotAbstract] = FinetuneableZoobotAbstract) -> str:
     """The local path of the finetuned checkpoint a Hub repo holds (``<ClassName>.ckpt``).
 
     ``cls``'s own file is tried first, then every other finetuning class's, so the base class finds any task.
+    Once the Hub cannot be reached (offline, or no network), the other files are looked for in the local
+    cache only: each asked of an unreachable Hub cost about 25 s of retries (two minutes for a mistyped name).
 
     Raises:
         FinetuneArgumentError: the repo (or, offline, the local cache) holds none of them.
@@ -108,10 +111,13 @@ def download_finetuned(name: str, cls: type[FinetuneableZoobotAbstract] = Finetu
     from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
 
     names = [cls.__name__] + [c for c in _known_classes() if c not in (cls.__name__, "FinetuneableZoobotAbstract")]
+    unreachable = False
     for class_name in names:
         try:
-            return download_from_name(class_name, name)
-        except (EntryNotFoundError, LocalEntryNotFoundError):
+            return download_from_name(class_name, name, local_files_only=unreachable)
+        except LocalEntryNotFoundError:  # not in the cache, and the Hub not reached (a subclass of the next)
+            unreachable = True
+        except EntryNotFoundError:  # the repo has no such file
             continue
         except RepositoryNotFoundError as err:
             raise FinetuneArgumentError(f"No Hugging Face repo called {name!r} ({err}). Check the name.") from err

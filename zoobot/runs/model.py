@@ -102,7 +102,7 @@ def load_finetuned_model(source: str | Path) -> L.LightningModule:
         zoobot.finetune.FinetuneArgumentError: a checkpoint or Hub repo that holds no finetuned model (or an unsafe
             checkpoint).
     """
-    from zoobot.finetune import download_finetuned, load_finetuned
+    from zoobot.finetune import FinetuneArgumentError, download_finetuned, load_finetuned
 
     path = Path(source).expanduser()
     if path.is_dir() or path.suffix == ".zip":
@@ -110,7 +110,10 @@ def load_finetuned_model(source: str | Path) -> L.LightningModule:
     if path.is_file():
         return load_finetuned(path)
     if _HUB_NAME.match(str(source)):
-        return load_finetuned(download_finetuned(str(source)))
+        try:
+            return load_finetuned(download_finetuned(str(source)))
+        except FinetuneArgumentError as err:  # a mistyped local path reads as a Hub name too: say both
+            raise FinetuneArgumentError(f"There is no file or folder {source} here ({Path.cwd()}). {err}") from err
     raise ConfigError(
         f"No finetuned model found at {source}: give a run folder, its {RunFolder.MODEL_DIR}/ folder, the app's "
         "finetuned_model.zip, a .ckpt checkpoint (this package's or Zoobot 2.x's), or a Hugging Face repo such as "
