@@ -1,4 +1,4 @@
-"""Run storage: where sessions, uploads and runs live on disk, and how the app reads a run back.
+"""Run storage: where sessions, uploads and runs live on disk, and what each session has chosen so far.
 
 Layout under the runs folder::
 

@@ -175,6 +175,15 @@ def test_plain_refusals(session_with_run, tmp_path):
         label_next.upload(engine, sid, str(stranger))
 
 
+def test_every_strategy_of_the_library_has_its_choice_caption_and_name_in_the_tab():
+    from zoobot.active_learning import STRATEGIES
+
+    assert sorted(value for _, value in label_next.STRATEGY_CHOICES) == sorted(STRATEGIES)
+    assert set(label_next._SCORE) == set(label_next._SHORT_NAME) == set(STRATEGIES)
+    for shown, value in label_next.STRATEGY_CHOICES:
+        assert shown.startswith(label_next._SHORT_NAME[value])
+
+
 def test_a_tree_answer_is_one_volunteers_vote_on_the_first_question():
     config = RunConfig(
         task="tree", catalog="c.csv", label_cols=["x"], run_dir="r", schema="decals_dr5", encoder="test_convnext"

@@ -106,13 +106,17 @@ def submit_suggestions(
         from zoobot.active_learning import suggest_galaxies
 
         which = "galaxy" if include_labelled else "galaxy without labels"
-        ctx.report(f"Drawing the model {N_SAMPLES} times for each {which}")
+        draws = N_SAMPLES if strategy != "random" else 2  # random: only the captions' mean predictions
+        if strategy == "random":
+            ctx.report(f"Predicting each {which}, then drawing {int(n)} at random")
+        else:
+            ctx.report(f"Drawing the model {draws} times for each {which}")
         table = suggest_galaxies(
             folder.path,
             catalog,
             n=int(n),
             strategy=strategy,
-            n_samples=N_SAMPLES if strategy != "random" else 2,
+            n_samples=draws,
             only_unlabelled=not include_labelled,
             posterior=None if posterior == DEFAULT_POSTERIOR else posterior,
         )

@@ -36,6 +36,8 @@ VIEW = ("status", "gallery", "galaxy", "answer", "value", "given", "downloads", 
 """The suggestions and the labelling controls (:func:`show_suggestions`'s names)."""
 _DRAWN = {"laplace": " (draws from a Laplace posterior)", "dropout": " (Monte Carlo dropout)"}
 _SCORE = {"bald": "information {:.3f}", "entropy": "entropy {:.2f}", "random": "random"}
+_SHORT_NAME = {"bald": "Most to learn", "entropy": "Most uncertain", "random": "At random"}
+"""Each strategy as the status line names it (the start of its choice's label)."""
 
 
 @plain_errors
@@ -129,7 +131,7 @@ def show_suggestions(engine: Engine, session_id: str, selected: int | None = Non
         + (f"✓ {given[i]}" if i in given else _SCORE[row["strategy"]].format(row["score"]))
         for rank, i, (_, row) in zip(table["rank"], table["id_str"], table.iterrows(), strict=True)
     ]
-    strategy = dict((v, k) for k, v in STRATEGY_CHOICES)[info["strategy"]].split(" (")[0].split(":")[0]
+    strategy = _SHORT_NAME[info["strategy"]]
     status = (
         f"The {len(table)} galaxies to label next for run {code(Path(info['run_dir']).name)}, by "
         f"*{escape_md(strategy)}*{_DRAWN.get(info.get('posterior') or '', '')}, out of {info['n_pool']} in the "

@@ -124,7 +124,7 @@ def _add_uncertainty_commands(commands: argparse._SubParsersAction) -> None:
     )
     suggest.add_argument("--question", help="trees: rank by this question only (default: all questions)")
     suggest.add_argument(
-        "--n-volunteers", type=float, default=40, help="trees: volunteers who would classify each galaxy (default 40)"
+        "--n-volunteers", type=int, default=40, help="trees: volunteers who would classify each galaxy (default 40)"
     )
     suggest.add_argument("--include-labelled", action="store_true", help="rank galaxies that have labels too")
     suggest.add_argument(

@@ -44,7 +44,7 @@ from zoobot.encoders.cards import (
     zoobot_normalisation,
 )
 from zoobot.encoders.layers import MaxPool2d
-from zoobot.encoders.loading import encoder_from_card, load_encoder, save_encoder
+from zoobot.encoders.loading import load_encoder, save_encoder
 
 __all__ = [
     "DEMO_DESCRIPTION",
@@ -57,7 +57,6 @@ __all__ = [
     "MaxPool2d",
     "card_for_module",
     "card_from_model",
-    "encoder_from_card",
     "get_encoder_card",
     "get_encoder_dim",
     "is_random_init",

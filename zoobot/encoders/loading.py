@@ -75,11 +75,6 @@ def _load_local_dir(directory: Path, channels: int | None, name: str) -> tuple[n
     return encoder, card.with_channels(channels or card.channels)
 
 
-def encoder_from_card(card: EncoderCard) -> nn.Module:
-    """A randomly initialised encoder with the architecture and channels of ``card`` (weights to be loaded)."""
-    return _create_timm(card.architecture, pretrained=False, channels=card.channels)
-
-
 def _load_checkpoint(path: Path, channels: int | None) -> tuple[nn.Module, EncoderCard]:
     from zoobot.finetune.sources import encoder_from_checkpoint  # this package's and Zoobot 2.x's checkpoints
 
