@@ -110,6 +110,40 @@ def test_bald_prefers_galaxies_the_passes_disagree_on_and_entropy_the_ambiguous_
         acquisition_scores(samples, "classification", "margin")
 
 
+def test_a_multi_label_classifiers_labels_are_scored_each_as_yes_or_no():
+    # Sigmoid outputs need not sum to 1: p = (0.2, 0.2) and (0.8, 0.8) are equally uncertain, and a
+    # galaxy whose labels all agree across passes has no mutual information, whatever the probabilities.
+    low, high = np.full((6, 2), 0.2), np.full((6, 2), 0.8)
+    sure = np.full((6, 2), 0.99)
+    disagree = np.array([[0.9, 0.5], [0.1, 0.5]] * 3)
+    samples = np.stack([low, high, sure, disagree], axis=1)  # (6 passes, 4 galaxies, 2 labels)
+    entropy, _ = acquisition_scores(samples, "classification", "entropy", multilabel=True)
+    bald, _ = acquisition_scores(samples, "classification", "bald", multilabel=True)
+    binary = -(0.2 * np.log(0.2) + 0.8 * np.log(0.8))
+    np.testing.assert_allclose(entropy[:2], 2 * binary)
+    assert entropy[2] < entropy[0] and np.argmax(bald) == 3
+    np.testing.assert_allclose(bald[:3], 0.0, atol=1e-12)
+    # one label's score is that of the two-class outcome it stands for
+    one_label, _ = acquisition_scores(samples[..., 1:2], "classification", "bald", multilabel=True)
+    pairs = np.concatenate([samples[..., 1:2], 1 - samples[..., 1:2]], axis=-1)
+    np.testing.assert_allclose(one_label, acquisition_scores(pairs, "classification", "bald")[0])
+
+
+def test_suggestions_for_a_multi_label_classifier_sample_dropout_and_score_each_label():
+    torch.manual_seed(0)
+    model = FinetuneableZoobotClassifier(name=ENCODER, label_cols=["merger", "bar"])
+    catalog = pd.DataFrame(
+        {"id_str": [f"g{i}" for i in range(30)], "file_loc": [f"g{i}.png" for i in range(30)]}
+    ).assign(merger=np.nan, bar=np.nan)
+    x = _features(30, model.encoder_dim)
+    table = suggest_galaxies(model, catalog, n=30, n_samples=8, features=x, seed=2)  # bald: Laplace has no multi-label
+    assert (table["posterior"] == "dropout").all() and {"merger", "bar"} <= set(table.columns)
+    samples = head_samples(model, x, 8, seed=2)
+    expected, _ = acquisition_scores(samples, "classification", "bald", multilabel=True)
+    order = [int(i[1:]) for i in table["id_str"]]
+    np.testing.assert_allclose(table["score"], expected[order], rtol=1e-5)
+
+
 def test_tree_scores_come_per_question_and_follow_the_tree():
     schema = get_schema("decals_dr5")
     rng = np.random.default_rng(5)

@@ -47,6 +47,21 @@ def test_several_passes_give_the_mean_and_how_much_the_passes_disagree(make_cata
     pd.testing.assert_frame_equal(zoobot, _predict(catalog, classifier, n_samples=30, seed=0))
 
 
+def test_a_multi_label_classifiers_passes_give_each_labels_information_summed(make_catalog):
+    from zoobot.uncertainty import mc_samples
+    from zoobot.uncertainty.information import bernoulli_information
+
+    torch.manual_seed(0)
+    model = FinetuneableZoobotClassifier(name=ENCODER, label_cols=["merger", "bar"]).eval()
+    catalog = make_catalog(n=6, size=32, task="classification")
+    table = _predict(catalog, model, n_samples=12, seed=2)
+    passes = mc_samples(model, catalog, n_samples=12, seed=2, batch_size=8, accelerator="cpu")
+    entropy, information = bernoulli_information(passes)
+    np.testing.assert_allclose(table["predictive-entropy"], entropy, rtol=1e-5)
+    np.testing.assert_allclose(table["mutual-information"], information, rtol=1e-5, atol=1e-9)
+    assert (table["predictive-entropy"] <= 2 * np.log(2) + 1e-9).all()  # at most one bit per label
+
+
 def test_a_calibration_temperature_is_applied(make_catalog, classifier):
     catalog = make_catalog(n=6, size=32, task="classification")
     plain = _predict(catalog, classifier)

@@ -53,13 +53,13 @@ DRAWS_PER_BLOCK = 1_000_000
 ``DRAWS_PER_BLOCK // n_samples`` galaxies (a 34-answer tree with 100 draws: 10,000 galaxies, 270 MB)."""
 
 
-def default_posterior(strategy: str, posterior: str | None = None) -> str:
+def default_posterior(strategy: str, posterior: str | None = None, multilabel: bool = False) -> str:
     """The posterior a strategy samples: ``posterior`` when given, else Laplace for ``'bald'`` and dropout for
     ``'entropy'`` and ``'random'``. From ``benchmarks/active_learning.py`` (README, "What to label next"):
     Laplace made BALD better on the tree's likelihood and tied with dropout on ``ring``, and made entropy
-    worse."""
+    worse. A multi-label classifier has no Laplace posterior: dropout."""
     if posterior is None:
-        return "laplace" if strategy == "bald" else "dropout"
+        return "laplace" if strategy == "bald" and not multilabel else "dropout"
     if posterior not in POSTERIORS:
         raise ValueError(
             f"posterior must be one of {', '.join(POSTERIORS)} (or None for the default), not {posterior!r}."
@@ -86,6 +86,7 @@ def prediction_summary(samples: np.ndarray, task: str, model: Any) -> pd.DataFra
     classifier: a probability per label column); ``pred_<target>`` and its spread; or each answer's expected
     ``<answer>_fraction``. A class named like a column of the suggestions (``score``, ...) gets ``prob_``."""
     from zoobot.prediction_table import class_name_array, model_class_names
+    from zoobot.tree_summary import answer_fractions
 
     mean = samples.mean(axis=0)
     if task == "classification":
@@ -106,11 +107,7 @@ def prediction_summary(samples: np.ndarray, task: str, model: Any) -> pd.DataFra
         for k, name in enumerate(model.label_cols):
             out[f"pred_{name}"], out[f"pred_{name}_std"] = mean[:, k], spread[:, k]
         return pd.DataFrame(out)
-    fractions = np.empty_like(samples)
-    for start, end in model.schema.question_index_groups:
-        q = samples[..., start : end + 1]
-        fractions[..., start : end + 1] = q / q.sum(axis=-1, keepdims=True)
-    fractions = fractions.mean(axis=0)
+    fractions = answer_fractions(samples, model.schema.question_index_groups).mean(axis=0)
     return pd.DataFrame({f"{col}_fraction": fractions[:, k] for k, col in enumerate(model.label_cols)})
 
 
@@ -165,7 +162,8 @@ def suggest_galaxies(
             Laplace posterior of the head (:mod:`zoobot.uncertainty.laplace`) fitted on the galaxies the
             model learned from (a run folder's training split; for a model object or a checkpoint, the
             catalog's labelled rows); ``'dropout'``, Monte Carlo dropout; None, the default for the
-            strategy (:func:`default_posterior`: Laplace for ``'bald'``, dropout otherwise).
+            strategy (:func:`default_posterior`: Laplace for ``'bald'``, dropout otherwise and for a
+            multi-label classifier, whose labels are scored each as yes or no and summed).
 
     Returns:
         ``rank`` (1 = label first), ``id_str``, ``file_loc``, ``strategy``, ``score``, ``question`` (trees:
@@ -181,9 +179,10 @@ def suggest_galaxies(
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
     check_sample_count(n_samples)  # before the encoder's pass, and the blocks divide by it
-    sampled_from = default_posterior(strategy, posterior)
+    default_posterior(strategy, posterior)  # an unknown posterior fails before the model loads
     loaded, correction = _load(model)
-    task = model_task(loaded)
+    task, multilabel = model_task(loaded), bool(getattr(loaded, "multilabel", False))
+    sampled_from = default_posterior(strategy, posterior, multilabel)
     pool = unlabelled_rows(catalog, list(loaded.label_cols)) if only_unlabelled else np.ones(len(catalog), bool)
     if not pool.any():
         raise ValueError(
@@ -214,7 +213,7 @@ def suggest_galaxies(
         block_summaries.append(prediction_summary(samples, task, loaded))
         if strategy != "random":  # random draws its scores once, over the whole pool, below
             scored, by_question = acquisition_scores(
-                samples, task, strategy, schema, question, n_volunteers, block_seed
+                samples, task, strategy, schema, question, n_volunteers, block_seed, multilabel
             )
             block_scores.append(scored)
             if by_question is not None:
@@ -276,4 +275,6 @@ def _reason(strategy: str, task: str, score: float, question: str | None, poster
         return f"the model's {samples} disagree: spread {score:.3g}"
     if strategy == "entropy":
         return f"uncertain prediction: predictive entropy {score:.3f} nats{about}"
-    return f"the model's {samples} disagree: mutual information {score:.3f} nats{about}"
+    if strategy == "bald":
+        return f"the model's {samples} disagree: mutual information {score:.3f} nats{about}"
+    raise ValueError(f"No reason written for strategy {strategy!r}.")

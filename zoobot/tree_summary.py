@@ -24,6 +24,7 @@ __all__ = [
     "FRACTION_SUFFIX",
     "ASKED_SUFFIX",
     "INTERVAL_WIDTH",
+    "answer_fractions",
     "expected_fractions",
     "interval_columns",
     "interval_column_names",
@@ -48,17 +49,26 @@ def _as_samples(concentrations: Any, schema: Any) -> np.ndarray:
     return values.reshape(values.shape[0], n_answers, -1)
 
 
+def answer_fractions(
+    concentrations: np.ndarray, question_index_groups: Sequence[tuple[int, int]], axis: int = -1
+) -> np.ndarray:
+    """Each answer's concentration over its question's total, for every galaxy and sample: the expected vote
+    fractions of each Dirichlet, same shape and float dtype. ``axis`` is the answers' axis (``(S, B, K)``
+    passes: the last; ``(B, K, S)``: 1); question groups are ``(start, end)``, end inclusive."""
+    values = np.moveaxis(np.asarray(concentrations), axis, -1)
+    fractions = np.empty_like(values)
+    for start, end in question_index_groups:
+        question = values[..., start : end + 1]
+        fractions[..., start : end + 1] = question / question.sum(axis=-1, keepdims=True)
+    return np.moveaxis(fractions, -1, axis)
+
+
 def expected_fractions(concentrations: Any, schema: Any) -> np.ndarray:
     """Expected vote fraction of each answer, ``(galaxy, answer)`` in the concentrations' float dtype.
 
     Each answer's concentration over its question's total, averaged over samples.
     """
-    values = _as_samples(concentrations, schema)
-    fractions = np.empty_like(values)
-    for start, end in schema.question_index_groups:
-        question = values[:, start : end + 1]
-        fractions[:, start : end + 1] = question / question.sum(axis=1, keepdims=True)
-    return fractions.mean(axis=2)
+    return answer_fractions(_as_samples(concentrations, schema), schema.question_index_groups, axis=1).mean(axis=2)
 
 
 def interval_column_names(label_col: str, width: float = INTERVAL_WIDTH) -> tuple[str, str]:

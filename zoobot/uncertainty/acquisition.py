@@ -9,7 +9,8 @@ Strategies (:data:`STRATEGIES`):
   "Bayesian Active Learning by Disagreement"): high where the model's samples disagree, the part of
   the uncertainty a label would remove. It needs several passes (``n_samples > 1``).
 
-For a classifier the outcome is the class. For a vote-count tree it is the votes that ``N`` volunteers
+For a classifier the outcome is the class (a multi-label classifier: each label, yes or no, the
+labels' scores summed). For a vote-count tree it is the votes that ``N`` volunteers
 would give each question (Dirichlet-multinomial, as in Walmsley et al. 2020); ``N`` for a question is
 the volunteers who classify the galaxy times the predicted chance that a volunteer is asked that
 question, so follow-up questions that would rarely be asked count little. Per question, or the sum
@@ -54,12 +55,9 @@ def expected_question_volunteers(concentrations: Any, schema: Any, n_volunteers:
     import torch
 
     from zoobot.losses import prob_question_asked
+    from zoobot.tree_summary import answer_fractions
 
-    passes = as_passes(concentrations)
-    fractions = np.empty_like(passes)
-    for start, end in schema.question_index_groups:
-        q = passes[..., start : end + 1]
-        fractions[..., start : end + 1] = q / q.sum(axis=-1, keepdims=True)
+    fractions = answer_fractions(as_passes(concentrations), schema.question_index_groups)
     asked = prob_question_asked(torch.as_tensor(fractions.mean(axis=0)), schema).numpy()
     return np.rint(np.asarray(n_volunteers, dtype=np.float64).reshape(-1, 1) * asked).astype(np.int64)
 
@@ -87,6 +85,7 @@ def acquisition_scores(
     question: str | None = None,
     n_volunteers: float = 40,
     seed: int = 0,
+    multilabel: bool = False,
 ) -> tuple[np.ndarray, pd.DataFrame | None]:
     """Score every galaxy for labelling: higher is more useful.
 
@@ -98,6 +97,8 @@ def acquisition_scores(
         question: tree only: score this question alone (its text, e.g. ``'bar-dr5'``); None sums all.
         n_volunteers: tree only: volunteers who would classify each galaxy.
         seed: seeds ``'random'`` and any sampled vote splits.
+        multilabel: classification only: the samples are independent yes/no probabilities per label
+            column (a multi-label classifier), not one distribution over classes.
 
     Returns:
         ``(scores (B,), per_question)``; ``per_question`` is a ``(B, n_questions)`` table of the tree's
@@ -109,9 +110,9 @@ def acquisition_scores(
     if strategy == "random":
         return random_scores(n, seed), None
     if task == "classification":
-        from zoobot.uncertainty.information import categorical_information
+        from zoobot.uncertainty.information import bernoulli_information, categorical_information
 
-        entropy, information = categorical_information(passes)
+        entropy, information = (bernoulli_information if multilabel else categorical_information)(passes)
         return (entropy if strategy == "entropy" else information), None
     if task == "regression":
         return np.asarray(passes.std(axis=0).sum(axis=-1)), None

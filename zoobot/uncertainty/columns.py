@@ -114,10 +114,10 @@ def uncertainty_columns(
             probabilities = passes if len(names) == passes.shape[-1] else passes[..., -1:]
             for k, name in enumerate(names):
                 out[f"{name}_std"] = probabilities[..., k].std(axis=0)
-            if not getattr(model, "multilabel", False):
-                from zoobot.uncertainty.information import categorical_information
+            from zoobot.uncertainty.information import bernoulli_information, categorical_information
 
-                out["predictive-entropy"], out["mutual-information"] = categorical_information(passes)
+            information = bernoulli_information if getattr(model, "multilabel", False) else categorical_information
+            out["predictive-entropy"], out["mutual-information"] = information(passes)
         return out
     if task == "regression":
         if several:
@@ -160,14 +160,11 @@ def _tree_columns(
             intervals = fraction_interval_columns(passes, schema, volunteers, (level,), names, latent=latent)
             out.update({c: intervals[c].to_numpy() for c in intervals.columns})
     if passes.shape[0] > 1:
+        from zoobot.tree_summary import answer_fractions
         from zoobot.uncertainty.acquisition import expected_question_volunteers
         from zoobot.uncertainty.information import dirichlet_multinomial_information
 
-        fractions = np.empty_like(passes)
-        for start, end in schema.question_index_groups:
-            q = passes[..., start : end + 1]
-            fractions[..., start : end + 1] = q / q.sum(axis=-1, keepdims=True)
-        spread = fractions.std(axis=0)
+        spread = answer_fractions(passes, schema.question_index_groups).std(axis=0)
         for k, name in enumerate(names):
             out[f"{name}_fraction-std"] = spread[:, k]
         asked = expected_question_volunteers(passes, schema, 40)

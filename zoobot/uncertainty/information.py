@@ -23,7 +23,7 @@ import numpy as np
 
 from zoobot.uncertainty.intervals import as_passes
 
-__all__ = ["categorical_information", "dirichlet_multinomial_information", "vote_split_count"]
+__all__ = ["bernoulli_information", "categorical_information", "dirichlet_multinomial_information", "vote_split_count"]
 
 QuestionIndexGroups = Sequence[tuple[int, int]]
 _CHUNK_ELEMENTS = 4_000_000
@@ -45,6 +45,23 @@ def categorical_information(probabilities: Any) -> tuple[np.ndarray, np.ndarray]
         entropy = -np.where(mean > 0, mean * np.log(mean), 0.0).sum(axis=-1)
     expected = -plogp.sum(axis=-1).mean(axis=0)
     return entropy, np.maximum(entropy - expected, 0.0)
+
+
+def bernoulli_information(probabilities: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Predictive entropy and mutual information of independent yes/no labels (a multi-label classifier's
+    sigmoid outputs, which need not sum to 1): each label's, as a two-class outcome, summed over the labels.
+
+    Args:
+        probabilities: ``(B, L)`` one pass or ``(S, B, L)`` passes: the chance of each label being 1.
+
+    Returns:
+        ``(entropy, mutual_information)``, each ``(B,)``, in nats.
+    """
+    p = as_passes(probabilities)
+    n_passes, n_galaxies, n_labels = p.shape
+    pairs = np.stack([p, 1.0 - p], axis=-1).reshape(n_passes, n_galaxies * n_labels, 2)
+    entropy, information = categorical_information(pairs)
+    return entropy.reshape(n_galaxies, n_labels).sum(axis=1), information.reshape(n_galaxies, n_labels).sum(axis=1)
 
 
 def vote_split_count(n_volunteers: int, n_answers: int) -> int:

@@ -181,7 +181,9 @@ def ensemble_samples(
     return np.concatenate(runs)
 
 
-def summarize_samples(samples: Any, task: str, schema: Any = None, n_volunteers: Any = 40) -> dict[str, np.ndarray]:
+def summarize_samples(
+    samples: Any, task: str, schema: Any = None, n_volunteers: Any = 40, multilabel: bool = False
+) -> dict[str, np.ndarray]:
     """Per galaxy: the mean prediction, its spread across passes, and the mutual information.
 
     Args:
@@ -190,6 +192,8 @@ def summarize_samples(samples: Any, task: str, schema: Any = None, n_volunteers:
         schema: the tree (tree only).
         n_volunteers: tree only: volunteers per question for the vote-count entropy and information
             (a number, ``(B,)`` or ``(B, n_questions)``).
+        multilabel: classification only: the samples are a multi-label classifier's yes/no probability
+            per label; entropy and information are each label's, summed.
 
     Returns:
         classification: ``mean`` and ``std`` ``(B, C)`` of the probabilities, ``entropy`` and
@@ -197,12 +201,17 @@ def summarize_samples(samples: Any, task: str, schema: Any = None, n_volunteers:
         and ``fraction_std`` ``(B, n_answers)`` (expected vote fractions), ``entropy`` and
         ``mutual_information`` ``(B, n_questions)`` of the vote counts of ``n_volunteers``.
     """
-    from zoobot.uncertainty.information import categorical_information, dirichlet_multinomial_information
+    from zoobot.tree_summary import answer_fractions
+    from zoobot.uncertainty.information import (
+        bernoulli_information,
+        categorical_information,
+        dirichlet_multinomial_information,
+    )
     from zoobot.uncertainty.intervals import as_passes
 
     passes = as_passes(samples)
     if task == "classification":
-        entropy, information = categorical_information(passes)
+        entropy, information = (bernoulli_information if multilabel else categorical_information)(passes)
         return {
             "mean": passes.mean(axis=0),
             "std": passes.std(axis=0),
@@ -216,10 +225,7 @@ def summarize_samples(samples: Any, task: str, schema: Any = None, n_volunteers:
     if schema is None:
         raise ValueError("A tree's uncertainty needs its schema (the questions the answers belong to).")
     groups = [tuple(g) for g in schema.question_index_groups]
-    fractions = np.empty_like(passes)
-    for start, end in groups:
-        q = passes[..., start : end + 1]
-        fractions[..., start : end + 1] = q / q.sum(axis=-1, keepdims=True)
+    fractions = answer_fractions(passes, groups)
     entropy, information = dirichlet_multinomial_information(passes, groups, n_volunteers)
     return {
         "fraction_mean": fractions.mean(axis=0),
