@@ -135,8 +135,7 @@ def label_captions(sample: pd.DataFrame, label: str | None, schema: Any = None) 
             if not total > 0:
                 captions.append(f"{short} · no votes")
                 continue
-            lead = question.answers[int(np.nanargmax(row))].text
-            answer = lead[len(question.text) :].lstrip("_-") if lead.startswith(question.text) else lead
+            answer = question.answers[int(np.nanargmax(row))].short_text
             captions.append(f"{short} · {answer} {int(np.nanmax(row))}/{int(total)}")
         return captions
     if not label:

@@ -54,7 +54,7 @@ def schema_tree(schema: Any) -> go.Figure:
         fig.add_annotation(
             x=(x0 + x1) / 2,
             y=(y0 + y1) / 2,
-            text=html.escape(_answer_label(q.asked_after)),
+            text=html.escape(q.asked_after.short_text),
             showarrow=False,
             font=dict(size=10, color="#555"),
             bgcolor="white",
@@ -73,7 +73,7 @@ def schema_tree(schema: Any) -> go.Figure:
             text=[f"<b>{html.escape(q.text)}</b>" for q in questions],
             textposition=[label_side[q.text] for q in questions],
             marker=dict(size=14, color="#2e86de"),
-            hovertext=["<br>".join(html.escape(_answer_label(a)) for a in q.answers) for q in questions],
+            hovertext=["<br>".join(html.escape(a.short_text) for a in q.answers) for q in questions],
             hoverinfo="text",
             showlegend=False,
         )
@@ -83,8 +83,3 @@ def schema_tree(schema: Any) -> go.Figure:
     fig.update_yaxes(visible=False, range=[-levels + 0.5, 0.6])
     fig.update_layout(height=max(320, 110 * levels))
     return fig
-
-
-def _answer_label(answer: Any) -> str:
-    question = answer.question.text
-    return answer.text[len(question) :].lstrip("_-") if answer.text.startswith(question) else answer.text

@@ -65,6 +65,7 @@ def test_links_between_questions_and_answers(schema):
     assert schema.get_question("smooth-or-featured").asked_after is None
     assert schema.get_answer("bar_weak").question is bar
     assert [a.suffix for a in bar.answers] == ["_strong", "_weak", "_no"]
+    assert [a.short_text for a in bar.answers] == ["strong", "weak", "no"]
     assert (bar.start_index, bar.end_index) == (5, 7)
     assert schema.get_answer("disk-edge-on_no").pretty_text == "Disk Edge On No"
 
@@ -256,6 +257,8 @@ def test_yaml_and_json_round_trip(schema):
 
 def test_unusual_suffixes_round_trip_through_zoobot_style():
     odd = Schema({"ring": ["yes", "no"], "q": ["__x"]}, {"ring": None, "q": "ringyes"})
+    assert [a.short_text for a in odd.questions[0].answers] == ["yes", "no"]
+    assert odd.questions[1].answers[0].short_text == "x"  # the question's separators go, not the name
     assert "question_answer_pairs" in odd.to_dict()
     assert Schema.from_yaml(odd.to_yaml()) == odd
     assert Schema.from_json(odd.to_json()) == odd

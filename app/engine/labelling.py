@@ -153,7 +153,7 @@ def answer_choices(config: RunConfig) -> list[tuple[str, str]]:
         return [(str(name), str(k)) for k, name in enumerate(names)]
     if config.task == "tree":
         question = resolve_schema(config.schema).questions[0]
-        return [(a.text.removeprefix(question.text).lstrip("_-") or a.text, a.text) for a in question.answers]
+        return [(a.short_text, a.text) for a in question.answers]
     return []
 
 

@@ -132,7 +132,7 @@ def _tree(config: dict, metrics: dict, preds: pd.DataFrame) -> Shown:
     error = vote_fraction_errors(preds, first_question)
     true, predicted = question_vote_fractions(preds, first_question)
     lead = predicted.argmax(axis=1)
-    top = [answers[k].removeprefix(first_question.text).lstrip("_-") for k in lead]
+    top = [first_question.answers[k].short_text for k in lead]
     voted = true[np.arange(len(lead)), lead]
     captions = [
         f"{short_id(i)} · {t} {p:.0%}" + (f" · votes {v:.0%}" if not np.isnan(v) else "")

@@ -42,6 +42,14 @@ class Answer:
         return self.text[len(self.question.text) :]
 
     @property
+    def short_text(self) -> str:
+        """The answer's own name, without its question's: ``'smooth'`` for ``'smooth-or-featured-dr5_smooth'``
+        (the whole column name where it does not start with the question's, or nothing would be left)."""
+        if not self.text.startswith(self.question.text):
+            return self.text
+        return self.text[len(self.question.text) :].lstrip("_-") or self.text
+
+    @property
     def pretty_text(self) -> str:
         """Title-case text for plots, e.g. ``'Smooth Or Featured Dr5 Smooth'``."""
         return self.text.replace("-", " ").replace("_", " ").title()
