@@ -30,7 +30,8 @@ _LAYOUT = dict(
 _TITLE_WIDTH = 50
 
 
-def _figure(title: str) -> go.Figure:
+def titled_figure(title: str) -> go.Figure:
+    """An empty figure in the app's style, ``title`` wrapped to the plot's width (escaped: names come from catalogs)."""
     lines = textwrap.wrap(title, _TITLE_WIDTH) or [""]
     fig = go.Figure()
     fig.update_layout(title="<br>".join(escape_html(line) for line in lines), **_LAYOUT)
@@ -41,7 +42,7 @@ def _figure(title: str) -> go.Figure:
 
 def empty_figure(message: str) -> go.Figure:
     """A blank figure carrying a short message in its middle."""
-    fig = _figure("")
+    fig = titled_figure("")
     fig.add_annotation(
         text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper", font=dict(size=14, color="#666")
     )
@@ -60,7 +61,7 @@ def loss_curves(metrics: pd.DataFrame | None) -> go.Figure:
     """Train and validation loss per epoch."""
     if metrics is None or "epoch" not in metrics:
         return empty_figure("The loss curves appear after the first epoch.")
-    fig = _figure("Loss")
+    fig = titled_figure("Loss")
     for column, name in (("train_loss", "train"), ("val_loss", "validation")):
         if column in metrics:
             rows = metrics[["epoch", column]].dropna()
@@ -100,7 +101,7 @@ def metric_curve(metrics: pd.DataFrame | None) -> go.Figure:
     if metrics is None or "epoch" not in metrics or not task_metric_columns(metrics):
         return empty_figure("The validation metric appears after the first epoch.")
     names = list(dict.fromkeys(metric_name(c).removeprefix("validation ") for c in task_metric_columns(metrics)))
-    fig = _figure(f"Validation {' and '.join(names)} per epoch")
+    fig = titled_figure(f"Validation {' and '.join(names)} per epoch")
     for column in task_metric_columns(metrics):
         rows = metrics[["epoch", column]].dropna()
         fig.add_trace(
@@ -159,7 +160,7 @@ def label_distribution(values: pd.Series, name: str) -> go.Figure:
     values = values.dropna()
     if values.empty:
         return empty_figure(f"Column {name} has no values.")
-    fig = _figure(f"{name}: {len(values)} labelled galaxies")
+    fig = titled_figure(f"{name}: {len(values)} labelled galaxies")
     if values.nunique() <= 20:
         counts = values.value_counts().sort_index()
         fig.add_trace(go.Bar(x=[escape_html(v) for v in counts.index], y=counts.to_numpy()))
@@ -174,7 +175,7 @@ def label_distribution(values: pd.Series, name: str) -> go.Figure:
 def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str]) -> go.Figure:
     """Heatmap of the confusion matrix, true classes as rows."""
     values = np.asarray(matrix)
-    fig = _figure("Confusion matrix (test set)")
+    fig = titled_figure("Confusion matrix (test set)")
     names = [escape_html(c) for c in classes]
     fig.add_trace(
         go.Heatmap(z=values, x=names, y=names, colorscale="Blues", text=values, texttemplate="%{text}", showscale=False)
@@ -186,7 +187,7 @@ def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str]) ->
 
 def precision_recall(precision: dict[str, float], recall: dict[str, float]) -> go.Figure:
     """Per-class precision and recall as grouped bars."""
-    fig = _figure("Precision and recall per class (test set)")
+    fig = titled_figure("Precision and recall per class (test set)")
     classes = list(precision)
     names = [escape_html(c) for c in classes]
     fig.add_trace(go.Bar(x=names, y=[precision[c] for c in classes], name="precision"))
@@ -198,7 +199,7 @@ def precision_recall(precision: dict[str, float], recall: dict[str, float]) -> g
 
 def predicted_vs_true(truth: pd.Series, predicted: pd.Series, ids: pd.Series, name: str) -> go.Figure:
     """Scatter of predicted against true values, with the 1:1 line."""
-    fig = _figure(f"{name}: predicted vs true (test set)")
+    fig = titled_figure(f"{name}: predicted vs true (test set)")
     fig.add_trace(
         go.Scatter(
             x=truth,
@@ -220,7 +221,7 @@ def predicted_vs_true(truth: pd.Series, predicted: pd.Series, ids: pd.Series, na
 
 def question_errors(per_question: dict[str, float]) -> go.Figure:
     """Mean absolute error of the vote fractions, one bar per question."""
-    fig = _figure("Vote-fraction error per question (test set)")
+    fig = titled_figure("Vote-fraction error per question (test set)")
     fig.add_trace(go.Bar(x=list(per_question.values()), y=[escape_html(q) for q in per_question], orientation="h"))
     fig.update_xaxes(title="mean absolute error of vote fractions")
     fig.update_yaxes(autorange="reversed")
@@ -234,7 +235,7 @@ def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: 
     fraction with) and, thinner, the latent one (the fraction of very many volunteers: Zoobot's ``_90pc``)."""
     from zoobot.uncertainty import interval_column
 
-    fig = _figure(f"Predicted vote fractions for {row['id_str']}")
+    fig = titled_figure(f"Predicted vote fractions for {row['id_str']}")
     middle = np.array([float(row[f"{a}_fraction"]) for a in answers])
     names = [escape_html(a) for a in answers]
     kinds = [
@@ -281,7 +282,7 @@ def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: 
 
 def umap_scatter(points: pd.DataFrame, colour: str | None, highlight: Sequence[str] = ()) -> go.Figure:
     """The UMAP map: one point per galaxy, coloured by a column; hover shows id and value."""
-    fig = _figure("Map of the representations (UMAP)")
+    fig = titled_figure("Map of the representations (UMAP)")
     hover = "%{text}<extra></extra>"
     if colour and colour in points:
         values = points[colour]

@@ -19,7 +19,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from app.escape import escape_html, escape_md
-from app.plots import _figure, empty_figure
+from app.plots import empty_figure, titled_figure
 
 _LEVEL_COLOURS = {"50": "#9ecae1", "80": "#4292c6", "90": "#08519c"}
 _BEFORE = dict(dash="dot", color="#aaaaaa")
@@ -63,7 +63,7 @@ def tree_per_question(report: dict[str, Any]) -> go.Figure:
         return empty_figure("No held-out galaxies to measure on.")
     levels = _levels(report)
     questions = list(after["predictive"][levels[-1]]["per_question"])
-    fig = _figure(f"Predictive intervals per question ({split} split)")
+    fig = titled_figure(f"Predictive intervals per question ({split} split)")
     for key in levels:
         cells = after["predictive"][key]["per_question"]
         fig.add_trace(
@@ -95,7 +95,7 @@ def tree_by_volunteers(report: dict[str, Any]) -> go.Figure:
     split, part = _split(report)
     if not part or not part.get("after"):
         return empty_figure("No held-out galaxies to measure on.")
-    fig = _figure(f"By number of volunteers, before and after the correction ({split} split)")
+    fig = titled_figure(f"By number of volunteers, before and after the correction ({split} split)")
     for key in _levels(report):
         for when in ("before", "after"):
             cells = (part.get(when) or {}).get("predictive", {}).get(key, {}).get("by_volunteers", {})
@@ -162,7 +162,7 @@ def reliability(report: dict[str, Any]) -> go.Figure:
     split, part = _split(report)
     if not part or not part.get("after"):
         return empty_figure("No held-out galaxies to measure on.")
-    fig = _figure(f"Reliability diagram ({split} split)")
+    fig = titled_figure(f"Reliability diagram ({split} split)")
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="calibrated", line=dict(dash="dash", color="#888")))
     for when in ("before", "after"):
         cells = (part.get(when) or {}).get("reliability")
@@ -194,7 +194,7 @@ def classifier_scores(report: dict[str, Any]) -> go.Figure:
     after = (part or {}).get("after")
     if not after:
         return empty_figure("No held-out galaxies to measure on.")
-    fig = _figure(f"Calibration error and Brier score ({split} split)")
+    fig = titled_figure(f"Calibration error and Brier score ({split} split)")
     for when in ("before", "after"):
         scores = part.get(when) or {}
         fig.add_trace(
@@ -269,7 +269,7 @@ def regressor_coverage(report: dict[str, Any]) -> go.Figure:
     if not part or not part.get("after"):
         return empty_figure("No held-out galaxies to measure on.")
     levels = _levels(report)
-    fig = _figure(f"Predictive intervals hold the true value ({split} split)")
+    fig = titled_figure(f"Predictive intervals hold the true value ({split} split)")
     for when in ("before", "after"):
         coverage = (part.get(when) or {}).get("coverage")
         if not coverage:
@@ -305,7 +305,7 @@ def regressor_widths(report: dict[str, Any]) -> go.Figure:
     widths = ((part or {}).get("after") or {}).get("mean_width")
     if not widths:
         return empty_figure("No held-out galaxies to measure on.")
-    fig = _figure(f"Mean width of the predictive intervals ({split} split)")
+    fig = titled_figure(f"Mean width of the predictive intervals ({split} split)")
     levels = _levels(report)
     targets = list(widths[levels[0]])
     for key in levels:

@@ -8,7 +8,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from app.plots import _figure
+from app.plots import titled_figure
 
 
 def schema_tree(schema: Any) -> go.Figure:
@@ -32,7 +32,7 @@ def schema_tree(schema: Any) -> go.Figure:
     for level, names in rows.items():
         for i, name in enumerate(names):
             pos[name] = ((i + 1) / (len(names) + 1), -level)
-    fig = _figure(f"Decision tree: {len(questions)} questions, {len(schema.label_cols)} answers")
+    fig = titled_figure(f"Decision tree: {len(questions)} questions, {len(schema.label_cols)} answers")
     for q in questions:
         if q.asked_after is None:
             continue

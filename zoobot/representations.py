@@ -18,7 +18,7 @@ from zoobot.transforms import get_transforms
 EncoderLike = str | Path | nn.Module
 
 
-def _resolve_encoder(
+def resolve_encoder(
     encoder: EncoderLike, card: EncoderCard | None, channels: int | None
 ) -> tuple[nn.Module, EncoderCard]:
     """An encoder module and its card from a source string, a finetuned model or a module."""
@@ -63,7 +63,7 @@ def get_representations(
     Returns:
         ``id_str`` then ``feat_0 .. feat_{D-1}`` (D = feature dim, or ``pca_components``).
     """
-    module, card = _resolve_encoder(encoder, card, channels)
+    module, card = resolve_encoder(encoder, card, channels)
     if pca_components is not None and not 1 <= pca_components <= min(len(catalog), card.feature_dim):
         raise ValueError(
             f"pca_components={pca_components} must be between 1 and min(rows, feature dim) = "

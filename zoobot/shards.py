@@ -241,13 +241,13 @@ def representations_to_shards(
     :func:`zoobot.representations.get_representations`'s (``batch_size``, ``num_workers``, ``accelerator``, ...),
     but not ``pca_components`` (PCA needs every row: fit it on the merged file, or a sample of it).
     """
-    from zoobot.representations import _resolve_encoder, get_representations
+    from zoobot.representations import get_representations, resolve_encoder
 
     if "save_loc" in options or options.get("pca_components") is not None:
         raise ValueError("representations_to_shards takes neither save_loc nor pca_components (PCA needs every row).")
 
     sharding = _pop_sharding(options)
-    module, card = _resolve_encoder(encoder, options.pop("card", None), options.pop("channels", None))
+    module, card = resolve_encoder(encoder, options.pop("card", None), options.pop("channels", None))
 
     def represent(chunk: pd.DataFrame) -> pd.DataFrame:
         return get_representations(chunk, module, card=card, **options)

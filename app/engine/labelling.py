@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from app.engine.core import AppInputError, Engine
-from app.engine.training import _submit_training, current_run
+from app.engine.training import current_run, submit_training
 from app.jobs import Job, JobContext
 from app.run_notes import write_note
 from zoobot import defaults
@@ -333,4 +333,4 @@ def start_next_round(engine: Engine, session_id: str, continue_from_previous: bo
     folder.write_config(nxt)
     # The Runs table names the catalog as the Data tab does ("catalog round 1 (...)"), not the run's copy.
     write_note(folder.path, catalog_name=engine.state(session_id).catalog_name)
-    return _submit_training(engine, session_id, nxt)
+    return submit_training(engine, session_id, nxt)

@@ -142,7 +142,7 @@ def start_run(
         raise
     folder.write_config(config)
     write_note(folder.path, catalog_name=state.catalog_name)  # the name the user knows, for the Runs table
-    return _submit_training(engine, session_id, config)
+    return submit_training(engine, session_id, config)
 
 
 def _check_ready_to_train(engine: Engine, session_id: str, state: SessionState) -> None:
@@ -159,7 +159,7 @@ def _check_ready_to_train(engine: Engine, session_id: str, state: SessionState) 
         )
 
 
-def _submit_training(engine: Engine, session_id: str, config: RunConfig) -> Job:
+def submit_training(engine: Engine, session_id: str, config: RunConfig) -> Job:
     """Queue ``zoobot.runs.run_finetune(config)``; one run per device at a time, stopped (keeping its best
     weights) at the time limit. A failure is recorded in the run's ``progress.json`` in plain words."""
     n_gpus = engine.gpu_count()

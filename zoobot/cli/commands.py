@@ -163,8 +163,7 @@ def _predict(args: argparse.Namespace) -> int:
         save_loc=out if out.suffix.lower() == ".hdf5" else None,  # HDF5: Zoobot's columns only
         batch_size=args.batch_size,
         **_device_options(args),
-        input_size=args.image_size,
-        **_uncertainty_options(args),
+        **_predict_options(args),
     )
     if out.suffix.lower() != ".hdf5":
         # As a run's predictions.csv and the app write them: file_loc and the catalog's labels as catalog_<col>.
@@ -179,8 +178,7 @@ def _predict_shards(args: argparse.Namespace) -> int:
     from zoobot.runs import load_finetuned_model
     from zoobot.shards import predict_to_shards
 
-    options = {"input_size": args.image_size, **_uncertainty_options(args)}
-    return _write_shards(args, predict_to_shards, lambda: load_finetuned_model(args.model), options)
+    return _write_shards(args, predict_to_shards, lambda: load_finetuned_model(args.model), _predict_options(args))
 
 
 def _write_shards(
@@ -233,13 +231,19 @@ def _merge_shards(args: argparse.Namespace) -> int:
     return 0
 
 
-def _uncertainty_options(args: argparse.Namespace) -> dict:
-    """``predict``'s Monte Carlo passes, volunteers, and a run folder's calibration correction (issue #18)."""
+def _predict_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``predict`` passes on whether it writes one file or shards: the image size, the Monte Carlo
+    passes, volunteers, and a run folder's calibration correction (issue #18)."""
     from zoobot.runs import RunFolder
 
     model_path = Path(args.model).expanduser()
     calibration = RunFolder(model_path).read_calibration() if model_path.is_dir() else None
-    return {"n_samples": args.n_samples, "n_volunteers": args.n_volunteers, "calibration": calibration}
+    return {
+        "input_size": args.image_size,
+        "n_samples": args.n_samples,
+        "n_volunteers": args.n_volunteers,
+        "calibration": calibration,
+    }
 
 
 def _representations(args: argparse.Namespace) -> int:

@@ -42,7 +42,7 @@ def _not_a_tip(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("\N{ELECTRIC LIGHT BULB} Tip:")
 
 
-def _quiet_lightning() -> None:
+def quiet_lightning() -> None:
     """Silences :data:`_LIGHTNING_NOISE` and Lightning's tips; its other messages still show."""
     for message in _LIGHTNING_NOISE:
         warnings.filterwarnings("ignore", message=message)
@@ -125,7 +125,7 @@ def get_trainer(
     from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    _quiet_lightning()
+    quiet_lightning()
     save_dir = Path(save_dir)
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
     if precision is None:  # the machine's: bf16 mixed where the GPU has it, else fp16 mixed; 32-bit on a CPU

@@ -18,7 +18,7 @@ import torch
 
 from zoobot.encoders import save_encoder
 from zoobot.finetune import FinetuneArgumentError
-from zoobot.finetune.trainer import _quiet_lightning
+from zoobot.finetune.trainer import quiet_lightning
 from zoobot.scratch.tree import ZoobotTree
 
 
@@ -222,7 +222,7 @@ def train_default_zoobot_from_scratch(
     checkpoint, default_callbacks = get_default_callbacks(
         save_dir, patience, checkpoint_file_template, auto_insert_metric_name, save_top_k
     )
-    _quiet_lightning()
+    quiet_lightning()
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
     chosen_precision: Any = precision or ("16-mixed" if on_gpu else "32-true")
     trainer = L.Trainer(
