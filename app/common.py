@@ -145,7 +145,7 @@ def label_captions(sample: pd.DataFrame, label: str | None, schema: Any = None) 
 
 def gallery_items(file_locs: Sequence[str], captions: Sequence[str], limit: int = 12) -> list[tuple[np.ndarray, str]]:
     """``(thumbnail, caption)`` pairs for ``gr.Gallery``, skipping unreadable images."""
-    items = []
+    items: list[tuple[np.ndarray, str]] = []
     for loc, caption in zip(file_locs, captions, strict=True):
         if len(items) >= limit:
             break

@@ -10,7 +10,7 @@ import html
 import math
 import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,10 @@ from app.escape import escape_html
 from zoobot.runs.folder import FEATURES_STAGE
 from zoobot.tree_summary import interval_column_names
 
-_LAYOUT = dict(
+if TYPE_CHECKING:
+    from zoobot.uncertainty.intervals import IntervalKind
+
+_LAYOUT: dict[str, Any] = dict(
     template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360, font=dict(family="system-ui, sans-serif")
 )
 
@@ -238,7 +241,7 @@ def predicted_fractions(row: pd.Series, answers: Sequence[str], true_fractions: 
     fig = titled_figure(f"Predicted vote fractions for {row['id_str']}")
     middle = np.array([float(row[f"{a}_fraction"]) for a in answers])
     names = [escape_html(a) for a in answers]
-    kinds = [
+    kinds: list[tuple[str, str, float, float, int, IntervalKind]] = [
         ("90% predictive: what its volunteers would answer", "#2e86de", 9, 3, 8, "predictive"),
         ("90% latent: the fraction of very many volunteers", "#1b4f72", 4, 1.5, 1, "latent"),
     ]

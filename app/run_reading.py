@@ -122,7 +122,8 @@ def summarise_run(run_dir: str | Path, live: bool = False) -> RunSummary:
     from app.run_notes import read_note
 
     note = read_note(run_dir)
-    label_cols = config.get("label_cols") if isinstance(config.get("label_cols"), list) else []
+    listed = config.get("label_cols")
+    label_cols: list[Any] = listed if isinstance(listed, list) else []
     schema = config.get("schema")
     target = f"tree {schema}" if isinstance(schema, str) else ", ".join(str(c) for c in label_cols[:3])
     if not isinstance(schema, str) and len(label_cols) > 3:

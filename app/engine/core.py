@@ -10,7 +10,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -28,6 +28,8 @@ DEMO_NAME = "demo survey"
 CHECK_LANES = ("data", "explore")
 """Lanes of CPU work besides training: each runs up to two jobs at once (one per core on a 2-core
 Space), the free slot going to a session with none running there."""
+_MODE_DEFAULTS = Limits()
+""":attr:`Engine.limits` when none is given: replaced on creation by the mode's defaults."""
 
 
 class AppInputError(ValueError):
@@ -62,7 +64,7 @@ class Engine:
     store: RunStore
     manager: JobManager
     hosted: bool = False
-    limits: Limits | None = None
+    limits: Limits = _MODE_DEFAULTS
     demo_survey: tuple[int, int] = (DEMO_SURVEY_SIZE, DEMO_IMAGE_SIZE)
     _checks: dict[str, CatalogCheck] = field(default_factory=dict, repr=False)
     _label_reports: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -72,7 +74,7 @@ class Engine:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        if self.limits is None:
+        if self.limits is _MODE_DEFAULTS or self.limits is None:  # None: from a caller without type checks
             self.limits = Limits.from_options(self.hosted)
         limits = self.limits
         self.manager.set_limits(
@@ -281,13 +283,14 @@ class Engine:
     def check_labels(self, session_id: str, task: str, label_cols: list[str]) -> Any:
         """Check the chosen target columns for ``task`` (no image reads); returns the report."""
         from zoobot.catalog import MAX_CLASSES, validate_catalog
+        from zoobot.tasks import Task
 
         catalog = self.catalog(session_id)
         schema = self.schema(session_id) if task == "tree" else None
         report = validate_catalog(
             catalog,
             label_cols=label_cols,
-            task=task,
+            task=cast(Task, task),  # validate_catalog refuses any other
             schema=schema,
             check_images=False,
             raise_on_error=False,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -103,7 +103,8 @@ def submit_suggestions(
     out = labelling_dir(engine, session_id)
 
     def job(ctx: JobContext) -> Path:
-        from zoobot.active_learning import suggest_galaxies
+        from zoobot.active_learning import Posterior, suggest_galaxies
+        from zoobot.uncertainty.acquisition import Strategy
 
         which = "galaxy" if include_labelled else "galaxy without labels"
         draws = N_SAMPLES if strategy != "random" else 2  # random: only the captions' mean predictions
@@ -115,10 +116,10 @@ def submit_suggestions(
             folder.path,
             catalog,
             n=int(n),
-            strategy=strategy,
+            strategy=cast(Strategy, strategy),  # checked above
             n_samples=draws,
             only_unlabelled=not include_labelled,
-            posterior=None if posterior == DEFAULT_POSTERIOR else posterior,
+            posterior=None if posterior == DEFAULT_POSTERIOR else cast(Posterior, posterior),  # checked above
         )
         write_atomic(out / SUGGESTIONS_FILE, table.to_csv(index=False))
         info = {"run_dir": str(folder.path), "strategy": strategy, "pool": pool, "n_pool": int(len(catalog))}

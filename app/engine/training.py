@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -17,9 +17,9 @@ from app.engine.core import AppInputError, Engine
 from app.jobs import Job, JobContext, JobLimitError
 from app.run_notes import write_note
 from app.run_reading import read_config
-from app.runs import SessionState
 from zoobot import defaults
 from zoobot.runs import RunConfig, RunFolder
+from zoobot.tasks import Task
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ def start_run(
         raise AppInputError("Load a catalog on the Data tab first.")
     if not state.task or not state.label_cols:
         raise AppInputError("Choose a task and the column(s) to predict on the Task tab first.")
+    task = cast(Task, state.task)  # as the Task tab saved it; validate_catalog and RunConfig refuse any other
     running = engine.manager.latest(session_id, "train")
     if running is not None and running.active:
         raise AppInputError("You already have a run queued or training; stop it first, or wait for it to finish.")
@@ -107,7 +108,7 @@ def start_run(
         raise AppInputError(
             engine.limits.refusal(f"'{label}' is {numbers['max_epochs']:g}; at most {most} epochs are allowed here.")
         )
-    _check_ready_to_train(engine, session_id, state)
+    _check_ready_to_train(engine, session_id, task, state.label_cols)
     train_fraction, val_fraction = numbers["train_fraction"], numbers["val_fraction"]
     test_fraction = round(1.0 - train_fraction - val_fraction, 6)
     if test_fraction < 0:
@@ -119,20 +120,20 @@ def start_run(
         name: int(value) if defaults.SETTINGS[name].whole else value for name, value in numbers.items()
     }
     values["image_size"] = values["image_size"] or None
-    schema = (state.schema_name or engine.schema(session_id).to_dict()) if state.task == "tree" else None
-    folder = RunFolder(engine.store.new_run_dir(session_id, state.task))
+    schema = (state.schema_name or engine.schema(session_id).to_dict()) if task == "tree" else None
+    folder = RunFolder(engine.store.new_run_dir(session_id, task))
     try:
         # The run keeps its own copy: the session's catalog file is overwritten by the next catalog
         # loaded, and the run's config must re-run on the data it was trained on.
         folder.write_catalog(pd.read_parquet(state.catalog_path))  # its file_loc relative to the run folder
         config = RunConfig(
-            task=state.task,
+            task=task,
             catalog=str(folder.catalog_path),
             label_cols=list(state.label_cols),
             run_dir=str(folder.path),
             schema=schema,
             encoder=source,
-            training_mode=training_mode,
+            training_mode=cast(defaults.TrainingMode, training_mode),  # RunConfig.validate refuses any other
             test_fraction=test_fraction,
             **values,
         )
@@ -145,14 +146,14 @@ def start_run(
     return submit_training(engine, session_id, config)
 
 
-def _check_ready_to_train(engine: Engine, session_id: str, state: SessionState) -> None:
+def _check_ready_to_train(engine: Engine, session_id: str, task: str, label_cols: list[str]) -> None:
     """Refuse to train while the Data tab lists must-fix problems or the labels have some."""
     data_check = engine.check(session_id)
     if data_check is not None and not data_check.report.ok:
         raise AppInputError(
             "Fix the problems listed on the Data tab first: " + " ".join(p.message for p in data_check.report.errors)
         )
-    report = engine.check_labels(session_id, state.task, state.label_cols)
+    report = engine.check_labels(session_id, task, label_cols)
     if not report.ok:
         raise AppInputError(
             "The labels have problems to fix first (see the Task tab): " + " ".join(p.message for p in report.errors)
@@ -258,7 +259,7 @@ def run_state(engine: Engine, session_id: str, folder: RunFolder) -> RunState:
     status, error = progress.get("status", "not started"), progress.get("error")
     job = engine.manager.latest(session_id, "train")
     is_job = job is not None and job.run_dir is not None and Path(job.run_dir).resolve() == folder.path.resolve()
-    if is_job and job.status in ("queued", "failed", "cancelled"):
+    if is_job and job is not None and job.status in ("queued", "failed", "cancelled"):
         status, error = job.status, job.error or error
     elif status == "running" and not is_job:
         status = "interrupted"

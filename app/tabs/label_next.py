@@ -206,7 +206,7 @@ def label_galaxy(
     done = set(labels["id_str"])
     later = [i for i in range(len(table)) if table["id_str"].iloc[i] not in done]
     after = [i for i in later if i > int(selected)]
-    return show_suggestions(engine, session_id, (after or later or [None])[0])
+    return show_suggestions(engine, session_id, next(iter(after or later), None))
 
 
 @plain_errors

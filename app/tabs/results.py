@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import numpy as np
@@ -22,6 +22,11 @@ from app.tabs import calibration
 from app.wiring import listen, pick
 from zoobot.prediction_table import CATALOG_PREFIX, zoobot_columns
 from zoobot.runs import RunFolder
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from zoobot.tasks import Task
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ Shown = tuple[str, Any, Any, pd.DataFrame, pd.DataFrame]
 """A task's summary, its two plots, and its confident and wrong galaxies (with a ``caption`` column)."""
 
 
-def _score(metrics: dict, task: str) -> str:
+def _score(metrics: dict, task: Task) -> str:
     """The score beside its baseline and any warning, in the library's words (those ``zoobot finetune`` and
     ``evaluate_predictions`` print: :func:`zoobot.evaluate.score_and_warnings`), each warning in bold."""
     from zoobot.evaluate import score_and_warnings
@@ -166,7 +171,7 @@ def _wrong_note(task: str | None, wrong: pd.DataFrame, shown: list) -> str:
 def _downloads(folder: RunFolder, preds: pd.DataFrame | None) -> list[str]:
     """The run's config, its predictions (CSV and Parquet) and its finetuned model (zipped), as far as
     the run has them."""
-    files = [folder.config_path]
+    files: list[Path | None] = [folder.config_path]
     if preds is not None:
         files += [folder.predictions_path, folder.write_predictions_parquet(preds)]
     files.append(folder.write_model_archive())
@@ -196,7 +201,9 @@ def _unfinished_summary(engine: Engine, session_id: str, folder: RunFolder) -> s
     )
 
 
-def _no_results(shown: dict[str, Any], summary: str, message: str, table: Any, downloads: list[str]) -> dict[str, Any]:
+def _no_results(
+    shown: dict[str, Any], summary: str, message: str, table: Any, downloads: list[str] | None
+) -> dict[str, Any]:
     """The view of a run whose results cannot be drawn: the summary says why, the empty plots say ``message``."""
     empty = plots.empty_figure(message)
     return {

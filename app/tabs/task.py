@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 import pandas as pd
@@ -97,7 +97,7 @@ def columns_for_task(engine: Engine, session_id: str, task: str | None, label_co
         as ``status``.
     """
     from zoobot.runs import ConfigError
-    from zoobot.tasks import column_suits, propose_task
+    from zoobot.tasks import Task, column_suits, propose_task
 
     try:
         catalog = engine.catalog(session_id)
@@ -123,10 +123,14 @@ def columns_for_task(engine: Engine, session_id: str, task: str | None, label_co
                 "A vote-count tree learns every answer column of the tree "
                 f"(**{len(present)}** found). Check the tree on **3. Schema**.",
             )
-    if task in ("classification", "regression") and len(current) == 1 and column_suits(catalog[current[0]], task):
+    if (
+        task in ("classification", "regression")
+        and len(current) == 1
+        and column_suits(catalog[current[0]], cast(Task, task))
+    ):
         return {"status": f"**{task}** on {code(current[0])}."}
     try:
-        _, cols, schema_name = propose_task(catalog, task)
+        _, cols, schema_name = propose_task(catalog, cast("Task | None", task))  # one of the radio's choices
     except ConfigError as err:
         return _columns_and_status(columns, [], f"Choose the column yourself: {escape_md(err)}")
     if schema_name is not None:  # the columns are a named Galaxy Zoo tree's: use that tree

@@ -125,6 +125,7 @@ def start_training(
         _apply_task_choice(engine, session_id, task, label_cols)
         plan = dataclasses.replace(plan, choice=dataclasses.replace(plan.choice, pending=False))
     job = start_run(engine, session_id, encoder, local_path, training_mode, settings)
+    assert job.run_dir is not None  # a training job always has its run folder
     position = engine.manager.queue_position(job.id)
     eta = f" Expected to take about {duration_text(plan.seconds)}." if plan.seconds else ""
     return {

@@ -108,7 +108,7 @@ def run_finetune(
     config: RunConfig,
     *,
     accelerator: str = "auto",
-    devices: int | str = "auto",
+    devices: int | str | list[int] = "auto",
     num_nodes: int = 1,
     stop_event: threading.Event | None = None,
 ) -> RunResult:
@@ -127,7 +127,7 @@ def run_finetune(
         config: the run's settings. A learning rate left out is set to the training mode's default
             here, so the run's ``config.yaml`` records the one it trained at.
         accelerator: Lightning accelerator (``'auto'``, ``'cpu'``, ``'gpu'``).
-        devices: devices per node; more than one trains with DDP.
+        devices: devices per node (a number, ``'auto'``, or a list of device indices); more than one trains with DDP.
         num_nodes: machines to train on (a cluster job).
         stop_event: set it to stop training early.
     """
@@ -178,7 +178,7 @@ def _run_finetune(
     config: RunConfig,
     folder: RunFolder,
     accelerator: str,
-    devices: int | str,
+    devices: int | str | list[int],
     num_nodes: int,
     stop_event: threading.Event | None,
 ) -> RunResult:
