@@ -146,3 +146,17 @@ def test_shared_arguments_survive_a_checkpoint(tmp_path: Path):
     assert reloaded.learning_rate == 3e-4 and reloaded.weight_decay == 0.01
     assert reloaded.settings.head_dropout_prob == 0.2 and reloaded.settings.layer_decay == 0.6
     assert reloaded.hparams["seed"] == 7 and dict(reloaded.hparams) == dict(model.hparams)
+
+
+def test_zoobot_2_0_argument_names_warn_by_default_at_the_users_own_line(tmp_path: Path):
+    # Python hides a plain DeprecationWarning raised inside a library: a Zoobot script would never see it.
+    import subprocess
+    import sys
+
+    script = tmp_path / "old_script.py"
+    script.write_text(
+        "from zoobot.pytorch.training import finetune\n"
+        "model = finetune.FinetuneableZoobotClassifier(name='test_convnext', num_classes=2, lr_decay=0.5)\n"
+    )
+    shown = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True).stderr
+    assert f"{script}:2: ZoobotDeprecationWarning: lr_decay is deprecated; use layer_decay instead." in shown

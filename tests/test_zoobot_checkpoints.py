@@ -225,6 +225,21 @@ def test_a_saved_checkpoint_holds_only_zoobot_2_9_hyperparameters_and_reloads_ex
         assert torch.equal(model.eval()(x), reloaded.eval()(x))
 
 
+def test_a_missing_path_or_a_folder_is_said_so_not_called_a_damaged_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for load in (
+        FinetuneableZoobotClassifier.load_from_checkpoint,
+        ZoobotTree.load_from_checkpoint,
+        load_pretrained_zoobot,
+    ):
+        with pytest.raises(
+            FileNotFoundError, match=rf"no checkpoint file does/not/exist.ckpt \(looked for from {tmp_path}"
+        ):
+            load("does/not/exist.ckpt")
+    with pytest.raises(FinetuneArgumentError, match=r"is a folder.*It holds checkpoints/classifier.ckpt"):
+        FinetuneableZoobotClassifier.load_from_checkpoint(FIXTURES / "2.9")
+
+
 def test_pickled_code_is_refused_with_a_plain_message(tmp_path):
     torch.save({"state_dict": {}, "hyper_parameters": {"callback": Path("x")}}, tmp_path / "odd.ckpt")
     with pytest.raises(UnsafeCheckpointError, match=r"not a safe checkpoint.*pathlib.*safetensors") as caught:

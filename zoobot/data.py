@@ -12,7 +12,6 @@ After :meth:`CatalogDataModule.cache_features` the train, val and test loaders y
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -25,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from zoobot import defaults
 from zoobot.datasets import FeatureDataset, GalaxyDataset, labels_array, split_catalog
+from zoobot.deprecation import warn_deprecated
 from zoobot.inference import (
     RampBatchSampler,
     ThreadedBatches,
@@ -118,7 +118,7 @@ class CatalogDataModule(L.LightningDataModule):
         if resize_after_crop is not None:
             if input_size is not None and height_width(input_size) != height_width(resize_after_crop):
                 raise ValueError(f"resize_after_crop={resize_after_crop} and input_size={input_size} disagree.")
-            warnings.warn("resize_after_crop is deprecated; use input_size.", DeprecationWarning, stacklevel=2)
+            warn_deprecated("resize_after_crop is deprecated; use input_size.")
             input_size = resize_after_crop
         split_given = any(c is not None for c in (train_catalog, val_catalog, test_catalog, predict_catalog))
         if catalog is not None and split_given:

@@ -19,13 +19,13 @@ refused (:class:`UnsafeCheckpointError`).
 from __future__ import annotations
 
 import pickle
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import torch
 
+from zoobot.deprecation import warn_deprecated
 from zoobot.encoders import is_random_init
 from zoobot.finetune.base import FinetuneableZoobotAbstract
 from zoobot.finetune.classifier import FinetuneableZoobotClassifier
@@ -91,13 +91,34 @@ _NOT_A_CHECKPOINT = (
 )
 
 
+def _check_checkpoint_path(path: Path) -> None:
+    """A missing path or a folder, said so (torch's own error for them reads like a damaged file)."""
+    from itertools import islice
+
+    if path.is_dir():
+        found = [str(p.relative_to(path)) for p in islice(sorted(path.rglob("*.ckpt")), 5)]
+        inside = f" It holds {', '.join(found)}." if found else " It holds no .ckpt file."
+        raise FinetuneArgumentError(
+            f"{path} is a folder, not a checkpoint file: give the path of one of its .ckpt files.{inside} "
+            "(A run folder of this package loads whole with zoobot.runs.load_finetuned_model.)"
+        )
+    if not path.exists():
+        raise FileNotFoundError(
+            f"There is no checkpoint file {path} (looked for from {Path.cwd()}). Check the path: the best "
+            "checkpoint of a fit is trainer.checkpoint_callback.best_model_path."
+        )
+
+
 def read_checkpoint(path: str | Path | IO[bytes], map_location: Any = "cpu") -> dict[str, Any]:
     """A checkpoint's contents, read without running pickled code.
 
     Raises:
+        FileNotFoundError: there is no file at ``path``.
         UnsafeCheckpointError: it holds other pickled objects (classes or functions that would run on loading).
-        FinetuneArgumentError: it is not a checkpoint file.
+        FinetuneArgumentError: it is not a checkpoint file (a folder, damaged, another format).
     """
+    if isinstance(path, (str, Path)):
+        _check_checkpoint_path(Path(path).expanduser())
     torch.serialization.add_safe_globals(_SAFE_GLOBALS)  # again, in case a safe_globals context removed them
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
@@ -231,11 +252,9 @@ def translate_state_dict(model: torch.nn.Module, state: Mapping[str, torch.Tenso
         else:
             renamed[key] = value
     if renamed.keys() != state.keys():
-        warnings.warn(
+        warn_deprecated(
             "These weights were written by an older version of this package (head keys 'head.1.*'); "
-            "they are renamed to Zoobot's. Save the model again to update the file.",
-            DeprecationWarning,
-            stacklevel=3,
+            "they are renamed to Zoobot's. Save the model again to update the file."
         )
     return renamed
 

@@ -9,12 +9,13 @@ loads here key for key, and the other way round.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from zoobot.deprecation import warn_deprecated
 
 __all__ = [
     "LinearHead",
@@ -80,11 +81,7 @@ class LinearHead(nn.Module):
                     f"dropout_prob={dropout_prob} and head_dropout_prob={head_dropout_prob} disagree; "
                     "dropout_prob is Zoobot 2.0's name of head_dropout_prob, give only head_dropout_prob."
                 )
-            warnings.warn(
-                "LinearHead(dropout_prob=...) is deprecated; use head_dropout_prob instead.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+            warn_deprecated("LinearHead(dropout_prob=...) is deprecated; use head_dropout_prob instead.")
             head_dropout_prob = dropout_prob
         self.input_dim = input_dim
         self.output_dim = output_dim

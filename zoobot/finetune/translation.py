@@ -8,13 +8,13 @@ stores, so reloading it warns about nothing.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from zoobot import defaults
 from zoobot.defaults import TrainingMode
+from zoobot.deprecation import warn_deprecated
 from zoobot.finetune.settings import (
     FinetuneArgs,
     FinetuneArgumentError,
@@ -103,14 +103,10 @@ def resolve_finetune_settings(
     """
 
     def deprecated(old: str, new: str) -> None:
-        warnings.warn(f"{old} is deprecated; use {new} instead.", DeprecationWarning, stacklevel=5)
+        warn_deprecated(f"{old} is deprecated; use {new} instead.")
 
     def no_effect(old: str) -> None:
-        warnings.warn(
-            f"{old} (Zoobot 2.0's default) is deprecated and changes nothing; leave it out.",
-            DeprecationWarning,
-            stacklevel=5,
-        )
+        warn_deprecated(f"{old} (Zoobot 2.0's default) is deprecated and changes nothing; leave it out.")
 
     if n_layers is not None:
         deprecated("n_layers (it had no effect in Zoobot 2.0 either)", "n_blocks")

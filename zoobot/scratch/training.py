@@ -7,7 +7,6 @@ trainer, and writes the trained encoder in the format :func:`zoobot.encoders.loa
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import lightning as L
 import pandas as pd
 import torch
 
+from zoobot.deprecation import warn_deprecated
 from zoobot.encoders import save_encoder
 from zoobot.finetune import FinetuneArgumentError
 from zoobot.finetune.trainer import quiet_lightning
@@ -161,9 +161,7 @@ def train_default_zoobot_from_scratch(
             "crop_ratio_bounds=(0.9, 1.1)); other bounds cannot be set here."
         )
     if color is not None:
-        warnings.warn(
-            "color is deprecated; use channels (color=False is channels=1).", DeprecationWarning, stacklevel=2
-        )
+        warn_deprecated("color is deprecated; use channels (color=False is channels=1).")
         channels = _one("channels", channels, "color", 3 if color else 1, 3)
     input_size = _one("input_size", input_size, "resize_after_crop", resize_after_crop, 224)
     num_nodes = _one("num_nodes", num_nodes, "nodes", nodes, 1)

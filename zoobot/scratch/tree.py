@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from zoobot.deprecation import warn_deprecated
 from zoobot.finetune import FinetuneableZoobotTree, FinetuneArgumentError
 from zoobot.finetune.encoder_source import MODEL_ARGS_KEY, random_encoder
 from zoobot.finetune.heads import get_pytorch_dirichlet_head
@@ -22,9 +22,7 @@ from zoobot.finetune.heads import get_pytorch_dirichlet_head
 
 def _architecture(name: str) -> str:
     if name == "efficientnet":  # Zoobot's older spelling
-        warnings.warn(
-            "architecture_name='efficientnet' is deprecated; use 'efficientnet_b0'.", DeprecationWarning, stacklevel=3
-        )
+        warn_deprecated("architecture_name='efficientnet' is deprecated; use 'efficientnet_b0'.")
         return "efficientnet_b0"
     return name
 
