@@ -200,3 +200,56 @@ def test_evaluation_batches_of_cached_features_hold_up_to_feature_eval_rows(make
     assert {len(b["id_str"]) for b in list(dm.train_dataloader())[:-1]} == {4}  # training keeps its batch size
     monkeypatch.setattr(zoobot.data, "FEATURE_EVAL_ROWS", 2)  # never fewer than the batch size
     assert len(next(iter(dm.val_dataloader()))["id_str"]) == 4
+
+
+def test_galaxy_datasets_transforms_take_pil_images_train_and_test_each_its_own(make_catalog):
+    from PIL import Image
+    from torchvision.transforms import v2
+
+    seen: dict[str, set] = {"train": set(), "test": set()}
+
+    def recording(split: str, side: int):
+        resize = v2.Compose([v2.PILToTensor(), v2.Resize((side, side))])
+
+        def transform(image):
+            seen[split].add(type(image))
+            return resize(image)
+
+        return transform
+
+    dm = module(make_catalog(n=12), train_transform=recording("train", 24), test_transform=recording("test", 16))
+    dm.setup("fit")
+    train, val = next(iter(dm.train_dataloader())), next(iter(dm.val_dataloader()))
+    assert train["image"].shape[-2:] == (24, 24) and val["image"].shape[-2:] == (16, 16)
+    assert train["image"].dtype == torch.float32 and train["image"].min() >= 0 and train["image"].max() <= 1
+    assert seen == {"train": {Image.Image}, "test": {Image.Image}}
+
+
+def test_zoobot_2_0_data_module_arguments_are_translated_with_a_warning(make_catalog):
+    from zoobot import ZoobotDeprecationWarning
+
+    df = make_catalog(n=8)
+    with pytest.warns(ZoobotDeprecationWarning, match="greyscale"):
+        grey = module(df, greyscale=True)
+    grey.setup("fit")
+    assert grey.channels == 1 and next(iter(grey.train_dataloader()))["image"].shape[1] == 1
+    with pytest.raises(ValueError, match="greyscale=True means 1 channel"):
+        module(df, greyscale=True, channels=3)
+    train, test = get_transforms(20, augment=True), get_transforms(12)
+    with pytest.warns(ZoobotDeprecationWarning, match="custom_torchvision_transform"):
+        pair = module(df, custom_torchvision_transform=(train, test))
+    assert (pair.train_transform, pair.test_transform) == (train, test)
+    with pytest.warns(ZoobotDeprecationWarning, match="use_memory has no effect"):
+        module(df, use_memory=True)
+    with pytest.raises(ValueError, match="albumentations"):
+        module(df, custom_albumentation_transform=object())
+
+
+def test_the_training_crop_takes_galaxy_datasets_bounds(make_catalog):
+    dm = module(make_catalog(n=8), crop_scale_bounds=(0.5, 0.6), crop_ratio_bounds=(0.8, 1.25))
+    dm.setup("fit")
+    crop = [t for t in dm.train_dataset.transform.transforms if type(t).__name__ == "RandomResizedCrop"][0]
+    assert tuple(crop.scale) == (0.5, 0.6) and tuple(crop.ratio) == (0.8, 1.25)
+    for bad in ((0.8, 0.7), (0.0, 0.5), (0.5, 1.5)):
+        with pytest.raises(ValueError, match="crop_scale_bounds must be"):
+            module(make_catalog(n=8), crop_scale_bounds=bad)

@@ -35,7 +35,15 @@ from zoobot.inference import (
     run_batches,
     settings_loader,
 )
-from zoobot.transforms import CardLike, Size, Transform, get_transforms, height_width
+from zoobot.transforms import (
+    CROP_RATIO_BOUNDS,
+    CROP_SCALE_BOUNDS,
+    CardLike,
+    Size,
+    Transform,
+    get_transforms,
+    height_width,
+)
 
 # get_transforms (zoobot.transforms), the datasets (zoobot.datasets) and the last seven names, the inference
 # runtime (zoobot.inference), are still importable from here.
@@ -88,7 +96,17 @@ class CatalogDataModule(L.LightningDataModule):
         augment: random rotations, flips and crops for training.
         seed: seeds the split.
         card: encoder card supplying input size, channels, mean and std not given explicitly.
+        train_transform, test_transform: galaxy-datasets' (Zoobot 2.9's) own transforms, instead of this
+            module's: each takes a PIL image (as galaxy-datasets gives it) and returns the image tensor;
+            ``test_transform`` serves validation, test, prediction and cached features.
+        crop_scale_bounds, crop_ratio_bounds: the training crop's share of the area and aspect ratio
+            (default Zoobot's, 0.7-0.8 and 0.9-1.1).
         resize_after_crop: galaxy-datasets' (and Zoobot's examples') name for ``input_size``; deprecated here.
+        greyscale: Zoobot 2.0's ``GalaxyDataModule`` switch: ``True`` is ``channels=1``, ``False`` ``channels=3``.
+        custom_torchvision_transform: Zoobot 2.0's name for the transforms: one for every split, or a
+            ``(train, test)`` pair (see ``train_transform``).
+        use_memory: galaxy-datasets' deprecated switch; no effect here (images are read as needed, and a
+            head-only run keeps the encoder's features in memory instead).
     """
 
     def __init__(
@@ -112,9 +130,38 @@ class CatalogDataModule(L.LightningDataModule):
         augment: bool = True,
         seed: int = defaults.SEED,
         card: CardLike | None = None,
+        train_transform: Callable[[Any], Any] | None = None,
+        test_transform: Callable[[Any], Any] | None = None,
+        crop_scale_bounds: tuple[float, float] = CROP_SCALE_BOUNDS,
+        crop_ratio_bounds: tuple[float, float] = CROP_RATIO_BOUNDS,
         resize_after_crop: Size | None = None,
+        greyscale: bool | None = None,
+        custom_torchvision_transform: Callable[[Any], Any] | Sequence[Callable[[Any], Any]] | None = None,
+        use_memory: bool = False,
+        custom_albumentation_transform: Any = None,
     ) -> None:
         super().__init__()
+        if custom_albumentation_transform is not None:
+            raise ValueError(
+                "custom_albumentation_transform (albumentations) is not supported: give torchvision transforms "
+                "that take a PIL image as train_transform and test_transform, as in Zoobot 2.9."
+            )
+        if custom_torchvision_transform is not None:
+            if train_transform is not None or test_transform is not None:
+                raise ValueError("Give custom_torchvision_transform or train_transform/test_transform, not both.")
+            warn_deprecated("custom_torchvision_transform is deprecated; use train_transform and test_transform.")
+            if isinstance(custom_torchvision_transform, (tuple, list)):
+                train_transform, test_transform = custom_torchvision_transform
+            else:
+                train_transform = test_transform = cast(Callable[[Any], Any], custom_torchvision_transform)
+        if greyscale is not None:
+            wanted = 1 if greyscale else 3
+            if channels is not None and channels != wanted:
+                raise ValueError(f"greyscale={greyscale} means {wanted} channel(s), but channels={channels}.")
+            warn_deprecated(f"greyscale is deprecated; use channels={wanted}.")
+            channels = wanted
+        if use_memory:
+            warn_deprecated("use_memory has no effect (images are read as needed); leave it out.")
         if resize_after_crop is not None:
             if input_size is not None and height_width(input_size) != height_width(resize_after_crop):
                 raise ValueError(f"resize_after_crop={resize_after_crop} and input_size={input_size} disagree.")
@@ -153,8 +200,10 @@ class CatalogDataModule(L.LightningDataModule):
         self.channels = channels
         self.mean = tuple(mean if mean is not None else (card.mean if card is not None else (0.0,) * channels))
         self.std = tuple(std if std is not None else (card.std if card is not None else (1.0,) * channels))
+        self.crop_scale_bounds, self.crop_ratio_bounds = crop_scale_bounds, crop_ratio_bounds
+        self.train_transform, self.test_transform = train_transform, test_transform
         # Validate now rather than on the first batch.
-        get_transforms(self.input_size, self.channels, self.mean, self.std)
+        self._transform(augment=True)
 
         self.unlabelled_catalog: pd.DataFrame | None = None
         if catalog is not None:
@@ -186,11 +235,25 @@ class CatalogDataModule(L.LightningDataModule):
         return labelled
 
     def _transform(self, augment: bool) -> Transform:
-        return get_transforms(self.input_size, self.channels, self.mean, self.std, augment=augment)
+        return get_transforms(
+            self.input_size,
+            self.channels,
+            self.mean,
+            self.std,
+            augment=augment,
+            crop_scale_bounds=self.crop_scale_bounds,
+            crop_ratio_bounds=self.crop_ratio_bounds,
+        )
 
     def _dataset(self, catalog: pd.DataFrame, augment: bool, with_labels: bool = True) -> GalaxyDataset:
+        given = self.train_transform if augment else self.test_transform
         return GalaxyDataset(
-            catalog, self.label_cols if with_labels else None, self._transform(augment), self.input_size, self.channels
+            catalog,
+            self.label_cols if with_labels else None,
+            given or self._transform(augment),
+            self.input_size,
+            self.channels,
+            pil_images=given is not None,  # galaxy-datasets' transforms take PIL images
         )
 
     def setup(self, stage: str | None = None) -> None:

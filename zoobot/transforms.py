@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torchvision.transforms import v2
 
-__all__ = ["Size", "Transform", "CardLike", "height_width", "get_transforms"]
+__all__ = ["CROP_RATIO_BOUNDS", "CROP_SCALE_BOUNDS", "Size", "Transform", "CardLike", "height_width", "get_transforms"]
 
 Size = int | tuple[int, int] | tuple[int, int, int]
 Transform = Callable[[torch.Tensor], torch.Tensor]
@@ -64,18 +64,34 @@ def _per_channel(values: Sequence[float], channels: int, name: str) -> list[floa
     return values
 
 
+CROP_SCALE_BOUNDS = (0.7, 0.8)
+"""Zoobot's training crop: 70-80% of the image's area."""
+CROP_RATIO_BOUNDS = (0.9, 1.1)
+"""Zoobot's training crop: aspect ratio 0.9-1.1."""
+
+
+def _bounds(bounds: Sequence[float], name: str, top: float = float("inf")) -> tuple[float, float]:
+    low, high = (float(b) for b in bounds)
+    if not 0 < low <= high <= top:
+        limit = f" <= {top:g}" if top != float("inf") else ""
+        raise ValueError(f"{name} must be (low, high) with 0 < low <= high{limit}, got {tuple(bounds)}.")
+    return low, high
+
+
 def get_transforms(
     input_size: Size,
     channels: int = 3,
     mean: Sequence[float] = (0.0,),
     std: Sequence[float] = (1.0,),
     augment: bool = False,
+    crop_scale_bounds: tuple[float, float] = CROP_SCALE_BOUNDS,
+    crop_ratio_bounds: tuple[float, float] = CROP_RATIO_BOUNDS,
 ) -> Transform:
     """Transforms from a ``uint8`` ``(C, H, W)`` tensor (or a PIL image) to the encoder's normalised ``float32`` input.
 
     Training (``augment=True``) follows Zoobot: random rotation by any angle, horizontal and vertical
-    flips, and a random resized crop (70-80% of the area, aspect 0.9-1.1) which also zooms. Evaluation
-    resizes the whole image, deterministically.
+    flips, and a random resized crop (by default 70-80% of the area, aspect 0.9-1.1) which also zooms.
+    Evaluation resizes the whole image, deterministically.
 
     Args:
         input_size: output side (int), ``(H, W)`` or ``(C, H, W)``.
@@ -83,6 +99,8 @@ def get_transforms(
         mean: per-channel mean, applied after scaling pixels to [0, 1].
         std: per-channel standard deviation.
         augment: random training augmentations if True.
+        crop_scale_bounds: the training crop's share of the image's area, ``(low, high)`` (galaxy-datasets' name).
+        crop_ratio_bounds: the training crop's aspect ratio, ``(low, high)``.
 
     Returns:
         A callable ``(C, H, W) uint8 tensor or PIL image -> (C, H', W') float32 tensor``.
@@ -95,7 +113,12 @@ def get_transforms(
             v2.RandomRotation(180, interpolation=v2.InterpolationMode.BILINEAR),
             v2.RandomHorizontalFlip(),
             v2.RandomVerticalFlip(),
-            v2.RandomResizedCrop(hw, scale=(0.7, 0.8), ratio=(0.9, 1.1), antialias=True),
+            v2.RandomResizedCrop(
+                hw,
+                scale=_bounds(crop_scale_bounds, "crop_scale_bounds", 1.0),
+                ratio=_bounds(crop_ratio_bounds, "crop_ratio_bounds"),
+                antialias=True,
+            ),
         ]
     else:
         geometry = [v2.Resize(hw, antialias=True)]

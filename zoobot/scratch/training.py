@@ -123,9 +123,9 @@ def train_default_zoobot_from_scratch(
     None, the default here, picks the accelerator: Zoobot's default of 2 GPUs fails on a laptop),
     ``mixed_precision=True`` is ``precision='16-mixed'``, ``random_state`` is ``seed``, ``wandb_logger`` is any
     Lightning logger, ``extra_callbacks`` are added to ``callbacks``, ``color=False`` (2.0) is ``channels=1``,
-    ``resize_after_crop`` (2.0) is ``input_size``. Refused, with the reason: galaxy-datasets' transform configs
-    (``transform_cfg``, ...: images are resized to ``input_size`` and augmented with ``augment``), webdataset
-    shards (``train_urls``, ...) and other crop bounds than Zoobot's defaults, which this package always uses.
+    ``resize_after_crop`` (2.0) is ``input_size``; ``crop_scale_bounds`` and ``crop_ratio_bounds`` shape the
+    training crop. Refused, with the reason: galaxy-datasets' transform configs (``transform_cfg``, ...: images
+    are resized to ``input_size`` and augmented with ``augment``) and webdataset shards (``train_urls``, ...).
 
     Writes ``save_dir/checkpoints/`` (the best by ``validation/supervised_loss``, weights only, as Zoobot's
     :func:`get_default_callbacks`), ``save_dir/csv_logs/`` (or the given logger) and ``save_dir/encoder/``
@@ -154,11 +154,6 @@ def train_default_zoobot_from_scratch(
             f"{', '.join(given)} cannot apply here: images come from catalogs (not webdataset shards) and are "
             "resized to input_size and augmented with augment=True (not galaxy-datasets' transform configs). "
             "Give catalog (or train/val/test_catalog), input_size, channels and augment instead."
-        )
-    if tuple(crop_scale_bounds) != (0.7, 0.8) or tuple(crop_ratio_bounds) != (0.9, 1.1):
-        raise FinetuneArgumentError(
-            "The training crops are fixed to Zoobot's defaults (crop_scale_bounds=(0.7, 0.8), "
-            "crop_ratio_bounds=(0.9, 1.1)); other bounds cannot be set here."
         )
     if color is not None:
         warn_deprecated("color is deprecated; use channels (color=False is channels=1).")
@@ -215,6 +210,8 @@ def train_default_zoobot_from_scratch(
         augment=augment,
         seed=seed,
         card=model.card,
+        crop_scale_bounds=crop_scale_bounds,
+        crop_ratio_bounds=crop_ratio_bounds,
         **splits,
     )
     checkpoint, default_callbacks = get_default_callbacks(
