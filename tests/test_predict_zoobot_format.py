@@ -169,6 +169,36 @@ def test_zoobot_20_predict_spelling_writes_zoobots_hdf5(task, tmp_path):
     assert list(frame.columns) == [*cols, "id_str", "hdf5_loc"]
 
 
+@pytest.mark.parametrize("task", TASKS)
+def test_zoobot_20_predict_spelling_writes_zoobots_csv_and_every_pass(task, tmp_path):
+    # A 2.0 script reads df['<label>_pred']: 2.0's CSV, not 2.9's, and with n_samples=2 each pass's values.
+    cols, theirs_dir = label_cols("2.0", task), FIXTURES / "2.0" / "predictions"
+    kwargs = dict(
+        label_cols=cols,
+        datamodule_kwargs={**DATAMODULE_KWARGS, "custom_torchvision_transform": pixels_over_255()},
+        trainer_kwargs=TRAINER_KWARGS,
+    )
+    model = zoobot_model("2.0", task)
+    predict(predict_catalog("2.0"), model, n_samples=1, save_loc=str(tmp_path / "n1.csv"), **kwargs)
+    ours, theirs = pd.read_csv(tmp_path / "n1.csv"), pd.read_csv(theirs_dir / f"{task}_n1.csv")
+    assert list(ours.columns) == list(theirs.columns) == ["id_str", *(c + "_pred" for c in cols)]
+    pd.testing.assert_frame_equal(ours, theirs, rtol=1e-5)
+    for name in ("n2.csv", "n2.hdf5"):
+        table = predict(predict_catalog("2.0"), model, n_samples=2, save_loc=str(tmp_path / name), **kwargs)
+    ours_h5 = load_predictions.load_hdf5s([str(tmp_path / "n2.hdf5")])[1]
+    theirs_h5 = load_predictions.load_hdf5s([str(theirs_dir / f"{task}_n2.hdf5")])[1]
+    assert ours_h5.shape == theirs_h5.shape  # (galaxy, column, pass); a regressor's (galaxy, pass)
+    passes = ours_h5 if ours_h5.ndim == 3 else ours_h5[:, None, :]
+    np.testing.assert_allclose(passes.mean(axis=-1), table[cols].to_numpy(), rtol=1e-5)
+    ours2, theirs2 = pd.read_csv(tmp_path / "n2.csv"), pd.read_csv(theirs_dir / f"{task}_n2.csv")
+    assert list(ours2.columns) == list(theirs2.columns)
+    first = ours2[cols[0] + "_pred"].iloc[0]
+    if task == "regressor":  # 2.0 wrote a regressor's first pass only
+        assert float(first) == pytest.approx(passes[0, 0, 0], rel=1e-6)
+    else:
+        assert json.loads(first) == pytest.approx(list(passes[0, 0]), rel=1e-6)
+
+
 def test_parquet_holds_the_whole_table_and_unknown_extensions_are_refused(tmp_path):
     model = zoobot_model("2.9", "classifier")
     kwargs = dict(

@@ -124,6 +124,8 @@ def predict_on_catalog(
     n_volunteers: Any = None,
     interval_levels: Sequence[float] = (0.9,),
     calibration: dict[str, Any] | None = None,
+    *,
+    passes: list[np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Predict every catalog row with a finetuned model; optionally write the table.
 
@@ -164,6 +166,8 @@ def predict_on_catalog(
         interval_levels: levels of the uncertainty columns' intervals.
         calibration: a run's ``calibration.json`` (or its ``'correction'``) to apply to the predictions
             (:mod:`zoobot.uncertainty.corrections`).
+        passes: a list to which every pass's predictions are appended, in Zoobot's columns, as one
+            ``(galaxy, column, pass)`` array (what Zoobot 2.0's prediction files hold).
 
     Returns:
         The predictions table (see the module docstring for its columns).
@@ -218,7 +222,7 @@ def predict_on_catalog(
         if len(outputs) or n_samples > 1
         else np.zeros((0, len(model.default_output_names())), dtype=np.float32)  # type: ignore[operator]
     )
-    table = _predictions_table(
+    table, samples = _predictions_table(
         model,
         values,
         n_samples,
@@ -231,10 +235,40 @@ def predict_on_catalog(
         calibration,
     )
     if save_loc is not None:
-        from zoobot.finetune import FinetuneableZoobotRegressor
-
-        write_predictions(table, save_loc, squeeze_single_column=isinstance(model, FinetuneableZoobotRegressor))
+        write_predictions(table, save_loc, squeeze_single_column=_squeezed(model))
+    if passes is not None:
+        passes.append(_zoobot_passes(model, table, samples, label_cols))
     return table
+
+
+def _squeezed(model: Any) -> bool:
+    """Whether Zoobot 2.0 wrote this model's HDF5 predictions without the answer axis (a regressor's)."""
+    from zoobot.finetune import FinetuneableZoobotRegressor
+
+    return isinstance(model, FinetuneableZoobotRegressor)
+
+
+def _zoobot_passes(model: Any, table: pd.DataFrame, samples: np.ndarray | None, label_cols: Any) -> np.ndarray:
+    """Each pass in Zoobot's columns, ``(galaxy, column, pass)`` float32: what Zoobot 2.0's files hold."""
+    columns, ids = zoobot_columns(table), list(table["id_str"])
+    if samples is None:
+        return table[columns].to_numpy(dtype=np.float32)[:, :, None]
+    each = [model.prediction_columns(s.astype(np.float32), label_cols, id_str=ids)[columns] for s in samples]
+    return np.stack([pass_.to_numpy(dtype=np.float32) for pass_ in each], axis=-1)
+
+
+def _write_zoobot_20(model: Any, table: pd.DataFrame, passes: np.ndarray, save_loc: str | Path) -> None:
+    """Zoobot 2.0's file: HDF5 ``predictions`` ``(galaxy, column, pass)`` (a regressor's ``(galaxy, pass)``),
+    or its CSV: ``id_str`` then ``<column>_pred``, a number per cell for one pass, a JSON list for several
+    (a regressor's: the first pass, as 2.0 wrote it)."""
+    from zoobot.shared.save_predictions import predictions_to_csv, predictions_to_hdf5
+
+    path = _check_save_loc(save_loc)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns, ids = zoobot_columns(table), list(table["id_str"])
+    values = passes[:, 0, :] if _squeezed(model) and len(columns) == 1 else passes
+    write = predictions_to_hdf5 if path.suffix.lower() == ".hdf5" else predictions_to_csv
+    write(values, ids, columns, str(path))
 
 
 def _predictions_table(
@@ -248,8 +282,9 @@ def _predictions_table(
     n_volunteers: Any,
     interval_levels: Sequence[float],
     calibration: dict[str, Any] | None,
-) -> pd.DataFrame:
-    """The table from one pass's predictions, or from the encoder's features for ``n_samples`` dropout passes.
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The table from one pass's predictions, or from the encoder's features for ``n_samples`` dropout passes,
+    and the passes ``(S, B, K)`` it was made from (None: one plain pass, the table's own columns).
 
     A plain pass with nothing to add is the model's own table, exactly; uncertainty columns come from
     :mod:`zoobot.uncertainty.columns`.
@@ -258,11 +293,12 @@ def _predictions_table(
     tree = hasattr(model, "schema")
     volunteers_known = n_volunteers is not None or (tree and _has_votes(catalog, model.schema))
     if n_samples == 1 and calibration is None and not volunteers_known:
-        return model.prediction_columns(values, label_cols, id_str=id_str)
+        return model.prediction_columns(values, label_cols, id_str=id_str), None
     from zoobot.uncertainty.columns import prediction_samples, predictions_table
 
     samples = prediction_samples(model, values, n_samples, seed, calibration)
-    return predictions_table(model, samples, label_cols, id_str, catalog, n_volunteers, interval_levels, calibration)
+    table = predictions_table(model, samples, label_cols, id_str, catalog, n_volunteers, interval_levels, calibration)
+    return table, samples
 
 
 def _has_votes(catalog: pd.DataFrame, schema: Any) -> bool:
@@ -315,6 +351,7 @@ def predict(
             the encoder once, the head ``n_samples`` times); the table holds the mean and uncertainty
             columns (see :func:`predict_on_catalog`).
     """
+    spelled_20 = n_samples is not None or (isinstance(save_loc, (int, np.integer)) and not isinstance(save_loc, bool))
     save_loc, inference_transform, n_samples = _zoobot_20_positionals(save_loc, inference_transform, n_samples)
     datamodule_kwargs = dict(datamodule_kwargs or {})
     trainer_kwargs = dict(trainer_kwargs or {})
@@ -352,13 +389,20 @@ def predict(
                     f"datamodule_kwargs {key}={value} differs from the encoder's {expected}; "
                     f"leave it out to use the encoder's."
                 )
-    return predict_on_catalog(
+    # 2.9's predict has no n_samples: given (by position or name), the call is 2.0's, and so is the file.
+    zoobot_20_file = spelled_20 and save_loc is not None and Path(save_loc).suffix.lower() in (".csv", ".hdf5")
+    passes: list[np.ndarray] = []
+    table = predict_on_catalog(
         catalog,
         model,
-        save_loc=save_loc,
+        save_loc=None if zoobot_20_file else save_loc,
         label_cols=label_cols,
         inference_transform=inference_transform,
         n_samples=n_samples,
+        passes=passes,
         **datamodule_kwargs,
         **trainer_kwargs,
     )
+    if zoobot_20_file:
+        _write_zoobot_20(model, table, passes[0], save_loc)
+    return table
