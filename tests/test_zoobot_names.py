@@ -300,8 +300,8 @@ def test_train_from_scratch_with_zoobots_arguments(make_catalog, tiny_schema_pai
         train_default_zoobot_from_scratch(tmp_path, schema, catalog=catalog, transform_cfg={"greyscale": True})
     with pytest.raises(FinetuneArgumentError, match="gpus=1 and accelerator='cpu'"):
         train_default_zoobot_from_scratch(tmp_path, schema, catalog=catalog, gpus=1, accelerator="cpu")
-    with pytest.raises(FinetuneArgumentError, match="crop"):
-        train_default_zoobot_from_scratch(tmp_path, schema, catalog=catalog, crop_scale_bounds=(0.5, 0.9))
+    with pytest.raises(ValueError, match=r"crop_scale_bounds must be \(low, high\)"):
+        train_default_zoobot_from_scratch(tmp_path, schema, catalog=catalog, crop_scale_bounds=(0.9, 0.5))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # color is 2.0's
         model, trainer = train_default_zoobot_from_scratch(
@@ -313,10 +313,12 @@ def test_train_from_scratch_with_zoobots_arguments(make_catalog, tiny_schema_pai
             random_state=7,
             color=True,
             resize_after_crop=32,
+            crop_scale_bounds=(0.5, 0.9),
             enable_progress_bar=False,
             **common,
         )
     assert model.card.input_size == (3, 32, 32) and model.hparams["seed"] == 7
+    assert trainer.datamodule.crop_scale_bounds == (0.5, 0.9)  # the training crop as asked
     import pandas as pd
 
     logged = pd.read_csv(next((tmp_path / "run" / "csv_logs").rglob("metrics.csv")))
@@ -336,3 +338,16 @@ def test_zoobot_encoder_wraps_any_encoder_and_predicts_on_dict_batches():
     assert features.shape == (3, 64) and torch.equal(features, encoder([images]))
     table = encoder.prediction_columns(np.asarray(features.detach()))
     assert list(table.columns)[:2] == ["feat_0", "feat_1"] and encoder.card.mean == (0.0, 0.0, 0.0)
+
+
+def test_zoobot_1_names_say_what_replaced_them():
+    with pytest.raises(ImportError, match="became FinetuneableZoobotClassifier"):
+        from zoobot.pytorch.training.finetune import FinetunedZoobotLightningModule  # noqa: F401
+    with pytest.raises(ImportError, match=r"load_pretrained_zoobot\(checkpoint_loc\)"):
+        from zoobot.pytorch.training.finetune import load_encoder  # noqa: F401
+    with pytest.raises(ImportError, match="encoders are timm models"):
+        from zoobot.pytorch.estimators.define_model import get_plain_pytorch_zoobot_model  # noqa: F401
+    with pytest.raises(ImportError, match="TensorFlow version, removed in Zoobot 2.0"):
+        importlib.import_module("zoobot.tensorflow")
+    finetune = importlib.import_module("zoobot.pytorch.training.finetune")
+    assert not hasattr(finetune, "no_such_name")  # other names: a plain AttributeError

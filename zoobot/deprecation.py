@@ -40,3 +40,33 @@ def _caller_stacklevel() -> int:
 def warn_deprecated(message: str) -> None:
     """Warn ``message`` as a :class:`ZoobotDeprecationWarning`, at the user's line that led here."""
     warnings.warn(message, ZoobotDeprecationWarning, stacklevel=_caller_stacklevel() + 1)
+
+
+ZOOBOT_1_NAMES = {
+    "FinetunedZoobotLightningModule": (
+        "Zoobot 1.x's FinetunedZoobotLightningModule became FinetuneableZoobotClassifier, "
+        "FinetuneableZoobotRegressor and FinetuneableZoobotTree in Zoobot 2.0: "
+        "FinetuneableZoobotClassifier(name='hf_hub:mwalmsley/zoobot-encoder-convnext_nano', num_classes=2)."
+    ),
+    "load_encoder": (
+        "Zoobot 1.x's finetune.load_encoder(checkpoint_loc) is finetune.load_pretrained_zoobot(checkpoint_loc) "
+        "since Zoobot 2.0; to finetune a published encoder, give its name: "
+        "FinetuneableZoobotClassifier(name='hf_hub:mwalmsley/zoobot-encoder-convnext_nano', ...)."
+    ),
+    "get_plain_pytorch_zoobot_model": (
+        "Zoobot 1.x's define_model.get_plain_pytorch_zoobot_model is gone since Zoobot 2.0: the encoders are "
+        "timm models. Use zoobot.encoders.load_encoder('convnext_nano') (or any timm name) for an encoder, "
+        "and define_model.ZoobotTree to train one on vote counts."
+    ),
+}
+"""Names Zoobot 1.x had and Zoobot 2.0 dropped, with what to use instead."""
+
+
+def zoobot_1_name(module: str, name: str) -> ImportError:
+    """The error for ``from <module> import <name>``: where ``name`` is a Zoobot 1.x name, what replaced it.
+
+    An ``ImportError``, not an ``AttributeError``: Python replaces an ``AttributeError`` raised by a module's
+    ``__getattr__`` during ``from ... import`` with its own message, which would lose the hint.
+    For a name that is not one of :data:`ZOOBOT_1_NAMES`, the caller raises ``AttributeError`` as usual.
+    """
+    return ImportError(f"{module} has no {name}. {ZOOBOT_1_NAMES[name]}", name=name, path=None)

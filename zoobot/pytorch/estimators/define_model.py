@@ -19,3 +19,11 @@ __all__ = [
     "get_pytorch_encoder",
     "schema_to_campaigns",
 ]
+
+
+def __getattr__(name: str) -> object:
+    from zoobot.deprecation import zoobot_1_name
+
+    if name in ("get_plain_pytorch_zoobot_model",):  # Zoobot 1.x names: say what replaced them
+        raise zoobot_1_name(__name__, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -33,3 +33,11 @@ __all__ = [
     "load_pretrained_zoobot",
     "mse_loss",
 ]
+
+
+def __getattr__(name: str) -> object:
+    from zoobot.deprecation import zoobot_1_name
+
+    if name in ("FinetunedZoobotLightningModule", "load_encoder"):  # Zoobot 1.x names: say what replaced them
+        raise zoobot_1_name(__name__, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
