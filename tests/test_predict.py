@@ -41,7 +41,12 @@ def test_binary_classifier_with_one_name_gives_p_class_1(make_catalog):
     model = FinetuneableZoobotClassifier(num_classes=2, name=ENCODER).eval()
     table = _predict(catalog, model, label_cols=["ring"])
     assert list(table.columns) == ["ring", "id_str", "predicted_class"]
-    assert ((table["ring"] > 0.5) == (table["predicted_class"] == "label_1")).all()
+    # the class named from the column asked for, not from the model's default label_col ('label_1')
+    assert ((table["ring"] > 0.5) == (table["predicted_class"] == "ring_1")).all()
+    assert set(table["predicted_class"]) <= {"ring_0", "ring_1"}
+    model.class_names = ["smooth", "ringed"]  # classes a run named: those names
+    named = _predict(catalog, model, label_cols=["ring"])
+    assert ((named["ring"] > 0.5) == (named["predicted_class"] == "ringed")).all()
 
 
 def test_multiclass_classifier_with_its_label_column_name(make_catalog):

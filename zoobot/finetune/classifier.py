@@ -209,7 +209,8 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         ``label_cols=['ring']`` means); for more classes, ``<name>_<k>``. Default: the class names the
         model knows (``class_names``, set by a run), else ``<label_col>_<k>``
         (:func:`zoobot.prediction_table.default_class_columns`). ``predicted_class`` is the name of the
-        most probable class's column (for the single binary column: its default name).
+        most probable class's column (for the single binary column: the class's name where the model knows
+        it, else ``<name>_0`` / ``<name>_1``).
         Multi-label: one probability column per label column, then ``predicted_<col>`` (0/1) each.
         """
         from zoobot.prediction_table import class_name_array, default_class_columns, zoobot_table
@@ -222,8 +223,11 @@ class FinetuneableZoobotClassifier(FinetuneableZoobotAbstract):
         defaults = default_class_columns(self.num_classes, self.label_cols[0], getattr(self, "class_names", None))
         predicted = predictions.argmax(axis=1)
         if names is not None and len(names) == 1 and self.num_classes == 2:
+            # The classes' names where the model knows them, else the column's: ring_0 / ring_1.
+            known = getattr(self, "class_names", None)
+            classes = defaults if known is not None else default_class_columns(2, names[0])
             return zoobot_table(
-                {names[0]: predictions[:, 1]}, id_str, {"predicted_class": class_name_array(defaults, predicted)}
+                {names[0]: predictions[:, 1]}, id_str, {"predicted_class": class_name_array(classes, predicted)}
             )
         if names is not None and len(names) == 1:
             names = [f"{names[0]}_{k}" for k in range(self.num_classes)]
