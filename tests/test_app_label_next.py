@@ -198,6 +198,45 @@ def test_a_tree_answer_is_one_volunteers_vote_on_the_first_question():
     assert row[choices[1][1]] == 1 and sum(row.values()) == 1 and set(row) == set(schema.label_cols)
 
 
+def test_a_tree_click_adds_one_vote_to_the_votes_a_galaxy_has_and_a_class_replaces_a_class():
+    from zoobot.trees import get_schema
+
+    cols = list(get_schema("decals_dr5").label_cols)
+    smooth, featured, spiral = cols[0], cols[1], "has-spiral-arms-dr5_yes"
+    catalog = pd.DataFrame({"id_str": ["a", "b"], "file_loc": ["a.jpg", "b.jpg"]})
+    for col in cols:
+        catalog[col] = 0
+    catalog.loc[0, [smooth, featured, spiral]] = [6, 30, 27]
+    catalog.loc[1, cols] = float("nan")  # never shown to volunteers
+    config = RunConfig(task="tree", catalog="c.csv", label_cols=cols, run_dir="r", schema="decals_dr5")
+    click = labelling._label_row(config, featured)
+    labels = pd.DataFrame([{"id_str": i, "file_loc": f"{i}.jpg", **click} for i in ("a", "b", "new")])
+    merged, again = labelling.merge_labels(catalog, labels, cols, "tree")
+    rows = merged.set_index("id_str")
+    assert again == 1 and list(rows.index) == ["a", "b", "new"]
+    assert (rows.loc["a", smooth], rows.loc["a", featured], rows.loc["a", spiral]) == (6, 31, 27)
+    assert rows.loc["b", featured] == 1 and rows.loc["new", featured] == 1 and rows.loc["b", smooth] == 0
+    classes = pd.DataFrame({"id_str": ["a"], "file_loc": ["a.jpg"], "ring": [0]})
+    relabelled, again = labelling.merge_labels(classes.assign(ring=1), classes, ["ring"], "classification")
+    assert again == 1 and relabelled["ring"].tolist() == [0]
+
+
+def test_a_tree_galaxy_picked_for_a_later_question_says_which_and_how_to_vote_on_it():
+    from zoobot.trees import get_schema
+
+    config = RunConfig(
+        task="tree",
+        catalog="c.csv",
+        label_cols=list(get_schema("decals_dr5").label_cols),
+        run_dir="r",
+        schema="decals_dr5",
+    )
+    row = {"rank": 1, "id_str": "g1", "reason": "the draws disagree", "question": "spiral-arm-count-dr5"}
+    text = label_next._galaxy_text(pd.DataFrame([row]), 0, {}, config)
+    assert "first question, *smooth-or-featured-dr5*" in text
+    assert "picked mostly for *spiral-arm-count-dr5*" in text and "upload a CSV of vote counts" in text
+
+
 def test_the_data_tab_shows_the_catalog_with_the_labels_added_at_once(session_with_run, tmp_path):
     engine, sid, previous = session_with_run
     catalog = pd.read_parquet(previous.catalog_path)

@@ -147,15 +147,20 @@ def answer_choices(config: RunConfig) -> list[tuple[str, str]]:
     """The one-click answers for the run's task: ``(label shown, value)``: a classifier's classes, or the
     first question's answers of a tree (one volunteer's vote). Empty for regression (type a number)."""
     from zoobot.prediction_table import default_class_columns
-    from zoobot.runs import resolve_schema
 
     if config.task == "classification":
         names = default_class_columns(len(config.class_names), config.label_cols[0], config.class_names)
         return [(str(name), str(k)) for k, name in enumerate(names)]
     if config.task == "tree":
-        question = resolve_schema(config.schema).questions[0]
-        return [(a.short_text, a.text) for a in question.answers]
+        return [(a.short_text, a.text) for a in first_question(config).answers]
     return []
+
+
+def first_question(config: RunConfig) -> Any:
+    """A tree run's first question (:class:`zoobot.schemas.Question`): the one a click answers."""
+    from zoobot.runs import resolve_schema
+
+    return resolve_schema(config.schema).questions[0]
 
 
 def read_labels(engine: Engine, session_id: str) -> pd.DataFrame:
@@ -257,7 +262,9 @@ def _known_galaxies(engine: Engine, session_id: str, config: RunConfig) -> pd.Da
 
 def add_labels(engine: Engine, session_id: str) -> Path:
     """The run's catalog with the labels given here (rows it has updated, new galaxies added), saved as a new
-    ``catalog_round_<k>.csv`` and made the session's working catalog; the labels given are then cleared."""
+    ``catalog_round_<k>.csv`` and made the session's working catalog; the labels given are then cleared.
+    A tree's votes are added to the votes a galaxy already has (one click is one more volunteer); a
+    classifier's or regressor's label replaces the one it had."""
     from zoobot.runs import load_run_catalog
 
     folder = finished_run(engine, session_id)
@@ -271,32 +278,48 @@ def add_labels(engine: Engine, session_id: str) -> Path:
             "The labels given are for another task; start again with this run's galaxies (or open the run "
             "they were given for)."
         )
-    catalog = load_run_catalog(config)
-    catalog["id_str"] = catalog["id_str"].astype(str)
-    indexed = labels.set_index("id_str")
-    present = catalog["id_str"].isin(indexed.index)
-    known_cols = [c for c in config.label_cols if c in catalog]
-    again = int(catalog.loc[present, known_cols].notna().any(axis=1).sum()) if known_cols else 0
-    for col in config.label_cols:
-        if col not in catalog:
-            catalog[col] = np.nan
-        catalog.loc[present, col] = catalog.loc[present, "id_str"].map(indexed[col]).to_numpy()
-    new_rows = labels[~labels["id_str"].isin(catalog["id_str"])][["id_str", "file_loc", *config.label_cols]]
-    catalog = pd.concat([catalog, new_rows], ignore_index=True)
-    if config.task == "classification":  # classes stay whole numbers (written 1, not 1.0) once none is missing
-        for col in config.label_cols:
-            values = catalog[col]
-            if pd.api.types.is_float_dtype(values) and values.notna().all() and (values % 1 == 0).all():
-                catalog[col] = values.astype("int64")
+    catalog, again = merge_labels(load_run_catalog(config), labels, config.label_cols, config.task)
     out = labelling_dir(engine, session_id)
     k = 1 + sum(1 for _ in out.glob("catalog_round_*.csv"))
     path = write_atomic(out / f"catalog_round_{k}.csv", catalog.to_csv(index=False))
     engine.replace_catalog(session_id, catalog)
     given = f"{len(labels) - again} new label{'s' if len(labels) - again != 1 else ''}"
-    given += f", {again} labelled again" if again else ""
+    if again:
+        given += f", {again} with votes added" if config.task == "tree" else f", {again} labelled again"
     engine.store.update_state(session_id, catalog_name=f"catalog round {k} ({given})")
     (out / LABELS_FILE).unlink()
     return path
+
+
+def merge_labels(
+    catalog: pd.DataFrame, labels: pd.DataFrame, label_cols: list[str], task: str
+) -> tuple[pd.DataFrame, int]:
+    """``catalog`` with ``labels`` (``id_str``, ``file_loc``, the label columns) in it, and how many of its
+    galaxies already had a label. A tree's votes are added to the votes a galaxy has (a click is one more
+    volunteer, and the votes it had stay); a class or a number replaces the one it had. Galaxies the catalog
+    lacks are added as rows."""
+    catalog = catalog.copy()
+    catalog["id_str"] = catalog["id_str"].astype(str)
+    indexed = labels.set_index("id_str")
+    present = catalog["id_str"].isin(indexed.index)
+    known_cols = [c for c in label_cols if c in catalog]
+    again = int(catalog.loc[present, known_cols].notna().any(axis=1).sum()) if known_cols else 0
+    for col in label_cols:
+        if col not in catalog:
+            catalog[col] = np.nan
+        given = catalog.loc[present, "id_str"].map(indexed[col]).to_numpy(dtype=np.float64)
+        if task == "tree":
+            before = catalog.loc[present, col].to_numpy(dtype=np.float64)
+            given = np.where(np.isnan(given), before, np.where(np.isnan(before), given, before + given))
+        catalog.loc[present, col] = given
+    new_rows = labels[~labels["id_str"].isin(catalog["id_str"])][["id_str", "file_loc", *label_cols]]
+    catalog = pd.concat([catalog, new_rows], ignore_index=True)
+    if task == "classification":  # classes stay whole numbers (written 1, not 1.0) once none is missing
+        for col in label_cols:
+            values = catalog[col]
+            if pd.api.types.is_float_dtype(values) and values.notna().all() and (values % 1 == 0).all():
+                catalog[col] = values.astype("int64")
+    return catalog, again
 
 
 def start_next_round(engine: Engine, session_id: str, continue_from_previous: bool = True) -> Job:
