@@ -203,11 +203,20 @@ def test_failure_is_recorded_with_its_message(make_catalog, tmp_path):
         run_finetune(config, accelerator="cpu")
     progress = RunFolder(tmp_path / "run").read_progress()
     assert progress["status"] == "failed" and "no_such_column" in progress["error"]
+    with pytest.raises(ConfigError, match=r"run failed without a finetuned model: .*no_such_column"):
+        load_run_model(tmp_path / "run")
 
 
 def test_a_folder_without_a_model_is_explained(tmp_path):
     with pytest.raises(ConfigError, match="No finetuned model found"):
         load_run_model(tmp_path)
+    training = RunFolder(tmp_path / "training")
+    training.path.mkdir()
+    training.write_progress(status="running", epoch=11, max_epochs=300)
+    (training.path / "checkpoints").mkdir()
+    (training.path / "checkpoints" / "10.ckpt").write_bytes(b"")
+    with pytest.raises(ConfigError, match=r"has not finished \(epoch 11 of 300\).*training/checkpoints/10.ckpt"):
+        load_run_model(training.path)
     (tmp_path / "other.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty zip
     with pytest.raises(ConfigError, match="not a finetuned model download"):
         load_run_model(tmp_path / "other.zip")

@@ -186,8 +186,8 @@ def suggest_galaxies(
     pool = unlabelled_rows(catalog, list(loaded.label_cols)) if only_unlabelled else np.ones(len(catalog), bool)
     if not pool.any():
         raise ValueError(
-            "Every galaxy in the catalog already has a label: there is nothing to suggest. Give a "
-            "catalog with unlabelled rows, or only_unlabelled=False to rank them all."
+            "Every galaxy in the catalog already has a label: there is nothing to suggest. Give a catalog with "
+            "unlabelled rows, or only_unlabelled=False (zoobot suggest --include-labelled) to rank them all."
         )
     rows = catalog[pool].reset_index(drop=True)
     reading = {"batch_size": batch_size, "num_workers": num_workers, "accelerator": accelerator}

@@ -74,10 +74,7 @@ def load_run_model(path: str | Path) -> L.LightningModule:
         run = RunFolder(path)
         directory = run.model_dir if run.model_dir.is_dir() else path
         if not (directory / weights_name).is_file():
-            raise ConfigError(
-                f"No finetuned model found in {path}: give a run folder, its {RunFolder.MODEL_DIR}/ folder, or "
-                "the app's finetuned_model.zip."
-            )
+            raise ConfigError(_no_model_here(run))
         config = RunConfig.from_yaml(directory / config_name)
         state = load_file(str(directory / weights_name))
     from zoobot.finetune.checkpoints import translate_state_dict
@@ -86,6 +83,27 @@ def load_run_model(path: str | Path) -> L.LightningModule:
     model.load_state_dict(translate_state_dict(model, state))
     model.eval()
     return model
+
+
+def _no_model_here(run: RunFolder) -> str:
+    """Why a folder has no finetuned model, in words: a run still training or one that failed says so."""
+    progress = run.read_progress()
+    checkpoints = sorted(run.path.glob("checkpoints/*.ckpt"), key=lambda p: p.stat().st_mtime)
+    latest = f" or its latest checkpoint, {checkpoints[-1].relative_to(run.path.parent)}," if checkpoints else ""
+    status = progress.get("status")
+    if status == "running":
+        epoch = f" (epoch {progress['epoch']} of {progress['max_epochs']})" if progress.get("max_epochs") else ""
+        return (
+            f"Run {run.path} has not finished{epoch}: its finetuned model is written when it ends (a run that "
+            f"was killed never writes it). Wait for it,{latest} or give another run."
+        )
+    if status == "failed":
+        why = f": {progress['error']}" if progress.get("error") else ""
+        return f"Run {run.path} failed without a finetuned model{why}. Start it again, or give another run."
+    return (
+        f"No finetuned model found in {run.path}: give a run folder, its {RunFolder.MODEL_DIR}/ folder, or "
+        "the app's finetuned_model.zip."
+    )
 
 
 def load_finetuned_model(source: str | Path) -> L.LightningModule:

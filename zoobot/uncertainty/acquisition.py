@@ -27,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from zoobot import defaults
 from zoobot.uncertainty.intervals import as_passes
 
 __all__ = [
@@ -67,8 +68,8 @@ def _check_strategy(strategy: str, n_passes: int) -> None:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
     if strategy == "bald" and n_passes < 2:
         raise ValueError(
-            "'bald' needs several Monte Carlo samples of the model (n_samples of 2 or more; 20 is usual): "
-            "with one sample the model cannot disagree with itself."
+            "'bald' needs several samples of the model (n_samples, --n-samples: 2 or more; suggest_galaxies "
+            f"draws {defaults.SUGGEST_SAMPLES} by default): with one sample the model cannot disagree with itself."
         )
 
 
