@@ -75,6 +75,15 @@ def test_a_single_label_col_string_is_accepted():
     assert RunConfig.from_dict(values).label_cols == ["ring"]
 
 
+def test_a_tree_config_takes_its_answer_columns_from_the_named_schema():
+    from zoobot.trees import get_schema
+
+    config = RunConfig.from_yaml("task: tree\ncatalog: c.csv\nrun_dir: runs/tree\nschema: decals_dr5\n")
+    assert config.label_cols == list(get_schema("decals_dr5").label_cols) and len(config.label_cols) == 34
+    with pytest.raises(ConfigError, match="missing: label_cols"):  # a classifier still names its column
+        RunConfig.from_dict({"task": "classification", "catalog": "c.csv", "run_dir": "r"})
+
+
 def test_unit_interval_must_be_a_yes_no_or_left_out():
     with pytest.raises(ConfigError, match="unit_interval must be true, false or left out"):
         make_config(task="regression", unit_interval="false").validate()

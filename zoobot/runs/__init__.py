@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from zoobot.runs.atomic import atomic_path, copy_atomic, write_atomic
-from zoobot.runs.config import TRAINING_MODES, ConfigError, RunConfig, rerun_command
+from zoobot.runs.config import TRAINING_MODES, ConfigError, RunConfig, rerun_command, resolve_schema
 from zoobot.runs.folder import RunFolder
 from zoobot.runs.model import export_model, load_finetuned_model, load_run_model
 from zoobot.runs.pipeline import (
@@ -32,7 +32,6 @@ from zoobot.runs.pipeline import (
     build_model,
     evaluate_run_predictions,
     load_run_catalog,
-    resolve_schema,
     run_finetune,
 )
 from zoobot.runs.split import run_split, split_targets

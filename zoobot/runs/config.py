@@ -65,7 +65,8 @@ class RunConfig:
         task: ``'classification'``, ``'regression'`` or ``'tree'`` (Galaxy Zoo vote counts).
         catalog: path to the catalog (CSV or Parquet) with ``id_str``, ``file_loc`` and labels.
             Relative ``file_loc`` are resolved against the catalog's folder.
-        label_cols: the target column(s); for trees, every answer column of the schema.
+        label_cols: the target column(s); for trees, every answer column of the schema (left out of a config
+            file or dict: the schema's answers).
         run_dir: folder where the run writes its outputs.
         schema: tree tasks only: a named Galaxy Zoo tree (see ``zoobot.trees.list_schemas()``)
             or a schema dict (``Schema.to_dict()``).
@@ -225,6 +226,8 @@ class RunConfig:
             for f in dataclasses.fields(cls)
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         ]
+        if values.get("task") == "tree" and "label_cols" not in values and values.get("schema") is not None:
+            values = {**values, "label_cols": list(resolve_schema(values["schema"]).label_cols)}  # every answer
         missing = [name for name in required if name not in values]
         if missing:
             raise ConfigError(f"The run config is missing: {', '.join(missing)}.")
@@ -347,3 +350,15 @@ def _power(value: float) -> str:
     """A learning rate as people write it: ``1e-3``."""
     mantissa, exponent = f"{value:.0e}".split("e")
     return f"{mantissa}e{int(exponent)}"
+
+
+def resolve_schema(schema: str | dict | None) -> Any:
+    """A Schema from a registry name or a schema dict."""
+    from zoobot.schemas import Schema
+    from zoobot.trees import get_schema
+
+    if schema is None:
+        raise ConfigError("A tree task needs a schema.")
+    if isinstance(schema, str):
+        return get_schema(schema)
+    return Schema.from_dict(schema)

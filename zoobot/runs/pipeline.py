@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from zoobot.runs.config import ConfigError, RunConfig
+from zoobot.runs.config import ConfigError, RunConfig, resolve_schema
 from zoobot.runs.folder import RunFolder
 
 if TYPE_CHECKING:  # heavy imports only when a run starts
@@ -80,18 +80,6 @@ def build_model(config: RunConfig, n_classes: int | None = None) -> Finetuneable
         channels = model.card.input_size[0]
         model.card = dataclasses.replace(model.card, input_size=(channels, config.image_size, config.image_size))
     return model
-
-
-def resolve_schema(schema: str | dict | None) -> Any:
-    """A Schema from a registry name or a schema dict."""
-    from zoobot.schemas import Schema
-    from zoobot.trees import get_schema
-
-    if schema is None:
-        raise ConfigError("A tree task needs a schema.")
-    if isinstance(schema, str):
-        return get_schema(schema)
-    return Schema.from_dict(schema)
 
 
 def load_run_catalog(config: RunConfig) -> pd.DataFrame:
