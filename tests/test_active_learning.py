@@ -278,8 +278,12 @@ def tiny_tree_run(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 
 def test_a_runs_calibration_is_written_and_its_correction_used_for_suggestions(tiny_tree_run):
     run_dir, catalog = tiny_tree_run
+    folder = RunFolder(run_dir)
+    one_pass = folder.read_calibration()  # every run writes it
     report = calibrate_run(run_dir, n_samples=3, accelerator="cpu")
-    assert RunFolder(run_dir).read_calibration()["correction"] == report["correction"]
+    assert folder.read_calibration(3)["correction"] == report["correction"]
+    assert folder.calibration_path_for(3).name == "calibration_3passes.json"
+    assert folder.read_calibration() == one_pass  # single-pass predictions keep their own correction
     assert report["n_val"] == 9 and report["n_test"] == 9
     assert "latent" in report["test"]["before"]  # the synthetic survey's true probabilities were found
     assert "predictive intervals hold" in format_calibration(report)
@@ -310,7 +314,9 @@ def test_the_command_line_calibrates_a_run_suggests_galaxies_and_predicts_with_p
     run_dir, catalog = tiny_tree_run
     catalog.to_csv(tmp_path / "new.csv", index=False)
     assert main(["calibrate", "--model", str(run_dir), "--accelerator", "cpu"]) == 0
-    assert "Calibration on the test split" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Calibration on the test split" in printed
+    assert "calibration.json: its correction is applied to the run's predictions with one pass" in printed
     assert (
         main(
             [

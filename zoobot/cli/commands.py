@@ -72,11 +72,14 @@ def _calibrate(args: argparse.Namespace) -> int:
     Fit a calibration correction on a finished run's validation galaxies and report it before and after on its
     test galaxies; writes the run's calibration.json (every run writes one with one pass).
     """
+    from zoobot.runs import RunFolder
     from zoobot.uncertainty import calibrate_run, format_calibration
 
     report = calibrate_run(args.model, n_samples=args.n_samples, seed=args.seed, **_device_options(args))
     print(format_calibration(report))
-    print(f"Wrote {Path(report['run_dir']) / 'calibration.json'}")
+    path = RunFolder(report["run_dir"]).calibration_path_for(args.n_samples)
+    used = "predictions with one pass" if args.n_samples == 1 else f"predictions with --n-samples {args.n_samples}"
+    print(f"Wrote {path}: its correction is applied to the run's {used}.")
     return 0
 
 
@@ -237,7 +240,10 @@ def _predict_options(args: argparse.Namespace) -> dict[str, Any]:
     from zoobot.runs import RunFolder
 
     model_path = Path(args.model).expanduser()
-    calibration = RunFolder(model_path).read_calibration() if model_path.is_dir() else None
+    calibration = None
+    if model_path.is_dir():  # the correction fitted to predictions of as many passes, else the one-pass one
+        run = RunFolder(model_path)
+        calibration = run.read_calibration(args.n_samples) or run.read_calibration()
     return {
         "input_size": args.image_size,
         "n_samples": args.n_samples,

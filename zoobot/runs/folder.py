@@ -324,13 +324,21 @@ class RunFolder:
         """Write ``test_metrics.json`` (atomically; numpy numbers become plain numbers); returns its path."""
         return write_atomic(self.test_metrics_path, json.dumps(metrics, indent=2, default=_json_default))
 
-    def read_calibration(self) -> dict[str, Any] | None:
-        """``calibration.json``, or ``None`` if the run has no calibration report (or the file is damaged)."""
-        return _read_json_dict(self.calibration_path)
+    def calibration_path_for(self, n_samples: int = 1) -> Path:
+        """The calibration report of predictions from ``n_samples`` passes: ``calibration.json`` for one (the
+        report every run writes), ``calibration_<n>passes.json`` for Monte Carlo dropout's ``n``."""
+        return self.calibration_path if n_samples == 1 else self.path / f"calibration_{n_samples}passes.json"
+
+    def read_calibration(self, n_samples: int = 1) -> dict[str, Any] | None:
+        """The calibration report fitted to predictions of ``n_samples`` passes (its correction is for them),
+        or ``None`` if the run has none (or the file is damaged)."""
+        return _read_json_dict(self.calibration_path_for(n_samples))
 
     def write_calibration(self, report: dict[str, Any]) -> Path:
-        """Write ``calibration.json`` (atomically); returns its path."""
-        return write_atomic(self.calibration_path, json.dumps(report, indent=2, default=_json_default))
+        """Write the report (atomically) where :meth:`read_calibration` of its ``n_samples`` finds it; returns
+        its path. A Monte Carlo report so leaves the one-pass report, which single predictions use, as it was."""
+        path = self.calibration_path_for(int(report.get("n_samples", 1)))
+        return write_atomic(path, json.dumps(report, indent=2, default=_json_default))
 
 
 def _read_json_dict(path: Path) -> dict[str, Any] | None:

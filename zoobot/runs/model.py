@@ -98,7 +98,7 @@ def _no_model_here(run: RunFolder) -> str:
             f"was killed never writes it). Wait for it,{latest} or give another run."
         )
     if status == "failed":
-        why = f": {progress['error']}" if progress.get("error") else ""
+        why = f": {str(progress['error']).rstrip('. ')}" if progress.get("error") else ""
         return f"Run {run.path} failed without a finetuned model{why}. Start it again, or give another run."
     return (
         f"No finetuned model found in {run.path}: give a run folder, its {RunFolder.MODEL_DIR}/ folder, or "
