@@ -385,3 +385,24 @@ def test_the_command_line_calibrates_a_run_suggests_galaxies_and_predicts_with_p
     assert "bar-dr5_mutual-information" in predictions.columns and len(predictions) == 48
     labelled = predictions["smooth-or-featured-dr5_smooth_predictive-90pc-lower"].notna()
     assert labelled.sum() == 36  # the catalog's vote counts give the volunteers; the 12 new galaxies have none
+
+
+def test_predict_applies_the_calibration_fitted_to_its_passes_unless_told_not_to(tiny_tree_run):
+    from zoobot.cli.commands import _predict_options
+    from zoobot.cli.parser import build_parser
+
+    run_dir, _ = tiny_tree_run
+    folder = RunFolder(run_dir)
+
+    def options(*extra: str) -> dict:
+        args = build_parser().parse_args(
+            ["predict", "--model", str(run_dir), "--catalog", "c.csv", "--out", "p.csv", *extra]
+        )
+        return _predict_options(args)
+
+    assert options()["calibration"] == folder.read_calibration()
+    assert options("--no-calibration")["calibration"] is None
+    assert options("--n-samples", "7")["calibration"] == folder.read_calibration()  # none for 7: the one-pass one
+    folder.write_calibration({**folder.read_calibration(), "n_samples": 7, "marker": "seven"})
+    assert options("--n-samples", "7")["calibration"]["marker"] == "seven"
+    folder.calibration_path_for(7).unlink()

@@ -203,7 +203,10 @@ def test_failure_is_recorded_with_its_message(make_catalog, tmp_path):
         run_finetune(config, accelerator="cpu")
     progress = RunFolder(tmp_path / "run").read_progress()
     assert progress["status"] == "failed" and "no_such_column" in progress["error"]
-    with pytest.raises(ConfigError, match=r"(?s)run failed without a finetuned model: .*no_such_column'\. Rename or add it\. Start it again"):
+    with pytest.raises(
+        ConfigError,
+        match=r"(?s)run failed without a finetuned model: .*no_such_column'\. Rename or add it\. Start it again",
+    ):
         load_run_model(tmp_path / "run")
 
 

@@ -293,6 +293,27 @@ def test_an_overconfident_classifier_gets_a_temperature_that_brings_ece_within_r
     low, high = report["correction"]["temperature_range"]
     assert low < report["correction"]["temperature"] < high and high < 4.5  # 450 galaxies: a narrow range
     assert f"95% range {low:.2f}-{high:.2f} on 450 validation galaxies" in format_calibration(report)
+    assert "Warning" not in format_calibration(report)
+
+
+def test_a_correction_that_makes_the_test_split_worse_is_said_so():
+    logits, _, labels = _classifier_world(450, seed=9)
+    test_logits, _, test_labels = _classifier_world(450, seed=10)
+    # fitted on overconfident validation predictions, then applied to calibrated test predictions
+    report = calibrate_predictions("classification", _softmax(3 * logits), labels, _softmax(test_logits), test_labels)
+    report["n_val"] = 450
+    before, after = report["test"]["before"], report["test"]["after"]
+    assert after["ece"] > before["ece"] and after["brier"] > before["brier"]
+    text = format_calibration(report)
+    assert "Warning: the correction made the test galaxies' uncertainties worse" in text
+    assert "fitted on 450 validation galaxies" in text and "zoobot predict --no-calibration" in text
+
+
+def test_a_small_temperature_bound_is_not_printed_as_zero():
+    from zoobot.uncertainty.report import temperature_range_text
+
+    text = temperature_range_text({"temperature_range": [0.001, 0.6], "n_fitted": 60})
+    assert text == "; 95% range 0.001-0.60 on 60 validation galaxies"
 
 
 def test_the_temperatures_range_holds_the_true_temperature_95_percent_of_the_time_and_narrows_with_galaxies():

@@ -241,7 +241,7 @@ def _predict_options(args: argparse.Namespace) -> dict[str, Any]:
 
     model_path = Path(args.model).expanduser()
     calibration = None
-    if model_path.is_dir():  # the correction fitted to predictions of as many passes, else the one-pass one
+    if model_path.is_dir() and not args.no_calibration:  # fitted to as many passes, else the one-pass one
         run = RunFolder(model_path)
         calibration = run.read_calibration(args.n_samples) or run.read_calibration()
     return {

@@ -197,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--image-size", type=int, default=None, help="side in px images are resized to (default: the encoder's)"
     )
+    predict.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="a run folder's model: predict without its calibration correction (applied by default)",
+    )
     _add_device_args(predict)
     _add_shard_args(predict)
 

@@ -260,7 +260,12 @@ def temperature_range_text(correction: dict[str, Any]) -> str:
     span, n = correction.get("temperature_range"), correction.get("n_fitted")
     if not span or n is None:
         return ""
-    return f"; 95% range {span[0]:.2f}-{span[1]:.2f} on {n} validation galaxies"
+    return f"; 95% range {_figure(span[0])}-{_figure(span[1])} on {n} validation galaxies"
+
+
+def _figure(value: float) -> str:
+    """Two decimals, or one significant figure for a small positive number (0.001, not 0.00)."""
+    return f"{value:.1g}" if 0 < abs(value) < 0.005 else f"{value:.2f}"
 
 
 def format_calibration(report: dict[str, Any]) -> str:
@@ -306,4 +311,28 @@ def format_calibration(report: dict[str, Any]) -> str:
             if r:
                 cov = ", ".join(f"{level}%: {_pct(r['coverage'][level]['all'])}" for level in r["coverage"])
                 lines.append(f"  {name}: intervals hold {cov}")
+    if split == "test" and before and after and _made_worse(task, before, after):
+        lines.append(
+            f"  Warning: the correction made the test galaxies' uncertainties worse, not better: fitted on "
+            f"{report.get('n_val', 'the')} validation galaxies, it does not carry over (with a few dozen, a "
+            "correction is a guess). It is applied all the same; to predict without it: zoobot predict "
+            "--no-calibration (in Python, leave out calibration=)."
+        )
     return "\n".join(lines)
+
+
+def _made_worse(task: str, before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether the correction moved the test split's figures the wrong way: a classifier's ECE and Brier score
+    both up; a tree's or regressor's 90% intervals further from holding 90%."""
+    if task == "classification":
+        return bool(after["ece"] > before["ece"] and after["brier"] > before["brier"])
+    if task == "tree":
+        held = [r["predictive"]["90"]["coverage"] for r in (before, after)]
+    else:
+        level = next((k for k in after["coverage"] if float(k) == 90), None)
+        if level is None or level not in before["coverage"]:
+            return False
+        held = [r["coverage"][level]["all"] for r in (before, after)]
+    if None in held:
+        return False
+    return bool(abs(held[1] - 0.9) > abs(held[0] - 0.9) + 0.01)
