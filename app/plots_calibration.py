@@ -74,7 +74,7 @@ def tree_per_question(report: dict[str, Any]) -> go.Figure:
                 orientation="h",
                 name=f"{key}% interval",
                 marker_color=_LEVEL_COLOURS.get(key),
-                hovertemplate="%{y}<br>held %{x:.0%} (as counted: %{customdata[0]})<br>"
+                hovertemplate="%{y}<br>held %{x:.0%} on average (the table's intervals: %{customdata[0]})<br>"
                 "%{customdata[1]} galaxy-answer pairs<extra>" + f"{key}% interval</extra>",
             )
         )
@@ -130,12 +130,13 @@ def _tree_summary(report: dict[str, Any], split: str, part: dict[str, Any]) -> s
         "to compare with an observed vote fraction. The **latent interval** (Zoobot's `_90pc` columns) is "
         "narrower: where the fraction of very many volunteers would lie.",
         "",
-        f"On the {split} split, without the rounding of whole votes, {top}% predictive intervals held "
-        f"**{_pct(before.get('predictive', {}).get(top, {}).get('pit_coverage'))}** of observed fractions "
-        f"before the correction and **{_pct(after.get('predictive', {}).get(top, {}).get('pit_coverage'))}** "
-        f"after (a calibrated model: {top}%; as counted: "
-        f"{_pct(after.get('predictive', {}).get(top, {}).get('coverage'))}, more with few volunteers, since "
-        "an interval of whole votes holds at least its level).",
+        f"On the {split} split, the {top}% predictive intervals of the predictions table held "
+        f"**{_pct(before.get('predictive', {}).get(top, {}).get('coverage'))}** of observed fractions "
+        f"before the correction and **{_pct(after.get('predictive', {}).get(top, {}).get('coverage'))}** "
+        f"after (a calibrated model: {top}%, at any number of volunteers; `zoobot calibrate` prints the same). "
+        "The plots show what such intervals hold on average over the random draw that sets their ends "
+        f"(after: {_pct(after.get('predictive', {}).get(top, {}).get('pit_coverage'))}), which scatters less "
+        "on a small split.",
     ]
     if "latent" in after:
         lines[-1] += (

@@ -90,8 +90,12 @@ def test_a_trees_coverage_per_question_and_by_volunteers():
     assert sorted(shape.x0 for shape in per_question.layout.shapes) == pytest.approx([0.5, 0.8, 0.9])
     assert {trace.name for trace in by_volunteers.data} >= {"90% before", "90% after"}
     assert "predictive interval" in summary and "latent interval" in summary
-    before_90 = report["test"]["before"]["predictive"]["90"]["pit_coverage"]
-    assert f"{100 * before_90:.0f}%" in summary and f"{100 * after['90']['pit_coverage']:.0f}%" in summary
+    # the headline is the coverage of the table's intervals, the figure zoobot calibrate prints
+    before_90 = report["test"]["before"]["predictive"]["90"]["coverage"]
+    assert f"held **{100 * before_90:.0f}%** of observed fractions" in summary
+    assert f"**{100 * after['90']['coverage']:.0f}%** after" in summary
+    assert f"(after: {100 * after['90']['pit_coverage']:.0f}%)" in summary
+    assert "whole votes" not in summary  # the randomised interval holds its level at any number of volunteers
 
 
 def test_a_regressors_interval_coverage_before_and_after():
