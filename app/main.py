@@ -155,9 +155,9 @@ def build_app(
         listen(predict_tab_button.select, partial(predict.list_models, engine), session_id, pick(predict_tab, "run"))
         listen(
             label_tab.select,
-            partial(label_next.show_suggestions, engine),
+            partial(label_next.open_tab, engine),
             session_id,
-            pick(label_next_tab, *label_next.VIEW),
+            pick(label_next_tab, *label_next.OPENED),
         )
         # Past runs are read when the Runs tab is opened, not on every page load.
         listen(runs_tab.select, partial(list_runs, engine), session_id, pick(runs, *runs_tab_module.LIST))

@@ -76,6 +76,10 @@ def test_the_loop_suggest_label_add_and_train_the_next_round(session_with_run, t
     )
     assert info["posterior"] == "laplace" and "draws from a Laplace posterior" in shown["status"]
     assert "the mean of the model's draws, so it can differ a little from the one on the Results tab" in shown["status"]
+    # opened again (a reload), the form says how these galaxies were ranked
+    opened = label_next.open_tab(engine, sid)
+    assert (opened["strategy"], opened["pool"], opened["include_labelled"]) == ("bald", "run", False)
+    assert set(opened) == set(label_next.OPENED)
 
     # one click labels the galaxy and opens the next one
     clicked = label_next.label_galaxy(engine, sid, 0, "1")
@@ -165,6 +169,8 @@ def test_plain_refusals(session_with_run, tmp_path):
     _finish(engine, sid, "suggest")
     table, info = labelling.suggestions(engine, sid)
     assert len(table) == 4 and info["include_labelled"] and set(table["id_str"]) <= set(engine.catalog(sid)["id_str"])
+    opened = label_next.open_tab(engine, sid)  # after a reload the box is ticked, as for these galaxies
+    assert opened["include_labelled"] is True and opened["pool"] == "data"
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"id_str": ["gal_00030"], "label": ["spiral"]}).to_csv(bad, index=False)
     with pytest.raises(gr.Error, match="Unknown class"):

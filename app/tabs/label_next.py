@@ -34,6 +34,8 @@ POOL_CHOICES = [
 ]
 VIEW = ("status", "gallery", "galaxy", "answer", "value", "given", "downloads", "selected")
 """The suggestions and the labelling controls (:func:`show_suggestions`'s names)."""
+OPENED = (*VIEW, "strategy", "pool", "include_labelled")
+"""What opening the tab shows (:func:`open_tab`): the suggestions, and the choices they were ranked with."""
 _DRAWN = {"laplace": " (draws from a Laplace posterior)", "dropout": " (Monte Carlo dropout)"}
 _SCORE = {"bald": "information {:.3f}", "entropy": "entropy {:.2f}", "random": "random"}
 _SHORT_NAME = {"bald": "Most to learn", "entropy": "Most uncertain", "random": "At random"}
@@ -101,6 +103,21 @@ def _nothing_found_yet(engine: Engine, session_id: str) -> str:
     except AppInputError:
         return "Find the galaxies to label once a run has finished."
     return f"Run {code(run.name)} has finished: choose how to pick the galaxies, then **Find the galaxies to label**."
+
+
+def open_tab(engine: Engine, session_id: str) -> dict[str, Any]:
+    """The tab opened (after a reload too): the last suggestions, and the choices beside them set as they were
+    when those galaxies were ranked, so the form says how the gallery was made."""
+    shown = show_suggestions(engine, session_id)
+    found = labelling.suggestions(engine, session_id)
+    if found is not None:
+        info = found[1]
+        shown["include_labelled"] = bool(info.get("include_labelled"))
+        if info.get("strategy") in _SHORT_NAME:
+            shown["strategy"] = info["strategy"]
+        if info.get("pool") in labelling.POOLS:
+            shown["pool"] = info["pool"]
+    return shown
 
 
 def show_suggestions(engine: Engine, session_id: str, selected: int | None = None) -> dict[str, Any]:
