@@ -240,7 +240,7 @@ def test_a_tree_galaxy_picked_for_a_later_question_says_which_and_how_to_vote_on
     row = {"rank": 1, "id_str": "g1", "reason": "the draws disagree", "question": "spiral-arm-count-dr5"}
     text = label_next._galaxy_text(pd.DataFrame([row]), 0, {}, config)
     assert "first question, *smooth-or-featured-dr5*" in text
-    assert "picked mostly for *spiral-arm-count-dr5*" in text and "upload a CSV of vote counts" in text
+    assert "To give votes on *spiral-arm-count-dr5* itself, upload a CSV of vote counts" in text
 
 
 def test_the_data_tab_shows_the_catalog_with_the_labels_added_at_once(session_with_run, tmp_path):

@@ -185,10 +185,7 @@ def _galaxy_text(table: pd.DataFrame, selected: int | None, given: dict[str, str
         text += f" Click its answer to the first question, *{escape_md(first)}*, as one more volunteer would."
         picked = str(row.get("question") or "")
         if picked and picked != first:
-            text += (
-                f" (It was picked mostly for *{escape_md(picked)}*: to give votes on that question, upload a CSV "
-                "of vote counts.)"
-            )
+            text += f" (To give votes on *{escape_md(picked)}* itself, upload a CSV of vote counts.)"
     if row["id_str"] in given:
         text += f" Your label: **{escape_md(given[row['id_str']])}** (click another answer to change it)."
     return text
